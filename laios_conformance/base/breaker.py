@@ -1,0 +1,1 @@
+"""CircuitBreaker: placeholder, being written."""

@@ -1,0 +1,1 @@
+"""LLMRouter: placeholder, being written."""

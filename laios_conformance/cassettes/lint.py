@@ -1,0 +1,381 @@
+"""Find anything that looks like a secret in cassette files.
+
+This is the net under the scrubbers: it runs on files (for example in CI, or
+before a commit) whatever wrote them. Rules, from most to least specific:
+
+1. Known key shapes, in every string of the file (bodies included): OpenAI
+   ``sk-`` (``sk-proj-``, ``sk-svcacct-``, and the ``sk-`` keys of DeepSeek,
+   OpenRouter and other OpenAI-compatible hosts), Anthropic ``sk-ant-``, Groq
+   ``gsk_``, xAI ``xai-``, Google ``AIza``, Hugging Face ``hf_``, GitHub
+   ``ghp_``/``gho_``/``ghu_``/``ghs_``/``ghr_``/``github_pat_``, AWS ``AKIA``/``ASIA``,
+   and ``Bearer <token>`` anywhere. A token must not be glued to a preceding
+   letter/digit (``task-...`` is not ``sk-...``); bearer tokens shorter than 8
+   characters, or with no digit and under 20 characters (``Bearer undefined``),
+   are not flagged.
+2. Credential-carrying names: a header in ``SENSITIVE_HEADERS`` or a query
+   parameter in ``SENSITIVE_QUERY_PARAMETERS`` with any value that is not a
+   placeholder, and a password in a URL.
+3. High entropy, only in header values and query-parameter values: a run of at
+   least ``MIN_TOKEN_LENGTH`` characters from ``[A-Za-z0-9+/]`` (``=`` padding
+   ignored) containing both letters and digits, with Shannon entropy of at least
+   ``MIN_ENTROPY_BITS`` per character. Random base62 keys of 24 characters
+   score about 4.2 and random hex of 32 about 3.6, while dash-separated
+   identifiers (``fine-grained-tool-streaming-2025-05-14``, model names, dates)
+   never form a 24-character run, and UUIDs break into runs of at most 12.
+   Bodies and URL paths are not checked for entropy: message ids, thinking
+   signatures, base64 images and file ids are high-entropy and harmless, and
+   flagging them would bury real findings.
+   Headers that carry per-request identifiers (names in ``ID_HEADERS``, or
+   containing ``request-id``/``requestid``/``trace``/``correlation``) are exempt
+   from the entropy rule only: a real key pasted there is still caught by shape.
+   A SHA digest in a non-exempt header is flagged; that is rare in cassettes the
+   kit writes, since its scrubber keeps only a few response headers.
+4. A file that can't be parsed is a finding of kind ``corrupt``; its raw text is
+   still searched for key shapes, by line.
+
+Placeholders are fine: ``<REDACTED>`` (or any ``<...>``), all-caps words such as
+``REDACTED`` or ``YOUR_API_KEY``, and masks made of ``*``, ``x`` or ``.``.
+
+At one location the most specific tier wins (shape, then bearer, then
+sensitive name, then entropy), so an ``Authorization: Bearer sk-...`` header is
+reported once, as an OpenAI key. Findings print as ``path:location: kind:
+excerpt`` where the excerpt shows at most five leading characters and the
+length (``sk-pr…(51 chars)``), never the secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import yaml
+
+CASSETTE_SUFFIXES = (".yaml", ".yml", ".json", ".laios-yaml")
+SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox"})
+MIN_TOKEN_LENGTH = 24
+MIN_ENTROPY_BITS = 3.0
+EXCERPT_CHARS = 5
+
+SENSITIVE_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "cookie",
+        "set-cookie",
+        "openai-organization",
+        "openai-project",
+        "anthropic-organization-id",
+    },
+)
+SENSITIVE_QUERY_PARAMETERS = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token"})
+ID_HEADERS = frozenset({"cf-ray", "etag", "traceparent", "tracestate", "x-amz-cf-id", "x-amz-id-2"})
+ID_HEADER_PARTS = ("request-id", "requestid", "trace", "correlation")
+
+KEY_SHAPES = (
+    ("anthropic-key", r"sk-ant-[A-Za-z0-9_-]{20,}"),
+    ("openai-key", r"sk-[A-Za-z0-9_-]{20,}"),
+    ("groq-key", r"gsk_[A-Za-z0-9]{20,}"),
+    ("xai-key", r"xai-[A-Za-z0-9]{20,}"),
+    ("google-key", r"AIza[0-9A-Za-z_-]{35}"),
+    ("huggingface-token", r"hf_[A-Za-z0-9]{30,}"),
+    ("github-token", r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
+    ("aws-access-key", r"(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])"),
+)
+_SHAPES = [(kind, re.compile(r"(?<![A-Za-z0-9_-])" + pattern)) for kind, pattern in KEY_SHAPES]
+_BEARER = re.compile(r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]+)")
+_RUN = re.compile(r"[A-Za-z0-9+/]+")
+_PLACEHOLDER = re.compile(r"<[^<>]*>|[A-Z][A-Z_-]*|[*xX.]+")
+_AUTH_SCHEME = re.compile(r"(?i)^(?:bearer|basic|token)\s+")
+_HEADER_LOCATION = re.compile(r"^interactions\[\d+\]\.(?:request|response)\.headers\.([^.\[]+)(?:\[\d+\])?$")
+_URI_LOCATION = re.compile(r"^interactions\[\d+\]\.request\.uri$")
+_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+_TIERS = {"bearer-token": 1, "sensitive-header": 2, "sensitive-query-parameter": 2, "url-password": 2, "high-entropy": 3}
+
+
+@dataclass(frozen=True)
+class Finding:
+    file: Path
+    location: str
+    kind: str
+    excerpt: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.location}: {self.kind}: {self.excerpt}"
+
+
+def lint_paths(paths: Sequence[Path | str]) -> list[Finding]:
+    return [finding for file in iter_cassette_files(paths) for finding in lint_file(file)]
+
+
+def iter_cassette_files(paths: Sequence[Path | str]) -> Iterator[Path]:
+    visited: set[Path] = set()
+    for path in map(Path, paths):
+        if path.is_dir():
+            yield from sorted(_walk(path, visited))
+        else:
+            yield path
+
+
+def lint_file(file: Path) -> list[Finding]:
+    try:
+        document = load_document(file)
+    except CorruptFile as error:
+        return [Finding(file, error.location, "corrupt", error.reason), *_scan_raw(file)]
+    return [Finding(file, location, kind, excerpt) for location, kind, excerpt in _scan_document(document)]
+
+
+def redact(secret: str) -> str:
+    shown = min(EXCERPT_CHARS, len(secret) // 4)
+    return f"{secret[:shown]}…({len(secret)} chars)"
+
+
+def shannon_entropy(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values()) if text else 0.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="laios-conformance lint",
+        description="Report anything that looks like a secret in cassette files.",
+        exit_on_error=False,
+    )
+    parser.add_argument("paths", nargs="*", default=["."], metavar="DIR", help="files or directories (default: .)")
+    try:
+        arguments = parser.parse_args(argv)
+    except (argparse.ArgumentError, SystemExit) as error:
+        return _usage_exit(parser, error)
+    missing = [p for p in arguments.paths if not Path(p).exists()]
+    if missing:
+        print(f"laios-conformance lint: no such file or directory: {missing[0]}", file=sys.stderr)
+        return 2
+    findings = lint_paths(arguments.paths)
+    for finding in findings:
+        print(finding)
+    return 1 if findings else 0
+
+
+class CorruptFile(Exception):
+    def __init__(self, location: str, reason: str) -> None:
+        super().__init__(location, reason)
+        self.location, self.reason = location, _scrub_text(reason)
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_any(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+_Loader.add_multi_constructor("", _construct_any)
+
+
+def load_document(file: Path) -> Any:
+    try:
+        text = file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CorruptFile("file", f"not valid UTF-8 at byte {error.start}") from error
+    except OSError as error:
+        raise CorruptFile("file", f"unreadable: {error.strerror or error}") from error
+    if not text.strip():
+        raise CorruptFile("file", "the file is empty")
+    if file.suffix == ".json":
+        return _load_json(text)
+    return _load_yaml(text)
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CorruptFile(f"line {error.lineno}", f"invalid JSON: {error.msg}") from error
+    except RecursionError as error:
+        raise CorruptFile("file", "invalid JSON: nested too deeply") from error
+
+
+def _load_yaml(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        line = f"line {mark.line + 1}" if mark else "file"
+        raise CorruptFile(line, f"invalid YAML: {error.problem}") from error
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as error:
+        raise CorruptFile("file", f"invalid YAML: {type(error).__name__}") from error
+
+
+def _walk(directory: Path, visited: set[Path]) -> Iterator[Path]:
+    real = directory.resolve()
+    if real in visited:
+        return
+    visited.add(real)
+    for child in directory.iterdir():
+        if child.is_dir():
+            if child.name not in SKIPPED_DIRECTORIES:
+                yield from _walk(child, visited)
+        elif child.name.endswith(CASSETTE_SUFFIXES) and not child.name.startswith("."):
+            yield child
+
+
+def _scan_raw(file: Path) -> list[Finding]:
+    try:
+        text = file.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return []
+    return [
+        Finding(file, f"line {number}", kind, excerpt)
+        for number, line in enumerate(text.splitlines(), start=1)
+        for kind, excerpt in _shape_hits(line)
+    ]
+
+
+def _scan_document(document: Any) -> Iterator[tuple[str, str, str]]:
+    for location, value in _strings(document, ""):
+        yield from _best(location, list(_value_hits(location, value)))
+
+
+def _strings(node: Any, location: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(value, _child(location, key))
+    elif isinstance(node, (list, tuple)):
+        for index, value in enumerate(node):
+            yield from _strings(value, f"{location}[{index}]")
+    elif isinstance(node, str):
+        yield location or "$", node
+    elif isinstance(node, (bytes, bytearray)):
+        yield location or "$", bytes(node).decode("utf-8", errors="replace")
+
+
+def _child(location: str, key: Any) -> str:
+    key = str(key)
+    step = f".{key}" if _KEY.match(key) else f"[{json.dumps(key)}]"
+    return step[1:] if not location and step.startswith(".") else location + step
+
+
+def _value_hits(location: str, value: str) -> Iterator[tuple[str, str]]:
+    yield from _shape_hits(value)
+    yield from _bearer_hits(value)
+    header = _HEADER_LOCATION.match(location)
+    if header:
+        yield from _header_hits(header.group(1).lower(), value)
+    elif _URI_LOCATION.match(location):
+        yield from _url_hits(value)
+
+
+def _best(location: str, hits: list[tuple[str, str]]) -> Iterator[tuple[str, str, str]]:
+    if not hits:
+        return
+    tier = min(_TIERS.get(kind, 0) for kind, _ in hits)
+    seen = set()
+    for kind, excerpt in hits:
+        if _TIERS.get(kind, 0) == tier and (kind, excerpt) not in seen:
+            seen.add((kind, excerpt))
+            yield _display(location), kind, excerpt
+
+
+def _display(location: str) -> str:
+    header = _HEADER_LOCATION.match(location)
+    return re.sub(r"\[\d+\]$", "", location) if header else location
+
+
+def _shape_hits(text: str) -> Iterator[tuple[str, str]]:
+    taken: list[range] = []
+    for kind, pattern in _SHAPES:
+        for match in pattern.finditer(text):
+            if not any(match.start() in span for span in taken):
+                taken.append(range(match.start(), match.end()))
+                yield kind, redact(match.group())
+
+
+def _bearer_hits(text: str) -> Iterator[tuple[str, str]]:
+    for match in _BEARER.finditer(text):
+        token = match.group(1)
+        if _real_bearer(token):
+            yield "bearer-token", redact(token)
+
+
+def _real_bearer(token: str) -> bool:
+    if len(token) < 8 or _is_placeholder(token):
+        return False
+    return any(c.isdigit() for c in token) or len(token) >= 20
+
+
+def _header_hits(name: str, value: str) -> Iterator[tuple[str, str]]:
+    if name in SENSITIVE_HEADERS and not _is_placeholder(_AUTH_SCHEME.sub("", value.strip())):
+        yield "sensitive-header", redact(value)
+    if name == "location":
+        yield from _url_hits(value)
+    elif not _is_id_header(name):
+        yield from _entropy_hits(value)
+
+
+def _url_hits(url: str) -> Iterator[tuple[str, str]]:
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return
+    if password and not _is_placeholder(password):
+        yield "url-password", redact(password)
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name.lower() in SENSITIVE_QUERY_PARAMETERS and value and not _is_placeholder(value):
+            yield "sensitive-query-parameter", redact(value)
+        yield from _entropy_hits(value)
+
+
+def _entropy_hits(value: str) -> Iterator[tuple[str, str]]:
+    for run in _RUN.findall(value.replace("<REDACTED>", " ")):
+        run = run.rstrip("=")
+        if _high_entropy(run):
+            yield "high-entropy", redact(run)
+
+
+def _high_entropy(run: str) -> bool:
+    return (
+        len(run) >= MIN_TOKEN_LENGTH
+        and any(c.isalpha() for c in run)
+        and any(c.isdigit() for c in run)
+        and shannon_entropy(run) >= MIN_ENTROPY_BITS
+    )
+
+
+def _is_id_header(name: str) -> bool:
+    return name in ID_HEADERS or any(part in name for part in ID_HEADER_PARTS)
+
+
+def _is_placeholder(value: str) -> bool:
+    return value == "" or _PLACEHOLDER.fullmatch(value) is not None
+
+
+def _scrub_text(text: str) -> str:
+    for _, pattern in _SHAPES:
+        text = pattern.sub(lambda m: redact(m.group()), text)
+    return text
+
+
+def _usage_exit(parser: argparse.ArgumentParser, error: BaseException) -> int:
+    if isinstance(error, SystemExit) and error.code in (0, None):
+        return 0
+    if isinstance(error, argparse.ArgumentError):
+        print(f"{parser.prog}: {error}", file=sys.stderr)
+    return 2

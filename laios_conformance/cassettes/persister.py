@@ -1,0 +1,235 @@
+"""``SafePersister``: atomic cassette writes, loud corruption, no clobbering.
+
+vcrpy's ``FilesystemPersister`` writes cassettes in place (a crash leaves half a
+file) and ``Cassette._load`` treats ``CassetteNotFoundError`` as "record a new
+cassette" and ``CassetteDecodeError`` as "treat as empty, may be overwritten";
+an empty file is also "not found". Any other exception from ``load_cassette``
+propagates out of ``use_cassette``. So:
+
+* a missing file raises ``CassetteNotFoundError`` (record it);
+* a file that exists but can't be read back - empty, not UTF-8, bad YAML, wrong
+  shape - raises :class:`CorruptCassetteError`, deliberately *not* a subclass of
+  either vcrpy error, so the test errors with a one-line message instead of
+  silently re-recording over the file;
+* ``save_cassette`` writes to a temporary file in the same directory, fsyncs it,
+  and ``os.replace``-s it over the target, so readers see the old cassette or the
+  new one, never a partial one.
+
+No clobbering. vcrpy only saves a cassette when it is ``dirty`` (something was
+appended or metadata added), except that ``drop_unused_requests`` forces a
+rewrite whenever some loaded interactions were not played. In record mode
+``once`` (and ``none``) a cassette that was loaded is write-protected, so new
+requests raise instead of being appended; the forced rewrite is the only path
+that would overwrite it. ``SafePersister`` closes that path: given the
+effective record mode, it never replaces an existing file in ``once``/``none``
+(this also covers another xdist worker having written the file since it was
+found missing). In the other modes except ``all`` it skips the write when the file
+already holds exactly the interactions being saved, which keeps its
+``recorded_at`` and mtime; ``all`` is an explicit re-recording, so it always
+writes and refreshes ``recorded_at`` even when the provider answered the same.
+
+pytest-recording registers a ``CombinedPersister`` carrying the extra cassette
+paths given to ``@pytest.mark.vcr(...)``; ``VCR.register_persister`` keeps a
+single persister, so ``SafePersister`` takes those ``extra_paths`` over and
+loads them the same way (interactions from all files, saves to the first).
+Register an *instance*: its methods are not classmethods.
+
+Given the kit's secrets, the persister also replaces them in everything it is
+about to write - a last line of defence should a ``vcr_config`` replace the
+kit's scrubbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets as _secrets
+from collections.abc import Iterable
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import yaml
+from vcr.persisters.filesystem import CassetteNotFoundError
+from vcr.request import Request
+from vcr.serialize import deserialize, serialize
+
+from .scrub import make_redactor, redact_deep
+
+log = logging.getLogger(__name__)
+
+PROTECTED_MODES = frozenset({"once", "none"})
+MAX_REASON_CHARS = 160
+
+
+class CorruptCassetteError(ValueError):
+    """A cassette file exists but can't be loaded; never treated as missing."""
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        super().__init__(os.fspath(path), _one_line(reason))
+        self.path, self.reason = self.args
+
+    def __str__(self) -> str:
+        return (
+            f"cassette {self.path} is corrupt ({self.reason}); delete it and re-record with "
+            "--record-mode=once, or restore it from version control"
+        )
+
+
+class SafePersister:
+    def __init__(
+        self,
+        extra_paths: Iterable[str | os.PathLike] = (),
+        record_mode: Any = None,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        self.extra_paths = [os.fspath(p) for p in extra_paths]
+        self.record_mode = getattr(record_mode, "value", record_mode)
+        self._redact = make_redactor(secrets)
+
+    def load_cassette(self, cassette_path: str | os.PathLike, serializer: Any) -> tuple:
+        main = os.fspath(cassette_path)
+        loaded = [read_cassette(path, serializer) for path in _unique([main, *self.extra_paths]) if _exists(path)]
+        requests = [request for content in loaded for request in content[0]]
+        responses = [response for content in loaded for response in content[1]]
+        metadata = loaded[0][2:] if loaded and _exists(main) else ()
+        if not requests and not metadata:
+            raise CassetteNotFoundError(main)
+        return (requests, responses, *metadata)
+
+    def save_cassette(self, cassette_path: str | os.PathLike, cassette_dict: dict, serializer: Any) -> None:
+        path = Path(cassette_path)
+        cassette_dict = self._redacted(cassette_dict)
+        if self._keep_existing(path, cassette_dict, serializer):
+            return
+        atomic_write_text(path, serialize(cassette_dict, serializer))
+
+    def _redacted(self, cassette_dict: dict) -> dict:
+        return {
+            **redact_deep({k: v for k, v in cassette_dict.items() if k != "requests"}, self._redact),
+            "requests": [
+                Request._from_dict(redact_deep(request._to_dict(), self._redact))
+                for request in cassette_dict["requests"]
+            ],
+        }
+
+    def _keep_existing(self, path: Path, cassette_dict: dict, serializer: Any) -> bool:
+        if not path.exists():
+            return False
+        if self.record_mode in PROTECTED_MODES:
+            log.warning("not overwriting existing cassette %s in record mode %r", path, self.record_mode)
+            return True
+        if self.record_mode == "all":
+            return False
+        return _same_interactions(path, cassette_dict, serializer)
+
+
+def read_cassette(path: str | os.PathLike, serializer: Any) -> tuple:
+    """Load one cassette file with vcrpy's deserializer, raising CorruptCassetteError on any problem."""
+    text = _read_text(path)
+    try:
+        content = deserialize(text, serializer)
+    except Exception as error:
+        raise CorruptCassetteError(path, _reason(error)) from error
+    _check_responses(path, content[1])
+    return content
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8) so that no reader ever sees a partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{_secrets.token_hex(4)}.tmp")
+    try:
+        _write_synced(temporary, text.encode("utf-8"))
+        os.replace(temporary, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _sync_directory(path.parent)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    with open(fd, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def _sync_directory(directory: Path) -> None:
+    with suppress(OSError, AttributeError):
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _read_text(path: str | os.PathLike) -> str:
+    if not os.path.isfile(path):
+        raise CorruptCassetteError(path, "not a regular file")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise CorruptCassetteError(path, f"not valid UTF-8 at byte {error.start}") from error
+    except OSError as error:
+        raise CorruptCassetteError(path, f"unreadable: {error.strerror or error}") from error
+    if not text.strip():
+        raise CorruptCassetteError(path, "the file is empty")
+    return text
+
+
+def _check_responses(path: str | os.PathLike, responses: list) -> None:
+    for index, response in enumerate(responses):
+        if not _response_shape_ok(response):
+            raise CorruptCassetteError(path, f"interaction {index} has no response status/headers/body")
+
+
+def _response_shape_ok(response: Any) -> bool:
+    return (
+        isinstance(response, dict)
+        and isinstance(response.get("status"), dict)
+        and "code" in response["status"]
+        and isinstance(response.get("headers"), dict)
+        and isinstance(response.get("body"), dict)
+        and "string" in response["body"]
+    )
+
+
+def _same_interactions(path: Path, cassette_dict: dict, serializer: Any) -> bool:
+    try:
+        old = serializer.deserialize(path.read_text(encoding="utf-8"))
+        new = serializer.deserialize(serialize(cassette_dict, serializer))
+    except Exception:
+        return False
+    return _interactions_of(old) == _interactions_of(new)
+
+
+def _interactions_of(document: Any) -> Any:
+    if not isinstance(document, dict):
+        return document
+    return document.get("interactions"), document.get("metadata")
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"invalid YAML: {error.problem} at line {mark.line + 1}, column {mark.column + 1}"
+    if isinstance(error, KeyError):
+        return f"missing key {error}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= MAX_REASON_CHARS else line[: MAX_REASON_CHARS - 1] + "…"
+
+
+def _exists(path: str) -> bool:
+    return os.path.lexists(path)
+
+
+def _unique(paths: list[str]) -> list[str]:
+    return list(dict.fromkeys(paths))

@@ -1,0 +1,195 @@
+"""Scrubbing that runs before an interaction is kept, so secrets never reach disk.
+
+vcrpy runs ``before_record_request`` / ``before_record_response`` on every
+interaction before it is stored in memory (and so before it is saved), on every
+request it tries to match during replay, and again on interactions loaded from
+a cassette. The scrubbers are therefore idempotent and deterministic: matching
+compares a scrubbed live request with a scrubbed recorded one.
+
+What is removed, and why:
+
+* request headers that carry credentials or account ids (``REQUEST_HEADERS_DROPPED``),
+  plus transport noise that only makes re-recordings diff (``content-length``,
+  ``connection``, ``accept-encoding``, the OpenAI/Anthropic SDKs' ``x-stainless-*``
+  headers describing the recorder's OS, CPU and runtime);
+* query parameters that carry keys (``QUERY_PARAMETERS_DROPPED``, e.g. Gemini's ``?key=``);
+* every response header not in ``RESPONSE_HEADERS_KEPT``. Responses carry cookies,
+  organisation/project ids, rate-limit counters, CDN routing and timing headers;
+  none of it is needed for replay and most of it is noise for reviewers. What is
+  kept: ``content-type`` (clients pick JSON vs SSE parsing from it),
+  ``content-encoding`` (only left when vcrpy could not decode the body, and then
+  replay needs it), ``location`` (redirects), ``retry-after``, ``retry-after-ms``
+  and ``x-should-retry`` (SDK retry logic reads them), and the request ids
+  ``x-request-id`` / ``request-id`` (harmless random ids that SDKs expose and
+  that let reviewers correlate a recording with provider logs).
+  ``content-length`` is dropped because redaction can change the body length.
+* every occurrence of a known secret value, in header values, the URL (raw and
+  percent-encoded), and request and response bodies, replaced by ``<REDACTED>``.
+  Secrets shorter than ``MIN_SECRET_LENGTH`` are ignored: replacing short
+  strings would mangle bodies, and real keys are long.
+
+Response bodies are scrubbed after vcrpy's ``decode_compressed_response`` filter
+has decompressed them, which is why the kit's config enables it: a key inside a
+gzip body cannot be found, let alone replaced.
+
+JSON request bodies are also rewritten in a stable pretty form (sorted keys,
+two-space indent) so that cassettes diff line by line; matching uses the
+``json_body`` matcher, which ignores key order and whitespace, so this cannot
+change which interaction a request matches.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+PLACEHOLDER = "<REDACTED>"
+MIN_SECRET_LENGTH = 8
+
+REQUEST_HEADERS_DROPPED = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "openai-organization",
+        "openai-project",
+        "anthropic-organization-id",
+        "cookie",
+    },
+)
+REQUEST_NOISE_HEADERS = frozenset({"content-length", "connection", "accept-encoding"})
+REQUEST_NOISE_PREFIXES = ("x-stainless-",)
+RESPONSE_HEADERS_KEPT = frozenset(
+    {
+        "content-type",
+        "content-encoding",
+        "location",
+        "retry-after",
+        "retry-after-ms",
+        "x-should-retry",
+        "x-request-id",
+        "request-id",
+    },
+)
+RESPONSE_HEADERS_NEVER_KEPT = frozenset(
+    {"set-cookie", "openai-organization", "openai-project", "anthropic-organization-id"},
+)
+QUERY_PARAMETERS_DROPPED = frozenset({"key", "api_key", "api-key", "apikey", "access_token"})
+
+RequestHook = Callable[[Any], Any]
+ResponseHook = Callable[[dict], dict]
+
+
+def make_scrubbers(
+    secrets: Iterable[str],
+    *,
+    keep_response_headers: Iterable[str] = (),
+) -> tuple[RequestHook, ResponseHook]:
+    """Return ``(before_record_request, before_record_response)`` for vcrpy."""
+    redact = make_redactor(secrets)
+    kept = (RESPONSE_HEADERS_KEPT | {h.lower() for h in keep_response_headers}) - RESPONSE_HEADERS_NEVER_KEPT
+
+    def before_record_request(request: Any) -> Any:
+        return scrub_request(request, redact)
+
+    def before_record_response(response: dict) -> dict:
+        return scrub_response(response, redact, kept)
+
+    return before_record_request, before_record_response
+
+
+def make_redactor(secrets: Iterable[str]) -> Callable[[Any], Any]:
+    """A function replacing every secret in a str or bytes value by ``PLACEHOLDER``."""
+    forms = _secret_forms(secrets)
+
+    def redact(value: Any) -> Any:
+        if isinstance(value, str):
+            for form in forms:
+                value = value.replace(form, PLACEHOLDER)
+        elif isinstance(value, (bytes, bytearray)):
+            value = bytes(value)
+            for form in forms:
+                value = value.replace(form.encode("utf-8"), PLACEHOLDER.encode("utf-8"))
+        return value
+
+    return redact
+
+
+def redact_deep(value: Any, redact: Callable[[Any], Any]) -> Any:
+    """Apply ``redact`` to every str/bytes inside dicts, lists and tuples."""
+    if isinstance(value, dict):
+        return {key: redact_deep(item, redact) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact_deep(item, redact) for item in value)
+    return redact(value)
+
+
+def scrub_request(request: Any, redact: Callable[[Any], Any]) -> Any:
+    request = copy.deepcopy(request)
+    request.headers = {
+        name: redact(value) for name, value in request.headers.items() if not _drop_request_header(name)
+    }
+    request.uri = redact(_drop_key_parameters(request.uri))
+    if isinstance(request.body, (str, bytes, bytearray)):
+        request.body = redact(pretty_json(redact(request.body)))
+    return request
+
+
+def scrub_response(response: dict, redact: Callable[[Any], Any], kept: frozenset[str]) -> dict:
+    response = copy.deepcopy(response)
+    headers = response.get("headers") or {}
+    response["headers"] = {
+        name: [redact(value) for value in _as_list(values)]
+        for name, values in headers.items()
+        if name.lower() in kept
+    }
+    body = response.get("body")
+    if isinstance(body, dict) and "string" in body:
+        body["string"] = redact(body["string"])
+    return response
+
+
+def pretty_json(body: str | bytes) -> str | bytes:
+    """Re-indent a JSON object or array body; leave anything else untouched."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(doc, (dict, list)):
+        return body
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+def _secret_forms(secrets: Iterable[str]) -> list[str]:
+    forms = set()
+    for secret in secrets:
+        if secret and len(secret) >= MIN_SECRET_LENGTH:
+            forms.update({secret, quote(secret, safe=""), quote(secret, safe="/")})
+    return sorted(forms, key=len, reverse=True)
+
+
+def _drop_request_header(name: str) -> bool:
+    lowered = name.lower()
+    return (
+        lowered in REQUEST_HEADERS_DROPPED
+        or lowered in REQUEST_NOISE_HEADERS
+        or lowered.startswith(REQUEST_NOISE_PREFIXES)
+    )
+
+
+def _drop_key_parameters(uri: str) -> str:
+    parts = urlsplit(uri)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(name, value) for name, value in pairs if name.lower() not in QUERY_PARAMETERS_DROPPED]
+    if len(kept) == len(pairs):
+        return uri
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+def _as_list(values: Any) -> list:
+    return list(values) if isinstance(values, (list, tuple)) else [values]

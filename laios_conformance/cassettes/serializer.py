@@ -1,0 +1,177 @@
+"""The ``laios-yaml`` cassette serializer: readable YAML that round-trips exactly.
+
+vcrpy hands a serializer ``{"version": 1, "interactions": [...]}`` (plus
+``"metadata"`` when a cassette has some) with bodies already decoded to ``str``
+where they are valid UTF-8, and expects the same shape back from
+``deserialize``; it ignores any other top-level key. Differences from vcrpy's
+own YAML serializer:
+
+* multi-line strings (SSE streams, NDJSON, pretty JSON) use the literal block
+  style ``|`` so that a re-recording diffs line by line;
+* non-ASCII text is written as is, not escaped;
+* a top-level ``recorded_at`` (UTC date) is stamped each time the cassette is
+  written; vcrpy ignores it on load, :func:`cassette_recorded_at` reads it;
+* keys keep a reading order (method, uri, headers, body) instead of being sorted;
+* long one-line strings are never folded, so a change in a body is a change in
+  one line rather than a re-flow of everything after it.
+
+A literal block cannot hold every string: YAML folds ``\\r``, ``\\x85`` and
+friends into ``\\n``, and strips trailing spaces. Such strings get a
+double-quoted scalar instead, and ``serialize`` re-parses what it wrote and
+falls back to quoted scalars everywhere if anything would not come back
+identical, so a cassette never changes a byte of a body. The pure-Python
+PyYAML emitter and loader are used, not libyaml, so output is the same on
+every machine.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+NAME = "laios-yaml"
+RECORDED_AT = "recorded_at"
+LINE_WIDTH = 1 << 30
+
+_REQUEST_ORDER = ("method", "uri", "headers", "body")
+_RESPONSE_ORDER = ("status", "headers", "body")
+_SPECIAL = "[\x85\u2028\u2029\ufeff]"
+_NOT_LITERAL = re.compile(f"[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010fffe]|{_SPECIAL}")
+_NEEDS_ESCAPES = re.compile(f"[^\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010fffe]|{_SPECIAL}")
+_TRAILING_BLANK = re.compile(r"[ \t]$", re.MULTILINE)
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+class _Dumper(yaml.SafeDumper):
+    literal = True
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+class _QuotedDumper(_Dumper):
+    literal = False
+
+
+def _represent_str(dumper: _Dumper, text: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=_style(text, dumper.literal))
+
+
+def _style(text: str, literal: bool) -> str | None:
+    if literal and literal_safe(text):
+        return "|"
+    if _NEEDS_ESCAPES.search(text):
+        return '"'
+    return None
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def literal_safe(text: str) -> bool:
+    """Whether a literal block scalar reproduces ``text`` exactly."""
+    return "\n" in text and not _NOT_LITERAL.search(text) and not _TRAILING_BLANK.search(text)
+
+
+def serialize(cassette_dict: dict) -> str:
+    document = _document(cassette_dict, today())
+    text = _dump(document, _Dumper)
+    if _load(text) != document:
+        text = _dump(document, _QuotedDumper)
+    return text
+
+
+def deserialize(cassette_string: str) -> dict:
+    return _load(cassette_string)
+
+
+def today() -> _dt.date:
+    return _dt.datetime.now(_dt.timezone.utc).date()
+
+
+def cassette_recorded_at(path: str | Path) -> _dt.date | None:
+    """The ``recorded_at`` date of a cassette file, or None if it has none or can't be read."""
+    try:
+        document = _load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    value = document.get(RECORDED_AT) if isinstance(document, dict) else None
+    return _as_date(value)
+
+
+def _as_date(value: Any) -> _dt.date | None:
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return _dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _document(cassette_dict: dict, recorded_at: _dt.date) -> dict:
+    document: dict[str, Any] = {RECORDED_AT: recorded_at}
+    for key, value in cassette_dict.items():
+        if key not in (RECORDED_AT, "interactions"):
+            document[key] = value
+    document["interactions"] = [_interaction(i) for i in cassette_dict.get("interactions", [])]
+    return _listify(document)
+
+
+def _listify(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _listify(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_listify(item) for item in value]
+    return value
+
+
+def _interaction(interaction: dict) -> dict:
+    ordered = dict(interaction)
+    ordered["request"] = _ordered(_plain_request(interaction["request"]), _REQUEST_ORDER)
+    ordered["response"] = _ordered(interaction["response"], _RESPONSE_ORDER)
+    return ordered
+
+
+def _plain_request(request: dict) -> dict:
+    body = request.get("body")
+    if hasattr(body, "getvalue"):
+        body = body.getvalue()
+    elif isinstance(body, (list, tuple)):
+        body = b"".join(part.encode("utf-8") if isinstance(part, str) else bytes(part) for part in body)
+    if isinstance(body, (bytes, bytearray)):
+        try:
+            body = bytes(body).decode("utf-8")
+        except UnicodeDecodeError:
+            body = bytes(body)
+    return {**request, "body": body}
+
+
+def _ordered(mapping: dict, order: tuple[str, ...]) -> dict:
+    first = {key: mapping[key] for key in order if key in mapping}
+    return {**first, **{key: value for key, value in mapping.items() if key not in first}}
+
+
+def _dump(document: dict, dumper: type[_Dumper]) -> str:
+    return yaml.dump(
+        document,
+        Dumper=dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=LINE_WIDTH,
+        default_flow_style=False,
+    )
+
+
+def _load(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)

@@ -1,0 +1,97 @@
+"""What a clause is: an id, a level, and the test function that judges it.
+
+A clause is a test function in ``laios_conformance/contract/`` named ``test_<id with _>``
+and marked with :func:`clause`. Its docstring says what the provider must do, why, when it
+does not apply, and how to fix a failure; the docs' clause reference is built from it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, List
+
+import pytest
+
+__all__ = [
+    "CONTRACT_DIR",
+    "Clause",
+    "ClauseCannotJudge",
+    "LEVELS",
+    "all_clauses",
+    "clause",
+    "clause_of",
+    "note",
+    "notes_of",
+]
+
+CONTRACT_DIR = Path(__file__).parent / "contract"
+LEVELS = ("must", "should")
+MARKER = "laios_clause"
+_NOTE_KEY = pytest.StashKey[List[str]]()
+
+
+class ClauseCannotJudge(Exception):
+    """The kit could not observe what the clause needs, so it will not give a verdict.
+
+    Raised, for example, when no request crossed the transport seam (the provider does
+    not speak through httpx) or when no wire decoder recognises the recorded response.
+    Reported as ``error``: never a pass.
+    """
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    level: str
+    function: Callable[..., Any]
+
+    @property
+    def summary(self) -> str:
+        return (inspect.getdoc(self.function) or "").split("\n", 1)[0]
+
+    @property
+    def doc(self) -> str:
+        return inspect.getdoc(self.function) or ""
+
+
+def clause(clause_id: str, level: str = "must") -> pytest.MarkDecorator:
+    """Mark a test function as the judge of ``clause_id`` at ``level`` ("must" or "should")."""
+    if level not in LEVELS:
+        raise ValueError(f"clause level must be one of {LEVELS}, got {level!r}")
+    return pytest.mark.laios_clause(clause_id, level)
+
+
+def clause_of(item: Any) -> tuple[str, str] | None:
+    """(id, level) of a collected test item, or None for a test that is not a clause."""
+    marker = item.get_closest_marker(MARKER) if hasattr(item, "get_closest_marker") else None
+    if marker is None:
+        return None
+    return marker.args[0], marker.args[1]
+
+
+def all_clauses() -> List[Clause]:
+    """Every clause in the bundled contract, in module then source order."""
+    found: List[Clause] = []
+    for info in pkgutil.iter_modules([str(CONTRACT_DIR)]):
+        if not info.name.startswith("test_"):
+            continue
+        module = importlib.import_module(f"laios_conformance.contract.{info.name}")
+        functions = [f for f in vars(module).values() if inspect.isfunction(f) and f.__module__ == module.__name__]
+        for function in sorted(functions, key=lambda f: f.__code__.co_firstlineno):
+            for mark in getattr(function, "pytestmark", []):
+                if mark.name == MARKER:
+                    found.append(Clause(mark.args[0], mark.args[1], function))
+    return found
+
+
+def note(request: pytest.FixtureRequest, text: str) -> None:
+    """Attach ``text`` to the clause's verdict message (shown even when it passes)."""
+    request.node.stash.setdefault(_NOTE_KEY, []).append(text)
+
+
+def notes_of(item: pytest.Item) -> List[str]:
+    return item.stash.get(_NOTE_KEY, [])

@@ -1,0 +1,225 @@
+"""What clauses share: the canonical calls, the traffic checks, and case bookkeeping.
+
+Nothing here judges a provider on its own; it lets each clause read as a short list of
+cases and expectations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import pytest
+
+from ..base import LLMMessage
+from ..clauses import ClauseCannotJudge, note
+from ..seam import Fault, Reply, Seen, Traffic, interpose, virtual_sleep
+
+TEMPERATURE = 0.3
+MAX_TOKENS = 64
+HELLO = "Say hello in one short sentence."
+SYSTEM_PROMPT = "You are a terse assistant. Answer in one short sentence."
+MAX_TOKENS_KEYS = ("max_tokens", "max_completion_tokens", "num_predict", "max_output_tokens", "maxOutputTokens")
+HTTP_ERROR_STATUSES = (400, 401, 403, 404, 408, 409, 422, 429, 500, 502, 503, 504, 529)
+TRANSPORT_FAULTS = (Fault.CONNECT_ERROR, Fault.CONNECT_TIMEOUT, Fault.READ_TIMEOUT, Fault.DROPPED)
+
+def hello() -> List[Any]:
+    return [LLMMessage(role="user", content=HELLO)]
+
+
+def conversation() -> List[Any]:
+    return [
+        LLMMessage(role="system", content=SYSTEM_PROMPT),
+        LLMMessage(role="user", content="Name a colour."),
+        LLMMessage(role="assistant", content="Blue."),
+        LLMMessage(role="user", content="Name another one."),
+    ]
+
+
+def call_generate(provider: Any, messages: Optional[List[Any]] = None) -> Any:
+    return provider.generate(messages if messages is not None else hello(), temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+
+
+def call_stream(provider: Any, messages: Optional[List[Any]] = None) -> List[Any]:
+    stream = provider.generate_stream(messages if messages is not None else hello(), temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+    return list(stream)
+
+
+# -- seeing traffic ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def observed(handler: Optional[Callable[[Seen, Callable[[], Reply]], Any]] = None) -> Iterator[Traffic]:
+    """Interpose on httpx for the block; backoff sleeps return at once.
+
+    A request that missed the cassette makes the clause refuse to judge, whether or not
+    the provider let vcrpy's error through.
+    """
+    with virtual_sleep(), interpose(handler) as traffic:
+        try:
+            yield traffic
+        except ClauseCannotJudge:
+            raise
+        except Exception as exc:
+            _refuse_on_replay_miss(traffic)
+            if not traffic.seen:
+                raise ClauseCannotJudge(
+                    f"the call raised {type(exc).__name__}: {str(exc)[:200]} before any HTTP request crossed "
+                    "the kit's httpx seam; " + _INVISIBLE
+                ) from exc
+            raise
+        _refuse_on_replay_miss(traffic)
+
+
+def require_traffic(traffic: Traffic, during: str) -> None:
+    """Refuse to judge when the provider's requests did not cross the seam."""
+    if not traffic.seen:
+        raise ClauseCannotJudge(f"no HTTP request crossed the kit's httpx seam during {during}: " + _INVISIBLE)
+
+
+_INVISIBLE = (
+    "the kit cannot see this provider's traffic, so it will not pass this clause. The kit observes "
+    "httpx and httpx2 transports; a provider on another HTTP stack cannot be judged here"
+)
+
+
+def _refuse_on_replay_miss(traffic: Traffic) -> None:
+    for seen in traffic.seen:
+        error = seen.upstream_error
+        if error is not None and type(error).__name__ == "CannotOverwriteExistingCassetteException":
+            differences = [line.strip() for line in str(error).splitlines() if "differs" in line]
+            raise ClauseCannotJudge(
+                f"the request to {seen.url} does not match the recorded cassette: the provider now sends "
+                "something different from what was recorded; re-record with --record-mode=rewrite"
+                + (f" ({differences[0]})" if differences else "")
+            )
+
+
+def answer_with(reply_for: Callable[[Seen], Any]) -> Callable[[Seen, Callable[[], Reply]], Any]:
+    """A handler that answers every request synthetically, never reaching upstream."""
+    return lambda seen, upstream: reply_for(seen)
+
+
+def error_reply(seen: Seen, status: int) -> Reply:
+    """A realistic error response in the wire format the provider speaks."""
+    body, content_type = _error_body(seen, status)
+    return Reply(status=status, body=body, headers={"content-type": content_type})
+
+
+def _error_body(seen: Seen, status: int) -> tuple[bytes, str]:
+    wire_format = wire_format_for_request(seen)
+    if wire_format is not None:
+        return wire_format.error_body(status)
+    body = {"error": {"message": f"HTTP {status} injected by laios-conformance", "type": "server_error", "code": None}}
+    return json.dumps(body).encode(), "application/json"
+
+
+def wire_format_for_request(seen: Seen) -> Any:
+    from .. import wire
+
+    return wire.detect(seen.url, seen.body, {}, b"")
+
+
+# -- case bookkeeping --------------------------------------------------------------------
+
+
+@dataclass
+class Cases:
+    """Failures of a clause's cases, reported together with the case that shows each."""
+
+    clause_id: str
+    failures: Dict[str, str] = field(default_factory=dict)
+    unjudged: Dict[str, str] = field(default_factory=dict)
+    passed: List[str] = field(default_factory=list)
+
+    def fail(self, case: str, why: str) -> None:
+        self.failures[case] = why
+
+    def cannot_judge(self, case: str, why: str) -> None:
+        self.unjudged[case] = why
+
+    def ok(self, case: str) -> None:
+        self.passed.append(case)
+
+    def conclude(self, how_to_fix: str = "") -> None:
+        """Fail with every failing case; skip when some cases could not be judged."""
+        if self.failures:
+            lines = [f"{self.clause_id}: {len(self.failures)} case(s) failed:"]
+            lines += [f"  - {case}: {why}" for case, why in self.failures.items()]
+            lines += [f"  (not judged: {case}: {why})" for case, why in self.unjudged.items()]
+            if how_to_fix:
+                lines.append(f"How to fix: {how_to_fix}")
+            pytest.fail("\n".join(lines), pytrace=False)
+        if self.unjudged:
+            cases = "; ".join(f"{case}: {why}" for case, why in self.unjudged.items())
+            pytest.skip(f"{len(self.unjudged)} case(s) not judged ({cases}); {len(self.passed)} passed")
+
+
+def describe_outcome(value: Any) -> str:
+    """How a call ended, for a failure message."""
+    content = getattr(value, "content", value)
+    return f"returned {type(value).__name__} with content {content!r:.80} instead of raising"
+
+
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    seen_ids = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen_ids:
+        seen_ids.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def find_values(data: Any, key: str) -> List[Any]:
+    """Every value stored under ``key`` anywhere in a JSON document."""
+    found: List[Any] = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            if k == key:
+                found.append(v)
+            found.extend(find_values(v, key))
+    elif isinstance(data, list):
+        for v in data:
+            found.extend(find_values(v, key))
+    return found
+
+
+def string_values(data: Any) -> Iterator[str]:
+    """Every string value in a JSON document, in document order."""
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict):
+        for v in data.values():
+            yield from string_values(v)
+    elif isinstance(data, list):
+        for v in data:
+            yield from string_values(v)
+
+
+class StubProvider:
+    """A provider the kit controls, to stand beside the one under test in a router."""
+
+    def __init__(self, model: str, answer: str = "", fail: bool = False) -> None:
+        self.model, self.answer, self.fail = model, answer, fail
+
+    def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> Any:
+        from ..base import LLMResponse
+
+        if self.fail:
+            raise RuntimeError(f"{self.model} failed (a kit stub that always fails)")
+        return LLMResponse(content=self.answer, model=self.model)
+
+    def generate_with_system(self, system_prompt: str, user_message: str, **kwargs: Any) -> Any:
+        return self.generate([], **kwargs)
+
+
+def failing_http(status: int = 503) -> Callable[[Seen, Callable[[], Reply]], Any]:
+    """A handler answering every request with an HTTP error."""
+    return answer_with(lambda seen: error_reply(seen, status))
+
+
+def switchable(state: Dict[str, bool]) -> Callable[[Seen, Callable[[], Reply]], Any]:
+    """A handler that fails with HTTP 503 while ``state["fail"]`` and passes through otherwise."""
+    return lambda seen, upstream: error_reply(seen, 503) if state["fail"] else None

@@ -1,0 +1,187 @@
+"""Clauses on failure: a provider that cannot answer must raise, never return empty content."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Optional
+
+import pytest
+
+from ..clauses import clause
+from ..seam import Fault, Reply, Seen
+from ._support import (
+    HTTP_ERROR_STATUSES,
+    TRANSPORT_FAULTS,
+    Cases,
+    answer_with,
+    call_generate,
+    describe_outcome,
+    error_reply,
+    note,
+    observed,
+    require_traffic,
+)
+
+HOW_TO_RAISE = (
+    "check the HTTP status (response.raise_for_status() or your own mapping) and raise an "
+    "Exception subclass; let transport errors propagate or wrap them with `raise ... from exc`"
+)
+
+
+def _outcome_problem(call: Callable[[], Any]) -> Optional[str]:
+    """None when ``call`` raised an Exception; otherwise what went wrong."""
+    try:
+        value = call()
+    except Exception:
+        return None
+    except BaseException as exc:  # a BaseException escapes LLMRouter's `except Exception`
+        return f"raised {type(exc).__name__}, a BaseException that LLMRouter and CircuitBreaker do not catch"
+    return describe_outcome(value)
+
+
+@clause("raises-on-http-error", "must")
+def test_raises_on_http_error(provider: Any) -> None:
+    """An HTTP error status makes generate() raise an Exception.
+
+    **Why**: LLMRouter falls back and CircuitBreaker counts a failure only when the call
+    raises. A provider that returns ``LLMResponse(content="")`` or an error text as content
+    hides the outage, and the agent acts on an empty answer.
+
+    **Checks**: 400, 401, 403, 404, 408, 409, 422, 429, 500, 502, 503, 504, 529, each with a
+    realistic error body in the provider's wire format.
+
+    **How to fix**: raise on every non-2xx status; raise an ``Exception`` subclass, never a
+    bare ``BaseException``.
+    """
+    cases = Cases("raises-on-http-error")
+    for status in HTTP_ERROR_STATUSES:
+        with observed(answer_with(lambda seen, status=status: error_reply(seen, status))) as traffic:
+            problem = _outcome_problem(lambda: call_generate(provider))
+        require_traffic(traffic, f"generate() answered with HTTP {status}")
+        cases.fail(f"HTTP {status}", problem) if problem else cases.ok(f"HTTP {status}")
+    cases.conclude(HOW_TO_RAISE)
+
+
+@clause("raises-on-transport-error", "must")
+def test_raises_on_transport_error(provider: Any) -> None:
+    """A connection error, a timeout, or a connection dropped mid-body makes generate() raise.
+
+    **Why**: networks fail; a provider that catches the error and returns a placeholder
+    turns an outage into a wrong answer.
+
+    **How to fix**: do not swallow ``httpx.TransportError`` (or your SDK's equivalent); let it
+    propagate or re-raise your own error chained with ``from``.
+    """
+    cases = Cases("raises-on-transport-error")
+    for fault in TRANSPORT_FAULTS:
+        with observed(answer_with(lambda seen, fault=fault: fault)) as traffic:
+            problem = _outcome_problem(lambda: call_generate(provider))
+        require_traffic(traffic, f"generate() with an injected {fault.value}")
+        cases.fail(fault.value, problem) if problem else cases.ok(fault.value)
+    cases.conclude(HOW_TO_RAISE)
+
+
+_NULL_SENTINEL = "laios-conformance-null-sentinel-7f3a"
+
+
+def _bad_bodies(seen: Seen, recorded: Reply) -> dict:
+    """Malformed 200 responses, built around the recorded one."""
+    json_headers = {"content-type": "application/json"}
+    cases = {
+        "malformed JSON": Reply(body=recorded.body[: max(1, len(recorded.body) // 2)], headers=json_headers),
+        "empty body": Reply(body=b"", headers=json_headers),
+        "HTML page": Reply(
+            body=b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+            b"<body><h1>Bad Gateway</h1></body></html>",
+            headers={"content-type": "text/html; charset=utf-8"},
+        ),
+        "JSON of the wrong shape": Reply(body=json.dumps({"object": "list", "data": []}).encode(), headers=json_headers),
+    }
+    from .. import wire
+
+    fmt = wire.detect(seen.url, seen.body, recorded.headers, recorded.body)
+    if fmt is not None:
+        stream = fmt.is_stream(recorded.headers, recorded.body)
+        empty = fmt.rebuild(recorded.body, "", stream=stream)
+        null = fmt.rebuild(recorded.body, _NULL_SENTINEL, stream=stream).replace(
+            json.dumps(_NULL_SENTINEL).encode(), b"null"
+        )
+        cases['text content ""'] = Reply(body=empty, headers=dict(recorded.headers))
+        cases["text content null"] = Reply(body=null, headers=dict(recorded.headers))
+    return cases
+
+
+@clause("raises-on-bad-body", "must")
+@pytest.mark.vcr
+def test_raises_on_bad_body(provider: Any, cassette: Any) -> None:
+    """A 200 response whose body is unusable makes generate() raise, never return empty content.
+
+    **Why**: proxies answer 200 with HTML error pages, servers truncate bodies, and models
+    return empty or null text; returning ``content=""`` hides all of these from the router.
+
+    **Checks**: malformed JSON, an empty body, an HTML page, JSON of the wrong shape, and the
+    recorded response with its text replaced by ``""`` and by ``null``.
+
+    **Not judged**: the last two cases need a wire decoder for the provider's format; without
+    one they are reported as not judged (the clause is then skipped, never passed).
+
+    **How to fix**: parse defensively and raise when the answer text is missing or empty.
+    """
+    recorded = _recorded_exchange(provider)
+    bodies = _bad_bodies(*recorded)
+    cases = Cases("raises-on-bad-body")
+    for name in BAD_BODY_CASES:
+        if name not in bodies:
+            cases.cannot_judge(name, "unknown wire format: no decoder recognises the recorded response")
+            continue
+        with observed(answer_with(lambda seen, name=name: bodies[name])) as traffic:
+            problem = _outcome_problem(lambda: call_generate(provider))
+        require_traffic(traffic, f"generate() answered with {name}")
+        cases.fail(name, problem) if problem else cases.ok(name)
+    cases.conclude("raise when the body cannot be parsed or carries no text")
+
+
+BAD_BODY_CASES = (
+    "malformed JSON",
+    "empty body",
+    "HTML page",
+    "JSON of the wrong shape",
+    'text content ""',
+    "text content null",
+)
+
+
+def _recorded_exchange(provider: Any) -> tuple[Seen, Reply]:
+    """One ordinary generate() call, keeping the request and the recorded response."""
+    kept: dict = {}
+
+    def keep(seen: Seen, upstream: Callable[[], Reply]) -> Reply:
+        kept.setdefault("exchange", (seen, upstream()))
+        return kept["exchange"][1]
+
+    with observed(keep) as traffic:
+        call_generate(provider)
+    require_traffic(traffic, "generate()")
+    return kept["exchange"]
+
+
+@clause("retry-bounded", "should")
+def test_retry_bounded(provider: Any, request: pytest.FixtureRequest) -> None:
+    """A failing call makes at most 3 upstream attempts.
+
+    **Why**: LLMRouter and CircuitBreaker already handle failure; a provider that retries
+    ten times multiplies the latency of every outage and the bill of every rate limit.
+
+    **How to fix**: cap your own (or your SDK's) retries at 2, e.g. ``max_retries=2``.
+    """
+    cases = Cases("retry-bounded")
+    counts = []
+    for label, reply in (("HTTP 503", lambda seen: error_reply(seen, 503)), ("connect error", lambda seen: Fault.CONNECT_ERROR)):
+        with observed(answer_with(reply)) as traffic:
+            _outcome_problem(lambda: call_generate(provider))
+        require_traffic(traffic, f"generate() failing with {label}")
+        counts.append(f"{label}: {len(traffic)} attempt(s)")
+        if len(traffic) > 3:
+            cases.fail(label, f"{len(traffic)} upstream attempts for one call (at most 3)")
+    note(request, "; ".join(counts))
+    cases.conclude()

@@ -1,0 +1,199 @@
+"""Clauses on successful calls: what a provider returns and what it sends."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any, List
+
+import pytest
+
+from ..clauses import clause
+from ._support import (
+    HELLO,
+    MAX_TOKENS,
+    MAX_TOKENS_KEYS,
+    SYSTEM_PROMPT,
+    TEMPERATURE,
+    Cases,
+    answer_with,
+    call_generate,
+    call_stream,
+    conversation,
+    error_reply,
+    find_values,
+    note,
+    observed,
+    require_traffic,
+    string_values,
+)
+
+
+@clause("returns-response", "must")
+@pytest.mark.vcr
+def test_returns_response(provider: Any, cassette: Any) -> None:
+    """generate() returns an LLMResponse-shaped object with non-empty text.
+
+    **Why**: LAIOS callers read ``response.content`` and ``response.model`` straight away; an
+    empty or missing field surfaces far from its cause.
+
+    **Checks**: ``content`` is a non-empty ``str``; ``model`` is a non-empty ``str``;
+    ``finish_reason`` is a ``str`` or ``None``; ``usage`` is ``None`` or a dict of ints.
+
+    **How to fix**: 1. return an ``LLMResponse`` (or an object with the same fields);
+    2. read the answer text from the right place in the body; 3. convert usage counts to ``int``.
+    """
+    with observed() as traffic:
+        response = call_generate(provider)
+    require_traffic(traffic, "generate()")
+    cases = Cases("returns-response")
+    for problem in response_shape_problems(response):
+        cases.fail("generate()", problem)
+    cases.conclude()
+
+
+def response_shape_problems(response: Any) -> List[str]:
+    """What is wrong with an LLMResponse-shaped object (empty when nothing)."""
+    problems = []
+    content = getattr(response, "content", None)
+    if not isinstance(content, str) or not content:
+        problems.append(f"content must be a non-empty str, got {content!r:.80}")
+    model = getattr(response, "model", None)
+    if not isinstance(model, str) or not model:
+        problems.append(f"model must be a non-empty str, got {model!r:.80}")
+    finish = getattr(response, "finish_reason", None)
+    if finish is not None and not isinstance(finish, str):
+        problems.append(f"finish_reason must be a str or None, got {finish!r}")
+    usage = getattr(response, "usage", None)
+    if usage is not None and not (
+        isinstance(usage, dict) and all(isinstance(v, int) and not isinstance(v, bool) for v in usage.values())
+    ):
+        problems.append(f"usage must be None or a dict of ints, got {usage!r:.120}")
+    return problems
+
+
+@clause("system-prompt", "must")
+@pytest.mark.vcr
+def test_system_prompt(provider: Any, cassette: Any) -> None:
+    """generate_with_system() answers, and the system prompt text reaches the request.
+
+    **Why**: LAIOS's planner and reflector steer the model through the system prompt; a
+    provider that drops it answers a different question without any error.
+
+    **How to fix**: 1. put the system prompt where the API expects it (a ``system`` message,
+    Anthropic's top-level ``system`` field, ...); 2. send it verbatim.
+    """
+    with observed() as traffic:
+        response = provider.generate_with_system(SYSTEM_PROMPT, HELLO, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+    require_traffic(traffic, "generate_with_system()")
+    cases = Cases("system-prompt")
+    for problem in response_shape_problems(response):
+        cases.fail("response", problem)
+    if not any(SYSTEM_PROMPT in text for seen in traffic.seen for text in string_values(seen.json)):
+        cases.fail("request", f"the system prompt {SYSTEM_PROMPT!r} is in no JSON string of the request body")
+    cases.conclude()
+
+
+@clause("params-reach-request", "must")
+def test_params_reach_request(provider: Any, profile: dict, request: pytest.FixtureRequest) -> None:
+    """The temperature and max_tokens the caller passes reach the request body.
+
+    **Why**: a provider that ignores them runs every call at the API's defaults: answers
+    get cut short or long, and the caller cannot tell.
+
+    **Declared limits**: a parameter listed in ``conformance_profile["omits_params"]`` must
+    instead be *absent* from the request; the verdict shows the declared reason.
+
+    **How to fix**: 1. send ``temperature`` as given; 2. send ``max_tokens`` under the key your
+    API uses (``max_tokens``, ``max_completion_tokens``, Ollama's ``options.num_predict``).
+    """
+    with observed(answer_with(lambda seen: error_reply(seen, 400))) as traffic:
+        try:
+            call_generate(provider)
+        except Exception:
+            pass  # the request is what this clause judges; the 400 is the kit's
+    require_traffic(traffic, "generate()")
+    body = traffic.seen[0].json
+    cases = Cases("params-reach-request")
+    if not isinstance(body, dict):
+        cases.fail("request", f"the request body is not a JSON object: {traffic.seen[0].body[:120]!r}")
+        cases.conclude()
+    omitted = profile["omits_params"]
+    sent = {
+        "temperature": find_values(body, "temperature"),
+        "max_tokens": [v for key in MAX_TOKENS_KEYS for v in find_values(body, key)],
+    }
+    expected = {"temperature": TEMPERATURE, "max_tokens": MAX_TOKENS}
+    for param, values in sent.items():
+        if param in omitted:
+            if values:
+                cases.fail(param, f"declared omitted ({omitted[param]}) but sent as {values[0]!r}")
+            else:
+                note(request, f"{param} omitted as declared: {omitted[param]}")
+        elif expected[param] not in values:
+            found = f"found {values!r}" if values else f"no such key among {sorted(body)}"
+            cases.fail(param, f"the caller passed {expected[param]!r}; {found}")
+    cases.conclude("send the caller's values, or declare the omission in conformance_profile['omits_params']")
+
+
+@clause("no-input-mutation", "must")
+@pytest.mark.vcr
+def test_no_input_mutation(provider: Any, cassette: Any) -> None:
+    """The caller's message list and message objects are unchanged by generate and a consumed stream.
+
+    **Why**: LAIOS keeps the conversation history and passes it again on the next turn; a
+    provider that pops the system message or rewrites a role corrupts the history silently.
+    (``generate_with_system`` takes only strings, which cannot be mutated.)
+
+    **How to fix**: build the request payload from copies; never ``pop``, ``insert`` into or
+    assign to the caller's list or messages.
+    """
+    cases = Cases("no-input-mutation")
+    for name, call in (("generate", call_generate), ("generate_stream", call_stream)):
+        messages = conversation()
+        before = [_snapshot(m) for m in messages]
+        identities = [id(m) for m in messages]
+        with observed() as traffic:
+            call(provider, messages)
+        require_traffic(traffic, f"{name}()")
+        if [id(m) for m in messages] != identities:
+            cases.fail(name, f"the message list changed: {len(identities)} messages before, {len(messages)} after")
+        elif [_snapshot(m) for m in messages] != before:
+            changed = [i for i, m in enumerate(messages) if _snapshot(m) != before[i]]
+            cases.fail(name, f"message(s) at index {changed} changed")
+    cases.conclude()
+
+
+def _snapshot(message: Any) -> Any:
+    dump = getattr(message, "model_dump", None)
+    return dump() if callable(dump) else copy.deepcopy(vars(message))
+
+
+@clause("timeout-set", "must")
+def test_timeout_set(provider: Any) -> None:
+    """Every request the provider sends carries a finite timeout.
+
+    **Why**: without one a stalled server hangs the LAIOS agent forever, and neither the
+    router nor the circuit breaker ever gets an exception to act on.
+
+    **How to fix**: create your httpx client with ``timeout=httpx.Timeout(<seconds>)``
+    (never ``timeout=None``), for both ``generate`` and ``generate_stream``.
+    """
+    cases = Cases("timeout-set")
+    for name, call in (("generate", call_generate), ("generate_stream", call_stream)):
+        with observed(answer_with(lambda seen: error_reply(seen, 500))) as traffic:
+            try:
+                call(provider)
+            except Exception:
+                pass
+        require_traffic(traffic, f"{name}()")
+        for seen in traffic.seen:
+            unset = [k for k in ("connect", "read", "write") if not _finite(seen.timeout.get(k))]
+            if unset:
+                cases.fail(name, f"request to {seen.url} has no finite {'/'.join(unset)} timeout ({seen.timeout})")
+                break
+    cases.conclude()
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0

@@ -1,0 +1,229 @@
+"""Resolve ``--laios-provider`` and ``--laios-provider-kwargs`` into something that builds providers.
+
+Every user mistake becomes a :class:`ProviderLoadError` whose message is one line saying
+what is wrong (with the offending value) and what to do; the plugin turns it into a pytest
+usage error (exit code 4, no traceback).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+__all__ = ["ProviderLoadError", "ProviderSpec", "load_provider", "make_canary_key", "redact"]
+
+_ENV_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
+REDACTED = "<REDACTED>"
+
+
+class ProviderLoadError(Exception):
+    """A ``--laios-provider`` / ``--laios-provider-kwargs`` value the kit cannot use."""
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """How to build one provider under test.
+
+    ``kwargs`` may hold secrets (values read from the environment, the canary key):
+    they are listed in ``secrets`` and never shown by ``repr``.
+    """
+
+    target: str
+    factory: Callable[..., Any] = field(repr=False)
+    kwargs: Dict[str, Any] = field(repr=False)
+    secrets: Tuple[str, ...] = field(repr=False)
+    canary_key: Optional[str] = field(repr=False)
+    class_name: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.target
+
+    def build(self) -> Any:
+        """A fresh provider instance (each clause judges its own)."""
+        return self.factory(**self.kwargs)
+
+
+def make_canary_key() -> str:
+    """A fake key that looks real (``sk-...``): the secret clause hunts for it."""
+    from faker import Faker
+
+    body = Faker().password(length=48, special_chars=False, upper_case=True, digits=True)
+    return f"sk-proj-{body}"
+
+
+def redact(text: str, secrets: Tuple[str, ...] | List[str]) -> str:
+    """``text`` with every secret value replaced by ``<REDACTED>``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def load_provider(target: str, kwargs_json: Optional[str], canary_key: str) -> ProviderSpec:
+    """Validate ``target`` and its kwargs, build one instance to prove they work, return the spec."""
+    factory = _import_target(target)
+    kwargs, secrets = _parse_kwargs(kwargs_json)
+    signature = _signature_of(factory)
+    injected = None
+    if signature is not None and "api_key" in signature.parameters and "api_key" not in kwargs:
+        kwargs["api_key"] = injected = canary_key
+    if signature is not None:
+        _check_arguments(target, signature, kwargs)
+    all_secrets = tuple(s for s in (*secrets, injected) if s)
+    instance = _construct(target, factory, kwargs, all_secrets)
+    if not callable(getattr(instance, "generate", None)):
+        raise ProviderLoadError(
+            f"--laios-provider {target!r} built a {type(instance).__name__} object, which has no "
+            "generate() method; point it at an LLMClient-like class or a factory returning one"
+        )
+    _close_quietly(instance)
+    return ProviderSpec(
+        target=target,
+        factory=factory,
+        kwargs=kwargs,
+        secrets=all_secrets,
+        canary_key=injected,
+        class_name=type(instance).__name__,
+    )
+
+
+def _import_target(target: str) -> Callable[..., Any]:
+    module_name, sep, attr_path = target.partition(":")
+    if not sep or not module_name or not attr_path:
+        raise ProviderLoadError(
+            f"--laios-provider {target!r} has no ':'; use module:Class, e.g. my_pkg.client:MyClient"
+        )
+    module = _import_module(target, module_name)
+    obj: Any = module
+    for part in attr_path.split("."):
+        if not hasattr(obj, part):
+            raise ProviderLoadError(
+                f"--laios-provider {target!r}: module {module_name!r} has no attribute {attr_path!r}; "
+                "check the name after ':' (case matters)"
+            )
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ProviderLoadError(
+            f"--laios-provider {target!r} is a {type(obj).__name__}, not a class or callable; "
+            "name a provider class or a factory function that returns a provider"
+        )
+    return obj
+
+
+def _import_module(target: str, module_name: str) -> Any:
+    # Like ``python -m``: the current directory is importable.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            raise ProviderLoadError(
+                f"--laios-provider {target!r}: no module named {module_name!r}; run pytest from the "
+                "directory that contains it, or install the package that provides it"
+            ) from None
+        raise ProviderLoadError(
+            f"--laios-provider {target!r}: importing {module_name!r} failed because module "
+            f"{exc.name!r} is not installed; install it in this environment"
+        ) from None
+    except Exception as exc:  # the user's module raised while importing
+        raise ProviderLoadError(
+            f"--laios-provider {target!r}: importing {module_name!r} raised "
+            f"{type(exc).__name__}: {exc}; fix the module so that it imports cleanly"
+        ) from None
+
+
+def _parse_kwargs(kwargs_json: Optional[str]) -> Tuple[Dict[str, Any], List[str]]:
+    if not kwargs_json:
+        return {}, []
+    try:
+        raw = json.loads(kwargs_json)
+    except json.JSONDecodeError as exc:
+        raise ProviderLoadError(
+            f"--laios-provider-kwargs is not valid JSON ({exc.msg} at position {exc.pos}); "
+            'pass a JSON object, e.g. \'{"model": "gpt-4o-mini"}\''
+        ) from None
+    if not isinstance(raw, dict):
+        raise ProviderLoadError(
+            f"--laios-provider-kwargs must be a JSON object, got {type(raw).__name__}; "
+            'pass e.g. \'{"model": "gpt-4o-mini"}\''
+        )
+    secrets: List[str] = []
+    return {key: _resolve_env(key, value, secrets) for key, value in raw.items()}, secrets
+
+
+def _resolve_env(key: str, value: Any, secrets: List[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _resolve_env(f"{key}.{k}", v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_env(key, v, secrets) for v in value]
+    match = _ENV_REF.match(value) if isinstance(value, str) else None
+    if not match:
+        return value
+    name = match.group(1)
+    if name not in os.environ:
+        raise ProviderLoadError(
+            f"--laios-provider-kwargs: {key!r} reads ${name}, which is not set; "
+            f"export {name}=... or pass the value directly"
+        )
+    secrets.append(os.environ[name])
+    return os.environ[name]
+
+
+def _signature_of(factory: Callable[..., Any]) -> Optional[inspect.Signature]:
+    try:
+        return inspect.signature(factory)
+    except (TypeError, ValueError):  # some builtins and C types have none
+        return None
+
+
+def _check_arguments(target: str, signature: inspect.Signature, kwargs: Dict[str, Any]) -> None:
+    params = signature.parameters.values()
+    takes_var_kw = any(p.kind is p.VAR_KEYWORD for p in params)
+    missing = [
+        p.name
+        for p in params
+        if p.default is p.empty
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and p.name not in kwargs
+    ]
+    if missing:
+        example = json.dumps({name: "..." for name in missing})
+        raise ProviderLoadError(
+            f"--laios-provider {target!r} needs argument(s) {', '.join(missing)}; "
+            f"pass them with --laios-provider-kwargs='{example}'"
+        )
+    known = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    unknown = sorted(set(kwargs) - known)
+    if unknown and not takes_var_kw:
+        raise ProviderLoadError(
+            f"--laios-provider {target!r} takes no argument(s) {', '.join(unknown)}; "
+            f"accepted: {', '.join(sorted(known)) or 'none'}"
+        )
+
+
+def _construct(target: str, factory: Callable[..., Any], kwargs: Dict[str, Any], secrets: Tuple[str, ...]) -> Any:
+    try:
+        return factory(**kwargs)
+    except Exception as exc:
+        message = redact(f"{type(exc).__name__}: {exc}", secrets)
+        raise ProviderLoadError(
+            f"--laios-provider {target!r}: constructing it raised {message}; "
+            "fix the constructor arguments with --laios-provider-kwargs"
+        ) from None
+
+
+def _close_quietly(instance: Any) -> None:
+    close = getattr(instance, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:
+            pass

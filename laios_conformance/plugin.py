@@ -1,0 +1,70 @@
+"""pytest entry point (``pytest11``): options, ini keys, and the switch that turns the kit on.
+
+This module is imported by every pytest run in an environment where the kit is installed,
+so it imports nothing heavy. Without ``--laios-provider`` (or the ``laios_provider`` ini key)
+it only adds its options; with it, :class:`laios_conformance.session.ConformanceSession`
+is registered and does the work.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+SESSION_PLUGIN_NAME = "laios-conformance-session"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("laios-conformance", "LAIOS provider conformance")
+    group.addoption(
+        "--laios-provider",
+        action="append",
+        default=[],
+        metavar="MODULE:CLASS",
+        help="provider to judge (a class, or a factory returning an instance); repeat for several. "
+        "ini: laios_provider",
+    )
+    group.addoption(
+        "--laios-provider-kwargs",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help='constructor arguments as a JSON object; "$NAME" values are read from the environment. '
+        "Give it once for all providers or once per provider. ini: laios_provider_kwargs",
+    )
+    group.addoption(
+        "--laios-cassette-dir",
+        default=None,
+        metavar="DIR",
+        help="where cassettes live, one subfolder per provider class (default: cassettes/ under the "
+        "rootdir). ini: laios_cassette_dir",
+    )
+    group.addoption("--laios-report", default=None, metavar="PATH", help="write the JSON verdict to PATH")
+    group.addoption(
+        "--laios-strict",
+        action="store_true",
+        default=False,
+        help="failed should-level clauses fail the run too. ini: laios_strict",
+    )
+    group.addoption(
+        "--laios-max-cassette-age",
+        type=int,
+        default=None,
+        metavar="DAYS",
+        help="report cassettes recorded more than DAYS ago (a should-level failure naming them)",
+    )
+    parser.addini("laios_provider", type="linelist", help="providers to judge, one module:Class per line")
+    parser.addini("laios_provider_kwargs", type="string", default="", help="constructor arguments as JSON")
+    parser.addini("laios_cassette_dir", type="string", default="", help="cassette directory")
+    parser.addini("laios_strict", type="bool", default=False, help="failed should clauses fail the run")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "laios_clause(id, level): a LAIOS conformance clause and its level (must or should)"
+    )
+    targets = config.getoption("laios_provider") or config.getini("laios_provider")
+    if not targets:
+        return
+    from .session import ConformanceSession
+
+    config.pluginmanager.register(ConformanceSession.from_config(config, list(targets)), SESSION_PLUGIN_NAME)

@@ -1,0 +1,187 @@
+"""The kit at work during one pytest run: providers, collection, verdicts, report.
+
+Registered by the plugin only when a provider is given. Results ride on each test report
+(``user_properties``), so under pytest-xdist the controller merges one verdict.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Dict, Generator, List, Optional
+
+import pytest
+
+from ._version import __version__
+from .clauses import CONTRACT_DIR, ClauseCannotJudge, clause_of, notes_of
+from .loading import ProviderLoadError, ProviderSpec, load_provider, make_canary_key, redact
+from .report import Verdict, dump_json, write_atomically
+
+_VERDICT_KEY = "laios_verdict"
+
+
+class ConformanceSession:
+    """State and hooks of one conformance run."""
+
+    def __init__(self, config: pytest.Config, specs: List[ProviderSpec], canary_key: str) -> None:
+        self.config = config
+        self.specs = specs
+        self.canary_key = canary_key
+        self.verdict = Verdict()
+        self.strict = bool(config.getoption("laios_strict") or config.getini("laios_strict"))
+        self.report_path = config.getoption("laios_report")
+        self.max_cassette_age = config.getoption("laios_max_cassette_age")
+        self.cassette_root = self._cassette_root(config)
+        self.secrets = tuple({s for spec in specs for s in spec.secrets})
+
+    @classmethod
+    def from_config(cls, config: pytest.Config, targets: List[str]) -> "ConformanceSession":
+        canary = make_canary_key()
+        kwargs_list = config.getoption("laios_provider_kwargs") or [config.getini("laios_provider_kwargs") or None]
+        if len(kwargs_list) not in (1, len(targets)):
+            raise pytest.UsageError(
+                f"--laios-provider-kwargs was given {len(kwargs_list)} times for {len(targets)} providers; "
+                "give it once (for all providers) or once per --laios-provider, in the same order"
+            )
+        pairs = zip(targets, kwargs_list * len(targets) if len(kwargs_list) == 1 else kwargs_list)
+        try:
+            specs = [load_provider(target, kwargs, canary) for target, kwargs in pairs]
+        except ProviderLoadError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        _apply_ci_defaults(config)
+        if config.args_source is not pytest.Config.ArgsSource.ARGS:
+            config.args = [str(CONTRACT_DIR)]
+        return cls(config, specs, canary)
+
+    @staticmethod
+    def _cassette_root(config: pytest.Config) -> Path:
+        configured = config.getoption("laios_cassette_dir") or config.getini("laios_cassette_dir")
+        root = Path(configured) if configured else Path("cassettes")
+        if root.is_absolute():
+            return root
+        base = Path(os.getcwd()) if config.getoption("laios_cassette_dir") else config.rootpath
+        return base / root
+
+    def cassette_dir(self, spec: ProviderSpec) -> Path:
+        return self.cassette_root / spec.class_name
+
+    # -- collection -------------------------------------------------------------------
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "laios_provider_spec" in metafunc.fixturenames:
+            metafunc.parametrize("laios_provider_spec", self.specs, ids=_unique_ids(self.specs))
+
+    def pytest_recording_configure(self, config: pytest.Config, vcr: Any) -> None:
+        from .cassettes import configure_vcr, serializer
+
+        configure_vcr(vcr, self.secrets)
+        # Our readable serializer under vcrpy's own name keeps the files' ".yaml" suffix.
+        vcr.register_serializer("yaml", serializer)
+
+    # -- verdicts ---------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Generator[None, Any, Any]:
+        report = yield
+        self._redact(report)
+        found = clause_of(item)
+        spec = getattr(item, "callspec", None) and item.callspec.params.get("laios_provider_spec")
+        if found is None or spec is None:
+            return report
+        clause_id, level = found
+        status, message = _status_of(report, call)
+        if status == "passed":
+            message = "; ".join(notes_of(item))
+        if status == "failed" and level == "should" and not self.strict:
+            report.outcome = "skipped"
+            report.wasxfail = f"should-level clause {clause_id} failed (reported, not gating): {message}"
+        report.user_properties.append(
+            (_VERDICT_KEY, {"provider": spec.id, "clause": clause_id, "level": level, "status": status, "message": message})
+        )
+        return report
+
+    def _redact(self, report: pytest.TestReport) -> None:
+        if not self.secrets or report.longrepr is None:
+            return
+        text = str(report.longrepr)
+        if any(secret in text for secret in self.secrets):
+            report.longrepr = redact(text, self.secrets)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for key, value in report.user_properties:
+            if key == _VERDICT_KEY:
+                self.verdict.add(value["provider"], value["clause"], value["level"], value["status"], value["message"])
+
+    def pytest_report_header(self, config: pytest.Config) -> List[str]:
+        from .base import BASE_SOURCE
+
+        lines = [f"laios-conformance {__version__}: judging against {BASE_SOURCE} base classes"]
+        lines += [f"  provider: {spec.id} (cassettes: {self.cassette_dir(spec)})" for spec in self.specs]
+        return lines
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        lines = self.verdict.table_lines()
+        if not lines:
+            return
+        terminalreporter.section("LAIOS conformance")
+        for line in lines:
+            terminalreporter.write_line(line)
+        failures = self.verdict.gate_failures(self.strict)
+        terminalreporter.write_line(
+            "gate: FAILED (" + ", ".join(f"{c}" for _, c in failures) + ")" if failures else "gate: passed"
+        )
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.report_path and not hasattr(session.config, "workerinput"):
+            text = redact(dump_json(self.verdict.to_dict(__version__)), self.secrets)
+            write_atomically(Path(self.report_path), text)
+
+
+def _status_of(report: pytest.TestReport, call: pytest.CallInfo) -> tuple[str, str]:
+    if report.passed:
+        return "passed", ""
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        return "skipped", reason.removeprefix("Skipped: ")
+    message = _message_of(report, call)
+    if report.when != "call" or (call.excinfo is not None and call.excinfo.errisinstance(ClauseCannotJudge)):
+        return "error", message
+    return "failed", message
+
+
+def _message_of(report: pytest.TestReport, call: pytest.CallInfo) -> str:
+    excinfo = call.excinfo
+    if excinfo is None:
+        return str(report.longrepr)
+    if excinfo.errisinstance(pytest.fail.Exception) or excinfo.errisinstance(ClauseCannotJudge):
+        return str(excinfo.value)
+    return excinfo.exconly()
+
+
+def _unique_ids(specs: List[ProviderSpec]) -> List[str]:
+    seen: Dict[str, int] = {}
+    ids = []
+    for spec in specs:
+        seen[spec.id] = seen.get(spec.id, 0) + 1
+        ids.append(spec.id if seen[spec.id] == 1 else f"{spec.id}#{seen[spec.id]}")
+    return ids
+
+
+def _apply_ci_defaults(config: pytest.Config) -> None:
+    """On CI, replay only and block the network unless a flag says otherwise."""
+    if not os.environ.get("CI"):
+        return
+    if config.getoption("--record-mode", default=None) is None:
+        config.option.record_mode = "none"
+        config.option.block_network = True
+
+
+def cassette_hint(spec: ProviderSpec, clause_id: str) -> str:
+    """The command that records the cassette a clause needs."""
+    return f"pytest --laios-provider={spec.target} --record-mode=once -k {clause_id.replace('-', '_')}"
+
+
+def provider_spec_from(item_or_request: Any) -> Optional[ProviderSpec]:
+    node = getattr(item_or_request, "node", item_or_request)
+    callspec = getattr(node, "callspec", None)
+    return callspec.params.get("laios_provider_spec") if callspec else None

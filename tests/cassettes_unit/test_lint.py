@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import json
+import random
+import string
+
+import pytest
+
+from laios_conformance.cassettes import lint_main, lint_paths
+from laios_conformance.cassettes.lint import redact
+
+from .helpers import write_yaml
+
+_rng = random.Random(1234)
+ALNUM = string.ascii_letters + string.digits
+
+
+def rand(n: int, alphabet: str = ALNUM) -> str:
+    return "".join(_rng.choice(alphabet) for _ in range(n))
+
+
+SHAPES = [
+    ("openai-key", "sk-" + "proj-" + rand(48, ALNUM + "-_")),
+    ("openai-key", "sk-" + rand(32, "0123456789abcdef")),
+    ("anthropic-key", "sk-" + "ant-api03-" + rand(80, ALNUM + "-_")),
+    ("groq-key", "gsk" + "_" + rand(52)),
+    ("xai-key", "xai" + "-" + rand(80)),
+    ("google-key", "AI" + "za" + rand(35, ALNUM + "-_")),
+    ("huggingface-token", "hf" + "_" + rand(34)),
+    ("github-token", "gh" + "p_" + rand(36)),
+    ("aws-access-key", "AK" + "IA" + rand(16, string.ascii_uppercase + string.digits)),
+]
+
+
+def interaction(request_headers=None, response_headers=None, uri="https://api.example.com/v1/chat", request_body="{}", response_body="{}"):
+    return {
+        "request": {"method": "POST", "uri": uri, "headers": request_headers or {}, "body": request_body},
+        "response": {
+            "status": {"code": 200, "message": "OK"},
+            "headers": response_headers or {"content-type": ["application/json"]},
+            "body": {"string": response_body},
+        },
+    }
+
+
+def cassette(tmp_path, *interactions, name="c.laios-yaml"):
+    document = {"recorded_at": "2025-01-01", "version": 1, "interactions": list(interactions)}
+    return write_yaml(tmp_path / name, document)
+
+
+def only(findings):
+    assert len(findings) == 1, findings
+    return findings[0]
+
+
+@pytest.mark.parametrize(("kind", "secret"), SHAPES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(SHAPES)])
+def test_each_key_shape_is_found_in_a_body(tmp_path, kind: str, secret: str) -> None:
+    path = cassette(tmp_path, interaction(), interaction(response_body=f'data: {{"text": "use {secret} here"}}\n'))
+    finding = only(lint_paths([path]))
+    assert (finding.kind, finding.location) == (kind, "interactions[1].response.body.string")
+    assert secret not in str(finding)
+
+
+@pytest.mark.parametrize(("kind", "secret"), SHAPES[:1])
+def test_a_key_in_an_auth_header_is_reported_once_by_shape(tmp_path, kind: str, secret: str) -> None:
+    path = cassette(tmp_path, interaction(request_headers={"authorization": [f"Bearer {secret}"]}))
+    finding = only(lint_paths([path]))
+    assert (finding.kind, finding.location) == (kind, "interactions[0].request.headers.authorization")
+    assert finding.excerpt == f"{secret[:5]}…({len(secret)} chars)"
+
+
+def test_bearer_tokens_are_found_anywhere(tmp_path) -> None:
+    token = "eyJhbGciOiJIUzI1NiJ9." + rand(40)
+    path = cassette(tmp_path, interaction(request_body=json.dumps({"note": f"Authorization: Bearer {token}"})))
+    assert only(lint_paths([path])).kind == "bearer-token"
+
+
+@pytest.mark.parametrize(
+    ("headers", "kind"),
+    [
+        ({"x-api-key": ["plainsecretvalue"]}, "sensitive-header"),
+        ({"cookie": ["session=abc"]}, "sensitive-header"),
+        ({"x-custom-token": [rand(32)]}, "high-entropy"),
+        ({"x-custom-token": [rand(64, "0123456789abcdef")]}, "high-entropy"),
+    ],
+)
+def test_credential_headers_and_high_entropy_header_values(tmp_path, headers, kind: str) -> None:
+    finding = only(lint_paths([cassette(tmp_path, interaction(request_headers=headers))]))
+    assert finding.kind == kind
+    assert finding.location == f"interactions[0].request.headers.{next(iter(headers))}"
+
+
+def test_cookies_in_responses_are_found(tmp_path) -> None:
+    headers = {"content-type": ["application/json"], "set-cookie": ["__cf_bm=abc.def; path=/"]}
+    assert only(lint_paths([cassette(tmp_path, interaction(response_headers=headers))])).kind == "sensitive-header"
+
+
+@pytest.mark.parametrize(
+    ("query", "kind"),
+    [("key=someprovidervalue", "sensitive-query-parameter"), (f"sig={rand(40)}", "high-entropy")],
+)
+def test_secrets_in_query_strings(tmp_path, query: str, kind: str) -> None:
+    path = cassette(tmp_path, interaction(uri=f"https://api.example.com/v1/x?api-version=2024-05-01&{query}"))
+    finding = only(lint_paths([path]))
+    assert (finding.kind, finding.location) == (kind, "interactions[0].request.uri")
+
+
+def test_a_clean_cassette_with_ids_and_placeholders_yields_nothing(tmp_path) -> None:
+    path = cassette(
+        tmp_path,
+        interaction(
+            uri="https://api.example.com/v1/messages?beta=true&key=%3CREDACTED%3E",
+            request_headers={
+                "authorization": ["Bearer <REDACTED>"],
+                "x-api-key": ["<REDACTED>"],
+                "anthropic-beta": ["fine-grained-tool-streaming-2025-05-14,interleaved-thinking-2025-05-14"],
+                "user-agent": ["AsyncAnthropic/Python 0.40.0"],
+            },
+            response_headers={
+                "content-type": ["text/event-stream; charset=utf-8"],
+                "request-id": ["req_011CUx" + rand(18)],
+                "x-request-id": [rand(32, "0123456789abcdef")],
+                "cf-ray": ["8f3a2b1c4d5e6f70-SJC"],
+                "x-correlation": ["681f924d-1380-4835-9232-8eb8cb874d8b"],
+            },
+            response_body='data: {"id":"msg_01XFDUDYJgAACzvnptvVoYEL","signature":"' + rand(300) + '"}\n',
+            request_body='{"note": "a task-scheduler-for-disk-management-utilities, Bearer token"}',
+        ),
+    )
+    assert lint_paths([path]) == []
+
+
+def test_a_corrupt_file_is_a_finding_and_its_text_is_still_searched(tmp_path) -> None:
+    secret = SHAPES[0][1]
+    path = tmp_path / "broken.yaml"
+    path.write_text(f"interactions: [\n  token: {secret}\n", encoding="utf-8")
+    findings = lint_paths([path])
+    assert [f.kind for f in findings] == ["corrupt", "openai-key"]
+    assert findings[0].location.startswith("line ")
+    assert findings[1].location == "line 2"
+    assert all(secret not in str(f) for f in findings)
+
+
+def test_directories_are_walked_for_cassette_files_only(tmp_path) -> None:
+    secret = SHAPES[0][1]
+    for name in ("a.yaml", "b.yml", "c.json", "d.laios-yaml", "e.txt", ".f.laios-yaml.123.tmp"):
+        (tmp_path / "sub" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "sub" / name).write_text(json.dumps({"k": secret}))
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "g.yaml").write_text(json.dumps({"k": secret}))
+    assert sorted(f.file.name for f in lint_paths([tmp_path])) == ["a.yaml", "b.yml", "c.json", "d.laios-yaml"]
+
+
+def test_main_exit_codes_and_output_never_show_a_secret(tmp_path, capsys) -> None:
+    secret = SHAPES[2][1]
+    clean = cassette(tmp_path, interaction(), name="clean.yaml")
+    dirty = cassette(tmp_path, interaction(response_body=secret), name="dirty.yaml")
+    assert lint_main([str(clean)]) == 0
+    assert lint_main([str(dirty), str(clean)]) == 1
+    assert lint_main([str(tmp_path / "nope")]) == 2
+    assert lint_main(["--bogus"]) == 2
+    out = capsys.readouterr().out
+    assert out.splitlines() == [f"{dirty}:interactions[0].response.body.string: anthropic-key: {redact(secret)}"]
+    assert secret not in out and secret[:12] not in out
+
+
+def test_redaction_shows_at_most_a_quarter_of_short_values() -> None:
+    assert redact("abcdefgh") == "ab…(8 chars)"
+    assert redact("sk-proj-" + "x" * 43) == "sk-pr…(51 chars)"
+
+
+def test_yaml_that_fails_to_construct_is_corrupt_not_a_crash(tmp_path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("when: 2025-13-45\n")
+    assert [f.kind for f in lint_paths([path])] == ["corrupt"]
+
+
+def test_symlinked_directories_are_walked_once(tmp_path) -> None:
+    (tmp_path / "a").mkdir()
+    cassette(tmp_path / "a", interaction(response_body=SHAPES[0][1]))
+    (tmp_path / "a" / "loop").symlink_to(tmp_path / "a", target_is_directory=True)
+    (tmp_path / "alias").symlink_to(tmp_path / "a", target_is_directory=True)
+    assert len(lint_paths([tmp_path])) == 1

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from vcr.serialize import serialize
+
+from laios_conformance.cassettes import PLACEHOLDER, SafePersister, make_scrubbers
+from laios_conformance.cassettes import serializer as laios_yaml
+
+from .helpers import cassette_dict, request, response
+
+
+def planted(key: str):
+    req = request(
+        uri=f"https://api.example.com/v1/chat?api-version=2024-05-01&key={key}&note=k{quote(key)}",
+        body=json.dumps({"model": "m", "messages": [{"role": "user", "content": f"key {key}"}]}).encode(),
+        headers={
+            "Authorization": f"Bearer {key}",
+            "x-api-key": key,
+            "X-Custom-Auth": key,
+            "content-type": "application/json",
+            "x-stainless-os": "Linux",
+        },
+    )
+    resp = response(
+        body=f'data: {{"echo": "{key}"}}\n\n'.encode(),
+        headers={
+            "content-type": ["text/event-stream"],
+            "set-cookie": [f"session={key}; Path=/"],
+            "openai-organization": ["org-abc123"],
+            "x-request-id": [f"req_{key}"],
+            "retry-after": ["2"],
+            "content-length": ["99"],
+        },
+    )
+    return req, resp
+
+
+def scrubbed(key: str):
+    before_request, before_response = make_scrubbers([key])
+    req, resp = planted(key)
+    return before_request(req), before_response(resp)
+
+
+def test_a_planted_key_never_reaches_the_serialized_cassette(fake_key: str) -> None:
+    text = serialize(cassette_dict(scrubbed(fake_key)), laios_yaml)
+    assert fake_key not in text
+    assert quote(fake_key, safe="") not in text
+    assert PLACEHOLDER in text
+
+
+def test_auth_headers_and_noise_are_removed_from_requests(fake_key: str) -> None:
+    req, _ = scrubbed(fake_key)
+    names = {name.lower() for name in req.headers}
+    assert names == {"content-type", "x-custom-auth"}
+    assert req.headers["X-Custom-Auth"] == PLACEHOLDER
+
+
+def test_key_query_parameters_are_removed_and_others_kept(fake_key: str) -> None:
+    req, _ = scrubbed(fake_key)
+    assert dict(req.query) == {"api-version": "2024-05-01", "note": f"k{PLACEHOLDER}"}
+
+
+def test_response_headers_are_cut_to_the_allow_list(fake_key: str) -> None:
+    _, resp = scrubbed(fake_key)
+    assert set(resp["headers"]) == {"content-type", "x-request-id", "retry-after"}
+    assert resp["headers"]["x-request-id"] == [f"req_{PLACEHOLDER}"]
+
+
+def test_extra_kept_headers_can_be_asked_for_but_never_cookies(fake_key: str) -> None:
+    _, before_response = make_scrubbers([fake_key], keep_response_headers=["Set-Cookie", "openai-organization"])
+    _, resp = planted(fake_key)
+    assert set(before_response(resp)["headers"]) == {"content-type", "x-request-id", "retry-after"}
+
+
+def test_bodies_are_redacted_and_json_requests_pretty_and_stable(fake_key: str) -> None:
+    req, resp = scrubbed(fake_key)
+    assert resp["body"]["string"] == b'data: {"echo": "<REDACTED>"}\n\n'
+    assert req.body.decode().splitlines()[:3] == ["{", '  "messages": [', "    {"]
+    assert json.loads(req.body)["messages"][0]["content"] == f"key {PLACEHOLDER}"
+
+
+def test_scrubbing_is_idempotent_and_leaves_inputs_alone(fake_key: str) -> None:
+    before_request, before_response = make_scrubbers([fake_key])
+    req, resp = planted(fake_key)
+    once_req, once_resp = before_request(req), before_response(resp)
+    assert req.headers["x-api-key"] == fake_key and resp["headers"]["set-cookie"]
+    twice_req, twice_resp = before_request(once_req), before_response(once_resp)
+    assert (twice_req.uri, twice_req.body, dict(twice_req.headers)) == (once_req.uri, once_req.body, dict(once_req.headers))
+    assert twice_resp == once_resp
+
+
+def test_short_or_empty_secrets_are_ignored() -> None:
+    before_request, _ = make_scrubbers(["", "abc"])
+    req = before_request(request(body=b"abcabc"))
+    assert req.body == b"abcabc"
+
+
+def test_persister_redacts_even_without_the_scrubbers(tmp_path, fake_key: str) -> None:
+    req, resp = planted(fake_key)
+    path = tmp_path / "raw.laios-yaml"
+    SafePersister(secrets=[fake_key]).save_cassette(path, cassette_dict((req, resp)), laios_yaml)
+    assert fake_key.encode() not in path.read_bytes()

@@ -1,0 +1,72 @@
+"""Shared fixtures: the loopback stand-in API, cassettes recorded against it, and a way
+to run the kit on a provider and read its verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, Iterator
+
+import pytest
+
+from tests.support.fake_api import FakeAPI
+from tests.support.recording import record
+
+GOOD = "tests.providers.openai_style:GoodOpenAIStyle"
+OPENAI_BASE = "https://api.openai.com"
+
+
+@pytest.fixture(scope="session")
+def fake_api() -> Iterator[FakeAPI]:
+    with FakeAPI() as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def good_cassettes(tmp_path_factory: pytest.TempPathFactory, fake_api: FakeAPI) -> Path:
+    """Cassettes for GoodOpenAIStyle, recorded through the kit against the loopback API."""
+    root = tmp_path_factory.mktemp("cassettes")
+    result = record(GOOD, {"base_url": f"{fake_api.url}/v1"}, fake_api.url, OPENAI_BASE, root, cwd=root)
+    assert (root / "GoodOpenAIStyle").is_dir(), result.stdout + result.stderr
+    return root
+
+
+def cassettes_for(root: Path, class_name: str) -> Path:
+    """Let another provider class replay GoodOpenAIStyle's cassettes (same wire traffic)."""
+    link = root / class_name
+    if not link.exists():
+        link.symlink_to(root / "GoodOpenAIStyle", target_is_directory=True)
+    return root
+
+
+class KitRun:
+    """The outcome of one in-process kit run: pytest's result and the JSON verdict."""
+
+    def __init__(self, result: pytest.RunResult, report: Path) -> None:
+        self.result = result
+        self.report = json.loads(report.read_text()) if report.exists() else None
+
+    def statuses(self, provider_index: int = 0) -> Dict[str, str]:
+        clauses = self.report["providers"][provider_index]["clauses"]
+        return {cid: c["status"] for cid, c in clauses.items()}
+
+    def message(self, clause_id: str, provider_index: int = 0) -> str:
+        return self.report["providers"][provider_index]["clauses"][clause_id]["message"]
+
+
+@pytest.fixture
+def run_kit(pytester: pytest.Pytester, good_cassettes: Path):
+    """Run the kit in-process on a provider replaying the good cassettes."""
+
+    def run(target: str, *args: str, cassettes: bool = True) -> KitRun:
+        report = pytester.path / "verdict.json"
+        extra = []
+        if cassettes:
+            cassettes_for(good_cassettes, target.rsplit(":", 1)[1].split(".")[-1])
+            extra.append(f"--laios-cassette-dir={good_cassettes}")
+        result = pytester.runpytest_inprocess(
+            f"--laios-provider={target}", f"--laios-report={report}", "-p", "no:cacheprovider", *extra, *args
+        )
+        return KitRun(result, report)
+
+    return run

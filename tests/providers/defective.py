@@ -1,0 +1,162 @@
+"""Providers with exactly one bad habit each, to prove that each clause catches its defect.
+
+Each class is the correct :class:`GoodOpenAIStyle` with one method changed; its docstring
+names the clause(s) it must fail.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from typing import Any, Dict, Iterator, List
+
+import httpx
+
+from laios_conformance import LLMMessage, LLMResponse
+
+from .openai_style import GoodOpenAIStyle, ProviderError
+
+
+class EmptyModelName(GoodOpenAIStyle):
+    """Fails returns-response: the response's ``model`` is empty."""
+
+    def parse(self, response: httpx.Response) -> LLMResponse:
+        return super().parse(response).model_copy(update={"model": ""})
+
+
+class DropsSystemPrompt(GoodOpenAIStyle):
+    """Fails system-prompt: generate_with_system sends only the user message."""
+
+    def generate_with_system(self, system_prompt: str, user_message: str, temperature: float = 0.7,
+                             max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+        return self.generate([LLMMessage(role="user", content=user_message)], temperature, max_tokens)
+
+
+class IgnoresParams(GoodOpenAIStyle):
+    """Fails params-reach-request: always sends its own temperature and max_tokens."""
+
+    def payload(self, messages: List[Any], temperature: float, max_tokens: int, stream: bool) -> Dict[str, Any]:
+        return super().payload(messages, 0.7, 2048, stream)
+
+
+class DeclaresButSendsTemperature(GoodOpenAIStyle):
+    """Fails params-reach-request: declares temperature omitted, still sends it."""
+
+    conformance_profile = {"omits_params": {"temperature": "rejected by this model"}}
+
+
+class DeclaresAndOmitsTemperature(GoodOpenAIStyle):
+    """Passes params-reach-request: declares temperature omitted, and omits it."""
+
+    conformance_profile = {"omits_params": {"temperature": "rejected by this model"}}
+
+    def payload(self, messages: List[Any], temperature: float, max_tokens: int, stream: bool) -> Dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        del body["temperature"]
+        return body
+
+
+class MutatesMessages(GoodOpenAIStyle):
+    """Fails no-input-mutation: appends its answer to the caller's history."""
+
+    def generate(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+        response = super().generate(messages, temperature, max_tokens, **kwargs)
+        messages.append(LLMMessage(role="assistant", content=response.content))
+        return response
+
+
+class NoTimeout(GoodOpenAIStyle):
+    """Fails timeout-set: its client waits forever."""
+
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(timeout=None)
+        return self._client
+
+
+class ReturnsEmptyOnHttpError(GoodOpenAIStyle):
+    """Fails raises-on-http-error (and the router/breaker clauses that rely on it)."""
+
+    def check_status(self, response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            raise _Empty()
+
+    def generate(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+        try:
+            return super().generate(messages, temperature, max_tokens, **kwargs)
+        except _Empty:
+            return LLMResponse(content="", model=self.model)
+
+
+class _Empty(Exception):
+    pass
+
+
+class SwallowsTransportErrors(GoodOpenAIStyle):
+    """Fails raises-on-transport-error: a broken connection becomes a polite placeholder."""
+
+    def generate(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+        try:
+            return super().generate(messages, temperature, max_tokens, **kwargs)
+        except ProviderError as exc:
+            if isinstance(exc.__cause__, httpx.TransportError):
+                return LLMResponse(content="Sorry, the service is unavailable.", model=self.model)
+            raise
+
+
+class TrustsTheBody(GoodOpenAIStyle):
+    """Fails raises-on-bad-body: whatever the 200 body holds becomes content, "" if nothing."""
+
+    def parse(self, response: httpx.Response) -> LLMResponse:
+        try:
+            content = response.json()["choices"][0]["message"]["content"] or ""
+        except Exception:
+            content = ""
+        return LLMResponse(content=content, model=self.model)
+
+
+class PoisonedAfterFailure(GoodOpenAIStyle):
+    """Fails router-fallback and circuit-breaker: after one failure it never answers again."""
+
+    def check_status(self, response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            self._broken = True
+        if getattr(self, "_broken", False):
+            raise ProviderError("the client is in a failed state")
+
+
+class LeaksKeyInErrors(GoodOpenAIStyle):
+    """Fails no-secret-leak: error messages carry the Authorization header."""
+
+    def check_status(self, response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            raise ProviderError(f"HTTP {response.status_code} for request with headers {self.headers()}")
+
+
+class RetriesTooMuch(GoodOpenAIStyle):
+    """Fails retry-bounded (a should clause): six attempts for every failing call."""
+
+    def post(self, body: Dict[str, Any]) -> httpx.Response:
+        for _ in range(5):
+            try:
+                return super().post(body)
+            except ProviderError:
+                continue
+        return super().post(body)
+
+
+class UrllibProvider(GoodOpenAIStyle):
+    """Speaks urllib, not httpx: the kit cannot see its traffic and must say so (error)."""
+
+    def generate(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+        # Loopback port 9 (discard): refused at once, and no traffic leaves the machine.
+        request = urllib.request.Request("http://127.0.0.1:9/v1/chat/completions", data=b"{}", method="POST")
+        try:
+            urllib.request.urlopen(request, timeout=0.01)
+        except (urllib.error.URLError, OSError) as exc:
+            raise ProviderError("unreachable") from exc
+        return LLMResponse(content="never", model=self.model)
+
+    def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
+                        **kwargs: Any) -> Iterator[str]:
+        yield self.generate(messages, temperature, max_tokens).content

@@ -1,0 +1,45 @@
+"""Record cassettes for a provider against the loopback :class:`FakeAPI`.
+
+Runs the kit exactly as a provider author would (``--record-mode=once``), with the
+provider's ``base_url`` pointed at the fake API, then rewrites the recorded URLs to the
+real API's base so that the provider replays with its default settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_kit(args: List[str], cwd: Path, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    """``python -m pytest <args>`` in a subprocess, with the repo importable and CI unset."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environment.get("PYTHONPATH")]))
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd, env=environment, capture_output=True, text=True, timeout=600,
+    )
+
+
+def record(target: str, kwargs: Dict[str, object], fake_url: str, real_base: str, cassette_dir: Path,
+           cwd: Path, extra_args: Optional[List[str]] = None) -> subprocess.CompletedProcess:
+    """Record every cassette ``target`` needs into ``cassette_dir``; URLs rewritten to ``real_base``."""
+    result = run_kit(
+        [f"--laios-provider={target}", f"--laios-provider-kwargs={json.dumps(kwargs)}",
+         "--record-mode=once", f"--laios-cassette-dir={cassette_dir}", *(extra_args or [])],
+        cwd=cwd,
+    )
+    for path in cassette_dir.rglob("*"):
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        if fake_url in text:
+            path.write_text(text.replace(fake_url, real_base), encoding="utf-8")
+    return result

@@ -1,0 +1,110 @@
+"""Each core clause proven both ways: a correct provider passes it, a defective one fails it.
+
+The kit runs in-process (pytester) against providers in ``tests/providers``, replaying
+cassettes recorded through the kit against the loopback stand-in API.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import GOOD
+
+CORE_CLAUSES = {
+    "returns-response", "system-prompt", "params-reach-request", "no-input-mutation", "timeout-set",
+    "raises-on-http-error", "raises-on-transport-error", "raises-on-bad-body", "retry-bounded",
+    "router-fallback", "circuit-breaker", "no-secret-leak",
+}
+CASSETTE_CLAUSES = {
+    "returns-response", "system-prompt", "no-input-mutation", "raises-on-bad-body",
+    "router-fallback", "circuit-breaker", "no-secret-leak",
+}
+D = "tests.providers.defective:"
+
+
+def test_correct_provider_passes_every_core_clause(run_kit) -> None:
+    run = run_kit(GOOD)
+    statuses = run.statuses()
+    assert CORE_CLAUSES <= set(statuses)
+    assert {c: s for c, s in statuses.items() if c in CORE_CLAUSES and s != "passed"} == {}
+    assert run.result.ret == 0
+
+
+# defective provider -> {clause: expected status}; every other core clause must pass.
+DEFECTS = {
+    "EmptyModelName": {"returns-response": "failed", "system-prompt": "failed", "router-fallback": "passed"},
+    "DropsSystemPrompt": {"system-prompt": "error"},  # its request no longer matches the cassette
+    "ReturnsEmptyOnHttpError": {
+        "raises-on-http-error": "failed", "router-fallback": "failed", "circuit-breaker": "failed",
+        "retry-bounded": "passed", "no-secret-leak": "passed", "timeout-set": "passed",
+    },
+    "SwallowsTransportErrors": {"raises-on-transport-error": "failed"},
+    "TrustsTheBody": {"raises-on-bad-body": "failed"},
+    "PoisonedAfterFailure": {"router-fallback": "failed", "circuit-breaker": "failed"},
+    "MutatesMessages": {"no-input-mutation": "failed"},
+    "NoTimeout": {"timeout-set": "failed"},
+    "LeaksKeyInErrors": {"no-secret-leak": "failed"},
+    "DeclaresButSendsTemperature": {"params-reach-request": "failed"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEFECTS))
+def test_defective_provider_fails_exactly_its_clauses(run_kit, name: str) -> None:
+    run = run_kit(D + name)
+    statuses = {c: s for c, s in run.statuses().items() if c in CORE_CLAUSES}
+    expected = {clause: "passed" for clause in CORE_CLAUSES} | DEFECTS[name]
+    assert statuses == expected, run.report
+    assert run.result.ret == 1
+
+
+def test_ignored_params_fail_and_break_cassette_matching(run_kit) -> None:
+    """A provider that ignores the caller's values fails the clause, and its requests no
+    longer match the recorded conversation: the cassette clauses refuse to judge (error)."""
+    run = run_kit(D + "IgnoresParams")
+    statuses = run.statuses()
+    assert statuses["params-reach-request"] == "failed"
+    assert "the caller passed 0.3" in run.message("params-reach-request")
+    assert {statuses[c] for c in CASSETTE_CLAUSES} == {"error"}
+    assert "does not match the recorded cassette" in run.message("returns-response")
+
+
+def test_declared_omission_passes_and_is_shown(run_kit) -> None:
+    run = run_kit(D + "DeclaresAndOmitsTemperature")
+    assert run.statuses()["params-reach-request"] == "passed"
+    assert run.message("params-reach-request") == "temperature omitted as declared: rejected by this model"
+
+
+def test_should_clause_failure_is_reported_but_not_gating(run_kit) -> None:
+    run = run_kit(D + "RetriesTooMuch")
+    assert run.statuses()["retry-bounded"] == "failed"
+    assert "6 upstream attempts" in run.message("retry-bounded")
+    assert run.result.ret == 0
+    run.result.stdout.fnmatch_lines(["*retry-bounded (should)*failed*", "gate: passed"])
+
+
+def test_should_clause_failure_gates_under_strict(run_kit) -> None:
+    run = run_kit(D + "RetriesTooMuch", "--laios-strict")
+    assert run.statuses()["retry-bounded"] == "failed"
+    assert run.result.ret == 1
+
+
+def test_retry_count_is_shown_when_passing(run_kit) -> None:
+    run = run_kit(GOOD, "-k", "retry_bounded")
+    assert run.message("retry-bounded") == "HTTP 503: 1 attempt(s); connect error: 1 attempt(s)"
+
+
+def test_invisible_traffic_is_an_error_never_a_pass(run_kit) -> None:
+    run = run_kit(D + "UrllibProvider")
+    statuses = run.statuses()
+    assert "passed" not in {statuses[c] for c in CORE_CLAUSES - {"no-secret-leak"}}
+    assert statuses["returns-response"] == "error"
+    assert "crossed the kit's httpx seam" in run.message("returns-response")
+    assert "no HTTP request crossed the kit's httpx seam" in run.message("raises-on-http-error")
+
+
+def test_missing_cassette_is_one_line_naming_file_and_command(run_kit, tmp_path) -> None:
+    run = run_kit(GOOD, f"--laios-cassette-dir={tmp_path}", "-k", "returns_response", cassettes=False)
+    assert run.statuses()["returns-response"] == "error"
+    message = run.message("returns-response")
+    assert str(tmp_path / "GoodOpenAIStyle" / "returns-response") in message
+    assert "--record-mode=once" in message and "\n" not in message

@@ -1,0 +1,95 @@
+"""Every user mistake gets one clear line and pytest's usage-error exit code (4)."""
+
+from __future__ import annotations
+
+import pytest
+
+PROVIDERS = '''
+from laios_conformance import LLMClient, LLMResponse
+
+class NeedsArgs(LLMClient):
+    def __init__(self, model, region, *, tier):
+        super().__init__(model)
+    def generate(self, messages, temperature=0.7, max_tokens=2048, **kw):
+        return LLMResponse(content="x", model=self.model)
+    def generate_with_system(self, system_prompt, user_message, **kw):
+        return self.generate([])
+
+class Explodes(LLMClient):
+    def __init__(self, model="m"):
+        raise ValueError("region 'mars-1' is not served")
+    def generate(self, *a, **k): ...
+    def generate_with_system(self, *a, **k): ...
+
+class NoGenerate:
+    def __init__(self):
+        pass
+
+NOT_CALLABLE = 42
+
+def factory():
+    return NoGenerate()
+'''
+
+CASES = [
+    (["--laios-provider=user_providers"], "has no ':'; use module:Class"),
+    (["--laios-provider=no_such_module:X"], "no module named 'no_such_module'"),
+    (["--laios-provider=broken_import:X"], "module 'not_installed_dep' is not installed"),
+    (["--laios-provider=user_providers:Missing"], "has no attribute 'Missing'"),
+    (["--laios-provider=user_providers:NOT_CALLABLE"], "is a int, not a class or callable"),
+    (["--laios-provider=user_providers:Explodes"], "constructing it raised ValueError: region 'mars-1' is not served"),
+    (["--laios-provider=user_providers:NeedsArgs"], "needs argument(s) model, region, tier"),
+    (["--laios-provider=user_providers:NeedsArgs", '--laios-provider-kwargs={"model": "m", "region": "eu"}'],
+     "needs argument(s) tier"),
+    (["--laios-provider=user_providers:NoGenerate"], "has no generate() method"),
+    (["--laios-provider=user_providers:factory"], "built a NoGenerate object, which has no generate() method"),
+    (["--laios-provider=user_providers:NeedsArgs", "--laios-provider-kwargs={model: m}"],
+     "--laios-provider-kwargs is not valid JSON"),
+    (["--laios-provider=user_providers:NeedsArgs", '--laios-provider-kwargs=["m"]'], "must be a JSON object, got list"),
+    (["--laios-provider=user_providers:NeedsArgs",
+      '--laios-provider-kwargs={"model": "$LAIOS_TEST_SURELY_UNSET", "region": "eu", "tier": 1}'],
+     "reads $LAIOS_TEST_SURELY_UNSET, which is not set"),
+    (["--laios-provider=user_providers:NeedsArgs", "--laios-provider=user_providers:NeedsArgs",
+      "--laios-provider-kwargs={}", "--laios-provider-kwargs={}", "--laios-provider-kwargs={}"],
+     "was given 3 times for 2 providers"),
+]
+
+
+@pytest.mark.parametrize("args, expected", CASES, ids=[c[1][:40] for c in CASES])
+def test_user_mistake_is_one_clear_line(pytester: pytest.Pytester, args: list, expected: str) -> None:
+    pytester.makepyfile(user_providers=PROVIDERS, broken_import="import not_installed_dep\n")
+    result = pytester.runpytest_subprocess(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.errlines if line.startswith("ERROR:")]
+    assert len(errors) == 1, result.errlines
+    assert expected in errors[0]
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_unset_plugin_does_nothing(pytester: pytest.Pytester) -> None:
+    """Without --laios-provider the plugin adds options and nothing else."""
+    pytester.makepyfile(test_plain="def test_ok():\n    assert True\n")
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
+    assert "judging against" not in result.stdout.str()
+    assert "LAIOS conformance" not in result.stdout.str()
+
+
+def test_options_are_grouped_in_help(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--help")
+    result.stdout.fnmatch_lines(["*LAIOS provider conformance*", "*--laios-provider=MODULE:CLASS*"])
+
+
+def test_unused_plugin_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_imports="""
+import sys
+def test_light():
+    heavy = ("pydantic", "vcr", "faker", "httpx", "laios_conformance.session", "laios_conformance.base")
+    assert "laios_conformance.plugin" in sys.modules
+    assert [m for m in heavy if m in sys.modules] == []
+"""
+    )
+    # Faker's and hypothesis's own plugins import their packages; only ours is under test.
+    result = pytester.runpytest_subprocess("-p", "no:faker", "-p", "no:hypothesispytest")
+    result.assert_outcomes(passed=1)

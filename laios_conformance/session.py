@@ -72,11 +72,9 @@ class ConformanceSession:
             metafunc.parametrize("laios_provider_spec", self.specs, ids=_unique_ids(self.specs))
 
     def pytest_recording_configure(self, config: pytest.Config, vcr: Any) -> None:
-        from .cassettes import configure_vcr, serializer
+        from .cassettes import configure_vcr
 
         configure_vcr(vcr, self.secrets)
-        # Our readable serializer under vcrpy's own name keeps the files' ".yaml" suffix.
-        vcr.register_serializer("yaml", serializer)
 
     # -- verdicts ---------------------------------------------------------------------
 

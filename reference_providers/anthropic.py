@@ -106,6 +106,9 @@ def split_system(messages: Any) -> Tuple[Optional[str], List[Dict[str, str]]]:
     return ("\n\n".join(system) if system else None), turns
 
 
+# The model used when none is given; the committed cassettes were recorded with it.
+DEFAULT_MODEL = "claude-3-haiku-20240307"
+
 class AnthropicClient(HTTPProvider):
     """LAIOS client for the Anthropic Messages API."""
 
@@ -113,7 +116,7 @@ class AnthropicClient(HTTPProvider):
 
     def __init__(
         self,
-        model: str,
+        model: str = DEFAULT_MODEL,
         timeout: float = 60,
         api_key: Optional[str] = None,
         base_url: Optional[str] = None,

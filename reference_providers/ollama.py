@@ -51,6 +51,9 @@ DEFAULT_BASE_URL = "http://localhost:11434"
 PROVIDER = "ollama"
 
 
+# The model used when none is given; the committed cassettes were recorded with it.
+DEFAULT_MODEL = "llama3.1"
+
 class OllamaClient(HTTPProvider):
     """LAIOS client for a local (or remote) Ollama server's ``/api/chat``."""
 
@@ -58,7 +61,7 @@ class OllamaClient(HTTPProvider):
 
     def __init__(
         self,
-        model: str,
+        model: str = DEFAULT_MODEL,
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 60,
         keep_alive: Optional[Union[str, int, float]] = "30m",

@@ -86,6 +86,9 @@ def is_reasoning_model(model: str) -> bool:
     return bool(_REASONING.match(name.rsplit("/", 1)[-1]))
 
 
+# The model used when none is given; the committed cassettes were recorded with it.
+DEFAULT_MODEL = "gpt-4o-mini"
+
 class OpenAIClient(HTTPProvider):
     """LAIOS client for OpenAI Chat Completions and OpenAI-compatible servers."""
 
@@ -93,7 +96,7 @@ class OpenAIClient(HTTPProvider):
 
     def __init__(
         self,
-        model: str,
+        model: str = DEFAULT_MODEL,
         base_url: Optional[str] = None,
         timeout: float = 60,
         api_key: Optional[str] = None,

@@ -59,7 +59,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-CASSETTE_SUFFIXES = (".yaml", ".yml", ".json", ".laios-yaml")
+CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
 SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox"})
 MIN_TOKEN_LENGTH = 24
 MIN_ENTROPY_BITS = 3.0

@@ -10,8 +10,9 @@ What is removed, and why:
 
 * request headers that carry credentials or account ids (``REQUEST_HEADERS_DROPPED``),
   plus transport noise that only makes re-recordings diff (``content-length``,
-  ``connection``, ``accept-encoding``, the OpenAI/Anthropic SDKs' ``x-stainless-*``
-  headers describing the recorder's OS, CPU and runtime);
+  ``connection``, ``accept``, ``accept-encoding``, ``host``, ``user-agent``, the
+  OpenAI/Anthropic SDKs' ``x-stainless-*`` headers describing the recorder's OS, CPU
+  and runtime); matching ignores headers, so none of them is needed for replay;
 * query parameters that carry keys (``QUERY_PARAMETERS_DROPPED``, e.g. Gemini's ``?key=``);
 * every response header not in ``RESPONSE_HEADERS_KEPT``. Responses carry cookies,
   organisation/project ids, rate-limit counters, CDN routing and timing headers;
@@ -62,7 +63,9 @@ REQUEST_HEADERS_DROPPED = frozenset(
         "cookie",
     },
 )
-REQUEST_NOISE_HEADERS = frozenset({"content-length", "connection", "accept-encoding"})
+REQUEST_NOISE_HEADERS = frozenset(
+    {"content-length", "connection", "accept-encoding", "accept", "host", "user-agent"},
+)
 REQUEST_NOISE_PREFIXES = ("x-stainless-",)
 RESPONSE_HEADERS_KEPT = frozenset(
     {

@@ -1,4 +1,4 @@
-"""The ``laios-yaml`` cassette serializer: readable YAML that round-trips exactly.
+"""The kit's cassette serializer (registered under vcrpy's name ``yaml``): readable YAML that round-trips exactly.
 
 vcrpy hands a serializer ``{"version": 1, "interactions": [...]}`` (plus
 ``"metadata"`` when a cassette has some) with bodies already decoded to ``str``
@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-NAME = "laios-yaml"
+NAME = "yaml"
 RECORDED_AT = "recorded_at"
 LINE_WIDTH = 1 << 30
 

@@ -55,7 +55,7 @@ def default_cassette_name(request: pytest.FixtureRequest) -> str:
 def vcr_config(laios_provider_spec: Any) -> dict:
     from ..cassettes import base_vcr_config
 
-    return {**base_vcr_config(laios_provider_spec.secrets), "serializer": "yaml"}
+    return base_vcr_config(laios_provider_spec.secrets)
 
 
 @pytest.fixture

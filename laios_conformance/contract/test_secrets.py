@@ -49,7 +49,9 @@ def _log_text(record: logging.LogRecord) -> str:
 
 @clause("no-secret-leak", "must")
 @pytest.mark.vcr
-def test_no_secret_leak(provider: Any, laios_provider_spec: Any, vcr_cassette_dir: str, cassette: Any) -> None:
+def test_no_secret_leak(
+    provider: Any, laios_provider_spec: Any, vcr_cassette_dir: str, request: pytest.FixtureRequest
+) -> None:
     """The API key appears in no exception text, repr, log record or file the kit writes.
 
     **Why**: exception texts end up in CI logs, bug reports and LAIOS's own error strings;
@@ -69,6 +71,7 @@ def test_no_secret_leak(provider: Any, laios_provider_spec: Any, vcr_cassette_di
     secrets = [s for s in laios_provider_spec.secrets if s]
     if not secrets:
         pytest.skip("not applicable: the provider takes no api_key and none came from the environment")
+    request.getfixturevalue("cassette")
     cases = Cases("no-secret-leak")
 
     def check(where: str, text: str) -> None:

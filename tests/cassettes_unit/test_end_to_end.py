@@ -26,7 +26,7 @@ def converse(base_url: str, key: str) -> tuple[bytes, bytes]:
 
 @pytest.fixture
 def recorded(tmp_path, loopback):
-    path = tmp_path / "cassettes" / "chat.laios-yaml"
+    path = tmp_path / "cassettes" / "chat.yaml"
     recorder, config = kit_vcr("once", [loopback.key])
     with recorder.use_cassette(str(path), **config):
         live = converse(loopback.url, loopback.key)

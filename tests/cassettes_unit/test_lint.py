@@ -43,7 +43,7 @@ def interaction(request_headers=None, response_headers=None, uri="https://api.ex
     }
 
 
-def cassette(tmp_path, *interactions, name="c.laios-yaml"):
+def cassette(tmp_path, *interactions, name="c.yaml"):
     document = {"recorded_at": "2025-01-01", "version": 1, "interactions": list(interactions)}
     return write_yaml(tmp_path / name, document)
 
@@ -143,12 +143,12 @@ def test_a_corrupt_file_is_a_finding_and_its_text_is_still_searched(tmp_path) ->
 
 def test_directories_are_walked_for_cassette_files_only(tmp_path) -> None:
     secret = SHAPES[0][1]
-    for name in ("a.yaml", "b.yml", "c.json", "d.laios-yaml", "e.txt", ".f.laios-yaml.123.tmp"):
+    for name in ("a.yaml", "b.yml", "c.json", "d.yaml", "e.txt", ".f.yaml.123.tmp"):
         (tmp_path / "sub" / name).parent.mkdir(exist_ok=True)
         (tmp_path / "sub" / name).write_text(json.dumps({"k": secret}))
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "g.yaml").write_text(json.dumps({"k": secret}))
-    assert sorted(f.file.name for f in lint_paths([tmp_path])) == ["a.yaml", "b.yml", "c.json", "d.laios-yaml"]
+    assert sorted(f.file.name for f in lint_paths([tmp_path])) == ["a.yaml", "b.yml", "c.json", "d.yaml"]
 
 
 def test_main_exit_codes_and_output_never_show_a_secret(tmp_path, capsys) -> None:

@@ -25,12 +25,12 @@ def leftovers(directory) -> list[str]:
 
 
 def test_save_creates_parent_directories(tmp_path) -> None:
-    path = saved(tmp_path / "a" / "b" / "c.laios-yaml")
+    path = saved(tmp_path / "a" / "b" / "c.yaml")
     assert SafePersister().load_cassette(path, laios_yaml)[1][0]["body"]["string"] == b"{}"
 
 
 def test_a_failing_replace_leaves_the_old_cassette_byte_for_byte(tmp_path, monkeypatch) -> None:
-    path = saved(tmp_path / "c.laios-yaml", b"old")
+    path = saved(tmp_path / "c.yaml", b"old")
     before = path.read_bytes()
     monkeypatch.setattr(os, "replace", _raise(OSError("disk gone")))
     with pytest.raises(OSError, match="disk gone"):
@@ -40,7 +40,7 @@ def test_a_failing_replace_leaves_the_old_cassette_byte_for_byte(tmp_path, monke
 
 
 def test_a_crash_half_way_through_the_write_never_leaves_a_partial_cassette(tmp_path, monkeypatch) -> None:
-    path = saved(tmp_path / "c.laios-yaml", b"old")
+    path = saved(tmp_path / "c.yaml", b"old")
     before = path.read_bytes()
 
     def crash_mid_write(temporary, data: bytes) -> None:
@@ -52,21 +52,21 @@ def test_a_crash_half_way_through_the_write_never_leaves_a_partial_cassette(tmp_
         saved(path, b"new" * 100)
     assert path.read_bytes() == before
     with pytest.raises(KeyboardInterrupt):
-        saved(tmp_path / "fresh.laios-yaml")
-    assert not (tmp_path / "fresh.laios-yaml").exists()
+        saved(tmp_path / "fresh.yaml")
+    assert not (tmp_path / "fresh.yaml").exists()
     assert leftovers(tmp_path) == []
 
 
 def test_a_failing_fsync_leaves_no_file_behind(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(os, "fsync", _raise(OSError("EIO")))
     with pytest.raises(OSError):
-        saved(tmp_path / "c.laios-yaml")
+        saved(tmp_path / "c.yaml")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_missing_cassette_is_not_found(tmp_path) -> None:
     with pytest.raises(CassetteNotFoundError):
-        SafePersister().load_cassette(tmp_path / "missing.laios-yaml", laios_yaml)
+        SafePersister().load_cassette(tmp_path / "missing.yaml", laios_yaml)
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_a_missing_cassette_is_not_found(tmp_path) -> None:
     ],
 )
 def test_a_corrupt_cassette_raises_a_one_line_error_naming_the_path(tmp_path, content: bytes, reason: str) -> None:
-    path = tmp_path / "c.laios-yaml"
+    path = tmp_path / "c.yaml"
     path.write_bytes(content)
     with pytest.raises(CorruptCassetteError) as caught:
         SafePersister().load_cassette(path, laios_yaml)
@@ -94,7 +94,7 @@ def test_a_corrupt_cassette_raises_a_one_line_error_naming_the_path(tmp_path, co
 
 
 def test_vcrpy_surfaces_corruption_instead_of_recording_over_it(tmp_path, loopback) -> None:
-    path = tmp_path / "c.laios-yaml"
+    path = tmp_path / "c.yaml"
     path.write_bytes(b"interactions: [\n")
     for mode in ("once", "new_episodes", "all"):
         recorder, config = kit_vcr(mode, [loopback.key])
@@ -106,7 +106,7 @@ def test_vcrpy_surfaces_corruption_instead_of_recording_over_it(tmp_path, loopba
 
 
 def test_once_never_rewrites_an_existing_cassette(tmp_path, loopback) -> None:
-    path = tmp_path / "c.laios-yaml"
+    path = tmp_path / "c.yaml"
     recorder, config = kit_vcr("once", [loopback.key])
     with recorder.use_cassette(str(path), **config):
         httpx.get(f"{loopback.url}/v1/models")
@@ -122,7 +122,7 @@ def test_once_never_rewrites_an_existing_cassette(tmp_path, loopback) -> None:
 
 
 def test_vcrpys_own_persister_would_have_rewritten_it(tmp_path, loopback) -> None:
-    path = tmp_path / "c.laios-yaml"
+    path = tmp_path / "c.yaml"
     recorder, config = kit_vcr("once", [loopback.key])
     with recorder.use_cassette(str(path), **config):
         httpx.get(f"{loopback.url}/v1/models")
@@ -135,14 +135,14 @@ def test_vcrpys_own_persister_would_have_rewritten_it(tmp_path, loopback) -> Non
 
 
 def test_once_does_not_clobber_a_file_that_appeared_meanwhile(tmp_path) -> None:
-    path = saved(tmp_path / "c.laios-yaml", b"theirs")
+    path = saved(tmp_path / "c.yaml", b"theirs")
     before = path.read_bytes()
     saved(path, b"ours", SafePersister(record_mode="once"))
     assert path.read_bytes() == before
 
 
 def test_identical_interactions_are_not_rewritten_but_all_mode_refreshes(tmp_path, monkeypatch) -> None:
-    path = saved(tmp_path / "c.laios-yaml")
+    path = saved(tmp_path / "c.yaml")
     os.utime(path, (OLD_TIME, OLD_TIME))
     saved(path, persister=SafePersister(record_mode="new_episodes"))
     assert path.stat().st_mtime == OLD_TIME
@@ -154,10 +154,10 @@ def test_identical_interactions_are_not_rewritten_but_all_mode_refreshes(tmp_pat
 
 
 def test_extra_cassettes_are_loaded_after_the_main_one(tmp_path) -> None:
-    main, extra = saved(tmp_path / "main.laios-yaml", b"main"), saved(tmp_path / "extra.laios-yaml", b"extra")
-    _, responses = SafePersister(extra_paths=[extra, tmp_path / "absent.laios-yaml"]).load_cassette(main, laios_yaml)
+    main, extra = saved(tmp_path / "main.yaml", b"main"), saved(tmp_path / "extra.yaml", b"extra")
+    _, responses = SafePersister(extra_paths=[extra, tmp_path / "absent.yaml"]).load_cassette(main, laios_yaml)
     assert [r["body"]["string"] for r in responses] == [b"main", b"extra"]
-    _, responses = SafePersister(extra_paths=[extra]).load_cassette(tmp_path / "new.laios-yaml", laios_yaml)
+    _, responses = SafePersister(extra_paths=[extra]).load_cassette(tmp_path / "new.yaml", laios_yaml)
     assert [r["body"]["string"] for r in responses] == [b"extra"]
 
 

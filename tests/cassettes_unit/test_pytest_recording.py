@@ -36,7 +36,7 @@ def test_recording_and_replaying_through_pytest_recording(pytester: pytest.Pytes
     pytester.makepyfile(test_chat=TEST.format(url=loopback.url, key=loopback.key))
     common = ("-p", "no:cacheprovider", "-p", "no:laios_conformance", "-q")
     pytester.runpytest_inprocess("--record-mode=once", *common).assert_outcomes(passed=1)
-    cassette = pytester.path / "cassettes" / "test_chat" / "test_chat.laios-yaml"
+    cassette = pytester.path / "cassettes" / "test_chat" / "test_chat.yaml"
     assert cassette.is_file()
     before = cassette.read_bytes()
     pytester.runpytest_inprocess("--record-mode=none", *common).assert_outcomes(passed=1)
@@ -49,7 +49,7 @@ def test_recording_and_replaying_through_pytest_recording(pytester: pytest.Pytes
 def test_a_corrupt_cassette_fails_the_test_with_the_one_line_message(pytester: pytest.Pytester, loopback) -> None:
     pytester.makeconftest(CONFTEST.format(key=loopback.key))
     pytester.makepyfile(test_chat=TEST.format(url=loopback.url, key=loopback.key))
-    cassette = pytester.path / "cassettes" / "test_chat" / "test_chat.laios-yaml"
+    cassette = pytester.path / "cassettes" / "test_chat" / "test_chat.yaml"
     cassette.parent.mkdir(parents=True)
     cassette.write_text("interactions: [\n")
     result = pytester.runpytest_inprocess("--record-mode=once", "-p", "no:cacheprovider", "-p", "no:laios_conformance")

@@ -99,6 +99,6 @@ def test_short_or_empty_secrets_are_ignored() -> None:
 
 def test_persister_redacts_even_without_the_scrubbers(tmp_path, fake_key: str) -> None:
     req, resp = planted(fake_key)
-    path = tmp_path / "raw.laios-yaml"
+    path = tmp_path / "raw.yaml"
     SafePersister(secrets=[fake_key]).save_cassette(path, cassette_dict((req, resp)), laios_yaml)
     assert fake_key.encode() not in path.read_bytes()

@@ -69,7 +69,7 @@ def test_the_quoted_fallback_catches_what_the_literal_check_misses(monkeypatch: 
 
 def test_recorded_at_is_stamped_and_read_back(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(laios_yaml, "today", lambda: dt.date(2025, 3, 4))
-    path = tmp_path / "c.laios-yaml"
+    path = tmp_path / "c.yaml"
     path.write_text(round_trip(SSE)[2], encoding="utf-8")
     assert path.read_text().startswith("recorded_at: 2025-03-04\n")
     assert cassette_recorded_at(path) == dt.date(2025, 3, 4)

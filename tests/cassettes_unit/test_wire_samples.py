@@ -44,7 +44,7 @@ def test_real_bodies_round_trip_and_the_cassettes_lint_clean(tmp_path) -> None:
         _, responses = deserialize(text, laios_yaml)
         assert responses[0]["body"]["string"] == expected, file
         literal += "string: |" in text
-        (tmp_path / f"{file.parent.name}-{file.stem}.laios-yaml").write_text(text, encoding="utf-8")
+        (tmp_path / f"{file.parent.name}-{file.stem}.yaml").write_text(text, encoding="utf-8")
     assert files and literal > len(files) // 3
     assert lint_paths([tmp_path]) == []
     assert lint_paths([SAMPLES]) == []

@@ -1,0 +1,95 @@
+"""Rebuild the committed cassettes of the reference providers from real wire samples.
+
+    python -m tests.support.build_cassettes            # all reference providers
+    python -m tests.support.build_cassettes OpenAIClient
+
+No live API is reachable where this project is built, so the request side of each
+cassette is what the reference provider really sends (recorded through the kit with
+``--record-mode=once`` against the loopback :class:`FakeAPI`), and the response side is a
+real response that a public project recorded against the live service. ``PROVENANCE.md``
+beside the cassettes says which.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List
+
+from tests.support.fake_api import DEFAULT_SAMPLES, FakeAPI, load_sample
+from tests.support.recording import REPO, record
+
+CASSETTES = REPO / "cassettes"
+
+
+@dataclass(frozen=True)
+class Reference:
+    target: str
+    family: str
+    real_base: str
+    base_url_suffix: str = ""
+
+    @property
+    def class_name(self) -> str:
+        return self.target.rsplit(":", 1)[1]
+
+
+REFERENCES = (
+    Reference("reference_providers.openai:OpenAIClient", "openai", "https://api.openai.com", "/v1"),
+    Reference("reference_providers.anthropic:AnthropicClient", "anthropic", "https://api.anthropic.com"),
+    Reference("reference_providers.ollama:OllamaClient", "ollama", "http://localhost:11434"),
+)
+
+
+
+def build(reference: Reference, out: Path = CASSETTES) -> None:
+    with FakeAPI() as api, tempfile.TemporaryDirectory() as scratch:
+        kwargs = {"base_url": api.url + reference.base_url_suffix}
+        result = record(reference.target, kwargs, api.url, reference.real_base, Path(scratch), cwd=Path(scratch))
+        recorded = Path(scratch) / reference.class_name
+        if not recorded.is_dir():
+            raise SystemExit(f"recording {reference.target} produced no cassettes:\n{result.stdout}\n{result.stderr}")
+        target_dir = out / reference.class_name
+        shutil.rmtree(target_dir, ignore_errors=True)
+        shutil.copytree(recorded, target_dir)
+
+
+def provenance() -> str:
+    lines = [
+        "# Where the cassettes' responses come from",
+        "",
+        "Every response body in these cassettes is a real HTTP response that the public project",
+        "named below recorded against the live service; this kit did not write any of them. The",
+        "request side is what the reference provider sends, recorded through the kit against a",
+        "loopback server that replayed those responses (`python -m tests.support.build_cassettes`).",
+        "The recording date in each cassette is when the kit recorded it, not when the service answered.",
+        "",
+        "| provider | wire family | streamed | response recorded by | source file | commit | licence |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for reference in REFERENCES:
+        for stream in (False, True):
+            sample = load_sample(DEFAULT_SAMPLES[(reference.family, stream)])
+            source = sample["source"]
+            lines.append(
+                f"| {reference.class_name} | {reference.family} | {'yes' if stream else 'no'} | {source['repo']} "
+                f"| {source['path']} | {source['commit'][:12]} | {source['license']} |"
+            )
+    lines += ["", "The wire samples and their full provenance are in `tests/data/wire_samples/MANIFEST.md`.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: List[str]) -> int:
+    chosen = [r for r in REFERENCES if not argv or r.class_name in argv]
+    for reference in chosen:
+        build(reference)
+        print(f"rebuilt {CASSETTES / reference.class_name}")
+    (CASSETTES / "PROVENANCE.md").write_text(provenance(), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

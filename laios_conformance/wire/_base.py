@@ -1,0 +1,351 @@
+"""What every wire-format decoder offers, and the machinery the built-in ones share.
+
+A decoder reads a recorded HTTP response body (bytes) of one API family and answers:
+which text did the assistant send, is the stream complete, did it carry an error; and it
+writes variants of that body: the same response with another text, a stream missing its
+end marker, a stream broken by an in-stream error, an error body for an HTTP status.
+
+Streamed bodies are sequences of *events*. Two framings exist among the built-in
+families: server-sent events (``_sse``) and newline-delimited JSON (``_ndjson``). Both
+parse into :class:`Event` records that keep the byte span of every event, so variants
+can be produced by splicing the original bytes instead of re-serialising them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple
+from urllib.parse import urlsplit
+
+__all__ = ["Event", "WireError", "WireFormat", "endpoint_family", "split_text"]
+
+
+class WireError(ValueError):
+    """A body that cannot be read as the wire format it was handed to."""
+
+
+class Event(NamedTuple):
+    """One event of a streamed body, with its position in the body.
+
+    ``start``/``end`` delimit the whole event including its terminator (for SSE, the
+    blank line that dispatches it). ``data`` is the payload text (SSE ``data:`` lines
+    joined with ``\\n``; the NDJSON line without its line break), or ``None`` for an event
+    without payload, such as a block of SSE comments. ``data_spans`` are the byte spans
+    of the payload's lines. ``complete`` is false for an event cut off by end of input.
+    """
+
+    start: int
+    end: int
+    name: str
+    data: str | None
+    data_spans: tuple[tuple[int, int], ...]
+    complete: bool
+
+
+def decode_utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WireError(f"body is not UTF-8: {exc}") from None
+
+
+def load_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise WireError(f"not JSON: {exc}") from None
+
+
+def load_object(body: bytes) -> dict[str, Any]:
+    obj = load_json(decode_utf8(body))
+    if not isinstance(obj, dict):
+        raise WireError("body is not a JSON object")
+    return obj
+
+
+def render(body: bytes, event: Event, data: str) -> bytes:
+    """The event's bytes with its payload replaced by ``data``."""
+    lines = data.split("\n")
+    if len(lines) > len(event.data_spans):
+        raise WireError("a new payload cannot have more lines than the event had")
+    # JSON ignores the line breaks that empty lines add, so a shorter payload pads out.
+    lines += [""] * (len(event.data_spans) - len(lines))
+    out, cursor = [], event.start
+    for (start, end), line in zip(event.data_spans, lines):
+        out += [body[cursor:start], line.encode("utf-8")]
+        cursor = end
+    out.append(body[cursor : event.end])
+    return b"".join(out)
+
+
+def splice(body: bytes, edits: Iterable[tuple[Event, bytes]]) -> bytes:
+    """``body`` with each listed event (in body order) replaced by the given bytes."""
+    out, cursor = [], 0
+    for event, new in edits:
+        out += [body[cursor : event.start], new]
+        cursor = event.end
+    out.append(body[cursor:])
+    return b"".join(out)
+
+
+def split_text(text: str, parts: int) -> list[str]:
+    """``text`` cut into ``parts`` consecutive pieces of near-equal length (some may be empty)."""
+    size = len(text)
+    bounds = [i * size // parts for i in range(parts + 1)]
+    return [text[bounds[i] : bounds[i + 1]] for i in range(parts)]
+
+
+# URL paths that name a built-in family outright. A URL like this settles detection
+# before any look at the bodies.
+_ENDPOINTS = {
+    "/chat/completions": "openai",
+    "/v1/messages": "anthropic",
+    "/api/chat": "ollama",
+    "/api/generate": "ollama",
+}
+
+
+def endpoint_family(url: str) -> str | None:
+    path = urlsplit(url or "").path.rstrip("/")
+    for suffix, family in _ENDPOINTS.items():
+        if path.endswith(suffix):
+            return family
+    return None
+
+
+def _looks_like_events(body: bytes) -> bool:
+    head = body.lstrip()
+    if head.startswith((b"data:", b"event:", b":", b"id:", b"retry:")):
+        return True
+    lines = [line for line in body.split(b"\n") if line.strip()]
+    return len(lines) > 1 and all(line.lstrip().startswith(b"{") for line in lines)
+
+
+class WireFormat:
+    """Decoder of one API family's responses. Bodies are bytes; header keys are lowercase.
+
+    A decoder for another wire format sets ``name`` and implements :meth:`recognises`
+    and whichever public methods it supports (at least :meth:`extract_text`).
+
+    The built-in decoders instead set ``framing`` (the ``_sse`` or ``_ndjson`` module)
+    and implement per-event hooks (``_decode``, ``_event_text``, ``_event_error``,
+    ``_is_end``, ``_set_text``, ``_clone``...), on top of which this class implements
+    reading, incremental reading, rebuilding and the stream checks.
+    """
+
+    name: str = ""
+    framing: Any = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+    # -- recognition ------------------------------------------------------------------
+
+    def recognises(
+        self,
+        url: str,
+        request_body: bytes,
+        response_headers: Mapping[str, str],
+        response_body: bytes,
+    ) -> bool:
+        raise NotImplementedError
+
+    def is_stream(self, response_headers: Mapping[str, str], response_body: bytes) -> bool:
+        """Whether the body is a stream: by content type, else by its look."""
+        ctype = response_headers.get("content-type", "").lower()
+        if "event-stream" in ctype or "ndjson" in ctype:
+            return True
+        if "json" in ctype:
+            return False
+        return _looks_like_events(response_body)
+
+    # -- reading ----------------------------------------------------------------------
+
+    def extract_text(self, response_body: bytes, *, stream: bool) -> str:
+        """The assistant's answer text; raises WireError if the body cannot be read."""
+        if self.framing is None:
+            raise NotImplementedError(f"{type(self).__name__} must implement extract_text")
+        return "".join(self.iter_text([response_body], stream=stream))
+
+    def iter_text(self, chunks: Iterable[bytes], *, stream: bool) -> Iterator[str]:
+        """Reference incremental decoder: text pieces as soon as the chunks reveal them.
+
+        Chunks may be cut anywhere, inside a UTF-8 character, a CRLF or a ``data:`` line.
+        A whole (non-stream) body yields its text once, at the end.
+        """
+        if self.framing is None:  # a decoder that only implements extract_text
+            yield self.extract_text(b"".join(chunks), stream=stream)
+            return
+        if not stream:
+            yield self._whole_text(b"".join(chunks))
+            return
+        parser = self.framing.Parser()
+        for chunk in chunks:
+            for event in parser.feed(chunk):
+                yield from self._texts(event)
+        for event in parser.close():
+            yield from self._texts(event)
+
+    def _texts(self, event: Event) -> Iterator[str]:
+        obj = self._payload(event)
+        if obj is not None:
+            text = self._event_text(obj)
+            if text:
+                yield text
+
+    def _whole_text(self, body: bytes) -> str:
+        raise NotImplementedError
+
+    def has_end_marker(self, response_body: bytes) -> bool:
+        """Whether the stream carries the protocol's own sign of a complete answer."""
+        return any(obj is not None and self._is_end(obj) for _, obj in self._parsed(response_body))
+
+    def stream_error(self, response_body: bytes) -> str | None:
+        """The message of the first in-stream error event, or None."""
+        for _, obj in self._parsed(response_body):
+            message = None if obj is None else self._event_error(obj)
+            if message is not None:
+                return message
+        return None
+
+    def event_spans(self, response_body: bytes) -> list[tuple[int, int]]:
+        """Byte spans of every event of a stream, comments and end markers included."""
+        return [(e.start, e.end) for e in self.framing.parse(response_body)]
+
+    def content_events(self, response_body: bytes) -> list[tuple[int, int]]:
+        """Byte spans of the events that carry a non-empty piece of the answer text."""
+        return [(e.start, e.end) for e, obj in self._parsed(response_body) if self._text_of(obj)]
+
+    # -- writing ----------------------------------------------------------------------
+
+    def rebuild(self, response_body: bytes, text: str, *, stream: bool) -> bytes:
+        """The same response carrying ``text`` as its answer.
+
+        Only the text fields change, escaped as JSON. A stream keeps its events and
+        spreads ``text`` over the events that carried text before (over at least two
+        when ``len(text) >= 2``, adding copies of the last one before it if needed); the
+        other events stay byte-identical (except fields that repeat the accumulated
+        text, such as Perplexity's ``message``).
+        """
+        if not stream:
+            return self._rebuild_whole(response_body, text)
+        return self._rebuild_stream(response_body, text)
+
+    def without_end_marker(self, response_body: bytes) -> bytes:
+        """The stream with every sign of a finished answer removed (text unchanged)."""
+        raise NotImplementedError
+
+    def with_error_midstream(self, response_body: bytes) -> bytes:
+        """The stream cut after its first text event and ended by an in-stream error."""
+        parsed = self._parsed(response_body)
+        index = self._first_text_event(parsed)
+        event, obj = parsed[index]
+        head = response_body[: event.end]
+        return head + self._error_event(response_body, event, obj) + self._error_trailer(response_body, parsed)
+
+    def error_body(self, status: int) -> tuple[bytes, str]:
+        raise NotImplementedError
+
+    # -- shared by the built-in families ----------------------------------------------
+
+    def _payload(self, event: Event) -> Any:
+        """The decoded payload of an event, or None for events that carry none."""
+        if event.data is None or not event.data.strip():
+            return None
+        if not event.complete and not self.framing.DISPATCH_INCOMPLETE:
+            return None
+        try:
+            return self._decode(event.data)
+        except WireError:
+            if event.complete:
+                raise
+            return None  # a line cut off by the end of the body
+
+    def _parsed(self, body: bytes) -> list[tuple[Event, Any]]:
+        return [(e, self._payload(e)) for e in self.framing.parse(body)]
+
+    def _text_of(self, obj: Any) -> str | None:
+        return None if obj is None else self._event_text(obj)
+
+    def _first_text_event(self, parsed: list[tuple[Event, Any]]) -> int:
+        texts = [self._text_of(obj) for _, obj in parsed]
+        for wanted in (bool, lambda t: t is not None):
+            for i, text in enumerate(texts):
+                if wanted(text):
+                    return i
+        for i, (_, obj) in enumerate(parsed):
+            if obj is not None:
+                return i
+        raise WireError("the stream has no event to cut after")
+
+    def _rebuild_stream(self, body: bytes, text: str) -> bytes:
+        parsed = self._parsed(body)
+        texts = [self._text_of(obj) for _, obj in parsed]
+        slots = [i for i, t in enumerate(texts) if t] or [i for i, t in enumerate(texts) if t is not None][:1]
+        if not slots:
+            if not text:
+                return body
+            carrier = self._carrier(parsed)
+            if carrier is None:
+                raise WireError(f"no event of this {self.name} stream can carry text")
+            slots = [carrier]
+        pieces = split_text(text, max(len(slots), 2 if len(text) >= 2 else 1))
+        given = dict(zip(slots[:-1], pieces))
+        rest = pieces[len(slots) - 1 :]
+        out, cursor = [], 0
+        for i, (event, obj) in enumerate(parsed):
+            out.append(body[cursor : event.start])
+            cursor = event.end
+            if i in given:
+                out.append(self._set_text(body, event, obj, given[i]))
+            elif i == slots[-1]:
+                out += self._last_slot(body, event, obj, rest)
+            else:
+                out.append(body[event.start : event.end])
+        out.append(body[cursor:])
+        return b"".join(out)
+
+    def _last_slot(self, body: bytes, event: Event, obj: Any, pieces: list[str]) -> list[bytes]:
+        """The last text event carrying ``pieces``: copies of it come first, by default."""
+        if self._clone_after(obj):
+            first = self._set_text(body, event, obj, pieces[0])
+            return [first] + [self._clone(body, event, obj, p) for p in pieces[1:]]
+        clones = [self._clone(body, event, obj, p) for p in pieces[:-1]]
+        return clones + [self._set_text(body, event, obj, pieces[-1])]
+
+    def _rebuild_whole(self, body: bytes, text: str) -> bytes:
+        raise NotImplementedError
+
+    def _set_text(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
+        """The event's bytes with its text replaced by ``text``."""
+        raise NotImplementedError
+
+    def _clone(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
+        """A new event like ``event`` that carries ``text`` and nothing that ends the answer."""
+        raise NotImplementedError
+
+    def _clone_after(self, obj: Any) -> bool:
+        return False
+
+    def _carrier(self, parsed: list[tuple[Event, Any]]) -> int | None:
+        """Index of an event that can take text when no event has a text field."""
+        return None
+
+    def _error_event(self, body: bytes, event: Event, obj: Any) -> bytes:
+        raise NotImplementedError
+
+    def _error_trailer(self, body: bytes, parsed: list[tuple[Event, Any]]) -> bytes:
+        return b""
+
+    def _decode(self, data: str) -> Any:
+        return load_json(data)
+
+    def _event_text(self, obj: Any) -> str | None:
+        """Text carried by one decoded event; None if it has no text field at all."""
+        raise NotImplementedError
+
+    def _event_error(self, obj: Any) -> str | None:
+        raise NotImplementedError
+
+    def _is_end(self, obj: Any) -> bool:
+        raise NotImplementedError

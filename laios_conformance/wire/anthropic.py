@@ -1,0 +1,159 @@
+"""Anthropic Messages (``/v1/messages``), whole and streamed.
+
+A whole response is a ``message`` object whose ``content`` is a list of blocks; the
+answer is the text of the ``text`` blocks (``thinking`` and ``tool_use`` blocks are not).
+A stream is server-sent events, each with an ``event:`` name matching its data's
+``type``: ``message_start``, then per block ``content_block_start``,
+``content_block_delta`` (``text_delta`` for answer text; ``thinking_delta`` and
+``signature_delta`` are not the answer) and ``content_block_stop``, then
+``message_delta`` with the stop reason and ``message_stop``; ``ping`` may appear
+anywhere and ``error`` replaces the rest of a failing stream. There is no ``[DONE]``.
+Some recorded ``data:`` lines have spaces before the closing brace.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import _sse
+from ._base import Event, WireError, WireFormat, decode_utf8, endpoint_family, load_json, load_object, render, splice
+from ._json_edit import dumps, replace
+
+__all__ = ["AnthropicWire"]
+
+# Error types as documented by Anthropic; messages from real responses where recorded.
+_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("invalid_request_error",
+          "messages.0: all messages must have non-empty content except for the optional final "
+          "assistant message"),
+    401: ("authentication_error", "invalid x-api-key"),
+    403: ("permission_error", "Your API key does not have permission to use the specified resource."),
+    404: ("not_found_error", "model: claude-does-not-exist"),
+    408: ("timeout_error", "Request timed out"),
+    409: ("conflict_error", "Request conflicts with another request in progress"),
+    413: ("request_too_large", "Request exceeds the maximum allowed number of bytes."),
+    422: ("invalid_request_error", "Unprocessable request"),
+    429: ("rate_limit_error",
+          "Number of request tokens has exceeded your per-minute rate limit "
+          "(https://docs.anthropic.com/en/api/rate-limits); see the response headers for "
+          "current usage. Please reduce the prompt length or the maximum tokens requested, "
+          "or try again later."),
+    500: ("api_error", "Internal server error"),
+    502: ("api_error", "Bad gateway"),
+    503: ("api_error", "Service unavailable"),
+    504: ("timeout_error", "Request timed out"),
+    529: ("overloaded_error", "Overloaded"),
+}
+
+_OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+
+
+def _text_blocks(obj: dict[str, Any]) -> list[int]:
+    content = obj.get("content")
+    if not isinstance(content, list):
+        raise WireError("message has no content list")
+    return [i for i, b in enumerate(content) if isinstance(b, dict) and b.get("type") == "text"]
+
+
+class AnthropicWire(WireFormat):
+    """Messages API bodies, whole and streamed."""
+
+    name = "anthropic"
+    framing = _sse
+
+    # -- recognition
+
+    def recognises(self, url, request_body, response_headers, response_body) -> bool:
+        family = endpoint_family(url)
+        if family is not None:
+            return family == self.name
+        try:
+            if self.is_stream(response_headers, response_body):
+                return any(
+                    isinstance(obj, dict) and obj.get("type") == "message_start"
+                    for _, obj in self._parsed(response_body)
+                )
+            obj = load_object(response_body)
+        except WireError:
+            return False
+        return obj.get("type") == "message" or (obj.get("type") == "error" and isinstance(obj.get("error"), dict))
+
+    # -- reading
+
+    def _whole_text(self, body: bytes) -> str:
+        obj = load_object(body)
+        if obj.get("type") == "error":
+            raise WireError(f"an error body, not an answer: {obj.get('error')!r}"[:300])
+        return "".join(obj["content"][i].get("text", "") for i in _text_blocks(obj))
+
+    def _decode(self, data: str) -> Any:
+        obj = load_json(data)
+        if not isinstance(obj, dict):
+            raise WireError("an event whose data is not a JSON object")
+        return obj
+
+    def _event_text(self, obj: Any) -> str | None:
+        kind = obj.get("type")
+        if kind == "content_block_delta":
+            delta = obj.get("delta") or {}
+            return delta.get("text", "") if delta.get("type") == "text_delta" else None
+        if kind == "content_block_start":
+            block = obj.get("content_block") or {}
+            return block.get("text", "") if block.get("type") == "text" else None
+        return None
+
+    def _event_error(self, obj: Any) -> str | None:
+        if obj.get("type") != "error":
+            return None
+        error = obj.get("error")
+        return str(error.get("message") or error) if isinstance(error, dict) else str(error)
+
+    def _is_end(self, obj: Any) -> bool:
+        return obj.get("type") == "message_stop"
+
+    # -- writing
+
+    def _rebuild_whole(self, body: bytes, text: str) -> bytes:
+        obj = load_object(body)
+        blocks = _text_blocks(obj)
+        if not blocks:
+            obj["content"].insert(0, {"type": "text", "text": text})
+            return dumps(obj).encode("utf-8")
+        doc = decode_utf8(body)
+        # The text goes to the first text block; later ones are emptied.
+        for n, i in enumerate(blocks):
+            doc = replace(doc, ["content", i, "text"], text if n == 0 else "")
+        return doc.encode("utf-8")
+
+    def _set_text(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
+        field = "delta" if obj["type"] == "content_block_delta" else "content_block"
+        return render(body, event, replace(event.data, [field, "text"], text))
+
+    def _clone(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
+        if obj["type"] == "content_block_delta":
+            return self._set_text(body, event, obj, text)
+        delta = {"type": "content_block_delta", "index": obj.get("index", 0),
+                 "delta": {"type": "text_delta", "text": text}}
+        eol = _sse.line_end(body[event.start : event.end])
+        return _sse.make(dumps(delta), name="content_block_delta", eol=eol)
+
+    def _clone_after(self, obj: Any) -> bool:
+        return obj["type"] == "content_block_start"  # deltas must follow their block's start
+
+    def without_end_marker(self, response_body: bytes) -> bytes:
+        """Drops the ``message_stop`` event; ``message_delta`` and its stop reason stay."""
+        parsed = self._parsed(response_body)
+        return splice(response_body, [(e, b"") for e, obj in parsed if obj is not None and self._is_end(obj)])
+
+    def _error_event(self, body: bytes, event: Event, obj: Any) -> bytes:
+        eol = _sse.line_end(body[event.start : event.end])
+        return _sse.make(dumps(_OVERLOADED), name="error", eol=eol)
+
+    def error_body(self, status: int) -> tuple[bytes, str]:
+        """``{"type":"error","error":{"type","message"},"request_id"}``; 529 is overloaded_error."""
+        default = ("api_error" if status >= 500 else "invalid_request_error", "HTTP error")
+        kind, message = _ERRORS.get(status, default)
+        body = {"type": "error", "error": {"type": kind, "message": message},
+                "request_id": "req_011CWbzicpaYMyAiiXobLkzi"}
+        return json.dumps(body, separators=(",", ":")).encode("utf-8"), "application/json"

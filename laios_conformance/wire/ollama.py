@@ -1,0 +1,156 @@
+"""Ollama's native API: ``/api/chat`` and ``/api/generate``.
+
+``/api/chat`` puts the answer in ``message.content``, ``/api/generate`` in ``response``;
+``thinking`` fields are not the answer. Streaming is the server's default: the body is
+newline-delimited JSON, one object per piece, the last one with ``"done": true``, a
+``done_reason`` and timing counters (``/api/generate`` adds a ``context`` token list).
+A failure after streaming began arrives as a line ``{"error": "..."}``. Errors are
+``{"error": "<message>"}`` with the HTTP status.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import _ndjson
+from ._base import Event, WireError, WireFormat, decode_utf8, endpoint_family, load_json, load_object, render, splice
+from ._json_edit import dumps, replace
+
+__all__ = ["OllamaWire"]
+
+# Messages of real Ollama errors where known; the shape is always {"error": "..."}.
+_ERRORS: dict[int, str] = {
+    400: "model is required",
+    401: "unauthorized",
+    403: "forbidden",
+    404: 'model "llama3.2" not found, try pulling it first',
+    408: "request timed out",
+    409: "conflict",
+    422: "unprocessable entity",
+    429: "too many requests",
+    500: "llama runner process has terminated: exit status 2",
+    502: "bad gateway",
+    503: "server busy, please try again.  maximum pending requests exceeded",
+    504: "gateway timeout",
+    529: "server overloaded",
+}
+
+_MIDSTREAM_ERROR = {"error": "an error was encountered while running the model: unexpected EOF"}
+
+
+def _text_path(obj: Any) -> list[str] | None:
+    if isinstance(obj.get("message"), dict):
+        return ["message", "content"]
+    if "response" in obj:
+        return ["response"]
+    return None
+
+
+class OllamaWire(WireFormat):
+    """Native Ollama bodies, whole and streamed (NDJSON)."""
+
+    name = "ollama"
+    framing = _ndjson
+
+    # -- recognition
+
+    def recognises(self, url, request_body, response_headers, response_body) -> bool:
+        family = endpoint_family(url)
+        if family is not None:
+            return family == self.name
+        if "ndjson" in response_headers.get("content-type", "").lower():
+            return True
+        try:
+            first = next((obj for _, obj in self._parsed(response_body) if obj is not None), None)
+        except WireError:
+            return False
+        if not isinstance(first, dict):
+            return False
+        return "done" in first and "created_at" in first and _text_path(first) is not None
+
+    # -- reading
+
+    def _whole_text(self, body: bytes) -> str:
+        obj = load_object(body)
+        if "error" in obj:
+            raise WireError(f"an error body, not an answer: {obj['error']!r}"[:300])
+        text = self._event_text(obj)
+        if text is None:
+            raise WireError("neither message.content nor response in the body")
+        return text
+
+    def _decode(self, data: str) -> Any:
+        obj = load_json(data)
+        if not isinstance(obj, dict):
+            raise WireError("a line that is not a JSON object")
+        return obj
+
+    def _event_text(self, obj: Any) -> str | None:
+        path = _text_path(obj)
+        if path is None:
+            return None
+        value = obj["message"].get("content") if path[0] == "message" else obj.get("response")
+        return value if isinstance(value, str) else ""
+
+    def _event_error(self, obj: Any) -> str | None:
+        error = obj.get("error")
+        if isinstance(error, dict):
+            return str(error.get("message") or error)
+        return None if error is None else str(error)
+
+    def _is_end(self, obj: Any) -> bool:
+        return obj.get("done") is True
+
+    # -- writing
+
+    def _rebuild_whole(self, body: bytes, text: str) -> bytes:
+        obj = load_object(body)
+        path = _text_path(obj)
+        if path is None:
+            raise WireError("neither message.content nor response in the body")
+        if path[0] == "message" and "content" not in obj["message"]:
+            obj["message"]["content"] = text
+            return dumps(obj).encode("utf-8")
+        return replace(decode_utf8(body), path, text).encode("utf-8")
+
+    def _set_text(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
+        path = _text_path(obj)
+        if path[0] == "message" and "content" not in obj["message"]:  # type: ignore[index]
+            fresh = json.loads(event.data)
+            fresh["message"]["content"] = text
+            return render(body, event, dumps(fresh))
+        return render(body, event, replace(event.data, path, text))  # type: ignore[arg-type]
+
+    def _clone(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
+        line: dict[str, Any] = {k: obj[k] for k in ("model", "created_at") if k in obj}
+        if _text_path(obj)[0] == "message":  # type: ignore[index]
+            line["message"] = {"role": obj["message"].get("role", "assistant"), "content": text}
+        else:
+            line["response"] = text
+        line["done"] = False
+        return _ndjson.make(dumps(line))
+
+    def _carrier(self, parsed: list[tuple[Event, Any]]) -> int | None:
+        return next((i for i, (_, o) in enumerate(parsed) if o is not None and _text_path(o)), None)
+
+    def without_end_marker(self, response_body: bytes) -> bytes:
+        """Drops the ``"done": true`` line (or, if it carries text, sets ``done`` to false)."""
+        edits = []
+        for event, obj in self._parsed(response_body):
+            if obj is None or not self._is_end(obj):
+                continue
+            if self._event_text(obj):
+                edits.append((event, render(response_body, event, replace(event.data, ["done"], False))))
+            else:
+                edits.append((event, b""))
+        return splice(response_body, edits)
+
+    def _error_event(self, body: bytes, event: Event, obj: Any) -> bytes:
+        line = _ndjson.make(dumps(_MIDSTREAM_ERROR))
+        return line if event.complete else b"\n" + line
+
+    def error_body(self, status: int) -> tuple[bytes, str]:
+        """``{"error": "<message>"}`` as Ollama's server sends it."""
+        message = _ERRORS.get(status, "HTTP error")
+        return dumps({"error": message}).encode("utf-8"), "application/json; charset=utf-8"

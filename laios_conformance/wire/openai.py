@@ -1,0 +1,305 @@
+"""OpenAI Chat Completions, as spoken by api.openai.com and OpenAI-compatible servers.
+
+A whole response is a JSON object whose ``choices[i].message`` holds the answer. A stream
+is server-sent events whose ``data`` is a ``chat.completion.chunk`` object with
+``choices[i].delta`` increments, ended by ``data: [DONE]``. Only the choice with index 0
+is read. Variations met in real servers: leading blank lines before the JSON (OpenRouter),
+``:`` keep-alive comments, a usage chunk with empty ``choices``, chunks carrying an
+``error`` object inside an HTTP 200 stream (OpenRouter), CRLF line ends, an accumulated
+``message`` beside every ``delta`` and a final ``chat.completion.done`` object instead of
+``[DONE]`` (Perplexity). ``reasoning``/``reasoning_content`` fields are not the answer.
+
+The answer text is ``content`` followed by ``refusal``: a structured-output refusal comes
+with ``content: null`` and the refusal text, and that text is what the response carried.
+Use :meth:`OpenAIWire.refusal` to tell the two apart.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from . import _sse
+from ._base import (
+    Event,
+    WireError,
+    WireFormat,
+    decode_utf8,
+    endpoint_family,
+    load_json,
+    load_object,
+    render,
+    splice,
+)
+from ._json_edit import dumps, replace
+
+__all__ = ["OpenAIWire"]
+
+_DONE = "[DONE]"
+
+# Real bodies where recordings exist (see tests/data/wire_samples), else the documented shape.
+_ERRORS: dict[int, tuple[str, str, str | None, str | int | None]] = {
+    400: ("Unsupported parameter: 'stop' is not supported with this model.",
+          "invalid_request_error", "stop", "unsupported_parameter"),
+    401: ("Incorrect API key provided: sk-REDACTED. You can find your API key at "
+          "https://platform.openai.com/account/api-keys.", "invalid_request_error", None,
+          "invalid_api_key"),
+    403: ("Country, region, or territory not supported", "request_forbidden", None,
+          "unsupported_country_region_territory"),
+    404: ("The model `gpt-4o-does-not-exist` does not exist or you do not have access to it.",
+          "invalid_request_error", None, "model_not_found"),
+    408: ("Request timed out.", "timeout_error", None, None),
+    409: ("The request conflicts with another request in progress. Please retry.",
+          "invalid_request_error", None, "conflict"),
+    422: ("Unprocessable request: 'messages' could not be processed.",
+          "invalid_request_error", "messages", None),
+    429: ("Rate limit reached for gpt-4o in organization org-REDACTED on tokens per min (TPM): "
+          "Limit 30000, Used 29906, Requested 1052. Please try again in 1.916s. Visit "
+          "https://platform.openai.com/account/rate-limits to learn more.", "tokens", None,
+          "rate_limit_exceeded"),
+    500: ("The server had an error while processing your request. Sorry about that!",
+          "server_error", None, None),
+    502: ("Bad gateway.", "cf_bad_gateway", None, 502),
+    503: ("The engine is currently overloaded, please try again later.", "server_error", None,
+          None),
+    504: ("Gateway timeout.", "cf_gateway_timeout", None, 504),
+    529: ("The server is overloaded, please try again later.", "server_error", None, None),
+}
+
+
+def _text(value: Any) -> str:
+    """A content value as text: a string, a list of text parts, or nothing."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(p.get("text", "") for p in value if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def _choice(obj: Any) -> tuple[int, dict[str, Any]] | None:
+    """Position and value of the choice with index 0 (choices without index count as 0)."""
+    choices = obj.get("choices") if isinstance(obj, dict) else None
+    for position, choice in enumerate(choices if isinstance(choices, list) else []):
+        if isinstance(choice, dict) and choice.get("index", 0) == 0:
+            return position, choice
+    return None
+
+
+def _answer_field(part: Mapping[str, Any]) -> str:
+    """Where a message or delta keeps its answer: ``refusal`` only when that is all it has."""
+    refusal_only = isinstance(part.get("refusal"), str) and not _text(part.get("content"))
+    return "refusal" if refusal_only and part.get("refusal") else "content"
+
+
+class OpenAIWire(WireFormat):
+    """Chat Completions bodies (``/chat/completions``), whole and streamed."""
+
+    name = "openai"
+    framing = _sse
+
+    # -- recognition
+
+    def recognises(self, url, request_body, response_headers, response_body) -> bool:
+        family = endpoint_family(url)
+        if family is not None:
+            return family == self.name
+        try:
+            if self.is_stream(response_headers, response_body):
+                return any(_choice(obj) or _is_chunk(obj) for _, obj in self._parsed(response_body))
+            obj = load_object(response_body)
+        except WireError:
+            return False
+        if "choices" in obj or obj.get("object") == "chat.completion":
+            return True
+        return isinstance(obj.get("error"), dict) and obj.get("type") != "error" and _asks_chat(request_body)
+
+    # -- reading
+
+    def refusal(self, response_body: bytes, *, stream: bool) -> str | None:
+        """The refusal text, if the model refused (structured outputs), else None."""
+        if stream:
+            parts = [
+                c[1]["delta"].get("refusal")
+                for _, obj in self._parsed(response_body)
+                if (c := _choice(obj)) and isinstance(c[1].get("delta"), dict)
+            ]
+            found = [p for p in parts if isinstance(p, str)]
+            return "".join(found) if any(found) else None
+        message = self._message(load_object(response_body))[1]
+        refusal = message.get("refusal")
+        return refusal if isinstance(refusal, str) else None
+
+    def _whole_text(self, body: bytes) -> str:
+        message = self._message(load_object(body))[1]
+        return _text(message.get("content")) + _text(message.get("refusal"))
+
+    def _message(self, obj: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        found = _choice(obj)
+        if found is None:
+            if "error" in obj:
+                raise WireError(f"an error body, not an answer: {obj['error']!r}"[:300])
+            raise WireError("no choice with index 0")
+        position, choice = found
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            raise WireError("choice has no message")
+        return position, message
+
+    def _decode(self, data: str) -> Any:
+        if data.strip() == _DONE:
+            return _DONE
+        obj = load_json(data)
+        if not isinstance(obj, dict):
+            raise WireError("a stream chunk that is not a JSON object")
+        return obj
+
+    def _event_text(self, obj: Any) -> str | None:
+        found = _choice(obj)
+        delta = found[1].get("delta") if found else None
+        if not isinstance(delta, dict) or ("content" not in delta and "refusal" not in delta):
+            return None
+        return _text(delta.get("content")) + _text(delta.get("refusal"))
+
+    def _event_error(self, obj: Any) -> str | None:
+        error = obj.get("error") if isinstance(obj, dict) else None
+        if isinstance(error, dict):
+            return str(error.get("message") or error)
+        return error if isinstance(error, str) else None
+
+    def _is_end(self, obj: Any) -> bool:
+        if obj == _DONE:
+            return True
+        if not isinstance(obj, dict):
+            return False
+        choices = obj.get("choices") if isinstance(obj.get("choices"), list) else []
+        finished = any(isinstance(c, dict) and c.get("finish_reason") is not None for c in choices)
+        return finished or obj.get("object") == "chat.completion.done"
+
+    # -- writing
+
+    def _rebuild_whole(self, body: bytes, text: str) -> bytes:
+        doc = decode_utf8(body)
+        position, message = self._message(load_object(body))
+        path = ["choices", position, "message"]
+        field = _answer_field(message)
+        if field not in message:
+            obj = json.loads(doc)
+            obj["choices"][position]["message"][field] = text
+            return dumps(obj).encode("utf-8")
+        doc = replace(doc, path + [field], text)
+        other = "content" if field == "refusal" else "refusal"
+        if _text(message.get(other)):
+            doc = replace(doc, path + [other], "")
+        return doc.encode("utf-8")
+
+    def _rebuild_stream(self, body: bytes, text: str) -> bytes:
+        return self._sync_messages(super()._rebuild_stream(body, text))
+
+    def _sync_messages(self, body: bytes) -> bytes:
+        """Make accumulated ``message.content`` fields (Perplexity) agree with the deltas."""
+        edits, so_far = [], ""
+        for event, obj in self._parsed(body):
+            so_far += self._text_of(obj) or ""
+            found = _choice(obj)
+            message = found[1].get("message") if found else None
+            if isinstance(message, dict) and isinstance(message.get("content"), str):
+                if message["content"] != so_far:
+                    path = ["choices", found[0], "message", "content"]
+                    edits.append((event, render(body, event, replace(event.data, path, so_far))))
+        return splice(body, edits)
+
+    def _set_text(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
+        position, choice = _choice(obj)  # type: ignore[misc]
+        delta = choice.get("delta")
+        if not isinstance(delta, dict) or "content" not in delta and "refusal" not in delta:
+            fresh = json.loads(event.data)
+            fresh["choices"][position].setdefault("delta", {})["content"] = text
+            return render(body, event, dumps(fresh))
+        field = _answer_field(delta)
+        path = ["choices", position, "delta"]
+        data = replace(event.data, path + [field], text)
+        other = "content" if field == "refusal" else "refusal"
+        if _text(delta.get(other)):
+            data = replace(data, path + [other], "")
+        return render(body, event, data)
+
+    def _clone(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
+        position, choice = _choice(obj)  # type: ignore[misc]
+        old = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+        delta = {"role": old["role"]} if "role" in old else {}
+        delta[_answer_field(old)] = text
+        data = event.data
+        if "delta" in choice:
+            data = replace(data, ["choices", position, "delta"], delta)
+        else:
+            fresh = json.loads(data)
+            fresh["choices"][position]["delta"] = delta
+            data = dumps(fresh)
+        for key in ("finish_reason", "native_finish_reason"):
+            if choice.get(key) is not None:
+                data = replace(data, ["choices", position, key], None)
+        return render(body, event, data)
+
+    def _carrier(self, parsed: list[tuple[Event, Any]]) -> int | None:
+        return next((i for i, (_, obj) in enumerate(parsed) if _choice(obj)), None)
+
+    def without_end_marker(self, response_body: bytes) -> bytes:
+        """Drops ``data: [DONE]``, nulls every ``finish_reason`` and turns Perplexity's
+        ``chat.completion.done`` object into a plain chunk."""
+        edits = []
+        for event, obj in self._parsed(response_body):
+            if obj == _DONE:
+                edits.append((event, b""))
+            elif self._is_end(obj):
+                edits.append((event, render(response_body, event, _unfinished(event.data, obj))))
+        return splice(response_body, edits)
+
+    def _error_event(self, body: bytes, event: Event, obj: Any) -> bytes:
+        """A chunk with an ``error`` object, shaped like OpenRouter's (see the wire samples)."""
+        template = obj if isinstance(obj, dict) else {}
+        chunk: dict[str, Any] = {k: template[k] for k in ("id", "provider") if k in template}
+        chunk["error"] = {"code": 502, "message": "Provider returned error"}
+        chunk.update({k: template[k] for k in ("model", "object", "created") if k in template})
+        chunk["object"] = "chat.completion.chunk"
+        choice: dict[str, Any] = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+        old = _choice(template)
+        if old and "native_finish_reason" in old[1]:
+            choice["native_finish_reason"] = None
+        chunk["choices"] = [choice]
+        return _sse.make(dumps(chunk), eol=_sse.line_end(body[event.start : event.end]))
+
+    def _error_trailer(self, body: bytes, parsed: list[tuple[Event, Any]]) -> bytes:
+        # OpenRouter still closes such a stream with [DONE].
+        if not any(obj == _DONE for _, obj in parsed):
+            return b""
+        return _sse.make(_DONE, eol=_sse.line_end(body))
+
+    def error_body(self, status: int) -> tuple[bytes, str]:
+        """``{"error": {"message", "type", "param", "code"}}``, pretty-printed as api.openai.com does."""
+        default = ("HTTP error", "server_error" if status >= 500 else "invalid_request_error", None, None)
+        message, kind, param, code = _ERRORS.get(status, default)
+        error = {"message": message, "type": kind, "param": param, "code": code}
+        body = json.dumps({"error": error}, indent=4, ensure_ascii=False) + "\n"
+        return body.encode("utf-8"), "application/json; charset=utf-8"
+
+
+def _is_chunk(obj: Any) -> bool:
+    return isinstance(obj, dict) and str(obj.get("object", "")).startswith("chat.completion")
+
+
+def _asks_chat(request_body: bytes) -> bool:
+    try:
+        request = json.loads(request_body or b"null")
+    except ValueError:
+        return False
+    return isinstance(request, dict) and "messages" in request
+
+
+def _unfinished(data: str, obj: dict[str, Any]) -> str:
+    if obj.get("object") == "chat.completion.done":
+        data = replace(data, ["object"], "chat.completion.chunk")
+    for position, choice in enumerate(obj.get("choices") or []):
+        for key in ("finish_reason", "native_finish_reason"):
+            if isinstance(choice, dict) and choice.get(key) is not None:
+                data = replace(data, ["choices", position, key], None)
+    return data

@@ -50,7 +50,8 @@ class Reply:
     ``cuts`` are byte offsets at which the body is split into separate network reads.
     ``drop_at`` ends the body with ``RemoteProtocolError`` after that many bytes.
     ``gate``, when set, withholds everything after the first piece until the gate opens
-    (or ``gate_timeout`` passes): the kit's way of asking "did you yield before the end?".
+    (or ``gate_timeout`` passes, which sets ``gate_expired``): the kit's way of asking
+    "did you yield before the end?".
     """
 
     status: int = 200
@@ -60,6 +61,7 @@ class Reply:
     drop_at: Optional[int] = None
     gate: Optional[threading.Event] = None
     gate_timeout: float = 5.0
+    gate_expired: bool = False
 
     def pieces(self) -> List[bytes]:
         end = len(self.body) if self.drop_at is None else min(self.drop_at, len(self.body))
@@ -280,8 +282,8 @@ def _streams(module: ModuleType) -> SimpleNamespace:
 def _deliver(reply: Reply, seen: Seen, module: ModuleType) -> Iterator[bytes]:
     seen.opened = True
     for index, piece in enumerate(reply.pieces()):
-        if index == 1 and reply.gate is not None:
-            reply.gate.wait(reply.gate_timeout)
+        if index == 1 and reply.gate is not None and not reply.gate.wait(reply.gate_timeout):
+            reply.gate_expired = True
         yield piece
     if reply.drop_at is not None:
         raise module.RemoteProtocolError(

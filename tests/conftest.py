@@ -9,10 +9,17 @@ from typing import Dict, Iterator
 
 import pytest
 
+# Imported once here so that in-process kit runs (pytester restores sys.modules after
+# each run) do not pay for importing them again every time.
+import hypothesis  # noqa: F401
+import vcr  # noqa: F401
+import laios_conformance.contract._support  # noqa: F401
+import laios_conformance.session  # noqa: F401
 from tests.support.fake_api import FakeAPI
 from tests.support.recording import record
 
 GOOD = "tests.providers.openai_style:GoodOpenAIStyle"
+NON_STREAMING = "tests.providers.defective:NonStreaming"
 OPENAI_BASE = "https://api.openai.com"
 
 
@@ -24,10 +31,12 @@ def fake_api() -> Iterator[FakeAPI]:
 
 @pytest.fixture(scope="session")
 def good_cassettes(tmp_path_factory: pytest.TempPathFactory, fake_api: FakeAPI) -> Path:
-    """Cassettes for GoodOpenAIStyle, recorded through the kit against the loopback API."""
+    """Cassettes for GoodOpenAIStyle (and the non-streaming variant, whose stream requests
+    differ), recorded through the kit against the loopback API."""
     root = tmp_path_factory.mktemp("cassettes")
-    result = record(GOOD, {"base_url": f"{fake_api.url}/v1"}, fake_api.url, OPENAI_BASE, root, cwd=root)
-    assert (root / "GoodOpenAIStyle").is_dir(), result.stdout + result.stderr
+    for target in (GOOD, NON_STREAMING):
+        result = record(target, {"base_url": f"{fake_api.url}/v1"}, fake_api.url, OPENAI_BASE, root, cwd=root)
+        assert (root / target.rsplit(":", 1)[1]).is_dir(), result.stdout + result.stderr
     return root
 
 

@@ -223,3 +223,79 @@ def failing_http(status: int = 503) -> Callable[[Seen, Callable[[], Reply]], Any
 def switchable(state: Dict[str, bool]) -> Callable[[Seen, Callable[[], Reply]], Any]:
     """A handler that fails with HTTP 503 while ``state["fail"]`` and passes through otherwise."""
     return lambda seen, upstream: error_reply(seen, 503) if state["fail"] else None
+
+
+# -- recorded exchanges and their wire format ----------------------------------------------
+
+
+@dataclass
+class Recorded:
+    """A request the provider made and the recorded response it got, with its decoder."""
+
+    seen: Seen
+    reply: Reply
+    wire: Any
+    stream: bool
+
+    def text(self) -> str:
+        return self.wire.extract_text(self.reply.body, stream=self.stream)
+
+    def with_body(self, body: bytes, **shape: Any) -> Reply:
+        return Reply(status=self.reply.status, body=body, headers=dict(self.reply.headers), **shape)
+
+    def event_cuts(self, body: Optional[bytes] = None) -> List[int]:
+        """Byte offsets between the events of a streamed body (each event one network read)."""
+        body = self.reply.body if body is None else body
+        return [end for _, end in self.wire.event_spans(body)] if self.stream else []
+
+
+def record_exchange(provider: Any, call: Callable[[Any], Any], *, need_wire: bool = True) -> Recorded:
+    """Make one ordinary call, keeping the request and the recorded response.
+
+    Skips the clause (never passes it) when no decoder knows the response's wire format.
+    """
+    kept: Dict[str, Any] = {}
+
+    def keep(seen: Seen, upstream: Callable[[], Reply]) -> Reply:
+        kept.setdefault("exchange", (seen, upstream()))
+        return kept["exchange"][1]
+
+    with observed(keep) as traffic:
+        call(provider)
+    require_traffic(traffic, "the recorded call")
+    seen, reply = kept["exchange"]
+    from .. import wire
+
+    fmt = wire.detect(seen.url, seen.body, reply.headers, reply.body)
+    if fmt is None:
+        if need_wire:
+            pytest.skip(
+                f"unknown wire format: no decoder recognises the response from {seen.url}; register one "
+                "with laios_conformance.wire.register() (see docs/wire-formats.md)"
+            )
+        return Recorded(seen, reply, None, False)
+    return Recorded(seen, reply, fmt, fmt.is_stream(reply.headers, reply.body))
+
+
+def consume(stream: Any) -> tuple[List[Any], Optional[BaseException]]:
+    """Every chunk a stream yields, and the exception that ended it (if any)."""
+    chunks: List[Any] = []
+    try:
+        for chunk in stream:
+            chunks.append(chunk)
+    except Exception as exc:
+        return chunks, exc
+    return chunks, None
+
+
+def stream_hello(provider: Any) -> Any:
+    return provider.generate_stream(hello(), temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+
+
+def first_difference(expected: str, got: str) -> str:
+    """Where two texts part, shown the way a reviewer can act on."""
+    index = next((i for i, (a, b) in enumerate(zip(expected, got)) if a != b), min(len(expected), len(got)))
+    return (
+        f"expected {len(expected)} chars, got {len(got)}; first difference at index {index}: "
+        f"expected {expected[max(0, index - 10): index + 10]!r}, got {got[max(0, index - 10): index + 10]!r}"
+    )

@@ -19,6 +19,8 @@ from ._support import (
     error_reply,
     note,
     observed,
+    record_exchange,
+    Recorded,
     require_traffic,
 )
 
@@ -84,11 +86,11 @@ def test_raises_on_transport_error(provider: Any) -> None:
 _NULL_SENTINEL = "laios-conformance-null-sentinel-7f3a"
 
 
-def _bad_bodies(seen: Seen, recorded: Reply) -> dict:
+def _bad_bodies(recorded: Recorded) -> dict:
     """Malformed 200 responses, built around the recorded one."""
     json_headers = {"content-type": "application/json"}
     cases = {
-        "malformed JSON": Reply(body=recorded.body[: max(1, len(recorded.body) // 2)], headers=json_headers),
+        "malformed JSON": Reply(body=recorded.reply.body[: max(1, len(recorded.reply.body) // 2)], headers=json_headers),
         "empty body": Reply(body=b"", headers=json_headers),
         "HTML page": Reply(
             body=b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
@@ -97,17 +99,11 @@ def _bad_bodies(seen: Seen, recorded: Reply) -> dict:
         ),
         "JSON of the wrong shape": Reply(body=json.dumps({"object": "list", "data": []}).encode(), headers=json_headers),
     }
-    from .. import wire
-
-    fmt = wire.detect(seen.url, seen.body, recorded.headers, recorded.body)
-    if fmt is not None:
-        stream = fmt.is_stream(recorded.headers, recorded.body)
-        empty = fmt.rebuild(recorded.body, "", stream=stream)
-        null = fmt.rebuild(recorded.body, _NULL_SENTINEL, stream=stream).replace(
-            json.dumps(_NULL_SENTINEL).encode(), b"null"
-        )
-        cases['text content ""'] = Reply(body=empty, headers=dict(recorded.headers))
-        cases["text content null"] = Reply(body=null, headers=dict(recorded.headers))
+    if recorded.wire is not None:
+        body, stream = recorded.reply.body, recorded.stream
+        null = recorded.wire.rebuild(body, _NULL_SENTINEL, stream=stream)
+        cases['text content ""'] = recorded.with_body(recorded.wire.rebuild(body, "", stream=stream))
+        cases["text content null"] = recorded.with_body(null.replace(json.dumps(_NULL_SENTINEL).encode(), b"null"))
     return cases
 
 
@@ -127,8 +123,8 @@ def test_raises_on_bad_body(provider: Any, cassette: Any) -> None:
 
     **How to fix**: parse defensively and raise when the answer text is missing or empty.
     """
-    recorded = _recorded_exchange(provider)
-    bodies = _bad_bodies(*recorded)
+    recorded = record_exchange(provider, call_generate, need_wire=False)
+    bodies = _bad_bodies(recorded)
     cases = Cases("raises-on-bad-body")
     for name in BAD_BODY_CASES:
         if name not in bodies:
@@ -149,20 +145,6 @@ BAD_BODY_CASES = (
     'text content ""',
     "text content null",
 )
-
-
-def _recorded_exchange(provider: Any) -> tuple[Seen, Reply]:
-    """One ordinary generate() call, keeping the request and the recorded response."""
-    kept: dict = {}
-
-    def keep(seen: Seen, upstream: Callable[[], Reply]) -> Reply:
-        kept.setdefault("exchange", (seen, upstream()))
-        return kept["exchange"][1]
-
-    with observed(keep) as traffic:
-        call_generate(provider)
-    require_traffic(traffic, "generate()")
-    return kept["exchange"]
 
 
 @clause("retry-bounded", "should")

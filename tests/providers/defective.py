@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterator, List
 
 import httpx
 
-from laios_conformance import LLMMessage, LLMResponse
+from laios_conformance import LLMClient, LLMMessage, LLMResponse
 
 from .openai_style import GoodOpenAIStyle, ProviderError
 
@@ -160,3 +160,125 @@ class UrllibProvider(GoodOpenAIStyle):
     def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
                         **kwargs: Any) -> Iterator[str]:
         yield self.generate(messages, temperature, max_tokens).content
+
+
+# -- streaming and fidelity defects ----------------------------------------------------------
+
+
+class NonStreaming(GoodOpenAIStyle):
+    """Keeps the base class's one-chunk generate_stream: a correct provider that does not stream."""
+
+    generate_stream = LLMClient.generate_stream
+
+
+class DropsLastDelta(GoodOpenAIStyle):
+    """Fails stream-join, stream-rechunk, content-fidelity (and, lagging one delta behind,
+    stream-incremental): it yields each delta only when the next arrives, and loses the last."""
+
+    def deltas(self, lines: Iterator[str]) -> Iterator[str]:
+        pending = None
+        for text in super().deltas(lines):
+            if pending is not None:
+                yield pending
+            pending = text
+
+
+class StripsDeltas(GoodOpenAIStyle):
+    """Fails stream-join, stream-rechunk, content-fidelity: ``.strip()`` eats the spaces between words."""
+
+    def deltas(self, lines: Iterator[str]) -> Iterator[str]:
+        for text in super().deltas(lines):
+            if text.strip():
+                yield text.strip()
+
+
+class DecodesEachRead(GoodOpenAIStyle):
+    """Fails stream-rechunk: decodes every network read on its own and splits it into lines."""
+
+    def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
+                        **kwargs: Any) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        with self.client().stream("POST", f"{self.base_url}/chat/completions", json=body,
+                                  headers=self.headers()) as response:
+            self.check_status(response)
+            yield from self.deltas(self._lines_of_each_read(response))
+
+    @staticmethod
+    def _lines_of_each_read(response: httpx.Response) -> Iterator[str]:
+        for raw in response.iter_raw():
+            for line in raw.decode("utf-8", errors="replace").split("\n"):
+                yield line.rstrip("\r")
+
+
+class BuffersWholeStream(GoodOpenAIStyle):
+    """Fails stream-incremental: reads the whole body before yielding anything."""
+
+    def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
+                        **kwargs: Any) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        response = self.post(body)
+        yield from self.deltas(iter(response.text.splitlines()))
+
+
+class SwallowsDisconnect(GoodOpenAIStyle):
+    """Fails stream-raises: a connection dropped mid-stream ends the stream quietly."""
+
+    def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
+                        **kwargs: Any) -> Iterator[str]:
+        try:
+            yield from super().generate_stream(messages, temperature, max_tokens, **kwargs)
+        except ProviderError as exc:
+            if not isinstance(exc.__cause__, httpx.TransportError):
+                raise
+
+
+class NeverClosesResponse(GoodOpenAIStyle):
+    """Fails stream-closes: opens the response without a ``with`` block and never closes it."""
+
+    def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
+                        **kwargs: Any) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        request = self.client().build_request("POST", f"{self.base_url}/chat/completions", json=body,
+                                              headers=self.headers())
+        response = self.client().send(request, stream=True)
+        self.check_status(response)
+        self._open.append(response)  # keeps a reference, as a response cache would
+        yield from self.deltas(response.iter_lines())
+
+    @property
+    def _open(self) -> List[httpx.Response]:
+        return self.__dict__.setdefault("_responses", [])
+
+
+class FormatsJsonByHand(GoodOpenAIStyle):
+    """Fails message-fidelity: builds the JSON body with string formatting."""
+
+    def post(self, body: Dict[str, Any]) -> httpx.Response:
+        messages = ", ".join('{"role": "%s", "content": "%s"}' % (m["role"], m["content"]) for m in body["messages"])
+        raw = '{"model": "%s", "messages": [%s], "temperature": %s, "max_tokens": %s}' % (
+            body["model"], messages, body["temperature"], body["max_tokens"])
+        try:
+            response = self.client().post(f"{self.base_url}/chat/completions", content=raw.encode("utf-8"),
+                                          headers={**self.headers(), "content-type": "application/json"})
+        except httpx.TransportError as exc:
+            raise ProviderError(f"transport error: {type(exc).__name__}") from exc
+        self.check_status(response)
+        return response
+
+
+class StripsReply(GoodOpenAIStyle):
+    """Fails content-fidelity: returns ``content.strip()``."""
+
+    def parse(self, response: httpx.Response) -> LLMResponse:
+        parsed = super().parse(response)
+        return parsed.model_copy(update={"content": parsed.content.strip() or parsed.content})
+
+
+class KeepsAnswerOnSelf(GoodOpenAIStyle):
+    """Fails thread-safety: accumulates the in-flight answer on ``self`` across the network wait."""
+
+    def generate(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+        self._answer_parts: List[str] = []
+        response = self.post(self.payload(messages, temperature, max_tokens, stream=False))
+        self._answer_parts.append(self.parse(response).content)
+        return LLMResponse(content="".join(self._answer_parts), model=self.model)

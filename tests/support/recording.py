@@ -30,15 +30,16 @@ def run_kit(args: List[str], cwd: Path, env: Optional[Dict[str, str]] = None) ->
 
 def record(target: str, kwargs: Dict[str, object], fake_url: str, real_base: str, cassette_dir: Path,
            cwd: Path, extra_args: Optional[List[str]] = None) -> subprocess.CompletedProcess:
-    """Record every cassette ``target`` needs into ``cassette_dir``; URLs rewritten to ``real_base``."""
+    """Record every cassette ``target`` needs into ``cassette_dir``; URLs rewritten to ``real_base``.
+
+    Only the clauses that replay a cassette (``-m vcr``) run: the others need no recording.
+    """
     result = run_kit(
         [f"--laios-provider={target}", f"--laios-provider-kwargs={json.dumps(kwargs)}",
-         "--record-mode=once", f"--laios-cassette-dir={cassette_dir}", *(extra_args or [])],
+         "--record-mode=once", f"--laios-cassette-dir={cassette_dir}", "-m", "vcr", *(extra_args or [])],
         cwd=cwd,
     )
-    for path in cassette_dir.rglob("*"):
-        if not path.is_file():
-            continue
+    for path in cassette_dir.rglob("*.yaml"):
         text = path.read_text(encoding="utf-8")
         if fake_url in text:
             path.write_text(text.replace(fake_url, real_base), encoding="utf-8")

@@ -1,0 +1,108 @@
+"""Hypothesis as the clauses use it: the kit's profiles, strategies, and minimal examples.
+
+The kit registers two profiles, ``laios-ci`` (derandomized, bounded: the same verdict on
+every CI run) and ``laios-dev`` (random, a few more examples), each only if the user has
+not registered one of that name; it never loads a profile globally, so the user's own
+hypothesis settings are untouched. ``laios-ci`` is used whenever ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Callable, Dict, List, Optional
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+_PROFILES: Dict[str, Dict[str, Any]] = {
+    "laios-ci": {"derandomize": True, "max_examples": 25},
+    "laios-dev": {"derandomize": False, "max_examples": 40},
+}
+_COMMON = {
+    "database": None,
+    "deadline": None,
+    "print_blob": False,
+    "suppress_health_check": list(HealthCheck),
+}
+
+# Pieces that break naive JSON building, stripping, and per-read decoding.
+TRICKY = [
+    '"', "\\", "\n", "\t", "\r\n", " ", "  ", "😀", "👩‍👩‍👧", "e\u0301", "\u0301", "שלום", "مرحبا",
+    "\u200f", "{", "}", "%s", "{0}", "data: [DONE]", "\u2028", "ß", "日本語",
+]
+
+
+def register_profiles() -> None:
+    for name, values in _PROFILES.items():
+        try:
+            settings.get_profile(name)
+        except InvalidArgument:
+            settings.register_profile(name, parent=settings.get_profile("default"), **values, **_COMMON)
+
+
+def kit_settings() -> settings:
+    register_profiles()
+    return settings.get_profile("laios-ci" if os.environ.get("CI") else "laios-dev")
+
+
+def texts(max_repeat: int = 1) -> st.SearchStrategy[str]:
+    """Non-blank text rich in quotes, backslashes, line breaks, emoji, combining marks, RTL."""
+    mixed = st.lists(st.one_of(st.sampled_from(TRICKY), st.text(max_size=6)), min_size=1, max_size=12).map("".join)
+    plain = st.text(min_size=1, max_size=60)
+    options = [mixed, plain]
+    if max_repeat > 1:
+        options.append(st.builds(lambda piece, n: piece * n, mixed, st.integers(2, max_repeat)))
+    return st.one_of(*options).filter(lambda text: text.strip() != "")
+
+
+def find_minimal(example: st.SearchStrategy[Any], problem_with: Callable[[Any], Optional[str]]) -> Optional[tuple[Any, str]]:
+    """The minimal example for which ``problem_with`` reports a problem, or None.
+
+    Hypothesis replays the shrunk example last, so the last failure seen is the minimal one.
+    """
+    last: Dict[str, tuple[Any, str]] = {}
+
+    @kit_settings()
+    @given(example)
+    def holds(value: Any) -> None:
+        problem = problem_with(value)
+        if problem:
+            last["failure"] = (value, problem)
+            raise AssertionError(problem)
+
+    try:
+        holds()
+    except AssertionError:
+        return last["failure"]
+    return None
+
+
+def cut_points(body: bytes) -> Dict[str, List[int]]:
+    """Named, deterministic ways to cut ``body`` into network reads."""
+    size = len(body)
+    cases = {"1-byte pieces": list(range(1, size))}
+    inside_chars = [i for i in range(1, size) if 0x80 <= body[i] <= 0xBF]
+    if inside_chars:
+        cases["cuts inside multi-byte UTF-8 characters"] = inside_chars
+    inside_crlf = [m.start() + 1 for m in re.finditer(rb"\r\n", body)]
+    if inside_crlf:
+        cases["cuts inside \\r\\n"] = inside_crlf
+    data_lines = [m.start() for m in re.finditer(rb"(?m)^data:", body)]
+    if data_lines:
+        cases["cuts inside data: lines"] = sorted({p + d for p in data_lines for d in (2, 5, 9)} & set(range(1, size)))
+    return cases
+
+
+def run_property(clause_id: str, body: bytes, problem_with: Callable[[List[int]], Optional[str]]) -> Optional[str]:
+    """Hypothesis-chosen cut points; the minimal failing set, described, or None."""
+    if len(body) < 2:
+        return None
+    cuts = st.lists(st.integers(1, len(body) - 1), min_size=1, max_size=8, unique=True).map(sorted)
+    found = find_minimal(cuts, problem_with)
+    if found is None:
+        return None
+    minimal, problem = found
+    where = ", ".join(f"{c} ({body[max(0, c - 6):c]!r}|{body[c:c + 6]!r})" for c in minimal)
+    return f"minimal counter-example: cut the body at {where}: {problem}"

@@ -1,0 +1,214 @@
+"""Clauses on fidelity: text goes out and comes back exactly, for every caller and every thread."""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, List, Optional, Tuple
+
+import pytest
+from hypothesis import strategies as st
+
+from ..base import LLMMessage
+from ..clauses import ClauseCannotJudge, clause, note
+from ..seam import Reply, Seen
+from ._hypothesis import find_minimal, texts
+from ._support import (
+    MAX_TOKENS,
+    TEMPERATURE,
+    Cases,
+    answer_with,
+    call_generate,
+    consume,
+    error_reply,
+    first_difference,
+    observed,
+    record_exchange,
+    stream_hello,
+    string_values,
+)
+
+Conversation = List[Tuple[str, str]]
+
+
+@st.composite
+def conversations(draw: Any) -> Conversation:
+    """An optional system prompt, alternating user/assistant turns, a final user turn."""
+    text = texts(max_repeat=400)  # up to ~20 KB in one message
+    turns: Conversation = [("system", draw(text))] if draw(st.booleans()) else []
+    for _ in range(draw(st.integers(0, 2))):
+        turns += [("user", draw(text)), ("assistant", draw(text))]
+    return turns + [("user", draw(text))]
+
+
+def delivery_problem(conversation: Conversation, body: Any) -> Optional[str]:
+    """Whether every message content appears, verbatim and in order, in the request's JSON strings."""
+    if body is None:
+        return "the request body is not valid JSON"
+    strings = list(string_values(body))
+    for roles in (("system",), ("user", "assistant")):
+        position = (0, 0)
+        for role, content in conversation:
+            if role not in roles:
+                continue
+            found = _find_after(strings, content, position)
+            if found is None:
+                return f"the {role} message {content[:60]!r} is not in the request verbatim and in order"
+            position = found
+    return None
+
+
+def _find_after(strings: List[str], content: str, position: Tuple[int, int]) -> Optional[Tuple[int, int]]:
+    index, offset = position
+    for i in range(index, len(strings)):
+        at = strings[i].find(content, offset if i == index else 0)
+        if at >= 0:
+            return i, at + len(content)
+    return None
+
+
+@clause("message-fidelity", "must")
+def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None:
+    """Every message's content reaches the request verbatim and in order.
+
+    **Why**: a provider that strips, re-escapes or reorders messages changes what the model
+    is asked; one that builds JSON by string formatting breaks on the first quote.
+
+    **Checks**: hypothesis-generated conversations (system, user and assistant turns; text
+    with quotes, backslashes, newlines, tabs, emoji, combining marks, right-to-left text,
+    and messages up to ~20 KB) each appear as, or inside, a JSON string of the request body,
+    in order. A provider may instead refuse a conversation its API forbids by raising
+    before anything is sent; it must never send it mangled. The minimal failing
+    conversation is shown.
+
+    **How to fix**: build the body as a dict and let ``json=`` (or ``json.dumps``) encode it;
+    pass contents through untouched (no ``.strip()``, no re-escaping).
+    """
+    refused: List[int] = []
+    sent: List[int] = []
+
+    def problem_with(conversation: Conversation) -> Optional[str]:
+        messages = [LLMMessage(role=role, content=content) for role, content in conversation]
+        with observed(answer_with(lambda seen: error_reply(seen, 400))) as traffic:
+            try:
+                provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+            except Exception:
+                pass
+        if not traffic.seen:
+            refused.append(1)
+            return None
+        sent.append(1)
+        return delivery_problem(conversation, traffic.seen[0].json)
+
+    found = find_minimal(conversations(), problem_with)
+    if not sent:
+        raise ClauseCannotJudge(
+            "the provider sent no request for any generated conversation (it raised before sending "
+            "every time, or its traffic is not visible to the kit's httpx seam)"
+        )
+    cases = Cases("message-fidelity")
+    if found is not None:
+        conversation, problem = found
+        cases.fail("minimal counter-example", f"{problem}; conversation: {conversation!r:.400}")
+    if refused:
+        note(request, f"{len(refused)} generated conversation(s) refused before sending")
+    cases.conclude("encode the body with json=, and send contents untouched")
+
+
+@clause("content-fidelity", "must")
+@pytest.mark.vcr
+def test_content_fidelity(provider: Any, cassette: Any) -> None:
+    """A reply text substituted into the recorded response comes back exactly.
+
+    **Why**: leading spaces, trailing newlines, quotes and emoji are part of the answer (code
+    blocks, lists, names); a provider that strips or re-decodes them corrupts output.
+
+    **Checks**: hypothesis-generated texts placed into the recorded response (whole and
+    streamed) by the wire decoder are returned exactly by ``generate()`` and by the joined
+    ``generate_stream()``. The minimal failing text is shown.
+
+    **Not judged when**: no decoder knows the provider's wire format (skipped).
+
+    **How to fix**: return the content field as parsed, without ``.strip()`` or other
+    normalisation; join stream deltas without separators.
+    """
+    whole = record_exchange(provider, call_generate)
+    streamed = record_exchange(provider, lambda p: list(stream_hello(p)))
+    cases = Cases("content-fidelity")
+
+    def generate_problem(text: str) -> Optional[str]:
+        reply = whole.with_body(whole.wire.rebuild(whole.reply.body, text, stream=whole.stream))
+        with observed(answer_with(lambda seen: reply)):
+            content = call_generate(provider).content
+        return None if content == text else first_difference(text, content)
+
+    def stream_problem(text: str) -> Optional[str]:
+        body = streamed.wire.rebuild(streamed.reply.body, text, stream=streamed.stream)
+        reply = streamed.with_body(body, cuts=streamed.event_cuts(body))
+        with observed(answer_with(lambda seen: reply)):
+            chunks, error = consume(stream_hello(provider))
+        if error is not None:
+            return f"raised {type(error).__name__}: {str(error)[:120]}"
+        joined = "".join(chunks)
+        return None if joined == text else first_difference(text, joined)
+
+    for case, problem_with in (("generate()", generate_problem), ("joined generate_stream()", stream_problem)):
+        found = find_minimal(texts(), problem_with)
+        if found is not None:
+            cases.fail(case, f"minimal counter-example {found[0]!r}: {found[1]}")
+    cases.conclude("return the text exactly as parsed")
+
+
+THREADS, CALLS = 8, 25
+_MARKER = re.compile(r"laios-thread-\d+-call-\d+")
+
+
+@clause("thread-safety", "must")
+@pytest.mark.vcr
+def test_thread_safety(provider: Any, cassette: Any) -> None:
+    """One provider instance shared by 8 threads gives every caller its own reply.
+
+    **Why**: LAIOS shares one client between its planner, reflector and agent threads; a
+    provider that keeps the in-flight request or answer on ``self`` hands one caller's
+    answer to another.
+
+    **Checks**: 8 threads issue 25 calls each; every reply is built from the request it
+    answers (the kit answers each request with text naming that request, after a small
+    random delay), and every caller must get the reply to its own request.
+
+    **How to fix**: keep per-call state in local variables; share only thread-safe objects
+    (an ``httpx.Client`` is thread-safe).
+    """
+    template = record_exchange(provider, call_generate)
+    jitter = random.Random(20261125)
+    lock = threading.Lock()
+
+    def reply_for(seen: Seen) -> Reply:
+        markers = [m for text in string_values(seen.json) for m in _MARKER.findall(text)]
+        with lock:
+            delay = jitter.random() * 0.002
+        threading.Event().wait(delay)  # a real pause, so that calls overlap
+        if len(markers) != 1:
+            return error_reply(seen, 400)
+        text = f"reply to {markers[0]}"
+        return template.with_body(template.wire.rebuild(template.reply.body, text, stream=template.stream))
+
+    def one_call(thread: int, call: int) -> Optional[str]:
+        marker = f"laios-thread-{thread}-call-{call}"
+        try:
+            content = provider.generate([LLMMessage(role="user", content=f"Echo {marker}")],
+                                        temperature=TEMPERATURE, max_tokens=MAX_TOKENS).content
+        except Exception as exc:
+            return f"{marker} raised {type(exc).__name__}: {str(exc)[:100]}"
+        return None if content == f"reply to {marker}" else f"{marker} got {content!r:.60}"
+
+    with observed(answer_with(reply_for)):
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            futures = [pool.submit(one_call, t, c) for t in range(THREADS) for c in range(CALLS)]
+            problems = [p for p in (f.result() for f in futures) if p]
+    cases = Cases("thread-safety")
+    if problems:
+        cases.fail(f"{len(problems)} of {THREADS * CALLS} calls", "; ".join(problems[:3]))
+    cases.conclude("keep per-call state local")

@@ -1,0 +1,279 @@
+"""Clauses on generate_stream(): the joined chunks are the text that was sent, no more, no less.
+
+Each clause replays a recorded streamed response, which a wire decoder reads independently
+of the provider; the kit then re-cuts, paces, truncates or breaks that same body at the
+transport seam and watches what the provider yields.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, List
+
+import pytest
+
+from ..clauses import clause, note
+from ..seam import Reply
+from ._hypothesis import cut_points, run_property
+from ._support import (
+    Cases,
+    Recorded,
+    answer_with,
+    consume,
+    error_reply,
+    first_difference,
+    observed,
+    record_exchange,
+    require_traffic,
+    stream_hello,
+)
+
+RESIDUE = ("data:", "[DONE]", "event:", '{"', '"choices"', '"delta"')
+GATE_TIMEOUT = 2.0
+
+
+def recorded_stream(provider: Any) -> Recorded:
+    return record_exchange(provider, lambda p: list(stream_hello(p)))
+
+
+def streams(recorded: Recorded, profile: dict) -> bool:
+    """Whether the provider really streams (not the base class's one-chunk default)."""
+    return recorded.stream and profile.get("streams") is not False
+
+
+def require_streaming(recorded: Recorded, profile: dict) -> None:
+    if profile.get("streams") is False:
+        pytest.skip("not applicable: the provider declares conformance_profile['streams'] = False")
+    if not recorded.stream:
+        pytest.skip(
+            "not applicable: the provider does not stream (its generate_stream sent a non-streaming "
+            "request, e.g. the base class's one-chunk default)"
+        )
+
+
+def joined_stream(provider: Any, reply: Reply) -> tuple[List[Any], BaseException | None]:
+    with observed(answer_with(lambda seen: reply)) as traffic:
+        chunks, error = consume(stream_hello(provider))
+    require_traffic(traffic, "generate_stream()")
+    return chunks, error
+
+
+def stream_text_problem(chunks: List[Any], error: BaseException | None, expected: str) -> str | None:
+    """What is wrong with a stream's output, given the text the response carried."""
+    if error is not None:
+        return f"raised {type(error).__name__}: {str(error)[:160]}"
+    not_text = [c for c in chunks if not isinstance(c, str)]
+    if not_text:
+        return f"yielded {type(not_text[0]).__name__} chunks; every chunk must be a str"
+    joined = "".join(chunks)
+    if joined != expected:
+        residue = [r for r in RESIDUE if r in joined and r not in expected]
+        hint = f" (protocol residue {residue[0]!r} in the text)" if residue else ""
+        return first_difference(expected, joined) + hint
+    return None
+
+
+@clause("stream-join", "must")
+@pytest.mark.vcr
+def test_stream_join(provider: Any, cassette: Any) -> None:
+    """The joined chunks of generate_stream() are exactly the text the response carried.
+
+    **Why**: callers render or store the joined stream; a dropped last delta, a ``.strip()``
+    that eats the spaces between words, or a stray ``data:`` line corrupts every answer.
+
+    **Checks**: every chunk is a ``str``; ``"".join(chunks)`` equals the text a wire decoder
+    reads from the same recorded response, with each event arriving as its own network read.
+
+    **Not judged when**: no decoder knows the provider's wire format (skipped: unknown wire
+    format).
+
+    **How to fix**: 1. yield every content delta, including the last; 2. never strip or
+    re-space deltas; 3. skip non-content events (role chunks, usage chunks, pings, comments).
+    """
+    recorded = recorded_stream(provider)
+    reply = recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts())
+    chunks, error = joined_stream(provider, reply)
+    cases = Cases("stream-join")
+    problem = stream_text_problem(chunks, error, recorded.text())
+    cases.fail("the recorded stream", problem) if problem else cases.ok("the recorded stream")
+    cases.conclude()
+
+
+@clause("stream-raises", "must")
+@pytest.mark.vcr
+def test_stream_raises(provider: Any, profile: dict, cassette: Any, request: pytest.FixtureRequest) -> None:
+    """A failing stream raises: on an error status, on a dropped connection, on an in-stream error.
+
+    **Why**: a stream that ends quietly looks like a complete (short) answer; the agent acts
+    on half a sentence and the router never falls back.
+
+    **Checks**: HTTP 500 and 429 on the stream request raise before any chunk; the
+    connection dropped after the first event raises (after the chunks already yielded);
+    an error inside a 200 stream (Anthropic ``event: error``, an OpenAI-compatible chunk
+    carrying an ``error`` object) raises.
+
+    **How to fix**: 1. check the status before iterating; 2. let transport errors from the
+    body iterator propagate; 3. raise on error events inside the stream.
+    """
+    recorded = recorded_stream(provider)
+    cases = Cases("stream-raises")
+    for status in (500, 429):
+        with observed(answer_with(lambda seen, status=status: error_reply(seen, status))):
+            chunks, error = consume(stream_hello(provider))
+        _expect_raise(cases, f"HTTP {status}", chunks, error, allow_chunks=False)
+    body = recorded.reply.body
+    first_cut = recorded.event_cuts()[0] if recorded.stream else len(body) // 2
+    chunks, error = joined_stream(provider, recorded.with_body(body, cuts=recorded.event_cuts(), drop_at=first_cut))
+    _expect_raise(cases, "connection dropped mid-stream", chunks, error, allow_chunks=True)
+    if streams(recorded, profile):
+        chunks, error = joined_stream(provider, recorded.with_body(recorded.wire.with_error_midstream(body)))
+        _expect_raise(cases, "error inside a 200 stream", chunks, error, allow_chunks=True)
+    else:
+        note(request, "error-inside-a-stream case not applicable: the provider does not stream")
+    cases.conclude("raise on every failure of a stream; never end it silently")
+
+
+def _expect_raise(cases: Cases, case: str, chunks: List[Any], error: BaseException | None, allow_chunks: bool) -> None:
+    if error is None:
+        cases.fail(case, f"the stream ended without raising after {len(chunks)} chunk(s) {''.join(map(str, chunks))[:60]!r}")
+    elif chunks and not allow_chunks:
+        cases.fail(case, f"yielded {len(chunks)} chunk(s) before raising; an error status must raise before any chunk")
+    else:
+        cases.ok(case)
+
+
+@clause("stream-end-marker", "should")
+@pytest.mark.vcr
+def test_stream_end_marker(provider: Any, profile: dict, cassette: Any) -> None:
+    """A stream that stops without its protocol's end marker raises.
+
+    **Why**: a proxy or load balancer that cuts a stream cleanly (no transport error) leaves
+    the end marker as the only evidence the answer is incomplete.
+
+    **Checks**: the recorded stream without ``data: [DONE]`` and without any
+    ``finish_reason`` (OpenAI-style), without ``message_stop`` (Anthropic), without the
+    ``"done": true`` object (Ollama).
+
+    **Not applicable when**: the provider does not stream.
+
+    **How to fix**: track whether the end marker (or, for servers that never send
+    ``[DONE]``, a ``finish_reason``) was seen, and raise when the body ends without it.
+    """
+    recorded = recorded_stream(provider)
+    require_streaming(recorded, profile)
+    reply = recorded.with_body(recorded.wire.without_end_marker(recorded.reply.body))
+    chunks, error = joined_stream(provider, reply)
+    cases = Cases("stream-end-marker")
+    _expect_raise(cases, "stream without its end marker", chunks, error, allow_chunks=True)
+    cases.conclude()
+
+
+@clause("stream-incremental", "must")
+@pytest.mark.vcr
+def test_stream_incremental(provider: Any, profile: dict, cassette: Any) -> None:
+    """The first chunk reaches the caller while the rest of the body is still on its way.
+
+    **Why**: streaming exists so that users see the answer as it is generated; a provider
+    that reads the whole body before yielding streams in name only.
+
+    **Checks**: the kit sends the body up to the first content event, then withholds the
+    rest until the caller has the first chunk (waiting at most 2 seconds).
+
+    **Not applicable when**: the provider does not stream.
+
+    **How to fix**: iterate the response (``iter_lines``/``iter_bytes``) and yield as events
+    arrive; do not call ``response.read()`` or ``.json()`` on a stream.
+    """
+    recorded = recorded_stream(provider)
+    require_streaming(recorded, profile)
+    content_events = recorded.wire.content_events(recorded.reply.body)
+    first_content_end = content_events[0][1] if content_events else recorded.event_cuts()[0]
+    gate = threading.Event()
+    cuts = [first_content_end, *[c for c in recorded.event_cuts() if c > first_content_end]]
+    reply = recorded.with_body(recorded.reply.body, cuts=cuts, gate=gate, gate_timeout=GATE_TIMEOUT)
+    cases = Cases("stream-incremental")
+    with observed(answer_with(lambda seen: reply)) as traffic:
+        stream = iter(stream_hello(provider))
+        first = next(stream, None)
+        gate.set()
+        rest, error = consume(stream)
+    require_traffic(traffic, "generate_stream()")
+    if first is None:
+        cases.fail("first chunk", "the stream yielded nothing")
+    elif reply.gate_expired:
+        cases.fail(
+            "first chunk",
+            f"arrived only after the kit released the rest of the body ({GATE_TIMEOUT:.0f} s later): "
+            "the provider buffers the whole stream before yielding",
+        )
+    if error is not None:
+        cases.fail("rest of the stream", f"raised {type(error).__name__}: {error}")
+    cases.conclude()
+
+
+@clause("stream-rechunk", "must")
+@pytest.mark.vcr
+def test_stream_rechunk(provider: Any, profile: dict, cassette: Any) -> None:
+    """The joined text is the same however the network cuts the body.
+
+    **Why**: TCP delivers bytes, not events: a line, a ``\\r\\n`` or a multi-byte UTF-8
+    character can be split across reads. A provider that decodes each read on its own
+    garbles ``é`` into ``\\ufffd\\ufffd`` or drops half an event under real-world latency.
+
+    **Checks**: 1-byte pieces; cuts inside every multi-byte character, inside ``\\r\\n``,
+    inside ``data:`` lines and between events; then cut points chosen by hypothesis. A
+    failure shows the minimal set of cut points that breaks the provider.
+
+    **Not applicable when**: the provider does not stream.
+
+    **How to fix**: decode with an incremental decoder (httpx's ``iter_lines``/``iter_text``
+    do), and keep partial lines in a buffer until their line break arrives.
+    """
+    recorded = recorded_stream(provider)
+    require_streaming(recorded, profile)
+    body, expected = recorded.reply.body, recorded.text()
+    cases = Cases("stream-rechunk")
+
+    def problem_with(cuts: List[int]) -> str | None:
+        return stream_text_problem(*joined_stream(provider, recorded.with_body(body, cuts=cuts)), expected)
+
+    for case, cuts in cut_points(body).items():
+        problem = problem_with(cuts)
+        cases.fail(case, problem) if problem else cases.ok(case)
+    if not cases.failures:
+        counterexample = run_property("stream-rechunk", body, problem_with)
+        if counterexample:
+            cases.fail("hypothesis-chosen cuts", counterexample)
+    cases.conclude("decode incrementally and buffer partial lines")
+
+
+@clause("stream-closes", "must")
+@pytest.mark.vcr
+def test_stream_closes(provider: Any, cassette: Any) -> None:
+    """When the caller stops iterating early, the provider closes the upstream response.
+
+    **Why**: an unclosed response holds its connection (and, on paid APIs, keeps the model
+    generating tokens you pay for) until garbage collection, and exhausts the pool.
+
+    **Checks**: after the first chunk, ``break`` out of the loop, and ``close()`` the
+    generator: in both cases the response is closed by the time control returns.
+
+    **How to fix**: open the response with ``with client.stream(...) as response:`` inside
+    the generator, so that ``GeneratorExit`` closes it.
+    """
+    recorded = recorded_stream(provider)
+    cases = Cases("stream-closes")
+    for case in ("break", "close()"):
+        reply = recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts())
+        with observed(answer_with(lambda seen, reply=reply: reply)) as traffic:
+            stream = stream_hello(provider)
+            for _ in stream:
+                break
+            if case == "close()":
+                stream.close()
+            else:
+                del stream  # the caller's loop ended and dropped its last reference
+        require_traffic(traffic, "generate_stream()")
+        if not all(seen.closed.is_set() for seen in traffic.seen):
+            cases.fail(case, "the upstream response was still open after the caller stopped iterating")
+    cases.conclude()

@@ -12,18 +12,23 @@ import inspect
 import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, List
+from typing import Any, Callable, List, Optional
 
 import pytest
 
 __all__ = [
+    "CALL_PASSED",
+    "CASSETTE_KEY",
     "CONTRACT_DIR",
+    "CassetteWatch",
     "Clause",
     "ClauseCannotJudge",
     "LEVELS",
     "all_clauses",
     "clause",
     "clause_of",
+    "subject_rank",
+    "file_signature",
     "note",
     "notes_of",
 ]
@@ -32,6 +37,31 @@ CONTRACT_DIR = Path(__file__).parent / "contract"
 LEVELS = ("must", "should")
 MARKER = "laios_clause"
 _NOTE_KEY = pytest.StashKey[List[str]]()
+
+
+@dataclass(frozen=True)
+class CassetteWatch:
+    """A clause's cassette file and its (mtime, size) before the clause ran."""
+
+    path: Path
+    before: Optional[tuple]
+
+
+    def changed(self) -> bool:
+        return file_signature(self.path) not in (None, self.before)
+
+
+def file_signature(path: Path) -> Optional[tuple]:
+    """(mtime, size) of a file, or None when it does not exist."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+CASSETTE_KEY = pytest.StashKey[CassetteWatch]()
+CALL_PASSED = pytest.StashKey[bool]()
 
 
 class ClauseCannotJudge(Exception):
@@ -73,13 +103,23 @@ def clause_of(item: Any) -> tuple[str, str] | None:
     return marker.args[0], marker.args[1]
 
 
+# The order a reader meets the subjects in: what a provider returns, how it fails, how it
+# behaves under a router and a breaker, how it streams, fidelity, secrets, the cassettes.
+SUBJECTS = ("responses", "failures", "routing", "circuit_breaker", "streaming", "fidelity", "secrets", "cassettes")
+
+
+def subject_rank(module_name: str) -> int:
+    """Position of a contract module (``test_<subject>``) in :data:`SUBJECTS`."""
+    subject = module_name.rsplit(".", 1)[-1].removeprefix("test_")
+    return SUBJECTS.index(subject) if subject in SUBJECTS else len(SUBJECTS)
+
+
 def all_clauses() -> List[Clause]:
-    """Every clause in the bundled contract, in module then source order."""
+    """Every clause in the bundled contract, by subject, then in source order."""
     found: List[Clause] = []
-    for info in pkgutil.iter_modules([str(CONTRACT_DIR)]):
-        if not info.name.startswith("test_"):
-            continue
-        module = importlib.import_module(f"laios_conformance.contract.{info.name}")
+    names = [info.name for info in pkgutil.iter_modules([str(CONTRACT_DIR)]) if info.name.startswith("test_")]
+    for name in sorted(names, key=subject_rank):
+        module = importlib.import_module(f"laios_conformance.contract.{name}")
         functions = [f for f in vars(module).values() if inspect.isfunction(f) and f.__module__ == module.__name__]
         for function in sorted(functions, key=lambda f: f.__code__.co_firstlineno):
             for mark in getattr(function, "pytestmark", []):

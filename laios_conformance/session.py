@@ -13,11 +13,20 @@ from typing import Any, Dict, Generator, List, Optional
 import pytest
 
 from ._version import __version__
-from .clauses import CONTRACT_DIR, ClauseCannotJudge, clause_of, notes_of
+from .clauses import (
+    CALL_PASSED,
+    CASSETTE_KEY,
+    CONTRACT_DIR,
+    ClauseCannotJudge,
+    clause_of,
+    notes_of,
+    subject_rank,
+)
 from .loading import ProviderLoadError, ProviderSpec, load_provider, make_canary_key, redact
 from .report import Verdict, dump_json, write_atomically
 
 _VERDICT_KEY = "laios_verdict"
+_RECORDED_KEY = "laios_recorded"
 
 
 class ConformanceSession:
@@ -33,6 +42,9 @@ class ConformanceSession:
         self.max_cassette_age = config.getoption("laios_max_cassette_age")
         self.cassette_root = self._cassette_root(config)
         self.secrets = tuple({s for spec in specs for s in spec.secrets})
+        self.recording = config.getoption("--record-mode", default=None) not in (None, "none")
+        self.recorded: List[str] = []
+        self.lint_findings: List[Any] = []
 
     @classmethod
     def from_config(cls, config: pytest.Config, targets: List[str]) -> "ConformanceSession":
@@ -76,18 +88,26 @@ class ConformanceSession:
 
         configure_vcr(vcr, self.secrets)
 
+    def pytest_collection_modifyitems(self, items: List[pytest.Item]) -> None:
+        """Run the contract by subject (responses first, cassettes last), not by file name."""
+        items.sort(key=lambda item: subject_rank(item.module.__name__) if clause_of(item) else -1)
+
     # -- verdicts ---------------------------------------------------------------------
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Generator[None, Any, Any]:
         report = yield
         self._redact(report)
+        if report.when == "call":
+            item.stash[CALL_PASSED] = report.passed
         found = clause_of(item)
         spec = getattr(item, "callspec", None) and item.callspec.params.get("laios_provider_spec")
         if found is None or spec is None:
             return report
         clause_id, level = found
         status, message = _status_of(report, call)
+        if call.excinfo is not None and call.excinfo.errisinstance(ClauseCannotJudge):
+            report.longrepr = f"[{clause_id}] cannot judge: {redact(message, self.secrets)}"
         if status == "passed":
             message = "; ".join(notes_of(item))
         if status == "failed" and level == "should" and not self.strict:
@@ -109,6 +129,42 @@ class ConformanceSession:
         for key, value in report.user_properties:
             if key == _VERDICT_KEY:
                 self.verdict.add(value["provider"], value["clause"], value["level"], value["status"], value["message"])
+            elif key == _RECORDED_KEY and report.when == "teardown":
+                self._announce_recording(Path(value))
+
+    # -- recording ----------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: Optional[pytest.Item]) -> Generator[None, Any, Any]:
+        result = yield
+        watch = item.stash.get(CASSETTE_KEY, None)
+        if self.recording and watch is not None and watch.changed():
+            item.user_properties.append((_RECORDED_KEY, str(watch.path)))
+        return result
+
+    def _announce_recording(self, path: Path) -> None:
+        """One progress line per recorded cassette: a person recording against a paid API sees it."""
+        from .cassettes import read_cassette, serializer
+
+        self.recorded.append(str(path))
+        interactions = len(read_cassette(path, serializer)[0])
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"laios: recorded {path.stem} -> {path} ({interactions} interaction(s), {path.stat().st_size} bytes)"
+            )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.recorded and not hasattr(session.config, "workerinput"):
+            from .cassettes import lint_paths
+
+            self.lint_findings = lint_paths(sorted({Path(p).parent for p in self.recorded}))
+            if self.lint_findings:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if self.report_path and not hasattr(session.config, "workerinput"):
+            text = redact(dump_json(self.verdict.to_dict(__version__)), self.secrets)
+            write_atomically(Path(self.report_path), text)
 
     def pytest_report_header(self, config: pytest.Config) -> List[str]:
         from .base import BASE_SOURCE
@@ -124,15 +180,13 @@ class ConformanceSession:
         terminalreporter.section("LAIOS conformance")
         for line in lines:
             terminalreporter.write_line(line)
-        failures = self.verdict.gate_failures(self.strict)
-        terminalreporter.write_line(
-            "gate: FAILED (" + ", ".join(f"{c}" for _, c in failures) + ")" if failures else "gate: passed"
-        )
+        for finding in self.lint_findings:
+            terminalreporter.write_line(f"cassette lint: {finding}")
+        failures = [clause for _, clause in self.verdict.gate_failures(self.strict)]
+        if self.lint_findings:
+            failures.append(f"cassette lint: {len(self.lint_findings)} finding(s)")
+        terminalreporter.write_line(f"gate: FAILED ({', '.join(failures)})" if failures else "gate: passed")
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.report_path and not hasattr(session.config, "workerinput"):
-            text = redact(dump_json(self.verdict.to_dict(__version__)), self.secrets)
-            write_atomically(Path(self.report_path), text)
 
 
 def _status_of(report: pytest.TestReport, call: pytest.CallInfo) -> tuple[str, str]:
@@ -174,9 +228,10 @@ def _apply_ci_defaults(config: pytest.Config) -> None:
         config.option.block_network = True
 
 
-def cassette_hint(spec: ProviderSpec, clause_id: str) -> str:
+def cassette_hint(spec: ProviderSpec, clause_id: str, rewrite: bool = False) -> str:
     """The command that records the cassette a clause needs."""
-    return f"pytest --laios-provider={spec.target} --record-mode=once -k {clause_id.replace('-', '_')}"
+    mode = "rewrite" if rewrite else "once"
+    return f"pytest --laios-provider={spec.target} --record-mode={mode} -k {clause_id.replace('-', '_')}"
 
 
 def provider_spec_from(item_or_request: Any) -> Optional[ProviderSpec]:

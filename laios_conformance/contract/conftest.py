@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from ..clauses import clause_of
+from ..clauses import CALL_PASSED, CASSETTE_KEY, CassetteWatch, ClauseCannotJudge, clause_of, file_signature
 from ..plugin import SESSION_PLUGIN_NAME
 from ..session import ConformanceSession, cassette_hint
 
@@ -41,8 +41,28 @@ def profile(provider: Any) -> dict:
 
 
 @pytest.fixture
-def vcr_cassette_dir(laios_session: ConformanceSession, laios_provider_spec: Any) -> str:
-    return str(laios_session.cassette_dir(laios_provider_spec))
+def vcr_cassette_dir(
+    request: pytest.FixtureRequest, laios_session: ConformanceSession, laios_provider_spec: Any, record_mode: str
+) -> str:
+    """The provider's cassette folder; the clause's cassette is checked before vcrpy opens it."""
+    directory = laios_session.cassette_dir(laios_provider_spec)
+    found = clause_of(request.node)
+    if found and request.node.get_closest_marker("vcr"):
+        path = directory / f"{found[0]}.yaml"
+        reject_corrupt(path, laios_provider_spec, found[0])
+        request.node.stash[CASSETTE_KEY] = CassetteWatch(path, file_signature(path))
+    return str(directory)
+
+
+def reject_corrupt(path: Path, spec: Any, clause_id: str) -> None:
+    """One clear line for a corrupt cassette, before vcrpy trips over it with a traceback."""
+    from ..cassettes import CorruptCassetteError, read_cassette, serializer
+
+    if path.exists():
+        try:
+            read_cassette(path, serializer)
+        except CorruptCassetteError as exc:
+            pytest.fail(f"{exc}: {cassette_hint(spec, clause_id, rewrite=True)}", pytrace=False)
 
 
 @pytest.fixture
@@ -59,20 +79,23 @@ def vcr_config(laios_provider_spec: Any) -> dict:
 
 
 @pytest.fixture
-def cassette(
-    request: pytest.FixtureRequest,
-    laios_provider_spec: Any,
-    vcr_cassette_dir: str,
-    default_cassette_name: str,
-    record_mode: str,
-    vcr: Any,
-) -> Any:
-    """The clause's cassette; in replay, a missing file is an error naming how to record it."""
-    path = Path(vcr_cassette_dir) / f"{default_cassette_name}.yaml"
-    if record_mode == "none" and not path.exists():
+def cassette(request: pytest.FixtureRequest, laios_provider_spec: Any, record_mode: str, vcr: Any) -> Iterator[Any]:
+    """The clause's open cassette. In replay, a missing file, or interactions left unplayed,
+    mean the clause cannot be judged (error); the message says how to record."""
+    watch = request.node.stash[CASSETTE_KEY]
+    if record_mode == "none" and watch.before is None:
+        raise ClauseCannotJudge(
+            f"cassette {watch.path} not found (replay mode); record it against the live API with: "
+            f"{cassette_hint(laios_provider_spec, watch.path.stem)}"
+        )
+    yield vcr
+    if vcr is None or record_mode != "none" or not request.node.stash.get(CALL_PASSED, False):
+        return
+    unplayed = [index for index in range(len(vcr.data)) if not vcr.play_counts[index]]
+    if unplayed:
         pytest.fail(
-            f"cassette {path} not found (replay mode); record it against the live API with: "
-            f"{cassette_hint(laios_provider_spec, default_cassette_name)}",
+            f"cassette {watch.path}: {len(unplayed)} of {len(vcr.data)} recorded "
+            "interaction(s) were not replayed, so it no longer matches what the provider sends; "
+            "re-record it with --record-mode=rewrite",
             pytrace=False,
         )
-    return vcr

@@ -1,0 +1,41 @@
+"""Clauses on the cassettes themselves: a verdict replayed from stale recordings says so."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..clauses import clause
+from ._support import Cases
+
+
+@clause("cassettes-fresh", "should")
+def test_cassettes_fresh(laios_session: Any, laios_provider_spec: Any, request: pytest.FixtureRequest) -> None:
+    """The provider's cassettes were recorded within ``--laios-max-cassette-age`` days.
+
+    **Why**: live APIs change (new fields, new error shapes, retired models); a provider
+    that passes on year-old recordings may fail against today's API.
+
+    **Not applicable when**: ``--laios-max-cassette-age`` is not given.
+
+    **How to fix**: re-record against the live API:
+    ``pytest --laios-provider=... --record-mode=rewrite``, review the diff, commit it.
+    """
+    max_age = laios_session.max_cassette_age
+    if max_age is None:
+        pytest.skip("not applicable: no --laios-max-cassette-age given")
+    from ..cassettes import cassette_recorded_at
+
+    directory: Path = laios_session.cassette_dir(laios_provider_spec)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    cases = Cases("cassettes-fresh")
+    for path in sorted(directory.glob("*.yaml")):
+        recorded = cassette_recorded_at(path)
+        if recorded is None:
+            cases.fail(path.name, "has no recording date (recorded_at)")
+        elif (today - recorded).days > max_age:
+            cases.fail(path.name, f"recorded {recorded} ({(today - recorded).days} days ago, limit {max_age})")
+    cases.conclude(f"re-record with: pytest --laios-provider={laios_provider_spec.target} --record-mode=rewrite")

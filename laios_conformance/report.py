@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List
 
-__all__ = ["ClauseResult", "Verdict", "write_atomically"]
+__all__ = [
+    "ClauseResult",
+    "Verdict",
+    "must_counts",
+    "verdict_badge",
+    "verdict_from_dict",
+    "verdict_markdown",
+    "write_atomically",
+]
 
 _RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
 _MESSAGE_LIMIT = 2000
@@ -99,3 +108,120 @@ def write_atomically(path: Path, text: str) -> None:
 
 def dump_json(data: dict) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+# -- views of a JSON verdict (the dict that ``Verdict.to_dict`` returns) ----------------
+
+_FAILING = ("failed", "error")
+_MARKDOWN_STATUS = {"passed": "✅ passed", "failed": "❌ failed", "error": "💥 error", "skipped": "⏭️ skipped"}
+
+
+def verdict_from_dict(data: dict) -> Verdict:
+    """The :class:`Verdict` a JSON verdict was written from."""
+    verdict = Verdict()
+    for entry in data.get("providers", []):
+        clauses = verdict.providers.setdefault(entry["provider"], {})
+        for cid, result in entry.get("clauses", {}).items():
+            clauses[cid] = ClauseResult(result["status"], result["level"], result.get("message", ""))
+    return verdict
+
+
+def must_counts(data: dict) -> tuple[int, int]:
+    """(passed, total) must-level results, counted over every provider."""
+    results = [r for _, _, r in _results(data) if r["level"] == "must"]
+    return sum(r["status"] == "passed" for r in results), len(results)
+
+
+def verdict_badge(data: dict) -> dict:
+    """A shields.io endpoint badge: passed/total must clauses, coloured by the worst outcome.
+
+    Red when a must clause failed or errored; yellow when every must clause ran without
+    failing but a should clause failed or errored, or a must clause was skipped; bright
+    green otherwise; light grey when the verdict holds no clause at all.
+    """
+    passed, total = must_counts(data)
+    results = [r for _, _, r in _results(data)]
+    if not results:
+        return _badge("no clauses", "lightgrey")
+    if any(r["level"] == "must" and r["status"] in _FAILING for r in results):
+        color = "red"
+    elif any(r["status"] in _FAILING for r in results) or passed < total:
+        color = "yellow"
+    else:
+        color = "brightgreen"
+    return _badge(f"{passed}/{total} must", color)
+
+
+def _badge(message: str, color: str) -> dict:
+    return {"schemaVersion": 1, "label": "conformance", "message": message, "color": color}
+
+
+def verdict_markdown(data: dict, *, strict: bool = False) -> str:
+    """A Markdown summary (for ``$GITHUB_STEP_SUMMARY``): gate line, clause table, failures."""
+    verdict = verdict_from_dict(data)
+    lines = ["# LAIOS conformance", "", _markdown_gate(data, verdict, strict), ""]
+    lines += _markdown_table(verdict)
+    lines += _markdown_failures(data)
+    lines.append(f"<sub>laios-conformance {data.get('kit_version', '?')}</sub>")
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_gate(data: dict, verdict: Verdict, strict: bool) -> str:
+    passed, total = must_counts(data)
+    failures = verdict.gate_failures(strict)
+    counts = f"{passed}/{total} must clauses passed" + (" (strict: should clauses gate too)" if strict else "")
+    if not verdict.providers:
+        return "❌ **gate failed**: the verdict holds no provider"
+    if failures:
+        named = ", ".join(f"`{cid}` ({_md_text(provider)})" for provider, cid in failures)
+        return f"❌ **gate failed**: {counts}; failing: {named}"
+    return f"✅ **gate passed**: {counts}"
+
+
+def _markdown_table(verdict: Verdict) -> list[str]:
+    providers = list(verdict.providers)
+    if not providers:
+        return []
+    lines = [
+        "| clause | level | " + " | ".join(f"`{_md_cell(p)}`" for p in providers) + " |",
+        "|---|---|" + "---|" * len(providers),
+    ]
+    for cid in verdict.clause_ids():
+        level = next(verdict.providers[p][cid].level for p in providers if cid in verdict.providers[p])
+        cells = [verdict.providers[p].get(cid) for p in providers]
+        statuses = [_MARKDOWN_STATUS.get(c.status, c.status) if c else "–" for c in cells]
+        lines.append(f"| `{cid}` | {level} | " + " | ".join(statuses) + " |")
+    return lines + [""]
+
+
+def _markdown_failures(data: dict) -> list[str]:
+    failing = [(p, cid, r) for p, cid, r in _results(data) if r["status"] in _FAILING]
+    if not failing:
+        return []
+    lines = ["## Failures", ""]
+    for provider, cid, result in failing:
+        lines.append(f"### `{cid}` ({result['level']}, {result['status']}): {_md_text(provider)}")
+        lines += ["", *_fenced(result.get("message") or "(no message)"), ""]
+    return lines
+
+
+def _fenced(text: str) -> list[str]:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}text", text.rstrip("\n"), fence]
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'")
+
+
+def _md_text(text: str) -> str:
+    return _md_cell(text).replace("*", "\\*").replace("_", "\\_")
+
+
+def _results(data: dict) -> list[tuple[str, str, dict]]:
+    return [
+        (entry["provider"], cid, result)
+        for entry in data.get("providers", [])
+        for cid, result in entry.get("clauses", {}).items()
+    ]

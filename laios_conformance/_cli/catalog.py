@@ -1,0 +1,48 @@
+"""``clauses`` and ``explain``: the clause catalogue, read from the bundled contract."""
+
+from __future__ import annotations
+
+import difflib
+from typing import List, Optional, Set
+
+from ..clauses import Clause, all_clauses
+from . import UsageError
+
+
+def normalise(name: str) -> str:
+    """``test_returns_response`` / ``returns_response`` / ``Returns-Response`` -> ``returns-response``."""
+    name = name.strip().lower()
+    name = name.removeprefix("test_").removeprefix("test-")
+    return name.replace("_", "-")
+
+
+def find_clause(name: str, clauses: Optional[List[Clause]] = None) -> Optional[Clause]:
+    wanted = normalise(name)
+    return next((c for c in clauses or all_clauses() if c.id == wanted), None)
+
+
+def cassette_clause_ids() -> Set[str]:
+    """Ids of the clauses that replay a cassette (their function carries the ``vcr`` mark)."""
+    return {c.id for c in all_clauses() if any(m.name == "vcr" for m in getattr(c.function, "pytestmark", []))}
+
+
+def list_clauses() -> int:
+    clauses = all_clauses()
+    width = max((len(c.id) for c in clauses), default=0)
+    for c in clauses:
+        print(f"{c.id.ljust(width)}  {c.level.ljust(6)}  {c.summary}")
+    return 0
+
+
+def explain(name: str) -> int:
+    clauses = all_clauses()
+    found = find_clause(name, clauses)
+    if found is None:
+        close = difflib.get_close_matches(normalise(name), [c.id for c in clauses], n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; 'laios-conformance clauses' lists them"
+        raise UsageError(f"no clause named {name!r}{hint}")
+    replays = " (replays a cassette)" if found.id in cassette_clause_ids() else ""
+    print(f"{found.id} ({found.level}){replays}")
+    print()
+    print(found.doc)
+    return 0

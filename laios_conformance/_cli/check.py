@@ -1,0 +1,165 @@
+"""``check``: run the contract suite in-process through pytest and judge its verdict."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import List, Optional
+
+import pytest
+
+from ..report import dump_json, verdict_badge, verdict_from_dict, verdict_markdown, write_atomically
+from . import UsageError
+from .progress import ProgressPlugin
+
+_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+_KIT_SECTION = "LAIOS conformance"
+
+
+def run_check(args: argparse.Namespace, extra: List[str]) -> int:
+    validate(args)
+    with tempfile.TemporaryDirectory(prefix="laios-conformance-") as scratch:
+        report = Path(args.report_json) if args.report_json else Path(scratch) / "verdict.json"
+        report.unlink(missing_ok=True)
+        code, out, err = run_pytest(pytest_arguments(args, report, extra), verbose=args.verbose)
+        data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else None
+    if code == pytest.ExitCode.USAGE_ERROR:
+        if args.verbose:  # pytest has printed its error itself
+            return 2
+        raise UsageError(usage_message(err))
+    return judge(args, code, data, out, err)
+
+
+def validate(args: argparse.Namespace) -> None:
+    """Catch the simple mistakes before pytest starts (it would catch them too, slower)."""
+    for target in args.targets:
+        if not _TARGET.match(target):
+            raise UsageError(f"{target!r} is not a provider target; use module:Class, e.g. my_pkg.client:MyClient")
+    if len(args.kwargs) not in (0, 1, len(args.targets)):
+        raise UsageError(f"--kwargs was given {len(args.kwargs)} times for {len(args.targets)} targets; "
+                         "give it once (for all) or once per target, in the same order")
+    for text in args.kwargs:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--kwargs is not valid JSON ({error.msg} at position {error.pos}): {text!r}") from None
+        if not isinstance(value, dict):
+            raise UsageError(f"--kwargs must be a JSON object, got {type(value).__name__}: {text!r}")
+
+
+def pytest_arguments(args: argparse.Namespace, report: Path, extra: List[str]) -> List[str]:
+    argv = [f"--laios-provider={target}" for target in args.targets]
+    argv += [f"--laios-provider-kwargs={text}" for text in args.kwargs]
+    argv += [f"--laios-report={report}", "-p", "no:cacheprovider", "-q"]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        argv += ["-p", "laios_conformance.plugin", "-p", "pytest_recording.plugin"]
+    if args.strict:
+        argv.append("--laios-strict")
+    if args.junit:
+        argv.append(f"--junitxml={args.junit}")
+    if args.cassette_dir:
+        argv.append(f"--laios-cassette-dir={args.cassette_dir}")
+    return argv + list(extra)
+
+
+def run_pytest(argv: List[str], verbose: bool) -> tuple[int, str, str]:
+    """Run pytest in-process: (exit code, its stdout, its stderr); the output is kept back unless verbose."""
+    if verbose:
+        return int(pytest.main(argv)), "", ""
+    plugin = ProgressPlugin.for_terminal(_is_terminal())
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = pytest.main(argv, plugins=[plugin])
+    finally:
+        plugin.close()
+    return int(code), out.getvalue(), err.getvalue()
+
+
+def usage_message(stderr: str) -> str:
+    """pytest's usage error, as one line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "error:" in line.lower() and "usage:" not in line.lower()]
+    line = re.sub(r"^(?:ERROR:|E)\s+", "", (errors or lines or ["pytest reported a usage error"])[0])
+    own = re.match(r"^\S+: error:\s*", line)  # pytest's own argparse error, under our program name
+    return "pytest: " + line[own.end():] if own else line
+
+
+def judge(args: argparse.Namespace, code: int, data: Optional[dict], out: str, err: str) -> int:
+    """Print the verdict, write the requested files, and return the exit code."""
+    from rich.console import Console
+
+    console = Console(highlight=False, width=None if _is_terminal() else _plain_width())
+    verdict = verdict_from_dict(data) if data else None
+    gate_failed = verdict is None or not verdict.providers or bool(verdict.gate_failures(args.strict))
+    if gate_failed or code != pytest.ExitCode.OK:
+        _show_pytest_output(out, err)
+    if data is not None:
+        write_outputs(args, data)
+    if verdict is None or not verdict.providers:
+        console.print(f"[bold red]gate: FAILED[/] (pytest exited with {_code_name(code)} and judged no clause)")
+        return 130 if code == pytest.ExitCode.INTERRUPTED else 1
+    from .table import gate_line, verdict_table
+
+    console.print(verdict_table(verdict))
+    console.print(gate_line(data, verdict, args.strict))
+    if code == pytest.ExitCode.INTERRUPTED:
+        return 130
+    if not gate_failed and code != pytest.ExitCode.OK:
+        console.print(f"[bold red]pytest exited with {_code_name(code)}[/] (see its output above)")
+    return 1 if gate_failed or code != pytest.ExitCode.OK else 0
+
+
+def write_outputs(args: argparse.Namespace, data: dict) -> None:
+    if args.report_md:
+        write_atomically(Path(args.report_md), verdict_markdown(data, strict=args.strict))
+    if args.badge:
+        write_atomically(Path(args.badge), dump_json(verdict_badge(data)))
+
+
+def without_section(text: str, title: str) -> str:
+    """pytest's output minus one ``=== title ===`` section (the kit's plain table, shown again by us)."""
+    kept, skipping = [], False
+    for line in text.splitlines():
+        header = re.fullmatch(r"=+ (.*?) =+", line.strip())
+        if header:
+            skipping = header.group(1) == title
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _show_pytest_output(out: str, err: str) -> None:
+    text = without_section(out, _KIT_SECTION).strip("\n")
+    if text:
+        print(text, flush=True)
+    if err.strip():
+        print(err.rstrip("\n"), file=sys.stderr, flush=True)
+
+
+def _code_name(code: int) -> str:
+    try:
+        return f"{pytest.ExitCode(code).name} ({code})"
+    except ValueError:
+        return str(code)
+
+
+def _is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _plain_width() -> int:
+    try:
+        return max(80, int(os.environ.get("COLUMNS", "120")))
+    except ValueError:
+        return 120

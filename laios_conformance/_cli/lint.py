@@ -1,0 +1,64 @@
+"""``lint``: secrets in cassette files, and cassettes that no clause replays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence, Set
+
+from ..cassettes.lint import CASSETTE_SUFFIXES, Finding, lint_paths
+from . import UsageError
+
+
+def run_lint(paths: Sequence[str], providers: Sequence[str], kwargs_json: Optional[str]) -> int:
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"lint: no such file or directory: {missing[0]}")
+    class_names = provider_class_names(providers, kwargs_json)
+    findings = lint_paths(list(paths)) + unused_cassettes(paths, class_names)
+    for finding in findings:
+        print(finding)
+    return 1 if findings else 0
+
+
+def provider_class_names(targets: Sequence[str], kwargs_json: Optional[str]) -> List[str]:
+    """The class each target builds (its cassettes live in ``<dir>/<ClassName>/``)."""
+    if not targets:
+        return []
+    from ..loading import ProviderLoadError, load_provider, make_canary_key
+
+    canary = make_canary_key()
+    try:
+        return [load_provider(target, kwargs_json, canary).class_name for target in targets]
+    except ProviderLoadError as error:
+        raise UsageError(str(error)) from None
+
+
+def unused_cassettes(paths: Iterable[str], class_names: Sequence[str]) -> List[Finding]:
+    """Findings of kind ``unused``: cassette files of these providers that no clause replays."""
+    if not class_names:
+        return []
+    from .catalog import cassette_clause_ids
+
+    used = cassette_clause_ids()
+    findings = []
+    for folder in _provider_folders(paths, class_names):
+        for file in sorted(folder.iterdir()):
+            if file.is_file() and file.name.endswith(CASSETTE_SUFFIXES) and _stem(file.name) not in used:
+                findings.append(Finding(file, "file", "unused", f"no clause replays a cassette named {_stem(file.name)!r}"))
+    return findings
+
+
+def _provider_folders(paths: Iterable[str], class_names: Sequence[str]) -> List[Path]:
+    folders: List[Path] = []
+    seen: Set[Path] = set()
+    for path in map(Path, paths):
+        candidates = [path] if path.name in class_names else [path / name for name in class_names]
+        for folder in candidates:
+            if folder.is_dir() and folder.resolve() not in seen:
+                seen.add(folder.resolve())
+                folders.append(folder)
+    return folders
+
+
+def _stem(name: str) -> str:
+    return next(name[: -len(s)] for s in CASSETTE_SUFFIXES if name.endswith(s))

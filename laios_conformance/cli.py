@@ -1,0 +1,141 @@
+"""The ``laios-conformance`` command.
+
+Synopsis::
+
+    laios-conformance check TARGET [TARGET ...] [--kwargs JSON] [--strict]
+                            [--report-json PATH] [--report-md PATH] [--junit PATH]
+                            [--badge PATH] [--cassette-dir DIR] [-v] [-- PYTEST_ARGS ...]
+    laios-conformance clauses
+    laios-conformance explain CLAUSE
+    laios-conformance lint [DIR ...] [--laios-provider TARGET] [--kwargs JSON]
+    laios-conformance --version
+
+``check`` runs the contract suite in-process through pytest (one ``--laios-provider`` per
+TARGET, ``module:Class``), shows a progress bar on a terminal, then a clause x provider
+table and the gate verdict. pytest's own output is kept back and printed only when the
+gate fails or pytest reports a problem (``-v`` shows it live instead).
+
+Exit codes: 0 gate passed (and, for ``lint``, no findings); 1 gate failed, pytest failed
+otherwise, or ``lint`` found something; 2 usage error; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, NoReturn, Optional, Sequence
+
+from ._cli import UsageError
+from ._version import __version__
+
+__all__ = ["UsageError", "build_parser", "main", "split_pytest_args"]
+
+PROG = "laios-conformance"
+COMMANDS = ("check", "clauses", "explain", "lint")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (no usage block) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="LAIOS provider conformance kit.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_check(commands)
+    commands.add_parser("clauses", help="list every clause: id, level, summary")
+    explain = commands.add_parser("explain", help="print a clause's full description")
+    explain.add_argument("clause", metavar="CLAUSE", help="clause id (returns-response, returns_response, ...)")
+    _add_lint(commands)
+    return parser
+
+
+def _add_check(commands: argparse._SubParsersAction) -> None:
+    check = commands.add_parser(
+        "check",
+        help="run the contract suite against providers",
+        usage="%(prog)s TARGET [TARGET ...] [options] [-- PYTEST_ARGS ...]",
+        description="Run the contract suite against providers; arguments after -- go to pytest "
+        "(e.g. -- -k returns_response, -- -n 4, -- --record-mode=once).",
+        epilog="exit codes: 0 gate passed, 1 gate failed or pytest failed, 2 usage error",
+    )
+    check.add_argument("targets", nargs="+", metavar="TARGET", help="provider as module:Class")
+    check.add_argument("--kwargs", action="append", default=[], metavar="JSON",
+                       help="constructor arguments as a JSON object: once for all targets or once per target")
+    check.add_argument("--strict", action="store_true", help="failed should-level clauses fail the gate too")
+    check.add_argument("--report-json", metavar="PATH", help="write the JSON verdict")
+    check.add_argument("--report-md", metavar="PATH", help="write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
+    check.add_argument("--junit", metavar="PATH", help="write JUnit XML (pytest --junitxml)")
+    check.add_argument("--badge", metavar="PATH", help="write a shields.io endpoint badge JSON")
+    check.add_argument("--cassette-dir", metavar="DIR", help="cassette directory (default: cassettes/)")
+    check.add_argument("-v", "--verbose", action="store_true", help="show pytest's output live (no progress bar)")
+
+
+def _add_lint(commands: argparse._SubParsersAction) -> None:
+    lint = commands.add_parser(
+        "lint",
+        help="find secrets (and, given providers, unused files) in cassettes",
+        description="Report secrets in cassette files; with --laios-provider, also cassettes no clause uses.",
+    )
+    lint.add_argument("paths", nargs="*", default=["cassettes"], metavar="DIR", help="default: cassettes/")
+    lint.add_argument("--laios-provider", dest="providers", action="append", default=[], metavar="TARGET",
+                      help="also report <DIR>/<ProviderClass>/*.yaml files no clause replays; repeatable")
+    lint.add_argument("--kwargs", metavar="JSON", help="constructor arguments for the providers, if they need any")
+
+
+def split_pytest_args(argv: Sequence[str]) -> tuple[List[str], List[str]]:
+    """(our arguments, pytest's): everything after the first ``--`` is pytest's."""
+    argv = list(argv)
+    if "--" not in argv:
+        return argv, []
+    index = argv.index("--")
+    return argv[:index], argv[index + 1:]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ours, pytest_args = split_pytest_args(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(ours)
+        if args.command is None:
+            parser.error(f"choose a command: {', '.join(COMMANDS)}")
+        if pytest_args and args.command != "check":
+            parser.error("arguments after -- are passed to pytest, which only 'check' runs")
+        return _dispatch(args, pytest_args)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)
+    except UsageError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, pytest_args: List[str]) -> int:
+    if args.command == "check":
+        from ._cli.check import run_check
+
+        return run_check(args, pytest_args)
+    if args.command == "clauses":
+        from ._cli.catalog import list_clauses
+
+        return list_clauses()
+    if args.command == "explain":
+        from ._cli.catalog import explain
+
+        return explain(args.clause)
+    from ._cli.lint import run_lint
+
+    return run_lint(args.paths, args.providers, args.kwargs)
+
+
+if __name__ == "__main__":
+    # Through the package's module, so that there is one UsageError class (python -m runs a copy).
+    from laios_conformance.cli import main as _main
+
+    sys.exit(_main())

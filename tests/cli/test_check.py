@@ -1,0 +1,125 @@
+"""``laios-conformance check``: exit codes, the table, and every file it writes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from laios_conformance._version import __version__
+from laios_conformance.report import must_counts, verdict_badge
+from tests.conftest import cassettes_for
+from tests.cli.helpers import REPO, cli, one_line_error
+
+OPENAI = "reference_providers.openai:OpenAIClient"
+D = "tests.providers.defective:"
+
+
+def statuses(data: dict) -> dict:
+    return {cid: r["status"] for entry in data["providers"] for cid, r in entry["clauses"].items()}
+
+
+def test_reference_provider_passes_and_writes_every_file(tmp_path: Path) -> None:
+    paths = {name: tmp_path / "out" / name for name in ("verdict.json", "summary.md", "junit.xml", "badge.json")}
+    result = cli(
+        "check", OPENAI, "--cassette-dir", str(REPO / "cassettes"),
+        "--report-json", str(paths["verdict.json"]), "--report-md", str(paths["summary.md"]),
+        "--junit", str(paths["junit.xml"]), "--badge", str(paths["badge.json"]),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(paths["verdict.json"].read_text())
+    assert [p["provider"] for p in data["providers"]] == [OPENAI]
+    clause_statuses = statuses(data)
+    assert not {"failed", "error"} & set(clause_statuses.values()), clause_statuses
+    assert "gate: passed" in result.stdout
+    assert "OpenAIClient" in result.stdout
+    assert all(cid in result.stdout for cid in clause_statuses)
+    assert "passed in" not in result.stdout  # pytest's own output is kept back on success
+
+    passed, total = must_counts(data)
+    assert passed == total > 0
+    badge = json.loads(paths["badge.json"].read_text())
+    assert badge == {"schemaVersion": 1, "label": "conformance", "message": f"{total}/{total} must", "color": "brightgreen"}
+
+    markdown = paths["summary.md"].read_text()
+    assert "✅" in markdown and "❌" not in markdown and "## Failures" not in markdown
+    assert all(f"| `{cid}` |" in markdown for cid in clause_statuses)
+
+    cases = ET.parse(paths["junit.xml"]).getroot().iter("testcase")
+    assert len(list(cases)) == len(clause_statuses)
+
+
+def test_defective_provider_fails_the_gate(tmp_path: Path, good_cassettes: Path) -> None:
+    cassettes_for(good_cassettes, "ReturnsEmptyOnHttpError")
+    md, badge = tmp_path / "summary.md", tmp_path / "badge.json"
+    report = tmp_path / "verdict.json"
+    result = cli(
+        "check", D + "ReturnsEmptyOnHttpError", "--cassette-dir", str(good_cassettes),
+        "--report-json", str(report), "--report-md", str(md), "--badge", str(badge),
+        "--", "-k", "raises_on_http_error or returns_response", cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    data = json.loads(report.read_text())
+    assert statuses(data) == {"raises-on-http-error": "failed", "returns-response": "passed"}
+    assert "gate: FAILED" in result.stdout and "raises-on-http-error" in result.stdout
+    assert "FAILED" in result.stdout.split("LAIOS conformance")[0]  # pytest's failure report is shown
+    assert json.loads(badge.read_text()) == verdict_badge(data)
+    assert json.loads(badge.read_text())["color"] == "red"
+    text = md.read_text()
+    assert "❌ **gate failed**" in text and "## Failures" in text and "`raises-on-http-error` (must, failed)" in text
+
+
+@pytest.mark.parametrize("strict, code", [(False, 0), (True, 1)], ids=["default", "strict"])
+def test_should_clause_failure_gates_only_under_strict(good_cassettes: Path, tmp_path: Path, strict: bool, code: int) -> None:
+    cassettes_for(good_cassettes, "RetriesTooMuch")
+    badge = tmp_path / "badge.json"
+    args = ["check", D + "RetriesTooMuch", "--cassette-dir", str(good_cassettes), "--badge", str(badge)]
+    selection = ["--", "-k", "retry_bounded or returns_response"]
+    result = cli(*args, *(["--strict"] if strict else []), *selection, cwd=tmp_path)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert "retry-bounded" in result.stdout and "6 upstream attempts" in result.stdout
+    assert ("gate: FAILED" if strict else "gate: passed") in result.stdout
+    assert json.loads(badge.read_text())["color"] == "yellow"
+
+
+USAGE_ERRORS = [
+    (["check", "nocolon"], "'nocolon' is not a provider target"),
+    (["check", "x:Y", "--kwargs", "{bad"], "--kwargs is not valid JSON"),
+    (["check", "x:Y", "--kwargs", "{}", "--kwargs", "{}"], "--kwargs was given 2 times for 1 targets"),
+    (["check", "no_such_module_here:X"], "no module named 'no_such_module_here'"),
+    (["check", OPENAI, "--", "--no-such-pytest-option"], "pytest: unrecognized arguments: --no-such-pytest-option"),
+    (["check"], "the following arguments are required: TARGET"),
+    (["explain", "no-such-clause"], "no clause named 'no-such-clause'"),
+    (["explain", "returns-respnse"], "did you mean returns-response"),
+    (["lint", "--", "x"], "arguments after -- are passed to pytest"),
+    ([], "choose a command: check, clauses, explain, lint"),
+]
+
+
+@pytest.mark.parametrize("args, expected", USAGE_ERRORS, ids=[" ".join(a) or "no-command" for a, _ in USAGE_ERRORS])
+def test_usage_error_is_one_line_and_exit_code_2(args: list, expected: str) -> None:
+    result = cli(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    line = one_line_error(result)
+    assert line.startswith("laios-conformance")
+    assert expected in line
+
+
+def test_version() -> None:
+    result = cli("--version")
+    assert result.returncode == 0
+    assert result.stdout == f"laios-conformance {__version__}\n"
+
+
+def test_console_script_is_installed() -> None:
+    script = shutil.which("laios-conformance") or shutil.which("laios-conformance", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("the package is not installed (pip install -e .)")
+    result = subprocess.run([script, "explain", "no-such-clause"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert one_line_error(result).startswith("laios-conformance: error: no clause named")

@@ -1,0 +1,85 @@
+"""``verdict_markdown`` and ``verdict_badge`` on small hand-written verdicts."""
+
+from __future__ import annotations
+
+from laios_conformance.report import must_counts, verdict_badge, verdict_from_dict, verdict_markdown
+
+
+def verdict(*providers: tuple[str, dict]) -> dict:
+    return {
+        "kit_version": "9.9.9",
+        "providers": [
+            {"provider": name, "clauses": {cid: {"status": s, "level": lvl, "message": m} for cid, (s, lvl, m) in c.items()}}
+            for name, c in providers
+        ],
+    }
+
+
+GOOD = {"returns-response": ("passed", "must", ""), "retry-bounded": ("passed", "should", "1 attempt")}
+MUST_FAILS = {"returns-response": ("failed", "must", "returns-response: 1 case(s) failed:\n  - content ''"),
+              "retry-bounded": ("passed", "should", "")}
+SHOULD_FAILS = {"returns-response": ("passed", "must", ""), "retry-bounded": ("failed", "should", "6 attempts")}
+
+
+def test_badge_all_passing() -> None:
+    data = verdict(("a:A", GOOD), ("b:B", GOOD))
+    assert verdict_badge(data) == {"schemaVersion": 1, "label": "conformance", "message": "2/2 must", "color": "brightgreen"}
+
+
+def test_badge_colours() -> None:
+    assert verdict_badge(verdict(("a:A", GOOD), ("b:B", MUST_FAILS))) == {
+        "schemaVersion": 1, "label": "conformance", "message": "1/2 must", "color": "red"}
+    assert verdict_badge(verdict(("a:A", SHOULD_FAILS)))["color"] == "yellow"
+    assert verdict_badge(verdict(("a:A", SHOULD_FAILS)))["message"] == "1/1 must"
+    skipped = {"returns-response": ("skipped", "must", "no cassette"), "timeout-set": ("passed", "must", "")}
+    assert verdict_badge(verdict(("a:A", skipped))) == {
+        "schemaVersion": 1, "label": "conformance", "message": "1/2 must", "color": "yellow"}
+    errored = {"returns-response": ("error", "must", "x")}
+    assert verdict_badge(verdict(("a:A", errored)))["color"] == "red"
+    assert verdict_badge({"kit_version": "1", "providers": []})["color"] == "lightgrey"
+
+
+def test_must_counts_span_providers() -> None:
+    assert must_counts(verdict(("a:A", GOOD), ("b:B", MUST_FAILS), ("c:C", SHOULD_FAILS))) == (2, 3)
+
+
+def test_markdown_passing() -> None:
+    text = verdict_markdown(verdict(("pkg.mod:Client", GOOD)))
+    lines = text.splitlines()
+    assert lines[0] == "# LAIOS conformance"
+    assert "✅ **gate passed**: 1/1 must clauses passed" in text
+    assert "| clause | level | `pkg.mod:Client` |" in lines
+    assert "| `returns-response` | must | ✅ passed |" in lines
+    assert "| `retry-bounded` | should | ✅ passed |" in lines
+    assert "## Failures" not in text and "❌" not in text
+    assert "9.9.9" in text
+
+
+def test_markdown_failures_section() -> None:
+    text = verdict_markdown(verdict(("a:A", GOOD), ("b|weird:B", MUST_FAILS)))
+    assert "❌ **gate failed**" in text and "`returns-response`" in text
+    assert "| `returns-response` | must | ✅ passed | ❌ failed |" in text
+    assert "`b\\|weird:B`" in text  # a pipe would split the table cell
+    failures = text.split("## Failures", 1)[1]
+    assert "### `returns-response` (must, failed)" in failures
+    assert "```text\nreturns-response: 1 case(s) failed:\n  - content ''\n```" in failures
+
+
+def test_markdown_should_failure_gates_only_when_strict() -> None:
+    data = verdict(("a:A", SHOULD_FAILS))
+    assert "✅ **gate passed**" in verdict_markdown(data)
+    strict = verdict_markdown(data, strict=True)
+    assert "❌ **gate failed**" in strict and "strict" in strict
+    assert "### `retry-bounded` (should, failed)" in verdict_markdown(data)  # listed either way
+
+
+def test_markdown_fence_outgrows_backticks_in_the_message() -> None:
+    data = verdict(("a:A", {"returns-response": ("error", "must", "got ```json\n{}\n``` back")}))
+    assert "````text\ngot ```json\n{}\n``` back\n````" in verdict_markdown(data)
+
+
+def test_verdict_from_dict_round_trips() -> None:
+    data = verdict(("a:A", MUST_FAILS), ("b:B", GOOD))
+    rebuilt = verdict_from_dict(data)
+    assert rebuilt.to_dict("9.9.9") == data
+    assert rebuilt.gate_failures(strict=False) == [("a:A", "returns-response")]

@@ -61,3 +61,9 @@ def test_non_streaming_provider_is_judged_on_join_and_raises_only(run_kit) -> No
     assert "not applicable" in run.message("stream-raises")
     not_passed = {c for c, s in statuses.items() if s != "passed"}
     assert not_passed == {"stream-incremental", "stream-rechunk", "stream-end-marker"} | OPT_IN
+
+
+def test_duck_typed_provider_passes_without_subclassing(run_kit) -> None:
+    """Clauses check behaviour structurally: no LLMClient base class, no LLMResponse needed."""
+    run = run_kit("tests.providers.duck:DuckTyped")
+    assert {c: s for c, s in run.statuses().items() if s != "passed"} == {c: "skipped" for c in OPT_IN}

@@ -110,9 +110,9 @@ class ConformanceSession:
             report.longrepr = f"[{clause_id}] cannot judge: {redact(message, self.secrets)}"
         if status == "passed":
             message = "; ".join(notes_of(item))
-        if status == "failed" and level == "should" and not self.strict:
+        if status in ("failed", "error") and level == "should" and not self.strict:
             report.outcome = "skipped"
-            report.wasxfail = f"should-level clause {clause_id} failed (reported, not gating): {message}"
+            report.wasxfail = f"should-level clause {clause_id} {status} (reported, not gating): {message}"
         report.user_properties.append(
             (_VERDICT_KEY, {"provider": spec.id, "clause": clause_id, "level": level, "status": status, "message": message})
         )

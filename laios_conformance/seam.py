@@ -164,8 +164,12 @@ def _patched(module: ModuleType, traffic: Traffic) -> Iterator[None]:
         await request.aread()
         seen = Seen(request, module)
         traffic.record(seen)
-        upstream = await real_async(transport, request)
-        return _answer(seen, traffic.handler, lambda: upstream, sync=False)
+        try:
+            return _answer(seen, traffic.handler, _upstream_unfetched, sync=False)
+        except _NeedsUpstream:  # the real response must be awaited first; then ask again
+            upstream = await real_async(transport, request)
+            await upstream.aread()
+            return _answer(seen, traffic.handler, lambda: upstream, sync=False, prefetched=upstream)
 
     sync_cls.handle_request = handle_request
     async_cls.handle_async_request = handle_async_request
@@ -176,9 +180,22 @@ def _patched(module: ModuleType, traffic: Traffic) -> Iterator[None]:
         async_cls.handle_async_request = real_async
 
 
-def _answer(seen: Seen, handler: Optional[Handler], call_upstream: Callable[[], Any], sync: bool) -> Any:
+class _NeedsUpstream(BaseException):
+    """The upstream response of an async request is needed, and must be awaited first.
+
+    A BaseException, so that neither a handler nor the error bookkeeping swallows it.
+    """
+
+
+def _upstream_unfetched() -> Any:
+    raise _NeedsUpstream
+
+
+def _answer(
+    seen: Seen, handler: Optional[Handler], call_upstream: Callable[[], Any], sync: bool, prefetched: Any = None
+) -> Any:
     module = seen.module
-    fetched: Dict[str, Any] = {}
+    fetched: Dict[str, Any] = {} if prefetched is None else {"response": prefetched}
 
     def call_upstream_noting_errors() -> Any:
         try:
@@ -188,7 +205,8 @@ def _answer(seen: Seen, handler: Optional[Handler], call_upstream: Callable[[], 
             raise
 
     def upstream() -> Reply:
-        response = fetched["response"] = call_upstream_noting_errors()
+        response = fetched.get("response") or call_upstream_noting_errors()
+        fetched["response"] = response
         body = response.read() if sync else response.content
         return Reply(status=response.status_code, body=body, headers=dict(response.headers))
 

@@ -1,0 +1,150 @@
+"""The transport seam: it sees every httpx/httpx2 request, shapes responses, and always restores."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from laios_conformance.seam import Fault, Reply, interpose, virtual_sleep
+
+httpx2 = pytest.importorskip("httpx2")
+MODULES = [httpx, httpx2]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_sees_requests_of_clients_created_inside_the_block(module) -> None:
+    with interpose(lambda seen, upstream: Reply(body=b'{"ok": true}', headers={"content-type": "application/json"})) as traffic:
+        with module.Client(timeout=7) as client:
+            response = client.post("https://api.example.invalid/v1/x", json={"a": 1})
+    assert response.json() == {"ok": True}
+    assert [s.json for s in traffic.seen] == [{"a": 1}]
+    assert traffic.last.timeout["read"] == 7
+    assert traffic.last.module is module
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_restores_the_transport_even_after_an_error(module) -> None:
+    original = module.HTTPTransport.__dict__["handle_request"]
+    with pytest.raises(RuntimeError):
+        with interpose():
+            assert module.HTTPTransport.__dict__["handle_request"] is not original
+            raise RuntimeError("boom")
+    assert module.HTTPTransport.__dict__["handle_request"] is original
+
+
+@pytest.mark.parametrize(
+    "fault, error",
+    [(Fault.CONNECT_ERROR, httpx.ConnectError), (Fault.CONNECT_TIMEOUT, httpx.ConnectTimeout),
+     (Fault.READ_TIMEOUT, httpx.ReadTimeout), (Fault.DROPPED, httpx.RemoteProtocolError)],
+)
+def test_faults_raise_the_module_s_own_errors(fault: Fault, error: type) -> None:
+    with interpose(lambda seen, upstream: fault), httpx.Client() as client:
+        with pytest.raises(error):
+            client.get("https://api.example.invalid/")
+
+
+def test_reply_is_cut_into_separate_reads_and_dropped_where_asked() -> None:
+    reply = Reply(body=b"abcdefgh", cuts=[1, 3, 3, 99], drop_at=6)
+    assert reply.pieces() == [b"a", b"bc", b"def"]
+    with interpose(lambda seen, upstream: reply) as traffic, httpx.Client() as client:
+        with client.stream("GET", "https://api.example.invalid/") as response:
+            pieces = []
+            with pytest.raises(httpx.RemoteProtocolError):
+                for piece in response.iter_raw():
+                    pieces.append(piece)
+    assert pieces == [b"a", b"bc", b"def"]
+    assert traffic.last.closed.is_set()
+
+
+def test_gate_withholds_the_rest_until_opened_and_records_expiry() -> None:
+    import threading
+
+    gate = threading.Event()
+    reply = Reply(body=b"first|rest", cuts=[6], gate=gate, gate_timeout=0.05)
+    with interpose(lambda seen, upstream: reply), httpx.Client() as client:
+        with client.stream("GET", "https://api.example.invalid/") as response:
+            assert list(response.iter_raw()) == [b"first|", b"rest"]
+    assert reply.gate_expired
+    reply = Reply(body=b"first|rest", cuts=[6], gate=gate, gate_timeout=5)
+    gate.set()
+    with interpose(lambda seen, upstream: reply), httpx.Client() as client:
+        assert client.get("https://api.example.invalid/").content == b"first|rest"
+    assert not reply.gate_expired
+
+
+def test_early_close_of_a_shaped_response_is_observed() -> None:
+    with interpose(lambda seen, upstream: Reply(body=b"line1\nline2\n", cuts=[6])) as traffic, httpx.Client() as client:
+        with client.stream("GET", "https://api.example.invalid/") as response:
+            next(response.iter_lines())
+            assert not traffic.last.closed.is_set()
+        assert traffic.last.closed.is_set()
+
+
+def test_async_clients_are_seen_too() -> None:
+    async def call() -> bytes:
+        async with httpx.AsyncClient() as client:
+            return (await client.get("https://api.example.invalid/")).content
+
+    with interpose(lambda seen, upstream: Reply(body=b"async ok")) as traffic:
+        assert asyncio.run(call()) == b"async ok"
+    assert len(traffic) == 1
+
+
+CASSETTE = """interactions:
+- request:
+    body: null
+    headers: {}
+    method: GET
+    uri: https://api.example.invalid/x
+  response:
+    body: {string: recorded body}
+    headers: {content-type: [text/plain]}
+    status: {code: 200, message: OK}
+version: 1
+"""
+
+
+def test_interposer_entered_after_vcr_wraps_its_replay(tmp_path) -> None:
+    """vcrpy patches the same methods; the seam, entered inside the cassette, sees replayed traffic."""
+    import vcr
+
+    cassette = tmp_path / "c.yaml"
+    cassette.write_text(CASSETTE)
+    with vcr.VCR(record_mode="none").use_cassette(str(cassette)):
+        with interpose() as traffic, httpx.Client() as client:
+            assert client.get("https://api.example.invalid/x").content == b"recorded body"
+    assert len(traffic) == 1 and traffic.last.status == 200
+
+
+def test_async_handler_can_read_the_upstream_response(tmp_path) -> None:
+    import vcr
+
+    cassette = tmp_path / "c.yaml"
+    cassette.write_text(CASSETTE)
+
+    def shout(seen, upstream):
+        return Reply(body=upstream().body.upper())
+
+    async def call() -> bytes:
+        async with httpx.AsyncClient() as client:
+            return (await client.get("https://api.example.invalid/x")).content
+
+    with vcr.VCR(record_mode="none").use_cassette(str(cassette), allow_playback_repeats=True):
+        with interpose(shout):
+            assert asyncio.run(call()) == b"RECORDED BODY"
+        with interpose() as traffic:
+            assert asyncio.run(call()) == b"recorded body"
+    assert traffic.last.status == 200
+
+
+def test_virtual_sleep_records_instead_of_sleeping() -> None:
+    started = time.perf_counter()
+    with virtual_sleep() as log:
+        time.sleep(30)
+        time.sleep(0.5)
+    assert log.calls == [30.0, 0.5] and log.total == 30.5
+    assert time.perf_counter() - started < 5
+    assert time.sleep is not None and time.sleep.__module__ == "time"

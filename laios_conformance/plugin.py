@@ -13,6 +13,12 @@ import pytest
 SESSION_PLUGIN_NAME = "laios-conformance-session"
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("laios-conformance", "LAIOS provider conformance")
     group.addoption(

@@ -45,6 +45,7 @@ class ConformanceSession:
         self.recording = config.getoption("--record-mode", default=None) not in (None, "none")
         self.recorded: List[str] = []
         self.lint_findings: List[Any] = []
+        self.wire_formats: List[Any] = []
 
     @classmethod
     def from_config(cls, config: pytest.Config, targets: List[str]) -> "ConformanceSession":
@@ -63,7 +64,9 @@ class ConformanceSession:
         _apply_ci_defaults(config)
         if config.args_source is not pytest.Config.ArgsSource.ARGS:
             config.args = [str(CONTRACT_DIR)]
-        return cls(config, specs, canary)
+        session = cls(config, specs, canary)
+        session.wire_formats = _register_wire_formats(config)
+        return session
 
     @staticmethod
     def _cassette_root(config: pytest.Config) -> Path:
@@ -166,6 +169,12 @@ class ConformanceSession:
             text = redact(dump_json(self.verdict.to_dict(__version__)), self.secrets)
             write_atomically(Path(self.report_path), text)
 
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        from . import wire
+
+        for fmt in self.wire_formats:
+            wire.unregister(fmt)
+
     def pytest_report_header(self, config: pytest.Config) -> List[str]:
         from .base import BASE_SOURCE
 
@@ -217,6 +226,16 @@ def _unique_ids(specs: List[ProviderSpec]) -> List[str]:
         seen[spec.id] = seen.get(spec.id, 0) + 1
         ids.append(spec.id if seen[spec.id] == 1 else f"{spec.id}#{seen[spec.id]}")
     return ids
+
+
+def _register_wire_formats(config: pytest.Config) -> List[Any]:
+    """Register the decoders contributed through the ``pytest_laios_wire_formats`` hook."""
+    from . import wire
+
+    added = [fmt for formats in config.hook.pytest_laios_wire_formats(config=config) for fmt in formats or ()]
+    for fmt in added:
+        wire.register(fmt)
+    return added
 
 
 def _apply_ci_defaults(config: pytest.Config) -> None:

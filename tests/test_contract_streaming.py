@@ -67,3 +67,40 @@ def test_duck_typed_provider_passes_without_subclassing(run_kit) -> None:
     """Clauses check behaviour structurally: no LLMClient base class, no LLMResponse needed."""
     run = run_kit("tests.providers.duck:DuckTyped")
     assert {c: s for c, s in run.statuses().items() if s != "passed"} == {c: "skipped" for c in OPT_IN}
+
+
+WIRE_HOOK_CONFTEST = '''
+from laios_conformance.wire.openai import OpenAIWire
+
+
+class Counting(OpenAIWire):
+    """The OpenAI decoder under another name, leaving a trace when used."""
+    name = "counting"
+
+    def recognises(self, url, request_body, response_headers, response_body):
+        return OpenAIWire().recognises(url, request_body, response_headers, response_body)
+
+    def extract_text(self, response_body, *, stream):
+        open("decoder-was-used", "w").close()
+        return super().extract_text(response_body, stream=stream)
+
+
+def pytest_laios_wire_formats(config):
+    return [Counting()]
+'''
+
+
+def test_decoder_registered_through_the_hook_is_used(run_kit, pytester) -> None:
+    pytester.makeconftest(WIRE_HOOK_CONFTEST)
+    run = run_kit(GOOD, "-k", "stream_join")
+    assert run.statuses()["stream-join"] == "passed"
+    assert (pytester.path / "decoder-was-used").exists()
+
+
+def test_unknown_wire_format_is_skipped_never_passed(run_kit, pytester, monkeypatch) -> None:
+    from laios_conformance import wire
+
+    monkeypatch.setattr(wire._registry, "_BUILT_IN", ())
+    run = run_kit(GOOD, "-k", "stream_join or content_fidelity or stream_rechunk")
+    assert set(run.statuses().values()) == {"skipped"}
+    assert run.message("stream-join").startswith("unknown wire format")

@@ -1,0 +1,532 @@
+"""Recording against a live API, safe cassettes.
+
+Every recording run is the kit in a subprocess (``--record-mode=...``, exactly as a
+provider author runs it) against the loopback :class:`FakeAPI`, which serves real
+recorded responses. Replays of recorded cassettes that only vary one file run
+in-process (pytester) to keep the module fast; the end-to-end replays of the three
+reference providers run in subprocesses, after their fake API has been stopped.
+
+What the interrupt test establishes (and so what the kit guarantees) when a recording
+process is killed (SIGKILL) in the middle of writing a cassette:
+
+* ``--record-mode=once`` writing a new cassette: the cassette is absent afterwards;
+* ``--record-mode=all`` re-recording over an existing cassette: the old cassette is
+  intact, byte for byte (the new one goes to a temporary file that is ``os.replace``-d);
+* ``--record-mode=rewrite``: pytest-recording deletes the old cassette *before* the
+  clause runs, so the cassette is absent afterwards (never partial; the old content
+  comes back from version control);
+* in every case each ``*.yaml`` left reads back cleanly, and the only leftover is a
+  dot-file ending ``.tmp`` that the linter and the kit ignore.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import secrets as _secrets
+import shutil
+import signal
+import string
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+from urllib.parse import quote
+
+import pytest
+
+from laios_conformance.cassettes import lint_paths, read_cassette, serializer
+from laios_conformance.cassettes.lint import iter_cassette_files
+from tests.support.fake_api import FakeAPI, ReceivedRequest
+from tests.support.recording import REPO
+from tests.support.recording import run_kit as kit_subprocess
+
+OPENAI = "reference_providers.openai:OpenAIClient"
+PROGRESS = re.compile(r"^laios: recorded (\S+) -> (.+) \((\d+) interaction\(s\), (\d+) bytes\)$")
+
+
+@dataclass(frozen=True)
+class Reference:
+    target: str
+    base_suffix: str  # appended to the fake API's URL to form base_url
+    key_prefix: Optional[str]  # None: the provider takes no key
+    auth_header: Optional[str] = None
+
+    @property
+    def class_name(self) -> str:
+        return self.target.rsplit(":", 1)[1]
+
+
+REFERENCES = {
+    "OpenAIClient": Reference(OPENAI, "/v1", "sk-proj-", "authorization"),
+    "AnthropicClient": Reference("reference_providers.anthropic:AnthropicClient", "", "sk-ant-api03-", "x-api-key"),
+    "OllamaClient": Reference("reference_providers.ollama:OllamaClient", "", None),
+}
+
+
+def planted_key(prefix: str) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return prefix + "".join(_secrets.choice(alphabet) for _ in range(40))
+
+
+def files_under(directory: Path) -> Dict[Path, bytes]:
+    return {path: path.read_bytes() for path in sorted(directory.rglob("*")) if path.is_file()}
+
+
+def yaml_files(directory: Path) -> Dict[str, Path]:
+    return {path.stem: path for path in sorted(directory.glob("*.yaml"))}
+
+
+def statuses(report: dict, provider_index: int = 0) -> Dict[str, str]:
+    return {cid: c["status"] for cid, c in report["providers"][provider_index]["clauses"].items()}
+
+
+def message(report: dict, clause_id: str) -> str:
+    return report["providers"][0]["clauses"][clause_id]["message"]
+
+
+def load_report(path: Path) -> Optional[dict]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def output(result: subprocess.CompletedProcess) -> str:
+    return f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+
+
+def kit_args(target: str, kwargs: dict, cassette_root: Path, *extra: str) -> List[str]:
+    return [f"--laios-provider={target}", f"--laios-provider-kwargs={json.dumps(kwargs)}",
+            f"--laios-cassette-dir={cassette_root}", *extra]
+
+
+@pytest.fixture(scope="module")
+def kit_env(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
+    """Environment for the kit's subprocesses: bytecode (and pytest's rewritten modules)
+    cached in a private prefix, so that only the first run pays for importing the plugins.
+    Nothing is written into the repository or site-packages."""
+    return {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(tmp_path_factory.mktemp("pycache"))}
+
+
+# --- the three reference providers, recorded then replayed offline ----------------------------
+
+
+@dataclass
+class Recording:
+    reference: Reference
+    key: Optional[str]
+    fake_url: str
+    kwargs: dict
+    cassette_root: Path
+    recorded: subprocess.CompletedProcess
+    record_report: Optional[dict]
+    report_bytes: bytes
+    files_after_recording: Dict[Path, bytes]
+    received: List[ReceivedRequest]
+    replayed: Optional[subprocess.CompletedProcess] = None
+    replay_report: Optional[dict] = None
+    replay_report_bytes: bytes = b""
+    files_after_replay: Dict[Path, bytes] = field(default_factory=dict)
+
+    @property
+    def cassette_dir(self) -> Path:
+        return self.cassette_root / self.reference.class_name
+
+
+def _record_reference(name: str, reference: Reference, root: Path, base_env: Dict[str, str]) -> Recording:
+    work = root / name
+    work.mkdir()
+    cassette_root = work / "cassettes"
+    key = planted_key(reference.key_prefix) if reference.key_prefix else None
+    env = {**base_env, **({"LAIOS_PLANTED_KEY": key} if key else {})}
+    with FakeAPI() as api:
+        kwargs: dict = {"base_url": api.url + reference.base_suffix}
+        if key:
+            kwargs["api_key"] = "$LAIOS_PLANTED_KEY"
+        report = work / "record.json"
+        result = kit_subprocess(
+            kit_args(reference.target, kwargs, cassette_root, "--record-mode=once", f"--laios-report={report}"),
+            cwd=work, env=env,
+        )
+        fake_url = api.url
+    # The fake API is stopped here: the replay below has nothing to talk to.
+    return Recording(reference, key, fake_url, kwargs, cassette_root, result, load_report(report),
+                     report.read_bytes() if report.exists() else b"", files_under(cassette_root), list(api.received))
+
+
+def _replay_reference(recording: Recording, base_env: Dict[str, str]) -> Recording:
+    work = recording.cassette_root.parent
+    report = work / "replay.json"
+    env = {**base_env, **({"LAIOS_PLANTED_KEY": recording.key} if recording.key else {})}
+    recording.replayed = kit_subprocess(
+        kit_args(recording.reference.target, recording.kwargs, recording.cassette_root,
+                 "--block-network", f"--laios-report={report}"),
+        cwd=work, env=env,
+    )
+    recording.replay_report = load_report(report)
+    recording.replay_report_bytes = report.read_bytes() if report.exists() else b""
+    recording.files_after_replay = files_under(recording.cassette_root)
+    return recording
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory, kit_env: Dict[str, str]) -> Dict[str, Recording]:
+    root = tmp_path_factory.mktemp("recordings")
+    # One after the other: on a busy machine, running them side by side was slower.
+    done = [_record_reference(name, reference, root, kit_env) for name, reference in REFERENCES.items()]
+    for recording in done:
+        _replay_reference(recording, kit_env)
+    return {rec.reference.class_name: rec for rec in done}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCES))
+def test_record_then_replay_offline_gives_the_same_verdict_and_no_key_on_disk(recordings, name: str) -> None:
+    rec = recordings[name]
+    assert rec.recorded.returncode == 0, output(rec.recorded)
+    assert rec.record_report is not None, output(rec.recorded)
+    recorded = statuses(rec.record_report)
+    assert "error" not in recorded.values() and "failed" not in recorded.values(), recorded
+    assert rec.files_after_recording, "nothing was recorded"
+
+    # Replay, with the fake API gone and the network blocked: the same verdict.
+    assert rec.replayed.returncode == 0, output(rec.replayed)
+    assert statuses(rec.replay_report) == recorded
+    assert rec.files_after_replay == rec.files_after_recording, "a replay changed the cassettes"
+
+    if rec.key is None:
+        return
+    # The key did travel (so scrubbing, not its absence, kept it out of the files) ...
+    assert any(header.lower() == rec.reference.auth_header and rec.key in value
+               for request in rec.received for header, value in request.headers.items()), rec.received[:1]
+    # ... and it is in no file, no report, no output.
+    needles = {rec.key.encode(), quote(rec.key, safe="").encode()}
+    for path, data in rec.files_after_recording.items():
+        assert not any(needle in data for needle in needles), f"planted key found in {path}"
+    for blob in (rec.report_bytes, rec.replay_report_bytes):
+        assert blob and not any(needle in blob for needle in needles)
+    for run in (rec.recorded, rec.replayed):
+        text = (run.stdout + run.stderr).encode()
+        assert not any(needle in text for needle in needles), "planted key printed"
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCES))
+def test_recording_prints_one_progress_line_per_cassette_written(recordings, name: str) -> None:
+    rec = recordings[name]
+    lines = [m for m in map(PROGRESS.match, rec.recorded.stdout.splitlines()) if m]
+    written = yaml_files(rec.cassette_dir)
+    assert written and set(rec.files_after_recording) == set(written.values())
+    assert sorted(m.group(1) for m in lines) == sorted(written), output(rec.recorded)
+    for match in lines:
+        path = Path(match.group(2))
+        assert path == written[match.group(1)]
+        assert int(match.group(3)) == len(read_cassette(path, serializer)[0])
+        assert int(match.group(4)) == len(rec.files_after_recording[path])
+
+
+# --- in-process replays of copied, edited cassettes ------------------------------------------
+
+
+@pytest.fixture
+def replay(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    """Replay (record mode none, network blocked) in-process; returns (RunResult, report)."""
+    monkeypatch.delenv("CI", raising=False)
+    runs = iter(range(1000))
+
+    def run(cassette_root: Path, kwargs: dict, *args: str, target: str = OPENAI) -> Tuple[pytest.RunResult, dict]:
+        report = pytester.path / f"verdict-{next(runs)}.json"
+        result = pytester.runpytest_inprocess(
+            *kit_args(target, kwargs, cassette_root, "--block-network", f"--laios-report={report}"),
+            "-p", "no:cacheprovider", *args,
+        )
+        assert report.exists(), str(result.stdout) + str(result.stderr)
+        return result, json.loads(report.read_text(encoding="utf-8"))
+
+    return run
+
+
+@pytest.fixture
+def openai_copy(recordings, tmp_path: Path) -> Tuple[Path, dict]:
+    """A private copy of the recorded OpenAIClient cassettes, and kwargs that replay them."""
+    rec = recordings["OpenAIClient"]
+    root = tmp_path / "copy"
+    shutil.copytree(rec.cassette_dir, root / "OpenAIClient")
+    return root, {"base_url": rec.kwargs["base_url"]}
+
+
+def test_an_unplayed_interaction_is_an_error(openai_copy, replay) -> None:
+    root, kwargs = openai_copy
+    path = root / "OpenAIClient" / "returns-response.yaml"
+    document = serializer.deserialize(path.read_text(encoding="utf-8"))
+    extra = copy.deepcopy(document["interactions"][0])
+    extra["request"]["body"] = extra["request"]["body"].replace("Say hello", "Say goodbye")
+    assert extra["request"]["body"] != document["interactions"][0]["request"]["body"]
+    document["interactions"].append(extra)
+    path.write_text(serializer.serialize(document), encoding="utf-8")
+    assert len(read_cassette(path, serializer)[0]) == 2
+
+    result, report = replay(root, kwargs, "-k", "returns_response")
+    assert statuses(report)["returns-response"] == "error"
+    assert "1 of 2 recorded interaction(s) were not replayed" in message(report, "returns-response")
+    assert str(path) in message(report, "returns-response")
+    assert result.ret == 1
+
+
+def test_a_corrupt_cassette_is_one_line_error_and_left_untouched(openai_copy, replay) -> None:
+    root, kwargs = openai_copy
+    path = root / "OpenAIClient" / "returns-response.yaml"
+    path.write_bytes(b"{{{not yaml")
+
+    result, report = replay(root, kwargs, "-k", "returns_response")
+    assert statuses(report)["returns-response"] == "error"
+    text = message(report, "returns-response")
+    assert "is corrupt" in text and str(path) in text and "\n" not in text
+    stdout = "\n".join(result.outlines)
+    assert "Traceback" not in stdout and "Traceback" not in "\n".join(result.errlines)
+    assert path.read_bytes() == b"{{{not yaml"
+    assert result.ret == 1
+
+
+def test_stale_cassettes_fail_the_freshness_clause(openai_copy, replay) -> None:
+    root, kwargs = openai_copy
+    directory = root / "OpenAIClient"
+    for path in directory.glob("*.yaml"):
+        text, count = re.subn(r"(?m)^recorded_at: .*$", "recorded_at: 2020-01-01", path.read_text(encoding="utf-8"))
+        assert count == 1, path
+        path.write_text(text, encoding="utf-8")
+    names = sorted(p.name for p in directory.glob("*.yaml"))
+
+    result, report = replay(root, kwargs, "-k", "cassettes_fresh", "--laios-max-cassette-age=30")
+    assert statuses(report) == {"cassettes-fresh": "failed"}
+    text = message(report, "cassettes-fresh")
+    assert all(name in text for name in names), text
+    assert "2020-01-01" in text
+    assert result.ret == 0  # a should-level clause: reported, not gating
+
+    strict, report = replay(root, kwargs, "-k", "cassettes_fresh", "--laios-max-cassette-age=30", "--laios-strict")
+    assert statuses(report) == {"cassettes-fresh": "failed"}
+    assert strict.ret == 1
+
+    unasked, report = replay(root, kwargs, "-k", "cassettes_fresh")
+    assert statuses(report) == {"cassettes-fresh": "skipped"}
+    assert unasked.ret == 0
+
+
+# --- more recording runs against the session's fake API --------------------------------------
+
+
+def test_once_never_clobbers_an_existing_cassette(recordings, fake_api: FakeAPI, tmp_path: Path, kit_env) -> None:
+    rec = recordings["OpenAIClient"]
+    directory = tmp_path / "cassettes" / "OpenAIClient"
+    directory.mkdir(parents=True)
+    # returns-response: the recorded conversation (it replays), with a marker comment.
+    same = directory / "returns-response.yaml"
+    original = (rec.cassette_dir / "returns-response.yaml").read_text(encoding="utf-8")
+    same.write_text("# laios-test: hand-kept cassette\n" + original.replace(rec.fake_url, fake_api.url), encoding="utf-8")
+    # system-prompt: a different conversation that still parses (the provider's request won't match).
+    other = directory / "system-prompt.yaml"
+    original = (rec.cassette_dir / "system-prompt.yaml").read_text(encoding="utf-8").replace(rec.fake_url, fake_api.url)
+    changed = original.replace('"role": "user"', '"role": "assistant"')
+    assert changed != original
+    other.write_text(changed, encoding="utf-8")
+    before = {path: path.read_bytes() for path in (same, other)}
+    read_cassette(other, serializer)
+
+    report = tmp_path / "verdict.json"
+    result = kit_subprocess(
+        kit_args(OPENAI, {"base_url": fake_api.url + "/v1"}, tmp_path / "cassettes", "--record-mode=once",
+                 f"--laios-report={report}", "-k", "returns_response or system_prompt or router_fallback"),
+        cwd=tmp_path, env=kit_env,
+    )
+    verdict = statuses(load_report(report))
+    assert {path: path.read_bytes() for path in before} == before, output(result)
+    assert verdict["returns-response"] == "passed", output(result)  # replayed from the kept file
+    assert verdict["system-prompt"] == "error"  # the kept file does not match: no re-recording over it
+    assert "does not match the recorded cassette" in message(load_report(report), "system-prompt")
+    assert verdict["router-fallback"] == "passed"
+    assert sorted(p.name for p in directory.iterdir()) == ["returns-response.yaml", "router-fallback.yaml", "system-prompt.yaml"]
+    assert sorted(m.group(1) for m in map(PROGRESS.match, result.stdout.splitlines()) if m) == ["router-fallback"]
+
+
+def test_ci_replays_only_unless_a_record_mode_is_given(fake_api: FakeAPI, tmp_path: Path, kit_env) -> None:
+    kwargs = {"base_url": fake_api.url + "/v1"}
+
+    def run(name: str, *extra: str) -> Tuple[subprocess.CompletedProcess, Path, dict]:
+        work = tmp_path / name
+        work.mkdir()
+        report = work / "verdict.json"
+        result = kit_subprocess(
+            kit_args(OPENAI, kwargs, work / "cassettes", f"--laios-report={report}", "-k", "returns_response", *extra),
+            cwd=work, env={**kit_env, "CI": "true"},
+        )
+        return result, work / "cassettes", load_report(report)
+
+    sent_before = len(fake_api.received)
+    ci, ci_dir, ci_report = run("ci")
+    assert len(fake_api.received) == sent_before, "CI replay reached the API"
+    rec, rec_dir, rec_report = run("ci-record", "--record-mode=once")
+    assert statuses(ci_report)["returns-response"] == "error", output(ci)
+    assert "not found (replay mode)" in message(ci_report, "returns-response")
+    assert not list(ci_dir.rglob("*.yaml")), "CI recorded a cassette without --record-mode"
+    assert ci.returncode == 1
+
+    assert statuses(rec_report)["returns-response"] == "passed", output(rec)
+    assert (rec_dir / "OpenAIClient" / "returns-response.yaml").is_file()
+    assert "laios: recorded returns-response" in rec.stdout
+    assert rec.returncode == 0
+
+
+LEAKY_PROVIDER = '''
+from tests.providers.openai_style import GoodOpenAIStyle
+
+SECRET = {secret!r}
+
+
+class LeaksIntoBody(GoodOpenAIStyle):
+    """Sends a key the kit was never told about, in the request body."""
+
+    def payload(self, *args, **kwargs):
+        body = super().payload(*args, **kwargs)
+        body["user"] = SECRET
+        return body
+'''
+
+
+def test_lint_after_recording_catches_a_secret_the_kit_did_not_know(fake_api: FakeAPI, tmp_path: Path, kit_env) -> None:
+    secret = planted_key("sk-ant-api03-")
+    (tmp_path / "leaky_provider.py").write_text(LEAKY_PROVIDER.format(secret=secret), encoding="utf-8")
+    report = tmp_path / "verdict.json"
+    result = kit_subprocess(
+        kit_args("leaky_provider:LeaksIntoBody", {"base_url": fake_api.url + "/v1"}, tmp_path / "cassettes",
+                 "--record-mode=once", f"--laios-report={report}", "-k", "returns_response"),
+        cwd=tmp_path, env=kit_env,
+    )
+    assert statuses(load_report(report)) == {"returns-response": "passed"}, output(result)  # lint alone gates
+    path = tmp_path / "cassettes" / "LeaksIntoBody" / "returns-response.yaml"
+    assert path.is_file(), output(result)
+    assert secret in path.read_text(encoding="utf-8")  # the kit could not scrub what it did not know
+    lint_lines = [line for line in result.stdout.splitlines() if line.startswith("cassette lint:")]
+    assert lint_lines and all(str(path) in line for line in lint_lines), output(result)
+    assert any("anthropic-key" in line for line in lint_lines)
+    assert "gate: FAILED" in result.stdout
+    assert secret not in result.stdout + result.stderr
+    assert result.returncode == 1
+
+
+# --- a recording killed in the middle of writing a cassette ----------------------------------
+
+SLOW_WRITER = '''
+"""Test plugin: the cassette writer writes half of returns-response, then blocks."""
+import os
+import time
+from pathlib import Path
+
+from laios_conformance.cassettes import persister
+
+_real = persister._write_synced
+SIGNAL = Path(os.environ["LAIOS_TEST_SIGNAL"])
+RELEASE = Path(os.environ["LAIOS_TEST_RELEASE"])
+
+
+def _write_synced(path, data):
+    if not path.name.startswith(".returns-response.yaml."):
+        return _real(path, data)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    with open(fd, "wb") as file:
+        file.write(data[: len(data) // 2])
+        file.flush()
+        os.fsync(file.fileno())
+        SIGNAL.write_text(str(path))
+        deadline = time.monotonic() + 10
+        while not RELEASE.exists():  # never created: the test kills us first
+            if time.monotonic() > deadline:
+                raise RuntimeError("slow writer was not killed in time")
+            time.sleep(0.02)
+        file.write(data[len(data) // 2:])
+
+
+persister._write_synced = _write_synced
+'''
+
+
+def start_kit(args: List[str], cwd: Path, env: Dict[str, str], log: Path) -> subprocess.Popen:
+    """Like tests.support.recording.run_kit, but started in the background."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environment.get("PYTHONPATH")]))
+    environment.update(env)
+    with log.open("wb") as sink:
+        return subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+                                cwd=cwd, env=environment, stdout=sink, stderr=subprocess.STDOUT)
+
+
+def kill_mid_write(mode: str, work: Path, cassette_root: Path, fake_url: str, base_env: Dict[str, str]) -> Path:
+    """Record returns-response in ``mode`` with the slow writer; SIGKILL it once half is written.
+    Returns the temporary file the writer was writing."""
+    (work / "laios_slow_writer.py").write_text(SLOW_WRITER, encoding="utf-8")
+    signal_file, log = work / "half-written", work / "kit.log"
+    process = start_kit(
+        ["-p", "laios_slow_writer",
+         *kit_args(OPENAI, {"base_url": fake_url + "/v1"}, cassette_root, f"--record-mode={mode}", "-k", "returns_response")],
+        cwd=work, log=log,
+        env={**base_env, "LAIOS_TEST_SIGNAL": str(signal_file), "LAIOS_TEST_RELEASE": str(work / "release")},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not signal_file.exists():  # waiting for the subprocess to reach the write
+            assert process.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, "the recording never reached the cassette write"
+            time.sleep(0.05)
+        temporary = Path(signal_file.read_text())
+        assert temporary.is_file() and temporary.parent == cassette_root / "OpenAIClient"
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return temporary
+
+
+@pytest.mark.parametrize("mode", ["once", "all", "rewrite"])
+def test_a_recording_killed_mid_write_leaves_no_partial_cassette(
+    mode: str, recordings, fake_api: FakeAPI, tmp_path: Path, replay, kit_env
+) -> None:
+    cassette_root = tmp_path / "cassettes"
+    directory = cassette_root / "OpenAIClient"
+    directory.mkdir(parents=True)
+    target = directory / "returns-response.yaml"
+    old: Optional[bytes] = None
+    if mode != "once":  # re-recording over a good cassette
+        rec = recordings["OpenAIClient"]
+        text = (rec.cassette_dir / "returns-response.yaml").read_text(encoding="utf-8")
+        target.write_text(text.replace(rec.fake_url, fake_api.url), encoding="utf-8")
+        old = target.read_bytes()
+
+    temporary = kill_mid_write(mode, tmp_path, cassette_root, fake_api.url, kit_env)
+
+    if mode == "all":
+        assert target.read_bytes() == old  # os.replace never happened: the old cassette is whole
+    else:
+        # once: a new file, never written; rewrite: pytest-recording deleted the old one first.
+        assert not target.exists()
+    for path in directory.glob("*.yaml"):
+        read_cassette(path, serializer)
+    leftovers = sorted(p.name for p in directory.iterdir() if p.suffix != ".yaml")
+    assert leftovers == [temporary.name]
+    assert temporary.name.startswith(".") and temporary.name.endswith(".tmp")
+    assert 0 < len(temporary.read_bytes())  # half a cassette, out of every reader's way
+    assert temporary not in set(iter_cassette_files([cassette_root]))
+    assert lint_paths([cassette_root]) == []
+
+    # The kit ignores the leftover: the clause replays the old cassette or says it is missing.
+    result, report = replay(cassette_root, {"base_url": fake_api.url + "/v1"},
+                            "-k", "returns_response or cassettes_fresh", "--laios-max-cassette-age=30")
+    verdict = statuses(report)
+    assert verdict["cassettes-fresh"] == "passed"
+    if old is not None and target.exists():
+        assert verdict["returns-response"] == "passed"
+    else:
+        assert verdict["returns-response"] == "error"
+        assert "not found (replay mode)" in message(report, "returns-response")
+    assert "corrupt" not in "\n".join(result.outlines)

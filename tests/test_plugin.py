@@ -1,0 +1,69 @@
+"""How the plugin is driven: ini settings, factories, several providers, the user's own tests, secrets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GOOD, cassettes_for
+
+FAILING_USER_TEST = "def test_user_suite():\n    assert False, 'the user suite must not run'\n"
+
+
+def test_ini_settings_run_the_contract_and_not_the_user_testpaths(pytester: pytest.Pytester, good_cassettes: Path) -> None:
+    pytester.makeini(
+        f"[pytest]\ntestpaths = usertests\nlaios_provider =\n    {GOOD}\nlaios_cassette_dir = {good_cassettes}\n"
+    )
+    pytester.mkdir("usertests").joinpath("test_user.py").write_text(FAILING_USER_TEST)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-k", "returns_response or timeout_set")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines([f"*provider: {GOOD}*"])
+
+
+def test_explicit_paths_run_the_user_tests_instead(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user="def test_user():\n    pass\n")
+    result = pytester.runpytest_inprocess(f"--laios-provider={GOOD}", "test_user.py", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_factory_and_several_providers_in_one_run(pytester: pytest.Pytester, good_cassettes: Path) -> None:
+    report = pytester.path / "verdict.json"
+    factory = "tests.providers.factories:make_good"
+    result = pytester.runpytest_inprocess(
+        f"--laios-provider={GOOD}", f"--laios-provider={factory}", f"--laios-cassette-dir={good_cassettes}",
+        f"--laios-report={report}", "-p", "no:cacheprovider", "-k", "returns_response", "-v",
+    )
+    result.stdout.fnmatch_lines([f"*test_returns_response?{GOOD}?*PASSED*", f"*test_returns_response?{factory}?*PASSED*"])
+    providers = json.loads(report.read_text())["providers"]
+    assert [p["provider"] for p in providers] == [GOOD, factory]
+    assert result.ret == 0
+
+
+def test_env_key_is_resolved_and_redacted_everywhere(pytester: pytest.Pytester, good_cassettes: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "sk-proj-" + "Zq9" * 16
+    monkeypatch.setenv("LAIOS_TEST_USER_KEY", key)
+    report = pytester.path / "verdict.json"
+    result = pytester.runpytest_inprocess(
+        "--laios-provider=tests.providers.defective:LeaksKeyInErrors",
+        '--laios-provider-kwargs={"api_key": "$LAIOS_TEST_USER_KEY"}',
+        f"--laios-cassette-dir={cassettes_for(good_cassettes, 'LeaksKeyInErrors')}", f"--laios-report={report}",
+        f"--junitxml={pytester.path / 'junit.xml'}", "-p", "no:cacheprovider", "-k", "no_secret_leak",
+    )
+    verdict = json.loads(report.read_text())["providers"][0]["clauses"]["no-secret-leak"]
+    assert verdict["status"] == "failed"
+    assert "contains the API key" in verdict["message"]
+    written = report.read_text() + (pytester.path / "junit.xml").read_text()
+    assert key not in written and key not in result.stdout.str() + result.stderr.str()
+
+
+def test_json_report_shape(pytester: pytest.Pytester, good_cassettes: Path) -> None:
+    report = pytester.path / "verdict.json"
+    pytester.runpytest_inprocess(f"--laios-provider={GOOD}", f"--laios-cassette-dir={good_cassettes}",
+                                 f"--laios-report={report}", "-p", "no:cacheprovider", "-k", "retry_bounded")
+    data = json.loads(report.read_text())
+    assert set(data) == {"kit_version", "providers"}
+    assert data["providers"][0]["clauses"]["retry-bounded"] == {
+        "status": "passed", "level": "should", "message": "HTTP 503: 1 attempt(s); connect error: 1 attempt(s)"}

@@ -108,3 +108,13 @@ def test_missing_cassette_is_one_line_naming_file_and_command(run_kit, tmp_path)
     message = run.message("returns-response")
     assert str(tmp_path / "GoodOpenAIStyle" / "returns-response") in message
     assert "--record-mode=once" in message and "\n" not in message
+
+
+def test_should_clause_error_is_reported_but_gates_only_under_strict(run_kit, tmp_path) -> None:
+    (tmp_path / "GoodOpenAIStyle").mkdir()  # no cassettes: stream-end-marker cannot be judged
+    for strict, exit_code in ((False, 0), (True, 1)):
+        run = run_kit(GOOD, f"--laios-cassette-dir={tmp_path}", "-k", "stream_end_marker",
+                      *(["--laios-strict"] if strict else []), cassettes=False)
+        assert run.statuses() == {"stream-end-marker": "error"}
+        assert "not found (replay mode)" in run.message("stream-end-marker")
+        assert run.result.ret == exit_code

@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 
 from ..base import LLMMessage
-from ..clauses import ClauseCannotJudge, note
+from ..clauses import ClauseCannotJudge
 from ..seam import Fault, Reply, Seen, Traffic, interpose, virtual_sleep
 
 TEMPERATURE = 0.3

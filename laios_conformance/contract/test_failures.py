@@ -7,8 +7,8 @@ from typing import Any, Callable, Optional
 
 import pytest
 
-from ..clauses import clause
-from ..seam import Fault, Reply, Seen
+from ..clauses import clause, note
+from ..seam import Fault, Reply
 from ._support import (
     HTTP_ERROR_STATUSES,
     TRANSPORT_FAULTS,
@@ -16,11 +16,10 @@ from ._support import (
     answer_with,
     call_generate,
     describe_outcome,
+    Recorded,
     error_reply,
-    note,
     observed,
     record_exchange,
-    Recorded,
     require_traffic,
 )
 

@@ -8,7 +8,7 @@ from typing import Any, List
 
 import pytest
 
-from ..clauses import clause
+from ..clauses import clause, note
 from ._support import (
     HELLO,
     MAX_TOKENS,
@@ -22,7 +22,6 @@ from ._support import (
     conversation,
     error_reply,
     find_values,
-    note,
     observed,
     require_traffic,
     string_values,

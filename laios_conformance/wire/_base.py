@@ -148,6 +148,17 @@ class WireFormat:
         response_headers: Mapping[str, str],
         response_body: bytes,
     ) -> bool:
+        """A known endpoint path settles it; otherwise the body's shape decides."""
+        family = endpoint_family(url)
+        if family is not None:
+            return family == self.name
+        try:
+            return self.recognises_body(request_body, response_headers, response_body)
+        except WireError:
+            return False
+
+    def recognises_body(self, request_body: bytes, response_headers: Mapping[str, str], response_body: bytes) -> bool:
+        """Whether a body from an unknown endpoint looks like this format (may raise WireError)."""
         raise NotImplementedError
 
     def is_stream(self, response_headers: Mapping[str, str], response_body: bytes) -> bool:

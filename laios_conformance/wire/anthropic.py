@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 from . import _sse
-from ._base import Event, WireError, WireFormat, decode_utf8, endpoint_family, load_json, load_object, render, splice
+from ._base import Event, WireError, WireFormat, decode_utf8, load_json, load_object, render, splice
 from ._json_edit import dumps, replace
 
 __all__ = ["AnthropicWire"]
@@ -64,19 +64,12 @@ class AnthropicWire(WireFormat):
 
     # -- recognition
 
-    def recognises(self, url, request_body, response_headers, response_body) -> bool:
-        family = endpoint_family(url)
-        if family is not None:
-            return family == self.name
-        try:
-            if self.is_stream(response_headers, response_body):
-                return any(
-                    isinstance(obj, dict) and obj.get("type") == "message_start"
-                    for _, obj in self._parsed(response_body)
-                )
-            obj = load_object(response_body)
-        except WireError:
-            return False
+    def recognises_body(self, request_body, response_headers, response_body) -> bool:
+        if self.is_stream(response_headers, response_body):
+            return any(
+                isinstance(obj, dict) and obj.get("type") == "message_start" for _, obj in self._parsed(response_body)
+            )
+        obj = load_object(response_body)
         return obj.get("type") == "message" or (obj.get("type") == "error" and isinstance(obj.get("error"), dict))
 
     # -- reading

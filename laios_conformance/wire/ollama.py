@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from . import _ndjson
-from ._base import Event, WireError, WireFormat, decode_utf8, endpoint_family, load_json, load_object, render, splice
+from ._base import Event, WireError, WireFormat, decode_utf8, load_json, load_object, render, splice
 from ._json_edit import dumps, replace
 
 __all__ = ["OllamaWire"]
@@ -55,16 +55,10 @@ class OllamaWire(WireFormat):
 
     # -- recognition
 
-    def recognises(self, url, request_body, response_headers, response_body) -> bool:
-        family = endpoint_family(url)
-        if family is not None:
-            return family == self.name
+    def recognises_body(self, request_body, response_headers, response_body) -> bool:
         if "ndjson" in response_headers.get("content-type", "").lower():
             return True
-        try:
-            first = next((obj for _, obj in self._parsed(response_body) if obj is not None), None)
-        except WireError:
-            return False
+        first = next((obj for _, obj in self._parsed(response_body) if obj is not None), None)
         if not isinstance(first, dict):
             return False
         return "done" in first and "created_at" in first and _text_path(first) is not None

@@ -25,7 +25,6 @@ from ._base import (
     WireError,
     WireFormat,
     decode_utf8,
-    endpoint_family,
     load_json,
     load_object,
     render,
@@ -99,16 +98,10 @@ class OpenAIWire(WireFormat):
 
     # -- recognition
 
-    def recognises(self, url, request_body, response_headers, response_body) -> bool:
-        family = endpoint_family(url)
-        if family is not None:
-            return family == self.name
-        try:
-            if self.is_stream(response_headers, response_body):
-                return any(_choice(obj) or _is_chunk(obj) for _, obj in self._parsed(response_body))
-            obj = load_object(response_body)
-        except WireError:
-            return False
+    def recognises_body(self, request_body, response_headers, response_body) -> bool:
+        if self.is_stream(response_headers, response_body):
+            return any(_choice(obj) or _is_chunk(obj) for _, obj in self._parsed(response_body))
+        obj = load_object(response_body)
         if "choices" in obj or obj.get("object") == "chat.completion":
             return True
         return isinstance(obj.get("error"), dict) and obj.get("type") != "error" and _asks_chat(request_body)

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import List
 
 from tests.support.fake_api import DEFAULT_SAMPLES, FakeAPI, load_sample
 from tests.support.recording import REPO, record

@@ -40,10 +40,12 @@ class ProviderSpec:
     secrets: Tuple[str, ...] = field(repr=False)
     canary_key: Optional[str] = field(repr=False)
     class_name: str = ""
+    label: str = ""
 
     @property
     def id(self) -> str:
-        return self.target
+        """How verdicts and test ids name this provider (unique within a run)."""
+        return self.label or self.target
 
     def build(self) -> Any:
         """A fresh provider instance (each clause judges its own)."""

@@ -49,6 +49,21 @@ class Verdict:
         ):
             clauses[clause_id] = ClauseResult(status, level, message[:_MESSAGE_LIMIT])
 
+    def ordered(self, providers: List[str], clauses: List[str]) -> "Verdict":
+        """The same results in the given provider and clause order (results arrive in any
+        order under pytest-xdist); anything not named keeps its arrival order, last."""
+        def rank(order: List[str]) -> Dict[str, int]:
+            return {name: index for index, name in enumerate(order)}
+
+        provider_rank, clause_rank = rank(providers), rank(clauses)
+        result = Verdict()
+        for provider in sorted(self.providers, key=lambda p: provider_rank.get(p, len(providers))):
+            found = self.providers[provider]
+            result.providers[provider] = {
+                cid: found[cid] for cid in sorted(found, key=lambda c: clause_rank.get(c, len(clauses)))
+            }
+        return result
+
     def to_dict(self, kit_version: str) -> dict:
         return {
             "kit_version": kit_version,

@@ -7,6 +7,7 @@ Registered by the plugin only when a provider is given. Results ride on each tes
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, Generator, List, Optional
 
@@ -61,6 +62,7 @@ class ConformanceSession:
             specs = [load_provider(target, kwargs, canary) for target, kwargs in pairs]
         except ProviderLoadError as exc:
             raise pytest.UsageError(str(exc)) from None
+        specs = [replace(spec, label=label) for spec, label in zip(specs, _unique_ids(specs))]
         _apply_ci_defaults(config)
         if config.args_source is not pytest.Config.ArgsSource.ARGS:
             config.args = [str(CONTRACT_DIR)]
@@ -84,7 +86,7 @@ class ConformanceSession:
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "laios_provider_spec" in metafunc.fixturenames:
-            metafunc.parametrize("laios_provider_spec", self.specs, ids=_unique_ids(self.specs))
+            metafunc.parametrize("laios_provider_spec", self.specs, ids=[spec.id for spec in self.specs])
 
     def pytest_recording_configure(self, config: pytest.Config, vcr: Any) -> None:
         from .cassettes import configure_vcr
@@ -166,7 +168,7 @@ class ConformanceSession:
             if self.lint_findings:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.report_path and not hasattr(session.config, "workerinput"):
-            text = redact(dump_json(self.verdict.to_dict(__version__)), self.secrets)
+            text = redact(dump_json(self.ordered_verdict().to_dict(__version__)), self.secrets)
             write_atomically(Path(self.report_path), text)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -182,8 +184,14 @@ class ConformanceSession:
         lines += [f"  provider: {spec.id} (cassettes: {self.cassette_dir(spec)})" for spec in self.specs]
         return lines
 
+    def ordered_verdict(self) -> Verdict:
+        """The verdict in --laios-provider order and the contract's subject order."""
+        from .clauses import all_clauses
+
+        return self.verdict.ordered([spec.id for spec in self.specs], [c.id for c in all_clauses()])
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        lines = self.verdict.table_lines()
+        lines = self.ordered_verdict().table_lines()
         if not lines:
             return
         terminalreporter.section("LAIOS conformance")
@@ -220,11 +228,12 @@ def _message_of(report: pytest.TestReport, call: pytest.CallInfo) -> str:
 
 
 def _unique_ids(specs: List[ProviderSpec]) -> List[str]:
+    """Targets, numbered from the second time the same one is given (``mod:Cls#2``)."""
     seen: Dict[str, int] = {}
     ids = []
     for spec in specs:
-        seen[spec.id] = seen.get(spec.id, 0) + 1
-        ids.append(spec.id if seen[spec.id] == 1 else f"{spec.id}#{seen[spec.id]}")
+        seen[spec.target] = seen.get(spec.target, 0) + 1
+        ids.append(spec.target if seen[spec.target] == 1 else f"{spec.target}#{seen[spec.target]}")
     return ids
 
 

@@ -1,0 +1,386 @@
+"""How fast the kit is: suite wall time, seam overhead per call, start-up cost, ``-n 2``.
+
+Run from anywhere (it finds the repository from its own path):
+
+    python benchmarks/run.py [--json PATH] [--reps N] [--startup-reps N] [--calls N] [--rounds N]
+                             [--only a|b|c|d] [--dependency-plugins]
+
+Every figure is a median of several repetitions measured in this one run, with
+``time.perf_counter``; compared conditions are interleaved (A, B, A, B...) so that a
+machine that gets busier or quieter during the run affects both sides alike. Ratios are
+taken between figures of the same run, never against numbers from elsewhere.
+
+a. ``python -m pytest --laios-provider=X -p no:cacheprovider -q`` wall time (subprocess,
+   repository root, CI unset), for each reference provider and for all three together;
+b. one ``OpenAIClient.generate()`` answered through the kit's seam
+   (``laios_conformance.seam.interpose`` + a handler returning a ``Reply``) versus straight
+   through ``httpx.MockTransport`` with the same recorded body;
+c. ``python -m pytest --co -q`` on a one-test file in an empty folder, with the plugin
+   installed but not asked for, versus ``-p no:laios_conformance``;
+d. ``-n 2`` (pytest-xdist) versus serial, three providers.
+
+Not collected by pytest: the file is not named ``test_*.py`` and ``testpaths`` is ``tests``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+REPO = Path(__file__).resolve().parents[1]
+PROVIDERS = (
+    "reference_providers.openai:OpenAIClient",
+    "reference_providers.anthropic:AnthropicClient",
+    "reference_providers.ollama:OllamaClient",
+)
+sys.path.insert(0, str(REPO))
+CASSETTE = REPO / "cassettes" / "OpenAIClient" / "returns-response.yaml"
+BLOCK = 100  # generate() calls per alternation in measurement b
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    target: str = "none"
+    met: Optional[bool] = None  # None: no target
+    detail: str = ""
+    samples: List[float] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return "n/a" if self.met is None else ("met" if self.met else "MISSED")
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _env() -> Dict[str, str]:
+    drop = ("CI", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def _timed_run(argv: List[str], cwd: Path, **env: str) -> float:
+    """Wall time of one subprocess; raises if it fails (a failing run is not a figure)."""
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=cwd, env={**_env(), **env}, capture_output=True, text=True, timeout=300)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(
+            f"benchmark command failed (exit {done.returncode}): {' '.join(argv)}\n"
+            f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
+    return elapsed
+
+
+def _interleaved(conditions: Dict[str, Callable[[], float]], reps: int) -> Dict[str, List[float]]:
+    samples: Dict[str, List[float]] = {name: [] for name in conditions}
+    for _ in range(reps):
+        for name, measure in conditions.items():
+            samples[name].append(measure())
+    return samples
+
+
+def _spread(values: List[float], scale: float = 1.0, fmt: str = "{:.2f}") -> str:
+    return f"min {fmt.format(min(values) * scale)}, max {fmt.format(max(values) * scale)}, n={len(values)}"
+
+
+def _suite_argv(providers: List[str], extra: List[str] = ()) -> List[str]:
+    return [sys.executable, "-m", "pytest", *[f"--laios-provider={p}" for p in providers],
+            "-p", "no:cacheprovider", "-q", *extra]
+
+
+# --- a + d: the suite in replay -----------------------------------------------------------
+
+
+def suite_figures(reps: int) -> List[Figure]:
+    conditions: Dict[str, Callable[[], float]] = {}
+    for target in PROVIDERS:
+        conditions[target] = lambda target=target: _timed_run(_suite_argv([target]), REPO)
+    conditions["all three"] = lambda: _timed_run(_suite_argv(list(PROVIDERS)), REPO)
+    conditions["all three, -n 2"] = lambda: _timed_run(_suite_argv(list(PROVIDERS), ["-n", "2"]), REPO)
+    samples = _interleaved(conditions, reps)
+    med = {name: statistics.median(values) for name, values in samples.items()}
+    figures = [
+        Figure(f"a. suite, {t.rsplit(':', 1)[1]} (wall s)", med[t], "s", detail=_spread(samples[t]), samples=samples[t])
+        for t in PROVIDERS
+    ]
+    figures.append(
+        Figure("a. suite, all three (wall s)", med["all three"], "s", "< 10 s", med["all three"] < 10,
+               _spread(samples["all three"]), samples["all three"])
+    )
+    figures.append(
+        Figure("d. suite, all three, -n 2 (wall s)", med["all three, -n 2"], "s",
+               detail=_spread(samples["all three, -n 2"]), samples=samples["all three, -n 2"])
+    )
+    pairs = [p / s for p, s in zip(samples["all three, -n 2"], samples["all three"])]
+    figures.append(
+        Figure("d. -n 2 / serial, all three (ratio)", statistics.median(pairs), "x",
+               detail=f"median of per-round ratios ({', '.join(f'{r:.2f}' for r in pairs)}); "
+               f"ratio of medians {med['all three, -n 2'] / med['all three']:.3f}", samples=pairs)
+    )
+    return figures
+
+
+# --- b: the seam's overhead per call ------------------------------------------------------
+
+
+def _recorded_body() -> bytes:
+    import yaml
+
+    cassette = yaml.safe_load(CASSETTE.read_text(encoding="utf-8"))
+    body = cassette["interactions"][0]["response"]["body"]["string"]
+    return body.encode("utf-8") if isinstance(body, str) else body
+
+
+def seam_figures(calls: int, rounds: int) -> List[Figure]:
+    import httpx
+
+    from laios_conformance.base.client import LLMMessage
+    from laios_conformance.seam import Reply, interpose
+    from reference_providers.openai import OpenAIClient
+
+    body = _recorded_body()
+    headers = {"content-type": "application/json"}
+    messages = [LLMMessage(role="user", content="Say hello in one short sentence.")]
+    expected = json.loads(body)["choices"][0]["message"]["content"]
+
+    def seam_handler(seen: Any, upstream: Any) -> Reply:
+        return Reply(status=200, body=body, headers=headers)
+
+    def mock_handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers=headers, content=body)
+
+    through_seam = OpenAIClient(api_key="sk-benchmark-not-a-key")  # default transport, patched by the seam
+    plain = OpenAIClient(api_key="sk-benchmark-not-a-key", transport=httpx.MockTransport(mock_handler))
+
+    def call(client: Any) -> None:
+        if client.generate(messages, temperature=0.3, max_tokens=64).content != expected:
+            raise SystemExit("benchmark: the provider did not return the recorded answer")
+
+    def seam_block(n: int) -> float:
+        with interpose(seam_handler) as traffic:
+            start = time.perf_counter()
+            for _ in range(n):
+                call(through_seam)
+            elapsed = time.perf_counter() - start
+        if len(traffic) != n:
+            raise SystemExit(f"benchmark: {len(traffic)} of {n} calls crossed the seam")
+        return elapsed
+
+    def seam_each_call_block(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            with interpose(seam_handler):
+                call(through_seam)
+        return time.perf_counter() - start
+
+    def plain_block(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            call(plain)
+        return time.perf_counter() - start
+
+    conditions = {"seam": seam_block, "plain": plain_block, "seam, interpose per call": seam_each_call_block}
+    for measure in conditions.values():  # warm-up
+        measure(max(50, calls // 10))
+    # A round is `calls` calls per condition, run in blocks of BLOCK calls that alternate
+    # between the conditions, so that both see the same (possibly changing) machine load.
+    samples: Dict[str, List[float]] = {name: [] for name in conditions}
+    for _ in range(rounds):
+        totals = dict.fromkeys(conditions, 0.0)
+        done = 0
+        while done < calls:
+            n = min(BLOCK, calls - done)
+            for name, measure in conditions.items():
+                totals[name] += measure(n)
+            done += n
+        for name in conditions:
+            samples[name].append(totals[name] / calls)
+    through_seam.close()
+    plain.close()
+    med = {name: statistics.median(values) for name, values in samples.items()}
+    pairs = [a / b for a, b in zip(samples["seam"], samples["plain"])]
+    ratio = statistics.median(pairs)
+    us = 1e6
+    return [
+        Figure("b. generate() via seam (us/call)", med["seam"] * us, "us",
+               detail=f"{calls} calls x {rounds} rounds; " + _spread(samples["seam"], us, "{:.0f}"),
+               samples=[v * us for v in samples["seam"]]),
+        Figure("b. generate() via MockTransport (us/call)", med["plain"] * us, "us",
+               detail=_spread(samples["plain"], us, "{:.0f}"), samples=[v * us for v in samples["plain"]]),
+        Figure("b. seam / plain (ratio)", ratio, "x", "< 1.5x", ratio < 1.5,
+               detail=f"median of per-round ratios ({', '.join(f'{r:.2f}' for r in pairs)}); "
+               f"ratio of medians {med['seam'] / med['plain']:.3f}; "
+               f"seam costs {(med['seam'] - med['plain']) * us:+.0f} us/call", samples=pairs),
+        Figure("b. seam entered per call / plain (ratio)", med["seam, interpose per call"] / med["plain"], "x",
+               detail=f"{med['seam, interpose per call'] * us:.0f} us/call incl. patching httpx each call",
+               samples=[v * us for v in samples["seam, interpose per call"]]),
+    ]
+
+
+# --- c: start-up cost when installed but unused ------------------------------------------
+
+
+DEPENDENCY_PLUGINS = ("-p", "no:faker", "-p", "no:hypothesispytest")
+
+
+def startup_figures(reps: int, dependency_plugins: bool = False) -> List[Figure]:
+    with tempfile.TemporaryDirectory(prefix="laios-startup-") as tmp:
+        folder = Path(tmp)
+        (folder / "test_tiny.py").write_text("def test_tiny():\n    assert True\n", encoding="utf-8")
+        base = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", "test_tiny.py"]
+        # No bytecode written: neither side profits from the other having cached the
+        # rewritten test module, so no untimed warm-up run is needed.
+        unused = lambda: _timed_run(base, folder, PYTHONDONTWRITEBYTECODE="1")  # noqa: E731
+        disabled = lambda: _timed_run([*base, "-p", "no:laios_conformance"], folder, PYTHONDONTWRITEBYTECODE="1")  # noqa: E731
+        conditions = {"unused": unused, "disabled": disabled}
+        if dependency_plugins:
+            conditions["bare"] = lambda: _timed_run(  # noqa: E731
+                [*base, "-p", "no:laios_conformance", *DEPENDENCY_PLUGINS], folder, PYTHONDONTWRITEBYTECODE="1"
+            )
+        samples = _interleaved(conditions, reps)
+    med = {name: statistics.median(values) for name, values in samples.items()}
+    pairs = [u / d for u, d in zip(samples["unused"], samples["disabled"])]
+    ratio = statistics.median(pairs)
+    ms = 1e3
+    return [
+        Figure("c. pytest --co, plugin installed, unused (ms)", med["unused"] * ms, "ms",
+               detail=_spread(samples["unused"], ms, "{:.0f}"), samples=[v * ms for v in samples["unused"]]),
+        Figure("c. pytest --co, -p no:laios_conformance (ms)", med["disabled"] * ms, "ms",
+               detail=_spread(samples["disabled"], ms, "{:.0f}"), samples=[v * ms for v in samples["disabled"]]),
+        Figure("c. unused / disabled (ratio)", ratio, "x", "< 1.05x", ratio < 1.05,
+               detail=f"median of per-pair ratios; ratio of medians {med['unused'] / med['disabled']:.3f}; "
+               f"pairs min {min(pairs):.3f}, max {max(pairs):.3f}", samples=pairs),
+    ] + ([] if not dependency_plugins else [
+        Figure("c. pytest --co, kit, faker and hypothesis plugins all disabled (ms)", med["bare"] * ms, "ms",
+               detail=_spread(samples["bare"], ms, "{:.0f}") + "; the kit depends on faker and hypothesis, "
+               "whose pytest11 plugins load in every pytest run", samples=[v * ms for v in samples["bare"]]),
+        Figure("c. unused / all three disabled (ratio)", med["unused"] / med["bare"], "x",
+               detail="ratio of medians: start-up added by installing the kit with its dependencies"),
+    ])
+
+
+# --- the machine, the table ----------------------------------------------------------------
+
+
+def machine() -> Dict[str, Any]:
+    cpu = "unknown"
+    memory = "unknown"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+        kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal:"))
+        memory = f"{kib / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration, ValueError):
+        pass
+    versions = {}
+    for name in ("pytest", "xdist", "httpx", "vcr", "hypothesis"):
+        try:
+            module = __import__(name)
+            versions[name] = getattr(module, "__version__", "?")
+        except ImportError:
+            versions[name] = "not installed"
+    return {
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu": cpu,
+        "memory": memory,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+    }
+
+
+def _value(figure: Figure) -> str:
+    if figure.unit == "x":
+        return f"{figure.value:.3f}x"
+    if figure.unit == "s":
+        return f"{figure.value:.2f} s"
+    return f"{figure.value:.0f} {figure.unit}"
+
+
+def table(figures: List[Figure]) -> str:
+    rows = [("measurement", "median", "target", "verdict", "spread / note")]
+    rows += [(f.name, _value(f), f.target, f.verdict, f.detail) for f in figures]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+        if index == 0:
+            lines.append("-" * (sum(widths) + 2 * 4 + len(row[4])))
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions of each suite run (a, d); default 3")
+    parser.add_argument("--startup-reps", type=int, default=8, help="repetitions of each start-up run (c); default 8")
+    parser.add_argument("--calls", type=int, default=2000, help="generate() calls per round (b); default 2000")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of calls per condition (b); default 5")
+    parser.add_argument("--dependency-plugins", action="store_true",
+                        help="c: also time start-up with faker's and hypothesis's pytest plugins disabled")
+    parser.add_argument("--only", choices=("a", "b", "c", "d"), action="append",
+                        help="run only these measurements (a and d run together)")
+    args = parser.parse_args(argv)
+    only = set(args.only or "abcd")
+
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    figures: List[Figure] = []
+    if only & {"b"}:
+        figures += seam_figures(args.calls, args.rounds)
+    if only & {"c"}:
+        figures += startup_figures(args.startup_reps, args.dependency_plugins)
+    if only & {"a", "d"}:
+        figures += suite_figures(args.reps)
+    figures.sort(key=lambda f: f.name[:2])
+    elapsed = time.perf_counter() - started
+    load_after = os.getloadavg()
+    info = machine()
+
+    print(f"laios-conformance benchmarks, {date}")
+    print(f"machine: {info['nproc']} CPU(s), {info['cpu']}, {info['memory']} RAM, Python {info['python']}")
+    print(f"load average (1/5/15 min): before {'/'.join(f'{x:.2f}' for x in load_before)}, "
+          f"after {'/'.join(f'{x:.2f}' for x in load_after)}")
+    print()
+    print(table(figures))
+    print()
+    missed = [f.name for f in figures if f.met is False]
+    print(f"targets: {sum(f.met is True for f in figures)} met, {len(missed)} missed; benchmark took {elapsed:.1f} s"
+          + (" (over its 2-minute budget: a busy machine, or lower --reps / --startup-reps)" if elapsed > 120 else ""))
+
+    if args.json:
+        data = {
+            "date": date,
+            "command": " ".join(["python", "benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]),
+            "machine": info,
+            "load_average_before": load_before,
+            "load_average_after": load_after,
+            "elapsed_s": elapsed,
+            "settings": {"reps": args.reps, "startup_reps": args.startup_reps, "calls": args.calls,
+                         "rounds": args.rounds, "dependency_plugins": args.dependency_plugins},
+            "figures": [dict(asdict(f), verdict=f.verdict) for f in figures],
+        }
+        Path(args.json).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -23,6 +23,20 @@ NON_STREAMING = "tests.providers.defective:NonStreaming"
 OPENAI_BASE = "https://api.openai.com"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def subprocess_bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Let the many Python subprocesses of this suite share compiled bytecode.
+
+    Where PYTHONDONTWRITEBYTECODE is set, every subprocess recompiles (and pytest
+    re-rewrites) every module it imports: seconds each. A cache prefix in a temporary
+    directory keeps the repository and site-packages untouched.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+        patch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path_factory.mktemp("pycache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def fake_api() -> Iterator[FakeAPI]:
     with FakeAPI() as api:

@@ -33,10 +33,9 @@ _RECORDED_KEY = "laios_recorded"
 class ConformanceSession:
     """State and hooks of one conformance run."""
 
-    def __init__(self, config: pytest.Config, specs: List[ProviderSpec], canary_key: str) -> None:
+    def __init__(self, config: pytest.Config, specs: List[ProviderSpec]) -> None:
         self.config = config
         self.specs = specs
-        self.canary_key = canary_key
         self.verdict = Verdict()
         self.strict = bool(config.getoption("laios_strict") or config.getini("laios_strict"))
         self.report_path = config.getoption("laios_report")
@@ -66,7 +65,7 @@ class ConformanceSession:
         _apply_ci_defaults(config)
         if config.args_source is not pytest.Config.ArgsSource.ARGS:
             config.args = [str(CONTRACT_DIR)]
-        session = cls(config, specs, canary)
+        session = cls(config, specs)
         session.wire_formats = _register_wire_formats(config)
         return session
 
@@ -260,9 +259,3 @@ def cassette_hint(spec: ProviderSpec, clause_id: str, rewrite: bool = False) -> 
     """The command that records the cassette a clause needs."""
     mode = "rewrite" if rewrite else "once"
     return f"pytest --laios-provider={spec.target} --record-mode={mode} -k {clause_id.replace('-', '_')}"
-
-
-def provider_spec_from(item_or_request: Any) -> Optional[ProviderSpec]:
-    node = getattr(item_or_request, "node", item_or_request)
-    callspec = getattr(node, "callspec", None)
-    return callspec.params.get("laios_provider_spec") if callspec else None

@@ -20,6 +20,7 @@ from tests.support.recording import record
 
 GOOD = "tests.providers.openai_style:GoodOpenAIStyle"
 NON_STREAMING = "tests.providers.defective:NonStreaming"
+DROPS_SYSTEM_PROMPT = "tests.providers.defective:DropsSystemPrompt"
 OPENAI_BASE = "https://api.openai.com"
 
 
@@ -45,10 +46,11 @@ def fake_api() -> Iterator[FakeAPI]:
 
 @pytest.fixture(scope="session")
 def good_cassettes(tmp_path_factory: pytest.TempPathFactory, fake_api: FakeAPI) -> Path:
-    """Cassettes for GoodOpenAIStyle (and the non-streaming variant, whose stream requests
-    differ), recorded through the kit against the loopback API."""
+    """Cassettes for GoodOpenAIStyle, recorded through the kit against the loopback API;
+    also for the two providers whose requests differ from it on purpose (so that their
+    clauses judge what they send instead of missing the cassette)."""
     root = tmp_path_factory.mktemp("cassettes")
-    for target in (GOOD, NON_STREAMING):
+    for target in (GOOD, NON_STREAMING, DROPS_SYSTEM_PROMPT):
         result = record(target, {"base_url": f"{fake_api.url}/v1"}, fake_api.url, OPENAI_BASE, root, cwd=root)
         assert (root / target.rsplit(":", 1)[1]).is_dir(), result.stdout + result.stderr
     return root

@@ -33,7 +33,7 @@ def test_correct_provider_passes_every_core_clause(run_kit) -> None:
 # defective provider -> {clause: expected status}; every other core clause must pass.
 DEFECTS = {
     "EmptyModelName": {"returns-response": "failed", "system-prompt": "failed", "router-fallback": "passed"},
-    "DropsSystemPrompt": {"system-prompt": "error"},  # its request no longer matches the cassette
+    "DropsSystemPrompt": {"system-prompt": "failed"},
     "ReturnsEmptyOnHttpError": {
         "raises-on-http-error": "failed", "router-fallback": "failed", "circuit-breaker": "failed",
         "retry-bounded": "passed", "no-secret-leak": "passed", "timeout-set": "passed",
@@ -55,6 +55,11 @@ def test_defective_provider_fails_exactly_its_clauses(run_kit, name: str) -> Non
     expected = {clause: "passed" for clause in CORE_CLAUSES} | DEFECTS[name]
     assert statuses == expected, run.report
     assert run.result.ret == 1
+
+
+def test_system_prompt_failure_names_the_missing_prompt(run_kit) -> None:
+    run = run_kit(D + "DropsSystemPrompt", "-k", "system_prompt")
+    assert "is in no JSON string of the request body" in run.message("system-prompt")
 
 
 def test_ignored_params_fail_and_break_cassette_matching(run_kit) -> None:

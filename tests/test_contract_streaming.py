@@ -25,6 +25,7 @@ DEFECTS = {
     "FormatsJsonByHand": {"message-fidelity"},
     "StripsReply": {"content-fidelity"},
     "KeepsAnswerOnSelf": {"thread-safety"},
+    "IgnoresEndMarker": {"stream-end-marker"},
 }
 
 

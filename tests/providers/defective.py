@@ -6,6 +6,7 @@ names the clause(s) it must fail.
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 from typing import Any, Dict, Iterator, List
@@ -282,3 +283,20 @@ class KeepsAnswerOnSelf(GoodOpenAIStyle):
         response = self.post(self.payload(messages, temperature, max_tokens, stream=False))
         self._answer_parts.append(self.parse(response).content)
         return LLMResponse(content="".join(self._answer_parts), model=self.model)
+
+
+class IgnoresEndMarker(GoodOpenAIStyle):
+    """Fails stream-end-marker (a should clause): a stream cut cleanly before ``[DONE]`` looks complete."""
+
+    def deltas(self, lines: Iterator[str]) -> Iterator[str]:
+        for line in lines:
+            data = line[5:].strip() if line.startswith("data:") else ""
+            if data == "[DONE]":
+                return
+            chunk = json.loads(data) if data else {}
+            if "error" in chunk:
+                raise ProviderError(f"error inside the stream: {chunk['error']}")
+            for choice in chunk.get("choices") or []:
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    yield text

@@ -7,6 +7,7 @@ does not apply, and how to fix a failure; the docs' clause reference is built fr
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -29,6 +30,7 @@ __all__ = [
     "clause_of",
     "subject_rank",
     "file_signature",
+    "how_to_fix",
     "note",
     "notes_of",
 ]
@@ -126,6 +128,16 @@ def all_clauses() -> List[Clause]:
                 if mark.name == MARKER:
                     found.append(Clause(mark.args[0], mark.args[1], function))
     return found
+
+
+@functools.lru_cache(maxsize=None)
+def how_to_fix(clause_id: str) -> str:
+    """The **How to fix** part of a clause's docstring, on one line ("" if it has none)."""
+    clause = next((c for c in all_clauses() if c.id == clause_id), None)
+    if clause is None or "**How to fix**:" not in clause.doc:
+        return ""
+    section = clause.doc.split("**How to fix**:", 1)[1].split("\n\n**", 1)[0]
+    return " ".join(section.split())
 
 
 def note(request: pytest.FixtureRequest, text: str) -> None:

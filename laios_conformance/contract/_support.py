@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 
 from ..base import LLMMessage
-from ..clauses import ClauseCannotJudge
+from ..clauses import ClauseCannotJudge, how_to_fix
 from ..seam import Fault, Reply, Seen, Traffic, interpose, virtual_sleep
 
 TEMPERATURE = 0.3
@@ -146,14 +146,17 @@ class Cases:
     def ok(self, case: str) -> None:
         self.passed.append(case)
 
-    def conclude(self, how_to_fix: str = "") -> None:
-        """Fail with every failing case; skip when some cases could not be judged."""
+    def conclude(self) -> None:
+        """Fail with every failing case and the clause's own advice; skip when some cases
+        could not be judged."""
         if self.failures:
             lines = [f"{self.clause_id}: {len(self.failures)} case(s) failed:"]
             lines += [f"  - {case}: {why}" for case, why in self.failures.items()]
             lines += [f"  (not judged: {case}: {why})" for case, why in self.unjudged.items()]
-            if how_to_fix:
-                lines.append(f"How to fix: {how_to_fix}")
+            advice = how_to_fix(self.clause_id)
+            if advice:
+                lines.append(f"How to fix: {advice}")
+            lines.append(f"More: laios-conformance explain {self.clause_id}")
             pytest.fail("\n".join(lines), pytrace=False)
         if self.unjudged:
             cases = "; ".join(f"{case}: {why}" for case, why in self.unjudged.items())

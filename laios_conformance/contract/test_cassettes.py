@@ -38,4 +38,4 @@ def test_cassettes_fresh(laios_session: Any, laios_provider_spec: Any, request: 
             cases.fail(path.name, "has no recording date (recorded_at)")
         elif (today - recorded).days > max_age:
             cases.fail(path.name, f"recorded {recorded} ({(today - recorded).days} days ago, limit {max_age})")
-    cases.conclude(f"re-record with: pytest --laios-provider={laios_provider_spec.target} --record-mode=rewrite")
+    cases.conclude()

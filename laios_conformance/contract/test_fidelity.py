@@ -114,7 +114,7 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
         cases.fail("minimal counter-example", f"{problem}; conversation: {conversation!r:.400}")
     if refused:
         note(request, f"{len(refused)} generated conversation(s) refused before sending")
-    cases.conclude("encode the body with json=, and send contents untouched")
+    cases.conclude()
 
 
 @clause("content-fidelity", "must")
@@ -158,7 +158,7 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
         found = find_minimal(texts(), problem_with)
         if found is not None:
             cases.fail(case, f"minimal counter-example {found[0]!r}: {found[1]}")
-    cases.conclude("return the text exactly as parsed")
+    cases.conclude()
 
 
 THREADS, CALLS = 8, 25
@@ -211,4 +211,4 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
     cases = Cases("thread-safety")
     if problems:
         cases.fail(f"{len(problems)} of {THREADS * CALLS} calls", "; ".join(problems[:3]))
-    cases.conclude("keep per-call state local")
+    cases.conclude()

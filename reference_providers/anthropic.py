@@ -1,6 +1,6 @@
 """Anthropic Messages API over plain httpx.
 
-``AnthropicClient(model, timeout=60, api_key=None, base_url=None)``; no vendor SDK is used
+``AnthropicClient(model=DEFAULT_MODEL, timeout=60, api_key=None, base_url=None)``; no vendor SDK is used
 at run time.
 
 Wire format decisions

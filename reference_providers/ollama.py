@@ -1,6 +1,6 @@
 """Ollama's native chat API over plain httpx.
 
-``OllamaClient(model, base_url="http://localhost:11434", timeout=60, keep_alive="30m",
+``OllamaClient(model=DEFAULT_MODEL, base_url="http://localhost:11434", timeout=60, keep_alive="30m",
 num_ctx=None)``; no vendor SDK is used at run time, and no key is needed.
 
 Wire format decisions

@@ -1,6 +1,6 @@
 """OpenAI Chat Completions over plain httpx: api.openai.com and every OpenAI-compatible server.
 
-``OpenAIClient(model, base_url=None, timeout=60, api_key=None)`` speaks the protocol that
+``OpenAIClient(model=DEFAULT_MODEL, base_url=None, timeout=60, api_key=None)`` speaks the protocol that
 OpenAI, Groq, Together, DeepSeek, Cerebras, OpenRouter, Mistral, Perplexity, vLLM, LM
 Studio, llama.cpp and Ollama's ``/v1`` share. No vendor SDK is used at run time.
 

@@ -77,7 +77,6 @@ class Seen:
     request: Any
     module: ModuleType
     status: Optional[int] = None
-    opened: bool = False
     closed: threading.Event = field(default_factory=threading.Event)
     upstream_error: Optional[Exception] = None
 
@@ -122,10 +121,6 @@ class Traffic:
     def record(self, seen: Seen) -> None:
         with self._lock:
             self.seen.append(seen)
-
-    def since(self, count: int) -> List[Seen]:
-        with self._lock:
-            return self.seen[count:]
 
 
 @contextlib.contextmanager
@@ -248,7 +243,7 @@ def _streams(module: ModuleType) -> SimpleNamespace:
             self.reply, self.seen = reply, seen
 
         def __iter__(self) -> Iterator[bytes]:
-            yield from _deliver(self.reply, self.seen, module)
+            yield from _deliver(self.reply, module)
 
         def close(self) -> None:
             self.seen.closed.set()
@@ -258,7 +253,7 @@ def _streams(module: ModuleType) -> SimpleNamespace:
             self.reply, self.seen = reply, seen
 
         async def __aiter__(self) -> Any:
-            for piece in _deliver(self.reply, self.seen, module):
+            for piece in _deliver(self.reply, module):
                 yield piece
 
         async def aclose(self) -> None:
@@ -271,7 +266,6 @@ def _streams(module: ModuleType) -> SimpleNamespace:
             self.inner, self.seen = inner, seen
 
         def __iter__(self) -> Iterator[bytes]:
-            self.seen.opened = True
             yield from self.inner
 
         def close(self) -> None:
@@ -283,7 +277,6 @@ def _streams(module: ModuleType) -> SimpleNamespace:
             self.inner, self.seen = inner, seen
 
         async def __aiter__(self) -> Any:
-            self.seen.opened = True
             async for piece in self.inner:
                 yield piece
 
@@ -297,8 +290,7 @@ def _streams(module: ModuleType) -> SimpleNamespace:
     )
 
 
-def _deliver(reply: Reply, seen: Seen, module: ModuleType) -> Iterator[bytes]:
-    seen.opened = True
+def _deliver(reply: Reply, module: ModuleType) -> Iterator[bytes]:
     for index, piece in enumerate(reply.pieces()):
         if index == 1 and reply.gate is not None and not reply.gate.wait(reply.gate_timeout):
             reply.gate_expired = True

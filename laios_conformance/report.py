@@ -7,11 +7,8 @@ only merges the phases of one test (setup, call, teardown): the worst status win
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Dict, List
 
 __all__ = [
@@ -21,7 +18,6 @@ __all__ = [
     "verdict_badge",
     "verdict_from_dict",
     "verdict_markdown",
-    "write_atomically",
 ]
 
 _RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
@@ -104,21 +100,6 @@ class Verdict:
             lines.append(label.ljust(width) + "".join(f"  {c.status if c else '-'}".ljust(10) for c in cells))
         lines.extend(f"[{n}] {provider}" for n, provider in enumerate(providers, 1))
         return lines
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def dump_json(data: dict) -> str:

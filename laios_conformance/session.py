@@ -24,7 +24,8 @@ from .clauses import (
     subject_rank,
 )
 from .loading import ProviderLoadError, ProviderSpec, load_provider, make_canary_key, redact
-from .report import Verdict, dump_json, write_atomically
+from ._files import atomic_write_text
+from .report import Verdict, dump_json
 
 _VERDICT_KEY = "laios_verdict"
 _RECORDED_KEY = "laios_recorded"
@@ -168,7 +169,7 @@ class ConformanceSession:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.report_path and not hasattr(session.config, "workerinput"):
             text = redact(dump_json(self.ordered_verdict().to_dict(__version__)), self.secrets)
-            write_atomically(Path(self.report_path), text)
+            atomic_write_text(Path(self.report_path), text)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         from . import wire

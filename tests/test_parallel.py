@@ -60,13 +60,13 @@ PROBE = textwrap.dedent(
 
     def pytest_configure(config):
         who = _who(config)
-        real = _session.write_atomically
+        real = _session.atomic_write_text
 
         def spy(path, text):
             _log(event="report-written", who=who, path=str(path))
             return real(path, text)
 
-        _session.write_atomically = spy
+        _session.atomic_write_text = spy
         _log(event="configured", who=who)
 
 

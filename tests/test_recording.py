@@ -422,9 +422,9 @@ import os
 import time
 from pathlib import Path
 
-from laios_conformance.cassettes import persister
+from laios_conformance import _files
 
-_real = persister._write_synced
+_real = _files._write_synced
 SIGNAL = Path(os.environ["LAIOS_TEST_SIGNAL"])
 RELEASE = Path(os.environ["LAIOS_TEST_RELEASE"])
 
@@ -446,7 +446,7 @@ def _write_synced(path, data):
         file.write(data[len(data) // 2:])
 
 
-persister._write_synced = _write_synced
+_files._write_synced = _write_synced
 '''
 
 

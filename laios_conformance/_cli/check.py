@@ -15,7 +15,8 @@ from typing import List, Optional
 
 import pytest
 
-from ..report import dump_json, verdict_badge, verdict_from_dict, verdict_markdown, write_atomically
+from .._files import atomic_write_text
+from ..report import dump_json, verdict_badge, verdict_from_dict, verdict_markdown
 from . import UsageError
 from .progress import ProgressPlugin
 
@@ -119,9 +120,9 @@ def judge(args: argparse.Namespace, code: int, data: Optional[dict], out: str, e
 
 def write_outputs(args: argparse.Namespace, data: dict) -> None:
     if args.report_md:
-        write_atomically(Path(args.report_md), verdict_markdown(data, strict=args.strict))
+        atomic_write_text(Path(args.report_md), verdict_markdown(data, strict=args.strict))
     if args.badge:
-        write_atomically(Path(args.badge), dump_json(verdict_badge(data)))
+        atomic_write_text(Path(args.badge), dump_json(verdict_badge(data)))
 
 
 def without_section(text: str, title: str) -> str:

@@ -43,9 +43,7 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets as _secrets
 from collections.abc import Iterable
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +52,7 @@ from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.request import Request
 from vcr.serialize import deserialize, serialize
 
+from .._files import atomic_write_text
 from .scrub import make_redactor, redact_deep
 
 log = logging.getLogger(__name__)
@@ -133,38 +132,6 @@ def read_cassette(path: str | os.PathLike, serializer: Any) -> tuple:
         raise CorruptCassetteError(path, _reason(error)) from error
     _check_responses(path, content[1])
     return content
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Replace ``path`` with ``text`` (UTF-8) so that no reader ever sees a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{_secrets.token_hex(4)}.tmp")
-    try:
-        _write_synced(temporary, text.encode("utf-8"))
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _sync_directory(path.parent)
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    with open(fd, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-
-
-def _sync_directory(directory: Path) -> None:
-    with suppress(OSError, AttributeError):
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _read_text(path: str | os.PathLike) -> str:

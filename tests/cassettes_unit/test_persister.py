@@ -7,7 +7,7 @@ import pytest
 from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 
 from laios_conformance.cassettes import CorruptCassetteError, SafePersister
-from laios_conformance.cassettes import persister as persister_module
+from laios_conformance import _files
 from laios_conformance.cassettes import serializer as laios_yaml
 
 from .helpers import cassette_dict, kit_vcr, request, response
@@ -47,7 +47,7 @@ def test_a_crash_half_way_through_the_write_never_leaves_a_partial_cassette(tmp_
         temporary.write_bytes(data[: len(data) // 2])
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(persister_module, "_write_synced", crash_mid_write)
+    monkeypatch.setattr(_files, "_write_synced", crash_mid_write)
     with pytest.raises(KeyboardInterrupt):
         saved(path, b"new" * 100)
     assert path.read_bytes() == before

@@ -33,10 +33,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 PROVIDERS = (
@@ -55,9 +56,9 @@ class Figure:
     value: float
     unit: str
     target: str = "none"
-    met: Optional[bool] = None  # None: no target
+    met: bool | None = None  # None: no target
     detail: str = ""
-    samples: List[float] = field(default_factory=list)
+    samples: list[float] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -67,14 +68,14 @@ class Figure:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _env() -> Dict[str, str]:
+def _env() -> dict[str, str]:
     drop = ("CI", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT")
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
 
 
-def _timed_run(argv: List[str], cwd: Path, **env: str) -> float:
+def _timed_run(argv: list[str], cwd: Path, **env: str) -> float:
     """Wall time of one subprocess; raises if it fails (a failing run is not a figure)."""
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, env={**_env(), **env}, capture_output=True, text=True, timeout=300)
@@ -87,28 +88,36 @@ def _timed_run(argv: List[str], cwd: Path, **env: str) -> float:
     return elapsed
 
 
-def _interleaved(conditions: Dict[str, Callable[[], float]], reps: int) -> Dict[str, List[float]]:
-    samples: Dict[str, List[float]] = {name: [] for name in conditions}
+def _interleaved(conditions: dict[str, Callable[[], float]], reps: int) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {name: [] for name in conditions}
     for _ in range(reps):
         for name, measure in conditions.items():
             samples[name].append(measure())
     return samples
 
 
-def _spread(values: List[float], scale: float = 1.0, fmt: str = "{:.2f}") -> str:
+def _spread(values: list[float], scale: float = 1.0, fmt: str = "{:.2f}") -> str:
     return f"min {fmt.format(min(values) * scale)}, max {fmt.format(max(values) * scale)}, n={len(values)}"
 
 
-def _suite_argv(providers: List[str], extra: List[str] = ()) -> List[str]:
-    return [sys.executable, "-m", "pytest", *[f"--laios-provider={p}" for p in providers],
-            "-p", "no:cacheprovider", "-q", *extra]
+def _suite_argv(providers: list[str], extra: list[str] = ()) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        *[f"--laios-provider={p}" for p in providers],
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *extra,
+    ]
 
 
 # --- a + d: the suite in replay -----------------------------------------------------------
 
 
-def suite_figures(reps: int) -> List[Figure]:
-    conditions: Dict[str, Callable[[], float]] = {}
+def suite_figures(reps: int) -> list[Figure]:
+    conditions: dict[str, Callable[[], float]] = {}
     for target in PROVIDERS:
         conditions[target] = lambda target=target: _timed_run(_suite_argv([target]), REPO)
     conditions["all three"] = lambda: _timed_run(_suite_argv(list(PROVIDERS)), REPO)
@@ -120,18 +129,35 @@ def suite_figures(reps: int) -> List[Figure]:
         for t in PROVIDERS
     ]
     figures.append(
-        Figure("a. suite, all three (wall s)", med["all three"], "s", "< 10 s", med["all three"] < 10,
-               _spread(samples["all three"]), samples["all three"])
+        Figure(
+            "a. suite, all three (wall s)",
+            med["all three"],
+            "s",
+            "< 10 s",
+            med["all three"] < 10,
+            _spread(samples["all three"]),
+            samples["all three"],
+        )
     )
     figures.append(
-        Figure("d. suite, all three, -n 2 (wall s)", med["all three, -n 2"], "s",
-               detail=_spread(samples["all three, -n 2"]), samples=samples["all three, -n 2"])
+        Figure(
+            "d. suite, all three, -n 2 (wall s)",
+            med["all three, -n 2"],
+            "s",
+            detail=_spread(samples["all three, -n 2"]),
+            samples=samples["all three, -n 2"],
+        )
     )
-    pairs = [p / s for p, s in zip(samples["all three, -n 2"], samples["all three"])]
+    pairs = [p / s for p, s in zip(samples["all three, -n 2"], samples["all three"], strict=False)]
     figures.append(
-        Figure("d. -n 2 / serial, all three (ratio)", statistics.median(pairs), "x",
-               detail=f"median of per-round ratios ({', '.join(f'{r:.2f}' for r in pairs)}); "
-               f"ratio of medians {med['all three, -n 2'] / med['all three']:.3f}", samples=pairs)
+        Figure(
+            "d. -n 2 / serial, all three (ratio)",
+            statistics.median(pairs),
+            "x",
+            detail=f"median of per-round ratios ({', '.join(f'{r:.2f}' for r in pairs)}); "
+            f"ratio of medians {med['all three, -n 2'] / med['all three']:.3f}",
+            samples=pairs,
+        )
     )
     return figures
 
@@ -147,7 +173,7 @@ def _recorded_body() -> bytes:
     return body.encode("utf-8") if isinstance(body, str) else body
 
 
-def seam_figures(calls: int, rounds: int) -> List[Figure]:
+def seam_figures(calls: int, rounds: int) -> list[Figure]:
     import httpx
 
     from laios_conformance.base.client import LLMMessage
@@ -200,7 +226,7 @@ def seam_figures(calls: int, rounds: int) -> List[Figure]:
         measure(max(50, calls // 10))
     # A round is `calls` calls per condition, run in blocks of BLOCK calls that alternate
     # between the conditions, so that both see the same (possibly changing) machine load.
-    samples: Dict[str, List[float]] = {name: [] for name in conditions}
+    samples: dict[str, list[float]] = {name: [] for name in conditions}
     for _ in range(rounds):
         totals = dict.fromkeys(conditions, 0.0)
         done = 0
@@ -214,22 +240,42 @@ def seam_figures(calls: int, rounds: int) -> List[Figure]:
     through_seam.close()
     plain.close()
     med = {name: statistics.median(values) for name, values in samples.items()}
-    pairs = [a / b for a, b in zip(samples["seam"], samples["plain"])]
+    pairs = [a / b for a, b in zip(samples["seam"], samples["plain"], strict=False)]
     ratio = statistics.median(pairs)
     us = 1e6
     return [
-        Figure("b. generate() via seam (us/call)", med["seam"] * us, "us",
-               detail=f"{calls} calls x {rounds} rounds; " + _spread(samples["seam"], us, "{:.0f}"),
-               samples=[v * us for v in samples["seam"]]),
-        Figure("b. generate() via MockTransport (us/call)", med["plain"] * us, "us",
-               detail=_spread(samples["plain"], us, "{:.0f}"), samples=[v * us for v in samples["plain"]]),
-        Figure("b. seam / plain (ratio)", ratio, "x", "< 1.5x", ratio < 1.5,
-               detail=f"median of per-round ratios ({', '.join(f'{r:.2f}' for r in pairs)}); "
-               f"ratio of medians {med['seam'] / med['plain']:.3f}; "
-               f"seam costs {(med['seam'] - med['plain']) * us:+.0f} us/call", samples=pairs),
-        Figure("b. seam entered per call / plain (ratio)", med["seam, interpose per call"] / med["plain"], "x",
-               detail=f"{med['seam, interpose per call'] * us:.0f} us/call incl. patching httpx each call",
-               samples=[v * us for v in samples["seam, interpose per call"]]),
+        Figure(
+            "b. generate() via seam (us/call)",
+            med["seam"] * us,
+            "us",
+            detail=f"{calls} calls x {rounds} rounds; " + _spread(samples["seam"], us, "{:.0f}"),
+            samples=[v * us for v in samples["seam"]],
+        ),
+        Figure(
+            "b. generate() via MockTransport (us/call)",
+            med["plain"] * us,
+            "us",
+            detail=_spread(samples["plain"], us, "{:.0f}"),
+            samples=[v * us for v in samples["plain"]],
+        ),
+        Figure(
+            "b. seam / plain (ratio)",
+            ratio,
+            "x",
+            "< 1.5x",
+            ratio < 1.5,
+            detail=f"median of per-round ratios ({', '.join(f'{r:.2f}' for r in pairs)}); "
+            f"ratio of medians {med['seam'] / med['plain']:.3f}; "
+            f"seam costs {(med['seam'] - med['plain']) * us:+.0f} us/call",
+            samples=pairs,
+        ),
+        Figure(
+            "b. seam entered per call / plain (ratio)",
+            med["seam, interpose per call"] / med["plain"],
+            "x",
+            detail=f"{med['seam, interpose per call'] * us:.0f} us/call incl. patching httpx each call",
+            samples=[v * us for v in samples["seam, interpose per call"]],
+        ),
     ]
 
 
@@ -239,7 +285,7 @@ def seam_figures(calls: int, rounds: int) -> List[Figure]:
 DEPENDENCY_PLUGINS = ("-p", "no:faker", "-p", "no:hypothesispytest")
 
 
-def startup_figures(reps: int, dependency_plugins: bool = False) -> List[Figure]:
+def startup_figures(reps: int, dependency_plugins: bool = False) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="laios-startup-") as tmp:
         folder = Path(tmp)
         (folder / "test_tiny.py").write_text("def test_tiny():\n    assert True\n", encoding="utf-8")
@@ -250,42 +296,78 @@ def startup_figures(reps: int, dependency_plugins: bool = False) -> List[Figure]
         disabled = lambda: _timed_run([*base, "-p", "no:laios_conformance"], folder, PYTHONDONTWRITEBYTECODE="1")  # noqa: E731
         conditions = {"unused": unused, "disabled": disabled}
         if dependency_plugins:
-            conditions["bare"] = lambda: _timed_run(  # noqa: E731
+            conditions["bare"] = lambda: _timed_run(
                 [*base, "-p", "no:laios_conformance", *DEPENDENCY_PLUGINS], folder, PYTHONDONTWRITEBYTECODE="1"
             )
         samples = _interleaved(conditions, reps)
     med = {name: statistics.median(values) for name, values in samples.items()}
-    pairs = [u / d for u, d in zip(samples["unused"], samples["disabled"])]
+    pairs = [u / d for u, d in zip(samples["unused"], samples["disabled"], strict=False)]
     ratio = statistics.median(pairs)
     ms = 1e3
     return [
-        Figure("c. pytest --co, plugin installed, unused (ms)", med["unused"] * ms, "ms",
-               detail=_spread(samples["unused"], ms, "{:.0f}"), samples=[v * ms for v in samples["unused"]]),
-        Figure("c. pytest --co, -p no:laios_conformance (ms)", med["disabled"] * ms, "ms",
-               detail=_spread(samples["disabled"], ms, "{:.0f}"), samples=[v * ms for v in samples["disabled"]]),
-        Figure("c. unused / disabled (ratio)", ratio, "x", "< 1.05x", ratio < 1.05,
-               detail=f"median of per-pair ratios; ratio of medians {med['unused'] / med['disabled']:.3f}; "
-               f"pairs min {min(pairs):.3f}, max {max(pairs):.3f}", samples=pairs),
-    ] + ([] if not dependency_plugins else [
-        Figure("c. pytest --co, kit, faker and hypothesis plugins all disabled (ms)", med["bare"] * ms, "ms",
-               detail=_spread(samples["bare"], ms, "{:.0f}") + "; the kit depends on faker and hypothesis, "
-               "whose pytest11 plugins load in every pytest run", samples=[v * ms for v in samples["bare"]]),
-        Figure("c. unused / all three disabled (ratio)", med["unused"] / med["bare"], "x",
-               detail="ratio of medians: start-up added by installing the kit with its dependencies"),
-    ])
+        Figure(
+            "c. pytest --co, plugin installed, unused (ms)",
+            med["unused"] * ms,
+            "ms",
+            detail=_spread(samples["unused"], ms, "{:.0f}"),
+            samples=[v * ms for v in samples["unused"]],
+        ),
+        Figure(
+            "c. pytest --co, -p no:laios_conformance (ms)",
+            med["disabled"] * ms,
+            "ms",
+            detail=_spread(samples["disabled"], ms, "{:.0f}"),
+            samples=[v * ms for v in samples["disabled"]],
+        ),
+        Figure(
+            "c. unused / disabled (ratio)",
+            ratio,
+            "x",
+            "< 1.05x",
+            ratio < 1.05,
+            detail=f"median of per-pair ratios; ratio of medians {med['unused'] / med['disabled']:.3f}; "
+            f"pairs min {min(pairs):.3f}, max {max(pairs):.3f}",
+            samples=pairs,
+        ),
+    ] + (
+        []
+        if not dependency_plugins
+        else [
+            Figure(
+                "c. pytest --co, kit, faker and hypothesis plugins all disabled (ms)",
+                med["bare"] * ms,
+                "ms",
+                detail=_spread(samples["bare"], ms, "{:.0f}") + "; the kit depends on faker and hypothesis, "
+                "whose pytest11 plugins load in every pytest run",
+                samples=[v * ms for v in samples["bare"]],
+            ),
+            Figure(
+                "c. unused / all three disabled (ratio)",
+                med["unused"] / med["bare"],
+                "x",
+                detail="ratio of medians: start-up added by installing the kit with its dependencies",
+            ),
+        ]
+    )
 
 
 # --- the machine, the table ----------------------------------------------------------------
 
 
-def machine() -> Dict[str, Any]:
+def machine() -> dict[str, Any]:
     cpu = "unknown"
     memory = "unknown"
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-        kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+        kib = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        )
         memory = f"{kib / 1024 / 1024:.1f} GiB"
     except (OSError, StopIteration, ValueError):
         pass
@@ -314,36 +396,43 @@ def _value(figure: Figure) -> str:
     return f"{figure.value:.0f} {figure.unit}"
 
 
-def table(figures: List[Figure]) -> str:
+def table(figures: list[Figure]) -> str:
     rows = [("measurement", "median", "target", "verdict", "spread / note")]
     rows += [(f.name, _value(f), f.target, f.verdict, f.detail) for f in figures]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = []
     for index, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4])
         if index == 0:
             lines.append("-" * (sum(widths) + 2 * 4 + len(row[4])))
     return "\n".join(lines)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each suite run (a, d); default 3")
     parser.add_argument("--startup-reps", type=int, default=8, help="repetitions of each start-up run (c); default 8")
     parser.add_argument("--calls", type=int, default=2000, help="generate() calls per round (b); default 2000")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of calls per condition (b); default 5")
-    parser.add_argument("--dependency-plugins", action="store_true",
-                        help="c: also time start-up with faker's and hypothesis's pytest plugins disabled")
-    parser.add_argument("--only", choices=("a", "b", "c", "d"), action="append",
-                        help="run only these measurements (a and d run together)")
+    parser.add_argument(
+        "--dependency-plugins",
+        action="store_true",
+        help="c: also time start-up with faker's and hypothesis's pytest plugins disabled",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("a", "b", "c", "d"),
+        action="append",
+        help="run only these measurements (a and d run together)",
+    )
     args = parser.parse_args(argv)
     only = set(args.only or "abcd")
 
     started = time.perf_counter()
     load_before = os.getloadavg()
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    figures: List[Figure] = []
+    figures: list[Figure] = []
     if only & {"b"}:
         figures += seam_figures(args.calls, args.rounds)
     if only & {"c"}:
@@ -357,14 +446,18 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     print(f"laios-conformance benchmarks, {date}")
     print(f"machine: {info['nproc']} CPU(s), {info['cpu']}, {info['memory']} RAM, Python {info['python']}")
-    print(f"load average (1/5/15 min): before {'/'.join(f'{x:.2f}' for x in load_before)}, "
-          f"after {'/'.join(f'{x:.2f}' for x in load_after)}")
+    print(
+        f"load average (1/5/15 min): before {'/'.join(f'{x:.2f}' for x in load_before)}, "
+        f"after {'/'.join(f'{x:.2f}' for x in load_after)}"
+    )
     print()
     print(table(figures))
     print()
     missed = [f.name for f in figures if f.met is False]
-    print(f"targets: {sum(f.met is True for f in figures)} met, {len(missed)} missed; benchmark took {elapsed:.1f} s"
-          + (" (over its 2-minute budget: a busy machine, or lower --reps / --startup-reps)" if elapsed > 120 else ""))
+    print(
+        f"targets: {sum(f.met is True for f in figures)} met, {len(missed)} missed; benchmark took {elapsed:.1f} s"
+        + (" (over its 2-minute budget: a busy machine, or lower --reps / --startup-reps)" if elapsed > 120 else "")
+    )
 
     if args.json:
         data = {
@@ -374,8 +467,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             "load_average_before": load_before,
             "load_average_after": load_after,
             "elapsed_s": elapsed,
-            "settings": {"reps": args.reps, "startup_reps": args.startup_reps, "calls": args.calls,
-                         "rounds": args.rounds, "dependency_plugins": args.dependency_plugins},
+            "settings": {
+                "reps": args.reps,
+                "startup_reps": args.startup_reps,
+                "calls": args.calls,
+                "rounds": args.rounds,
+                "dependency_plugins": args.dependency_plugins,
+            },
             "figures": [dict(asdict(f), verdict=f.verdict) for f in figures],
         }
         Path(args.json).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -24,7 +24,7 @@ import inspect
 import re
 import sys
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 CLAUSES_MARKER = "<!-- clauses -->"
 CASSETTE_CLAUSES_MARKER = "<!-- clauses-with-cassettes -->"
@@ -69,7 +69,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
 # -- the clause reference ------------------------------------------------------------------
 
 
-def _clauses() -> List[Any]:
+def _clauses() -> list[Any]:
     from laios_conformance.clauses import all_clauses
 
     clauses = all_clauses()
@@ -80,7 +80,7 @@ def _clauses() -> List[Any]:
 
 def render_clause_reference() -> str:
     clauses = _clauses()
-    groups: Dict[str, List[Any]] = {}
+    groups: dict[str, list[Any]] = {}
     for clause in clauses:
         groups.setdefault(clause.function.__module__, []).append(clause)
 
@@ -99,7 +99,7 @@ def render_clause_reference() -> str:
     return "\n".join(lines)
 
 
-def _clause_section(clause: Any, module_name: str) -> List[str]:
+def _clause_section(clause: Any, module_name: str) -> list[str]:
     source = module_name.replace(".", "/") + ".py"
     return [
         f"### `{clause.id}` {{#{clause.id}}}",

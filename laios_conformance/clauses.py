@@ -11,9 +11,10 @@ import functools
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ __all__ = [
 CONTRACT_DIR = Path(__file__).parent / "contract"
 LEVELS = ("must", "should")
 MARKER = "laios_clause"
-_NOTE_KEY = pytest.StashKey[List[str]]()
+_NOTE_KEY = pytest.StashKey[list[str]]()
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,13 @@ class CassetteWatch:
     """A clause's cassette file and its (mtime, size) before the clause ran."""
 
     path: Path
-    before: Optional[tuple]
-
+    before: tuple | None
 
     def changed(self) -> bool:
         return file_signature(self.path) not in (None, self.before)
 
 
-def file_signature(path: Path) -> Optional[tuple]:
+def file_signature(path: Path) -> tuple | None:
     """(mtime, size) of a file, or None when it does not exist."""
     try:
         stat = path.stat()
@@ -116,9 +116,9 @@ def subject_rank(module_name: str) -> int:
     return SUBJECTS.index(subject) if subject in SUBJECTS else len(SUBJECTS)
 
 
-def all_clauses() -> List[Clause]:
+def all_clauses() -> list[Clause]:
     """Every clause in the bundled contract, by subject, then in source order."""
-    found: List[Clause] = []
+    found: list[Clause] = []
     names = [info.name for info in pkgutil.iter_modules([str(CONTRACT_DIR)]) if info.name.startswith("test_")]
     for name in sorted(names, key=subject_rank):
         module = importlib.import_module(f"laios_conformance.contract.{name}")
@@ -130,7 +130,7 @@ def all_clauses() -> List[Clause]:
     return found
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def how_to_fix(clause_id: str) -> str:
     """The **How to fix** part of a clause's docstring, on one line ("" if it has none)."""
     clause = next((c for c in all_clauses() if c.id == clause_id), None)
@@ -145,5 +145,5 @@ def note(request: pytest.FixtureRequest, text: str) -> None:
     request.node.stash.setdefault(_NOTE_KEY, []).append(text)
 
 
-def notes_of(item: pytest.Item) -> List[str]:
+def notes_of(item: pytest.Item) -> list[str]:
     return item.stash.get(_NOTE_KEY, [])

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import List, NoReturn, Optional, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from ._cli import UsageError
 from ._version import __version__
@@ -64,8 +65,13 @@ def _add_check(commands: argparse._SubParsersAction) -> None:
         epilog="exit codes: 0 gate passed, 1 gate failed or pytest failed, 2 usage error",
     )
     check.add_argument("targets", nargs="+", metavar="TARGET", help="provider as module:Class")
-    check.add_argument("--kwargs", action="append", default=[], metavar="JSON",
-                       help="constructor arguments as a JSON object: once for all targets or once per target")
+    check.add_argument(
+        "--kwargs",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="constructor arguments as a JSON object: once for all targets or once per target",
+    )
     check.add_argument("--strict", action="store_true", help="failed should-level clauses fail the gate too")
     check.add_argument("--report-json", metavar="PATH", help="write the JSON verdict")
     check.add_argument("--report-md", metavar="PATH", help="write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
@@ -82,21 +88,27 @@ def _add_lint(commands: argparse._SubParsersAction) -> None:
         description="Report secrets in cassette files; with --laios-provider, also cassettes no clause uses.",
     )
     lint.add_argument("paths", nargs="*", default=["cassettes"], metavar="DIR", help="default: cassettes/")
-    lint.add_argument("--laios-provider", dest="providers", action="append", default=[], metavar="TARGET",
-                      help="also report <DIR>/<ProviderClass>/*.yaml files no clause replays; repeatable")
+    lint.add_argument(
+        "--laios-provider",
+        dest="providers",
+        action="append",
+        default=[],
+        metavar="TARGET",
+        help="also report <DIR>/<ProviderClass>/*.yaml files no clause replays; repeatable",
+    )
     lint.add_argument("--kwargs", metavar="JSON", help="constructor arguments for the providers, if they need any")
 
 
-def split_pytest_args(argv: Sequence[str]) -> tuple[List[str], List[str]]:
+def split_pytest_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     """(our arguments, pytest's): everything after the first ``--`` is pytest's."""
     argv = list(argv)
     if "--" not in argv:
         return argv, []
     index = argv.index("--")
-    return argv[:index], argv[index + 1:]
+    return argv[:index], argv[index + 1 :]
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     ours, pytest_args = split_pytest_args(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
@@ -116,7 +128,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
 
 
-def _dispatch(args: argparse.Namespace, pytest_args: List[str]) -> int:
+def _dispatch(args: argparse.Namespace, pytest_args: list[str]) -> int:
     if args.command == "check":
         from ._cli.check import run_check
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any
 
 import pytest
 
 
 @pytest.hookspec
-def pytest_laios_wire_formats(config: pytest.Config) -> List[Any]:
+def pytest_laios_wire_formats(config: pytest.Config) -> list[Any]:
     """Return wire-format decoders (:class:`laios_conformance.wire.WireFormat` instances)
     for a provider that speaks a format the kit does not know.
 

@@ -13,8 +13,10 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
+import contextlib
 
 __all__ = ["ProviderLoadError", "ProviderSpec", "load_provider", "make_canary_key", "redact"]
 
@@ -36,9 +38,9 @@ class ProviderSpec:
 
     target: str
     factory: Callable[..., Any] = field(repr=False)
-    kwargs: Dict[str, Any] = field(repr=False)
-    secrets: Tuple[str, ...] = field(repr=False)
-    canary_key: Optional[str] = field(repr=False)
+    kwargs: dict[str, Any] = field(repr=False)
+    secrets: tuple[str, ...] = field(repr=False)
+    canary_key: str | None = field(repr=False)
     class_name: str = ""
     label: str = ""
 
@@ -60,7 +62,7 @@ def make_canary_key() -> str:
     return f"sk-proj-{body}"
 
 
-def redact(text: str, secrets: Tuple[str, ...] | List[str]) -> str:
+def redact(text: str, secrets: tuple[str, ...] | list[str]) -> str:
     """``text`` with every secret value replaced by ``<REDACTED>``."""
     for secret in secrets:
         if secret:
@@ -68,7 +70,7 @@ def redact(text: str, secrets: Tuple[str, ...] | List[str]) -> str:
     return text
 
 
-def load_provider(target: str, kwargs_json: Optional[str], canary_key: str) -> ProviderSpec:
+def load_provider(target: str, kwargs_json: str | None, canary_key: str) -> ProviderSpec:
     """Validate ``target`` and its kwargs, build one instance to prove they work, return the spec."""
     factory = _import_target(target)
     kwargs, secrets = _parse_kwargs(kwargs_json)
@@ -142,7 +144,7 @@ def _import_module(target: str, module_name: str) -> Any:
         ) from None
 
 
-def _parse_kwargs(kwargs_json: Optional[str]) -> Tuple[Dict[str, Any], List[str]]:
+def _parse_kwargs(kwargs_json: str | None) -> tuple[dict[str, Any], list[str]]:
     if not kwargs_json:
         return {}, []
     try:
@@ -157,11 +159,11 @@ def _parse_kwargs(kwargs_json: Optional[str]) -> Tuple[Dict[str, Any], List[str]
             f"--laios-provider-kwargs must be a JSON object, got {type(raw).__name__}; "
             'pass e.g. \'{"model": "gpt-4o-mini"}\''
         )
-    secrets: List[str] = []
+    secrets: list[str] = []
     return {key: _resolve_env(key, value, secrets) for key, value in raw.items()}, secrets
 
 
-def _resolve_env(key: str, value: Any, secrets: List[str]) -> Any:
+def _resolve_env(key: str, value: Any, secrets: list[str]) -> Any:
     if isinstance(value, dict):
         return {k: _resolve_env(f"{key}.{k}", v, secrets) for k, v in value.items()}
     if isinstance(value, list):
@@ -179,25 +181,23 @@ def _resolve_env(key: str, value: Any, secrets: List[str]) -> Any:
     return os.environ[name]
 
 
-def _signature_of(factory: Callable[..., Any]) -> Optional[inspect.Signature]:
+def _signature_of(factory: Callable[..., Any]) -> inspect.Signature | None:
     try:
         return inspect.signature(factory)
     except (TypeError, ValueError):  # some builtins and C types have none
         return None
 
 
-def _check_arguments(target: str, signature: inspect.Signature, kwargs: Dict[str, Any]) -> None:
+def _check_arguments(target: str, signature: inspect.Signature, kwargs: dict[str, Any]) -> None:
     params = signature.parameters.values()
     takes_var_kw = any(p.kind is p.VAR_KEYWORD for p in params)
     missing = [
         p.name
         for p in params
-        if p.default is p.empty
-        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        and p.name not in kwargs
+        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in kwargs
     ]
     if missing:
-        example = json.dumps({name: "..." for name in missing})
+        example = json.dumps(dict.fromkeys(missing, "..."))
         raise ProviderLoadError(
             f"--laios-provider {target!r} needs argument(s) {', '.join(missing)}; "
             f"pass them with --laios-provider-kwargs='{example}'"
@@ -211,7 +211,7 @@ def _check_arguments(target: str, signature: inspect.Signature, kwargs: Dict[str
         )
 
 
-def _construct(target: str, factory: Callable[..., Any], kwargs: Dict[str, Any], secrets: Tuple[str, ...]) -> Any:
+def _construct(target: str, factory: Callable[..., Any], kwargs: dict[str, Any], secrets: tuple[str, ...]) -> Any:
     try:
         return factory(**kwargs)
     except Exception as exc:
@@ -225,7 +225,5 @@ def _construct(target: str, factory: Callable[..., Any], kwargs: Dict[str, Any],
 def _close_quietly(instance: Any) -> None:
     close = getattr(instance, "close", None)
     if callable(close):
-        try:
+        with contextlib.suppress(Exception):
             close()
-        except Exception:
-            pass

@@ -26,8 +26,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="MODULE:CLASS",
-        help="provider to judge (a class, or a factory returning an instance); repeat for several. "
-        "ini: laios_provider",
+        help="provider to judge (a class, or a factory returning an instance); repeat for several. ini: laios_provider",
     )
     group.addoption(
         "--laios-provider-kwargs",

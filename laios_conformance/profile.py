@@ -19,7 +19,7 @@ Keys:
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 from .clauses import ClauseCannotJudge
 
@@ -29,7 +29,7 @@ OMITTABLE_PARAMS = ("temperature", "max_tokens")
 PROFILE_KEYS = ("omits_params", "streams", "max_tokens_key")
 
 
-def read_profile(provider: Any) -> Dict[str, Any]:
+def read_profile(provider: Any) -> dict[str, Any]:
     """The provider's profile, checked; a malformed one is an error, never ignored."""
     raw = getattr(provider, "conformance_profile", None)
     if raw is None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
-from typing import Dict, List
 
 __all__ = [
     "ClauseResult",
@@ -35,20 +34,23 @@ class Verdict:
     """Clause results keyed by provider id, then clause id, in the order they arrive."""
 
     def __init__(self) -> None:
-        self.providers: Dict[str, Dict[str, ClauseResult]] = {}
+        self.providers: dict[str, dict[str, ClauseResult]] = {}
 
     def add(self, provider: str, clause_id: str, level: str, status: str, message: str = "") -> None:
         clauses = self.providers.setdefault(provider, {})
         current = clauses.get(clause_id)
-        if current is None or _RANK[status] > _RANK[current.status] or (
-            _RANK[status] == _RANK[current.status] and message and not current.message
+        if (
+            current is None
+            or _RANK[status] > _RANK[current.status]
+            or (_RANK[status] == _RANK[current.status] and message and not current.message)
         ):
             clauses[clause_id] = ClauseResult(status, level, message[:_MESSAGE_LIMIT])
 
-    def ordered(self, providers: List[str], clauses: List[str]) -> "Verdict":
+    def ordered(self, providers: list[str], clauses: list[str]) -> Verdict:
         """The same results in the given provider and clause order (results arrive in any
         order under pytest-xdist); anything not named keeps its arrival order, last."""
-        def rank(order: List[str]) -> Dict[str, int]:
+
+        def rank(order: list[str]) -> dict[str, int]:
             return {name: index for index, name in enumerate(order)}
 
         provider_rank, clause_rank = rank(providers), rank(clauses)
@@ -69,13 +71,13 @@ class Verdict:
             ],
         }
 
-    def clause_ids(self) -> List[str]:
-        ids: List[str] = []
+    def clause_ids(self) -> list[str]:
+        ids: list[str] = []
         for clauses in self.providers.values():
             ids.extend(cid for cid in clauses if cid not in ids)
         return ids
 
-    def gate_failures(self, strict: bool) -> List[tuple[str, str]]:
+    def gate_failures(self, strict: bool) -> list[tuple[str, str]]:
         """(provider, clause) pairs that fail the gate: must clauses, and should ones when strict."""
         return [
             (provider, cid)
@@ -84,14 +86,14 @@ class Verdict:
             if result.status in ("failed", "error") and (result.level == "must" or strict)
         ]
 
-    def table_lines(self) -> List[str]:
+    def table_lines(self) -> list[str]:
         """A clause x provider table, one short column per provider."""
         providers = list(self.providers)
         if not providers:
             return []
         ids = self.clause_ids()
         width = max(len(cid) for cid in ids) + len(" (should)")
-        header = "clause".ljust(width) + "".join(f"  [{n}]" .ljust(10) for n in range(1, len(providers) + 1))
+        header = "clause".ljust(width) + "".join(f"  [{n}]".ljust(10) for n in range(1, len(providers) + 1))
         lines = [header]
         for cid in ids:
             level = next(self.providers[p][cid].level for p in providers if cid in self.providers[p])

@@ -24,10 +24,11 @@ import importlib
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from types import ModuleType, SimpleNamespace
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any
 
 __all__ = ["Fault", "Reply", "Seen", "Traffic", "interpose", "virtual_sleep"]
 
@@ -56,18 +57,18 @@ class Reply:
 
     status: int = 200
     body: bytes = b""
-    headers: Dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
     cuts: Sequence[int] = ()
-    drop_at: Optional[int] = None
-    gate: Optional[threading.Event] = None
+    drop_at: int | None = None
+    gate: threading.Event | None = None
     gate_timeout: float = 5.0
     gate_expired: bool = False
 
-    def pieces(self) -> List[bytes]:
+    def pieces(self) -> list[bytes]:
         end = len(self.body) if self.drop_at is None else min(self.drop_at, len(self.body))
         bounds = sorted({c for c in self.cuts if 0 < c < end})
         edges = [0, *bounds, end]
-        return [self.body[a:b] for a, b in zip(edges, edges[1:]) if b > a]
+        return [self.body[a:b] for a, b in zip(edges, edges[1:], strict=False) if b > a]
 
 
 @dataclass
@@ -76,9 +77,9 @@ class Seen:
 
     request: Any
     module: ModuleType
-    status: Optional[int] = None
+    status: int | None = None
     closed: threading.Event = field(default_factory=threading.Event)
-    upstream_error: Optional[Exception] = None
+    upstream_error: Exception | None = None
 
     @property
     def body(self) -> bytes:
@@ -96,19 +97,19 @@ class Seen:
         return str(self.request.url)
 
     @property
-    def timeout(self) -> Dict[str, Any]:
+    def timeout(self) -> dict[str, Any]:
         return dict(self.request.extensions.get("timeout") or {})
 
 
-Handler = Callable[[Seen, Callable[[], Reply]], Union[Reply, Fault, None]]
+Handler = Callable[[Seen, Callable[[], Reply]], Reply | Fault | None]
 
 
 class Traffic:
     """Everything that crossed the seam while :func:`interpose` was active."""
 
-    def __init__(self, handler: Optional[Handler]) -> None:
+    def __init__(self, handler: Handler | None) -> None:
         self.handler = handler
-        self.seen: List[Seen] = []
+        self.seen: list[Seen] = []
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -124,7 +125,7 @@ class Traffic:
 
 
 @contextlib.contextmanager
-def interpose(handler: Optional[Handler] = None) -> Iterator[Traffic]:
+def interpose(handler: Handler | None = None) -> Iterator[Traffic]:
     """Route every httpx/httpx2 request through ``handler`` until the block ends."""
     traffic = Traffic(handler)
     with contextlib.ExitStack() as stack:
@@ -133,7 +134,7 @@ def interpose(handler: Optional[Handler] = None) -> Iterator[Traffic]:
         yield traffic
 
 
-def _importable_httpx_modules() -> List[ModuleType]:
+def _importable_httpx_modules() -> list[ModuleType]:
     modules = []
     for name in _HTTPX_MODULES:
         try:
@@ -187,10 +188,10 @@ def _upstream_unfetched() -> Any:
 
 
 def _answer(
-    seen: Seen, handler: Optional[Handler], call_upstream: Callable[[], Any], sync: bool, prefetched: Any = None
+    seen: Seen, handler: Handler | None, call_upstream: Callable[[], Any], sync: bool, prefetched: Any = None
 ) -> Any:
     module = seen.module
-    fetched: Dict[str, Any] = {} if prefetched is None else {"response": prefetched}
+    fetched: dict[str, Any] = {} if prefetched is None else {"response": prefetched}
 
     def call_upstream_noting_errors() -> Any:
         try:
@@ -232,7 +233,7 @@ def _fault_error(module: ModuleType, fault: Fault, request: Any) -> Exception:
     return error_class(f"[laios-conformance] injected {fault.value}", request=request)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _streams(module: ModuleType) -> SimpleNamespace:
     """Stream classes built on ``module``'s own base classes (httpx and httpx2 differ)."""
 
@@ -305,7 +306,7 @@ class SleepLog:
     """The sleeps a provider asked for while :func:`virtual_sleep` was active."""
 
     def __init__(self) -> None:
-        self.calls: List[float] = []
+        self.calls: list[float] = []
 
     @property
     def total(self) -> float:

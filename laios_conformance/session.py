@@ -7,12 +7,14 @@ Registered by the plugin only when a provider is given. Results ride on each tes
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Dict, Generator, List, Optional
+from typing import Any
 
 import pytest
 
+from ._files import atomic_write_text
 from ._version import __version__
 from .clauses import (
     CALL_PASSED,
@@ -24,7 +26,6 @@ from .clauses import (
     subject_rank,
 )
 from .loading import ProviderLoadError, ProviderSpec, load_provider, make_canary_key, redact
-from ._files import atomic_write_text
 from .report import Verdict, dump_json
 
 _VERDICT_KEY = "laios_verdict"
@@ -34,7 +35,7 @@ _RECORDED_KEY = "laios_recorded"
 class ConformanceSession:
     """State and hooks of one conformance run."""
 
-    def __init__(self, config: pytest.Config, specs: List[ProviderSpec]) -> None:
+    def __init__(self, config: pytest.Config, specs: list[ProviderSpec]) -> None:
         self.config = config
         self.specs = specs
         self.verdict = Verdict()
@@ -44,12 +45,12 @@ class ConformanceSession:
         self.cassette_root = self._cassette_root(config)
         self.secrets = tuple({s for spec in specs for s in spec.secrets})
         self.recording = config.getoption("--record-mode", default=None) not in (None, "none")
-        self.recorded: List[str] = []
-        self.lint_findings: List[Any] = []
-        self.wire_formats: List[Any] = []
+        self.recorded: list[str] = []
+        self.lint_findings: list[Any] = []
+        self.wire_formats: list[Any] = []
 
     @classmethod
-    def from_config(cls, config: pytest.Config, targets: List[str]) -> "ConformanceSession":
+    def from_config(cls, config: pytest.Config, targets: list[str]) -> ConformanceSession:
         canary = make_canary_key()
         kwargs_list = config.getoption("laios_provider_kwargs") or [config.getini("laios_provider_kwargs") or None]
         if len(kwargs_list) not in (1, len(targets)):
@@ -57,12 +58,12 @@ class ConformanceSession:
                 f"--laios-provider-kwargs was given {len(kwargs_list)} times for {len(targets)} providers; "
                 "give it once (for all providers) or once per --laios-provider, in the same order"
             )
-        pairs = zip(targets, kwargs_list * len(targets) if len(kwargs_list) == 1 else kwargs_list)
+        pairs = zip(targets, kwargs_list * len(targets) if len(kwargs_list) == 1 else kwargs_list, strict=False)
         try:
             specs = [load_provider(target, kwargs, canary) for target, kwargs in pairs]
         except ProviderLoadError as exc:
             raise pytest.UsageError(str(exc)) from None
-        specs = [replace(spec, label=label) for spec, label in zip(specs, _unique_ids(specs))]
+        specs = [replace(spec, label=label) for spec, label in zip(specs, _unique_ids(specs), strict=False)]
         _apply_ci_defaults(config)
         if config.args_source is not pytest.Config.ArgsSource.ARGS:
             config.args = [str(CONTRACT_DIR)]
@@ -93,7 +94,7 @@ class ConformanceSession:
 
         configure_vcr(vcr, self.secrets)
 
-    def pytest_collection_modifyitems(self, items: List[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Run the contract by subject (responses first, cassettes last), not by file name."""
         items.sort(key=lambda item: subject_rank(item.module.__name__) if clause_of(item) else -1)
 
@@ -119,7 +120,10 @@ class ConformanceSession:
             report.outcome = "skipped"
             report.wasxfail = f"should-level clause {clause_id} {status} (reported, not gating): {message}"
         report.user_properties.append(
-            (_VERDICT_KEY, {"provider": spec.id, "clause": clause_id, "level": level, "status": status, "message": message})
+            (
+                _VERDICT_KEY,
+                {"provider": spec.id, "clause": clause_id, "level": level, "status": status, "message": message},
+            )
         )
         return report
 
@@ -140,7 +144,7 @@ class ConformanceSession:
     # -- recording ----------------------------------------------------------------------
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: Optional[pytest.Item]) -> Generator[None, Any, Any]:
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
         result = yield
         watch = item.stash.get(CASSETTE_KEY, None)
         if self.recording and watch is not None and watch.changed():
@@ -177,7 +181,7 @@ class ConformanceSession:
         for fmt in self.wire_formats:
             wire.unregister(fmt)
 
-    def pytest_report_header(self, config: pytest.Config) -> List[str]:
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
         from .base import BASE_SOURCE
 
         lines = [f"laios-conformance {__version__}: judging against {BASE_SOURCE} base classes"]
@@ -205,7 +209,6 @@ class ConformanceSession:
         terminalreporter.write_line(f"gate: FAILED ({', '.join(failures)})" if failures else "gate: passed")
 
 
-
 def _status_of(report: pytest.TestReport, call: pytest.CallInfo) -> tuple[str, str]:
     if report.passed:
         return "passed", ""
@@ -227,9 +230,9 @@ def _message_of(report: pytest.TestReport, call: pytest.CallInfo) -> str:
     return excinfo.exconly()
 
 
-def _unique_ids(specs: List[ProviderSpec]) -> List[str]:
+def _unique_ids(specs: list[ProviderSpec]) -> list[str]:
     """Targets, numbered from the second time the same one is given (``mod:Cls#2``)."""
-    seen: Dict[str, int] = {}
+    seen: dict[str, int] = {}
     ids = []
     for spec in specs:
         seen[spec.target] = seen.get(spec.target, 0) + 1
@@ -237,7 +240,7 @@ def _unique_ids(specs: List[ProviderSpec]) -> List[str]:
     return ids
 
 
-def _register_wire_formats(config: pytest.Config) -> List[Any]:
+def _register_wire_formats(config: pytest.Config) -> list[Any]:
     """Register the decoders contributed through the ``pytest_laios_wire_formats`` hook."""
     from . import wire
 

@@ -30,8 +30,6 @@ providers redact it from anything a server echoes back.
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
-
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
@@ -51,7 +49,7 @@ __all__ = [
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
 
 
-def is_retryable_status(status: Optional[int]) -> bool:
+def is_retryable_status(status: int | None) -> bool:
     """True for statuses another attempt may cure: 408, 409, 429 and every 5xx (incl. 529)."""
     return status is not None and (status in _RETRYABLE_STATUSES or status >= 500)
 
@@ -59,17 +57,17 @@ def is_retryable_status(status: Optional[int]) -> bool:
 class ProviderError(Exception):
     """Base of every error a reference provider raises."""
 
-    default_retryable: Optional[bool] = None  # None: decide from status_code
+    default_retryable: bool | None = None  # None: decide from status_code
 
     def __init__(
         self,
         message: str,
         *,
         provider: str,
-        status_code: Optional[int] = None,
-        error_type: Optional[str] = None,
-        retryable: Optional[bool] = None,
-        retry_after: Optional[float] = None,
+        status_code: int | None = None,
+        error_type: str | None = None,
+        retryable: bool | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -147,7 +145,7 @@ class ProviderRefusal(ProviderError):
     default_retryable = False
 
 
-_BY_STATUS: Dict[int, Type[ProviderError]] = {
+_BY_STATUS: dict[int, type[ProviderError]] = {
     400: BadRequestError,
     401: AuthenticationError,
     403: AuthenticationError,
@@ -158,7 +156,7 @@ _BY_STATUS: Dict[int, Type[ProviderError]] = {
 }
 
 
-def class_for_status(status: Optional[int]) -> Type[ProviderError]:
+def class_for_status(status: int | None) -> type[ProviderError]:
     """The exception class for an HTTP (or HTTP-like in-body) status code."""
     if status is None:
         return ProviderError

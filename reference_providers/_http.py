@@ -22,8 +22,9 @@ import ipaddress
 import math
 import os
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, Mapping, Optional
+from typing import Any
 
 import httpx
 
@@ -67,7 +68,7 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def resolve_api_key(api_key: Optional[str], env_var: str, base_url: str, provider: str) -> Optional[Secret]:
+def resolve_api_key(api_key: str | None, env_var: str, base_url: str, provider: str) -> Secret | None:
     """The key from ``api_key`` or ``env_var``; required unless ``base_url`` is loopback."""
     key = api_key if api_key is not None else os.environ.get(env_var)
     if key:
@@ -101,8 +102,8 @@ class HTTPProvider(LLMClient):
         *,
         base_url: str,
         timeout: float,
-        api_key: Optional[Secret] = None,
-        transport: Optional[httpx.BaseTransport] = None,
+        api_key: Secret | None = None,
+        transport: httpx.BaseTransport | None = None,
         **config: Any,
     ) -> None:
         timeout = _check_timeout(timeout)
@@ -112,13 +113,13 @@ class HTTPProvider(LLMClient):
         self.timeout = timeout
         self._api_key = api_key
         self._transport = transport
-        self._client: Optional[httpx.Client] = None
+        self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
 
     # --- LLMClient surface ----------------------------------------------------------
 
     @property
-    def conformance_profile(self) -> Dict[str, Any]:
+    def conformance_profile(self) -> dict[str, Any]:
         """What this provider deliberately leaves out for its model (see each subclass)."""
         return {"omits_params": {}}
 
@@ -153,7 +154,7 @@ class HTTPProvider(LLMClient):
         if client is not None:
             client.close()
 
-    def __enter__(self) -> "HTTPProvider":
+    def __enter__(self) -> HTTPProvider:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -164,7 +165,7 @@ class HTTPProvider(LLMClient):
 
     # --- requests -------------------------------------------------------------------
 
-    def _headers(self) -> Dict[str, str]:
+    def _headers(self) -> dict[str, str]:
         """Per-request headers; subclasses add their auth header."""
         return {"accept": "application/json"}
 
@@ -203,7 +204,7 @@ class HTTPProvider(LLMClient):
             response.reason_phrase,
         )
 
-    def _post_json(self, path: str, body: Mapping[str, Any]) -> Dict[str, Any]:
+    def _post_json(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST ``body``, check the status, and return the response's JSON object."""
         with self._translated_errors():
             response = self._http().post(self.base_url + path, json=body, headers=self._headers())
@@ -229,7 +230,7 @@ class HTTPProvider(LLMClient):
                 self._raise_for_status(response)
                 yield iter_lines(response.iter_bytes(), self.provider_name)
 
-    def _json_line(self, line: str, what: str) -> Dict[str, Any]:
+    def _json_line(self, line: str, what: str) -> dict[str, Any]:
         """One JSON object from a stream line or SSE data field."""
         payload = load_json(line, self.provider_name, what=what, redact=self._redact)
         if not isinstance(payload, dict):

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from email.utils import parsedate_to_datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Tuple
+from email.utils import parsedate_to_datetime
+from typing import Any, NamedTuple
 
 from ._errors import ProviderError, ResponseFormatError, StreamError, class_for_status, is_retryable_status
 
@@ -41,9 +42,7 @@ Redactor = Callable[[str], str]
 
 _EOL = re.compile(rb"\r\n|\r|\n")
 # Error types a provider reports for transient conditions (Anthropic, OpenAI).
-_RETRYABLE_TYPES = frozenset(
-    {"overloaded_error", "api_error", "rate_limit_error", "timeout_error", "server_error"}
-)
+_RETRYABLE_TYPES = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error", "server_error"})
 
 
 def _no_redaction(text: str) -> str:
@@ -90,7 +89,7 @@ def iter_lines(chunks: Iterable[bytes], provider: str) -> Iterator[str]:
 class SSEEvent(NamedTuple):
     """One server-sent event: its ``event:`` name (or None) and its joined ``data:`` lines."""
 
-    event: Optional[str]
+    event: str | None
     data: str
 
 
@@ -122,8 +121,8 @@ def iter_sse(lines: Iterable[str]) -> Iterator[SSEEvent]:
     An event still open when the stream ends is dispatched too (the spec drops it), so a
     final ``data: [DONE]`` without its blank line still counts.
     """
-    event: Optional[str] = None
-    data: List[str] = []
+    event: str | None = None
+    data: list[str] = []
     for line in lines:
         if not line:
             if data or event is not None:
@@ -155,20 +154,18 @@ def load_json(raw: Any, provider: str, what: str = "response body", redact: Reda
         return json.loads(raw)
     except ValueError as exc:
         kind = "an HTML page" if text.lstrip().startswith("<") else "not valid JSON"
-        raise ResponseFormatError(
-            f"{what} is {kind}: {redact(snippet(text))!r}", provider=provider
-        ) from exc
+        raise ResponseFormatError(f"{what} is {kind}: {redact(snippet(text))!r}", provider=provider) from exc
 
 
-def _text(value: Any) -> Optional[str]:
+def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _int_code(value: Any) -> Optional[int]:
+def _int_code(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _from_error_object(err: Mapping[str, Any]) -> Tuple[str, Optional[str], Optional[int]]:
+def _from_error_object(err: Mapping[str, Any]) -> tuple[str, str | None, int | None]:
     message = _text(err.get("message")) or _text(err.get("msg")) or snippet(json.dumps(err))
     metadata = err.get("metadata")
     raw = _text(metadata.get("raw")) if isinstance(metadata, Mapping) else None
@@ -179,7 +176,7 @@ def _from_error_object(err: Mapping[str, Any]) -> Tuple[str, Optional[str], Opti
     return message, error_type, _int_code(code)
 
 
-def _from_detail(detail: Any) -> Optional[str]:
+def _from_detail(detail: Any) -> str | None:
     """FastAPI-style ``detail`` (Mistral): a string, or a list of ``{"msg": ...}`` items."""
     if isinstance(detail, str):
         return detail
@@ -189,7 +186,7 @@ def _from_detail(detail: Any) -> Optional[str]:
     return None
 
 
-def describe_error(payload: Any) -> Optional[Tuple[str, Optional[str], Optional[int]]]:
+def describe_error(payload: Any) -> tuple[str, str | None, int | None] | None:
     """``(message, error_type, numeric_code)`` of a parsed error body, or None if it is none.
 
     Knows ``{"error": {...}}`` (OpenAI, Anthropic, most compatible servers; string or
@@ -212,7 +209,7 @@ def describe_error(payload: Any) -> Optional[Tuple[str, Optional[str], Optional[
     return None
 
 
-def _error_from_bytes(body: bytes) -> Tuple[str, Optional[str], Optional[int]]:
+def _error_from_bytes(body: bytes) -> tuple[str, str | None, int | None]:
     """Describe an error body whatever its content type (DeepSeek once sent octet-stream)."""
     text = body.decode("utf-8", "replace")
     try:
@@ -225,7 +222,7 @@ def _error_from_bytes(body: bytes) -> Tuple[str, Optional[str], Optional[int]]:
 # --- errors -----------------------------------------------------------------------------
 
 
-def parse_retry_after(headers: Mapping[str, str], now: Optional[datetime] = None) -> Optional[float]:
+def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
     """Seconds to wait, from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date)."""
     for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         value = headers.get(name)
@@ -240,7 +237,7 @@ def parse_retry_after(headers: Mapping[str, str], now: Optional[datetime] = None
     return None
 
 
-def _seconds_until(http_date: str, now: Optional[datetime]) -> Optional[float]:
+def _seconds_until(http_date: str, now: datetime | None) -> float | None:
     try:
         when = parsedate_to_datetime(http_date)
     except (TypeError, ValueError, IndexError):
@@ -250,7 +247,7 @@ def _seconds_until(http_date: str, now: Optional[datetime]) -> Optional[float]:
     return (when - (now or datetime.now(timezone.utc))).total_seconds()
 
 
-def _should_retry_header(headers: Mapping[str, str]) -> Optional[bool]:
+def _should_retry_header(headers: Mapping[str, str]) -> bool | None:
     value = (headers.get("x-should-retry") or "").strip().lower()
     return {"true": True, "false": False}.get(value)
 
@@ -277,9 +274,7 @@ def error_from_http(
     )
 
 
-def error_in_body(
-    provider: str, payload: Any, *, in_stream: bool, redact: Redactor = _no_redaction
-) -> ProviderError:
+def error_in_body(provider: str, payload: Any, *, in_stream: bool, redact: Redactor = _no_redaction) -> ProviderError:
     """The exception for an error a server put inside a 200 body or stream.
 
     In a stream it is a StreamError; in a plain body the class follows the numeric code
@@ -295,11 +290,11 @@ def error_in_body(
 # --- requests and results ---------------------------------------------------------------
 
 
-def message_dicts(messages: Iterable[Any]) -> List[Dict[str, str]]:
+def message_dicts(messages: Iterable[Any]) -> list[dict[str, str]]:
     """Fresh ``{"role", "content"}`` dicts from LLMMessage objects or mappings (never mutated)."""
     if isinstance(messages, (str, bytes, Mapping)):
         raise TypeError("messages must be a list of LLMMessage")
-    out: List[Dict[str, str]] = []
+    out: list[dict[str, str]] = []
     for message in messages:
         if isinstance(message, Mapping):
             role, content = message.get("role"), message.get("content")
@@ -313,7 +308,7 @@ def message_dicts(messages: Iterable[Any]) -> List[Dict[str, str]]:
     return out
 
 
-def _count(value: Any) -> Optional[int]:
+def _count(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -323,7 +318,7 @@ def _count(value: Any) -> Optional[int]:
     return None
 
 
-def usage_dict(prompt: Any, completion: Any, total: Any = None) -> Optional[Dict[str, int]]:
+def usage_dict(prompt: Any, completion: Any, total: Any = None) -> dict[str, int] | None:
     """LAIOS usage ``{"prompt_tokens", "completion_tokens", "total_tokens"}``, or None if absent."""
     p, c, t = _count(prompt), _count(completion), _count(total)
     if p is None and c is None and t is None:

@@ -52,7 +52,8 @@ Streams
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import httpx
 
@@ -73,7 +74,7 @@ _NO_TEMPERATURE_FROM = {"opus": (4, 7)}
 _TEMPERATURE_REASON = "Claude Opus 4.7+ and version-5+ models answer 400 to temperature"
 
 
-def _family_version(model: str) -> Optional[Tuple[str, Tuple[int, int]]]:
+def _family_version(model: str) -> tuple[str, tuple[int, int]] | None:
     match = _NAME.search(model)
     if match is None:
         return None
@@ -90,10 +91,10 @@ def omits_temperature(model: str) -> bool:
     return version >= _NO_TEMPERATURE_FROM.get(family, (5, 0))
 
 
-def split_system(messages: Any) -> Tuple[Optional[str], List[Dict[str, str]]]:
+def split_system(messages: Any) -> tuple[str | None, list[dict[str, str]]]:
     """The joined system prompt, and the user/assistant turns in order."""
-    system: List[str] = []
-    turns: List[Dict[str, str]] = []
+    system: list[str] = []
+    turns: list[dict[str, str]] = []
     for message in message_dicts(messages):
         if message["role"] == "system":
             system.append(message["content"])
@@ -109,6 +110,7 @@ def split_system(messages: Any) -> Tuple[Optional[str], List[Dict[str, str]]]:
 # The model used when none is given; the committed cassettes were recorded with it.
 DEFAULT_MODEL = "claude-3-haiku-20240307"
 
+
 class AnthropicClient(HTTPProvider):
     """LAIOS client for the Anthropic Messages API."""
 
@@ -118,10 +120,10 @@ class AnthropicClient(HTTPProvider):
         self,
         model: str = DEFAULT_MODEL,
         timeout: float = 60,
-        api_key: Optional[str] = None,
-        base_url: Optional[str] = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
         *,
-        transport: Optional[httpx.BaseTransport] = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         """``transport`` is for tests only (e.g. ``httpx.MockTransport``)."""
         base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
@@ -129,21 +131,21 @@ class AnthropicClient(HTTPProvider):
         super().__init__(model, base_url=base_url, timeout=timeout, api_key=key, transport=transport)
 
     @property
-    def conformance_profile(self) -> Dict[str, Any]:
+    def conformance_profile(self) -> dict[str, Any]:
         """Parameters left out for this model; ``max_tokens`` is always sent."""
         omits = {"temperature": _TEMPERATURE_REASON} if omits_temperature(self.model) else {}
         return {"omits_params": omits, "max_tokens_key": "max_tokens", "streams": True}
 
-    def _headers(self) -> Dict[str, str]:
+    def _headers(self) -> dict[str, str]:
         headers = super()._headers()
         headers["anthropic-version"] = ANTHROPIC_VERSION
         if self._api_key is not None:
             headers["x-api-key"] = self._api_key.reveal()
         return headers
 
-    def _body(self, messages: Any, temperature: Optional[float], max_tokens: int, stream: bool) -> Dict[str, Any]:
+    def _body(self, messages: Any, temperature: float | None, max_tokens: int, stream: bool) -> dict[str, Any]:
         system, turns = split_system(messages)
-        body: Dict[str, Any] = {"model": self.model, "max_tokens": max_tokens, "messages": turns, "stream": stream}
+        body: dict[str, Any] = {"model": self.model, "max_tokens": max_tokens, "messages": turns, "stream": stream}
         if system is not None:
             body["system"] = system
         if temperature is not None and not omits_temperature(self.model):
@@ -180,7 +182,7 @@ def _refusal(text: str) -> ProviderRefusal:
     return ProviderRefusal(message, provider=PROVIDER, error_type="refusal")
 
 
-def parse_message(payload: Dict[str, Any], requested_model: str) -> LLMResponse:
+def parse_message(payload: dict[str, Any], requested_model: str) -> LLMResponse:
     """An LLMResponse from a Messages API ``message`` object, or the documented error."""
     text = _text_of(payload.get("content"))
     stop_reason = payload.get("stop_reason")
@@ -202,7 +204,7 @@ def parse_message(payload: Dict[str, Any], requested_model: str) -> LLMResponse:
     )
 
 
-def _event_text(name: str, data: Dict[str, Any]) -> Optional[str]:
+def _event_text(name: str, data: dict[str, Any]) -> str | None:
     """The answer text an event carries, if any."""
     if name == "content_block_delta":
         delta = data.get("delta") if isinstance(data.get("delta"), dict) else {}
@@ -213,7 +215,7 @@ def _event_text(name: str, data: Dict[str, Any]) -> Optional[str]:
     return None
 
 
-def _stop_reason(data: Dict[str, Any]) -> Optional[str]:
+def _stop_reason(data: dict[str, Any]) -> str | None:
     delta = data.get("delta") if isinstance(data.get("delta"), dict) else {}
     reason = delta.get("stop_reason")
     return reason if isinstance(reason, str) else None

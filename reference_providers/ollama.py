@@ -35,7 +35,8 @@ Errors
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Iterator, Optional, Union
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import httpx
 
@@ -54,6 +55,7 @@ PROVIDER = "ollama"
 # The model used when none is given; the committed cassettes were recorded with it.
 DEFAULT_MODEL = "llama3.1"
 
+
 class OllamaClient(HTTPProvider):
     """LAIOS client for a local (or remote) Ollama server's ``/api/chat``."""
 
@@ -64,10 +66,10 @@ class OllamaClient(HTTPProvider):
         model: str = DEFAULT_MODEL,
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 60,
-        keep_alive: Optional[Union[str, int, float]] = "30m",
-        num_ctx: Optional[int] = None,
+        keep_alive: str | int | float | None = "30m",
+        num_ctx: int | None = None,
         *,
-        transport: Optional[httpx.BaseTransport] = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         """``transport`` is for tests only (e.g. ``httpx.MockTransport``)."""
         super().__init__(
@@ -82,21 +84,19 @@ class OllamaClient(HTTPProvider):
         self.num_ctx = num_ctx
 
     @property
-    def conformance_profile(self) -> Dict[str, Any]:
+    def conformance_profile(self) -> dict[str, Any]:
         """Nothing is omitted: temperature -> options.temperature, max_tokens -> options.num_predict."""
         return {"omits_params": {}, "max_tokens_key": "options.num_predict", "streams": True}
 
-    def _body(
-        self, messages: Any, temperature: Optional[float], max_tokens: Optional[int], stream: bool
-    ) -> Dict[str, Any]:
-        options: Dict[str, Any] = {}
+    def _body(self, messages: Any, temperature: float | None, max_tokens: int | None, stream: bool) -> dict[str, Any]:
+        options: dict[str, Any] = {}
         if temperature is not None:
             options["temperature"] = temperature
         if max_tokens is not None:
             options["num_predict"] = max_tokens
         if self.num_ctx is not None:
             options["num_ctx"] = self.num_ctx
-        body: Dict[str, Any] = {"model": self.model, "messages": message_dicts(messages), "stream": stream}
+        body: dict[str, Any] = {"model": self.model, "messages": message_dicts(messages), "stream": stream}
         body["options"] = options
         if self.keep_alive is not None:
             body["keep_alive"] = self.keep_alive
@@ -119,14 +119,14 @@ class OllamaClient(HTTPProvider):
 # --- parsing (pure functions) ---------------------------------------------------------
 
 
-def _message(payload: Dict[str, Any]) -> Dict[str, Any]:
+def _message(payload: dict[str, Any]) -> dict[str, Any]:
     message = payload.get("message")
     if not isinstance(message, dict):
         raise ResponseFormatError("chat reply has no message object", provider=PROVIDER)
     return message
 
 
-def parse_chat(payload: Dict[str, Any], requested_model: str) -> LLMResponse:
+def parse_chat(payload: dict[str, Any], requested_model: str) -> LLMResponse:
     """An LLMResponse from a non-streamed ``/api/chat`` reply, or the documented error."""
     message = _message(payload)
     text = message.get("content")

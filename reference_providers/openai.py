@@ -60,7 +60,8 @@ Errors
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import httpx
 
@@ -89,6 +90,7 @@ def is_reasoning_model(model: str) -> bool:
 # The model used when none is given; the committed cassettes were recorded with it.
 DEFAULT_MODEL = "gpt-4o-mini"
 
+
 class OpenAIClient(HTTPProvider):
     """LAIOS client for OpenAI Chat Completions and OpenAI-compatible servers."""
 
@@ -97,11 +99,11 @@ class OpenAIClient(HTTPProvider):
     def __init__(
         self,
         model: str = DEFAULT_MODEL,
-        base_url: Optional[str] = None,
+        base_url: str | None = None,
         timeout: float = 60,
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         *,
-        transport: Optional[httpx.BaseTransport] = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         """``transport`` is for tests only (e.g. ``httpx.MockTransport``)."""
         base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
@@ -109,7 +111,7 @@ class OpenAIClient(HTTPProvider):
         super().__init__(model, base_url=base_url, timeout=timeout, api_key=key, transport=transport)
 
     @property
-    def conformance_profile(self) -> Dict[str, Any]:
+    def conformance_profile(self) -> dict[str, Any]:
         """Parameters left out for this model, and the body key carrying ``max_tokens``."""
         if is_reasoning_model(self.model):
             omits, key = {"temperature": _TEMPERATURE_REASON}, "max_completion_tokens"
@@ -117,17 +119,15 @@ class OpenAIClient(HTTPProvider):
             omits, key = {}, "max_tokens"
         return {"omits_params": omits, "max_tokens_key": key, "streams": True}
 
-    def _headers(self) -> Dict[str, str]:
+    def _headers(self) -> dict[str, str]:
         headers = super()._headers()
         if self._api_key is not None:
             headers["authorization"] = f"Bearer {self._api_key.reveal()}"
         return headers
 
-    def _body(
-        self, messages: Any, temperature: Optional[float], max_tokens: Optional[int], stream: bool
-    ) -> Dict[str, Any]:
+    def _body(self, messages: Any, temperature: float | None, max_tokens: int | None, stream: bool) -> dict[str, Any]:
         profile = self.conformance_profile
-        body: Dict[str, Any] = {"model": self.model, "messages": message_dicts(messages), "stream": stream}
+        body: dict[str, Any] = {"model": self.model, "messages": message_dicts(messages), "stream": stream}
         if temperature is not None and "temperature" not in profile["omits_params"]:
             body["temperature"] = temperature
         if max_tokens is not None:
@@ -152,14 +152,14 @@ class OpenAIClient(HTTPProvider):
 # --- parsing (pure functions) ---------------------------------------------------------
 
 
-def _choice_zero(choices: Any) -> Optional[Dict[str, Any]]:
+def _choice_zero(choices: Any) -> dict[str, Any] | None:
     if not isinstance(choices, list):
         return None
     dicts = [c for c in choices if isinstance(c, dict)]
     return next((c for c in dicts if c.get("index", 0) == 0), dicts[0] if dicts else None)
 
 
-def _content_text(content: Any) -> Optional[str]:
+def _content_text(content: Any) -> str | None:
     """The text of ``content``: a string, or the joined text of a list of parts."""
     if isinstance(content, str) or content is None:
         return content
@@ -169,7 +169,7 @@ def _content_text(content: Any) -> Optional[str]:
     raise ResponseFormatError(f"message content has unexpected type {type(content).__name__}", provider=PROVIDER)
 
 
-def parse_completion(payload: Dict[str, Any], requested_model: str) -> LLMResponse:
+def parse_completion(payload: dict[str, Any], requested_model: str) -> LLMResponse:
     """An LLMResponse from a chat.completion object, or the documented error."""
     choice = _choice_zero(payload.get("choices"))
     message = choice.get("message") if choice else None
@@ -199,12 +199,12 @@ class _StreamState:
 
     def __init__(self) -> None:
         self.done = False
-        self.finish_reason: Optional[str] = None
+        self.finish_reason: str | None = None
         self.yielded = False
-        self.refusal: List[str] = []
+        self.refusal: list[str] = []
 
 
-def _chunk_text(chunk: Dict[str, Any], state: _StreamState) -> Optional[str]:
+def _chunk_text(chunk: dict[str, Any], state: _StreamState) -> str | None:
     """The text delta of choice 0 in one chunk; records finish_reason and refusal pieces."""
     if chunk.get("object") == "chat.completion.done":  # Perplexity's last object, no [DONE]
         state.done = True
@@ -220,7 +220,7 @@ def _chunk_text(chunk: Dict[str, Any], state: _StreamState) -> Optional[str]:
     return _content_text(delta.get("content"))
 
 
-def _error_event(data: str, load: Any) -> Dict[str, Any]:
+def _error_event(data: str, load: Any) -> dict[str, Any]:
     """The payload of an ``event: error`` SSE event, shaped as ``{"error": ...}``."""
     payload = load(data, "stream error event") if data else {}
     return payload if payload.get("error") else {"error": payload or {"message": "stream reported an error"}}
@@ -262,6 +262,4 @@ def _check_stream_end(state: _StreamState) -> None:
             "stream ended without [DONE] or a finish_reason (truncated)", provider=PROVIDER, retryable=True
         )
     if not state.yielded:
-        raise ResponseFormatError(
-            f"stream carried no text (finish_reason={state.finish_reason!r})", provider=PROVIDER
-        )
+        raise ResponseFormatError(f"stream carried no text (finish_reason={state.finish_reason!r})", provider=PROVIDER)

@@ -4,16 +4,16 @@ to run the kit on a provider and read its verdict."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Dict, Iterator
-
-import pytest
 
 # Imported once here so that in-process kit runs (pytester restores sys.modules after
 # each run) do not pay for importing them again every time.
 import hypothesis  # noqa: F401
+import pytest
 import vcr  # noqa: F401
-import laios_conformance.contract._support  # noqa: F401
+
+import laios_conformance.contract._support
 import laios_conformance.session  # noqa: F401
 from tests.support.fake_api import FakeAPI
 from tests.support.recording import record
@@ -71,7 +71,7 @@ class KitRun:
         self.result = result
         self.report = json.loads(report.read_text()) if report.exists() else None
 
-    def statuses(self, provider_index: int = 0) -> Dict[str, str]:
+    def statuses(self, provider_index: int = 0) -> dict[str, str]:
         clauses = self.report["providers"][provider_index]["clauses"]
         return {cid: c["status"] for cid, c in clauses.items()}
 

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Dict
 
 import pytest
 
@@ -36,7 +35,7 @@ EXPORTS = [
 
 CLASS_NAMES = [name for name in EXPORTS if name != "__version__"]
 
-FAKE_LAIOS: Dict[str, str] = {
+FAKE_LAIOS: dict[str, str] = {
     "laios/__init__.py": "",
     "laios/llm/__init__.py": "",
     "laios/llm/client.py": """
@@ -69,7 +68,7 @@ PROBE = textwrap.dedent(
 ).format(names=CLASS_NAMES)
 
 
-def write_tree(root: Path, files: Dict[str, str]) -> None:
+def write_tree(root: Path, files: dict[str, str]) -> None:
     for relative, source in files.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,9 +92,7 @@ def probe_with(extra_path: Path) -> dict:
     return json.loads(done.stdout)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("laios") is not None, reason="a real laios package is installed"
-)
+@pytest.mark.skipif(importlib.util.find_spec("laios") is not None, reason="a real laios package is installed")
 def test_without_laios_the_kit_uses_its_own_classes() -> None:
     assert base.BASE_SOURCE == "laios_conformance"
     from laios_conformance import (

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pickle
 import threading
-from typing import Any, Callable, List
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -128,7 +129,7 @@ def test_fifth_consecutive_failure_opens(breaker: CircuitBreaker) -> None:
 def test_open_rejects_without_calling(breaker: CircuitBreaker, clock: FakeClock) -> None:
     open_breaker(breaker)
     clock.advance(10)
-    called: List[bool] = []
+    called: list[bool] = []
     with pytest.raises(CircuitBreakerError) as info:
         breaker.call(lambda: called.append(True))
     assert called == []
@@ -154,9 +155,7 @@ def test_half_open_success_closes(breaker: CircuitBreaker, clock: FakeClock) -> 
     assert breaker.get_stats()["failure_count"] == 0
 
 
-def test_half_open_failure_reopens_and_restarts_timeout(
-    breaker: CircuitBreaker, clock: FakeClock
-) -> None:
+def test_half_open_failure_reopens_and_restarts_timeout(breaker: CircuitBreaker, clock: FakeClock) -> None:
     open_breaker(breaker)
     clock.advance(30)
     fail_n(breaker, 1)
@@ -250,7 +249,7 @@ def test_concurrent_failures_are_all_counted(clock: FakeClock) -> None:
 
 def test_concurrent_failures_open_consistently(clock: FakeClock) -> None:
     cb = CircuitBreaker("t", failure_threshold=5, clock=clock)
-    outcomes: List[str] = []
+    outcomes: list[str] = []
     lock = threading.Lock()
 
     def worker() -> None:
@@ -276,7 +275,7 @@ def test_concurrent_failures_open_consistently(clock: FakeClock) -> None:
 
 
 def test_lock_is_not_held_while_fn_runs(breaker: CircuitBreaker) -> None:
-    seen: List[Any] = []
+    seen: list[Any] = []
     worker = threading.Thread(target=lambda: seen.append(breaker.call(breaker.get_stats)))
     worker.start()
     worker.join(timeout=5)

@@ -32,7 +32,7 @@ DEFECTS = {
 def test_correct_provider_passes_every_clause(run_kit) -> None:
     run = run_kit(GOOD)
     assert set(run.statuses()) == ALL
-    assert {c: s for c, s in run.statuses().items() if s != "passed"} == {c: "skipped" for c in OPT_IN}
+    assert {c: s for c, s in run.statuses().items() if s != "passed"} == dict.fromkeys(OPT_IN, "skipped")
 
 
 @pytest.mark.parametrize("name", sorted(DEFECTS))
@@ -46,8 +46,9 @@ def test_defective_provider_fails_exactly_its_clauses(run_kit, name: str) -> Non
 def test_failures_show_the_minimal_example(run_kit) -> None:
     run = run_kit(D + "DecodesEachRead", "-k", "rechunk")
     assert "stream-rechunk" in run.message("stream-rechunk")
-    assert "cuts inside multi-byte UTF-8 characters" in run.message("stream-rechunk") or \
-        "1-byte pieces" in run.message("stream-rechunk")
+    assert "cuts inside multi-byte UTF-8 characters" in run.message("stream-rechunk") or "1-byte pieces" in run.message(
+        "stream-rechunk"
+    )
     run = run_kit(D + "FormatsJsonByHand", "-k", "message_fidelity")
     assert "minimal counter-example" in run.message("message-fidelity")
 
@@ -67,7 +68,7 @@ def test_non_streaming_provider_is_judged_on_join_and_raises_only(run_kit) -> No
 def test_duck_typed_provider_passes_without_subclassing(run_kit) -> None:
     """Clauses check behaviour structurally: no LLMClient base class, no LLMResponse needed."""
     run = run_kit("tests.providers.duck:DuckTyped")
-    assert {c: s for c, s in run.statuses().items() if s != "passed"} == {c: "skipped" for c in OPT_IN}
+    assert {c: s for c, s in run.statuses().items() if s != "passed"} == dict.fromkeys(OPT_IN, "skipped")
 
 
 WIRE_HOOK_CONFTEST = '''

@@ -18,12 +18,11 @@ import os
 import subprocess
 import sys
 import textwrap
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
 
 import pytest
+import tomllib
 
 pytest.importorskip("xdist")
 # One pair of runs per session even when this suite itself runs under ``-n --dist loadgroup``.
@@ -86,7 +85,7 @@ class Run:
     name: str
     result: subprocess.CompletedProcess
     report: Path
-    events: List[dict]
+    events: list[dict]
 
     @property
     def output(self) -> str:
@@ -95,11 +94,11 @@ class Run:
     def verdict(self) -> dict:
         return json.loads(self.report.read_text(encoding="utf-8"))
 
-    def of(self, event: str) -> List[dict]:
+    def of(self, event: str) -> list[dict]:
         return [e for e in self.events if e["event"] == event]
 
 
-def _env(probe_dir: Path, log: Path) -> Dict[str, str]:
+def _env(probe_dir: Path, log: Path) -> dict[str, str]:
     drop = ("CI", "PYTEST_ADDOPTS", "COLUMNS", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT")
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(probe_dir), str(REPO), env.get("PYTHONPATH")]))
@@ -109,7 +108,7 @@ def _env(probe_dir: Path, log: Path) -> Dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Run]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     """A serial and an ``-n 2`` run of the three reference providers, started together."""
     root = tmp_path_factory.mktemp("parallel")
     probe_dir = root / "probe"
@@ -121,10 +120,22 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Run]:
         out.mkdir()
         log = root / f"{name}.events.jsonl"
         args = [f"--laios-provider={p}" for p in PROVIDERS]
-        command = [sys.executable, "-m", "pytest", *args, f"--laios-report={out / 'verdict.json'}",
-                   "-p", "no:cacheprovider", "-p", "laios_parallel_probe", "-q", *extra]
-        process = subprocess.Popen(command, cwd=REPO, env=_env(probe_dir, log), text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            *args,
+            f"--laios-report={out / 'verdict.json'}",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "laios_parallel_probe",
+            "-q",
+            *extra,
+        ]
+        process = subprocess.Popen(
+            command, cwd=REPO, env=_env(probe_dir, log), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         started[name] = (process, command, out, log)
     done = {}
     for name, (process, command, out, log) in started.items():
@@ -139,14 +150,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Run]:
     return done
 
 
-def _statuses(verdict: dict) -> Dict[str, Dict[str, Tuple[str, str]]]:
+def _statuses(verdict: dict) -> dict[str, dict[str, tuple[str, str]]]:
     return {
         entry["provider"]: {cid: (c["status"], c["level"]) for cid, c in entry["clauses"].items()}
         for entry in verdict["providers"]
     }
 
 
-def _messages(verdict: dict) -> Dict[Tuple[str, str], List[str]]:
+def _messages(verdict: dict) -> dict[tuple[str, str], list[str]]:
     """Each clause's message, as an order-insensitive list of its "; "-separated notes."""
     return {
         (entry["provider"], cid): sorted(c["message"].split("; "))
@@ -155,13 +166,13 @@ def _messages(verdict: dict) -> Dict[Tuple[str, str], List[str]]:
     }
 
 
-def test_both_runs_pass_the_gate(runs: Dict[str, Run]) -> None:
+def test_both_runs_pass_the_gate(runs: dict[str, Run]) -> None:
     for run in runs.values():
         assert run.result.returncode == 0, run.output
         assert "gate: passed" in run.result.stdout, run.output
 
 
-def test_xdist_really_ran_on_two_workers(runs: Dict[str, Run]) -> None:
+def test_xdist_really_ran_on_two_workers(runs: dict[str, Run]) -> None:
     """Otherwise the comparison below would prove nothing about merging."""
     run = runs["xdist"]
     configured = {e["who"] for e in run.of("configured")}
@@ -171,7 +182,7 @@ def test_xdist_really_ran_on_two_workers(runs: Dict[str, Run]) -> None:
     assert calls.get("controller", 0) == 0, calls
 
 
-def test_xdist_verdict_matches_serial(runs: Dict[str, Run]) -> None:
+def test_xdist_verdict_matches_serial(runs: dict[str, Run]) -> None:
     serial, parallel = runs["serial"].verdict(), runs["xdist"].verdict()
     assert parallel["kit_version"] == serial["kit_version"]
     assert [e["provider"] for e in parallel["providers"]] == list(PROVIDERS)
@@ -187,7 +198,7 @@ def test_xdist_verdict_matches_serial(runs: Dict[str, Run]) -> None:
         assert set(clauses) == expected, provider
 
 
-def test_only_the_controller_writes_the_report(runs: Dict[str, Run]) -> None:
+def test_only_the_controller_writes_the_report(runs: dict[str, Run]) -> None:
     for run in runs.values():
         writes = run.of("report-written")
         assert [w["who"] for w in writes] == ["controller"], (writes, run.output)
@@ -196,7 +207,7 @@ def test_only_the_controller_writes_the_report(runs: Dict[str, Run]) -> None:
         assert sorted(p.name for p in run.report.parent.iterdir()) == ["verdict.json"]
 
 
-def test_the_table_is_printed_once(runs: Dict[str, Run]) -> None:
+def test_the_table_is_printed_once(runs: dict[str, Run]) -> None:
     for run in runs.values():
         lines = run.result.stdout.splitlines()
         sections = [line for line in lines if SECTION in line and line.startswith("=")]

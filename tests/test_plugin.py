@@ -12,7 +12,9 @@ from tests.conftest import GOOD, cassettes_for
 FAILING_USER_TEST = "def test_user_suite():\n    assert False, 'the user suite must not run'\n"
 
 
-def test_ini_settings_run_the_contract_and_not_the_user_testpaths(pytester: pytest.Pytester, good_cassettes: Path) -> None:
+def test_ini_settings_run_the_contract_and_not_the_user_testpaths(
+    pytester: pytest.Pytester, good_cassettes: Path
+) -> None:
     pytester.makeini(
         f"[pytest]\ntestpaths = usertests\nlaios_provider =\n    {GOOD}\nlaios_cassette_dir = {good_cassettes}\n"
     )
@@ -32,25 +34,40 @@ def test_factory_and_several_providers_in_one_run(pytester: pytest.Pytester, goo
     report = pytester.path / "verdict.json"
     factory = "tests.providers.factories:make_good"
     result = pytester.runpytest_inprocess(
-        f"--laios-provider={GOOD}", f"--laios-provider={factory}", f"--laios-cassette-dir={good_cassettes}",
-        f"--laios-report={report}", "-p", "no:cacheprovider", "-k", "returns_response", "-v",
+        f"--laios-provider={GOOD}",
+        f"--laios-provider={factory}",
+        f"--laios-cassette-dir={good_cassettes}",
+        f"--laios-report={report}",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "returns_response",
+        "-v",
     )
-    result.stdout.fnmatch_lines([f"*test_returns_response?{GOOD}?*PASSED*", f"*test_returns_response?{factory}?*PASSED*"])
+    result.stdout.fnmatch_lines(
+        [f"*test_returns_response?{GOOD}?*PASSED*", f"*test_returns_response?{factory}?*PASSED*"]
+    )
     providers = json.loads(report.read_text())["providers"]
     assert [p["provider"] for p in providers] == [GOOD, factory]
     assert result.ret == 0
 
 
-def test_env_key_is_resolved_and_redacted_everywhere(pytester: pytest.Pytester, good_cassettes: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_key_is_resolved_and_redacted_everywhere(
+    pytester: pytest.Pytester, good_cassettes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = "sk-proj-" + "Zq9" * 16
     monkeypatch.setenv("LAIOS_TEST_USER_KEY", key)
     report = pytester.path / "verdict.json"
     result = pytester.runpytest_inprocess(
         "--laios-provider=tests.providers.defective:LeaksKeyInErrors",
         '--laios-provider-kwargs={"api_key": "$LAIOS_TEST_USER_KEY"}',
-        f"--laios-cassette-dir={cassettes_for(good_cassettes, 'LeaksKeyInErrors')}", f"--laios-report={report}",
-        f"--junitxml={pytester.path / 'junit.xml'}", "-p", "no:cacheprovider", "-k", "no_secret_leak",
+        f"--laios-cassette-dir={cassettes_for(good_cassettes, 'LeaksKeyInErrors')}",
+        f"--laios-report={report}",
+        f"--junitxml={pytester.path / 'junit.xml'}",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "no_secret_leak",
     )
     verdict = json.loads(report.read_text())["providers"][0]["clauses"]["no-secret-leak"]
     assert verdict["status"] == "failed"
@@ -61,9 +78,19 @@ def test_env_key_is_resolved_and_redacted_everywhere(pytester: pytest.Pytester, 
 
 def test_json_report_shape(pytester: pytest.Pytester, good_cassettes: Path) -> None:
     report = pytester.path / "verdict.json"
-    pytester.runpytest_inprocess(f"--laios-provider={GOOD}", f"--laios-cassette-dir={good_cassettes}",
-                                 f"--laios-report={report}", "-p", "no:cacheprovider", "-k", "retry_bounded")
+    pytester.runpytest_inprocess(
+        f"--laios-provider={GOOD}",
+        f"--laios-cassette-dir={good_cassettes}",
+        f"--laios-report={report}",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "retry_bounded",
+    )
     data = json.loads(report.read_text())
     assert set(data) == {"kit_version", "providers"}
     assert data["providers"][0]["clauses"]["retry-bounded"] == {
-        "status": "passed", "level": "should", "message": "HTTP 503: 1 attempt(s); connect error: 1 attempt(s)"}
+        "status": "passed",
+        "level": "should",
+        "message": "HTTP 503: 1 attempt(s); connect error: 1 attempt(s)",
+    }

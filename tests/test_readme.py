@@ -15,7 +15,11 @@ def readme_commands() -> list:
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:
     main, tests = readme_commands()
-    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith(("#", "set ", "cd "))]
+    ci = [
+        line
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line and not line.startswith(("#", "set ", "cd "))
+    ]
     assert ci == [tests]
     assert main.startswith("pip install -e . && pytest --laios-provider=reference_providers.")
 

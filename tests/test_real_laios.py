@@ -14,7 +14,7 @@ from pathlib import Path
 from tests.conftest import GOOD, cassettes_for
 from tests.support.recording import REPO, run_kit
 
-BREAKER = '''
+BREAKER = """
 import threading
 import time
 from enum import Enum
@@ -67,7 +67,7 @@ class CircuitBreaker:
     def get_stats(self):
         return {"name": self.name, "state": self.state.value, "failure_count": self._failures,
                 "success_count": self._successes}
-'''
+"""
 
 TREE = {
     "laios/__init__.py": "",
@@ -86,11 +86,20 @@ def test_suite_judges_against_real_laios_classes(tmp_path: Path, good_cassettes:
         (tree / relative).write_text(text)
     report = tmp_path / "verdict.json"
     result = run_kit(
-        [f"--laios-provider={GOOD}", f"--laios-cassette-dir={cassettes_for(good_cassettes, 'GoodOpenAIStyle')}",
-         f"--laios-report={report}", "-k", "circuit_breaker or router_fallback or returns_response"],
-        cwd=tmp_path, env={"PYTHONPATH": os.pathsep.join([str(tree), str(REPO)])},
+        [
+            f"--laios-provider={GOOD}",
+            f"--laios-cassette-dir={cassettes_for(good_cassettes, 'GoodOpenAIStyle')}",
+            f"--laios-report={report}",
+            "-k",
+            "circuit_breaker or router_fallback or returns_response",
+        ],
+        cwd=tmp_path,
+        env={"PYTHONPATH": os.pathsep.join([str(tree), str(REPO)])},
     )
     assert "judging against laios base classes" in result.stdout, result.stdout + result.stderr
     clauses = json.loads(report.read_text())["providers"][0]["clauses"]
     assert {c: v["status"] for c, v in clauses.items()} == {
-        "returns-response": "passed", "router-fallback": "passed", "circuit-breaker": "passed"}
+        "returns-response": "passed",
+        "router-fallback": "passed",
+        "circuit-breaker": "passed",
+    }

@@ -34,7 +34,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 import pytest
@@ -53,8 +52,8 @@ PROGRESS = re.compile(r"^laios: recorded (\S+) -> (.+) \((\d+) interaction\(s\),
 class Reference:
     target: str
     base_suffix: str  # appended to the fake API's URL to form base_url
-    key_prefix: Optional[str]  # None: the provider takes no key
-    auth_header: Optional[str] = None
+    key_prefix: str | None  # None: the provider takes no key
+    auth_header: str | None = None
 
     @property
     def class_name(self) -> str:
@@ -73,15 +72,15 @@ def planted_key(prefix: str) -> str:
     return prefix + "".join(_secrets.choice(alphabet) for _ in range(40))
 
 
-def files_under(directory: Path) -> Dict[Path, bytes]:
+def files_under(directory: Path) -> dict[Path, bytes]:
     return {path: path.read_bytes() for path in sorted(directory.rglob("*")) if path.is_file()}
 
 
-def yaml_files(directory: Path) -> Dict[str, Path]:
+def yaml_files(directory: Path) -> dict[str, Path]:
     return {path.stem: path for path in sorted(directory.glob("*.yaml"))}
 
 
-def statuses(report: dict, provider_index: int = 0) -> Dict[str, str]:
+def statuses(report: dict, provider_index: int = 0) -> dict[str, str]:
     return {cid: c["status"] for cid, c in report["providers"][provider_index]["clauses"].items()}
 
 
@@ -89,7 +88,7 @@ def message(report: dict, clause_id: str) -> str:
     return report["providers"][0]["clauses"][clause_id]["message"]
 
 
-def load_report(path: Path) -> Optional[dict]:
+def load_report(path: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
@@ -97,13 +96,17 @@ def output(result: subprocess.CompletedProcess) -> str:
     return f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
 
 
-def kit_args(target: str, kwargs: dict, cassette_root: Path, *extra: str) -> List[str]:
-    return [f"--laios-provider={target}", f"--laios-provider-kwargs={json.dumps(kwargs)}",
-            f"--laios-cassette-dir={cassette_root}", *extra]
+def kit_args(target: str, kwargs: dict, cassette_root: Path, *extra: str) -> list[str]:
+    return [
+        f"--laios-provider={target}",
+        f"--laios-provider-kwargs={json.dumps(kwargs)}",
+        f"--laios-cassette-dir={cassette_root}",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
-def kit_env(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
+def kit_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment for the kit's subprocesses: bytecode (and pytest's rewritten modules)
     cached in a private prefix, so that only the first run pays for importing the plugins.
     Nothing is written into the repository or site-packages."""
@@ -116,26 +119,26 @@ def kit_env(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
 @dataclass
 class Recording:
     reference: Reference
-    key: Optional[str]
+    key: str | None
     fake_url: str
     kwargs: dict
     cassette_root: Path
     recorded: subprocess.CompletedProcess
-    record_report: Optional[dict]
+    record_report: dict | None
     report_bytes: bytes
-    files_after_recording: Dict[Path, bytes]
-    received: List[ReceivedRequest]
-    replayed: Optional[subprocess.CompletedProcess] = None
-    replay_report: Optional[dict] = None
+    files_after_recording: dict[Path, bytes]
+    received: list[ReceivedRequest]
+    replayed: subprocess.CompletedProcess | None = None
+    replay_report: dict | None = None
     replay_report_bytes: bytes = b""
-    files_after_replay: Dict[Path, bytes] = field(default_factory=dict)
+    files_after_replay: dict[Path, bytes] = field(default_factory=dict)
 
     @property
     def cassette_dir(self) -> Path:
         return self.cassette_root / self.reference.class_name
 
 
-def _record_reference(name: str, reference: Reference, root: Path, base_env: Dict[str, str]) -> Recording:
+def _record_reference(name: str, reference: Reference, root: Path, base_env: dict[str, str]) -> Recording:
     work = root / name
     work.mkdir()
     cassette_root = work / "cassettes"
@@ -148,22 +151,39 @@ def _record_reference(name: str, reference: Reference, root: Path, base_env: Dic
         report = work / "record.json"
         result = kit_subprocess(
             kit_args(reference.target, kwargs, cassette_root, "--record-mode=once", f"--laios-report={report}"),
-            cwd=work, env=env,
+            cwd=work,
+            env=env,
         )
         fake_url = api.url
     # The fake API is stopped here: the replay below has nothing to talk to.
-    return Recording(reference, key, fake_url, kwargs, cassette_root, result, load_report(report),
-                     report.read_bytes() if report.exists() else b"", files_under(cassette_root), list(api.received))
+    return Recording(
+        reference,
+        key,
+        fake_url,
+        kwargs,
+        cassette_root,
+        result,
+        load_report(report),
+        report.read_bytes() if report.exists() else b"",
+        files_under(cassette_root),
+        list(api.received),
+    )
 
 
-def _replay_reference(recording: Recording, base_env: Dict[str, str]) -> Recording:
+def _replay_reference(recording: Recording, base_env: dict[str, str]) -> Recording:
     work = recording.cassette_root.parent
     report = work / "replay.json"
     env = {**base_env, **({"LAIOS_PLANTED_KEY": recording.key} if recording.key else {})}
     recording.replayed = kit_subprocess(
-        kit_args(recording.reference.target, recording.kwargs, recording.cassette_root,
-                 "--block-network", f"--laios-report={report}"),
-        cwd=work, env=env,
+        kit_args(
+            recording.reference.target,
+            recording.kwargs,
+            recording.cassette_root,
+            "--block-network",
+            f"--laios-report={report}",
+        ),
+        cwd=work,
+        env=env,
     )
     recording.replay_report = load_report(report)
     recording.replay_report_bytes = report.read_bytes() if report.exists() else b""
@@ -172,7 +192,7 @@ def _replay_reference(recording: Recording, base_env: Dict[str, str]) -> Recordi
 
 
 @pytest.fixture(scope="module")
-def recordings(tmp_path_factory: pytest.TempPathFactory, kit_env: Dict[str, str]) -> Dict[str, Recording]:
+def recordings(tmp_path_factory: pytest.TempPathFactory, kit_env: dict[str, str]) -> dict[str, Recording]:
     root = tmp_path_factory.mktemp("recordings")
     # One after the other: on a busy machine, running them side by side was slower.
     done = [_record_reference(name, reference, root, kit_env) for name, reference in REFERENCES.items()]
@@ -198,8 +218,11 @@ def test_record_then_replay_offline_gives_the_same_verdict_and_no_key_on_disk(re
     if rec.key is None:
         return
     # The key did travel (so scrubbing, not its absence, kept it out of the files) ...
-    assert any(header.lower() == rec.reference.auth_header and rec.key in value
-               for request in rec.received for header, value in request.headers.items()), rec.received[:1]
+    assert any(
+        header.lower() == rec.reference.auth_header and rec.key in value
+        for request in rec.received
+        for header, value in request.headers.items()
+    ), rec.received[:1]
     # ... and it is in no file, no report, no output.
     needles = {rec.key.encode(), quote(rec.key, safe="").encode()}
     for path, data in rec.files_after_recording.items():
@@ -234,11 +257,13 @@ def replay(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("CI", raising=False)
     runs = iter(range(1000))
 
-    def run(cassette_root: Path, kwargs: dict, *args: str, target: str = OPENAI) -> Tuple[pytest.RunResult, dict]:
+    def run(cassette_root: Path, kwargs: dict, *args: str, target: str = OPENAI) -> tuple[pytest.RunResult, dict]:
         report = pytester.path / f"verdict-{next(runs)}.json"
         result = pytester.runpytest_inprocess(
             *kit_args(target, kwargs, cassette_root, "--block-network", f"--laios-report={report}"),
-            "-p", "no:cacheprovider", *args,
+            "-p",
+            "no:cacheprovider",
+            *args,
         )
         assert report.exists(), str(result.stdout) + str(result.stderr)
         return result, json.loads(report.read_text(encoding="utf-8"))
@@ -247,7 +272,7 @@ def replay(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
-def openai_copy(recordings, tmp_path: Path) -> Tuple[Path, dict]:
+def openai_copy(recordings, tmp_path: Path) -> tuple[Path, dict]:
     """A private copy of the recorded OpenAIClient cassettes, and kwargs that replay them."""
     rec = recordings["OpenAIClient"]
     root = tmp_path / "copy"
@@ -323,7 +348,9 @@ def test_once_never_clobbers_an_existing_cassette(recordings, fake_api: FakeAPI,
     # returns-response: the recorded conversation (it replays), with a marker comment.
     same = directory / "returns-response.yaml"
     original = (rec.cassette_dir / "returns-response.yaml").read_text(encoding="utf-8")
-    same.write_text("# laios-test: hand-kept cassette\n" + original.replace(rec.fake_url, fake_api.url), encoding="utf-8")
+    same.write_text(
+        "# laios-test: hand-kept cassette\n" + original.replace(rec.fake_url, fake_api.url), encoding="utf-8"
+    )
     # system-prompt: a different conversation that still parses (the provider's request won't match).
     other = directory / "system-prompt.yaml"
     original = (rec.cassette_dir / "system-prompt.yaml").read_text(encoding="utf-8").replace(rec.fake_url, fake_api.url)
@@ -335,9 +362,17 @@ def test_once_never_clobbers_an_existing_cassette(recordings, fake_api: FakeAPI,
 
     report = tmp_path / "verdict.json"
     result = kit_subprocess(
-        kit_args(OPENAI, {"base_url": fake_api.url + "/v1"}, tmp_path / "cassettes", "--record-mode=once",
-                 f"--laios-report={report}", "-k", "returns_response or system_prompt or router_fallback"),
-        cwd=tmp_path, env=kit_env,
+        kit_args(
+            OPENAI,
+            {"base_url": fake_api.url + "/v1"},
+            tmp_path / "cassettes",
+            "--record-mode=once",
+            f"--laios-report={report}",
+            "-k",
+            "returns_response or system_prompt or router_fallback",
+        ),
+        cwd=tmp_path,
+        env=kit_env,
     )
     verdict = statuses(load_report(report))
     assert {path: path.read_bytes() for path in before} == before, output(result)
@@ -345,20 +380,25 @@ def test_once_never_clobbers_an_existing_cassette(recordings, fake_api: FakeAPI,
     assert verdict["system-prompt"] == "error"  # the kept file does not match: no re-recording over it
     assert "does not match the recorded cassette" in message(load_report(report), "system-prompt")
     assert verdict["router-fallback"] == "passed"
-    assert sorted(p.name for p in directory.iterdir()) == ["returns-response.yaml", "router-fallback.yaml", "system-prompt.yaml"]
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "returns-response.yaml",
+        "router-fallback.yaml",
+        "system-prompt.yaml",
+    ]
     assert sorted(m.group(1) for m in map(PROGRESS.match, result.stdout.splitlines()) if m) == ["router-fallback"]
 
 
 def test_ci_replays_only_unless_a_record_mode_is_given(fake_api: FakeAPI, tmp_path: Path, kit_env) -> None:
     kwargs = {"base_url": fake_api.url + "/v1"}
 
-    def run(name: str, *extra: str) -> Tuple[subprocess.CompletedProcess, Path, dict]:
+    def run(name: str, *extra: str) -> tuple[subprocess.CompletedProcess, Path, dict]:
         work = tmp_path / name
         work.mkdir()
         report = work / "verdict.json"
         result = kit_subprocess(
             kit_args(OPENAI, kwargs, work / "cassettes", f"--laios-report={report}", "-k", "returns_response", *extra),
-            cwd=work, env={**kit_env, "CI": "true"},
+            cwd=work,
+            env={**kit_env, "CI": "true"},
         )
         return result, work / "cassettes", load_report(report)
 
@@ -398,9 +438,17 @@ def test_lint_after_recording_catches_a_secret_the_kit_did_not_know(fake_api: Fa
     (tmp_path / "leaky_provider.py").write_text(LEAKY_PROVIDER.format(secret=secret), encoding="utf-8")
     report = tmp_path / "verdict.json"
     result = kit_subprocess(
-        kit_args("leaky_provider:LeaksIntoBody", {"base_url": fake_api.url + "/v1"}, tmp_path / "cassettes",
-                 "--record-mode=once", f"--laios-report={report}", "-k", "returns_response"),
-        cwd=tmp_path, env=kit_env,
+        kit_args(
+            "leaky_provider:LeaksIntoBody",
+            {"base_url": fake_api.url + "/v1"},
+            tmp_path / "cassettes",
+            "--record-mode=once",
+            f"--laios-report={report}",
+            "-k",
+            "returns_response",
+        ),
+        cwd=tmp_path,
+        env=kit_env,
     )
     assert statuses(load_report(report)) == {"returns-response": "passed"}, output(result)  # lint alone gates
     path = tmp_path / "cassettes" / "LeaksIntoBody" / "returns-response.yaml"
@@ -450,25 +498,36 @@ _files._write_synced = _write_synced
 '''
 
 
-def start_kit(args: List[str], cwd: Path, env: Dict[str, str], log: Path) -> subprocess.Popen:
+def start_kit(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
     """Like tests.support.recording.run_kit, but started in the background."""
     environment = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environment.get("PYTHONPATH")]))
     environment.update(env)
     with log.open("wb") as sink:
-        return subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-                                cwd=cwd, env=environment, stdout=sink, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+            cwd=cwd,
+            env=environment,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
 
 
-def kill_mid_write(mode: str, work: Path, cassette_root: Path, fake_url: str, base_env: Dict[str, str]) -> Path:
+def kill_mid_write(mode: str, work: Path, cassette_root: Path, fake_url: str, base_env: dict[str, str]) -> Path:
     """Record returns-response in ``mode`` with the slow writer; SIGKILL it once half is written.
     Returns the temporary file the writer was writing."""
     (work / "laios_slow_writer.py").write_text(SLOW_WRITER, encoding="utf-8")
     signal_file, log = work / "half-written", work / "kit.log"
     process = start_kit(
-        ["-p", "laios_slow_writer",
-         *kit_args(OPENAI, {"base_url": fake_url + "/v1"}, cassette_root, f"--record-mode={mode}", "-k", "returns_response")],
-        cwd=work, log=log,
+        [
+            "-p",
+            "laios_slow_writer",
+            *kit_args(
+                OPENAI, {"base_url": fake_url + "/v1"}, cassette_root, f"--record-mode={mode}", "-k", "returns_response"
+            ),
+        ],
+        cwd=work,
+        log=log,
         env={**base_env, "LAIOS_TEST_SIGNAL": str(signal_file), "LAIOS_TEST_RELEASE": str(work / "release")},
     )
     try:
@@ -496,7 +555,7 @@ def test_a_recording_killed_mid_write_leaves_no_partial_cassette(
     directory = cassette_root / "OpenAIClient"
     directory.mkdir(parents=True)
     target = directory / "returns-response.yaml"
-    old: Optional[bytes] = None
+    old: bytes | None = None
     if mode != "once":  # re-recording over a good cassette
         rec = recordings["OpenAIClient"]
         text = (rec.cassette_dir / "returns-response.yaml").read_text(encoding="utf-8")
@@ -515,13 +574,18 @@ def test_a_recording_killed_mid_write_leaves_no_partial_cassette(
     leftovers = sorted(p.name for p in directory.iterdir() if p.suffix != ".yaml")
     assert leftovers == [temporary.name]
     assert temporary.name.startswith(".") and temporary.name.endswith(".tmp")
-    assert 0 < len(temporary.read_bytes())  # half a cassette, out of every reader's way
+    assert len(temporary.read_bytes()) > 0  # half a cassette, out of every reader's way
     assert temporary not in set(iter_cassette_files([cassette_root]))
     assert lint_paths([cassette_root]) == []
 
     # The kit ignores the leftover: the clause replays the old cassette or says it is missing.
-    result, report = replay(cassette_root, {"base_url": fake_api.url + "/v1"},
-                            "-k", "returns_response or cassettes_fresh", "--laios-max-cassette-age=30")
+    result, report = replay(
+        cassette_root,
+        {"base_url": fake_api.url + "/v1"},
+        "-k",
+        "returns_response or cassettes_fresh",
+        "--laios-max-cassette-age=30",
+    )
     verdict = statuses(report)
     assert verdict["cassettes-fresh"] == "passed"
     if old is not None and target.exists():

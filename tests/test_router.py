@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator, List, Optional
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -24,27 +25,27 @@ class FakeProvider:
     def __init__(
         self,
         model: str,
-        error: Optional[BaseException] = None,
-        usage: Optional[dict] = None,
-        chunks: Optional[List[str]] = None,
-        stream_error: Optional[BaseException] = None,
+        error: BaseException | None = None,
+        usage: dict | None = None,
+        chunks: list[str] | None = None,
+        stream_error: BaseException | None = None,
     ) -> None:
         self.model = model
         self.error = error
         self.usage = usage
         self.chunks = chunks if chunks is not None else [f"from {model}"]
         self.stream_error = stream_error
-        self.calls: List[dict] = []
+        self.calls: list[dict] = []
         self.stream_calls = 0
         self.stream_closed = False
 
-    def generate(self, messages: List[LLMMessage], **kwargs: Any) -> LLMResponse:
+    def generate(self, messages: list[LLMMessage], **kwargs: Any) -> LLMResponse:
         self.calls.append({"messages": messages, **kwargs})
         if self.error is not None:
             raise self.error
         return LLMResponse(content=f"from {self.model}", model=self.model, usage=self.usage)
 
-    def generate_stream(self, messages: List[LLMMessage], **kwargs: Any) -> Iterator[str]:
+    def generate_stream(self, messages: list[LLMMessage], **kwargs: Any) -> Iterator[str]:
         self.stream_calls += 1
         try:
             yield from self.chunks
@@ -138,7 +139,7 @@ def test_subclassed_provider_works_as_fallback_behind_failing_primary() -> None:
 
 
 def test_fallback_order_is_list_order() -> None:
-    order: List[str] = []
+    order: list[str] = []
 
     class Recording(FakeProvider):
         def generate(self, messages, **kwargs):
@@ -237,9 +238,7 @@ def test_round_robin_counts_are_exact_under_threads() -> None:
 
     stats = router.get_usage_stats()
     expected = threads_n * calls_n // len(providers)
-    assert {name: s["calls"] for name, s in stats.items()} == {
-        f"FakeProvider({m})": expected for m in "abcd"
-    }
+    assert {name: s["calls"] for name, s in stats.items()} == {f"FakeProvider({m})": expected for m in "abcd"}
     assert all(s["failures"] == 0 for s in stats.values())
 
 
@@ -284,7 +283,7 @@ def test_stream_does_not_fall_back_after_first_chunk() -> None:
     backup = FakeProvider("b")
     router = LLMRouter([primary, backup])
 
-    received: List[str] = []
+    received: list[str] = []
     with pytest.raises(ConnectionError) as info:
         for chunk in router.generate_stream(MESSAGES):
             received.append(chunk)
@@ -342,4 +341,3 @@ def test_stream_round_robin_rotates_at_call_time() -> None:
     second = router.generate_stream(MESSAGES)
     assert list(second) == ["from b"]
     assert list(first) == ["from a"]
-

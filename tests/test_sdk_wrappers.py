@@ -31,8 +31,12 @@ def sdk_cassettes(tmp_path_factory: pytest.TempPathFactory, fake_api: FakeAPI) -
 def test_sdk_wrapper_passes_the_suite(pytester: pytest.Pytester, sdk_cassettes: Path, name: str) -> None:
     report = pytester.path / "verdict.json"
     result = pytester.runpytest_inprocess(
-        f"--laios-provider=tests.providers.sdk_wrappers:{name}", f"--laios-cassette-dir={sdk_cassettes}",
-        f"--laios-report={report}", "--laios-strict", "-p", "no:cacheprovider",
+        f"--laios-provider=tests.providers.sdk_wrappers:{name}",
+        f"--laios-cassette-dir={sdk_cassettes}",
+        f"--laios-report={report}",
+        "--laios-strict",
+        "-p",
+        "no:cacheprovider",
     )
     import json
 

@@ -16,9 +16,13 @@ MODULES = [httpx, httpx2]
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
 def test_sees_requests_of_clients_created_inside_the_block(module) -> None:
-    with interpose(lambda seen, upstream: Reply(body=b'{"ok": true}', headers={"content-type": "application/json"})) as traffic:
-        with module.Client(timeout=7) as client:
-            response = client.post("https://api.example.invalid/v1/x", json={"a": 1})
+    with (
+        interpose(
+            lambda seen, upstream: Reply(body=b'{"ok": true}', headers={"content-type": "application/json"})
+        ) as traffic,
+        module.Client(timeout=7) as client,
+    ):
+        response = client.post("https://api.example.invalid/v1/x", json={"a": 1})
     assert response.json() == {"ok": True}
     assert [s.json for s in traffic.seen] == [{"a": 1}]
     assert traffic.last.timeout["read"] == 7
@@ -28,22 +32,24 @@ def test_sees_requests_of_clients_created_inside_the_block(module) -> None:
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
 def test_restores_the_transport_even_after_an_error(module) -> None:
     original = module.HTTPTransport.__dict__["handle_request"]
-    with pytest.raises(RuntimeError):
-        with interpose():
-            assert module.HTTPTransport.__dict__["handle_request"] is not original
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), interpose():
+        assert module.HTTPTransport.__dict__["handle_request"] is not original
+        raise RuntimeError("boom")
     assert module.HTTPTransport.__dict__["handle_request"] is original
 
 
 @pytest.mark.parametrize(
     "fault, error",
-    [(Fault.CONNECT_ERROR, httpx.ConnectError), (Fault.CONNECT_TIMEOUT, httpx.ConnectTimeout),
-     (Fault.READ_TIMEOUT, httpx.ReadTimeout), (Fault.DROPPED, httpx.RemoteProtocolError)],
+    [
+        (Fault.CONNECT_ERROR, httpx.ConnectError),
+        (Fault.CONNECT_TIMEOUT, httpx.ConnectTimeout),
+        (Fault.READ_TIMEOUT, httpx.ReadTimeout),
+        (Fault.DROPPED, httpx.RemoteProtocolError),
+    ],
 )
 def test_faults_raise_the_module_s_own_errors(fault: Fault, error: type) -> None:
-    with interpose(lambda seen, upstream: fault), httpx.Client() as client:
-        with pytest.raises(error):
-            client.get("https://api.example.invalid/")
+    with interpose(lambda seen, upstream: fault), httpx.Client() as client, pytest.raises(error):
+        client.get("https://api.example.invalid/")
 
 
 def test_reply_is_cut_into_separate_reads_and_dropped_where_asked() -> None:
@@ -113,9 +119,8 @@ def test_interposer_entered_after_vcr_wraps_its_replay(tmp_path) -> None:
 
     cassette = tmp_path / "c.yaml"
     cassette.write_text(CASSETTE)
-    with vcr.VCR(record_mode="none").use_cassette(str(cassette)):
-        with interpose() as traffic, httpx.Client() as client:
-            assert client.get("https://api.example.invalid/x").content == b"recorded body"
+    with vcr.VCR(record_mode="none").use_cassette(str(cassette)), interpose() as traffic, httpx.Client() as client:
+        assert client.get("https://api.example.invalid/x").content == b"recorded body"
     assert len(traffic) == 1 and traffic.last.status == 200
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-PROVIDERS = '''
+PROVIDERS = """
 from laios_conformance import LLMClient, LLMResponse
 
 class NeedsArgs(LLMClient):
@@ -29,7 +29,7 @@ NOT_CALLABLE = 42
 
 def factory():
     return NoGenerate()
-'''
+"""
 
 CASES = [
     (["--laios-provider=user_providers"], "has no ':'; use module:Class"),
@@ -39,19 +39,34 @@ CASES = [
     (["--laios-provider=user_providers:NOT_CALLABLE"], "is a int, not a class or callable"),
     (["--laios-provider=user_providers:Explodes"], "constructing it raised ValueError: region 'mars-1' is not served"),
     (["--laios-provider=user_providers:NeedsArgs"], "needs argument(s) model, region, tier"),
-    (["--laios-provider=user_providers:NeedsArgs", '--laios-provider-kwargs={"model": "m", "region": "eu"}'],
-     "needs argument(s) tier"),
+    (
+        ["--laios-provider=user_providers:NeedsArgs", '--laios-provider-kwargs={"model": "m", "region": "eu"}'],
+        "needs argument(s) tier",
+    ),
     (["--laios-provider=user_providers:NoGenerate"], "has no generate() method"),
     (["--laios-provider=user_providers:factory"], "built a NoGenerate object, which has no generate() method"),
-    (["--laios-provider=user_providers:NeedsArgs", "--laios-provider-kwargs={model: m}"],
-     "--laios-provider-kwargs is not valid JSON"),
+    (
+        ["--laios-provider=user_providers:NeedsArgs", "--laios-provider-kwargs={model: m}"],
+        "--laios-provider-kwargs is not valid JSON",
+    ),
     (["--laios-provider=user_providers:NeedsArgs", '--laios-provider-kwargs=["m"]'], "must be a JSON object, got list"),
-    (["--laios-provider=user_providers:NeedsArgs",
-      '--laios-provider-kwargs={"model": "$LAIOS_TEST_SURELY_UNSET", "region": "eu", "tier": 1}'],
-     "reads $LAIOS_TEST_SURELY_UNSET, which is not set"),
-    (["--laios-provider=user_providers:NeedsArgs", "--laios-provider=user_providers:NeedsArgs",
-      "--laios-provider-kwargs={}", "--laios-provider-kwargs={}", "--laios-provider-kwargs={}"],
-     "was given 3 times for 2 providers"),
+    (
+        [
+            "--laios-provider=user_providers:NeedsArgs",
+            '--laios-provider-kwargs={"model": "$LAIOS_TEST_SURELY_UNSET", "region": "eu", "tier": 1}',
+        ],
+        "reads $LAIOS_TEST_SURELY_UNSET, which is not set",
+    ),
+    (
+        [
+            "--laios-provider=user_providers:NeedsArgs",
+            "--laios-provider=user_providers:NeedsArgs",
+            "--laios-provider-kwargs={}",
+            "--laios-provider-kwargs={}",
+            "--laios-provider-kwargs={}",
+        ],
+        "was given 3 times for 2 providers",
+    ),
 ]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-from typing import List, Optional, Set
 
 from ..clauses import Clause, all_clauses
 from . import UsageError
@@ -16,12 +15,12 @@ def normalise(name: str) -> str:
     return name.replace("_", "-")
 
 
-def find_clause(name: str, clauses: Optional[List[Clause]] = None) -> Optional[Clause]:
+def find_clause(name: str, clauses: list[Clause] | None = None) -> Clause | None:
     wanted = normalise(name)
     return next((c for c in clauses or all_clauses() if c.id == wanted), None)
 
 
-def cassette_clause_ids() -> Set[str]:
+def cassette_clause_ids() -> set[str]:
     """Ids of the clauses that replay a cassette (their function carries the ``vcr`` mark)."""
     return {c.id for c in all_clauses() if any(m.name == "vcr" for m in getattr(c.function, "pytestmark", []))}
 

@@ -11,7 +11,6 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import List, Optional
 
 import pytest
 
@@ -24,7 +23,7 @@ _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _KIT_SECTION = "LAIOS conformance"
 
 
-def run_check(args: argparse.Namespace, extra: List[str]) -> int:
+def run_check(args: argparse.Namespace, extra: list[str]) -> int:
     validate(args)
     with tempfile.TemporaryDirectory(prefix="laios-conformance-") as scratch:
         report = Path(args.report_json) if args.report_json else Path(scratch) / "verdict.json"
@@ -44,8 +43,10 @@ def validate(args: argparse.Namespace) -> None:
         if not _TARGET.match(target):
             raise UsageError(f"{target!r} is not a provider target; use module:Class, e.g. my_pkg.client:MyClient")
     if len(args.kwargs) not in (0, 1, len(args.targets)):
-        raise UsageError(f"--kwargs was given {len(args.kwargs)} times for {len(args.targets)} targets; "
-                         "give it once (for all) or once per target, in the same order")
+        raise UsageError(
+            f"--kwargs was given {len(args.kwargs)} times for {len(args.targets)} targets; "
+            "give it once (for all) or once per target, in the same order"
+        )
     for text in args.kwargs:
         try:
             value = json.loads(text)
@@ -55,7 +56,7 @@ def validate(args: argparse.Namespace) -> None:
             raise UsageError(f"--kwargs must be a JSON object, got {type(value).__name__}: {text!r}")
 
 
-def pytest_arguments(args: argparse.Namespace, report: Path, extra: List[str]) -> List[str]:
+def pytest_arguments(args: argparse.Namespace, report: Path, extra: list[str]) -> list[str]:
     argv = [f"--laios-provider={target}" for target in args.targets]
     argv += [f"--laios-provider-kwargs={text}" for text in args.kwargs]
     argv += [f"--laios-report={report}", "-p", "no:cacheprovider", "-q"]
@@ -70,7 +71,7 @@ def pytest_arguments(args: argparse.Namespace, report: Path, extra: List[str]) -
     return argv + list(extra)
 
 
-def run_pytest(argv: List[str], verbose: bool) -> tuple[int, str, str]:
+def run_pytest(argv: list[str], verbose: bool) -> tuple[int, str, str]:
     """Run pytest in-process: (exit code, its stdout, its stderr); the output is kept back unless verbose."""
     if verbose:
         return int(pytest.main(argv)), "", ""
@@ -90,10 +91,10 @@ def usage_message(stderr: str) -> str:
     errors = [line for line in lines if "error:" in line.lower() and "usage:" not in line.lower()]
     line = re.sub(r"^(?:ERROR:|E)\s+", "", (errors or lines or ["pytest reported a usage error"])[0])
     own = re.match(r"^\S+: error:\s*", line)  # pytest's own argparse error, under our program name
-    return "pytest: " + line[own.end():] if own else line
+    return "pytest: " + line[own.end() :] if own else line
 
 
-def judge(args: argparse.Namespace, code: int, data: Optional[dict], out: str, err: str) -> int:
+def judge(args: argparse.Namespace, code: int, data: dict | None, out: str, err: str) -> int:
     """Print the verdict, write the requested files, and return the exit code."""
     from rich.console import Console
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Set
 
 from ..cassettes.lint import CASSETTE_SUFFIXES, Finding, lint_paths
 from . import UsageError
 
 
-def run_lint(paths: Sequence[str], providers: Sequence[str], kwargs_json: Optional[str]) -> int:
+def run_lint(paths: Sequence[str], providers: Sequence[str], kwargs_json: str | None) -> int:
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise UsageError(f"lint: no such file or directory: {missing[0]}")
@@ -20,7 +20,7 @@ def run_lint(paths: Sequence[str], providers: Sequence[str], kwargs_json: Option
     return 1 if findings else 0
 
 
-def provider_class_names(targets: Sequence[str], kwargs_json: Optional[str]) -> List[str]:
+def provider_class_names(targets: Sequence[str], kwargs_json: str | None) -> list[str]:
     """The class each target builds (its cassettes live in ``<dir>/<ClassName>/``)."""
     if not targets:
         return []
@@ -33,7 +33,7 @@ def provider_class_names(targets: Sequence[str], kwargs_json: Optional[str]) -> 
         raise UsageError(str(error)) from None
 
 
-def unused_cassettes(paths: Iterable[str], class_names: Sequence[str]) -> List[Finding]:
+def unused_cassettes(paths: Iterable[str], class_names: Sequence[str]) -> list[Finding]:
     """Findings of kind ``unused``: cassette files of these providers that no clause replays."""
     if not class_names:
         return []
@@ -44,13 +44,15 @@ def unused_cassettes(paths: Iterable[str], class_names: Sequence[str]) -> List[F
     for folder in _provider_folders(paths, class_names):
         for file in sorted(folder.iterdir()):
             if file.is_file() and file.name.endswith(CASSETTE_SUFFIXES) and _stem(file.name) not in used:
-                findings.append(Finding(file, "file", "unused", f"no clause replays a cassette named {_stem(file.name)!r}"))
+                findings.append(
+                    Finding(file, "file", "unused", f"no clause replays a cassette named {_stem(file.name)!r}")
+                )
     return findings
 
 
-def _provider_folders(paths: Iterable[str], class_names: Sequence[str]) -> List[Path]:
-    folders: List[Path] = []
-    seen: Set[Path] = set()
+def _provider_folders(paths: Iterable[str], class_names: Sequence[str]) -> list[Path]:
+    folders: list[Path] = []
+    seen: set[Path] = set()
     for path in map(Path, paths):
         candidates = [path] if path.name in class_names else [path / name for name in class_names]
         for folder in candidates:

@@ -8,7 +8,7 @@ descriptor, so pytest's capturing never swallows or records it.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional, TextIO
+from typing import Any, TextIO
 
 import pytest
 
@@ -18,15 +18,15 @@ from ..clauses import clause_of
 class ProgressPlugin:
     """Advances one step per clause test: its call phase, or a setup that failed or skipped."""
 
-    def __init__(self, stream: Optional[TextIO]) -> None:
+    def __init__(self, stream: TextIO | None) -> None:
         self.stream = stream
-        self.labels: Dict[str, str] = {}
+        self.labels: dict[str, str] = {}
         self.done: set[str] = set()
         self.progress: Any = None
         self.task: Any = None
 
     @classmethod
-    def for_terminal(cls, enabled: bool) -> "ProgressPlugin":
+    def for_terminal(cls, enabled: bool) -> ProgressPlugin:
         """A plugin that draws on the real terminal, or a silent one when ``enabled`` is false."""
         return cls(_terminal_stream() if enabled else None)
 
@@ -91,7 +91,7 @@ def _label(item: pytest.Item, clause_id: str) -> str:
     return f"{clause_id} [{name}]" if name else clause_id
 
 
-def _terminal_stream() -> Optional[TextIO]:
+def _terminal_stream() -> TextIO | None:
     try:
         return os.fdopen(os.dup(1), "w", encoding="utf-8", errors="replace")
     except OSError:

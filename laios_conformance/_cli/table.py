@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List
-
 from rich.table import Table
 from rich.text import Text
 
@@ -45,7 +43,7 @@ def headline(message: str) -> str:
     return first if len(first) <= HEADLINE_CHARS else first[: HEADLINE_CHARS - 1] + "…"
 
 
-def short_names(providers: List[str]) -> List[str]:
+def short_names(providers: list[str]) -> list[str]:
     """Column headers: the part after ':' when that is unique, else the full target."""
     short = [p.rpartition(":")[2] or p for p in providers]
     return short if len(set(short)) == len(short) else list(providers)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from enum import Enum
-from typing import Any, Callable, Dict, Optional, TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["CircuitBreaker", "CircuitBreakerError", "CircuitState"]
 
@@ -37,8 +38,8 @@ class CircuitBreakerError(Exception):
         self,
         message: str,
         *,
-        name: Optional[str] = None,
-        retry_after: Optional[float] = None,
+        name: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.name = name
@@ -49,9 +50,7 @@ class CircuitBreakerError(Exception):
         return (_rebuild_breaker_error, (str(self), self.name, self.retry_after))
 
 
-def _rebuild_breaker_error(
-    message: str, name: Optional[str], retry_after: Optional[float]
-) -> CircuitBreakerError:
+def _rebuild_breaker_error(message: str, name: str | None, retry_after: float | None) -> CircuitBreakerError:
     return CircuitBreakerError(message, name=name, retry_after=retry_after)
 
 
@@ -113,7 +112,7 @@ class CircuitBreaker:
         with self._lock:
             self._zero()
 
-    def get_stats(self) -> Dict[str, Any]:
+    def get_stats(self) -> dict[str, Any]:
         """A snapshot of the breaker's state, counters and settings."""
         with self._lock:
             state = self._current_state()
@@ -179,9 +178,11 @@ class CircuitBreaker:
             state = self._current_state()
             self._failure_count += 1
             self._total_failures += 1
-            if state is CircuitState.HALF_OPEN:
-                self._open()
-            elif state is CircuitState.CLOSED and self._failure_count >= self.failure_threshold:
+            if (
+                state is CircuitState.HALF_OPEN
+                or state is CircuitState.CLOSED
+                and self._failure_count >= self.failure_threshold
+            ):
                 self._open()
             # Already OPEN (a call admitted before another thread opened the circuit):
             # counted, but it does not push the recovery time further out.

@@ -7,7 +7,8 @@ unchanged inside LAIOS (and vice versa).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, Iterator, List, Optional
+from collections.abc import Iterator
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -26,9 +27,9 @@ class LLMResponse(BaseModel):
 
     content: str
     model: str
-    finish_reason: Optional[str] = None
-    usage: Optional[Dict[str, int]] = None
-    metadata: Dict[str, Any] = Field(default_factory=dict)
+    finish_reason: str | None = None
+    usage: dict[str, int] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class LLMClient(ABC):
@@ -40,12 +41,12 @@ class LLMClient(ABC):
 
     def __init__(self, model: str, **kwargs: Any) -> None:
         self.model = model
-        self.config: Dict[str, Any] = kwargs
+        self.config: dict[str, Any] = kwargs
 
     @abstractmethod
     def generate(
         self,
-        messages: List[LLMMessage],
+        messages: list[LLMMessage],
         temperature: float = 0.7,
         max_tokens: int = 2048,
         **kwargs: Any,
@@ -65,7 +66,7 @@ class LLMClient(ABC):
 
     def generate_stream(
         self,
-        messages: List[LLMMessage],
+        messages: list[LLMMessage],
         temperature: float = 0.7,
         max_tokens: int = 2048,
         **kwargs: Any,

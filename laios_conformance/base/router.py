@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Dict, Iterator, List, Sequence, Tuple
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from .client import LLMClient, LLMMessage, LLMResponse
 
@@ -17,7 +18,7 @@ __all__ = ["LLMRouter"]
 
 logger = logging.getLogger(__name__)
 
-STRATEGIES: Tuple[str, ...] = ("fallback", "round_robin")
+STRATEGIES: tuple[str, ...] = ("fallback", "round_robin")
 
 
 def provider_name(provider: Any) -> str:
@@ -57,34 +58,31 @@ class LLMRouter(LLMClient):
         if strategy not in STRATEGIES:
             accepted = ", ".join(repr(s) for s in STRATEGIES)
             raise ValueError(f"Unknown strategy {strategy!r}; accepted values: {accepted}")
-        self.providers: List[Any] = list(providers)
+        self.providers: list[Any] = list(providers)
         self.strategy = strategy
         super().__init__(model=self.providers[0].model, **kwargs)
         self._lock = threading.Lock()
         self._rr_index = 0
-        self._stats: Dict[str, Dict[str, int]] = {
-            provider_name(p): {"calls": 0, "failures": 0, "total_tokens": 0}
-            for p in self.providers
+        self._stats: dict[str, dict[str, int]] = {
+            provider_name(p): {"calls": 0, "failures": 0, "total_tokens": 0} for p in self.providers
         }
 
     # -- public API -------------------------------------------------------------------
 
     def generate(
         self,
-        messages: List[LLMMessage],
+        messages: list[LLMMessage],
         temperature: float = 0.7,
         max_tokens: int = 2048,
         **kwargs: Any,
     ) -> LLMResponse:
         """Answer with the first provider (in strategy order) that does not raise."""
-        errors: List[Tuple[str, BaseException]] = []
+        errors: list[tuple[str, BaseException]] = []
         for provider in self._ordered_providers():
             name = provider_name(provider)
             self._record_attempt(name)
             try:
-                response = provider.generate(
-                    messages, temperature=temperature, max_tokens=max_tokens, **kwargs
-                )
+                response = provider.generate(messages, temperature=temperature, max_tokens=max_tokens, **kwargs)
             except Exception as exc:
                 self._record_failure(name, exc)
                 errors.append((name, exc))
@@ -110,7 +108,7 @@ class LLMRouter(LLMClient):
 
     def generate_stream(
         self,
-        messages: List[LLMMessage],
+        messages: list[LLMMessage],
         temperature: float = 0.7,
         max_tokens: int = 2048,
         **kwargs: Any,
@@ -135,14 +133,14 @@ class LLMRouter(LLMClient):
         order = self._ordered_providers()
         return self._stream_in_order(order, messages, temperature, max_tokens, kwargs)
 
-    def get_usage_stats(self) -> Dict[str, Dict[str, Any]]:
+    def get_usage_stats(self) -> dict[str, dict[str, Any]]:
         """Per provider ``{"calls", "failures", "total_tokens"}``; ``calls`` counts attempts."""
         with self._lock:
             return {name: dict(stats) for name, stats in self._stats.items()}
 
     # -- routing ----------------------------------------------------------------------
 
-    def _ordered_providers(self) -> List[Any]:
+    def _ordered_providers(self) -> list[Any]:
         """The providers in the order this call should try them."""
         if self.strategy == "fallback":
             return list(self.providers)
@@ -153,14 +151,14 @@ class LLMRouter(LLMClient):
 
     def _stream_in_order(
         self,
-        order: List[Any],
-        messages: List[LLMMessage],
+        order: list[Any],
+        messages: list[LLMMessage],
         temperature: float,
         max_tokens: int,
-        kwargs: Dict[str, Any],
+        kwargs: dict[str, Any],
     ) -> Iterator[str]:
         """The generator behind :meth:`generate_stream`."""
-        errors: List[Tuple[str, BaseException]] = []
+        errors: list[tuple[str, BaseException]] = []
         for provider in order:
             name = provider_name(provider)
             self._record_attempt(name)
@@ -212,7 +210,7 @@ class LLMRouter(LLMClient):
             self._stats[name]["total_tokens"] += tokens
 
     @staticmethod
-    def _all_failed(errors: List[Tuple[str, BaseException]]) -> RuntimeError:
+    def _all_failed(errors: list[tuple[str, BaseException]]) -> RuntimeError:
         """The error raised when no provider answered, chained to the last failure."""
         details = "; ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in errors)
         error = RuntimeError(f"All LLM providers failed: {details}")
@@ -222,10 +220,10 @@ class LLMRouter(LLMClient):
 
 def _open_stream(
     provider: Any,
-    messages: List[LLMMessage],
+    messages: list[LLMMessage],
     temperature: float,
     max_tokens: int,
-    kwargs: Dict[str, Any],
+    kwargs: dict[str, Any],
 ) -> Iterator[str]:
     """Start a provider's stream, or fake one from ``generate`` if it cannot stream."""
     stream = getattr(provider, "generate_stream", None)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, Dict, List, Optional
+from collections.abc import Callable
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-_PROFILES: Dict[str, Dict[str, Any]] = {
+_PROFILES: dict[str, dict[str, Any]] = {
     "laios-ci": {"derandomize": True, "max_examples": 25},
     "laios-dev": {"derandomize": False, "max_examples": 40},
 }
@@ -29,8 +30,28 @@ _COMMON = {
 
 # Pieces that break naive JSON building, stripping, and per-read decoding.
 TRICKY = [
-    '"', "\\", "\n", "\t", "\r\n", " ", "  ", "😀", "👩‍👩‍👧", "e\u0301", "\u0301", "שלום", "مرحبا",
-    "\u200f", "{", "}", "%s", "{0}", "data: [DONE]", "\u2028", "ß", "日本語",
+    '"',
+    "\\",
+    "\n",
+    "\t",
+    "\r\n",
+    " ",
+    "  ",
+    "😀",
+    "👩‍👩‍👧",
+    "e\u0301",
+    "\u0301",
+    "שלום",
+    "مرحبا",
+    "\u200f",
+    "{",
+    "}",
+    "%s",
+    "{0}",
+    "data: [DONE]",
+    "\u2028",
+    "ß",
+    "日本語",
 ]
 
 
@@ -57,12 +78,12 @@ def texts(max_repeat: int = 1) -> st.SearchStrategy[str]:
     return st.one_of(*options).filter(lambda text: text.strip() != "")
 
 
-def find_minimal(example: st.SearchStrategy[Any], problem_with: Callable[[Any], Optional[str]]) -> Optional[tuple[Any, str]]:
+def find_minimal(example: st.SearchStrategy[Any], problem_with: Callable[[Any], str | None]) -> tuple[Any, str] | None:
     """The minimal example for which ``problem_with`` reports a problem, or None.
 
     Hypothesis replays the shrunk example last, so the last failure seen is the minimal one.
     """
-    last: Dict[str, tuple[Any, str]] = {}
+    last: dict[str, tuple[Any, str]] = {}
 
     @kit_settings()
     @given(example)
@@ -79,7 +100,7 @@ def find_minimal(example: st.SearchStrategy[Any], problem_with: Callable[[Any], 
     return None
 
 
-def cut_points(body: bytes) -> Dict[str, List[int]]:
+def cut_points(body: bytes) -> dict[str, list[int]]:
     """Named, deterministic ways to cut ``body`` into network reads."""
     size = len(body)
     cases = {"1-byte pieces": list(range(1, size))}
@@ -95,7 +116,7 @@ def cut_points(body: bytes) -> Dict[str, List[int]]:
     return cases
 
 
-def run_property(clause_id: str, body: bytes, problem_with: Callable[[List[int]], Optional[str]]) -> Optional[str]:
+def run_property(clause_id: str, body: bytes, problem_with: Callable[[list[int]], str | None]) -> str | None:
     """Hypothesis-chosen cut points; the minimal failing set, described, or None."""
     if len(body) < 2:
         return None
@@ -104,5 +125,5 @@ def run_property(clause_id: str, body: bytes, problem_with: Callable[[List[int]]
     if found is None:
         return None
     minimal, problem = found
-    where = ", ".join(f"{c} ({body[max(0, c - 6):c]!r}|{body[c:c + 6]!r})" for c in minimal)
+    where = ", ".join(f"{c} ({body[max(0, c - 6) : c]!r}|{body[c : c + 6]!r})" for c in minimal)
     return f"minimal counter-example: cut the body at {where}: {problem}"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any
 
 import pytest
 
@@ -25,11 +26,12 @@ MAX_TOKENS_KEYS = ("max_tokens", "max_completion_tokens", "num_predict", "max_ou
 HTTP_ERROR_STATUSES = (400, 401, 403, 404, 408, 409, 422, 429, 500, 502, 503, 504, 529)
 TRANSPORT_FAULTS = (Fault.CONNECT_ERROR, Fault.CONNECT_TIMEOUT, Fault.READ_TIMEOUT, Fault.DROPPED)
 
-def hello() -> List[Any]:
+
+def hello() -> list[Any]:
     return [LLMMessage(role="user", content=HELLO)]
 
 
-def conversation() -> List[Any]:
+def conversation() -> list[Any]:
     return [
         LLMMessage(role="system", content=SYSTEM_PROMPT),
         LLMMessage(role="user", content="Name a colour."),
@@ -38,12 +40,16 @@ def conversation() -> List[Any]:
     ]
 
 
-def call_generate(provider: Any, messages: Optional[List[Any]] = None) -> Any:
-    return provider.generate(messages if messages is not None else hello(), temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+def call_generate(provider: Any, messages: list[Any] | None = None) -> Any:
+    return provider.generate(
+        messages if messages is not None else hello(), temperature=TEMPERATURE, max_tokens=MAX_TOKENS
+    )
 
 
-def call_stream(provider: Any, messages: Optional[List[Any]] = None) -> List[Any]:
-    stream = provider.generate_stream(messages if messages is not None else hello(), temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+def call_stream(provider: Any, messages: list[Any] | None = None) -> list[Any]:
+    stream = provider.generate_stream(
+        messages if messages is not None else hello(), temperature=TEMPERATURE, max_tokens=MAX_TOKENS
+    )
     return list(stream)
 
 
@@ -51,7 +57,7 @@ def call_stream(provider: Any, messages: Optional[List[Any]] = None) -> List[Any
 
 
 @contextlib.contextmanager
-def observed(handler: Optional[Callable[[Seen, Callable[[], Reply]], Any]] = None) -> Iterator[Traffic]:
+def observed(handler: Callable[[Seen, Callable[[], Reply]], Any] | None = None) -> Iterator[Traffic]:
     """Interpose on httpx for the block; backoff sleeps return at once.
 
     A request that missed the cassette makes the clause refuse to judge, whether or not
@@ -133,9 +139,9 @@ class Cases:
     """Failures of a clause's cases, reported together with the case that shows each."""
 
     clause_id: str
-    failures: Dict[str, str] = field(default_factory=dict)
-    unjudged: Dict[str, str] = field(default_factory=dict)
-    passed: List[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    unjudged: dict[str, str] = field(default_factory=dict)
+    passed: list[str] = field(default_factory=list)
 
     def fail(self, case: str, why: str) -> None:
         self.failures[case] = why
@@ -171,16 +177,16 @@ def describe_outcome(value: Any) -> str:
 
 def exception_chain(exc: BaseException) -> Iterator[BaseException]:
     seen_ids = set()
-    current: Optional[BaseException] = exc
+    current: BaseException | None = exc
     while current is not None and id(current) not in seen_ids:
         seen_ids.add(id(current))
         yield current
         current = current.__cause__ or current.__context__
 
 
-def find_values(data: Any, key: str) -> List[Any]:
+def find_values(data: Any, key: str) -> list[Any]:
     """Every value stored under ``key`` anywhere in a JSON document."""
-    found: List[Any] = []
+    found: list[Any] = []
     if isinstance(data, dict):
         for k, v in data.items():
             if k == key:
@@ -226,7 +232,7 @@ def failing_http(status: int = 503) -> Callable[[Seen, Callable[[], Reply]], Any
     return answer_with(lambda seen: error_reply(seen, status))
 
 
-def switchable(state: Dict[str, bool]) -> Callable[[Seen, Callable[[], Reply]], Any]:
+def switchable(state: dict[str, bool]) -> Callable[[Seen, Callable[[], Reply]], Any]:
     """A handler that fails with HTTP 503 while ``state["fail"]`` and passes through otherwise."""
     return lambda seen, upstream: error_reply(seen, 503) if state["fail"] else None
 
@@ -249,7 +255,7 @@ class Recorded:
     def with_body(self, body: bytes, **shape: Any) -> Reply:
         return Reply(status=self.reply.status, body=body, headers=dict(self.reply.headers), **shape)
 
-    def event_cuts(self, body: Optional[bytes] = None) -> List[int]:
+    def event_cuts(self, body: bytes | None = None) -> list[int]:
         """Byte offsets between the events of a streamed body (each event one network read)."""
         body = self.reply.body if body is None else body
         return [end for _, end in self.wire.event_spans(body)] if self.stream else []
@@ -260,7 +266,7 @@ def record_exchange(provider: Any, call: Callable[[Any], Any], *, need_wire: boo
 
     Skips the clause (never passes it) when no decoder knows the response's wire format.
     """
-    kept: Dict[str, Any] = {}
+    kept: dict[str, Any] = {}
 
     def keep(seen: Seen, upstream: Callable[[], Reply]) -> Reply:
         kept.setdefault("exchange", (seen, upstream()))
@@ -283,9 +289,9 @@ def record_exchange(provider: Any, call: Callable[[Any], Any], *, need_wire: boo
     return Recorded(seen, reply, fmt, fmt.is_stream(reply.headers, reply.body))
 
 
-def consume(stream: Any) -> tuple[List[Any], Optional[BaseException]]:
+def consume(stream: Any) -> tuple[list[Any], BaseException | None]:
     """Every chunk a stream yields, and the exception that ended it (if any)."""
-    chunks: List[Any] = []
+    chunks: list[Any] = []
     try:
         for chunk in stream:
             chunks.append(chunk)
@@ -300,8 +306,10 @@ def stream_hello(provider: Any) -> Any:
 
 def first_difference(expected: str, got: str) -> str:
     """Where two texts part, shown the way a reviewer can act on."""
-    index = next((i for i, (a, b) in enumerate(zip(expected, got)) if a != b), min(len(expected), len(got)))
+    index = next(
+        (i for i, (a, b) in enumerate(zip(expected, got, strict=False)) if a != b), min(len(expected), len(got))
+    )
     return (
         f"expected {len(expected)} chars, got {len(got)}; first difference at index {index}: "
-        f"expected {expected[max(0, index - 10): index + 10]!r}, got {got[max(0, index - 10): index + 10]!r}"
+        f"expected {expected[max(0, index - 10) : index + 10]!r}, got {got[max(0, index - 10) : index + 10]!r}"
     )

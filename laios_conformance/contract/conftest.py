@@ -7,8 +7,9 @@ The cassette fixtures here override pytest-recording's own (``vcr_cassette_dir``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

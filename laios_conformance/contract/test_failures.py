@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -13,10 +14,10 @@ from ._support import (
     HTTP_ERROR_STATUSES,
     TRANSPORT_FAULTS,
     Cases,
+    Recorded,
     answer_with,
     call_generate,
     describe_outcome,
-    Recorded,
     error_reply,
     observed,
     record_exchange,
@@ -24,7 +25,7 @@ from ._support import (
 )
 
 
-def _outcome_problem(call: Callable[[], Any]) -> Optional[str]:
+def _outcome_problem(call: Callable[[], Any]) -> str | None:
     """None when ``call`` raised an Exception; otherwise what went wrong."""
     try:
         value = call()
@@ -84,14 +85,18 @@ def _bad_bodies(recorded: Recorded) -> dict:
     """Malformed 200 responses, built around the recorded one."""
     json_headers = {"content-type": "application/json"}
     cases = {
-        "malformed JSON": Reply(body=recorded.reply.body[: max(1, len(recorded.reply.body) // 2)], headers=json_headers),
+        "malformed JSON": Reply(
+            body=recorded.reply.body[: max(1, len(recorded.reply.body) // 2)], headers=json_headers
+        ),
         "empty body": Reply(body=b"", headers=json_headers),
         "HTML page": Reply(
             body=b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
             b"<body><h1>Bad Gateway</h1></body></html>",
             headers={"content-type": "text/html; charset=utf-8"},
         ),
-        "JSON of the wrong shape": Reply(body=json.dumps({"object": "list", "data": []}).encode(), headers=json_headers),
+        "JSON of the wrong shape": Reply(
+            body=json.dumps({"object": "list", "data": []}).encode(), headers=json_headers
+        ),
     }
     if recorded.wire is not None:
         body, stream = recorded.reply.body, recorded.stream
@@ -152,7 +157,10 @@ def test_retry_bounded(provider: Any, request: pytest.FixtureRequest) -> None:
     """
     cases = Cases("retry-bounded")
     counts = []
-    for label, reply in (("HTTP 503", lambda seen: error_reply(seen, 503)), ("connect error", lambda seen: Fault.CONNECT_ERROR)):
+    for label, reply in (
+        ("HTTP 503", lambda seen: error_reply(seen, 503)),
+        ("connect error", lambda seen: Fault.CONNECT_ERROR),
+    ):
         with observed(answer_with(reply)) as traffic:
             _outcome_problem(lambda: call_generate(provider))
         require_traffic(traffic, f"generate() failing with {label}")

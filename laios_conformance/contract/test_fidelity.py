@@ -6,7 +6,7 @@ import random
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, List, Optional, Tuple
+from typing import Any
 
 import pytest
 from hypothesis import strategies as st
@@ -29,8 +29,9 @@ from ._support import (
     stream_hello,
     string_values,
 )
+import contextlib
 
-Conversation = List[Tuple[str, str]]
+Conversation = list[tuple[str, str]]
 
 
 @st.composite
@@ -43,7 +44,7 @@ def conversations(draw: Any) -> Conversation:
     return turns + [("user", draw(text))]
 
 
-def delivery_problem(conversation: Conversation, body: Any) -> Optional[str]:
+def delivery_problem(conversation: Conversation, body: Any) -> str | None:
     """Whether every message content appears, verbatim and in order, in the request's JSON strings."""
     if body is None:
         return "the request body is not valid JSON"
@@ -60,7 +61,7 @@ def delivery_problem(conversation: Conversation, body: Any) -> Optional[str]:
     return None
 
 
-def _find_after(strings: List[str], content: str, position: Tuple[int, int]) -> Optional[Tuple[int, int]]:
+def _find_after(strings: list[str], content: str, position: tuple[int, int]) -> tuple[int, int] | None:
     index, offset = position
     for i in range(index, len(strings)):
         at = strings[i].find(content, offset if i == index else 0)
@@ -86,16 +87,14 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
     **How to fix**: build the body as a dict and let ``json=`` (or ``json.dumps``) encode it;
     pass contents through untouched (no ``.strip()``, no re-escaping).
     """
-    refused: List[int] = []
-    sent: List[int] = []
+    refused: list[int] = []
+    sent: list[int] = []
 
-    def problem_with(conversation: Conversation) -> Optional[str]:
+    def problem_with(conversation: Conversation) -> str | None:
         messages = [LLMMessage(role=role, content=content) for role, content in conversation]
         with observed(answer_with(lambda seen: error_reply(seen, 400))) as traffic:
-            try:
+            with contextlib.suppress(Exception):
                 provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
-            except Exception:
-                pass
         if not traffic.seen:
             refused.append(1)
             return None
@@ -138,13 +137,13 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
     streamed = record_exchange(provider, lambda p: list(stream_hello(p)))
     cases = Cases("content-fidelity")
 
-    def generate_problem(text: str) -> Optional[str]:
+    def generate_problem(text: str) -> str | None:
         reply = whole.with_body(whole.wire.rebuild(whole.reply.body, text, stream=whole.stream))
         with observed(answer_with(lambda seen: reply)):
             content = call_generate(provider).content
         return None if content == text else first_difference(text, content)
 
-    def stream_problem(text: str) -> Optional[str]:
+    def stream_problem(text: str) -> str | None:
         body = streamed.wire.rebuild(streamed.reply.body, text, stream=streamed.stream)
         reply = streamed.with_body(body, cuts=streamed.event_cuts(body))
         with observed(answer_with(lambda seen: reply)):
@@ -195,19 +194,19 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
         text = f"reply to {markers[0]}"
         return template.with_body(template.wire.rebuild(template.reply.body, text, stream=template.stream))
 
-    def one_call(thread: int, call: int) -> Optional[str]:
+    def one_call(thread: int, call: int) -> str | None:
         marker = f"laios-thread-{thread}-call-{call}"
         try:
-            content = provider.generate([LLMMessage(role="user", content=f"Echo {marker}")],
-                                        temperature=TEMPERATURE, max_tokens=MAX_TOKENS).content
+            content = provider.generate(
+                [LLMMessage(role="user", content=f"Echo {marker}")], temperature=TEMPERATURE, max_tokens=MAX_TOKENS
+            ).content
         except Exception as exc:
             return f"{marker} raised {type(exc).__name__}: {str(exc)[:100]}"
         return None if content == f"reply to {marker}" else f"{marker} got {content!r:.60}"
 
-    with observed(answer_with(reply_for)):
-        with ThreadPoolExecutor(max_workers=THREADS) as pool:
-            futures = [pool.submit(one_call, t, c) for t in range(THREADS) for c in range(CALLS)]
-            problems = [p for p in (f.result() for f in futures) if p]
+    with observed(answer_with(reply_for)), ThreadPoolExecutor(max_workers=THREADS) as pool:
+        futures = [pool.submit(one_call, t, c) for t in range(THREADS) for c in range(CALLS)]
+        problems = [p for p in (f.result() for f in futures) if p]
     cases = Cases("thread-safety")
     if problems:
         cases.fail(f"{len(problems)} of {THREADS * CALLS} calls", "; ".join(problems[:3]))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, List
+from typing import Any
 
 import pytest
 
@@ -18,9 +19,9 @@ _NOISY_LOGGERS = ("httpx", "httpcore", "openai", "anthropic", "ollama", "urllib3
 
 
 @contextmanager
-def captured_logs() -> Iterator[List[logging.LogRecord]]:
+def captured_logs() -> Iterator[list[logging.LogRecord]]:
     """Every log record, at DEBUG and up, from any logger, while the block runs."""
-    records: List[logging.LogRecord] = []
+    records: list[logging.LogRecord] = []
 
     class Keep(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -36,7 +37,7 @@ def captured_logs() -> Iterator[List[logging.LogRecord]]:
         yield records
     finally:
         root.removeHandler(handler)
-        for logger, level in zip(loggers, levels):
+        for logger, level in zip(loggers, levels, strict=False):
             logger.setLevel(level)
 
 

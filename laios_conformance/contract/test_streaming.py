@@ -8,7 +8,7 @@ transport seam and watches what the provider yields.
 from __future__ import annotations
 
 import threading
-from typing import Any, List
+from typing import Any
 
 import pytest
 
@@ -51,14 +51,14 @@ def require_streaming(recorded: Recorded, profile: dict) -> None:
         )
 
 
-def joined_stream(provider: Any, reply: Reply) -> tuple[List[Any], BaseException | None]:
+def joined_stream(provider: Any, reply: Reply) -> tuple[list[Any], BaseException | None]:
     with observed(answer_with(lambda seen: reply)) as traffic:
         chunks, error = consume(stream_hello(provider))
     require_traffic(traffic, "generate_stream()")
     return chunks, error
 
 
-def stream_text_problem(chunks: List[Any], error: BaseException | None, expected: str) -> str | None:
+def stream_text_problem(chunks: list[Any], error: BaseException | None, expected: str) -> str | None:
     """What is wrong with a stream's output, given the text the response carried."""
     if error is not None:
         return f"raised {type(error).__name__}: {str(error)[:160]}"
@@ -133,9 +133,11 @@ def test_stream_raises(provider: Any, profile: dict, cassette: Any, request: pyt
     cases.conclude()
 
 
-def _expect_raise(cases: Cases, case: str, chunks: List[Any], error: BaseException | None, allow_chunks: bool) -> None:
+def _expect_raise(cases: Cases, case: str, chunks: list[Any], error: BaseException | None, allow_chunks: bool) -> None:
     if error is None:
-        cases.fail(case, f"the stream ended without raising after {len(chunks)} chunk(s) {''.join(map(str, chunks))[:60]!r}")
+        cases.fail(
+            case, f"the stream ended without raising after {len(chunks)} chunk(s) {''.join(map(str, chunks))[:60]!r}"
+        )
     elif chunks and not allow_chunks:
         cases.fail(case, f"yielded {len(chunks)} chunk(s) before raising; an error status must raise before any chunk")
     else:
@@ -234,7 +236,7 @@ def test_stream_rechunk(provider: Any, profile: dict, cassette: Any) -> None:
     body, expected = recorded.reply.body, recorded.text()
     cases = Cases("stream-rechunk")
 
-    def problem_with(cuts: List[int]) -> str | None:
+    def problem_with(cuts: list[int]) -> str | None:
         return stream_text_problem(*joined_stream(provider, recorded.with_body(body, cuts=cuts)), expected)
 
     for case, cuts in cut_points(body).items():

@@ -14,7 +14,8 @@ can be produced by splicing the original bytes instead of re-serialising them.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 __all__ = ["Event", "WireError", "WireFormat", "endpoint_family", "split_text"]
@@ -71,7 +72,7 @@ def render(body: bytes, event: Event, data: str) -> bytes:
     # JSON ignores the line breaks that empty lines add, so a shorter payload pads out.
     lines += [""] * (len(event.data_spans) - len(lines))
     out, cursor = [], event.start
-    for (start, end), line in zip(event.data_spans, lines):
+    for (start, end), line in zip(event.data_spans, lines, strict=False):
         out += [body[cursor:start], line.encode("utf-8")]
         cursor = end
     out.append(body[cursor : event.end])
@@ -301,7 +302,7 @@ class WireFormat:
                 raise WireError(f"no event of this {self.name} stream can carry text")
             slots = [carrier]
         pieces = split_text(text, max(len(slots), 2 if len(text) >= 2 else 1))
-        given = dict(zip(slots[:-1], pieces))
+        given = dict(zip(slots[:-1], pieces, strict=False))
         rest = pieces[len(slots) - 1 :]
         out, cursor = [], 0
         for i, (event, obj) in enumerate(parsed):

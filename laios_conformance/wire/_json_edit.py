@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from ._base import WireError
 
 __all__ = ["dumps", "locate", "replace"]
 
-Path = Sequence[Union[str, int]]
+Path = Sequence[str | int]
 
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()

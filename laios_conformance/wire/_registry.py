@@ -7,7 +7,7 @@ then the built-in OpenAI, Anthropic and Ollama decoders, then those registered w
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from ._base import WireFormat
 from .anthropic import AnthropicWire

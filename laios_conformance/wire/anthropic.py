@@ -24,9 +24,10 @@ __all__ = ["AnthropicWire"]
 
 # Error types as documented by Anthropic; messages from real responses where recorded.
 _ERRORS: dict[int, tuple[str, str]] = {
-    400: ("invalid_request_error",
-          "messages.0: all messages must have non-empty content except for the optional final "
-          "assistant message"),
+    400: (
+        "invalid_request_error",
+        "messages.0: all messages must have non-empty content except for the optional final assistant message",
+    ),
     401: ("authentication_error", "invalid x-api-key"),
     403: ("permission_error", "Your API key does not have permission to use the specified resource."),
     404: ("not_found_error", "model: claude-does-not-exist"),
@@ -34,11 +35,13 @@ _ERRORS: dict[int, tuple[str, str]] = {
     409: ("conflict_error", "Request conflicts with another request in progress"),
     413: ("request_too_large", "Request exceeds the maximum allowed number of bytes."),
     422: ("invalid_request_error", "Unprocessable request"),
-    429: ("rate_limit_error",
-          "Number of request tokens has exceeded your per-minute rate limit "
-          "(https://docs.anthropic.com/en/api/rate-limits); see the response headers for "
-          "current usage. Please reduce the prompt length or the maximum tokens requested, "
-          "or try again later."),
+    429: (
+        "rate_limit_error",
+        "Number of request tokens has exceeded your per-minute rate limit "
+        "(https://docs.anthropic.com/en/api/rate-limits); see the response headers for "
+        "current usage. Please reduce the prompt length or the maximum tokens requested, "
+        "or try again later.",
+    ),
     500: ("api_error", "Internal server error"),
     502: ("api_error", "Bad gateway"),
     503: ("api_error", "Service unavailable"),
@@ -126,8 +129,11 @@ class AnthropicWire(WireFormat):
     def _clone(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
         if obj["type"] == "content_block_delta":
             return self._set_text(body, event, obj, text)
-        delta = {"type": "content_block_delta", "index": obj.get("index", 0),
-                 "delta": {"type": "text_delta", "text": text}}
+        delta = {
+            "type": "content_block_delta",
+            "index": obj.get("index", 0),
+            "delta": {"type": "text_delta", "text": text},
+        }
         eol = _sse.line_end(body[event.start : event.end])
         return _sse.make(dumps(delta), name="content_block_delta", eol=eol)
 
@@ -147,6 +153,9 @@ class AnthropicWire(WireFormat):
         """``{"type":"error","error":{"type","message"},"request_id"}``; 529 is overloaded_error."""
         default = ("api_error" if status >= 500 else "invalid_request_error", "HTTP error")
         kind, message = _ERRORS.get(status, default)
-        body = {"type": "error", "error": {"type": kind, "message": message},
-                "request_id": "req_011CWbzicpaYMyAiiXobLkzi"}
+        body = {
+            "type": "error",
+            "error": {"type": kind, "message": message},
+            "request_id": "req_011CWbzicpaYMyAiiXobLkzi",
+        }
         return json.dumps(body, separators=(",", ":")).encode("utf-8"), "application/json"

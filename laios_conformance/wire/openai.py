@@ -17,7 +17,8 @@ Use :meth:`OpenAIWire.refusal` to tell the two apart.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from . import _sse
 from ._base import (
@@ -38,29 +39,50 @@ _DONE = "[DONE]"
 
 # Real bodies where recordings exist (see tests/data/wire_samples), else the documented shape.
 _ERRORS: dict[int, tuple[str, str, str | None, str | int | None]] = {
-    400: ("Unsupported parameter: 'stop' is not supported with this model.",
-          "invalid_request_error", "stop", "unsupported_parameter"),
-    401: ("Incorrect API key provided: sk-REDACTED. You can find your API key at "
-          "https://platform.openai.com/account/api-keys.", "invalid_request_error", None,
-          "invalid_api_key"),
-    403: ("Country, region, or territory not supported", "request_forbidden", None,
-          "unsupported_country_region_territory"),
-    404: ("The model `gpt-4o-does-not-exist` does not exist or you do not have access to it.",
-          "invalid_request_error", None, "model_not_found"),
+    400: (
+        "Unsupported parameter: 'stop' is not supported with this model.",
+        "invalid_request_error",
+        "stop",
+        "unsupported_parameter",
+    ),
+    401: (
+        "Incorrect API key provided: sk-REDACTED. You can find your API key at "
+        "https://platform.openai.com/account/api-keys.",
+        "invalid_request_error",
+        None,
+        "invalid_api_key",
+    ),
+    403: (
+        "Country, region, or territory not supported",
+        "request_forbidden",
+        None,
+        "unsupported_country_region_territory",
+    ),
+    404: (
+        "The model `gpt-4o-does-not-exist` does not exist or you do not have access to it.",
+        "invalid_request_error",
+        None,
+        "model_not_found",
+    ),
     408: ("Request timed out.", "timeout_error", None, None),
-    409: ("The request conflicts with another request in progress. Please retry.",
-          "invalid_request_error", None, "conflict"),
-    422: ("Unprocessable request: 'messages' could not be processed.",
-          "invalid_request_error", "messages", None),
-    429: ("Rate limit reached for gpt-4o in organization org-REDACTED on tokens per min (TPM): "
-          "Limit 30000, Used 29906, Requested 1052. Please try again in 1.916s. Visit "
-          "https://platform.openai.com/account/rate-limits to learn more.", "tokens", None,
-          "rate_limit_exceeded"),
-    500: ("The server had an error while processing your request. Sorry about that!",
-          "server_error", None, None),
+    409: (
+        "The request conflicts with another request in progress. Please retry.",
+        "invalid_request_error",
+        None,
+        "conflict",
+    ),
+    422: ("Unprocessable request: 'messages' could not be processed.", "invalid_request_error", "messages", None),
+    429: (
+        "Rate limit reached for gpt-4o in organization org-REDACTED on tokens per min (TPM): "
+        "Limit 30000, Used 29906, Requested 1052. Please try again in 1.916s. Visit "
+        "https://platform.openai.com/account/rate-limits to learn more.",
+        "tokens",
+        None,
+        "rate_limit_exceeded",
+    ),
+    500: ("The server had an error while processing your request. Sorry about that!", "server_error", None, None),
     502: ("Bad gateway.", "cf_bad_gateway", None, 502),
-    503: ("The engine is currently overloaded, please try again later.", "server_error", None,
-          None),
+    503: ("The engine is currently overloaded, please try again later.", "server_error", None, None),
     504: ("Gateway timeout.", "cf_gateway_timeout", None, 504),
     529: ("The server is overloaded, please try again later.", "server_error", None, None),
 }

@@ -32,7 +32,13 @@ SHAPES = [
 ]
 
 
-def interaction(request_headers=None, response_headers=None, uri="https://api.example.com/v1/chat", request_body="{}", response_body="{}"):
+def interaction(
+    request_headers=None,
+    response_headers=None,
+    uri="https://api.example.com/v1/chat",
+    request_body="{}",
+    response_body="{}",
+):
     return {
         "request": {"method": "POST", "uri": uri, "headers": request_headers or {}, "body": request_body},
         "response": {

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 
-from laios_conformance.cassettes import CorruptCassetteError, SafePersister
 from laios_conformance import _files
+from laios_conformance.cassettes import CorruptCassetteError, SafePersister
 from laios_conformance.cassettes import serializer as laios_yaml
 
 from .helpers import cassette_dict, kit_vcr, request, response
@@ -76,7 +76,10 @@ def test_a_missing_cassette_is_not_found(tmp_path) -> None:
         (b"\xff\xfe garbage", "not valid UTF-8"),
         (b"interactions: [\n  {request: \n", "invalid YAML"),
         (b"- just\n- a list\n", "TypeError"),
-        (b"interactions:\n- request: {method: GET, uri: 'http://h/', body: '', headers: {}}\n  response: {status: {code: 200}}\n", "no response"),
+        (
+            b"interactions:\n- request: {method: GET, uri: 'http://h/', body: '', headers: {}}\n  response: {status: {code: 200}}\n",
+            "no response",
+        ),
         (b"version: 1\n", "missing key"),
     ],
 )
@@ -98,9 +101,8 @@ def test_vcrpy_surfaces_corruption_instead_of_recording_over_it(tmp_path, loopba
     path.write_bytes(b"interactions: [\n")
     for mode in ("once", "new_episodes", "all"):
         recorder, config = kit_vcr(mode, [loopback.key])
-        with pytest.raises(CorruptCassetteError):
-            with recorder.use_cassette(str(path), **config):
-                httpx.get(f"{loopback.url}/v1/models")
+        with pytest.raises(CorruptCassetteError), recorder.use_cassette(str(path), **config):
+            httpx.get(f"{loopback.url}/v1/models")
     assert path.read_bytes() == b"interactions: [\n"
     assert loopback.hits == []
 

@@ -87,7 +87,11 @@ def test_scrubbing_is_idempotent_and_leaves_inputs_alone(fake_key: str) -> None:
     once_req, once_resp = before_request(req), before_response(resp)
     assert req.headers["x-api-key"] == fake_key and resp["headers"]["set-cookie"]
     twice_req, twice_resp = before_request(once_req), before_response(once_resp)
-    assert (twice_req.uri, twice_req.body, dict(twice_req.headers)) == (once_req.uri, once_req.body, dict(once_req.headers))
+    assert (twice_req.uri, twice_req.body, dict(twice_req.headers)) == (
+        once_req.uri,
+        once_req.body,
+        dict(once_req.headers),
+    )
     assert twice_resp == once_resp
 
 

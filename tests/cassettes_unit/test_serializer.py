@@ -15,7 +15,27 @@ from .helpers import cassette_dict, request, response
 
 SSE = b'event: ping\ndata: {"type": "ping"}\n\nevent: delta\ndata: {"text":"caf\xc3\xa9 \xf0\x9f\x98\x80"}\n\ndata: [DONE]\n\n'
 LINES = st.lists(
-    st.sampled_from(["data: {}", "", "  indented", "trailing  ", "\ttab", "cr\r", "emoji 😀", "é", "---", "# not a comment", "- item", "key: value", "|", ">", "'\"\\", "\x85", "\u2028"]),
+    st.sampled_from(
+        [
+            "data: {}",
+            "",
+            "  indented",
+            "trailing  ",
+            "\ttab",
+            "cr\r",
+            "emoji 😀",
+            "é",
+            "---",
+            "# not a comment",
+            "- item",
+            "key: value",
+            "|",
+            ">",
+            "'\"\\",
+            "\x85",
+            "\u2028",
+        ]
+    ),
     max_size=8,
 )
 

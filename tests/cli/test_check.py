@@ -13,8 +13,8 @@ import pytest
 
 from laios_conformance._version import __version__
 from laios_conformance.report import must_counts, verdict_badge
-from tests.conftest import cassettes_for
 from tests.cli.helpers import REPO, cli, one_line_error
+from tests.conftest import cassettes_for
 
 OPENAI = "reference_providers.openai:OpenAIClient"
 D = "tests.providers.defective:"
@@ -27,9 +27,18 @@ def statuses(data: dict) -> dict:
 def test_reference_provider_passes_and_writes_every_file(tmp_path: Path) -> None:
     paths = {name: tmp_path / "out" / name for name in ("verdict.json", "summary.md", "junit.xml", "badge.json")}
     result = cli(
-        "check", OPENAI, "--cassette-dir", str(REPO / "cassettes"),
-        "--report-json", str(paths["verdict.json"]), "--report-md", str(paths["summary.md"]),
-        "--junit", str(paths["junit.xml"]), "--badge", str(paths["badge.json"]),
+        "check",
+        OPENAI,
+        "--cassette-dir",
+        str(REPO / "cassettes"),
+        "--report-json",
+        str(paths["verdict.json"]),
+        "--report-md",
+        str(paths["summary.md"]),
+        "--junit",
+        str(paths["junit.xml"]),
+        "--badge",
+        str(paths["badge.json"]),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(paths["verdict.json"].read_text())
@@ -44,7 +53,12 @@ def test_reference_provider_passes_and_writes_every_file(tmp_path: Path) -> None
     passed, total = must_counts(data)
     assert passed == total > 0
     badge = json.loads(paths["badge.json"].read_text())
-    assert badge == {"schemaVersion": 1, "label": "conformance", "message": f"{total}/{total} must", "color": "brightgreen"}
+    assert badge == {
+        "schemaVersion": 1,
+        "label": "conformance",
+        "message": f"{total}/{total} must",
+        "color": "brightgreen",
+    }
 
     markdown = paths["summary.md"].read_text()
     assert "✅" in markdown and "❌" not in markdown and "## Failures" not in markdown
@@ -59,9 +73,20 @@ def test_defective_provider_fails_the_gate(tmp_path: Path, good_cassettes: Path)
     md, badge = tmp_path / "summary.md", tmp_path / "badge.json"
     report = tmp_path / "verdict.json"
     result = cli(
-        "check", D + "ReturnsEmptyOnHttpError", "--cassette-dir", str(good_cassettes),
-        "--report-json", str(report), "--report-md", str(md), "--badge", str(badge),
-        "--", "-k", "raises_on_http_error or returns_response", cwd=tmp_path,
+        "check",
+        D + "ReturnsEmptyOnHttpError",
+        "--cassette-dir",
+        str(good_cassettes),
+        "--report-json",
+        str(report),
+        "--report-md",
+        str(md),
+        "--badge",
+        str(badge),
+        "--",
+        "-k",
+        "raises_on_http_error or returns_response",
+        cwd=tmp_path,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     data = json.loads(report.read_text())
@@ -75,7 +100,9 @@ def test_defective_provider_fails_the_gate(tmp_path: Path, good_cassettes: Path)
 
 
 @pytest.mark.parametrize("strict, code", [(False, 0), (True, 1)], ids=["default", "strict"])
-def test_should_clause_failure_gates_only_under_strict(good_cassettes: Path, tmp_path: Path, strict: bool, code: int) -> None:
+def test_should_clause_failure_gates_only_under_strict(
+    good_cassettes: Path, tmp_path: Path, strict: bool, code: int
+) -> None:
     cassettes_for(good_cassettes, "RetriesTooMuch")
     badge = tmp_path / "badge.json"
     args = ["check", D + "RetriesTooMuch", "--cassette-dir", str(good_cassettes), "--badge", str(badge)]
@@ -117,7 +144,9 @@ def test_version() -> None:
 
 
 def test_console_script_is_installed() -> None:
-    script = shutil.which("laios-conformance") or shutil.which("laios-conformance", path=str(Path(sys.executable).parent))
+    script = shutil.which("laios-conformance") or shutil.which(
+        "laios-conformance", path=str(Path(sys.executable).parent)
+    )
     if script is None:
         pytest.skip("the package is not installed (pip install -e .)")
     result = subprocess.run([script, "explain", "no-such-clause"], capture_output=True, text=True, timeout=60)

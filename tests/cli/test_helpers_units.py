@@ -14,19 +14,27 @@ def test_usage_message_is_one_line() -> None:
         "laios-conformance: error: unrecognized arguments: --nope\n  inifile: None\n  rootdir: /x\n"
     )
     assert usage_message(argparse_error) == "pytest: unrecognized arguments: --nope"
-    conftest = "ImportError while loading conftest '/x/conftest.py'.\n/x/conftest.py:1: in <module>\nE   ImportError: no foo\n"
+    conftest = (
+        "ImportError while loading conftest '/x/conftest.py'.\n/x/conftest.py:1: in <module>\nE   ImportError: no foo\n"
+    )
     assert usage_message(conftest) == "ImportError: no foo"
     assert usage_message("") == "pytest reported a usage error"
 
 
 def test_without_section_drops_only_that_section() -> None:
     text = "F.\n=== FAILURES ===\nboom\n=== LAIOS conformance ===\ntable\ngate: FAILED\n=== short test summary info ===\nFAILED x\n"
-    assert without_section(text, "LAIOS conformance") == "F.\n=== FAILURES ===\nboom\n=== short test summary info ===\nFAILED x"
+    assert (
+        without_section(text, "LAIOS conformance")
+        == "F.\n=== FAILURES ===\nboom\n=== short test summary info ===\nFAILED x"
+    )
 
 
 def test_headline() -> None:
     assert headline("one\ntwo") == "one"
-    assert headline("clause: 2 case(s) failed:\n  - HTTP 503: six\n  - other") == "clause: 2 case(s) failed: - HTTP 503: six"
+    assert (
+        headline("clause: 2 case(s) failed:\n  - HTTP 503: six\n  - other")
+        == "clause: 2 case(s) failed: - HTTP 503: six"
+    )
     assert headline("x" * 500).endswith("…") and len(headline("x" * 500)) == 200
     assert headline("") == ""
 

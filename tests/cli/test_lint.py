@@ -44,7 +44,10 @@ def test_planted_key_is_found_and_not_printed(tmp_path: Path) -> None:
     (folder / "returns-response.yaml").write_text(LEAKY, encoding="utf-8")
     result = cli("lint", str(tmp_path / "cassettes"), cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert f"{folder / 'returns-response.yaml'}:interactions[0].request.headers.authorization: openai-key:" in result.stdout
+    assert (
+        f"{folder / 'returns-response.yaml'}:interactions[0].request.headers.authorization: openai-key:"
+        in result.stdout
+    )
     assert KEY not in result.stdout + result.stderr
     assert KEY[:12] not in result.stdout
 
@@ -77,12 +80,16 @@ def test_unused_needs_the_provider_flag(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["lint", str(root)]) == 0
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["lint", "no/such/dir"], "no such file or directory: no/such/dir"),
-    (["lint", "--laios-provider", "nocolon"], "has no ':'"),
-])
-def test_lint_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                           args: list, expected: str) -> None:
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["lint", "no/such/dir"], "no such file or directory: no/such/dir"),
+        (["lint", "--laios-provider", "nocolon"], "has no ':'"),
+    ],
+)
+def test_lint_usage_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list, expected: str
+) -> None:
     monkeypatch.chdir(REPO)
     assert main(args) == 2
     err = capsys.readouterr().err.strip()

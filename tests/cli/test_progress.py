@@ -26,8 +26,13 @@ def test_progress_advances_per_clause(pytester: pytest.Pytester, tmp_path: Path)
     stream = FakeTerminal()
     plugin = ProgressPlugin(stream)
     result = pytester.runpytest_inprocess(
-        f"--laios-provider={GOOD}", f"--laios-cassette-dir={empty}", "-p", "no:cacheprovider",
-        "-k", "returns_response or timeout_set", plugins=[plugin],
+        f"--laios-provider={GOOD}",
+        f"--laios-cassette-dir={empty}",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "returns_response or timeout_set",
+        plugins=[plugin],
     )
     result.assert_outcomes(passed=1, errors=1)  # returns-response has no cassette: its setup fails
     assert len(plugin.labels) == 2 and plugin.done == set(plugin.labels)

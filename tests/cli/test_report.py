@@ -9,31 +9,49 @@ def verdict(*providers: tuple[str, dict]) -> dict:
     return {
         "kit_version": "9.9.9",
         "providers": [
-            {"provider": name, "clauses": {cid: {"status": s, "level": lvl, "message": m} for cid, (s, lvl, m) in c.items()}}
+            {
+                "provider": name,
+                "clauses": {cid: {"status": s, "level": lvl, "message": m} for cid, (s, lvl, m) in c.items()},
+            }
             for name, c in providers
         ],
     }
 
 
 GOOD = {"returns-response": ("passed", "must", ""), "retry-bounded": ("passed", "should", "1 attempt")}
-MUST_FAILS = {"returns-response": ("failed", "must", "returns-response: 1 case(s) failed:\n  - content ''"),
-              "retry-bounded": ("passed", "should", "")}
+MUST_FAILS = {
+    "returns-response": ("failed", "must", "returns-response: 1 case(s) failed:\n  - content ''"),
+    "retry-bounded": ("passed", "should", ""),
+}
 SHOULD_FAILS = {"returns-response": ("passed", "must", ""), "retry-bounded": ("failed", "should", "6 attempts")}
 
 
 def test_badge_all_passing() -> None:
     data = verdict(("a:A", GOOD), ("b:B", GOOD))
-    assert verdict_badge(data) == {"schemaVersion": 1, "label": "conformance", "message": "2/2 must", "color": "brightgreen"}
+    assert verdict_badge(data) == {
+        "schemaVersion": 1,
+        "label": "conformance",
+        "message": "2/2 must",
+        "color": "brightgreen",
+    }
 
 
 def test_badge_colours() -> None:
     assert verdict_badge(verdict(("a:A", GOOD), ("b:B", MUST_FAILS))) == {
-        "schemaVersion": 1, "label": "conformance", "message": "1/2 must", "color": "red"}
+        "schemaVersion": 1,
+        "label": "conformance",
+        "message": "1/2 must",
+        "color": "red",
+    }
     assert verdict_badge(verdict(("a:A", SHOULD_FAILS)))["color"] == "yellow"
     assert verdict_badge(verdict(("a:A", SHOULD_FAILS)))["message"] == "1/1 must"
     skipped = {"returns-response": ("skipped", "must", "no cassette"), "timeout-set": ("passed", "must", "")}
     assert verdict_badge(verdict(("a:A", skipped))) == {
-        "schemaVersion": 1, "label": "conformance", "message": "1/2 must", "color": "yellow"}
+        "schemaVersion": 1,
+        "label": "conformance",
+        "message": "1/2 must",
+        "color": "yellow",
+    }
     errored = {"returns-response": ("error", "must", "x")}
     assert verdict_badge(verdict(("a:A", errored)))["color"] == "red"
     assert verdict_badge({"kit_version": "1", "providers": []})["color"] == "lightgrey"

@@ -25,7 +25,6 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -50,14 +49,14 @@ class Block:
     line: int
     lang: str
     code: str
-    markers: Dict[str, str] = field(default_factory=dict)
+    markers: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
         return f"{self.page}:{self.line}"
 
     @property
-    def not_run(self) -> Optional[str]:
+    def not_run(self) -> str | None:
         return self.markers.get("not-run")
 
     @property
@@ -69,7 +68,7 @@ class Block:
         return int(self.markers.get("exit", "0"))
 
 
-def pages() -> List[Path]:
+def pages() -> list[Path]:
     return sorted(DOCS.rglob("*.md"))
 
 
@@ -77,13 +76,13 @@ def page_name(path: Path) -> str:
     return path.relative_to(DOCS).as_posix() if path.is_relative_to(DOCS) else path.name
 
 
-def parse_page(path: Path) -> Tuple[List[Block], List[str]]:
+def parse_page(path: Path) -> tuple[list[Block], list[str]]:
     """The fenced blocks of a page with their markers, and every problem found on the way."""
-    blocks: List[Block] = []
-    problems: List[str] = []
+    blocks: list[Block] = []
+    problems: list[str] = []
     name = page_name(path)
     lines = path.read_text(encoding="utf-8").splitlines()
-    pending: Dict[str, str] = {}
+    pending: dict[str, str] = {}
     pending_line = 0
     index = 0
     while index < len(lines):
@@ -96,12 +95,20 @@ def parse_page(path: Path) -> Tuple[List[Block], List[str]]:
                 problems.append(f"{name}:{index + 1}: marker {key!r} given twice for one block")
             pending[key], pending_line = value, index + 1
         elif _LOOKS_LIKE_MARKER.match(line.strip()):
-            problems.append(f"{name}:{index + 1}: unrecognised marker {line.strip()!r}; use <!-- not-run: REASON -->, "
-                            "<!-- exit: N --> or <!-- save-as: NAME.py -->")
+            problems.append(
+                f"{name}:{index + 1}: unrecognised marker {line.strip()!r}; use <!-- not-run: REASON -->, "
+                "<!-- exit: N --> or <!-- save-as: NAME.py -->"
+            )
         elif fence:
             start = index
-            close = re.compile(r"^" + re.escape(fence.group("indent")) + fence.group("fence")[0] + "{"
-                               + str(len(fence.group("fence"))) + r",}\s*$")
+            close = re.compile(
+                r"^"
+                + re.escape(fence.group("indent"))
+                + fence.group("fence")[0]
+                + "{"
+                + str(len(fence.group("fence")))
+                + r",}\s*$"
+            )
             index += 1
             body = []
             while index < len(lines) and not close.match(lines[index]):
@@ -124,16 +131,20 @@ def parse_page(path: Path) -> Tuple[List[Block], List[str]]:
     return blocks, problems
 
 
-def _marker_problems(block: Block) -> List[str]:
+def _marker_problems(block: Block) -> list[str]:
     where, markers = block.id, block.markers
     problems = []
     if not block.lang:
         problems.append(f"{where}: the code fence names no language (use python, bash, text, json, yaml or toml)")
     elif block.lang not in EXECUTED_LANGUAGES | SHOWN_LANGUAGES:
-        problems.append(f"{where}: fence language {block.lang!r} is not one of "
-                        f"{sorted(EXECUTED_LANGUAGES | SHOWN_LANGUAGES)} (shell commands are ```bash)")
+        problems.append(
+            f"{where}: fence language {block.lang!r} is not one of "
+            f"{sorted(EXECUTED_LANGUAGES | SHOWN_LANGUAGES)} (shell commands are ```bash)"
+        )
     if "not-run" in markers and len(markers["not-run"].split()) < 2:
-        problems.append(f"{where}: <!-- not-run --> needs a reason, e.g. <!-- not-run: records against the live API -->")
+        problems.append(
+            f"{where}: <!-- not-run --> needs a reason, e.g. <!-- not-run: records against the live API -->"
+        )
     if markers and block.lang not in EXECUTED_LANGUAGES:
         problems.append(f"{where}: markers {sorted(markers)} on a {block.lang!r} block, which is never executed")
     if "exit" in markers:
@@ -141,12 +152,14 @@ def _marker_problems(block: Block) -> List[str]:
             problems.append(f"{where}: <!-- exit: N --> needs an integer, got {markers['exit']!r}")
         if block.lang != "bash" or "not-run" in markers:
             problems.append(f"{where}: <!-- exit --> belongs on a bash block that runs")
-    if "save-as" in markers and (block.lang != "python" or not re.fullmatch(r"[a-z_][a-z0-9_]*\.py", markers["save-as"])):
+    if "save-as" in markers and (
+        block.lang != "python" or not re.fullmatch(r"[a-z_][a-z0-9_]*\.py", markers["save-as"])
+    ):
         problems.append(f"{where}: <!-- save-as: NAME.py --> belongs on a python block and names a module file")
     return problems
 
 
-def all_blocks() -> List[Block]:
+def all_blocks() -> list[Block]:
     return [block for path in pages() for block in parse_page(path)[0]]
 
 
@@ -155,8 +168,8 @@ def all_blocks() -> List[Block]:
 
 @dataclass
 class Command:
-    argv: List[str]
-    shell_syntax: List[str]
+    argv: list[str]
+    shell_syntax: list[str]
 
     @property
     def kind(self) -> str:
@@ -171,15 +184,15 @@ class Command:
         return shlex.join(self.argv)
 
 
-def commands(block: Block) -> List[Command]:
+def commands(block: Block) -> list[Command]:
     """The commands of a bash block, in order."""
     found = []
     for line in block.code.replace("\\\n", " ").splitlines():
         lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
         tokens = list(lexer)
-        current: List[str] = []
-        syntax: List[str] = []
+        current: list[str] = []
+        syntax: list[str] = []
         for token in tokens + ["&&"]:
             if token == "&&":
                 if current:
@@ -192,7 +205,7 @@ def commands(block: Block) -> List[Command]:
     return found
 
 
-def runnable_problems(block: Block) -> List[str]:
+def runnable_problems(block: Block) -> list[str]:
     """Why a bash block without not-run cannot be executed as it stands (empty when it can)."""
     problems = []
     for command in commands(block):
@@ -210,7 +223,7 @@ def runnable_problems(block: Block) -> List[str]:
     return [f"{block.id}: {p}; mark the block <!-- not-run: REASON --> if it must not run" for p in problems]
 
 
-def record_mode(argv: List[str]) -> Optional[str]:
+def record_mode(argv: list[str]) -> str | None:
     for index, arg in enumerate(argv):
         if arg.startswith("--record-mode="):
             return arg.split("=", 1)[1]
@@ -219,7 +232,7 @@ def record_mode(argv: List[str]) -> Optional[str]:
     return None
 
 
-def pip_problems(command: Command) -> List[str]:
+def pip_problems(command: Command) -> list[str]:
     """What a `pip install` line installs beyond this project and its declared extras."""
     extras = declared_extras()
     args = command.argv[2:] if command.argv[0] == "pip" else command.argv[4:]
@@ -247,10 +260,10 @@ def declared_extras() -> set:
     return set(tomllib.loads(text)["project"].get("optional-dependencies", {}))
 
 
-def redirect_outputs(argv: List[str], folder: Path) -> Tuple[List[str], List[Path]]:
+def redirect_outputs(argv: list[str], folder: Path) -> tuple[list[str], list[Path]]:
     """``argv`` with relative output files moved into ``folder``, and those files."""
-    out: List[str] = []
-    written: List[Path] = []
+    out: list[str] = []
+    written: list[Path] = []
     take_next = False
     for arg in argv:
         if take_next:
@@ -264,7 +277,7 @@ def redirect_outputs(argv: List[str], folder: Path) -> Tuple[List[str], List[Pat
     return out, written
 
 
-def _moved(value: str, folder: Path, written: List[Path]) -> str:
+def _moved(value: str, folder: Path, written: list[Path]) -> str:
     path = Path(value) if Path(value).is_absolute() else folder / value
     written.append(path)
     return str(path)

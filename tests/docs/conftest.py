@@ -17,10 +17,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,14 @@ CLI_MISSING = (
     "command, and runs wherever the command exists"
 )
 # Environment variables a docs run must not inherit: CI switches, pytest settings, real keys.
-_DROPPED_ENV = ("CI", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_CURRENT_TEST")
+_DROPPED_ENV = (
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
+    "PYTEST_ADDOPTS",
+    "PYTEST_PLUGINS",
+    "PYTEST_CURRENT_TEST",
+)
 _DROPPED_SUFFIXES = ("_API_KEY",)
 
 # Installed in every Python process the docs tests start: nothing may leave this machine.
@@ -65,7 +73,9 @@ def _laios_docs_getaddrinfo(host, *args, **kwargs):
 _socket.getaddrinfo = _laios_docs_getaddrinfo
 """
 
-_PYTHON_DRIVER = NETWORK_GUARD + r"""
+_PYTHON_DRIVER = (
+    NETWORK_GUARD
+    + r"""
 import json, sys, traceback
 blocks = json.load(sys.stdin)
 namespace = {"__name__": "__main__"}
@@ -78,6 +88,7 @@ for block in blocks:
         print(f"FAILED: the python block at {block['id']} raised", file=sys.stderr)
         sys.exit(1)
 """
+)
 
 _CLI_MAIN = "import sys; from laios_conformance.cli import main; sys.exit(main())"
 # Child pytest runs load the kit's plugin and pytest-recording explicitly and nothing else,
@@ -91,7 +102,7 @@ def cli_available() -> bool:
     return importlib.util.find_spec("laios_conformance.cli") is not None
 
 
-def clean_env(**extra: str) -> Dict[str, str]:
+def clean_env(**extra: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -103,7 +114,7 @@ def clean_env(**extra: str) -> Dict[str, str]:
     return env
 
 
-def program(argv: List[str]) -> List[str]:
+def program(argv: list[str]) -> list[str]:
     """The documented command as this interpreter runs it (no reliance on PATH)."""
     if argv[0] == "pytest":
         return [sys.executable, "-m", "pytest", *_PYTEST_PLUGINS, *argv[1:], "-p", "no:cacheprovider"]
@@ -118,14 +129,22 @@ class Ran:
     returncode: int
     stdout: str
     stderr: str
-    outputs: List[Path]
+    outputs: list[Path]
 
     def explain(self) -> str:
-        return f"{self.what}\nexit {self.returncode}\n--- stdout\n{self.stdout[-6000:]}\n--- stderr\n{self.stderr[-4000:]}"
+        return (
+            f"{self.what}\nexit {self.returncode}\n--- stdout\n{self.stdout[-6000:]}\n--- stderr\n{self.stderr[-4000:]}"
+        )
 
 
-def run(argv: List[str], cwd: Path, env: Dict[str, str], what: str, stdin: Optional[str] = None,
-        outputs: Optional[List[Path]] = None) -> Ran:
+def run(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    what: str,
+    stdin: str | None = None,
+    outputs: list[Path] | None = None,
+) -> Ran:
     try:
         done = subprocess.run(argv, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired as exc:
@@ -142,7 +161,7 @@ class DocJobs:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.pool = ThreadPoolExecutor(max_workers=max(2, min(4, (os.cpu_count() or 2) + 1)))
-        self.futures: Dict[Any, Future] = {}
+        self.futures: dict[Any, Future] = {}
         self._count = 0
 
     def _submit(self, key: Any, job: Callable[[], Any]) -> Future:
@@ -162,17 +181,19 @@ class DocJobs:
         """``mkdocs build --strict`` into a temporary folder, with the network blocked."""
         return self._submit("site", self._build_site)
 
-    def command(self, argv: List[str]) -> Future:
+    def command(self, argv: list[str]) -> Future:
         """One documented command, from the repository root, its output files redirected."""
         return self._submit(("command", *argv), lambda: self._command(argv))
 
-    def python_page(self, page: str, blocks: List[Block]) -> Future:
+    def python_page(self, page: str, blocks: list[Block]) -> Future:
         """The runnable python blocks of one page, in order, in one namespace, in an empty folder."""
         return self._submit(("python", page), lambda: self._python_page(page, blocks))
 
     def example_provider(self) -> Future:
         """The kit, strict, on the provider the guide saves, replaying the reference cassettes."""
-        return self._submit("example", lambda: self._example_provider(saved_modules(), EXAMPLE_TARGET, EXAMPLE_RECORDED_AS))
+        return self._submit(
+            "example", lambda: self._example_provider(saved_modules(), EXAMPLE_TARGET, EXAMPLE_RECORDED_AS)
+        )
 
     def conformance_workflow(self) -> Future:
         """The steps of the replay workflow's job, run locally."""
@@ -202,23 +223,35 @@ class DocJobs:
         argv = [sys.executable, "-c", code, "build", "--strict", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)]
         return run(argv, REPO, clean_env(), "mkdocs build --strict", outputs=[site])
 
-    def _command(self, argv: List[str]) -> Ran:
+    def _command(self, argv: list[str]) -> Ran:
         moved, outputs = redirect_outputs(argv, self.folder(argv[0]))
         return run(program(moved), REPO, clean_env(), " ".join(argv), outputs=outputs)
 
-    def _python_page(self, page: str, blocks: List[Block]) -> Ran:
+    def _python_page(self, page: str, blocks: list[Block]) -> Ran:
         payload = [{"id": b.id, "line": b.line, "path": str(DOCS / b.page), "code": b.code} for b in blocks]
-        return run([sys.executable, "-c", _PYTHON_DRIVER], self.folder("python"), clean_env(),
-                   f"python blocks of {page}", stdin=json.dumps(payload))
+        return run(
+            [sys.executable, "-c", _PYTHON_DRIVER],
+            self.folder("python"),
+            clean_env(),
+            f"python blocks of {page}",
+            stdin=json.dumps(payload),
+        )
 
-    def _example_provider(self, files: Dict[str, str], target: str, recorded_as: str) -> Ran:
+    def _example_provider(self, files: dict[str, str], target: str, recorded_as: str) -> Ran:
         folder = self.folder("example")
         for name, code in files.items():
             (folder / name).write_text(code, encoding="utf-8")
         shutil.copytree(REPO / "cassettes" / recorded_as, folder / "cassettes" / target.split(":")[1])
         report = folder / "verdict.json"
-        argv = program(["pytest", f"--laios-provider={target}", "--laios-cassette-dir=cassettes",
-                        f"--laios-report={report}", "--laios-strict"])
+        argv = program(
+            [
+                "pytest",
+                f"--laios-provider={target}",
+                "--laios-cassette-dir=cassettes",
+                f"--laios-report={report}",
+                "--laios-strict",
+            ]
+        )
         return run(argv, folder, clean_env(), " ".join(argv[2:]), outputs=[report])
 
 
@@ -227,17 +260,17 @@ class StepRun:
     name: str
     status: str  # "passed", "failed", "skipped"
     reason: str
-    ran: Optional[Ran]
+    ran: Ran | None
 
 
 @dataclass
 class WorkflowRun:
     workspace: Path
     summary: Path
-    steps: List[StepRun]
+    steps: list[StepRun]
 
 
-def run_workflow_locally(folder: Path, steps: List[Dict[str, Any]], job_env: Dict[str, str]) -> WorkflowRun:
+def run_workflow_locally(folder: Path, steps: list[dict[str, Any]], job_env: dict[str, str]) -> WorkflowRun:
     """The ``run:`` steps of a GitHub Actions job, in order, as the runner would run them.
 
     ``actions/checkout`` is a copy of the work tree; ``pip install`` steps are skipped (the kit
@@ -247,20 +280,32 @@ def run_workflow_locally(folder: Path, steps: List[Dict[str, Any]], job_env: Dic
     ``bash --noprofile --norc -eo pipefail``.
     """
     workspace = folder / "workspace"
-    shutil.copytree(REPO, workspace, ignore=shutil.ignore_patterns(
-        ".git", ".hypothesis", ".pytest_cache", ".benchmarks", "__pycache__", "*.egg-info", "site", "tests", "docs"))
+    shutil.copytree(
+        REPO,
+        workspace,
+        ignore=shutil.ignore_patterns(
+            ".git", ".hypothesis", ".pytest_cache", ".benchmarks", "__pycache__", "*.egg-info", "site", "tests", "docs"
+        ),
+    )
     bin_dir = folder / "bin"
     bin_dir.mkdir()
-    shims = {"pytest": f'exec "{sys.executable}" -m pytest {" ".join(_PYTEST_PLUGINS)} -p no:cacheprovider "$@"\n',
-             "laios-conformance": f"exec \"{sys.executable}\" -c '{_CLI_MAIN}' \"$@\"\n"}
+    shims = {
+        "pytest": f'exec "{sys.executable}" -m pytest {" ".join(_PYTEST_PLUGINS)} -p no:cacheprovider "$@"\n',
+        "laios-conformance": f'exec "{sys.executable}" -c \'{_CLI_MAIN}\' "$@"\n',
+    }
     for name, body in shims.items():
         (bin_dir / name).write_text("#!/bin/sh\n" + body)
         (bin_dir / name).chmod(0o755)
     summary = folder / "step-summary.md"
     summary.write_text("")
-    env = clean_env(CI="true", GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(summary),
-                    GITHUB_WORKSPACE=str(workspace), RUNNER_TEMP=str(folder),
-                    PATH=os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]))
+    env = clean_env(
+        CI="true",
+        GITHUB_ACTIONS="true",
+        GITHUB_STEP_SUMMARY=str(summary),
+        GITHUB_WORKSPACE=str(workspace),
+        RUNNER_TEMP=str(folder),
+        PATH=os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
+    )
     env["PYTHONPATH"] = str(workspace)
     env.update(job_env)
     results = []
@@ -285,30 +330,30 @@ def run_workflow_locally(folder: Path, steps: List[Dict[str, Any]], job_env: Dic
     return WorkflowRun(workspace, summary, results)
 
 
-def load_workflow(name: str) -> Dict[str, Any]:
+def load_workflow(name: str) -> dict[str, Any]:
     import yaml
 
     return yaml.safe_load((DOCS / "workflows" / name).read_text(encoding="utf-8"))
 
 
-def triggers(workflow: Dict[str, Any]) -> Any:
+def triggers(workflow: dict[str, Any]) -> Any:
     """The ``on:`` section (YAML 1.1 reads the bare key ``on`` as True)."""
     return workflow.get("on", workflow.get(True))
 
 
-def runnable_commands(block: Block) -> List[List[str]]:
+def runnable_commands(block: Block) -> list[list[str]]:
     return [c.argv for c in commands(block) if c.kind == "run"]
 
 
-def python_pages() -> Dict[str, List[Block]]:
-    found: Dict[str, List[Block]] = {}
+def python_pages() -> dict[str, list[Block]]:
+    found: dict[str, list[Block]] = {}
     for block in all_blocks():
         if block.lang == "python" and block.runs:
             found.setdefault(block.page, []).append(block)
     return found
 
 
-def saved_modules() -> Dict[str, str]:
+def saved_modules() -> dict[str, str]:
     return {b.markers["save-as"]: b.code for b in all_blocks() if "save-as" in b.markers}
 
 

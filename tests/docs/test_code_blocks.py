@@ -10,8 +10,6 @@ output files redirected to a temporary folder) and must exit 0, or the code give
 
 from __future__ import annotations
 
-from typing import List
-
 import pytest
 
 from . import _blocks
@@ -28,7 +26,7 @@ def test_the_docs_have_code_to_check() -> None:
 
 
 def test_markers_and_fences_are_well_formed() -> None:
-    problems: List[str] = []
+    problems: list[str] = []
     for path in pages():
         problems += parse_page(path)[1]
     assert not problems, "\n".join(problems)
@@ -42,7 +40,7 @@ def test_every_not_run_marker_gives_a_reason() -> None:
 
 
 def test_bash_blocks_that_run_contain_only_runnable_commands() -> None:
-    problems: List[str] = []
+    problems: list[str] = []
     for block in BASH_BLOCKS:
         problems += runnable_problems(block)
     assert not problems, "\n".join(problems)
@@ -73,7 +71,9 @@ def test_bash_block_runs(block: _blocks.Block, doc_jobs) -> None:
             needs_cli.append(argv)
             continue
         ran = doc_jobs.command(argv).result()
-        assert ran.returncode == block.expected_exit, f"{block.id}: expected exit {block.expected_exit}\n" + ran.explain()
+        assert ran.returncode == block.expected_exit, (
+            f"{block.id}: expected exit {block.expected_exit}\n" + ran.explain()
+        )
         if ran.returncode == 0:
             missing = [str(p) for p in ran.outputs if not p.exists()]
             assert not missing, f"{block.id}: `{ran.what}` wrote no {missing}\n" + ran.explain()
@@ -88,7 +88,7 @@ def test_python_blocks_run(page: str, doc_jobs) -> None:
     assert ran.returncode == 0, ran.explain()
 
 
-SAMPLE = '''# A page with every mistake
+SAMPLE = """# A page with every mistake
 
 <!-- not-run -->
 
@@ -123,7 +123,7 @@ print("runs")
 ```bash
 pip install requests ".[dev,docs]" && laios-conformance check a:B --report-md summary.md
 ```
-'''
+"""
 
 
 def test_the_conventions_are_enforced(tmp_path) -> None:
@@ -154,6 +154,8 @@ def test_the_conventions_are_enforced(tmp_path) -> None:
 def test_python_blocks_cannot_reach_the_network(tmp_path) -> None:
     from .conftest import DocJobs
 
-    reach_out = _blocks.Block("probe.md", 1, "python", 'import socket\nsocket.create_connection(("192.0.2.1", 80), timeout=1)\n')
+    reach_out = _blocks.Block(
+        "probe.md", 1, "python", 'import socket\nsocket.create_connection(("192.0.2.1", 80), timeout=1)\n'
+    )
     ran = DocJobs(tmp_path)._python_page("probe.md", [reach_out])
     assert ran.returncode == 1 and "the docs tests block network access" in ran.stderr, ran.explain()

@@ -25,7 +25,7 @@ def site(doc_jobs) -> Path:
 def page_text(site: Path, page: str) -> str:
     """The visible text of a built page's main content, whitespace collapsed."""
     raw = (site / page / "index.html").read_text(encoding="utf-8")
-    main = raw[raw.index('role="main"'):]
+    main = raw[raw.index('role="main"') :]
     text = html.unescape(re.sub(r"<[^>]+>", "", main))
     return " ".join(text.split())
 
@@ -38,8 +38,15 @@ def how_to_fix(doc: str) -> str:
 
 
 def test_mkdocs_build_strict_succeeds(site: Path) -> None:
-    for page in ("index.html", "writing-a-provider/index.html", "recording/index.html", "ci/index.html",
-                 "clauses/index.html", "wire-formats/index.html", "performance/index.html"):
+    for page in (
+        "index.html",
+        "writing-a-provider/index.html",
+        "recording/index.html",
+        "ci/index.html",
+        "clauses/index.html",
+        "wire-formats/index.html",
+        "performance/index.html",
+    ):
         assert (site / page).is_file(), page
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 
@@ -17,17 +17,19 @@ from .conftest import CLI_MISSING, CONFORMANCE_WORKFLOW, cli_available, load_wor
 RECORD_WORKFLOW = "record-cassettes.yml"
 
 
-def steps_of(workflow: Dict[str, Any]) -> List[Dict[str, Any]]:
+def steps_of(workflow: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in workflow["jobs"].values() for step in job["steps"]]
 
 
-def all_permissions(workflow: Dict[str, Any]) -> List[Dict[str, str]]:
+def all_permissions(workflow: dict[str, Any]) -> list[dict[str, str]]:
     found = [workflow.get("permissions")]
     found += [job["permissions"] for job in workflow["jobs"].values() if "permissions" in job]
     return found
 
 
-@pytest.mark.parametrize("name, trigger", [(CONFORMANCE_WORKFLOW, "pull_request"), (RECORD_WORKFLOW, "workflow_dispatch")])
+@pytest.mark.parametrize(
+    "name, trigger", [(CONFORMANCE_WORKFLOW, "pull_request"), (RECORD_WORKFLOW, "workflow_dispatch")]
+)
 def test_workflow_parses_with_its_trigger_and_least_privilege(name: str, trigger: str) -> None:
     workflow = load_workflow(name)
     on = triggers(workflow)
@@ -51,7 +53,10 @@ def test_replay_workflow_needs_no_secret() -> None:
     commands = " ".join(step.get("run", "") for step in steps_of(load_workflow(CONFORMANCE_WORKFLOW)))
     assert "--record-mode" not in commands or "--record-mode=none" in commands
     assert "--laios-report=" in commands and "--report-md" in commands and "$GITHUB_STEP_SUMMARY" in commands
-    assert any(step.get("uses", "").startswith("actions/upload-artifact") for step in steps_of(load_workflow(CONFORMANCE_WORKFLOW)))
+    assert any(
+        step.get("uses", "").startswith("actions/upload-artifact")
+        for step in steps_of(load_workflow(CONFORMANCE_WORKFLOW))
+    )
 
 
 def test_record_workflow_keeps_the_key_in_one_step_and_lints_before_upload() -> None:
@@ -83,7 +88,11 @@ def test_replay_workflow_runs_locally(replay_run) -> None:
     verdict = json.loads((replay_run.workspace / "verdict.json").read_text())
     clauses = verdict["providers"][0]["clauses"]
     assert clauses and all(c["status"] not in ("failed", "error") for c in clauses.values()), clauses
-    uploads = [s for s in steps_of(load_workflow(CONFORMANCE_WORKFLOW)) if s.get("uses", "").startswith("actions/upload-artifact")]
+    uploads = [
+        s
+        for s in steps_of(load_workflow(CONFORMANCE_WORKFLOW))
+        if s.get("uses", "").startswith("actions/upload-artifact")
+    ]
     for step in uploads:
         assert (replay_run.workspace / step["with"]["path"]).exists(), step["with"]["path"]
 

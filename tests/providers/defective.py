@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from typing import Any, Dict, Iterator, List
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 
@@ -28,15 +29,16 @@ class EmptyModelName(GoodOpenAIStyle):
 class DropsSystemPrompt(GoodOpenAIStyle):
     """Fails system-prompt: generate_with_system sends only the user message."""
 
-    def generate_with_system(self, system_prompt: str, user_message: str, temperature: float = 0.7,
-                             max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
         return self.generate([LLMMessage(role="user", content=user_message)], temperature, max_tokens)
 
 
 class IgnoresParams(GoodOpenAIStyle):
     """Fails params-reach-request: always sends its own temperature and max_tokens."""
 
-    def payload(self, messages: List[Any], temperature: float, max_tokens: int, stream: bool) -> Dict[str, Any]:
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
         return super().payload(messages, 0.7, 2048, stream)
 
 
@@ -51,7 +53,7 @@ class DeclaresAndOmitsTemperature(GoodOpenAIStyle):
 
     conformance_profile = {"omits_params": {"temperature": "rejected by this model"}}
 
-    def payload(self, messages: List[Any], temperature: float, max_tokens: int, stream: bool) -> Dict[str, Any]:
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
         body = super().payload(messages, temperature, max_tokens, stream)
         del body["temperature"]
         return body
@@ -60,7 +62,9 @@ class DeclaresAndOmitsTemperature(GoodOpenAIStyle):
 class MutatesMessages(GoodOpenAIStyle):
     """Fails no-input-mutation: appends its answer to the caller's history."""
 
-    def generate(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
         response = super().generate(messages, temperature, max_tokens, **kwargs)
         messages.append(LLMMessage(role="assistant", content=response.content))
         return response
@@ -82,7 +86,9 @@ class ReturnsEmptyOnHttpError(GoodOpenAIStyle):
         if response.status_code >= 400:
             raise _Empty()
 
-    def generate(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
         try:
             return super().generate(messages, temperature, max_tokens, **kwargs)
         except _Empty:
@@ -96,7 +102,9 @@ class _Empty(Exception):
 class SwallowsTransportErrors(GoodOpenAIStyle):
     """Fails raises-on-transport-error: a broken connection becomes a polite placeholder."""
 
-    def generate(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
         try:
             return super().generate(messages, temperature, max_tokens, **kwargs)
         except ProviderError as exc:
@@ -137,7 +145,7 @@ class LeaksKeyInErrors(GoodOpenAIStyle):
 class RetriesTooMuch(GoodOpenAIStyle):
     """Fails retry-bounded (a should clause): six attempts for every failing call."""
 
-    def post(self, body: Dict[str, Any]) -> httpx.Response:
+    def post(self, body: dict[str, Any]) -> httpx.Response:
         for _ in range(5):
             try:
                 return super().post(body)
@@ -149,7 +157,9 @@ class RetriesTooMuch(GoodOpenAIStyle):
 class UrllibProvider(GoodOpenAIStyle):
     """Speaks urllib, not httpx: the kit cannot see its traffic and must say so (error)."""
 
-    def generate(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
         # Loopback port 9 (discard): refused at once, and no traffic leaves the machine.
         request = urllib.request.Request("http://127.0.0.1:9/v1/chat/completions", data=b"{}", method="POST")
         try:
@@ -158,8 +168,9 @@ class UrllibProvider(GoodOpenAIStyle):
             raise ProviderError("unreachable") from exc
         return LLMResponse(content="never", model=self.model)
 
-    def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
-                        **kwargs: Any) -> Iterator[str]:
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
         yield self.generate(messages, temperature, max_tokens).content
 
 
@@ -196,11 +207,13 @@ class StripsDeltas(GoodOpenAIStyle):
 class DecodesEachRead(GoodOpenAIStyle):
     """Fails stream-rechunk: decodes every network read on its own and splits it into lines."""
 
-    def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
-                        **kwargs: Any) -> Iterator[str]:
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
         body = self.payload(messages, temperature, max_tokens, stream=True)
-        with self.client().stream("POST", f"{self.base_url}/chat/completions", json=body,
-                                  headers=self.headers()) as response:
+        with self.client().stream(
+            "POST", f"{self.base_url}/chat/completions", json=body, headers=self.headers()
+        ) as response:
             self.check_status(response)
             yield from self.deltas(self._lines_of_each_read(response))
 
@@ -214,8 +227,9 @@ class DecodesEachRead(GoodOpenAIStyle):
 class BuffersWholeStream(GoodOpenAIStyle):
     """Fails stream-incremental: reads the whole body before yielding anything."""
 
-    def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
-                        **kwargs: Any) -> Iterator[str]:
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
         body = self.payload(messages, temperature, max_tokens, stream=True)
         response = self.post(body)
         yield from self.deltas(iter(response.text.splitlines()))
@@ -224,8 +238,9 @@ class BuffersWholeStream(GoodOpenAIStyle):
 class SwallowsDisconnect(GoodOpenAIStyle):
     """Fails stream-raises: a connection dropped mid-stream ends the stream quietly."""
 
-    def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
-                        **kwargs: Any) -> Iterator[str]:
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
         try:
             yield from super().generate_stream(messages, temperature, max_tokens, **kwargs)
         except ProviderError as exc:
@@ -236,31 +251,40 @@ class SwallowsDisconnect(GoodOpenAIStyle):
 class NeverClosesResponse(GoodOpenAIStyle):
     """Fails stream-closes: opens the response without a ``with`` block and never closes it."""
 
-    def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
-                        **kwargs: Any) -> Iterator[str]:
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
         body = self.payload(messages, temperature, max_tokens, stream=True)
-        request = self.client().build_request("POST", f"{self.base_url}/chat/completions", json=body,
-                                              headers=self.headers())
+        request = self.client().build_request(
+            "POST", f"{self.base_url}/chat/completions", json=body, headers=self.headers()
+        )
         response = self.client().send(request, stream=True)
         self.check_status(response)
         self._open.append(response)  # keeps a reference, as a response cache would
         yield from self.deltas(response.iter_lines())
 
     @property
-    def _open(self) -> List[httpx.Response]:
+    def _open(self) -> list[httpx.Response]:
         return self.__dict__.setdefault("_responses", [])
 
 
 class FormatsJsonByHand(GoodOpenAIStyle):
     """Fails message-fidelity: builds the JSON body with string formatting."""
 
-    def post(self, body: Dict[str, Any]) -> httpx.Response:
+    def post(self, body: dict[str, Any]) -> httpx.Response:
         messages = ", ".join('{"role": "%s", "content": "%s"}' % (m["role"], m["content"]) for m in body["messages"])
         raw = '{"model": "%s", "messages": [%s], "temperature": %s, "max_tokens": %s}' % (
-            body["model"], messages, body["temperature"], body["max_tokens"])
+            body["model"],
+            messages,
+            body["temperature"],
+            body["max_tokens"],
+        )
         try:
-            response = self.client().post(f"{self.base_url}/chat/completions", content=raw.encode("utf-8"),
-                                          headers={**self.headers(), "content-type": "application/json"})
+            response = self.client().post(
+                f"{self.base_url}/chat/completions",
+                content=raw.encode("utf-8"),
+                headers={**self.headers(), "content-type": "application/json"},
+            )
         except httpx.TransportError as exc:
             raise ProviderError(f"transport error: {type(exc).__name__}") from exc
         self.check_status(response)
@@ -278,8 +302,10 @@ class StripsReply(GoodOpenAIStyle):
 class KeepsAnswerOnSelf(GoodOpenAIStyle):
     """Fails thread-safety: accumulates the in-flight answer on ``self`` across the network wait."""
 
-    def generate(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
-        self._answer_parts: List[str] = []
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        self._answer_parts: list[str] = []
         response = self.post(self.payload(messages, temperature, max_tokens, stream=False))
         self._answer_parts.append(self.parse(response).content)
         return LLMResponse(content="".join(self._answer_parts), model=self.model)

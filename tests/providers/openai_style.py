@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Dict, Iterator, List
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 
@@ -20,8 +21,13 @@ class ProviderError(Exception):
 
 
 class GoodOpenAIStyle(LLMClient):
-    def __init__(self, model: str = "gpt-4o-mini", base_url: str = "https://api.openai.com/v1",
-                 api_key: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        model: str = "gpt-4o-mini",
+        base_url: str = "https://api.openai.com/v1",
+        api_key: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         super().__init__(model=model)
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key or ""
@@ -44,11 +50,11 @@ class GoodOpenAIStyle(LLMClient):
         if self._client is not None:
             self._client.close()
 
-    def headers(self) -> Dict[str, str]:
+    def headers(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self._api_key}"}
 
-    def payload(self, messages: List[Any], temperature: float, max_tokens: int, stream: bool) -> Dict[str, Any]:
-        body: Dict[str, Any] = {
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
             "temperature": temperature,
@@ -58,7 +64,7 @@ class GoodOpenAIStyle(LLMClient):
             body["stream"] = True
         return body
 
-    def post(self, body: Dict[str, Any]) -> httpx.Response:
+    def post(self, body: dict[str, Any]) -> httpx.Response:
         try:
             response = self.client().post(f"{self.base_url}/chat/completions", json=body, headers=self.headers())
         except httpx.TransportError as exc:
@@ -82,30 +88,39 @@ class GoodOpenAIStyle(LLMClient):
             raise ProviderError(f"unusable response body: {exc!r}") from exc
         if not isinstance(content, str) or not content:
             raise ProviderError("the response carries no text")
-        return LLMResponse(content=content, model=data.get("model") or self.model,
-                           finish_reason=choice.get("finish_reason"), usage=self.usage(data))
+        return LLMResponse(
+            content=content,
+            model=data.get("model") or self.model,
+            finish_reason=choice.get("finish_reason"),
+            usage=self.usage(data),
+        )
 
     @staticmethod
-    def usage(data: Dict[str, Any]) -> Dict[str, int] | None:
+    def usage(data: dict[str, Any]) -> dict[str, int] | None:
         usage = data.get("usage")
         if not isinstance(usage, dict):
             return None
         return {k: int(usage[k]) for k in ("prompt_tokens", "completion_tokens", "total_tokens") if k in usage}
 
-    def generate(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
         return self.parse(self.post(self.payload(messages, temperature, max_tokens, stream=False)))
 
-    def generate_with_system(self, system_prompt: str, user_message: str, temperature: float = 0.7,
-                             max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
         messages = [LLMMessage(role="system", content=system_prompt), LLMMessage(role="user", content=user_message)]
         return self.generate(messages, temperature, max_tokens, **kwargs)
 
-    def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
-                        **kwargs: Any) -> Iterator[str]:
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
         body = self.payload(messages, temperature, max_tokens, stream=True)
         try:
-            with self.client().stream("POST", f"{self.base_url}/chat/completions", json=body,
-                                      headers=self.headers()) as response:
+            with self.client().stream(
+                "POST", f"{self.base_url}/chat/completions", json=body, headers=self.headers()
+            ) as response:
                 self.check_status(response)
                 yield from self.deltas(response.iter_lines())
         except httpx.TransportError as exc:

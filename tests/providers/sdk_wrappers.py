@@ -6,30 +6,32 @@ written the way their SDKs' documentation suggests, they pass the suite too.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Optional
+from collections.abc import Iterator
+from typing import Any
 
 from laios_conformance import LLMClient, LLMMessage, LLMResponse
 
 
-def _as_dicts(messages: List[Any]) -> List[Dict[str, str]]:
+def _as_dicts(messages: list[Any]) -> list[dict[str, str]]:
     return [{"role": m.role, "content": m.content} for m in messages]
 
 
-def _require_text(text: Optional[str]) -> str:
+def _require_text(text: str | None) -> str:
     if not text:
         raise RuntimeError("the response carries no text")
     return text
 
 
 class _SystemViaGenerate:
-    def generate_with_system(self, system_prompt: str, user_message: str, temperature: float = 0.7,
-                             max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
         messages = [LLMMessage(role="system", content=system_prompt), LLMMessage(role="user", content=user_message)]
         return self.generate(messages, temperature, max_tokens, **kwargs)
 
 
 class OpenAISDKProvider(_SystemViaGenerate, LLMClient):
-    def __init__(self, model: str = "gpt-4o-mini", base_url: Optional[str] = None, api_key: Optional[str] = None) -> None:
+    def __init__(self, model: str = "gpt-4o-mini", base_url: str | None = None, api_key: str | None = None) -> None:
         import openai
 
         super().__init__(model=model)
@@ -38,21 +40,35 @@ class OpenAISDKProvider(_SystemViaGenerate, LLMClient):
     def __repr__(self) -> str:
         return f"OpenAISDKProvider(model={self.model!r})"
 
-    def _create(self, messages: List[Any], temperature: float, max_tokens: int, stream: bool) -> Any:
+    def _create(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> Any:
         return self._client.chat.completions.create(
-            model=self.model, messages=_as_dicts(messages), temperature=temperature, max_tokens=max_tokens,
+            model=self.model,
+            messages=_as_dicts(messages),
+            temperature=temperature,
+            max_tokens=max_tokens,
             stream=stream,
         )
 
-    def generate(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
         completion = self._create(messages, temperature, max_tokens, stream=False)
         choice = completion.choices[0]
-        usage = completion.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}) if completion.usage else None
-        return LLMResponse(content=_require_text(choice.message.content), model=completion.model,
-                           finish_reason=choice.finish_reason, usage=usage)
+        usage = (
+            completion.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"})
+            if completion.usage
+            else None
+        )
+        return LLMResponse(
+            content=_require_text(choice.message.content),
+            model=completion.model,
+            finish_reason=choice.finish_reason,
+            usage=usage,
+        )
 
-    def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
-                        **kwargs: Any) -> Iterator[str]:
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
         finished = False
         with self._create(messages, temperature, max_tokens, stream=True) as stream:
             for chunk in stream:
@@ -68,8 +84,9 @@ class AnthropicSDKProvider(LLMClient):
     # The current anthropic SDK's messages.create() takes no temperature at all.
     conformance_profile = {"omits_params": {"temperature": "the anthropic SDK 2.x does not accept temperature"}}
 
-    def __init__(self, model: str = "claude-3-haiku-20240307", base_url: Optional[str] = None,
-                 api_key: Optional[str] = None) -> None:
+    def __init__(
+        self, model: str = "claude-3-haiku-20240307", base_url: str | None = None, api_key: str | None = None
+    ) -> None:
         import anthropic
 
         super().__init__(model=model)
@@ -79,28 +96,39 @@ class AnthropicSDKProvider(LLMClient):
         return f"AnthropicSDKProvider(model={self.model!r})"
 
     @staticmethod
-    def _split(messages: List[Any]) -> tuple[Any, List[Dict[str, str]]]:
+    def _split(messages: list[Any]) -> tuple[Any, list[dict[str, str]]]:
         system = "\n\n".join(m.content for m in messages if m.role == "system")
         return (system or anthropic_omit()), [d for d in _as_dicts(messages) if d["role"] != "system"]
 
-    def generate(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
         system, turns = self._split(messages)
         message = self._client.messages.create(model=self.model, max_tokens=max_tokens, system=system, messages=turns)
         text = "".join(block.text for block in message.content if block.type == "text")
-        usage = {"prompt_tokens": message.usage.input_tokens, "completion_tokens": message.usage.output_tokens,
-                 "total_tokens": message.usage.input_tokens + message.usage.output_tokens}
-        return LLMResponse(content=_require_text(text), model=message.model, finish_reason=message.stop_reason, usage=usage)
+        usage = {
+            "prompt_tokens": message.usage.input_tokens,
+            "completion_tokens": message.usage.output_tokens,
+            "total_tokens": message.usage.input_tokens + message.usage.output_tokens,
+        }
+        return LLMResponse(
+            content=_require_text(text), model=message.model, finish_reason=message.stop_reason, usage=usage
+        )
 
-    def generate_with_system(self, system_prompt: str, user_message: str, temperature: float = 0.7,
-                             max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
         messages = [LLMMessage(role="system", content=system_prompt), LLMMessage(role="user", content=user_message)]
         return self.generate(messages, temperature, max_tokens)
 
-    def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
-                        **kwargs: Any) -> Iterator[str]:
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
         system, turns = self._split(messages)
         stopped = False
-        with self._client.messages.stream(model=self.model, max_tokens=max_tokens, system=system, messages=turns) as stream:
+        with self._client.messages.stream(
+            model=self.model, max_tokens=max_tokens, system=system, messages=turns
+        ) as stream:
             for event in stream:
                 if event.type == "text":
                     yield event.text
@@ -122,19 +150,30 @@ class OllamaSDKProvider(_SystemViaGenerate, LLMClient):
         super().__init__(model=model)
         self._client = ollama.Client(host=base_url, timeout=30.0)
 
-    def _chat(self, messages: List[Any], temperature: float, max_tokens: int, stream: bool) -> Any:
-        return self._client.chat(model=self.model, messages=_as_dicts(messages), stream=stream,
-                                 options={"temperature": temperature, "num_predict": max_tokens})
+    def _chat(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> Any:
+        return self._client.chat(
+            model=self.model,
+            messages=_as_dicts(messages),
+            stream=stream,
+            options={"temperature": temperature, "num_predict": max_tokens},
+        )
 
-    def generate(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
         response = self._chat(messages, temperature, max_tokens, stream=False)
         usage = {"prompt_tokens": response.prompt_eval_count or 0, "completion_tokens": response.eval_count or 0}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        return LLMResponse(content=_require_text(response.message.content), model=response.model or self.model,
-                           finish_reason=response.done_reason, usage=usage)
+        return LLMResponse(
+            content=_require_text(response.message.content),
+            model=response.model or self.model,
+            finish_reason=response.done_reason,
+            usage=usage,
+        )
 
-    def generate_stream(self, messages: List[Any], temperature: float = 0.7, max_tokens: int = 2048,
-                        **kwargs: Any) -> Iterator[str]:
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
         done = False
         for part in self._chat(messages, temperature, max_tokens, stream=True):
             if part.message.content:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import anthropic
 import ollama
@@ -23,8 +23,12 @@ from ._support import Sample
 
 _ANTHROPIC_EVENTS = pydantic.TypeAdapter(anthropic.types.RawMessageStreamEvent)
 _ANTHROPIC_DATA_EVENTS = {
-    "message_start", "message_delta", "message_stop",
-    "content_block_start", "content_block_delta", "content_block_stop",
+    "message_start",
+    "message_delta",
+    "message_stop",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_stop",
 }
 
 
@@ -33,14 +37,17 @@ class Outcome:
     """The SDK's reading of a body."""
 
     text: str = ""
-    finish_reason: Optional[str] = None
-    usage: Optional[Dict[str, int]] = None
-    raises: Optional[str] = None  # "refusal" | "empty" | "stream_error"
+    finish_reason: str | None = None
+    usage: dict[str, int] | None = None
+    raises: str | None = None  # "refusal" | "empty" | "stream_error"
 
 
-def _usage(prompt: Any, completion: Any, total: Any = None) -> Dict[str, int]:
-    return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": total if total is not None else prompt + completion}
+def _usage(prompt: Any, completion: Any, total: Any = None) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": total if total is not None else prompt + completion,
+    }
 
 
 def _lenient(model: Any, raw: Any) -> Any:
@@ -51,7 +58,7 @@ def _lenient(model: Any, raw: Any) -> Any:
         return model.construct(**data)  # what the SDK itself does with wire data
 
 
-def _sse(decoder: Any, body: bytes) -> List[Any]:
+def _sse(decoder: Any, body: bytes) -> list[Any]:
     return list(decoder.iter_bytes(iter([body])))
 
 
@@ -137,7 +144,7 @@ def anthropic_stream(body: bytes) -> Outcome:
 # --- Ollama -------------------------------------------------------------------------------
 
 
-def _ollama_parts(body: bytes) -> List[ollama.ChatResponse]:
+def _ollama_parts(body: bytes) -> list[ollama.ChatResponse]:
     return [ollama.ChatResponse.model_validate_json(line) for line in body.decode("utf-8").split("\n") if line.strip()]
 
 

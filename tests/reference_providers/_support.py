@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
+from typing import Any
 
 import httpx
 
@@ -26,7 +27,7 @@ class Sample:
     """One recorded exchange from tests/data/wire_samples."""
 
     name: str  # "<api>/<file>.json"
-    data: Dict[str, Any]
+    data: dict[str, Any]
 
     @property
     def api(self) -> str:
@@ -41,7 +42,7 @@ class Sample:
         return self.data["response"]["status"]
 
     @property
-    def headers(self) -> Dict[str, str]:
+    def headers(self) -> dict[str, str]:
         return dict(self.data["response"]["headers"])
 
     @property
@@ -53,7 +54,7 @@ class Sample:
         return self.data["request"]["url"]
 
 
-def load_samples() -> List[Sample]:
+def load_samples() -> list[Sample]:
     """Every sample file, sorted by name."""
     return [
         Sample(f"{path.parent.name}/{path.name}", json.loads(path.read_text(encoding="utf-8")))
@@ -61,12 +62,12 @@ def load_samples() -> List[Sample]:
     ]
 
 
-def documented_errors() -> List[Dict[str, Any]]:
+def documented_errors() -> list[dict[str, Any]]:
     """The error bodies shaped after each API's reference (tests/data/documented_errors.json)."""
     return json.loads(DOCUMENTED_ERRORS.read_text(encoding="utf-8"))["errors"]
 
 
-def pieces(body: bytes, size: int) -> List[bytes]:
+def pieces(body: bytes, size: int) -> list[bytes]:
     """``body`` cut into ``size``-byte network reads (cuts fall inside UTF-8 characters)."""
     return [body[i : i + size] for i in range(0, len(body), size)] or [b""]
 
@@ -77,7 +78,7 @@ class TrackedStream(httpx.SyncByteStream):
     ``fail_with`` is raised after the pieces run out (a connection dropped mid-body).
     """
 
-    def __init__(self, chunks: Iterable[bytes], fail_with: Optional[Exception] = None) -> None:
+    def __init__(self, chunks: Iterable[bytes], fail_with: Exception | None = None) -> None:
         self.chunks = list(chunks)
         self.fail_with = fail_with
         self.delivered = 0
@@ -99,13 +100,13 @@ class Server:
     """A MockTransport that answers every request with one prepared response."""
 
     status: int = 200
-    headers: Dict[str, str] = field(default_factory=lambda: {"content-type": "application/json"})
+    headers: dict[str, str] = field(default_factory=lambda: {"content-type": "application/json"})
     body: bytes = b""
-    chunk_size: Optional[int] = None
-    fail_with: Optional[Exception] = None
-    raise_on_request: Optional[Exception] = None
-    requests: List[httpx.Request] = field(default_factory=list)
-    streams: List[TrackedStream] = field(default_factory=list)
+    chunk_size: int | None = None
+    fail_with: Exception | None = None
+    raise_on_request: Exception | None = None
+    requests: list[httpx.Request] = field(default_factory=list)
+    streams: list[TrackedStream] = field(default_factory=list)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         request.read()
@@ -122,18 +123,18 @@ class Server:
         return httpx.MockTransport(self.handle)
 
     @property
-    def bodies(self) -> List[Dict[str, Any]]:
+    def bodies(self) -> list[dict[str, Any]]:
         return [json.loads(r.content) for r in self.requests]
 
 
-def serve_sample(sample: Sample, chunk_size: Optional[int] = 7) -> Server:
+def serve_sample(sample: Sample, chunk_size: int | None = 7) -> Server:
     """A server replaying ``sample``'s recorded response, streams cut into small reads."""
     return Server(sample.status, sample.headers, sample.body, chunk_size if sample.stream else None)
 
 
 Factory = Callable[[httpx.BaseTransport], Any]
 
-FACTORIES: Dict[str, Factory] = {
+FACTORIES: dict[str, Factory] = {
     "openai": lambda t: OpenAIClient("gpt-4o-mini", api_key=API_KEY, transport=t),
     "openai-compatible": lambda t: OpenAIClient(
         "some-model", base_url="https://llm.example.com/v1", api_key=API_KEY, transport=t

@@ -22,7 +22,15 @@ def _anthropic(content: Any, stop: str = "end_turn") -> bytes:
     return json.dumps({"type": "message", "content": content, "stop_reason": stop, "usage": {}}).encode()
 
 
-COMMON_BAD = [b"", b"   \n", b"<!DOCTYPE html><html><body>Bad gateway</body></html>", b"{not json", b"[]", b'"text"', b"null"]
+COMMON_BAD = [
+    b"",
+    b"   \n",
+    b"<!DOCTYPE html><html><body>Bad gateway</body></html>",
+    b"{not json",
+    b"[]",
+    b'"text"',
+    b"null",
+]
 
 
 @pytest.mark.parametrize("api", ["openai", "anthropic", "ollama"])
@@ -69,7 +77,9 @@ def test_openai_whitespace_is_text_and_is_not_stripped() -> None:
 
 def test_openai_content_parts_are_joined() -> None:
     parts = [{"type": "thinking", "thinking": "x"}, {"type": "text", "text": "Hel"}, {"type": "text", "text": "lo"}]
-    response = client_for("openai-compatible", Server(body=_openai({"role": "assistant", "content": parts}))).generate(MESSAGES)
+    response = client_for("openai-compatible", Server(body=_openai({"role": "assistant", "content": parts}))).generate(
+        MESSAGES
+    )
     assert response.content == "Hello"
 
 
@@ -103,7 +113,11 @@ def test_anthropic_refusal_stop_reason_raises() -> None:
 
 
 def test_anthropic_text_blocks_are_joined_and_thinking_dropped() -> None:
-    blocks = [{"type": "thinking", "thinking": "t", "signature": "s"}, {"type": "text", "text": "A"}, {"type": "text", "text": "B"}]
+    blocks = [
+        {"type": "thinking", "thinking": "t", "signature": "s"},
+        {"type": "text", "text": "A"},
+        {"type": "text", "text": "B"},
+    ]
     assert client_for("anthropic", Server(body=_anthropic(blocks))).generate(MESSAGES).content == "AB"
 
 

@@ -8,7 +8,7 @@ non-stream samples the finish_reason and usage too.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple, Type
+from typing import Any
 
 import pytest
 
@@ -19,7 +19,7 @@ from ._support import Sample, client_for, load_samples, run, serve_sample
 
 # Samples on which the provider deliberately raises instead of answering; the SDK
 # outcome must agree (a new sample with empty text fails until it is listed here).
-EXPECTED_RAISES: Dict[str, Tuple[str, Type[Exception]]] = {
+EXPECTED_RAISES: dict[str, tuple[str, type[Exception]]] = {
     # Structured-output refusal: content null, refusal text. LAIOS callers must never get
     # empty content, and a refusal is not a format fault: ProviderRefusal with the text.
     "openai/gpt4o-refusal-nonstream.json": ("refusal", ProviderRefusal),

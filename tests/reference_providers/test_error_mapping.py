@@ -9,7 +9,7 @@ first ``next()``, before any chunk.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional
+from typing import Any
 
 import pytest
 
@@ -85,7 +85,7 @@ def test_recorded_error_maps_to_documented_class(sample: Sample) -> None:
         ("openai-compatible/err401-openrouter-no-auth.json", None),  # numeric code only
     ],
 )
-def test_error_type_is_the_providers_code_or_type(name: str, error_type: Optional[str]) -> None:
+def test_error_type_is_the_providers_code_or_type(name: str, error_type: str | None) -> None:
     sample = next(s for s in ERROR_SAMPLES if s.name == name)
     assert _raise_from(client_for(sample.api, serve_sample(sample)), sample.stream).error_type == error_type
 
@@ -124,7 +124,7 @@ def test_documented_errors_are_labelled_as_not_recordings() -> None:
 
 
 @pytest.mark.parametrize("entry", documented_errors(), ids=lambda e: e["id"])
-def test_documented_error_maps_to_documented_class(entry: Dict[str, Any]) -> None:
+def test_documented_error_maps_to_documented_class(entry: dict[str, Any]) -> None:
     expect = entry["expect"]
     server = Server(entry["status"], entry["headers"], entry["body_text"].encode("utf-8"), chunk_size=5)
     client = client_for(entry["api"], server)

@@ -15,8 +15,16 @@ from reference_providers._wire import parse_retry_after
 from ._support import API_KEY
 
 SUBCLASSES = [
-    "AuthenticationError", "NotFoundError", "RateLimitError", "BadRequestError", "ServerError",
-    "ProviderTimeout", "ProviderConnectionError", "ResponseFormatError", "StreamError", "ProviderRefusal",
+    "AuthenticationError",
+    "NotFoundError",
+    "RateLimitError",
+    "BadRequestError",
+    "ServerError",
+    "ProviderTimeout",
+    "ProviderConnectionError",
+    "ResponseFormatError",
+    "StreamError",
+    "ProviderRefusal",
 ]
 
 
@@ -61,9 +69,15 @@ def test_retry_after_http_date() -> None:
 @pytest.mark.parametrize(
     "url, loopback",
     [
-        ("http://localhost:1234/v1", True), ("http://127.0.0.1:8000/v1", True), ("http://127.8.9.10/v1", True),
-        ("http://[::1]:8080/v1", True), ("http://api.localhost/v1", True), ("https://api.openai.com/v1", False),
-        ("http://localhost.evil.com/v1", False), ("http://10.0.0.5:8000/v1", False), ("http://0.0.0.0:8000", False),
+        ("http://localhost:1234/v1", True),
+        ("http://127.0.0.1:8000/v1", True),
+        ("http://127.8.9.10/v1", True),
+        ("http://[::1]:8080/v1", True),
+        ("http://api.localhost/v1", True),
+        ("https://api.openai.com/v1", False),
+        ("http://localhost.evil.com/v1", False),
+        ("http://10.0.0.5:8000/v1", False),
+        ("http://0.0.0.0:8000", False),
     ],
 )
 def test_loopback_detection(url: str, loopback: bool) -> None:
@@ -72,8 +86,12 @@ def test_loopback_detection(url: str, loopback: bool) -> None:
 
 @pytest.mark.parametrize(
     "make",
-    [lambda: OpenAIClient("gpt-4o"), lambda: OpenAIClient("x", base_url="https://api.groq.com/openai/v1"),
-     lambda: OpenAIClient("x", base_url="http://localhost.evil.com/v1"), lambda: AnthropicClient("claude-haiku-4-5")],
+    [
+        lambda: OpenAIClient("gpt-4o"),
+        lambda: OpenAIClient("x", base_url="https://api.groq.com/openai/v1"),
+        lambda: OpenAIClient("x", base_url="http://localhost.evil.com/v1"),
+        lambda: AnthropicClient("claude-haiku-4-5"),
+    ],
 )
 def test_missing_key_for_a_remote_server_fails_at_construction(make: object) -> None:
     with pytest.raises(AuthenticationError, match="API_KEY"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, List
+from typing import Any
 
 import httpx
 import pytest
@@ -41,7 +41,7 @@ CONVERSATION = [
 ]
 
 
-def _openai(model: str = "gpt-4o-mini", body: str = OPENAI_OK, **kw: Any) -> "tuple[OpenAIClient, Server]":
+def _openai(model: str = "gpt-4o-mini", body: str = OPENAI_OK, **kw: Any) -> tuple[OpenAIClient, Server]:
     server = Server(body=body.encode(), **kw)
     return OpenAIClient(model, api_key=API_KEY, transport=server.transport), server
 
@@ -105,7 +105,9 @@ def test_anthropic_body_and_headers() -> None:
 
 def test_anthropic_new_models_omit_temperature_but_keep_max_tokens() -> None:
     server = Server(body=ANTHROPIC_OK.encode())
-    AnthropicClient("claude-opus-4-7", api_key=API_KEY, transport=server.transport).generate(CONVERSATION[1:2], temperature=0.3)
+    AnthropicClient("claude-opus-4-7", api_key=API_KEY, transport=server.transport).generate(
+        CONVERSATION[1:2], temperature=0.3
+    )
     body = server.bodies[0]
     assert "temperature" not in body and body["max_tokens"] == 2048 and "system" not in body
 
@@ -128,7 +130,9 @@ def test_anthropic_rejects_unknown_roles_before_sending() -> None:
 
 def test_ollama_body() -> None:
     server = Server(body=OLLAMA_OK.encode())
-    OllamaClient("llama3.1", num_ctx=8192, transport=server.transport).generate(CONVERSATION, temperature=0.3, max_tokens=99)
+    OllamaClient("llama3.1", num_ctx=8192, transport=server.transport).generate(
+        CONVERSATION, temperature=0.3, max_tokens=99
+    )
     assert str(server.requests[0].url) == "http://localhost:11434/api/chat"
     assert "authorization" not in server.requests[0].headers
     assert server.bodies[0] == {
@@ -143,7 +147,10 @@ def test_ollama_body() -> None:
 def test_ollama_stream_flag_and_no_num_ctx_by_default() -> None:
     lines = '{"message":{"content":"hi"},"done":false}\n{"message":{"content":""},"done":true,"done_reason":"stop"}\n'
     server = Server(body=lines.encode())
-    assert "".join(OllamaClient("m", keep_alive=None, transport=server.transport).generate_stream(CONVERSATION[1:2])) == "hi"
+    assert (
+        "".join(OllamaClient("m", keep_alive=None, transport=server.transport).generate_stream(CONVERSATION[1:2]))
+        == "hi"
+    )
     body = server.bodies[0]
     assert body["stream"] is True and "num_ctx" not in body["options"] and "keep_alive" not in body
 
@@ -169,7 +176,7 @@ def test_timeout_must_be_finite_and_positive(bad: Any) -> None:
 
 
 def test_one_pooled_client_is_reused_across_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    created: List[httpx.Client] = []
+    created: list[httpx.Client] = []
 
     class CountingClient(httpx.Client):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -184,7 +191,7 @@ def test_one_pooled_client_is_reused_across_calls(monkeypatch: pytest.MonkeyPatc
 
 
 def test_lazy_client_creation_is_thread_safe(monkeypatch: pytest.MonkeyPatch) -> None:
-    created: List[int] = []
+    created: list[int] = []
     original = httpx.Client
 
     def slow_client(*args: Any, **kwargs: Any) -> httpx.Client:
@@ -223,7 +230,10 @@ def test_close_and_context_manager_release_the_pool() -> None:
             * 4
             + 'event: message_stop\ndata: {"type":"message_stop"}\n\n',
         ),
-        (lambda t: OllamaClient("m", transport=t), '{"message":{"content":"a"},"done":false}\n' * 4 + '{"done":true}\n'),
+        (
+            lambda t: OllamaClient("m", transport=t),
+            '{"message":{"content":"a"},"done":false}\n' * 4 + '{"done":true}\n',
+        ),
     ],
 )
 def test_breaking_out_of_a_stream_closes_the_response(make: Any, body: str) -> None:
@@ -254,7 +264,7 @@ def test_stream_is_lazy_until_iterated() -> None:
 
 def test_no_transport_means_httpx_default_transport_the_kit_patches(monkeypatch: pytest.MonkeyPatch) -> None:
     """The conformance kit patches HTTPTransport.handle_request on the class; it must see us."""
-    seen: List[httpx.Request] = []
+    seen: list[httpx.Request] = []
 
     def handle_request(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
         seen.append(request)

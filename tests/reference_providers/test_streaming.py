@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, List
+from typing import Any
 
 import httpx
 import pytest
@@ -44,9 +44,11 @@ def _ollama(content: str, done: bool = False, **extra: Any) -> str:
     return _dumps({"message": {"role": "assistant", "content": content}, "done": done, **extra}) + "\n"
 
 
-def _collect(api: str, body: str, chunk_size: int = 3, **server: Any) -> List[str]:
-    received: List[str] = []
-    for piece in client_for(api, Server(body=body.encode("utf-8"), chunk_size=chunk_size, **server)).generate_stream(MESSAGES):
+def _collect(api: str, body: str, chunk_size: int = 3, **server: Any) -> list[str]:
+    received: list[str] = []
+    for piece in client_for(api, Server(body=body.encode("utf-8"), chunk_size=chunk_size, **server)).generate_stream(
+        MESSAGES
+    ):
         received.append(piece)
     return received
 
@@ -64,7 +66,7 @@ def _collect(api: str, body: str, chunk_size: int = 3, **server: Any) -> List[st
     ],
 )
 def test_stream_without_end_marker_raises_after_yielding(api: str, body: str) -> None:
-    received: List[str] = []
+    received: list[str] = []
     with pytest.raises(StreamError) as info:
         for piece in client_for(api, Server(body=body.encode(), chunk_size=4)).generate_stream(MESSAGES):
             received.append(piece)
@@ -77,7 +79,9 @@ def test_openai_stream_without_done_but_with_finish_reason_is_complete() -> None
 
 
 def test_openai_usage_chunk_after_finish_reason_is_read_up_to_done() -> None:
-    body = _openai_chunk("Hi", finish="stop") + 'data: {"choices":[],"usage":{"prompt_tokens":1}}\n\n' + "data: [DONE]\n\n"
+    body = (
+        _openai_chunk("Hi", finish="stop") + 'data: {"choices":[],"usage":{"prompt_tokens":1}}\n\n' + "data: [DONE]\n\n"
+    )
     assert _collect("openai", body) == ["Hi"]
 
 
@@ -89,7 +93,9 @@ def test_openai_usage_chunk_after_finish_reason_is_read_up_to_done() -> None:
         ("ollama", _ollama("Hi") + _ollama("", done=True)),
     ],
 )
-@pytest.mark.parametrize("fault", [httpx.RemoteProtocolError("peer closed connection"), httpx.ReadTimeout("read timed out")])
+@pytest.mark.parametrize(
+    "fault", [httpx.RemoteProtocolError("peer closed connection"), httpx.ReadTimeout("read timed out")]
+)
 def test_connection_dropped_mid_stream_raises_chained(api: str, body: str, fault: Exception) -> None:
     cut = body.encode()[: len(body) // 2]
     server = Server(body=cut, chunk_size=4, fail_with=fault)
@@ -171,10 +177,14 @@ def test_openai_choice_other_than_zero_is_ignored() -> None:
     [
         ("openai", _openai_chunk("Hi") + "data: {not json\n\n", ResponseFormatError),
         ("openai", "data: [1, 2]\n\n", ResponseFormatError),
-        ("openai", "event: error\ndata: {\"message\": \"boom\"}\n\n", StreamError),
+        ("openai", 'event: error\ndata: {"message": "boom"}\n\n', StreamError),
         ("openai", _openai_chunk(None, refusal="I can't") + _openai_chunk(None, finish="stop"), ProviderRefusal),
         ("openai", "data: [DONE]\n\n", ResponseFormatError),
-        ("anthropic", _anthropic("message_delta", delta={"stop_reason": "refusal"}) + _anthropic("message_stop"), ProviderRefusal),
+        (
+            "anthropic",
+            _anthropic("message_delta", delta={"stop_reason": "refusal"}) + _anthropic("message_stop"),
+            ProviderRefusal,
+        ),
         ("anthropic", _anthropic("message_stop"), ResponseFormatError),
         ("ollama", _ollama("", done=True), ResponseFormatError),
         ("ollama", "<html>oops</html>\n", ResponseFormatError),

@@ -17,7 +17,6 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List
 
 from tests.support.fake_api import DEFAULT_SAMPLES, FakeAPI, load_sample
 from tests.support.recording import REPO, record
@@ -42,7 +41,6 @@ REFERENCES = (
     Reference("reference_providers.anthropic:AnthropicClient", "anthropic", "https://api.anthropic.com"),
     Reference("reference_providers.ollama:OllamaClient", "ollama", "http://localhost:11434"),
 )
-
 
 
 def build(reference: Reference, out: Path = CASSETTES) -> None:
@@ -82,7 +80,7 @@ def provenance() -> str:
     return "\n".join(lines)
 
 
-def main(argv: List[str]) -> int:
+def main(argv: list[str]) -> int:
     chosen = [r for r in REFERENCES if not argv or r.class_name in argv]
     for reference in chosen:
         build(reference)

@@ -12,12 +12,11 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "wire_samples"
 
 # (family, stream) -> the wire sample whose recorded response is served.
-DEFAULT_SAMPLES: Dict[Tuple[str, bool], str] = {
+DEFAULT_SAMPLES: dict[tuple[str, bool], str] = {
     ("openai", False): "openai/gpt4omini-hello-nonstream.json",
     ("openai", True): "openai/gpt4omini-ocean-stream.json",
     ("anthropic", False): "anthropic/opus3-hello-nonstream.json",
@@ -31,7 +30,7 @@ def load_sample(relative: str) -> dict:
     return json.loads((SAMPLES / relative).read_text(encoding="utf-8"))
 
 
-def family_of(path: str) -> Optional[str]:
+def family_of(path: str) -> str | None:
     if path.endswith("/chat/completions"):
         return "openai"
     if path.endswith("/v1/messages"):
@@ -45,7 +44,7 @@ def family_of(path: str) -> Optional[str]:
 class ReceivedRequest:
     method: str
     path: str
-    headers: Dict[str, str]
+    headers: dict[str, str]
     body: bytes
 
 
@@ -53,20 +52,20 @@ class ReceivedRequest:
 class FakeAPI:
     """A running loopback server; ``received`` lists what it was sent."""
 
-    samples: Dict[Tuple[str, bool], str] = field(default_factory=lambda: dict(DEFAULT_SAMPLES))
-    received: List[ReceivedRequest] = field(default_factory=list)
-    server: Optional[ThreadingHTTPServer] = None
+    samples: dict[tuple[str, bool], str] = field(default_factory=lambda: dict(DEFAULT_SAMPLES))
+    received: list[ReceivedRequest] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeAPI":
+    def start(self) -> FakeAPI:
         api = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 api.received.append(ReceivedRequest("POST", self.path, dict(self.headers), body))
                 status, headers, payload = api.answer(self.path, body)
@@ -89,7 +88,7 @@ class FakeAPI:
             self.server.shutdown()
             self.server.server_close()
 
-    def answer(self, path: str, body: bytes) -> Tuple[int, Dict[str, str], bytes]:
+    def answer(self, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         family = family_of(path)
         if family is None:
             return 404, {"content-type": "application/json"}, b'{"error": {"message": "unknown path"}}'
@@ -100,7 +99,7 @@ class FakeAPI:
         headers = {"content-type": response["headers"].get("content-type", "application/json")}
         return response["status"], headers, response["body_text"].encode("utf-8")
 
-    def __enter__(self) -> "FakeAPI":
+    def __enter__(self) -> FakeAPI:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

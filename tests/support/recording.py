@@ -12,31 +12,48 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_kit(args: List[str], cwd: Path, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+def run_kit(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """``python -m pytest <args>`` in a subprocess, with the repo importable and CI unset."""
     environment = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environment.get("PYTHONPATH")]))
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        cwd=cwd, env=environment, capture_output=True, text=True, timeout=600,
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
-def record(target: str, kwargs: Dict[str, object], fake_url: str, real_base: str, cassette_dir: Path,
-           cwd: Path, extra_args: Optional[List[str]] = None) -> subprocess.CompletedProcess:
+def record(
+    target: str,
+    kwargs: dict[str, object],
+    fake_url: str,
+    real_base: str,
+    cassette_dir: Path,
+    cwd: Path,
+    extra_args: list[str] | None = None,
+) -> subprocess.CompletedProcess:
     """Record every cassette ``target`` needs into ``cassette_dir``; URLs rewritten to ``real_base``.
 
     Only the clauses that replay a cassette (``-m vcr``) run: the others need no recording.
     """
     result = run_kit(
-        [f"--laios-provider={target}", f"--laios-provider-kwargs={json.dumps(kwargs)}",
-         "--record-mode=once", f"--laios-cassette-dir={cassette_dir}", "-m", "vcr", *(extra_args or [])],
+        [
+            f"--laios-provider={target}",
+            f"--laios-provider-kwargs={json.dumps(kwargs)}",
+            "--record-mode=once",
+            f"--laios-cassette-dir={cassette_dir}",
+            "-m",
+            "vcr",
+            *(extra_args or []),
+        ],
         cwd=cwd,
     )
     for path in cassette_dir.rglob("*.yaml"):

@@ -7,7 +7,7 @@ bodies) are read by the official clients the way the decoders say they will be.
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache
 
 import anthropic
 import httpx
@@ -31,26 +31,27 @@ class _Reply:
     @classmethod
     def transport(cls, lib):
         return lib.MockTransport(
-            lambda request: lib.Response(cls.status, content=cls.body, headers={"content-type": cls.ctype}))
+            lambda request: lib.Response(cls.status, content=cls.body, headers={"content-type": cls.ctype})
+        )
 
 
 def _answer(status: int, body: bytes, ctype: str) -> None:
     _Reply.status, _Reply.body, _Reply.ctype = status, body, ctype
 
 
-@lru_cache(maxsize=None)
+@cache
 def _openai() -> openai.OpenAI:
     http = httpx.Client(transport=_Reply.transport(httpx))
     return openai.OpenAI(api_key="sk-test", base_url="http://wire.test/v1", http_client=http, max_retries=0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _anthropic() -> anthropic.Anthropic:
     http = _ahttpx.Client(transport=_Reply.transport(_ahttpx))
     return anthropic.Anthropic(api_key="sk-test", base_url="http://wire.test", http_client=http, max_retries=0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ollama() -> ollama.Client:
     return ollama.Client(host="http://wire.test", transport=_Reply.transport(httpx))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "data" / "wire_samples"
@@ -45,7 +45,7 @@ def _load(path: Path) -> Sample:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def all_samples() -> tuple[Sample, ...]:
     return tuple(_load(p) for p in sorted(ROOT.glob("*/*.json")))
 

@@ -16,11 +16,24 @@ from .samples import error_samples
 
 STATUSES = [400, 401, 403, 404, 408, 409, 422, 429, 500, 502, 503, 504, 529]
 
-OPENAI_CLASSES = {400: openai.BadRequestError, 401: openai.AuthenticationError, 403: openai.PermissionDeniedError,
-                  404: openai.NotFoundError, 409: openai.ConflictError, 422: openai.UnprocessableEntityError,
-                  429: openai.RateLimitError}
-ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                   404: "not_found_error", 429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}
+OPENAI_CLASSES = {
+    400: openai.BadRequestError,
+    401: openai.AuthenticationError,
+    403: openai.PermissionDeniedError,
+    404: openai.NotFoundError,
+    409: openai.ConflictError,
+    422: openai.UnprocessableEntityError,
+    429: openai.RateLimitError,
+}
+ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
 
 
 @pytest.mark.parametrize("status", STATUSES)
@@ -33,7 +46,9 @@ def test_openai_error_body(status):
     exc = caught.value
     assert exc.status_code == status and exc.type == error["type"]
     assert exc.code == (None if error["code"] is None else str(error["code"]))  # the SDK types code as str
-    assert isinstance(exc, OPENAI_CLASSES.get(status, openai.InternalServerError if status >= 500 else openai.APIStatusError))
+    assert isinstance(
+        exc, OPENAI_CLASSES.get(status, openai.InternalServerError if status >= 500 else openai.APIStatusError)
+    )
 
 
 @pytest.mark.parametrize("status", STATUSES)
@@ -63,8 +78,11 @@ def test_ollama_error_body(status):
 def test_error_bodies_are_detected_as_their_family(family):
     from laios_conformance.wire import detect
 
-    urls = {"openai": "https://api.example/v1/chat/completions", "anthropic": "https://api.example/v1/messages",
-            "ollama": "http://localhost:11434/api/chat"}
+    urls = {
+        "openai": "https://api.example/v1/chat/completions",
+        "anthropic": "https://api.example/v1/messages",
+        "ollama": "http://localhost:11434/api/chat",
+    }
     body, ctype = by_name(family).error_body(429)
     assert detect(urls[family], b"{}", {"content-type": ctype}, body).name == family
 

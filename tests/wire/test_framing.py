@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from laios_conformance.wire import WireError, by_name
-from laios_conformance.wire import _json_edit, _ndjson, _sse
+from laios_conformance.wire import WireError, _json_edit, _ndjson, _sse, by_name
 from laios_conformance.wire._base import split_text
 
 

@@ -14,8 +14,31 @@ from .clients import client_text
 from .samples import ok_samples, stream_samples
 from .sdk import sdk_text
 
-AWKWARD = ['"', "\\", "\n", "\r\n", "\r", "\t", "\x00", "\u2028", "\u2029", "\x85", "\ufeff", "\u0301",
-           "\u200d", "\u202e", "שלום", "مرحبا", "👋🏽", "👩‍👩‍👧", "é", "}", "]", "data: [DONE]", "\n\n"]
+AWKWARD = [
+    '"',
+    "\\",
+    "\n",
+    "\r\n",
+    "\r",
+    "\t",
+    "\x00",
+    "\u2028",
+    "\u2029",
+    "\x85",
+    "\ufeff",
+    "\u0301",
+    "\u200d",
+    "\u202e",
+    "שלום",
+    "مرحبا",
+    "👋🏽",
+    "👩‍👩‍👧",
+    "é",
+    "}",
+    "]",
+    "data: [DONE]",
+    "\n\n",
+]
 
 TEXTS = st.one_of(
     st.text(),  # every code point but surrogates
@@ -23,8 +46,17 @@ TEXTS = st.one_of(
     st.text(alphabet=st.characters(codec="utf-8", categories=["Mn", "Me", "Cf", "Zl", "Zp", "So"])),
 )
 
-FIXED = ["", "x", "ok", 'He said "hi" \\ back\nand\r\nleft', "👋🏽 hi 👩‍👩‍👧", "\u0301 starts with a combining mark",
-         "שלום \u202eworld", "lines\u2028and\u2029paras\x85", "data: [DONE]\n\nevent: message_stop\n"]
+FIXED = [
+    "",
+    "x",
+    "ok",
+    'He said "hi" \\ back\nand\r\nleft',
+    "👋🏽 hi 👩‍👩‍👧",
+    "\u0301 starts with a combining mark",
+    "שלום \u202eworld",
+    "lines\u2028and\u2029paras\x85",
+    "data: [DONE]\n\nevent: message_stop\n",
+]
 
 
 @pytest.mark.parametrize("sample", ok_samples(), ids=str)

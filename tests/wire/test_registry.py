@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from laios_conformance.wire import (AnthropicWire, OllamaWire, OpenAIWire, WireFormat, by_name, detect, register,
-                                    registered, unregister)
+from laios_conformance.wire import (
+    AnthropicWire,
+    OllamaWire,
+    OpenAIWire,
+    WireFormat,
+    by_name,
+    detect,
+    register,
+    registered,
+    unregister,
+)
 
 
 class Echo(WireFormat):
@@ -68,7 +77,7 @@ def test_unknown_formats_are_not_detected():
     assert detect("http://x/unknown", b"", {"content-type": "text/html"}, b"<html>hi</html>") is None
     assert detect("", b"", {}, b"") is None
     assert detect("", b"", {}, b'{"detail": "Invalid API Key"}') is None
-    assert detect("", b"", {"content-type": "text/event-stream"}, b"data: {\"x\": 1}\n\n") is None
+    assert detect("", b"", {"content-type": "text/event-stream"}, b'data: {"x": 1}\n\n') is None
 
 
 def test_detect_accepts_text_and_any_header_case():

@@ -72,8 +72,13 @@ def test_reasoning_is_not_the_answer(name, not_in_text):
 
 def test_unreadable_bodies_raise_wire_error():
     openai = by_name("openai")
-    for body, stream in [(b"<html>502</html>", False), (b'{"choices": [', False), (b"\xff\xfe", True),
-                         (b'data: {"choices": [\n\n', True), (b'{"id": "x"}', True)]:
+    for body, stream in [
+        (b"<html>502</html>", False),
+        (b'{"choices": [', False),
+        (b"\xff\xfe", True),
+        (b'data: {"choices": [\n\n', True),
+        (b'{"id": "x"}', True),
+    ]:
         with pytest.raises(WireError):
             openai.extract_text(body, stream=stream)
     with pytest.raises(WireError):

@@ -63,8 +63,11 @@ def test_openai_error_chunk_looks_like_openrouters():
 def test_perplexity_crlf_is_kept():
     sample = next(s for s in STREAMS if "perplexity" in s.name)
     fmt = by_name("openai")
-    for variant in (fmt.without_end_marker(sample.body), fmt.with_error_midstream(sample.body),
-                    fmt.rebuild(sample.body, "a\nb", stream=True)):
+    for variant in (
+        fmt.without_end_marker(sample.body),
+        fmt.with_error_midstream(sample.body),
+        fmt.rebuild(sample.body, "a\nb", stream=True),
+    ):
         assert variant.replace(b"\r\n", b"").count(b"\n") == 0
 
 
@@ -73,8 +76,9 @@ def test_perplexity_crlf_is_kept():
 
 def _read_openai(body):
     stream = openai_client(200, body, "text/event-stream").chat.completions.create(
-        model="m", messages=MESSAGES, stream=True)
-    return [c for c in stream]
+        model="m", messages=MESSAGES, stream=True
+    )
+    return list(stream)
 
 
 def _read_anthropic(body):

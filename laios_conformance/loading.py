@@ -7,6 +7,7 @@ usage error (exit code 4, no traceback).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import json
@@ -16,7 +17,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-import contextlib
 
 __all__ = ["ProviderLoadError", "ProviderSpec", "load_provider", "make_canary_key", "redact"]
 

@@ -47,7 +47,8 @@ def read_profile(provider: Any) -> dict[str, Any]:
     bad = sorted(set(omits) - set(OMITTABLE_PARAMS))
     if bad:
         raise ClauseCannotJudge(
-            f"conformance_profile['omits_params'] names {', '.join(bad)}; only {', '.join(OMITTABLE_PARAMS)} can be omitted"
+            f"conformance_profile['omits_params'] names {', '.join(bad)}; "
+            f"only {', '.join(OMITTABLE_PARAMS)} can be omitted"
         )
     streams = raw.get("streams")
     if streams is not None and not isinstance(streams, bool):

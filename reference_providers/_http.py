@@ -225,10 +225,12 @@ class HTTPProvider(LLMClient):
         The response is closed when the ``with`` block ends, including when the caller
         stops iterating early (GeneratorExit passes through here).
         """
-        with self._translated_errors():
-            with self._http().stream("POST", self.base_url + path, json=body, headers=self._headers()) as response:
-                self._raise_for_status(response)
-                yield iter_lines(response.iter_bytes(), self.provider_name)
+        with (
+            self._translated_errors(),
+            self._http().stream("POST", self.base_url + path, json=body, headers=self._headers()) as response,
+        ):
+            self._raise_for_status(response)
+            yield iter_lines(response.iter_bytes(), self.provider_name)
 
     def _json_line(self, line: str, what: str) -> dict[str, Any]:
         """One JSON object from a stream line or SSE data field."""

@@ -55,12 +55,15 @@ def test_faults_raise_the_module_s_own_errors(fault: Fault, error: type) -> None
 def test_reply_is_cut_into_separate_reads_and_dropped_where_asked() -> None:
     reply = Reply(body=b"abcdefgh", cuts=[1, 3, 3, 99], drop_at=6)
     assert reply.pieces() == [b"a", b"bc", b"def"]
-    with interpose(lambda seen, upstream: reply) as traffic, httpx.Client() as client:
-        with client.stream("GET", "https://api.example.invalid/") as response:
-            pieces = []
-            with pytest.raises(httpx.RemoteProtocolError):
-                for piece in response.iter_raw():
-                    pieces.append(piece)
+    with (
+        interpose(lambda seen, upstream: reply) as traffic,
+        httpx.Client() as client,
+        client.stream("GET", "https://api.example.invalid/") as response,
+    ):
+        pieces = []
+        with pytest.raises(httpx.RemoteProtocolError):
+            for piece in response.iter_raw():
+                pieces.append(piece)
     assert pieces == [b"a", b"bc", b"def"]
     assert traffic.last.closed.is_set()
 
@@ -70,9 +73,12 @@ def test_gate_withholds_the_rest_until_opened_and_records_expiry() -> None:
 
     gate = threading.Event()
     reply = Reply(body=b"first|rest", cuts=[6], gate=gate, gate_timeout=0.05)
-    with interpose(lambda seen, upstream: reply), httpx.Client() as client:
-        with client.stream("GET", "https://api.example.invalid/") as response:
-            assert list(response.iter_raw()) == [b"first|", b"rest"]
+    with (
+        interpose(lambda seen, upstream: reply),
+        httpx.Client() as client,
+        client.stream("GET", "https://api.example.invalid/") as response,
+    ):
+        assert list(response.iter_raw()) == [b"first|", b"rest"]
     assert reply.gate_expired
     reply = Reply(body=b"first|rest", cuts=[6], gate=gate, gate_timeout=5)
     gate.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import threading
@@ -29,7 +30,6 @@ from ._support import (
     stream_hello,
     string_values,
 )
-import contextlib
 
 Conversation = list[tuple[str, str]]
 
@@ -92,9 +92,8 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
 
     def problem_with(conversation: Conversation) -> str | None:
         messages = [LLMMessage(role=role, content=content) for role, content in conversation]
-        with observed(answer_with(lambda seen: error_reply(seen, 400))) as traffic:
-            with contextlib.suppress(Exception):
-                provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+        with observed(answer_with(lambda seen: error_reply(seen, 400))) as traffic, contextlib.suppress(Exception):
+            provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
         if not traffic.seen:
             refused.append(1)
             return None

@@ -217,10 +217,9 @@ class OpenAIWire(WireFormat):
             so_far += self._text_of(obj) or ""
             found = _choice(obj)
             message = found[1].get("message") if found else None
-            if isinstance(message, dict) and isinstance(message.get("content"), str):
-                if message["content"] != so_far:
-                    path = ["choices", found[0], "message", "content"]
-                    edits.append((event, render(body, event, replace(event.data, path, so_far))))
+            if isinstance(message, dict) and isinstance(message.get("content"), str) and message["content"] != so_far:
+                path = ["choices", found[0], "message", "content"]
+                edits.append((event, render(body, event, replace(event.data, path, so_far))))
         return splice(body, edits)
 
     def _set_text(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:

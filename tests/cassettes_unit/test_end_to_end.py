@@ -62,6 +62,8 @@ def test_replay_rejects_a_different_conversation(recorded, loopback) -> None:
     from vcr.errors import CannotOverwriteExistingCassetteException
 
     recorder, config = kit_vcr("none", [loopback.key])
-    with recorder.use_cassette(str(recorded), **config):
-        with pytest.raises(CannotOverwriteExistingCassetteException, match=r"\$\.messages\[0\]\.content"):
-            converse(loopback.url, "another-conversation-entirely")
+    with (
+        recorder.use_cassette(str(recorded), **config),
+        pytest.raises(CannotOverwriteExistingCassetteException, match=r"\$\.messages\[0\]\.content"),
+    ):
+        converse(loopback.url, "another-conversation-entirely")

@@ -77,7 +77,8 @@ def test_a_missing_cassette_is_not_found(tmp_path) -> None:
         (b"interactions: [\n  {request: \n", "invalid YAML"),
         (b"- just\n- a list\n", "TypeError"),
         (
-            b"interactions:\n- request: {method: GET, uri: 'http://h/', body: '', headers: {}}\n  response: {status: {code: 200}}\n",
+            b"interactions:\n- request: {method: GET, uri: 'http://h/', body: '', headers: {}}\n"
+            b"  response: {status: {code: 200}}\n",
             "no response",
         ),
         (b"version: 1\n", "missing key"),

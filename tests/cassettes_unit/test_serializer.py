@@ -13,7 +13,11 @@ from laios_conformance.cassettes import serializer as laios_yaml
 
 from .helpers import cassette_dict, request, response
 
-SSE = b'event: ping\ndata: {"type": "ping"}\n\nevent: delta\ndata: {"text":"caf\xc3\xa9 \xf0\x9f\x98\x80"}\n\ndata: [DONE]\n\n'
+SSE = (
+    b'event: ping\ndata: {"type": "ping"}\n\n'
+    b'event: delta\ndata: {"text":"caf\xc3\xa9 \xf0\x9f\x98\x80"}\n\n'
+    b"data: [DONE]\n\n"
+)
 LINES = st.lists(
     st.sampled_from(
         [

@@ -22,7 +22,10 @@ def test_usage_message_is_one_line() -> None:
 
 
 def test_without_section_drops_only_that_section() -> None:
-    text = "F.\n=== FAILURES ===\nboom\n=== LAIOS conformance ===\ntable\ngate: FAILED\n=== short test summary info ===\nFAILED x\n"
+    text = (
+        "F.\n=== FAILURES ===\nboom\n=== LAIOS conformance ===\ntable\ngate: FAILED\n"
+        "=== short test summary info ===\nFAILED x\n"
+    )
     assert (
         without_section(text, "LAIOS conformance")
         == "F.\n=== FAILURES ===\nboom\n=== short test summary info ===\nFAILED x"

@@ -272,12 +272,10 @@ class FormatsJsonByHand(GoodOpenAIStyle):
     """Fails message-fidelity: builds the JSON body with string formatting."""
 
     def post(self, body: dict[str, Any]) -> httpx.Response:
-        messages = ", ".join('{"role": "%s", "content": "%s"}' % (m["role"], m["content"]) for m in body["messages"])
-        raw = '{"model": "%s", "messages": [%s], "temperature": %s, "max_tokens": %s}' % (
-            body["model"],
-            messages,
-            body["temperature"],
-            body["max_tokens"],
+        messages = ", ".join(f'{{"role": "{m["role"]}", "content": "{m["content"]}"}}' for m in body["messages"])
+        raw = (
+            f'{{"model": "{body["model"]}", "messages": [{messages}], '
+            f'"temperature": {body["temperature"]}, "max_tokens": {body["max_tokens"]}}}'
         )
         try:
             response = self.client().post(

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from laios_conformance.base.client import LLMMessage
-from reference_providers import AnthropicClient, OllamaClient, OpenAIClient
+from reference_providers import AnthropicClient, OllamaClient, OpenAIClient, ServerError
 from reference_providers import _http as http_module
 
 from ._support import API_KEY, Server
@@ -226,7 +226,8 @@ def test_close_and_context_manager_release_the_pool() -> None:
         (lambda t: OpenAIClient("gpt-4o", api_key=API_KEY, transport=t), OPENAI_SSE),
         (
             lambda t: AnthropicClient("claude-haiku-4-5", api_key=API_KEY, transport=t),
-            'event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"type":"text_delta","text":"a"}}\n\n'
+            "event: content_block_delta\n"
+            'data: {"type":"content_block_delta","delta":{"type":"text_delta","text":"a"}}\n\n'
             * 4
             + 'event: message_stop\ndata: {"type":"message_stop"}\n\n',
         ),
@@ -248,7 +249,7 @@ def test_breaking_out_of_a_stream_closes_the_response(make: Any, body: str) -> N
 
 def test_break_in_a_for_loop_closes_the_response_at_once() -> None:
     client, server = _openai(body=OPENAI_SSE, chunk_size=8)
-    for piece in client.generate_stream(CONVERSATION[1:2]):
+    for piece in client.generate_stream(CONVERSATION[1:2]):  # noqa: B007 -- the break is the point: it ends the stream
         break  # the generator's last reference goes with the loop: CPython closes it here
     assert piece == "a" and server.streams[0].closed
 
@@ -280,7 +281,7 @@ def test_no_transport_means_httpx_default_transport_the_kit_patches(monkeypatch:
 @pytest.mark.parametrize("status", [500, 503])
 def test_exactly_one_attempt_per_call(status: int) -> None:
     client, server = _openai(status=status, body='{"error": {"message": "boom"}}')
-    with pytest.raises(Exception):
+    with pytest.raises(ServerError):
         client.generate(CONVERSATION[1:2])
     assert len(server.requests) == 1
 

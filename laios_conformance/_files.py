@@ -16,7 +16,7 @@ from pathlib import Path
 __all__ = ["atomic_write_text"]
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8) so that no reader ever sees a partial file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

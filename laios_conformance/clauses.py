@@ -47,13 +47,13 @@ class CassetteWatch:
     """A clause's cassette file and its (mtime, size) before the clause ran."""
 
     path: Path
-    before: tuple | None
+    before: tuple[int, int] | None
 
     def changed(self) -> bool:
         return file_signature(self.path) not in (None, self.before)
 
 
-def file_signature(path: Path) -> tuple | None:
+def file_signature(path: Path) -> tuple[int, int] | None:
     """(mtime, size) of a file, or None when it does not exist."""
     try:
         stat = path.stat()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
+from typing import Any
 
 __all__ = [
     "ClauseResult",
@@ -62,7 +63,7 @@ class Verdict:
             }
         return result
 
-    def to_dict(self, kit_version: str) -> dict:
+    def to_dict(self, kit_version: str) -> dict[str, Any]:
         return {
             "kit_version": kit_version,
             "providers": [
@@ -104,7 +105,7 @@ class Verdict:
         return lines
 
 
-def dump_json(data: dict) -> str:
+def dump_json(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -114,7 +115,7 @@ _FAILING = ("failed", "error")
 _MARKDOWN_STATUS = {"passed": "✅ passed", "failed": "❌ failed", "error": "💥 error", "skipped": "⏭️ skipped"}
 
 
-def verdict_from_dict(data: dict) -> Verdict:
+def verdict_from_dict(data: dict[str, Any]) -> Verdict:
     """The :class:`Verdict` a JSON verdict was written from."""
     verdict = Verdict()
     for entry in data.get("providers", []):
@@ -124,13 +125,13 @@ def verdict_from_dict(data: dict) -> Verdict:
     return verdict
 
 
-def must_counts(data: dict) -> tuple[int, int]:
+def must_counts(data: dict[str, Any]) -> tuple[int, int]:
     """(passed, total) must-level results, counted over every provider."""
     results = [r for _, _, r in _results(data) if r["level"] == "must"]
     return sum(r["status"] == "passed" for r in results), len(results)
 
 
-def verdict_badge(data: dict) -> dict:
+def verdict_badge(data: dict[str, Any]) -> dict[str, Any]:
     """A shields.io endpoint badge: passed/total must clauses, coloured by the worst outcome.
 
     Red when a must clause failed or errored; yellow when every must clause ran without
@@ -150,11 +151,11 @@ def verdict_badge(data: dict) -> dict:
     return _badge(f"{passed}/{total} must", color)
 
 
-def _badge(message: str, color: str) -> dict:
+def _badge(message: str, color: str) -> dict[str, Any]:
     return {"schemaVersion": 1, "label": "conformance", "message": message, "color": color}
 
 
-def verdict_markdown(data: dict, *, strict: bool = False) -> str:
+def verdict_markdown(data: dict[str, Any], *, strict: bool = False) -> str:
     """A Markdown summary (for ``$GITHUB_STEP_SUMMARY``): gate line, clause table, failures."""
     verdict = verdict_from_dict(data)
     lines = ["# LAIOS conformance", "", _markdown_gate(data, verdict, strict), ""]
@@ -164,7 +165,7 @@ def verdict_markdown(data: dict, *, strict: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _markdown_gate(data: dict, verdict: Verdict, strict: bool) -> str:
+def _markdown_gate(data: dict[str, Any], verdict: Verdict, strict: bool) -> str:
     passed, total = must_counts(data)
     failures = verdict.gate_failures(strict)
     counts = f"{passed}/{total} must clauses passed" + (" (strict: should clauses gate too)" if strict else "")
@@ -192,7 +193,7 @@ def _markdown_table(verdict: Verdict) -> list[str]:
     return lines + [""]
 
 
-def _markdown_failures(data: dict) -> list[str]:
+def _markdown_failures(data: dict[str, Any]) -> list[str]:
     failing = [(p, cid, r) for p, cid, r in _results(data) if r["status"] in _FAILING]
     if not failing:
         return []
@@ -217,7 +218,7 @@ def _md_text(text: str) -> str:
     return _md_cell(text).replace("*", "\\*").replace("_", "\\_")
 
 
-def _results(data: dict) -> list[tuple[str, str, dict]]:
+def _results(data: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return [
         (entry["provider"], cid, result)
         for entry in data.get("providers", [])

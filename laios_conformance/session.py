@@ -101,7 +101,7 @@ class ConformanceSession:
     # -- verdicts ---------------------------------------------------------------------
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Generator[None, Any, Any]:
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
         report = yield
         self._redact(report)
         if report.when == "call":
@@ -209,7 +209,7 @@ class ConformanceSession:
         terminalreporter.write_line(f"gate: FAILED ({', '.join(failures)})" if failures else "gate: passed")
 
 
-def _status_of(report: pytest.TestReport, call: pytest.CallInfo) -> tuple[str, str]:
+def _status_of(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[str, str]:
     if report.passed:
         return "passed", ""
     if report.skipped:
@@ -221,7 +221,7 @@ def _status_of(report: pytest.TestReport, call: pytest.CallInfo) -> tuple[str, s
     return "failed", message
 
 
-def _message_of(report: pytest.TestReport, call: pytest.CallInfo) -> str:
+def _message_of(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
     excinfo = call.excinfo
     if excinfo is None:
         return str(report.longrepr)

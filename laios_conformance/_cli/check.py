@@ -11,6 +11,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,7 +95,7 @@ def usage_message(stderr: str) -> str:
     return "pytest: " + line[own.end() :] if own else line
 
 
-def judge(args: argparse.Namespace, code: int, data: dict | None, out: str, err: str) -> int:
+def judge(args: argparse.Namespace, code: int, data: dict[str, Any] | None, out: str, err: str) -> int:
     """Print the verdict, write the requested files, and return the exit code."""
     from rich.console import Console
 
@@ -119,7 +120,7 @@ def judge(args: argparse.Namespace, code: int, data: dict | None, out: str, err:
     return 1 if gate_failed or code != pytest.ExitCode.OK else 0
 
 
-def write_outputs(args: argparse.Namespace, data: dict) -> None:
+def write_outputs(args: argparse.Namespace, data: dict[str, Any]) -> None:
     if args.report_md:
         atomic_write_text(Path(args.report_md), verdict_markdown(data, strict=args.strict))
     if args.badge:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 
@@ -49,7 +51,7 @@ def short_names(providers: list[str]) -> list[str]:
     return short if len(set(short)) == len(short) else list(providers)
 
 
-def gate_line(data: dict, verdict: Verdict, strict: bool) -> Text:
+def gate_line(data: dict[str, Any], verdict: Verdict, strict: bool) -> Text:
     failures = verdict.gate_failures(strict)
     passed, total = must_counts(data)
     counts = f"{passed}/{total} must clauses passed"

@@ -87,7 +87,7 @@ def _differences(recorded: Any, new: Any, path: str):
         yield f"{path}: recorded {_short(recorded)}, this request {_short(new)}"
 
 
-def _dict_differences(recorded: dict, new: dict, path: str):
+def _dict_differences(recorded: dict[str, Any], new: dict[str, Any], path: str):
     for key in sorted(recorded.keys() - new.keys()):
         yield f"{path}.{key}: missing from this request"
     for key in sorted(new.keys() - recorded.keys()):
@@ -96,7 +96,7 @@ def _dict_differences(recorded: dict, new: dict, path: str):
         yield from _differences(recorded[key], new[key], f"{path}.{key}")
 
 
-def _list_differences(recorded: list, new: list, path: str):
+def _list_differences(recorded: list[Any], new: list[Any], path: str):
     if len(recorded) != len(new):
         yield f"{path}: recorded {len(recorded)} items, this request {len(new)}"
     for index, (old_item, new_item) in enumerate(zip(recorded, new)):

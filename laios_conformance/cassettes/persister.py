@@ -64,7 +64,7 @@ MAX_REASON_CHARS = 160
 class CorruptCassetteError(ValueError):
     """A cassette file exists but can't be loaded; never treated as missing."""
 
-    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         super().__init__(os.fspath(path), _one_line(reason))
         self.path, self.reason = self.args
 
@@ -78,7 +78,7 @@ class CorruptCassetteError(ValueError):
 class SafePersister:
     def __init__(
         self,
-        extra_paths: Iterable[str | os.PathLike] = (),
+        extra_paths: Iterable[str | os.PathLike[str]] = (),
         record_mode: Any = None,
         secrets: Iterable[str] = (),
     ) -> None:
@@ -86,7 +86,7 @@ class SafePersister:
         self.record_mode = getattr(record_mode, "value", record_mode)
         self._redact = make_redactor(secrets)
 
-    def load_cassette(self, cassette_path: str | os.PathLike, serializer: Any) -> tuple:
+    def load_cassette(self, cassette_path: str | os.PathLike[str], serializer: Any) -> tuple[Any, ...]:
         main = os.fspath(cassette_path)
         loaded = [read_cassette(path, serializer) for path in _unique([main, *self.extra_paths]) if _exists(path)]
         requests = [request for content in loaded for request in content[0]]
@@ -96,14 +96,14 @@ class SafePersister:
             raise CassetteNotFoundError(main)
         return (requests, responses, *metadata)
 
-    def save_cassette(self, cassette_path: str | os.PathLike, cassette_dict: dict, serializer: Any) -> None:
+    def save_cassette(self, cassette_path: str | os.PathLike[str], cassette_dict: dict[str, Any], serializer: Any) -> None:
         path = Path(cassette_path)
         cassette_dict = self._redacted(cassette_dict)
         if self._keep_existing(path, cassette_dict, serializer):
             return
         atomic_write_text(path, serialize(cassette_dict, serializer))
 
-    def _redacted(self, cassette_dict: dict) -> dict:
+    def _redacted(self, cassette_dict: dict[str, Any]) -> dict[str, Any]:
         return {
             **redact_deep({k: v for k, v in cassette_dict.items() if k != "requests"}, self._redact),
             "requests": [
@@ -112,7 +112,7 @@ class SafePersister:
             ],
         }
 
-    def _keep_existing(self, path: Path, cassette_dict: dict, serializer: Any) -> bool:
+    def _keep_existing(self, path: Path, cassette_dict: dict[str, Any], serializer: Any) -> bool:
         if not path.exists():
             return False
         if self.record_mode in PROTECTED_MODES:
@@ -123,7 +123,7 @@ class SafePersister:
         return _same_interactions(path, cassette_dict, serializer)
 
 
-def read_cassette(path: str | os.PathLike, serializer: Any) -> tuple:
+def read_cassette(path: str | os.PathLike[str], serializer: Any) -> tuple[Any, ...]:
     """Load one cassette file with vcrpy's deserializer, raising CorruptCassetteError on any problem."""
     text = _read_text(path)
     try:
@@ -134,7 +134,7 @@ def read_cassette(path: str | os.PathLike, serializer: Any) -> tuple:
     return content
 
 
-def _read_text(path: str | os.PathLike) -> str:
+def _read_text(path: str | os.PathLike[str]) -> str:
     if not os.path.isfile(path):
         raise CorruptCassetteError(path, "not a regular file")
     try:
@@ -148,7 +148,7 @@ def _read_text(path: str | os.PathLike) -> str:
     return text
 
 
-def _check_responses(path: str | os.PathLike, responses: list) -> None:
+def _check_responses(path: str | os.PathLike[str], responses: list[Any]) -> None:
     for index, response in enumerate(responses):
         if not _response_shape_ok(response):
             raise CorruptCassetteError(path, f"interaction {index} has no response status/headers/body")
@@ -165,7 +165,7 @@ def _response_shape_ok(response: Any) -> bool:
     )
 
 
-def _same_interactions(path: Path, cassette_dict: dict, serializer: Any) -> bool:
+def _same_interactions(path: Path, cassette_dict: dict[str, Any], serializer: Any) -> bool:
     try:
         old = serializer.deserialize(path.read_text(encoding="utf-8"))
         new = serializer.deserialize(serialize(cassette_dict, serializer))

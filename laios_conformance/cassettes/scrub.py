@@ -85,7 +85,7 @@ RESPONSE_HEADERS_NEVER_KEPT = frozenset(
 QUERY_PARAMETERS_DROPPED = frozenset({"key", "api_key", "api-key", "apikey", "access_token"})
 
 RequestHook = Callable[[Any], Any]
-ResponseHook = Callable[[dict], dict]
+ResponseHook = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def make_scrubbers(
@@ -100,7 +100,7 @@ def make_scrubbers(
     def before_record_request(request: Any) -> Any:
         return scrub_request(request, redact)
 
-    def before_record_response(response: dict) -> dict:
+    def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
         return scrub_response(response, redact, kept)
 
     return before_record_request, before_record_response
@@ -143,7 +143,7 @@ def scrub_request(request: Any, redact: Callable[[Any], Any]) -> Any:
     return request
 
 
-def scrub_response(response: dict, redact: Callable[[Any], Any], kept: frozenset[str]) -> dict:
+def scrub_response(response: dict[str, Any], redact: Callable[[Any], Any], kept: frozenset[str]) -> dict[str, Any]:
     response = copy.deepcopy(response)
     headers = response.get("headers") or {}
     response["headers"] = {
@@ -194,5 +194,5 @@ def _drop_key_parameters(uri: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
-def _as_list(values: Any) -> list:
+def _as_list(values: Any) -> list[Any]:
     return list(values) if isinstance(values, (list, tuple)) else [values]

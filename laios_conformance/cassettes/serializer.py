@@ -80,7 +80,7 @@ def literal_safe(text: str) -> bool:
     return "\n" in text and not _NOT_LITERAL.search(text) and not _TRAILING_BLANK.search(text)
 
 
-def serialize(cassette_dict: dict) -> str:
+def serialize(cassette_dict: dict[str, Any]) -> str:
     document = _document(cassette_dict, today())
     text = _dump(document, _Dumper)
     if _load(text) != document:
@@ -88,7 +88,7 @@ def serialize(cassette_dict: dict) -> str:
     return text
 
 
-def deserialize(cassette_string: str) -> dict:
+def deserialize(cassette_string: str) -> dict[str, Any]:
     return _load(cassette_string)
 
 
@@ -119,7 +119,7 @@ def _as_date(value: Any) -> _dt.date | None:
     return None
 
 
-def _document(cassette_dict: dict, recorded_at: _dt.date) -> dict:
+def _document(cassette_dict: dict[str, Any], recorded_at: _dt.date) -> dict[str, Any]:
     document: dict[str, Any] = {RECORDED_AT: recorded_at}
     for key, value in cassette_dict.items():
         if key not in (RECORDED_AT, "interactions"):
@@ -136,14 +136,14 @@ def _listify(value: Any) -> Any:
     return value
 
 
-def _interaction(interaction: dict) -> dict:
+def _interaction(interaction: dict[str, Any]) -> dict[str, Any]:
     ordered = dict(interaction)
     ordered["request"] = _ordered(_plain_request(interaction["request"]), _REQUEST_ORDER)
     ordered["response"] = _ordered(interaction["response"], _RESPONSE_ORDER)
     return ordered
 
 
-def _plain_request(request: dict) -> dict:
+def _plain_request(request: dict[str, Any]) -> dict[str, Any]:
     body = request.get("body")
     if hasattr(body, "getvalue"):
         body = body.getvalue()
@@ -157,12 +157,12 @@ def _plain_request(request: dict) -> dict:
     return {**request, "body": body}
 
 
-def _ordered(mapping: dict, order: tuple[str, ...]) -> dict:
+def _ordered(mapping: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
     first = {key: mapping[key] for key in order if key in mapping}
     return {**first, **{key: value for key, value in mapping.items() if key not in first}}
 
 
-def _dump(document: dict, dumper: type[_Dumper]) -> str:
+def _dump(document: dict[str, Any], dumper: type[_Dumper]) -> str:
     return yaml.dump(
         document,
         Dumper=dumper,

@@ -34,7 +34,7 @@ def provider(laios_provider_spec: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def profile(provider: Any) -> dict:
+def profile(provider: Any) -> dict[str, Any]:
     """The provider's declared limits (``conformance_profile``), validated."""
     from ..profile import read_profile
 
@@ -73,7 +73,7 @@ def default_cassette_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def vcr_config(laios_provider_spec: Any) -> dict:
+def vcr_config(laios_provider_spec: Any) -> dict[str, Any]:
     from ..cassettes import base_vcr_config
 
     return base_vcr_config(laios_provider_spec.secrets)

@@ -81,7 +81,7 @@ def test_raises_on_transport_error(provider: Any) -> None:
 _NULL_SENTINEL = "laios-conformance-null-sentinel-7f3a"
 
 
-def _bad_bodies(recorded: Recorded) -> dict:
+def _bad_bodies(recorded: Recorded) -> dict[str, Any]:
     """Malformed 200 responses, built around the recorded one."""
     json_headers = {"content-type": "application/json"}
     cases = {

@@ -95,7 +95,7 @@ def test_system_prompt(provider: Any, cassette: Any) -> None:
 
 
 @clause("params-reach-request", "must")
-def test_params_reach_request(provider: Any, profile: dict, request: pytest.FixtureRequest) -> None:
+def test_params_reach_request(provider: Any, profile: dict[str, Any], request: pytest.FixtureRequest) -> None:
     """The temperature and max_tokens the caller passes reach the request body.
 
     **Why**: a provider that ignores them runs every call at the API's defaults: answers

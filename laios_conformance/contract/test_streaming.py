@@ -36,12 +36,12 @@ def recorded_stream(provider: Any) -> Recorded:
     return record_exchange(provider, lambda p: list(stream_hello(p)))
 
 
-def streams(recorded: Recorded, profile: dict) -> bool:
+def streams(recorded: Recorded, profile: dict[str, Any]) -> bool:
     """Whether the provider really streams (not the base class's one-chunk default)."""
     return recorded.stream and profile.get("streams") is not False
 
 
-def require_streaming(recorded: Recorded, profile: dict) -> None:
+def require_streaming(recorded: Recorded, profile: dict[str, Any]) -> None:
     if profile.get("streams") is False:
         pytest.skip("not applicable: the provider declares conformance_profile['streams'] = False")
     if not recorded.stream:
@@ -101,7 +101,7 @@ def test_stream_join(provider: Any, cassette: Any) -> None:
 
 @clause("stream-raises", "must")
 @pytest.mark.vcr
-def test_stream_raises(provider: Any, profile: dict, cassette: Any, request: pytest.FixtureRequest) -> None:
+def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, request: pytest.FixtureRequest) -> None:
     """A failing stream raises: on an error status, on a dropped connection, on an in-stream error.
 
     **Why**: a stream that ends quietly looks like a complete (short) answer; the agent acts
@@ -146,7 +146,7 @@ def _expect_raise(cases: Cases, case: str, chunks: list[Any], error: BaseExcepti
 
 @clause("stream-end-marker", "should")
 @pytest.mark.vcr
-def test_stream_end_marker(provider: Any, profile: dict, cassette: Any) -> None:
+def test_stream_end_marker(provider: Any, profile: dict[str, Any], cassette: Any) -> None:
     """A stream that stops without its protocol's end marker raises.
 
     **Why**: a proxy or load balancer that cuts a stream cleanly (no transport error) leaves
@@ -172,7 +172,7 @@ def test_stream_end_marker(provider: Any, profile: dict, cassette: Any) -> None:
 
 @clause("stream-incremental", "must")
 @pytest.mark.vcr
-def test_stream_incremental(provider: Any, profile: dict, cassette: Any) -> None:
+def test_stream_incremental(provider: Any, profile: dict[str, Any], cassette: Any) -> None:
     """The first chunk reaches the caller while the rest of the body is still on its way.
 
     **Why**: streaming exists so that users see the answer as it is generated; a provider
@@ -215,7 +215,7 @@ def test_stream_incremental(provider: Any, profile: dict, cassette: Any) -> None
 
 @clause("stream-rechunk", "must")
 @pytest.mark.vcr
-def test_stream_rechunk(provider: Any, profile: dict, cassette: Any) -> None:
+def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -> None:
     """The joined text is the same however the network cuts the body.
 
     **Why**: TCP delivers bytes, not events: a line, a ``\\r\\n`` or a multi-byte UTF-8

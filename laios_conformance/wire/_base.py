@@ -42,6 +42,13 @@ class Event(NamedTuple):
     data_spans: tuple[tuple[int, int], ...]
     complete: bool
 
+    @property
+    def payload(self) -> str:
+        """``data`` of an event known to carry one (every event that decoded to an object)."""
+        if self.data is None:
+            raise WireError(f"the event at byte {self.start} carries no payload")
+        return self.data
+
 
 def decode_utf8(raw: bytes) -> str:
     try:

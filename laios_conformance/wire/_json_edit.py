@@ -20,7 +20,7 @@ Path = Sequence[str | int]
 
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
-_scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+_scanstring = json.decoder.scanstring  # type: ignore[attr-defined]  # public in CPython, missing from typeshed
 
 # Characters JSON allows raw but that break things downstream: lone surrogates cannot be
 # encoded as UTF-8, and U+0085/U+2028/U+2029 are line breaks to str.splitlines(), which
@@ -35,7 +35,9 @@ def dumps(value: Any) -> str:
 
 
 def _skip(doc: str, i: int) -> int:
-    return _WS.match(doc, i).end()  # type: ignore[union-attr]
+    match = _WS.match(doc, i)
+    assert match is not None, "a pattern of `*` always matches"
+    return match.end()
 
 
 def _value_end(doc: str, i: int) -> int:

@@ -14,6 +14,7 @@ Some recorded ``data:`` lines have spaces before the closing brace.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from . import _sse
@@ -67,7 +68,7 @@ class AnthropicWire(WireFormat):
 
     # -- recognition
 
-    def recognises_body(self, request_body, response_headers, response_body) -> bool:
+    def recognises_body(self, request_body: bytes, response_headers: Mapping[str, str], response_body: bytes) -> bool:
         if self.is_stream(response_headers, response_body):
             return any(
                 isinstance(obj, dict) and obj.get("type") == "message_start" for _, obj in self._parsed(response_body)
@@ -106,7 +107,7 @@ class AnthropicWire(WireFormat):
         return str(error.get("message") or error) if isinstance(error, dict) else str(error)
 
     def _is_end(self, obj: Any) -> bool:
-        return obj.get("type") == "message_stop"
+        return bool(obj.get("type") == "message_stop")
 
     # -- writing
 
@@ -124,7 +125,7 @@ class AnthropicWire(WireFormat):
 
     def _set_text(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
         field = "delta" if obj["type"] == "content_block_delta" else "content_block"
-        return render(body, event, replace(event.data, [field, "text"], text))
+        return render(body, event, replace(event.payload, [field, "text"], text))
 
     def _clone(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
         if obj["type"] == "content_block_delta":
@@ -138,7 +139,7 @@ class AnthropicWire(WireFormat):
         return _sse.make(dumps(delta), name="content_block_delta", eol=eol)
 
     def _clone_after(self, obj: Any) -> bool:
-        return obj["type"] == "content_block_start"  # deltas must follow their block's start
+        return bool(obj["type"] == "content_block_start")  # deltas must follow their block's start
 
     def without_end_marker(self, response_body: bytes) -> bytes:
         """Drops the ``message_stop`` event; ``message_delta`` and its stop reason stay."""

@@ -11,6 +11,7 @@ A failure after streaming began arrives as a line ``{"error": "..."}``. Errors a
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from . import _ndjson
@@ -47,6 +48,14 @@ def _text_path(obj: Any) -> list[str] | None:
     return None
 
 
+def _carried_path(obj: Any) -> list[str]:
+    """:func:`_text_path` of a line already chosen for carrying the text."""
+    path = _text_path(obj)
+    if path is None:
+        raise WireError("the line carries neither message.content nor response")
+    return path
+
+
 class OllamaWire(WireFormat):
     """Native Ollama bodies, whole and streamed (NDJSON)."""
 
@@ -55,7 +64,7 @@ class OllamaWire(WireFormat):
 
     # -- recognition
 
-    def recognises_body(self, request_body, response_headers, response_body) -> bool:
+    def recognises_body(self, request_body: bytes, response_headers: Mapping[str, str], response_body: bytes) -> bool:
         if "ndjson" in response_headers.get("content-type", "").lower():
             return True
         first = next((obj for _, obj in self._parsed(response_body) if obj is not None), None)
@@ -109,16 +118,16 @@ class OllamaWire(WireFormat):
         return replace(decode_utf8(body), path, text).encode("utf-8")
 
     def _set_text(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
-        path = _text_path(obj)
-        if path[0] == "message" and "content" not in obj["message"]:  # type: ignore[index]
-            fresh = json.loads(event.data)
+        path = _carried_path(obj)
+        if path[0] == "message" and "content" not in obj["message"]:
+            fresh = json.loads(event.payload)
             fresh["message"]["content"] = text
             return render(body, event, dumps(fresh))
-        return render(body, event, replace(event.data, path, text))  # type: ignore[arg-type]
+        return render(body, event, replace(event.payload, path, text))
 
     def _clone(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
         line: dict[str, Any] = {k: obj[k] for k in ("model", "created_at") if k in obj}
-        if _text_path(obj)[0] == "message":  # type: ignore[index]
+        if _carried_path(obj)[0] == "message":
             line["message"] = {"role": obj["message"].get("role", "assistant"), "content": text}
         else:
             line["response"] = text
@@ -135,7 +144,7 @@ class OllamaWire(WireFormat):
             if obj is None or not self._is_end(obj):
                 continue
             if self._event_text(obj):
-                edits.append((event, render(response_body, event, replace(event.data, ["done"], False))))
+                edits.append((event, render(response_body, event, replace(event.payload, ["done"], False))))
             else:
                 edits.append((event, b""))
         return splice(response_body, edits)

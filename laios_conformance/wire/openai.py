@@ -106,6 +106,14 @@ def _choice(obj: Any) -> tuple[int, dict[str, Any]] | None:
     return None
 
 
+def _carried_choice(obj: Any) -> tuple[int, dict[str, Any]]:
+    """:func:`_choice` of an event already chosen for carrying the text."""
+    found = _choice(obj)
+    if found is None:
+        raise WireError("the event carries no choice with index 0")
+    return found
+
+
 def _answer_field(part: Mapping[str, Any]) -> str:
     """Where a message or delta keeps its answer: ``refusal`` only when that is all it has."""
     refusal_only = isinstance(part.get("refusal"), str) and not _text(part.get("content"))
@@ -120,7 +128,7 @@ class OpenAIWire(WireFormat):
 
     # -- recognition
 
-    def recognises_body(self, request_body, response_headers, response_body) -> bool:
+    def recognises_body(self, request_body: bytes, response_headers: Mapping[str, str], response_body: bytes) -> bool:
         if self.is_stream(response_headers, response_body):
             return any(_choice(obj) or _is_chunk(obj) for _, obj in self._parsed(response_body))
         obj = load_object(response_body)
@@ -186,7 +194,9 @@ class OpenAIWire(WireFormat):
             return True
         if not isinstance(obj, dict):
             return False
-        choices = obj.get("choices") if isinstance(obj.get("choices"), list) else []
+        choices = obj.get("choices")
+        if not isinstance(choices, list):
+            choices = []
         finished = any(isinstance(c, dict) and c.get("finish_reason") is not None for c in choices)
         return finished or obj.get("object") == "chat.completion.done"
 
@@ -195,7 +205,7 @@ class OpenAIWire(WireFormat):
     def _rebuild_whole(self, body: bytes, text: str) -> bytes:
         doc = decode_utf8(body)
         position, message = self._message(load_object(body))
-        path = ["choices", position, "message"]
+        path: list[str | int] = ["choices", position, "message"]
         field = _answer_field(message)
         if field not in message:
             obj = json.loads(doc)
@@ -216,33 +226,38 @@ class OpenAIWire(WireFormat):
         for event, obj in self._parsed(body):
             so_far += self._text_of(obj) or ""
             found = _choice(obj)
-            message = found[1].get("message") if found else None
+            if found is None:
+                continue
+            position, choice = found
+            message = choice.get("message")
             if isinstance(message, dict) and isinstance(message.get("content"), str) and message["content"] != so_far:
-                path = ["choices", found[0], "message", "content"]
-                edits.append((event, render(body, event, replace(event.data, path, so_far))))
+                path: list[str | int] = ["choices", position, "message", "content"]
+                edits.append((event, render(body, event, replace(event.payload, path, so_far))))
         return splice(body, edits)
 
     def _set_text(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
-        position, choice = _choice(obj)  # type: ignore[misc]
+        position, choice = _carried_choice(obj)
         delta = choice.get("delta")
         if not isinstance(delta, dict) or "content" not in delta and "refusal" not in delta:
-            fresh = json.loads(event.data)
+            fresh = json.loads(event.payload)
             fresh["choices"][position].setdefault("delta", {})["content"] = text
             return render(body, event, dumps(fresh))
         field = _answer_field(delta)
-        path = ["choices", position, "delta"]
-        data = replace(event.data, path + [field], text)
+        path: list[str | int] = ["choices", position, "delta"]
+        data = replace(event.payload, path + [field], text)
         other = "content" if field == "refusal" else "refusal"
         if _text(delta.get(other)):
             data = replace(data, path + [other], "")
         return render(body, event, data)
 
     def _clone(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
-        position, choice = _choice(obj)  # type: ignore[misc]
-        old = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+        position, choice = _carried_choice(obj)
+        old = choice.get("delta")
+        if not isinstance(old, dict):
+            old = {}
         delta = {"role": old["role"]} if "role" in old else {}
         delta[_answer_field(old)] = text
-        data = event.data
+        data = event.payload
         if "delta" in choice:
             data = replace(data, ["choices", position, "delta"], delta)
         else:
@@ -265,7 +280,7 @@ class OpenAIWire(WireFormat):
             if obj == _DONE:
                 edits.append((event, b""))
             elif self._is_end(obj):
-                edits.append((event, render(response_body, event, _unfinished(event.data, obj))))
+                edits.append((event, render(response_body, event, _unfinished(event.payload, obj))))
         return splice(response_body, edits)
 
     def _error_event(self, body: bytes, event: Event, obj: Any) -> bytes:

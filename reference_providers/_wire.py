@@ -32,6 +32,7 @@ __all__ = [
     "iter_lines",
     "iter_sse",
     "load_json",
+    "json_object",
     "message_dicts",
     "parse_retry_after",
     "snippet",
@@ -157,6 +158,11 @@ def load_json(raw: Any, provider: str, what: str = "response body", redact: Reda
         raise ResponseFormatError(f"{what} is {kind}: {redact(snippet(text))!r}", provider=provider) from exc
 
 
+def json_object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (for optional parts of a payload)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -198,8 +204,9 @@ def describe_error(payload: Any) -> tuple[str, str | None, int | None] | None:
     err = payload.get("error")
     if isinstance(err, Mapping):
         return _from_error_object(err)
-    if _text(err):
-        return err, None, None
+    message = _text(err)
+    if message:
+        return message, None, None
     detail = _from_detail(payload.get("detail"))
     if detail:
         return detail, None, None
@@ -228,6 +235,7 @@ def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -
         value = headers.get(name)
         if value is None:
             continue
+        seconds: float | None
         try:
             seconds = float(value) / scale
         except ValueError:

@@ -61,7 +61,7 @@ from laios_conformance.base.client import LLMResponse
 
 from ._errors import ProviderRefusal, ResponseFormatError, StreamError
 from ._http import HTTPProvider, resolve_api_key
-from ._wire import error_in_body, guard_sse, iter_sse, message_dicts, usage_dict
+from ._wire import error_in_body, guard_sse, iter_sse, json_object, message_dicts, usage_dict
 
 __all__ = ["ANTHROPIC_VERSION", "AnthropicClient", "DEFAULT_BASE_URL", "omits_temperature"]
 
@@ -189,11 +189,13 @@ def parse_message(payload: dict[str, Any], requested_model: str) -> LLMResponse:
     if stop_reason == "refusal":
         raise _refusal(text)
     if not text:
-        kinds = sorted({b.get("type") for b in payload["content"] if isinstance(b, dict)} - {None})
+        kinds = sorted(
+            kind for kind in {b.get("type") for b in payload["content"] if isinstance(b, dict)} if kind is not None
+        )
         raise ResponseFormatError(
             f"message has no text (blocks={kinds}, stop_reason={stop_reason!r})", provider=PROVIDER
         )
-    usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
+    usage = json_object(payload.get("usage"))
     served = payload.get("model")
     return LLMResponse(
         content=text,
@@ -204,19 +206,19 @@ def parse_message(payload: dict[str, Any], requested_model: str) -> LLMResponse:
     )
 
 
-def _event_text(name: str, data: dict[str, Any]) -> str | None:
+def _event_text(name: str | None, data: dict[str, Any]) -> str | None:
     """The answer text an event carries, if any."""
     if name == "content_block_delta":
-        delta = data.get("delta") if isinstance(data.get("delta"), dict) else {}
+        delta = json_object(data.get("delta"))
         return delta.get("text") if delta.get("type") == "text_delta" else None
     if name == "content_block_start":
-        block = data.get("content_block") if isinstance(data.get("content_block"), dict) else {}
+        block = json_object(data.get("content_block"))
         return block.get("text") if block.get("type") == "text" else None
     return None
 
 
 def _stop_reason(data: dict[str, Any]) -> str | None:
-    delta = data.get("delta") if isinstance(data.get("delta"), dict) else {}
+    delta = json_object(data.get("delta"))
     reason = delta.get("stop_reason")
     return reason if isinstance(reason, str) else None
 

@@ -69,7 +69,7 @@ from laios_conformance.base.client import LLMResponse
 
 from ._errors import ProviderRefusal, ResponseFormatError, StreamError
 from ._http import HTTPProvider, resolve_api_key
-from ._wire import error_in_body, guard_sse, iter_sse, message_dicts, usage_dict
+from ._wire import error_in_body, guard_sse, iter_sse, json_object, message_dicts, usage_dict
 
 __all__ = ["DEFAULT_BASE_URL", "OpenAIClient", "is_reasoning_model"]
 
@@ -171,8 +171,8 @@ def _content_text(content: Any) -> str | None:
 
 def parse_completion(payload: dict[str, Any], requested_model: str) -> LLMResponse:
     """An LLMResponse from a chat.completion object, or the documented error."""
-    choice = _choice_zero(payload.get("choices"))
-    message = choice.get("message") if choice else None
+    choice = _choice_zero(payload.get("choices")) or {}
+    message = choice.get("message")
     if not isinstance(message, dict):
         raise ResponseFormatError("completion has no choices[0].message", provider=PROVIDER)
     finish_reason = choice.get("finish_reason")
@@ -183,7 +183,7 @@ def parse_completion(payload: dict[str, Any], requested_model: str) -> LLMRespon
     if not text:
         what = "tool calls but no text" if message.get("tool_calls") else "empty content"
         raise ResponseFormatError(f"completion has {what} (finish_reason={finish_reason!r})", provider=PROVIDER)
-    usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
+    usage = json_object(payload.get("usage"))
     served = payload.get("model")
     return LLMResponse(
         content=text,
@@ -208,13 +208,15 @@ def _chunk_text(chunk: dict[str, Any], state: _StreamState) -> str | None:
     """The text delta of choice 0 in one chunk; records finish_reason and refusal pieces."""
     if chunk.get("object") == "chat.completion.done":  # Perplexity's last object, no [DONE]
         state.done = True
-    choices = chunk.get("choices") if isinstance(chunk.get("choices"), list) else []
+    choices = chunk.get("choices")
+    if not isinstance(choices, list):
+        choices = []
     choice = next((c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0), None)
     if choice is None:
         return None
     if isinstance(choice.get("finish_reason"), str):
         state.finish_reason = choice["finish_reason"]
-    delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+    delta = json_object(choice.get("delta"))
     if isinstance(delta.get("refusal"), str):
         state.refusal.append(delta["refusal"])
     return _content_text(delta.get("content"))

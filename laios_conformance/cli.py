@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_check(commands: argparse._SubParsersAction[_Parser]) -> None:
     check = commands.add_parser(
         "check",
         help="run the contract suite against providers",
@@ -81,7 +81,7 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("-v", "--verbose", action="store_true", help="show pytest's output live (no progress bar)")
 
 
-def _add_lint(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_lint(commands: argparse._SubParsersAction[_Parser]) -> None:
     lint = commands.add_parser(
         "lint",
         help="find secrets (and, given providers, unused files) in cassettes",

@@ -8,7 +8,7 @@ import pytest
 
 
 @pytest.hookspec
-def pytest_laios_wire_formats(config: pytest.Config) -> list[Any]:
+def pytest_laios_wire_formats(config: pytest.Config) -> list[Any] | None:
     """Return wire-format decoders (:class:`laios_conformance.wire.WireFormat` instances)
     for a provider that speaks a format the kit does not know.
 

@@ -118,7 +118,8 @@ def _import_target(target: str) -> Callable[..., Any]:
             f"--laios-provider {target!r} is a {type(obj).__name__}, not a class or callable; "
             "name a provider class or a factory function that returns a provider"
         )
-    return obj
+    factory: Callable[..., Any] = obj
+    return factory
 
 
 def _import_module(target: str, module_name: str) -> Any:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from types import ModuleType, SimpleNamespace
-from typing import Any
+from typing import Any, SupportsIndex
 
 __all__ = ["Fault", "Reply", "Seen", "Traffic", "interpose", "virtual_sleep"]
 
@@ -83,7 +83,8 @@ class Seen:
 
     @property
     def body(self) -> bytes:
-        return self.request.content
+        content: bytes = self.request.content
+        return content
 
     @property
     def json(self) -> Any:
@@ -230,14 +231,15 @@ def _fault_error(module: ModuleType, fault: Fault, request: Any) -> Exception:
         Fault.CONNECT_TIMEOUT: module.ConnectTimeout,
         Fault.READ_TIMEOUT: module.ReadTimeout,
     }[fault]
-    return error_class(f"[laios-conformance] injected {fault.value}", request=request)
+    error: Exception = error_class(f"[laios-conformance] injected {fault.value}", request=request)
+    return error
 
 
 @functools.cache
 def _streams(module: ModuleType) -> SimpleNamespace:
     """Stream classes built on ``module``'s own base classes (httpx and httpx2 differ)."""
 
-    class ShapedStream(module.SyncByteStream):
+    class ShapedStream(module.SyncByteStream):  # type: ignore[name-defined,misc]  # base class is httpx's or httpx2's, chosen at run time
         """Delivers a :class:`Reply` body piece by piece, as separate network reads."""
 
         def __init__(self, reply: Reply, seen: Seen) -> None:
@@ -249,7 +251,7 @@ def _streams(module: ModuleType) -> SimpleNamespace:
         def close(self) -> None:
             self.seen.closed.set()
 
-    class AsyncShapedStream(module.AsyncByteStream):
+    class AsyncShapedStream(module.AsyncByteStream):  # type: ignore[name-defined,misc]  # base class is httpx's or httpx2's, chosen at run time
         def __init__(self, reply: Reply, seen: Seen) -> None:
             self.reply, self.seen = reply, seen
 
@@ -260,7 +262,7 @@ def _streams(module: ModuleType) -> SimpleNamespace:
         async def aclose(self) -> None:
             self.seen.closed.set()
 
-    class TrackedStream(module.SyncByteStream):
+    class TrackedStream(module.SyncByteStream):  # type: ignore[name-defined,misc]  # base class is httpx's or httpx2's, chosen at run time
         """Wraps an upstream stream so the kit learns when the provider closes the response."""
 
         def __init__(self, inner: Any, seen: Seen) -> None:
@@ -273,7 +275,7 @@ def _streams(module: ModuleType) -> SimpleNamespace:
             self.seen.closed.set()
             self.inner.close()
 
-    class AsyncTrackedStream(module.AsyncByteStream):
+    class AsyncTrackedStream(module.AsyncByteStream):  # type: ignore[name-defined,misc]  # base class is httpx's or httpx2's, chosen at run time
         def __init__(self, inner: Any, seen: Seen) -> None:
             self.inner, self.seen = inner, seen
 
@@ -323,7 +325,7 @@ def virtual_sleep() -> Iterator[SleepLog]:
     log = SleepLog()
     real_sleep = time.sleep
 
-    def fake_sleep(seconds: float) -> None:
+    def fake_sleep(seconds: float | SupportsIndex) -> None:
         log.calls.append(float(seconds))
 
     time.sleep = fake_sleep

@@ -96,7 +96,11 @@ class ConformanceSession:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Run the contract by subject (responses first, cassettes last), not by file name."""
-        items.sort(key=lambda item: subject_rank(item.module.__name__) if clause_of(item) else -1)
+        items.sort(
+            key=lambda item: (
+                subject_rank(item.module.__name__) if clause_of(item) and isinstance(item, pytest.Function) else -1
+            )
+        )
 
     # -- verdicts ---------------------------------------------------------------------
 
@@ -107,7 +111,8 @@ class ConformanceSession:
         if report.when == "call":
             item.stash[CALL_PASSED] = report.passed
         found = clause_of(item)
-        spec = getattr(item, "callspec", None) and item.callspec.params.get("laios_provider_spec")
+        callspec = getattr(item, "callspec", None)
+        spec = callspec and callspec.params.get("laios_provider_spec")
         if found is None or spec is None:
             return report
         clause_id, level = found
@@ -136,9 +141,9 @@ class ConformanceSession:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:
-            if key == _VERDICT_KEY:
+            if key == _VERDICT_KEY and isinstance(value, dict):
                 self.verdict.add(value["provider"], value["clause"], value["level"], value["status"], value["message"])
-            elif key == _RECORDED_KEY and report.when == "teardown":
+            elif key == _RECORDED_KEY and report.when == "teardown" and isinstance(value, str):
                 self._announce_recording(Path(value))
 
     # -- recording ----------------------------------------------------------------------

@@ -106,7 +106,7 @@ def judge(args: argparse.Namespace, code: int, data: dict[str, Any] | None, out:
         _show_pytest_output(out, err)
     if data is not None:
         write_outputs(args, data)
-    if verdict is None or not verdict.providers:
+    if not data or verdict is None or not verdict.providers:
         console.print(f"[bold red]gate: FAILED[/] (pytest exited with {_code_name(code)} and judged no clause)")
         return 130 if code == pytest.ExitCode.INTERRUPTED else 1
     from .table import gate_line, verdict_table

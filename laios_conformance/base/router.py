@@ -82,7 +82,9 @@ class LLMRouter(LLMClient):
             name = provider_name(provider)
             self._record_attempt(name)
             try:
-                response = provider.generate(messages, temperature=temperature, max_tokens=max_tokens, **kwargs)
+                response: LLMResponse = provider.generate(
+                    messages, temperature=temperature, max_tokens=max_tokens, **kwargs
+                )
             except Exception as exc:
                 self._record_failure(name, exc)
                 errors.append((name, exc))
@@ -230,4 +232,5 @@ def _open_stream(
     if stream is None:
         response = provider.generate(messages, temperature=temperature, max_tokens=max_tokens, **kwargs)
         return iter([response.content])
-    return stream(messages, temperature=temperature, max_tokens=max_tokens, **kwargs)
+    chunks: Iterator[str] = stream(messages, temperature=temperature, max_tokens=max_tokens, **kwargs)
+    return chunks

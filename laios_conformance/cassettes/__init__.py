@@ -4,7 +4,8 @@ from .config import base_vcr_config, configure_vcr
 from .lint import Finding, lint_paths
 from .lint import main as lint_main
 from .matching import MATCH_ON, json_body, register_matchers
-from .persister import CorruptCassetteError, SafePersister, atomic_write_text, read_cassette
+from .._files import atomic_write_text
+from .persister import CorruptCassetteError, SafePersister, read_cassette
 from .scrub import PLACEHOLDER, make_scrubbers
 from .serializer import NAME as SERIALIZER_NAME
 from .serializer import cassette_recorded_at

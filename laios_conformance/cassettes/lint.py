@@ -183,7 +183,9 @@ def _construct_any(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any
         return loader.construct_mapping(node, deep=True)
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    raise yaml.constructor.ConstructorError(None, None, f"unexpected YAML node {type(node).__name__}", node.start_mark)
 
 
 _Loader.add_multi_constructor("", _construct_any)

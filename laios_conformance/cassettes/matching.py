@@ -15,6 +15,7 @@ JSON paths that differ rather than dumping both bodies.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from vcr.util import read_body
@@ -78,7 +79,7 @@ def _json_message(new: Any, recorded: Any) -> str:
     return "JSON bodies differ: " + "; ".join(found)
 
 
-def _differences(recorded: Any, new: Any, path: str):
+def _differences(recorded: Any, new: Any, path: str) -> Iterator[str]:
     if isinstance(recorded, dict) and isinstance(new, dict):
         yield from _dict_differences(recorded, new, path)
     elif isinstance(recorded, list) and isinstance(new, list):
@@ -87,7 +88,7 @@ def _differences(recorded: Any, new: Any, path: str):
         yield f"{path}: recorded {_short(recorded)}, this request {_short(new)}"
 
 
-def _dict_differences(recorded: dict[str, Any], new: dict[str, Any], path: str):
+def _dict_differences(recorded: dict[str, Any], new: dict[str, Any], path: str) -> Iterator[str]:
     for key in sorted(recorded.keys() - new.keys()):
         yield f"{path}.{key}: missing from this request"
     for key in sorted(new.keys() - recorded.keys()):
@@ -96,7 +97,7 @@ def _dict_differences(recorded: dict[str, Any], new: dict[str, Any], path: str):
         yield from _differences(recorded[key], new[key], f"{path}.{key}")
 
 
-def _list_differences(recorded: list[Any], new: list[Any], path: str):
+def _list_differences(recorded: list[Any], new: list[Any], path: str) -> Iterator[str]:
     if len(recorded) != len(new):
         yield f"{path}: recorded {len(recorded)} items, this request {len(new)}"
     for index, (old_item, new_item) in enumerate(zip(recorded, new)):

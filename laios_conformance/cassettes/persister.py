@@ -86,7 +86,7 @@ class SafePersister:
         self.record_mode = getattr(record_mode, "value", record_mode)
         self._redact = make_redactor(secrets)
 
-    def load_cassette(self, cassette_path: str | os.PathLike[str], serializer: Any) -> tuple[Any, ...]:
+    def load_cassette(self, cassette_path: str | os.PathLike[str], serializer: Any) -> tuple[list[Any], list[Any]]:
         main = os.fspath(cassette_path)
         loaded = [read_cassette(path, serializer) for path in _unique([main, *self.extra_paths]) if _exists(path)]
         requests = [request for content in loaded for request in content[0]]
@@ -123,11 +123,11 @@ class SafePersister:
         return _same_interactions(path, cassette_dict, serializer)
 
 
-def read_cassette(path: str | os.PathLike[str], serializer: Any) -> tuple[Any, ...]:
+def read_cassette(path: str | os.PathLike[str], serializer: Any) -> tuple[list[Any], list[Any]]:
     """Load one cassette file with vcrpy's deserializer, raising CorruptCassetteError on any problem."""
     text = _read_text(path)
     try:
-        content = deserialize(text, serializer)
+        content: tuple[list[Any], list[Any]] = deserialize(text, serializer)
     except Exception as error:
         raise CorruptCassetteError(path, _reason(error)) from error
     _check_responses(path, content[1])
@@ -171,7 +171,7 @@ def _same_interactions(path: Path, cassette_dict: dict[str, Any], serializer: An
         new = serializer.deserialize(serialize(cassette_dict, serializer))
     except Exception:
         return False
-    return _interactions_of(old) == _interactions_of(new)
+    return bool(_interactions_of(old) == _interactions_of(new))
 
 
 def _interactions_of(document: Any) -> Any:

@@ -88,7 +88,8 @@ def serialize(cassette_dict: dict[str, Any]) -> str:
     return text
 
 
-def deserialize(cassette_string: str) -> dict[str, Any]:
+def deserialize(cassette_string: str) -> Any:
+    """The cassette document; vcrpy checks its shape (a mapping with ``interactions``)."""
     return _load(cassette_string)
 
 
@@ -125,7 +126,7 @@ def _document(cassette_dict: dict[str, Any], recorded_at: _dt.date) -> dict[str,
         if key not in (RECORDED_AT, "interactions"):
             document[key] = value
     document["interactions"] = [_interaction(i) for i in cassette_dict.get("interactions", [])]
-    return _listify(document)
+    return {key: _listify(value) for key, value in document.items()}
 
 
 def _listify(value: Any) -> Any:
@@ -144,7 +145,7 @@ def _interaction(interaction: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plain_request(request: dict[str, Any]) -> dict[str, Any]:
-    body = request.get("body")
+    body: Any = request.get("body")
     if hasattr(body, "getvalue"):
         body = body.getvalue()
     elif isinstance(body, (list, tuple)):

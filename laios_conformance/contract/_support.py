@@ -7,16 +7,20 @@ cases and expectations.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..base import LLMMessage
 from ..clauses import ClauseCannotJudge, how_to_fix
 from ..seam import Fault, Reply, Seen, Traffic, interpose, virtual_sleep
+
+if TYPE_CHECKING:
+    from ..wire import WireFormat
 
 TEMPERATURE = 0.3
 MAX_TOKENS = 64
@@ -108,6 +112,16 @@ def answer_with(reply_for: Callable[[Seen], Any]) -> Callable[[Seen, Callable[[]
     return lambda seen, upstream: reply_for(seen)
 
 
+def always(answer: Reply | Fault) -> Callable[[Seen], Reply | Fault]:
+    """The same answer to every request (fixed now, unlike a lambda over a loop variable)."""
+    return lambda seen: answer
+
+
+def error_status(status: int) -> Callable[[Seen], Reply]:
+    """A realistic error response with ``status`` to every request."""
+    return functools.partial(error_reply, status=status)
+
+
 def error_reply(seen: Seen, status: int) -> Reply:
     """A realistic error response in the wire format the provider speaks."""
     body, content_type = _error_body(seen, status)
@@ -125,7 +139,7 @@ def _error_body(seen: Seen, status: int) -> tuple[bytes, str]:
     return json.dumps(body).encode(), "application/json"
 
 
-def wire_format_for_request(seen: Seen) -> Any:
+def wire_format_for_request(seen: Seen) -> WireFormat | None:
     from .. import wire
 
     return wire.detect(seen.url, seen.body, {}, b"")
@@ -250,7 +264,8 @@ class Recorded:
     stream: bool
 
     def text(self) -> str:
-        return self.wire.extract_text(self.reply.body, stream=self.stream)
+        text: str = self.wire.extract_text(self.reply.body, stream=self.stream)
+        return text
 
     def with_body(self, body: bytes, **shape: Any) -> Reply:
         return Reply(status=self.reply.status, body=body, headers=dict(self.reply.headers), **shape)
@@ -266,7 +281,7 @@ def record_exchange(provider: Any, call: Callable[[Any], Any], *, need_wire: boo
 
     Skips the clause (never passes it) when no decoder knows the response's wire format.
     """
-    kept: dict[str, Any] = {}
+    kept: dict[str, tuple[Seen, Reply]] = {}
 
     def keep(seen: Seen, upstream: Callable[[], Reply]) -> Reply:
         kept.setdefault("exchange", (seen, upstream()))

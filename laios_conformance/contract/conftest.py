@@ -20,7 +20,9 @@ from ..session import ConformanceSession, cassette_hint
 
 @pytest.fixture
 def laios_session(pytestconfig: pytest.Config) -> ConformanceSession:
-    return pytestconfig.pluginmanager.get_plugin(SESSION_PLUGIN_NAME)
+    session = pytestconfig.pluginmanager.get_plugin(SESSION_PLUGIN_NAME)
+    assert isinstance(session, ConformanceSession), "the plugin registers the session before the contract runs"
+    return session
 
 
 @pytest.fixture

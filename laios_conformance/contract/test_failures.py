@@ -15,10 +15,12 @@ from ._support import (
     TRANSPORT_FAULTS,
     Cases,
     Recorded,
+    always,
     answer_with,
     call_generate,
     describe_outcome,
     error_reply,
+    error_status,
     observed,
     record_exchange,
     require_traffic,
@@ -52,7 +54,7 @@ def test_raises_on_http_error(provider: Any) -> None:
     """
     cases = Cases("raises-on-http-error")
     for status in HTTP_ERROR_STATUSES:
-        with observed(answer_with(lambda seen, status=status: error_reply(seen, status))) as traffic:
+        with observed(answer_with(error_status(status))) as traffic:
             problem = _outcome_problem(lambda: call_generate(provider))
         require_traffic(traffic, f"generate() answered with HTTP {status}")
         cases.fail(f"HTTP {status}", problem) if problem else cases.ok(f"HTTP {status}")
@@ -71,7 +73,7 @@ def test_raises_on_transport_error(provider: Any) -> None:
     """
     cases = Cases("raises-on-transport-error")
     for fault in TRANSPORT_FAULTS:
-        with observed(answer_with(lambda seen, fault=fault: fault)) as traffic:
+        with observed(answer_with(always(fault))) as traffic:
             problem = _outcome_problem(lambda: call_generate(provider))
         require_traffic(traffic, f"generate() with an injected {fault.value}")
         cases.fail(fault.value, problem) if problem else cases.ok(fault.value)
@@ -129,7 +131,7 @@ def test_raises_on_bad_body(provider: Any, cassette: Any) -> None:
         if name not in bodies:
             cases.cannot_judge(name, "unknown wire format: no decoder recognises the recorded response")
             continue
-        with observed(answer_with(lambda seen, name=name: bodies[name])) as traffic:
+        with observed(answer_with(always(bodies[name]))) as traffic:
             problem = _outcome_problem(lambda: call_generate(provider))
         require_traffic(traffic, f"generate() answered with {name}")
         cases.fail(name, problem) if problem else cases.ok(name)

@@ -18,9 +18,10 @@ from ._hypothesis import cut_points, run_property
 from ._support import (
     Cases,
     Recorded,
+    always,
     answer_with,
     consume,
-    error_reply,
+    error_status,
     first_difference,
     observed,
     record_exchange,
@@ -118,7 +119,7 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
     recorded = recorded_stream(provider)
     cases = Cases("stream-raises")
     for status in (500, 429):
-        with observed(answer_with(lambda seen, status=status: error_reply(seen, status))):
+        with observed(answer_with(error_status(status))):
             chunks, error = consume(stream_hello(provider))
         _expect_raise(cases, f"HTTP {status}", chunks, error, allow_chunks=False)
     body = recorded.reply.body
@@ -267,7 +268,7 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
     cases = Cases("stream-closes")
     for case in ("break", "close()"):
         reply = recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts())
-        with observed(answer_with(lambda seen, reply=reply: reply)) as traffic:
+        with observed(answer_with(always(reply))) as traffic:
             stream = stream_hello(provider)
             for _ in stream:
                 break

@@ -24,6 +24,12 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert main.startswith("pip install -e . && pytest --laios-provider=reference_providers.")
 
 
+def test_readme_test_command_lints_and_type_checks_before_testing() -> None:
+    _, tests = readme_commands()
+    steps = [step.strip() for step in tests.split("&&")]
+    assert steps == ['pip install -e ".[dev]"', "ruff check .", "ruff format --check .", "mypy", "pytest"]
+
+
 def test_main_command_replays_committed_cassettes() -> None:
     main, _ = readme_commands()
     target = main.split("--laios-provider=", 1)[1].split()[0]

@@ -292,9 +292,10 @@ def startup_figures(reps: int, dependency_plugins: bool = False) -> list[Figure]
         base = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", "test_tiny.py"]
         # No bytecode written: neither side profits from the other having cached the
         # rewritten test module, so no untimed warm-up run is needed.
-        unused = lambda: _timed_run(base, folder, PYTHONDONTWRITEBYTECODE="1")  # noqa: E731
-        disabled = lambda: _timed_run([*base, "-p", "no:laios_conformance"], folder, PYTHONDONTWRITEBYTECODE="1")  # noqa: E731
-        conditions = {"unused": unused, "disabled": disabled}
+        conditions = {
+            "unused": lambda: _timed_run(base, folder, PYTHONDONTWRITEBYTECODE="1"),
+            "disabled": lambda: _timed_run([*base, "-p", "no:laios_conformance"], folder, PYTHONDONTWRITEBYTECODE="1"),
+        }
         if dependency_plugins:
             conditions["bare"] = lambda: _timed_run(
                 [*base, "-p", "no:laios_conformance", *DEPENDENCY_PLUGINS], folder, PYTHONDONTWRITEBYTECODE="1"

@@ -9,12 +9,12 @@ from pathlib import Path
 
 # Imported once here so that in-process kit runs (pytester restores sys.modules after
 # each run) do not pay for importing them again every time.
-import hypothesis  # noqa: F401
+import hypothesis  # noqa: F401  # imported to warm sys.modules
 import pytest
-import vcr  # noqa: F401
+import vcr  # noqa: F401  # imported to warm sys.modules
 
 import laios_conformance.contract._support
-import laios_conformance.session  # noqa: F401
+import laios_conformance.session  # noqa: F401  # imported to warm sys.modules
 from tests.support.fake_api import FakeAPI
 from tests.support.recording import record
 

@@ -68,7 +68,7 @@ class SubclassProvider(LLMClient):
 class RaisingOnCallStream(FakeProvider):
     """A provider whose ``generate_stream`` is a plain function raising on call."""
 
-    def generate_stream(self, messages, **kwargs):  # type: ignore[override]
+    def generate_stream(self, messages, **kwargs):  # type: ignore[override]  # a plain function, not a generator, on purpose
         self.stream_calls += 1
         raise ConnectionError("refused")
 
@@ -331,7 +331,7 @@ def test_stream_closed_early_closes_provider_stream() -> None:
     provider = FakeProvider("a", chunks=["1", "2", "3"])
     stream = LLMRouter([provider]).generate_stream(MESSAGES)
     assert next(stream) == "1"
-    stream.close()  # type: ignore[attr-defined]
+    stream.close()  # type: ignore[attr-defined]  # typed Iterator, but the router returns a generator
     assert provider.stream_closed
 
 

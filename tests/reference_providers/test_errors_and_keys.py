@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -93,9 +94,9 @@ def test_loopback_detection(url: str, loopback: bool) -> None:
         lambda: AnthropicClient("claude-haiku-4-5"),
     ],
 )
-def test_missing_key_for_a_remote_server_fails_at_construction(make: object) -> None:
+def test_missing_key_for_a_remote_server_fails_at_construction(make: Callable[[], object]) -> None:
     with pytest.raises(AuthenticationError, match="API_KEY"):
-        make()  # type: ignore[operator]
+        make()
 
 
 def test_keys_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,8 +120,8 @@ def test_keys_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
         (lambda: OllamaClient("llama3.1"), "OllamaClient(model='llama3.1', base_url='http://localhost:11434')"),
     ],
 )
-def test_repr_shows_model_and_base_url_only(client: object, text: str) -> None:
-    instance = client()  # type: ignore[operator]
+def test_repr_shows_model_and_base_url_only(client: Callable[[], object], text: str) -> None:
+    instance = client()
     assert repr(instance) == text
     assert API_KEY not in repr(vars(instance)) and API_KEY not in str(instance.config)
 

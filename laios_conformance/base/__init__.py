@@ -38,4 +38,4 @@ else:
         from .client import LLMClient, LLMMessage, LLMResponse
         from .router import LLMRouter
 
-    BASE_SOURCE = "laios_conformance"
+        BASE_SOURCE = "laios_conformance"

@@ -5,6 +5,8 @@ Synopsis::
     laios-conformance check TARGET [TARGET ...] [--kwargs JSON] [--strict]
                             [--report-json PATH] [--report-md PATH] [--junit PATH]
                             [--badge PATH] [--cassette-dir DIR] [-v] [-- PYTEST_ARGS ...]
+    laios-conformance merge VERDICT.json [VERDICT.json ...] [--strict] [--report-json PATH]
+                            [--report-md PATH] [--junit PATH] [--badge PATH]
     laios-conformance clauses
     laios-conformance explain CLAUSE
     laios-conformance lint [DIR ...] [--laios-provider TARGET] [--kwargs JSON]
@@ -13,7 +15,8 @@ Synopsis::
 ``check`` runs the contract suite in-process through pytest (one ``--laios-provider`` per
 TARGET, ``module:Class``), shows a progress bar on a terminal, then a clause x provider
 table and the gate verdict. pytest's own output is kept back and printed only when the
-gate fails or pytest reports a problem (``-v`` shows it live instead).
+gate fails or pytest reports a problem (``-v`` shows it live instead). ``merge`` judges
+the JSON verdicts of several ``check`` runs (one CI job per provider, say) as one gate.
 
 Exit codes: 0 gate passed (and, for ``lint``, no findings); 1 gate failed, pytest failed
 otherwise, or ``lint`` found something; 2 usage error; 130 interrupted.
@@ -32,7 +35,7 @@ from ._version import __version__
 __all__ = ["UsageError", "build_parser", "main", "split_pytest_args"]
 
 PROG = "laios-conformance"
-COMMANDS = ("check", "clauses", "explain", "lint")
+COMMANDS = ("check", "merge", "clauses", "explain", "lint")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_check(commands)
+    _add_merge(commands)
     commands.add_parser("clauses", help="list every clause: id, level, summary")
     explain = commands.add_parser("explain", help="print a clause's full description")
     explain.add_argument("clause", metavar="CLAUSE", help="clause id (returns-response, returns_response, ...)")
@@ -79,6 +83,26 @@ def _add_check(commands: argparse._SubParsersAction[_Parser]) -> None:
     check.add_argument("--badge", metavar="PATH", help="write a shields.io endpoint badge JSON")
     check.add_argument("--cassette-dir", metavar="DIR", help="cassette directory (default: cassettes/)")
     check.add_argument("-v", "--verbose", action="store_true", help="show pytest's output live (no progress bar)")
+
+
+def _add_merge(commands: argparse._SubParsersAction[_Parser]) -> None:
+    merge = commands.add_parser(
+        "merge",
+        help="judge the JSON verdicts of several check runs as one gate",
+        description="Combine the JSON verdicts of several 'check --report-json' runs (one CI job per provider, "
+        "say) into one verdict and judge it as check does. Refuses verdicts of different kit or schema "
+        "versions and a provider judged twice.",
+        epilog="exit codes: 0 gate passed, 1 gate failed, 2 usage error (including a verdict it refuses)",
+    )
+    merge.add_argument("verdicts", nargs="+", metavar="VERDICT.json", help="a JSON verdict (check --report-json)")
+    merge.add_argument("--strict", action="store_true", help="failed should-level clauses fail the gate too")
+    merge.add_argument("--report-json", metavar="PATH", help="write the merged JSON verdict")
+    merge.add_argument("--report-md", metavar="PATH", help="write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
+    merge.add_argument(
+        "--junit", metavar="PATH", help="write JUnit XML: a testsuite per provider, a testcase per clause"
+    )
+    merge.add_argument("--badge", metavar="PATH", help="write a shields.io endpoint badge JSON")
+    merge.set_defaults(verbose=False)
 
 
 def _add_lint(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -133,6 +157,10 @@ def _dispatch(args: argparse.Namespace, pytest_args: list[str]) -> int:
         from ._cli.check import run_check
 
         return run_check(args, pytest_args)
+    if args.command == "merge":
+        from ._cli.merge import run_merge
+
+        return run_merge(args)
     if args.command == "clauses":
         from ._cli.catalog import list_clauses
 

@@ -124,7 +124,7 @@ USAGE_ERRORS = [
     (["explain", "no-such-clause"], "no clause named 'no-such-clause'"),
     (["explain", "returns-respnse"], "did you mean returns-response"),
     (["lint", "--", "x"], "arguments after -- are passed to pytest"),
-    ([], "choose a command: check, clauses, explain, lint"),
+    ([], "choose a command: check, merge, clauses, explain, lint"),
 ]
 
 

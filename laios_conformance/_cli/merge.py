@@ -1,0 +1,131 @@
+"""``merge``: the JSON verdicts of several jobs (one per provider, say) as one gate.
+
+The merged verdict is judged and shown exactly as ``check`` judges and shows its own, so
+the exit codes, the table, the gate line and the report files are the same. Verdicts are
+only merged when they can be compared: written by one kit version, in one schema version,
+each provider judged once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._files import atomic_write_text
+from ..report import dump_json, verdict_from_dict
+from . import UsageError
+
+__all__ = ["load_verdict", "merge_verdicts", "run_merge"]
+
+_WHAT_TO_PASS = "pass the JSON files that 'laios-conformance check --report-json' wrote"
+
+
+@dataclass
+class VerdictFile:
+    path: str
+    data: dict[str, Any]
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    from .check import judge
+
+    files = [load_verdict(path) for path in args.verdicts]
+    # A verdict judged strictly keeps that when merged: its job failed on should clauses too.
+    args.strict = args.strict or any(f.data.get("strict", False) for f in files)
+    data = merge_verdicts(files, strict=args.strict)
+    if args.report_json:
+        atomic_write_text(Path(args.report_json), dump_json(data))
+    if args.junit:
+        from .junit import verdict_junit
+
+        atomic_write_text(Path(args.junit), verdict_junit(data))
+    return judge(args, 0, data, "", "")
+
+
+def load_verdict(path: str) -> VerdictFile:
+    """A JSON verdict read from ``path``, or a UsageError saying why it is not one."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"merge: no such file: {path}; {_WHAT_TO_PASS}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"merge: cannot read {path} ({error.__class__.__name__}); {_WHAT_TO_PASS}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(
+            f"merge: {path} is not JSON ({error.msg} at line {error.lineno} column {error.colno}); {_WHAT_TO_PASS}"
+        ) from None
+    problem = _not_a_verdict(data)
+    if problem:
+        raise UsageError(f"merge: {path} is not a laios-conformance verdict ({problem}); {_WHAT_TO_PASS}")
+    return VerdictFile(path, data)
+
+
+def _not_a_verdict(data: Any) -> str:
+    """What makes ``data`` something other than a JSON verdict ("" when it is one)."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not an object"
+    if not isinstance(data.get("kit_version"), str):
+        return 'no "kit_version" string'
+    if not isinstance(data.get("providers"), list):
+        return 'no "providers" list'
+    for entry in data["providers"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("provider"), str):
+            return 'a "providers" entry without a "provider" name'
+        clauses = entry.get("clauses")
+        if not isinstance(clauses, dict):
+            return f'provider {entry["provider"]} has no "clauses" object'
+        for clause_id, result in clauses.items():
+            if not (isinstance(result, dict) and isinstance(result.get("status"), str)):
+                return f"clause {clause_id} of {entry['provider']} has no status"
+            if not isinstance(result.get("level"), str):
+                return f"clause {clause_id} of {entry['provider']} has no level"
+    return ""
+
+
+def merge_verdicts(files: list[VerdictFile], *, strict: bool = False) -> dict[str, Any]:
+    """One JSON verdict holding every provider of ``files``, rebuilt as the kit writes one."""
+    _same(files, "kit_version", "kit versions", "run every job with the same laios-conformance version")
+    _same(files, "schema_version", "schema versions", "run every job with the same laios-conformance version")
+    _each_provider_once(files)
+    first = files[0].data
+    combined = {
+        "kit_version": first["kit_version"],
+        "strict": strict,
+        # A partial verdict is accepted only if every job accepted one.
+        "allow_partial": all(f.data.get("allow_partial", False) for f in files),
+        "providers": [entry for f in files for entry in f.data["providers"]],
+    }
+    return verdict_from_dict(combined).to_dict(first["kit_version"])
+
+
+def _same(files: list[VerdictFile], key: str, what: str, advice: str) -> None:
+    first = files[0]
+    for other in files[1:]:
+        if other.data.get(key) != first.data.get(key):
+            raise UsageError(
+                f"merge: cannot merge verdicts of different {what}: {first.path} has {_shown(first.data, key)}, "
+                f"{other.path} has {_shown(other.data, key)}; {advice}"
+            )
+
+
+def _shown(data: dict[str, Any], key: str) -> str:
+    return str(data[key]) if key in data else f"no {key} (an older kit)"
+
+
+def _each_provider_once(files: list[VerdictFile]) -> None:
+    seen: dict[str, str] = {}
+    for file in files:
+        for entry in file.data["providers"]:
+            name = entry["provider"]
+            if name in seen:
+                where = f"both {seen[name]} and {file.path}" if seen[name] != file.path else f"{file.path} twice"
+                raise UsageError(
+                    f"merge: provider {name} is judged in {where}; give each provider's verdict once "
+                    "(one job per provider)"
+                )
+            seen[name] = file.path

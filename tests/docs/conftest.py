@@ -10,9 +10,11 @@ temporary folders, and the workflow runs in a copy of the work tree.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -202,8 +204,14 @@ class DocJobs:
         job_env = {k: str(v) for k, v in (job.get("env") or {}).items()}
         return self._submit("workflow", lambda: run_workflow_locally(self.folder("workflow"), job["steps"], job_env))
 
+    def matrix_workflow(self) -> Future:
+        """Every job of the matrix workflow, run locally: one run per matrix cell, then the gate."""
+        workflow = load_workflow(MATRIX_WORKFLOW)
+        return self._submit("matrix", lambda: run_jobs_locally(workflow, self.folder))
+
     def start_all(self) -> None:
         """Submit every job, slowest first."""
+        self.matrix_workflow()
         self.conformance_workflow()
         self.example_provider()
         self.site()
@@ -270,15 +278,24 @@ class WorkflowRun:
     steps: list[StepRun]
 
 
-def run_workflow_locally(folder: Path, steps: list[dict[str, Any]], job_env: dict[str, str]) -> WorkflowRun:
+def run_workflow_locally(
+    folder: Path,
+    steps: list[dict[str, Any]],
+    job_env: dict[str, str],
+    artifacts: Path | None = None,
+    context: dict[str, Any] | None = None,
+) -> WorkflowRun:
     """The ``run:`` steps of a GitHub Actions job, in order, as the runner would run them.
 
     ``actions/checkout`` is a copy of the work tree; ``pip install`` steps are skipped (the kit
-    is importable through PYTHONPATH); other ``uses:`` steps are skipped; steps that need the
-    laios-conformance command are skipped while it does not exist. Like the runner: CI and
-    GITHUB_ACTIONS are set, GITHUB_STEP_SUMMARY is a file, scripts run under
-    ``bash --noprofile --norc -eo pipefail``.
+    is importable through PYTHONPATH); other ``uses:`` steps are skipped, except that, given an
+    ``artifacts`` folder, upload-artifact and download-artifact copy files in and out of it;
+    steps that need the laios-conformance command are skipped while it does not exist. Like
+    the runner: CI and GITHUB_ACTIONS are set, GITHUB_STEP_SUMMARY is a file, scripts run under
+    ``bash --noprofile --norc -eo pipefail``, and ``${{ matrix.* }}`` / ``${{ needs.* }}`` in
+    ``env:`` and ``with:`` are filled from ``context``.
     """
+    context = context or {}
     workspace = folder / "workspace"
     shutil.copytree(
         REPO,
@@ -312,6 +329,9 @@ def run_workflow_locally(folder: Path, steps: list[dict[str, Any]], job_env: dic
     for index, step in enumerate(steps):
         name = step.get("name") or step.get("uses") or f"step {index + 1}"
         script = step.get("run")
+        if script is None and artifacts is not None and _is_artifact_action(step):
+            results.append(run_artifact_step(name, step, workspace, artifacts, context))
+            continue
         if script is None:
             results.append(StepRun(name, "skipped", f"uses: {step.get('uses')} (an action; not run locally)", None))
             continue
@@ -324,10 +344,92 @@ def run_workflow_locally(folder: Path, steps: list[dict[str, Any]], job_env: dic
             continue
         script_file = folder / f"step-{index + 1}.sh"
         script_file.write_text(script)
-        step_env = {**env, **{k: str(v) for k, v in (step.get("env") or {}).items()}}
+        step_env = {**env, **{k: expand(str(v), context) for k, v in (step.get("env") or {}).items()}}
         ran = run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script_file)], workspace, step_env, name)
         results.append(StepRun(name, "passed" if ran.returncode == 0 else "failed", "", ran))
     return WorkflowRun(workspace, summary, results)
+
+
+_EXPRESSION = re.compile(r"\$\{\{\s*(?P<path>[A-Za-z_][\w.-]*)\s*\}\}")
+
+
+def expand(value: str, context: dict[str, Any]) -> str:
+    """``value`` with its ``${{ a.b }}`` expressions looked up in ``context`` (nothing else is evaluated)."""
+
+    def lookup(match: re.Match[str]) -> str:
+        found: Any = context
+        for part in match.group("path").split("."):
+            if not isinstance(found, dict) or part not in found:
+                raise ValueError(f"the local runner cannot evaluate {match.group(0)} in {value!r}")
+            found = found[part]
+        return str(found)
+
+    return _EXPRESSION.sub(lookup, value)
+
+
+def _is_artifact_action(step: dict[str, Any]) -> bool:
+    return step.get("uses", "").startswith(("actions/upload-artifact@", "actions/download-artifact@"))
+
+
+def run_artifact_step(
+    name: str, step: dict[str, Any], workspace: Path, artifacts: Path, context: dict[str, Any]
+) -> StepRun:
+    """upload-artifact copies files into ``artifacts/<name>/``; download-artifact copies them back."""
+    given = {key: expand(str(value), context) for key, value in (step.get("with") or {}).items()}
+    if step["uses"].startswith("actions/upload-artifact@"):
+        paths = [workspace / line.strip() for line in given["path"].splitlines() if line.strip()]
+        missing = [path.name for path in paths if not path.exists()]
+        if missing and given.get("if-no-files-found") == "error":
+            return StepRun(name, "failed", f"upload-artifact: no such file: {missing[0]}", None)
+        store = artifacts / given.get("name", "artifact")
+        store.mkdir(parents=True)  # on GitHub too, an artifact name is taken once per workflow run
+        for path in paths:
+            if path.is_dir():
+                shutil.copytree(path, store / path.name)
+            elif path.exists():
+                shutil.copy2(path, store / path.name)
+        return StepRun(name, "passed", f"uploaded artifact {store.name}", None)
+    pattern = given.get("pattern") or given.get("name") or "*"
+    target = workspace / given.get("path", ".")
+    found = sorted(store for store in artifacts.iterdir() if fnmatch.fnmatchcase(store.name, pattern))
+    for store in found:
+        merged = given.get("merge-multiple", "").lower() == "true" or "name" in given
+        shutil.copytree(store, target if merged else target / store.name, dirs_exist_ok=True)
+    if not found:
+        return StepRun(name, "failed", f"download-artifact: no artifact matches {pattern!r}", None)
+    return StepRun(name, "passed", f"downloaded {[store.name for store in found]}", None)
+
+
+@dataclass
+class JobsRun:
+    artifacts: Path
+    jobs: dict[str, list[WorkflowRun]]
+
+
+def run_jobs_locally(workflow: dict[str, Any], new_folder: Callable[[str], Path]) -> JobsRun:
+    """Every job of a workflow, in file order (a job's ``needs`` come before it), one run per
+    ``matrix.include`` cell, sharing one artifact store; ``needs.JOB.result`` is ``success``
+    when every step of every run of JOB passed, ``failure`` otherwise."""
+    artifacts = new_folder("artifacts")
+    runs: dict[str, list[WorkflowRun]] = {}
+    for job_id, job in workflow["jobs"].items():
+        needs = job.get("needs") or []
+        needs = [needs] if isinstance(needs, str) else needs
+        context: dict[str, Any] = {"needs": {n: {"result": _result(runs[n])} for n in needs}}
+        matrix = (job.get("strategy") or {}).get("matrix") or {}
+        if set(matrix) - {"include"}:
+            raise ValueError(f"job {job_id}: the local runner knows only matrix.include, got {sorted(matrix)}")
+        runs[job_id] = []
+        for cell in matrix.get("include") or [{}]:
+            cell_context = {**context, "matrix": cell}
+            job_env = {key: expand(str(value), cell_context) for key, value in (job.get("env") or {}).items()}
+            folder = new_folder(f"{job_id}-{cell.get('name', 'job')}")
+            runs[job_id].append(run_workflow_locally(folder, job["steps"], job_env, artifacts, cell_context))
+    return JobsRun(artifacts, runs)
+
+
+def _result(runs: list[WorkflowRun]) -> str:
+    return "success" if all(step.status != "failed" for run in runs for step in run.steps) else "failure"
 
 
 def load_workflow(name: str) -> dict[str, Any]:
@@ -361,6 +463,7 @@ def saved_modules() -> dict[str, str]:
 EXAMPLE_TARGET = "mini_chat:MiniChatClient"
 EXAMPLE_RECORDED_AS = "OpenAIClient"
 CONFORMANCE_WORKFLOW = "conformance.yml"
+MATRIX_WORKFLOW = "conformance-matrix.yml"
 
 
 @pytest.fixture(scope="session")

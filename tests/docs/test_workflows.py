@@ -1,18 +1,32 @@
 """The GitHub Actions workflows in docs/workflows/: well-formed, least privilege, and working.
 
-``conformance.yml`` is also run locally, step by step (see ``run_workflow_locally``).
+``conformance.yml`` and ``conformance-matrix.yml`` are also run locally, step by step (see
+``run_workflow_locally`` and ``run_jobs_locally``).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ._blocks import DOCS
-from .conftest import CLI_MISSING, CONFORMANCE_WORKFLOW, cli_available, load_workflow, triggers
+from .conftest import (
+    CLI_MISSING,
+    CONFORMANCE_WORKFLOW,
+    MATRIX_WORKFLOW,
+    JobsRun,
+    WorkflowRun,
+    cli_available,
+    load_workflow,
+    run_workflow_locally,
+    triggers,
+)
 
 RECORD_WORKFLOW = "record-cassettes.yml"
 
@@ -28,7 +42,8 @@ def all_permissions(workflow: dict[str, Any]) -> list[dict[str, str]]:
 
 
 @pytest.mark.parametrize(
-    "name, trigger", [(CONFORMANCE_WORKFLOW, "pull_request"), (RECORD_WORKFLOW, "workflow_dispatch")]
+    "name, trigger",
+    [(CONFORMANCE_WORKFLOW, "pull_request"), (MATRIX_WORKFLOW, "pull_request"), (RECORD_WORKFLOW, "workflow_dispatch")],
 )
 def test_workflow_parses_with_its_trigger_and_least_privilege(name: str, trigger: str) -> None:
     workflow = load_workflow(name)
@@ -102,3 +117,94 @@ def test_replay_workflow_writes_the_job_summary(replay_run) -> None:
         pytest.skip(CLI_MISSING)
     summary = replay_run.summary.read_text(encoding="utf-8")
     assert "returns-response" in summary, summary or "the step summary is empty"
+
+
+# -- the matrix workflow: one job per provider, then a gate that merges their verdicts ----------
+
+
+def test_matrix_workflow_runs_one_check_per_provider_then_merges() -> None:
+    text = (DOCS / "workflows" / MATRIX_WORKFLOW).read_text(encoding="utf-8")
+    assert "secrets." not in text and "pull_request_target" not in text
+    workflow = load_workflow(MATRIX_WORKFLOW)
+    check, gate = workflow["jobs"]["check"], workflow["jobs"]["gate"]
+    strategy = check["strategy"]
+    assert strategy["fail-fast"] is False, "one provider's failure must not cancel the others' verdicts"
+    cells = strategy["matrix"]["include"]
+    assert len(cells) >= 2 and all(set(cell) == {"name", "provider"} for cell in cells), cells
+    assert len({cell["name"] for cell in cells}) == len(cells)
+    runs = " ".join(step.get("run", "") for step in check["steps"])
+    assert 'laios-conformance check "$PROVIDER" --report-json "verdict-$NAME.json"' in runs
+    (upload,) = [s for s in check["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert "${{ matrix.name }}" in upload["with"]["name"], "an artifact name is taken once per workflow run"
+    assert "!cancelled()" in upload["if"], "a failing provider's verdict is the one the gate needs"
+    assert gate["needs"] == "check" and "!cancelled()" in gate["if"]
+    (download,) = [s for s in gate["steps"] if s.get("uses", "").startswith("actions/download-artifact")]
+    assert download["with"]["pattern"] == "verdict-*" and download["with"]["merge-multiple"] is True
+    gate_runs = " ".join(step.get("run", "") for step in gate["steps"])
+    assert "laios-conformance merge verdicts/*.json" in gate_runs and "$GITHUB_STEP_SUMMARY" in gate_runs
+    assert gate["env"] == {"CHECK_JOBS": "${{ needs.check.result }}"}
+
+
+@pytest.fixture(scope="module")
+def matrix_run(doc_jobs) -> JobsRun:
+    if not cli_available():
+        pytest.skip(CLI_MISSING)
+    return doc_jobs.matrix_workflow().result()
+
+
+def failed_steps(run: WorkflowRun) -> list[str]:
+    return [f"{s.name}: {s.ran.explain() if s.ran else s.reason}" for s in run.steps if s.status == "failed"]
+
+
+def test_matrix_workflow_runs_locally(matrix_run: JobsRun) -> None:
+    cells = load_workflow(MATRIX_WORKFLOW)["jobs"]["check"]["strategy"]["matrix"]["include"]
+    assert len(matrix_run.jobs["check"]) == len(cells)
+    per_job = {}
+    for cell, run in zip(cells, matrix_run.jobs["check"], strict=True):
+        assert not failed_steps(run), failed_steps(run)
+        verdict = json.loads((run.workspace / f"verdict-{cell['name']}.json").read_text())
+        assert [p["provider"] for p in verdict["providers"]] == [cell["provider"]]
+        per_job[cell["provider"]] = verdict["providers"][0]["clauses"]
+    (gate,) = matrix_run.jobs["gate"]
+    assert not failed_steps(gate), failed_steps(gate)
+    assert sorted(p.name for p in (gate.workspace / "verdicts").iterdir()) == sorted(
+        f"verdict-{cell['name']}.json" for cell in cells
+    )
+    merged = json.loads((gate.workspace / "verdict.json").read_text())
+    assert {p["provider"]: p["clauses"] for p in merged["providers"]} == per_job
+    assert "✅ **gate passed**" in gate.summary.read_text(encoding="utf-8")
+    suites = ET.parse(gate.workspace / "junit.xml").getroot().findall("testsuite")
+    assert sorted(suite.get("name") for suite in suites) == sorted(per_job)
+
+
+def run_gate_again(matrix_run: JobsRun, tmp_path: Path, check_jobs: str, edit) -> WorkflowRun:
+    """The gate job once more, on an edited copy of the artifacts the matrix jobs uploaded."""
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(matrix_run.artifacts, artifacts, ignore=shutil.ignore_patterns("conformance-verdict"))
+    edit(artifacts)
+    gate = load_workflow(MATRIX_WORKFLOW)["jobs"]["gate"]
+    env = {"CHECK_JOBS": check_jobs}
+    return run_workflow_locally(tmp_path / "gate", gate["steps"], env, artifacts)
+
+
+def step_status(run: WorkflowRun) -> dict[str, str]:
+    return {step.name: step.status for step in run.steps}
+
+
+def test_matrix_gate_fails_when_one_provider_fails(matrix_run: JobsRun, tmp_path: Path) -> None:
+    def fail_openai(artifacts: Path) -> None:
+        path = artifacts / "verdict-openai" / "verdict-openai.json"
+        verdict = json.loads(path.read_text())
+        verdict["providers"][0]["clauses"]["returns-response"].update(status="failed", message="empty content")
+        path.write_text(json.dumps(verdict))
+
+    gate = run_gate_again(matrix_run, tmp_path, "failure", fail_openai)
+    assert step_status(gate)["Merge the verdicts into one gate"] == "failed"
+    assert "❌ **gate failed**" in gate.summary.read_text(encoding="utf-8")
+
+
+def test_matrix_gate_fails_when_a_provider_delivered_no_verdict(matrix_run: JobsRun, tmp_path: Path) -> None:
+    gate = run_gate_again(matrix_run, tmp_path, "failure", lambda a: shutil.rmtree(a / "verdict-anthropic"))
+    statuses = step_status(gate)
+    assert statuses["Merge the verdicts into one gate"] == "passed", "what arrived passes"
+    assert statuses["Every provider's job delivered its verdict"] == "failed", "but a provider is missing"

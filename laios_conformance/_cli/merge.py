@@ -30,7 +30,7 @@ class VerdictFile:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from .check import judge
+    from .check import judge, write_outputs
 
     files = [load_verdict(path) for path in args.verdicts]
     # A verdict judged strictly keeps that when merged: its job failed on should clauses too.
@@ -42,6 +42,11 @@ def run_merge(args: argparse.Namespace) -> int:
         from .junit import verdict_junit
 
         atomic_write_text(Path(args.junit), verdict_junit(data))
+    hollow = [f.path for f in files if not f.data["providers"]]
+    if hollow:  # a job that judged nothing must not pass unseen among the others
+        write_outputs(args, data)
+        print(f"gate: FAILED ({hollow[0]} judges no provider: its check run judged no clause)")
+        return 1
     return judge(args, 0, data, "", "")
 
 

@@ -159,6 +159,15 @@ def test_a_should_clause_failure_gates_only_under_strict(
     assert "retry-bounded" in out and ("gate: FAILED" if strict else "gate: passed") in out
 
 
+def test_a_verdict_that_judged_nothing_fails_the_gate(
+    real_verdicts: RealVerdicts, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = written(tmp_path, {**real_verdicts.anthropic.data, "providers": []}, "empty.json")
+    code, out, err = merge(capsys, real_verdicts.openai.path, empty)
+    assert code == 1, out + err
+    assert gate_line(out) == f"gate: FAILED ({empty} judges no provider: its check run judged no clause)"
+
+
 def refused(data: dict[str, Any]) -> dict[str, Any]:
     """The refused mixes: (first file, second file) -> what the one line must say."""
     other_kit = dict(data, kit_version=data["kit_version"] + ".post1")

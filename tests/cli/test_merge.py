@@ -21,6 +21,9 @@ from laios_conformance.cli import main
 from laios_conformance.report import verdict_badge
 from tests.cli.helpers import REPO, cli, one_line_error
 
+# Under pytest-xdist --dist loadgroup, one worker makes the real verdicts once for all tests here.
+pytestmark = pytest.mark.xdist_group("merge")
+
 OPENAI = "reference_providers.openai:OpenAIClient"
 ANTHROPIC = "reference_providers.anthropic:AnthropicClient"
 

@@ -255,13 +255,19 @@ def _register_wire_formats(config: pytest.Config) -> list[Any]:
     return added
 
 
+LOOPBACK_HOSTS = r"127\.\d+\.\d+\.\d+$,localhost$,::1$"
+
+
 def _apply_ci_defaults(config: pytest.Config) -> None:
-    """On CI, replay only and block the network unless a flag says otherwise."""
-    if not os.environ.get("CI"):
+    """Replaying, no request leaves the machine: on CI none at all (and replay is the
+    default there), elsewhere none beyond loopback, whatever stack or thread sends it."""
+    if config.getoption("--record-mode", default=None) is not None:
         return
-    if config.getoption("--record-mode", default=None) is None:
+    if os.environ.get("CI"):
         config.option.record_mode = "none"
-        config.option.block_network = True
+    elif not config.getoption("--block-network", default=False) and not config.getoption("--allowed-hosts", None):
+        config.option.allowed_hosts = LOOPBACK_HOSTS
+    config.option.block_network = True
 
 
 def cassette_hint(spec: ProviderSpec, clause_id: str, rewrite: bool = False) -> str:

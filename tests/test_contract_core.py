@@ -117,12 +117,16 @@ def test_retry_count_is_shown_when_passing(run_kit) -> None:
 
 
 def test_invisible_traffic_is_an_error_never_a_pass(run_kit) -> None:
-    run = run_kit(D + "UrllibProvider")
+    run = run_kit(D + "RawSocketProvider")
     statuses = run.statuses()
     assert "passed" not in {statuses[c] for c in CORE_CLAUSES - {"no-secret-leak"}}
     assert statuses["returns-response"] == "error"
-    assert "crossed the kit's httpx seam" in run.message("returns-response")
-    assert "no HTTP request crossed the kit's httpx seam" in run.message("raises-on-http-error")
+    assert "crossed the kit's seam" in run.message("returns-response")
+    message = run.message("raises-on-http-error")
+    assert "no HTTP request crossed the kit's seam" in message
+    for stack in ("httpx", "requests", "urllib3", "urllib.request", "http.client"):
+        assert stack in message
+    assert "the 'tests' package imports bare sockets, which the kit does not watch" in message
 
 
 def test_missing_cassette_is_one_line_naming_file_and_command(run_kit, tmp_path) -> None:

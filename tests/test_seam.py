@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import time
 
 import httpx
 import pytest
+import urllib3
 
 from laios_conformance.seam import Fault, Reply, interpose, virtual_sleep
 
@@ -29,13 +31,23 @@ def test_sees_requests_of_clients_created_inside_the_block(module) -> None:
     assert traffic.last.module is module
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
-def test_restores_the_transport_even_after_an_error(module) -> None:
-    original = module.HTTPTransport.__dict__["handle_request"]
+SEAM_POINTS = [
+    (httpx.Client, "_transport_for_url"),
+    (httpx.AsyncClient, "_transport_for_url"),
+    (httpx2.Client, "_transport_for_url"),
+    (urllib3.connectionpool.HTTPConnectionPool, "_make_request"),
+    (http.client.HTTPConnection, "request"),
+    (http.client.HTTPConnection, "getresponse"),
+]
+
+
+@pytest.mark.parametrize("owner, name", SEAM_POINTS, ids=lambda p: getattr(p, "__qualname__", p))
+def test_restores_every_seam_point_even_after_an_error(owner, name) -> None:
+    original = owner.__dict__[name]
     with pytest.raises(RuntimeError), interpose():
-        assert module.HTTPTransport.__dict__["handle_request"] is not original
+        assert owner.__dict__[name] is not original
         raise RuntimeError("boom")
-    assert module.HTTPTransport.__dict__["handle_request"] is original
+    assert owner.__dict__[name] is original
 
 
 @pytest.mark.parametrize(

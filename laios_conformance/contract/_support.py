@@ -9,15 +9,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..base import LLMMessage
 from ..clauses import ClauseCannotJudge, how_to_fix
-from ..seam import Fault, Reply, Seen, Traffic, interpose, virtual_sleep
+from ..seam import WATCHED, Fault, Reply, Seen, Traffic, interpose, stack_hint, virtual_sleep
 
 if TYPE_CHECKING:
     from ..wire import WireFormat
@@ -62,7 +65,7 @@ def call_stream(provider: Any, messages: list[Any] | None = None) -> list[Any]:
 
 @contextlib.contextmanager
 def observed(handler: Callable[[Seen, Callable[[], Reply]], Any] | None = None) -> Iterator[Traffic]:
-    """Interpose on httpx for the block; backoff sleeps return at once.
+    """Interpose on every HTTP stack the kit watches for the block; backoff sleeps return at once.
 
     A request that missed the cassette makes the clause refuse to judge, whether or not
     the provider let vcrpy's error through.
@@ -77,7 +80,7 @@ def observed(handler: Callable[[Seen, Callable[[], Reply]], Any] | None = None) 
             if not traffic.seen:
                 raise ClauseCannotJudge(
                     f"the call raised {type(exc).__name__}: {str(exc)[:200]} before any HTTP request crossed "
-                    "the kit's httpx seam; " + _INVISIBLE
+                    "the kit's seam; " + _invisible(_clause_provider())
                 ) from exc
             raise
         _refuse_on_replay_miss(traffic)
@@ -86,13 +89,30 @@ def observed(handler: Callable[[Seen, Callable[[], Reply]], Any] | None = None) 
 def require_traffic(traffic: Traffic, during: str) -> None:
     """Refuse to judge when the provider's requests did not cross the seam."""
     if not traffic.seen:
-        raise ClauseCannotJudge(f"no HTTP request crossed the kit's httpx seam during {during}: " + _INVISIBLE)
+        raise ClauseCannotJudge(
+            f"no HTTP request crossed the kit's seam during {during}: " + _invisible(_clause_provider())
+        )
 
 
-_INVISIBLE = (
-    "the kit cannot see this provider's traffic, so it will not pass this clause. The kit observes "
-    "httpx and httpx2 transports; a provider on another HTTP stack cannot be judged here"
-)
+def _invisible(provider: Any) -> str:
+    hint = stack_hint(provider) if provider is not None else ""
+    return (
+        "the kit cannot see this provider's traffic, so it will not pass this clause. The kit watches "
+        f"{WATCHED}" + (f"; {hint}" if hint else "") + " (see docs/writing-a-provider.md, supported stacks)"
+    )
+
+
+def _clause_provider() -> Any:
+    """The provider under test, read from the calling clause's ``provider`` argument."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if "provider" in frame.f_locals and frame.f_code.co_filename.startswith(_CONTRACT_DIR):
+            return frame.f_locals["provider"]
+        frame = frame.f_back
+    return None
+
+
+_CONTRACT_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def _refuse_on_replay_miss(traffic: Traffic) -> None:

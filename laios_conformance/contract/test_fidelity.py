@@ -104,7 +104,7 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
     if not sent:
         raise ClauseCannotJudge(
             "the provider sent no request for any generated conversation (it raised before sending "
-            "every time, or its traffic is not visible to the kit's httpx seam)"
+            "every time, or its traffic is not visible to the kit's seam)"
         )
     cases = Cases("message-fidelity")
     if found is not None:

@@ -7,8 +7,7 @@ names the clause(s) it must fail.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -154,17 +153,17 @@ class RetriesTooMuch(GoodOpenAIStyle):
         return super().post(body)
 
 
-class UrllibProvider(GoodOpenAIStyle):
-    """Speaks urllib, not httpx: the kit cannot see its traffic and must say so (error)."""
+class RawSocketProvider(GoodOpenAIStyle):
+    """Speaks HTTP over a bare socket, a stack the kit does not watch: it must say so (error)."""
 
     def generate(
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> LLMResponse:
         # Loopback port 9 (discard): refused at once, and no traffic leaves the machine.
-        request = urllib.request.Request("http://127.0.0.1:9/v1/chat/completions", data=b"{}", method="POST")
         try:
-            urllib.request.urlopen(request, timeout=0.01)
-        except (urllib.error.URLError, OSError) as exc:
+            with socket.create_connection(("127.0.0.1", 9), timeout=0.01) as connection:
+                connection.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        except OSError as exc:
             raise ProviderError("unreachable") from exc
         return LLMResponse(content="never", model=self.model)
 

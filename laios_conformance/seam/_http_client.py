@@ -1,0 +1,164 @@
+"""The ``http.client`` adapter, which also carries ``urllib.request``.
+
+A request made with ``HTTPConnection.request(...)`` (what ``urlopen`` does) is held back
+there and handed to the seam; ``getresponse()`` then delivers the handler's reply, raises
+its fault, or sends the request for real. While a cassette is open, vcrpy swaps the
+module's ``HTTPConnection``/``HTTPSConnection`` for its own classes (and back, for a
+moment, whenever it builds a real connection): the seam takes over the ``request`` and
+``getresponse`` methods of both the real classes and vcrpy's, attributes vcrpy never
+touches. Connections that belong to urllib3 are left to the urllib3 adapter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import http.client
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from ._model import Exchange, Fault, Reply, Seen, Traffic, timeouts
+from ._vcr_aware import pristine
+from ._wire import http_client_response
+
+STACK = "http.client"
+_PENDING = "_laios_seam_pending"
+_upstream = threading.local()  # set while the seam itself sends a request for real
+
+
+@contextlib.contextmanager
+def interposed(traffic: Traffic) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        for connection_class in _connection_classes():
+            stack.enter_context(_patched(connection_class, traffic))
+        yield
+
+
+def _connection_classes() -> list[type]:
+    classes: list[type] = [_real("HTTPConnection")]
+    stubs = sys.modules.get("vcr.stubs")
+    if stubs is not None:
+        classes.append(stubs.VCRConnection)
+    return classes
+
+
+@contextlib.contextmanager
+def _patched(connection_class: type, traffic: Traffic) -> Iterator[None]:
+    real_request = connection_class.__dict__["request"]
+    real_getresponse = connection_class.__dict__["getresponse"]
+
+    def request(conn: Any, method: str, url: str, body: Any = None, headers: Any = None, **kw: Any) -> None:
+        headers = {} if headers is None else headers
+        if _left_alone(conn) or traffic.passes_by():
+            real_request(conn, method, url, body, headers, **kw)
+            return
+        body = _materialized(body)
+        seen = _seen(conn, method, url, body, headers)
+        traffic.record(seen)
+
+        def fetch() -> Any:
+            _upstream.active = True
+            try:
+                real_request(conn, method, url, body, headers, **kw)
+                return real_getresponse(conn)
+            finally:
+                _upstream.active = False
+
+        exchange = Exchange(seen, fetch, _as_reply)
+        outcome = exchange.decide(traffic.handler)
+        if outcome is Fault.CONNECT_ERROR:
+            raise ConnectionRefusedError(errno.ECONNREFUSED, "[laios-conformance] injected connect error")
+        if outcome is Fault.CONNECT_TIMEOUT:
+            raise TimeoutError("timed out ([laios-conformance] injected connect timeout)")
+        object.__setattr__(conn, _PENDING, (exchange, outcome, method))  # vcrpy's stubs copy setattr
+
+    def getresponse(conn: Any, *args: Any, **kwargs: Any) -> Any:
+        pending = conn.__dict__.pop(_PENDING, None)
+        if pending is None:
+            return real_getresponse(conn, *args, **kwargs)
+        exchange, outcome, method = pending
+        seen = exchange.seen
+        if outcome is None:
+            response = exchange.upstream_response()
+            seen.status = response.status
+            return _tracked(response, seen)
+        if outcome is Fault.READ_TIMEOUT:
+            raise TimeoutError("timed out ([laios-conformance] injected read timeout)")
+        return http_client_response(outcome, method, on_close=seen.closed.set)
+
+    setattr(connection_class, "request", request)  # noqa: B010  (a class mypy cannot see into)
+    setattr(connection_class, "getresponse", getresponse)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(connection_class, "request", real_request)  # noqa: B010
+        setattr(connection_class, "getresponse", real_getresponse)  # noqa: B010
+
+
+def _real(name: str) -> Any:
+    """``http.client``'s own class, even while vcrpy's stands in its place."""
+    return pristine(f"_{name}") or getattr(http.client, name)
+
+
+def _left_alone(conn: Any) -> bool:
+    """Requests the seam does not take: its own upstream ones, and urllib3's."""
+    if getattr(_upstream, "active", False):
+        return True
+    urllib3_connection = sys.modules.get("urllib3.connection")
+    return urllib3_connection is not None and isinstance(conn, urllib3_connection.HTTPConnection)
+
+
+def _materialized(body: Any) -> Any:
+    if body is None or isinstance(body, (bytes, str)):
+        return body
+    if hasattr(body, "read"):
+        return body.read()
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)
+    return b"".join(part.encode("utf-8") if isinstance(part, str) else bytes(part) for part in body)
+
+
+def _seen(conn: Any, method: str, url: str, body: Any, headers: Any) -> Seen:
+    data = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+    timeout = conn.timeout
+    if timeout is socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+        timeout = socket.getdefaulttimeout()
+    return Seen(
+        stack=STACK,
+        method=method,
+        url=_absolute(conn, url),
+        headers={str(k): str(v) for k, v in dict(headers).items()},
+        body=data,
+        timeout=timeouts(timeout, timeout, timeout),
+        module=http.client,
+    )
+
+
+def _absolute(conn: Any, url: str) -> str:
+    if not url.startswith("/"):
+        return url  # through a proxy: already absolute
+    real = conn.__dict__.get("real_connection", conn)  # vcrpy's stub wraps the real one
+    secure = isinstance(real, _real("HTTPSConnection"))
+    host = getattr(real, "_tunnel_host", None) or real.host
+    port = getattr(real, "_tunnel_port", None) if getattr(real, "_tunnel_host", None) else real.port
+    default = 443 if secure else 80
+    return f"{'https' if secure else 'http'}://{host}{'' if port == default else f':{port}'}{url}"
+
+
+def _as_reply(response: Any) -> Reply:
+    body = response.read()
+    return Reply(status=response.status, body=body, headers=dict(response.getheaders()))
+
+
+def _tracked(response: Any, seen: Seen) -> Any:
+    close = response.close
+
+    def tracked_close() -> None:
+        seen.closed.set()
+        close()
+
+    response.close = tracked_close
+    return response

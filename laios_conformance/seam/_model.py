@@ -1,0 +1,173 @@
+"""What every stack's adapter shares: a request seen, the reply or fault to deliver, the log of traffic."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Fault(str, Enum):
+    """Transport failures the seam can raise in place of a response."""
+
+    CONNECT_ERROR = "connect error"
+    CONNECT_TIMEOUT = "connect timeout"
+    READ_TIMEOUT = "read timeout"
+    DROPPED = "connection dropped mid-body"
+
+
+DROPPED_BODY = b'{"partial": '
+
+
+@dataclass
+class Reply:
+    """A response for the seam to deliver.
+
+    ``cuts`` are byte offsets at which the body is split into separate network reads.
+    ``drop_at`` ends the body with the stack's own "connection closed mid-body" error after
+    that many bytes. ``gate``, when set, withholds everything after the first piece until
+    the gate opens (or ``gate_timeout`` passes, which sets ``gate_expired``): the kit's way
+    of asking "did you yield before the end?".
+    """
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    cuts: Sequence[int] = ()
+    drop_at: int | None = None
+    gate: threading.Event | None = None
+    gate_timeout: float = 5.0
+    gate_expired: bool = False
+
+    def pieces(self) -> list[bytes]:
+        end = len(self.body) if self.drop_at is None else min(self.drop_at, len(self.body))
+        bounds = sorted({c for c in self.cuts if 0 < c < end})
+        edges = [0, *bounds, end]
+        return [self.body[a:b] for a, b in zip(edges, edges[1:], strict=False) if b > a]
+
+    def paced(self) -> Iterator[bytes]:
+        """The pieces, each one network read, the second one held back by the gate."""
+        for index, piece in enumerate(self.pieces()):
+            if index == 1 and self.gate is not None and not self.gate.wait(self.gate_timeout):
+                self.gate_expired = True
+            yield piece
+
+
+def dropped_reply() -> Reply:
+    """What :attr:`Fault.DROPPED` delivers: a 200 whose body stops after a few bytes."""
+    return Reply(status=200, body=DROPPED_BODY, drop_at=len(DROPPED_BODY))
+
+
+@dataclass
+class Seen:
+    """One request that crossed the seam, as sent, and what became of its response.
+
+    ``timeout`` holds the request's ``connect``, ``read`` and ``write`` timeouts in seconds
+    as the stack will apply them (``None``: wait forever), whatever the stack's own notion.
+    """
+
+    stack: str
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    timeout: dict[str, Any]
+    module: Any = None
+    request: Any = None
+    status: int | None = None
+    closed: threading.Event = field(default_factory=threading.Event)
+    upstream_error: Exception | None = None
+
+    @property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+Upstream = Callable[[], Reply]
+Handler = Callable[[Seen, Upstream], "Reply | Fault | None"]
+
+
+class Traffic:
+    """Everything that crossed the seam while :func:`~laios_conformance.seam.interpose` was active.
+
+    The seam takes the requests of the thread that entered it and of every thread started
+    since (a clause's worker threads, a provider's own). Threads that were already running
+    elsewhere in the process (a test's background traffic, a logging exporter) are none of
+    the clause's business: their requests pass by untouched and uncounted.
+    """
+
+    def __init__(self, handler: Handler | None) -> None:
+        self.handler = handler
+        self.seen: list[Seen] = []
+        self._lock = threading.Lock()
+        self._elsewhere = set(threading.enumerate()) - {threading.current_thread()}
+
+    def passes_by(self) -> bool:
+        """Whether the current thread's requests are not the seam's to take."""
+        return threading.current_thread() in self._elsewhere
+
+    def __len__(self) -> int:
+        return len(self.seen)
+
+    @property
+    def last(self) -> Seen:
+        return self.seen[-1]
+
+    def record(self, seen: Seen) -> None:
+        with self._lock:
+            self.seen.append(seen)
+
+
+class Exchange:
+    """One request's trip through the seam: the handler's decision, and the upstream
+    response it may have fetched on the way (fetched once, kept for delivery)."""
+
+    def __init__(self, seen: Seen, fetch: Callable[[], Any], as_reply: Callable[[Any], Reply]) -> None:
+        self.seen, self._fetch, self._as_reply = seen, fetch, as_reply
+        self.response: Any = None
+        self.fetched = False
+
+    def upstream_response(self) -> Any:
+        if not self.fetched:
+            try:
+                self.response = self._fetch()
+            except Exception as exc:  # e.g. vcrpy's "no match in cassette": clauses report it
+                self.seen.upstream_error = exc
+                raise
+            self.fetched = True
+        return self.response
+
+    def upstream(self) -> Reply:
+        reply = self._as_reply(self.upstream_response())
+        self.seen.status = reply.status
+        return reply
+
+    def decide(self, handler: Handler | None) -> Reply | Fault | None:
+        """The handler's outcome; ``None`` means "deliver the real response untouched",
+        or its recorded copy when the handler already read it."""
+        outcome = handler(self.seen, self.upstream) if handler else None
+        if outcome is None and self.fetched:
+            outcome = self._as_reply(self.response)
+        if outcome is Fault.DROPPED:
+            outcome = dropped_reply()
+        if isinstance(outcome, Reply):
+            self.seen.status = outcome.status
+        return outcome
+
+
+def finite_or_none(value: Any) -> float | None:
+    """A timeout in seconds, or ``None`` when it means "wait forever"."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def timeouts(connect: Any, read: Any, write: Any) -> dict[str, Any]:
+    return {"connect": finite_or_none(connect), "read": finite_or_none(read), "write": finite_or_none(write)}

@@ -1,0 +1,75 @@
+"""Which HTTP stack a provider seems to speak, for the message when none of its traffic was seen."""
+
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+from typing import Any
+
+WATCHED = "httpx, httpx2, requests (through urllib3), urllib3, urllib.request (through http.client) and http.client"
+
+# Module (or package) name -> (the stack's name, whether the seam watches it).
+_KNOWN: dict[str, tuple[str, bool]] = {
+    "httpx": ("httpx", True),
+    "httpx2": ("httpx2", True),
+    "openai": ("httpx (through the openai SDK)", True),
+    "anthropic": ("httpx (through the anthropic SDK)", True),
+    "ollama": ("httpx (through the ollama SDK)", True),
+    "requests": ("requests", True),
+    "urllib3": ("urllib3", True),
+    "urllib.request": ("urllib.request", True),
+    "http.client": ("http.client", True),
+    "socket": ("bare sockets", False),
+    "aiohttp": ("aiohttp", False),
+    "niquests": ("niquests", False),
+    "pycurl": ("pycurl", False),
+    "httplib2": ("httplib2", False),
+    "tornado": ("tornado", False),
+    "grpc": ("gRPC", False),
+    "websockets": ("websockets", False),
+    "boto3": ("boto3", False),
+    "botocore": ("botocore", False),
+}
+
+
+def stack_hint(provider: Any) -> str:
+    """What the modules of the provider's package import, in one clause of a sentence ('' if unknown)."""
+    package = (type(provider).__module__ or "").split(".")[0]
+    if not package or package in ("builtins", "laios_conformance"):
+        return ""
+    found: dict[str, bool] = {}
+    for module in _package_modules(package):
+        for value in vars(module).values():
+            stack = _known_stack(value)
+            if stack is not None:
+                found.setdefault(*stack)
+    if not found:
+        return f"no HTTP library the kit knows is imported by the {package!r} package"
+    unwatched = [name for name, watched in found.items() if not watched]
+    if unwatched:
+        return f"the {package!r} package imports {', '.join(unwatched)}, which the kit does not watch"
+    return (
+        f"the {package!r} package imports {', '.join(found)}, which the kit watches: its requests never "
+        "reached them (sent from another process, or through a mock or a transport of its own?)"
+    )
+
+
+def _package_modules(package: str) -> list[ModuleType]:
+    return [
+        module
+        for name, module in list(sys.modules.items())
+        if isinstance(module, ModuleType) and (name == package or name.startswith(package + "."))
+    ]
+
+
+def _known_stack(value: Any) -> tuple[str, bool] | None:
+    """The stack a module, or a class or function imported from one, belongs to."""
+    name: Any = None
+    if isinstance(value, ModuleType):
+        name = value.__name__
+    elif isinstance(value, type) or callable(value):
+        name = getattr(value, "__module__", None)
+    if not isinstance(name, str):
+        return None
+    parts = name.split(".")
+    return next((_KNOWN[key] for key in (".".join(parts[:2]), parts[0]) if key in _KNOWN), None)

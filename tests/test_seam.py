@@ -171,3 +171,63 @@ def test_virtual_sleep_records_instead_of_sleeping() -> None:
     assert log.calls == [30.0, 0.5] and log.total == 30.5
     assert time.perf_counter() - started < 5
     assert time.sleep is not None and time.sleep.__module__ == "time"
+
+
+THREADED_CASSETTE = """interactions:
+- request:
+    body: null
+    headers: {}
+    method: GET
+    uri: http://127.0.0.1:9/telemetry
+  response:
+    body: {string: ok}
+    headers: {content-type: [text/plain]}
+    status: {code: 200, message: OK}
+- request:
+    body: null
+    headers: {}
+    method: GET
+    uri: https://api.example.invalid/x
+  response:
+    body: {string: recorded body}
+    headers: {content-type: [text/plain]}
+    status: {code: 200, message: OK}
+version: 1
+"""
+
+
+def test_the_seam_holds_while_vcrpy_resets_its_patches_in_another_thread(tmp_path) -> None:
+    """vcrpy puts its originals back, process-wide, each time it builds an http.client
+    connection; another thread's urllib traffic must not open a hole in the seam."""
+    import threading
+    import urllib.request
+
+    import vcr
+    from pytest_recording import network
+
+    cassette = tmp_path / "c.yaml"
+    cassette.write_text(THREADED_CASSETTE)
+    stop, background = threading.Event(), []
+
+    def telemetry() -> None:
+        while not stop.is_set():
+            background.append(urllib.request.urlopen("http://127.0.0.1:9/telemetry", timeout=1).read())
+
+    calls = 300
+    with (
+        network.blocking_context(allowed_hosts=[]),
+        vcr.VCR(record_mode="none").use_cassette(str(cassette), allow_playback_repeats=True),
+    ):
+        thread = threading.Thread(target=telemetry)
+        thread.start()
+        try:
+            with interpose(lambda seen, upstream: Reply(body=b"from the seam")) as answered, httpx.Client() as client:
+                synthetic = [client.get("https://api.example.invalid/y").content for _ in range(calls)]
+            with interpose() as replayed, httpx.Client() as client:
+                recorded = [client.get("https://api.example.invalid/x").content for _ in range(calls)]
+        finally:
+            stop.set()
+            thread.join()
+    assert synthetic == [b"from the seam"] * calls and len(answered) == calls
+    assert recorded == [b"recorded body"] * calls and len(replayed) == calls
+    assert len(background) > 10 and set(background) == {b"ok"}  # it ran alongside, unseen by the seam

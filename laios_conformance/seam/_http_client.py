@@ -108,7 +108,9 @@ def _left_alone(conn: Any) -> bool:
     if getattr(_upstream, "active", False):
         return True
     urllib3_connection = sys.modules.get("urllib3.connection")
-    return urllib3_connection is not None and isinstance(conn, urllib3_connection.HTTPConnection)
+    if urllib3_connection is None:
+        return False
+    return isinstance(conn, pristine("_connHTTPConnection") or urllib3_connection.HTTPConnection)
 
 
 def _materialized(body: Any) -> Any:

@@ -16,6 +16,9 @@ import requests
 
 from laios_conformance import LLMClient, LLMMessage, LLMResponse
 
+# What the network can do to a request (requests' JSONDecodeError is a RequestException too).
+TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
 
 class ProviderError(Exception):
     """Raised on every failure: HTTP status, transport, unusable body."""

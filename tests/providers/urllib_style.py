@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ class UrllibOpenAIStyle(LLMClient):
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key or ""
         self.timeout = timeout
+        self.tls = ssl.create_default_context()  # loading the CA store for every call is slow
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
@@ -64,11 +66,14 @@ class UrllibOpenAIStyle(LLMClient):
             method="POST",
         )
         try:
-            return urllib.request.urlopen(request, timeout=self.timeout)
+            return self.send(request)
         except urllib.error.HTTPError as exc:
             raise self.status_error(exc) from exc
         except TRANSPORT_ERRORS as exc:
             raise ProviderError(f"transport error: {type(exc).__name__}") from exc
+
+    def send(self, request: urllib.request.Request) -> Any:
+        return urllib.request.urlopen(request, timeout=self.timeout, context=self.tls)
 
     def status_error(self, error: urllib.error.HTTPError) -> Exception:
         with error:

@@ -1,10 +1,11 @@
-"""Rebuild the committed cassettes of the reference providers from real wire samples.
+"""Rebuild the committed cassettes of the reference providers, and of the kit's own providers on
+the requests and urllib.request stacks, from real wire samples.
 
-    python -m tests.support.build_cassettes            # all reference providers
+    python -m tests.support.build_cassettes            # all reference and stack providers
     python -m tests.support.build_cassettes OpenAIClient
 
 No live API is reachable where this project is built, so the request side of each
-cassette is what the reference provider really sends (recorded through the kit with
+cassette is what the provider really sends (recorded through the kit with
 ``--record-mode=once`` against the loopback :class:`FakeAPI`), and the response side is a
 real response that a public project recorded against the live service. ``PROVENANCE.md``
 beside the cassettes says which.
@@ -22,6 +23,7 @@ from tests.support.fake_api import DEFAULT_SAMPLES, FakeAPI, load_sample
 from tests.support.recording import REPO, record
 
 CASSETTES = REPO / "cassettes"
+STACK_CASSETTES = REPO / "tests" / "data" / "stack_cassettes"
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Reference:
     family: str
     real_base: str
     base_url_suffix: str = ""
+    out: Path = CASSETTES
 
     @property
     def class_name(self) -> str:
@@ -41,34 +44,43 @@ REFERENCES = (
     Reference("reference_providers.anthropic:AnthropicClient", "anthropic", "https://api.anthropic.com"),
     Reference("reference_providers.ollama:OllamaClient", "ollama", "http://localhost:11434"),
 )
+# The kit's own OpenAI-compatible providers on requests and on urllib.request (tests/providers/).
+STACK_PROVIDERS = (
+    Reference(
+        "tests.providers.requests_style:RequestsOpenAIStyle", "openai", "https://api.openai.com", "/v1", STACK_CASSETTES
+    ),
+    Reference(
+        "tests.providers.urllib_style:UrllibOpenAIStyle", "openai", "https://api.openai.com", "/v1", STACK_CASSETTES
+    ),
+)
 
 
-def build(reference: Reference, out: Path = CASSETTES) -> None:
+def build(reference: Reference) -> None:
     with FakeAPI() as api, tempfile.TemporaryDirectory() as scratch:
         kwargs = {"base_url": api.url + reference.base_url_suffix}
         result = record(reference.target, kwargs, api.url, reference.real_base, Path(scratch), cwd=Path(scratch))
         recorded = Path(scratch) / reference.class_name
         if not recorded.is_dir():
             raise SystemExit(f"recording {reference.target} produced no cassettes:\n{result.stdout}\n{result.stderr}")
-        target_dir = out / reference.class_name
+        target_dir = reference.out / reference.class_name
         shutil.rmtree(target_dir, ignore_errors=True)
         shutil.copytree(recorded, target_dir)
 
 
-def provenance() -> str:
+def provenance(references: tuple[Reference, ...]) -> str:
     lines = [
         "# Where the cassettes' responses come from",
         "",
         "Every response body in these cassettes is a real HTTP response that the public project",
         "named below recorded against the live service; this kit did not write any of them. The",
-        "request side is what the reference provider sends, recorded through the kit against a",
+        "request side is what the provider sends, recorded through the kit against a",
         "loopback server that replayed those responses (`python -m tests.support.build_cassettes`).",
         "The recording date in each cassette is when the kit recorded it, not when the service answered.",
         "",
         "| provider | wire family | streamed | response recorded by | source file | commit | licence |",
         "|---|---|---|---|---|---|---|",
     ]
-    for reference in REFERENCES:
+    for reference in references:
         for stream in (False, True):
             sample = load_sample(DEFAULT_SAMPLES[(reference.family, stream)])
             source = sample["source"]
@@ -81,11 +93,12 @@ def provenance() -> str:
 
 
 def main(argv: list[str]) -> int:
-    chosen = [r for r in REFERENCES if not argv or r.class_name in argv]
-    for reference in chosen:
-        build(reference)
-        print(f"rebuilt {CASSETTES / reference.class_name}")
-    (CASSETTES / "PROVENANCE.md").write_text(provenance(), encoding="utf-8")
+    for references in (REFERENCES, STACK_PROVIDERS):
+        for reference in references:
+            if not argv or reference.class_name in argv:
+                build(reference)
+                print(f"rebuilt {reference.out / reference.class_name}")
+        (references[0].out / "PROVENANCE.md").write_text(provenance(references), encoding="utf-8")
     return 0
 
 

@@ -1,0 +1,147 @@
+"""The defective twins of ``defective.py`` on the requests and urllib.request stacks.
+
+Each class is :class:`RequestsOpenAIStyle` or :class:`UrllibOpenAIStyle` with the one bad
+habit of the httpx twin of the same name, so it must fail exactly the clauses that twin
+fails (``tests/test_stacks.py`` checks that).
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+from laios_conformance import LLMResponse
+
+from .requests_style import TRANSPORT_ERRORS as REQUESTS_TRANSPORT_ERRORS
+from .requests_style import ProviderError as RequestsError
+from .requests_style import RequestsOpenAIStyle
+from .urllib_style import TRANSPORT_ERRORS, UrllibOpenAIStyle
+from .urllib_style import ProviderError as UrllibError
+
+# -- on requests ----------------------------------------------------------------------------
+
+
+class RequestsReturnsEmptyOnHttpError(RequestsOpenAIStyle):
+    """Fails raises-on-http-error, router-fallback, circuit-breaker: an error status becomes ``""``."""
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        try:
+            return super().generate(messages, temperature, max_tokens, **kwargs)
+        except RequestsError as exc:
+            if str(exc).startswith("HTTP "):
+                return LLMResponse(content="", model=self.model)
+            raise
+
+
+class RequestsNoTimeout(RequestsOpenAIStyle):
+    """Fails timeout-set: ``requests`` waits forever unless told otherwise, and it is not told."""
+
+    def __init__(
+        self, model: str = "gpt-4o-mini", base_url: str = "https://api.openai.com/v1", api_key: str | None = None
+    ) -> None:
+        super().__init__(model=model, base_url=base_url, api_key=api_key)
+        self.timeout = None  # type: ignore[assignment]
+
+
+class RequestsDropsLastDelta(RequestsOpenAIStyle):
+    """Fails stream-join, stream-rechunk, content-fidelity, stream-incremental: it lags one delta and loses the last."""
+
+    def deltas(self, lines: Iterator[bytes]) -> Iterator[str]:
+        pending = None
+        for text in super().deltas(lines):
+            if pending is not None:
+                yield pending
+            pending = text
+
+
+class RequestsSwallowsDisconnect(RequestsOpenAIStyle):
+    """Fails stream-raises: a connection dropped mid-stream ends the stream quietly."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        try:
+            yield from super().generate_stream(messages, temperature, max_tokens, **kwargs)
+        except RequestsError as exc:
+            if not isinstance(exc.__cause__, REQUESTS_TRANSPORT_ERRORS):
+                raise
+
+
+class RequestsSwallowsTransportErrors(RequestsOpenAIStyle):
+    """Fails raises-on-transport-error: a broken connection becomes a polite placeholder."""
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        try:
+            return super().generate(messages, temperature, max_tokens, **kwargs)
+        except RequestsError as exc:
+            if isinstance(exc.__cause__, REQUESTS_TRANSPORT_ERRORS):
+                return LLMResponse(content="Sorry, the service is unavailable.", model=self.model)
+            raise
+
+
+# -- on urllib.request ----------------------------------------------------------------------
+
+
+class UrllibReturnsEmptyOnHttpError(UrllibOpenAIStyle):
+    """Fails raises-on-http-error, router-fallback, circuit-breaker: an error status becomes ``""``."""
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        try:
+            return super().generate(messages, temperature, max_tokens, **kwargs)
+        except UrllibError as exc:
+            if isinstance(exc.__cause__, urllib.error.HTTPError):
+                return LLMResponse(content="", model=self.model)
+            raise
+
+
+class UrllibNoTimeout(UrllibOpenAIStyle):
+    """Fails timeout-set: calls ``urlopen`` without a timeout, which waits forever by default."""
+
+    def send(self, request: urllib.request.Request) -> Any:
+        return urllib.request.urlopen(request, context=self.tls)
+
+
+class UrllibDropsLastDelta(UrllibOpenAIStyle):
+    """Fails stream-join, stream-rechunk, content-fidelity, stream-incremental: it lags one delta and loses the last."""
+
+    def deltas(self, lines: Iterator[bytes]) -> Iterator[str]:
+        pending = None
+        for text in super().deltas(lines):
+            if pending is not None:
+                yield pending
+            pending = text
+
+
+class UrllibSwallowsDisconnect(UrllibOpenAIStyle):
+    """Fails stream-raises: a connection dropped mid-stream ends the stream quietly."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        try:
+            yield from super().generate_stream(messages, temperature, max_tokens, **kwargs)
+        except UrllibError as exc:
+            if not isinstance(exc.__cause__, TRANSPORT_ERRORS):
+                raise
+
+
+class UrllibSwallowsTransportErrors(UrllibOpenAIStyle):
+    """Fails raises-on-transport-error: a broken connection becomes a polite placeholder."""
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        try:
+            return super().generate(messages, temperature, max_tokens, **kwargs)
+        except UrllibError as exc:
+            if isinstance(exc.__cause__, TRANSPORT_ERRORS) and not isinstance(exc.__cause__, urllib.error.HTTPError):
+                return LLMResponse(content="Sorry, the service is unavailable.", model=self.model)
+            raise

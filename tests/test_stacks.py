@@ -1,0 +1,82 @@
+"""Providers on requests and on urllib.request are judged like httpx ones, clause for clause.
+
+A careful provider on each stack passes every clause, replaying the committed cassettes in
+``tests/data/stack_cassettes`` (``python -m tests.support.build_cassettes`` rebuilds them);
+each defective twin fails exactly the clauses its httpx twin in ``defective.py`` fails.
+One kit run per stack judges the careful provider and all its twins together.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from laios_conformance.clauses import all_clauses
+from tests.support.build_cassettes import STACK_CASSETTES
+
+ALL = {c.id for c in all_clauses()}
+OPT_IN = {"cassettes-fresh"}  # skipped unless --laios-max-cassette-age is given
+STACKS = {
+    "requests": "tests.providers.requests_style:RequestsOpenAIStyle",
+    "urllib": "tests.providers.urllib_style:UrllibOpenAIStyle",
+}
+# The httpx twin's name -> the clauses it fails (tests/test_contract_core.py, tests/test_contract_streaming.py).
+TWINS = {
+    "ReturnsEmptyOnHttpError": {"raises-on-http-error", "router-fallback", "circuit-breaker"},
+    "NoTimeout": {"timeout-set"},
+    "DropsLastDelta": {"stream-join", "stream-rechunk", "content-fidelity", "stream-incremental"},
+    "SwallowsDisconnect": {"stream-raises"},
+    "SwallowsTransportErrors": {"raises-on-transport-error"},
+}
+
+
+def judged(pytester: pytest.Pytester, good: str, twins: list[str]) -> dict[str, dict[str, str]]:
+    """Statuses per provider class, replaying the good provider's committed cassettes for all."""
+    root = pytester.path / "cassettes"
+    root.mkdir()
+    good_class = good.rsplit(":", 1)[1]
+    for target in [good, *twins]:
+        (root / target.rsplit(":", 1)[1]).symlink_to(STACK_CASSETTES / good_class, target_is_directory=True)
+    report = pytester.path / "verdict.json"
+    result = pytester.runpytest_inprocess(
+        *[f"--laios-provider={target}" for target in [good, *twins]],
+        f"--laios-cassette-dir={root}",
+        f"--laios-report={report}",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert report.exists(), str(result.stdout)
+    providers = json.loads(report.read_text())["providers"]
+    return {
+        target.rsplit(":", 1)[1]: {cid: c["status"] for cid, c in provider["clauses"].items()}
+        for target, provider in zip([good, *twins], providers, strict=True)
+    }
+
+
+@pytest.mark.parametrize("stack", sorted(STACKS))
+def test_careful_provider_passes_and_each_twin_fails_where_its_httpx_twin_fails(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stack: str
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    prefix = stack.capitalize()
+    twins = [f"tests.providers.defective_stacks:{prefix}{name}" for name in TWINS]
+    verdicts = judged(pytester, STACKS[stack], twins)
+    good = verdicts.pop(STACKS[stack].rsplit(":", 1)[1])
+    assert set(good) == ALL
+    assert {c: s for c, s in good.items() if s != "passed"} == dict.fromkeys(OPT_IN, "skipped")
+    for name, expected in TWINS.items():
+        statuses = verdicts[prefix + name]
+        assert {c: s for c, s in statuses.items() if s != "passed" and c not in OPT_IN} == dict.fromkeys(
+            expected, "failed"
+        ), (name, statuses)
+
+
+def test_committed_cassettes_hold_no_key_and_name_their_sources() -> None:
+    provenance = (STACK_CASSETTES / "PROVENANCE.md").read_text(encoding="utf-8")
+    for class_name in ("RequestsOpenAIStyle", "UrllibOpenAIStyle"):
+        assert f"| {class_name} | openai |" in provenance
+        for path in Path(STACK_CASSETTES / class_name).glob("*.yaml"):
+            text = path.read_text(encoding="utf-8")
+            assert "sk-" not in text and "uthorization" not in text, path

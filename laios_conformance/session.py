@@ -6,6 +6,7 @@ Registered by the plugin only when a provider is given. Results ride on each tes
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Generator
 from dataclasses import replace
@@ -59,12 +60,13 @@ class ConformanceSession:
                 "give it once (for all providers) or once per --laios-provider, in the same order"
             )
         pairs = zip(targets, kwargs_list * len(targets) if len(kwargs_list) == 1 else kwargs_list, strict=False)
+        _apply_ci_defaults(config)
         try:
-            specs = [load_provider(target, kwargs, canary) for target, kwargs in pairs]
+            with _network_guard(config):  # the instance built to check the target is a provider's code too
+                specs = [load_provider(target, kwargs, canary) for target, kwargs in pairs]
         except ProviderLoadError as exc:
             raise pytest.UsageError(str(exc)) from None
         specs = [replace(spec, label=label) for spec, label in zip(specs, _unique_ids(specs), strict=False)]
-        _apply_ci_defaults(config)
         if config.args_source is not pytest.Config.ArgsSource.ARGS:
             config.args = [str(CONTRACT_DIR)]
         session = cls(config, specs)
@@ -268,6 +270,18 @@ def _apply_ci_defaults(config: pytest.Config) -> None:
     elif not config.getoption("--block-network", default=False) and not config.getoption("--allowed-hosts", None):
         config.option.allowed_hosts = LOOPBACK_HOSTS
     config.option.block_network = True
+
+
+def _network_guard(config: pytest.Config) -> contextlib.AbstractContextManager[None]:
+    """pytest-recording's network block, as its fixture applies it to each test in replay."""
+    if config.getoption("--record-mode", default=None) not in (None, "none") or not config.getoption(
+        "--block-network", default=False
+    ):
+        return contextlib.nullcontext()
+    from pytest_recording import network
+
+    allowed = config.getoption("--allowed-hosts", None)
+    return network.blocking_context(allowed_hosts=allowed.split(",") if isinstance(allowed, str) else allowed)
 
 
 def cassette_hint(spec: ProviderSpec, clause_id: str, rewrite: bool = False) -> str:

@@ -37,6 +37,7 @@ from . import _http_client, _httpx, _urllib3
 from ._model import Fault, Handler, Reply, Seen, Traffic
 from ._sleep import SleepLog, virtual_sleep
 from ._stacks import WATCHED, stack_hint
+from ._vcr_aware import resets_announced
 
 __all__ = [
     "WATCHED",
@@ -57,6 +58,7 @@ def interpose(handler: Handler | None = None) -> Iterator[Traffic]:
     """Route every request of every watched stack through ``handler`` until the block ends."""
     traffic = Traffic(handler)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(resets_announced())
         for name in _httpx.MODULES:
             module = _importable(name)
             if module is not None:

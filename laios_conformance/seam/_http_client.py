@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._model import Exchange, Fault, Reply, Seen, Traffic, timeouts
-from ._vcr_aware import pristine
+from ._vcr_aware import Replaying, pristine
 from ._wire import http_client_response
 
 STACK = "http.client"
@@ -49,6 +49,7 @@ def _connection_classes() -> list[type]:
 def _patched(connection_class: type, traffic: Traffic) -> Iterator[None]:
     real_request = connection_class.__dict__["request"]
     real_getresponse = connection_class.__dict__["getresponse"]
+    replaying = {name: Replaying(http.client, name, f"_{name}") for name in ("HTTPConnection", "HTTPSConnection")}
 
     def request(conn: Any, method: str, url: str, body: Any = None, headers: Any = None, **kw: Any) -> None:
         headers = {} if headers is None else headers
@@ -62,6 +63,10 @@ def _patched(connection_class: type, traffic: Traffic) -> Iterator[None]:
         def fetch() -> Any:
             _upstream.active = True
             try:
+                sender = _replaying_connection(conn, replaying)
+                if sender is not None:  # vcrpy's connection: its request and getresponse, not ours
+                    sender.request(method, url, body, headers, **kw)
+                    return sender.getresponse()
                 real_request(conn, method, url, body, headers, **kw)
                 return real_getresponse(conn)
             finally:
@@ -96,6 +101,17 @@ def _patched(connection_class: type, traffic: Traffic) -> Iterator[None]:
     finally:
         setattr(connection_class, "request", real_request)  # noqa: B010
         setattr(connection_class, "getresponse", real_getresponse)  # noqa: B010
+
+
+def _replaying_connection(conn: Any, replaying: dict[str, Replaying]) -> Any:
+    """vcrpy's replaying connection in place of a real one made while vcrpy had put the
+    module's classes back for a moment (in another thread); None when ``conn`` will do."""
+    secure = isinstance(conn, _real("HTTPSConnection"))
+    stub = replaying["HTTPSConnection" if secure else "HTTPConnection"].current()
+    if getattr(stub, "cassette", None) is None or isinstance(conn, stub) or "real_connection" in conn.__dict__:
+        return None
+    options = {"context": conn._context} if secure else {}
+    return stub(conn.host, conn.port, timeout=conn.timeout, **options)
 
 
 def _real(name: str) -> Any:

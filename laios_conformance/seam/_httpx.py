@@ -16,7 +16,7 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 from ._model import Exchange, Fault, Reply, Seen, Traffic
-from ._vcr_aware import Remembered
+from ._vcr_aware import Replaying
 
 MODULES = ("httpx", "httpx2")
 _VCR_ORIGINALS = {
@@ -28,8 +28,8 @@ _VCR_ORIGINALS = {
 @contextlib.contextmanager
 def interposed(module: ModuleType, traffic: Traffic) -> Iterator[None]:
     sync_names, async_names = _VCR_ORIGINALS[module.__name__]
-    sync_upstream = Remembered(module.HTTPTransport, "handle_request", sync_names)
-    async_upstream = Remembered(module.AsyncHTTPTransport, "handle_async_request", async_names)
+    sync_upstream = Replaying(module.HTTPTransport, "handle_request", sync_names)
+    async_upstream = Replaying(module.AsyncHTTPTransport, "handle_async_request", async_names)
     streams = _streams(module)
     clients = (module.Client, module.AsyncClient)
     originals = [client.__dict__["_transport_for_url"] for client in clients]

@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from ._model import Exchange, Fault, Reply, Seen, Traffic, timeouts
+from ._vcr_aware import Replaying
 from ._wire import http_client_response
 
 STACK = "urllib3"
@@ -31,6 +32,19 @@ def interposed(traffic: Traffic) -> Iterator[None]:
     pool_class = connectionpool.HTTPConnectionPool
     _default_timeout = urllib3.util.timeout._DEFAULT_TIMEOUT
     real = pool_class.__dict__["_make_request"]
+    replaying = {
+        pool_class: Replaying(pool_class, "ConnectionCls", "_connHTTPConnection"),
+        connectionpool.HTTPSConnectionPool: Replaying(
+            connectionpool.HTTPSConnectionPool, "ConnectionCls", "_connHTTPSConnection"
+        ),
+    }
+
+    def upstream(pool: Any, conn: Any, *args: Any, **kw: Any) -> Any:
+        replaying_class = next((r for cls, r in reversed(replaying.items()) if isinstance(pool, cls)), None)
+        stub: Any = replaying_class.current() if replaying_class is not None else None
+        if getattr(stub, "cassette", None) is not None and not isinstance(conn, stub):
+            conn, kw = _replaying_connection(pool, conn, stub, kw)
+        return real(pool, conn, *args, **kw)
 
     def _make_request(
         pool: Any, conn: Any, method: str, url: str, body: Any = None, headers: Any = None, **kw: Any
@@ -40,7 +54,7 @@ def interposed(traffic: Traffic) -> Iterator[None]:
         body = _materialized(body)
         seen = _seen(urllib3, pool, method, url, body, headers, kw.get("timeout", _default_timeout))
         traffic.record(seen)
-        exchange = Exchange(seen, lambda: real(pool, conn, method, url, body, headers, **kw), _as_reply)
+        exchange = Exchange(seen, lambda: upstream(pool, conn, method, url, body, headers, **kw), _as_reply)
         outcome = exchange.decide(traffic.handler)
         if outcome is None:
             response = exchange.upstream_response()
@@ -55,6 +69,19 @@ def interposed(traffic: Traffic) -> Iterator[None]:
         yield
     finally:
         setattr(pool_class, "_make_request", real)  # noqa: B010
+
+
+def _replaying_connection(pool: Any, conn: Any, stub: type, kw: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """vcrpy's replaying connection in place of a real one the pool made while vcrpy had
+    put urllib3's classes back for a moment (in another thread)."""
+    pool.__dict__["ConnectionCls"] = stub  # this pool only, for this one connection
+    try:
+        replacement = pool._new_conn()
+    finally:
+        del pool.__dict__["ConnectionCls"]
+    if kw.get("response_conn") is conn:
+        kw = {**kw, "response_conn": replacement}
+    return replacement, kw
 
 
 def _materialized(body: Any) -> Any:

@@ -1,0 +1,103 @@
+"""Replay isolation: other threads' traffic cannot open a hole in the seam, and without CI a
+replay still lets no request leave the machine, whatever stack or thread sends it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import GOOD, cassettes_for
+from tests.providers import probes
+from tests.support.fake_api import FakeAPI
+
+CLAUSES_WITH_CASSETTES_AND_THREADS = "thread_safety or returns_response or stream_join or circuit_breaker or retry"
+
+
+@pytest.fixture
+def background_traffic(fake_api: FakeAPI) -> Iterator[list[str]]:
+    """Another thread sending urllib and http.client requests to the loopback API nonstop."""
+    stop, outcomes = threading.Event(), []
+    host, port = urlsplit(fake_api.url).hostname, urlsplit(fake_api.url).port
+
+    def send() -> None:
+        while not stop.is_set():
+            try:
+                request = urllib.request.Request(f"{fake_api.url}/v1/chat/completions", data=b"{}")
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    outcomes.append(f"urllib {response.status}")
+                connection = http.client.HTTPConnection(host, port, timeout=5)
+                connection.request("POST", "/v1/chat/completions", b"{}")
+                outcomes.append(f"http.client {connection.getresponse().status}")
+                connection.close()
+            except Exception as exc:  # inside a cassette, vcrpy refuses what it did not record
+                outcomes.append(type(exc).__name__)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    yield outcomes
+    stop.set()
+    thread.join(timeout=10)
+
+
+def run(pytester: pytest.Pytester, *args: str) -> dict:
+    report = pytester.path / "verdict.json"
+    result = pytester.runpytest_inprocess(*args, f"--laios-report={report}", "-p", "no:cacheprovider")
+    assert report.exists(), str(result.stdout)
+    return json.loads(report.read_text())
+
+
+@pytest.mark.parametrize(
+    "target",
+    [GOOD, "tests.providers.requests_style:RequestsOpenAIStyle", "tests.providers.urllib_style:UrllibOpenAIStyle"],
+)
+def test_clauses_judge_alike_while_another_thread_sends_urllib_and_http_client_traffic(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, good_cassettes: Path, background_traffic, target: str
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    class_name = target.rsplit(":", 1)[1]
+    if target == GOOD:
+        root = good_cassettes
+    else:
+        from tests.support.build_cassettes import STACK_CASSETTES
+
+        root = STACK_CASSETTES
+    before = len(background_traffic)
+    report = run(
+        pytester, f"--laios-provider={target}", f"--laios-cassette-dir={root}", "-k", CLAUSES_WITH_CASSETTES_AND_THREADS
+    )
+    during = background_traffic[before:]
+    statuses = {cid: c["status"] for cid, c in report["providers"][0]["clauses"].items()}
+    assert statuses == dict.fromkeys(
+        ["thread-safety", "returns-response", "stream-join", "circuit-breaker", "retry-bounded"], "passed"
+    ), (class_name, report["providers"][0]["clauses"])
+    assert len(during) > 20, "the background traffic did not run alongside the clauses"
+    assert (
+        "urllib 200" in during and "CannotOverwriteExistingCassetteException" in during
+    )  # outside and inside cassettes
+
+
+def test_replay_without_ci_lets_no_request_leave_the_machine(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, fake_api: FakeAPI, good_cassettes: Path
+) -> None:
+    """A request from outside the seam and any cassette (the provider's constructor, for a
+    clause that replays nothing) meets the network guard: refused for a non-loopback
+    address, let through to loopback."""
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("LAIOS_TEST_LOOPBACK_URL", f"{fake_api.url}/v1/chat/completions")
+    probes.PROBES.clear()
+    target = "tests.providers.probes:ProbesTheNetworkWhenBuilt"
+    cassettes_for(good_cassettes, "ProbesTheNetworkWhenBuilt")
+    report = run(
+        pytester, f"--laios-provider={target}", f"--laios-cassette-dir={good_cassettes}", "-k", "raises_on_http_error"
+    )
+    assert report["providers"][0]["clauses"]["raises-on-http-error"]["status"] == "passed"
+    outside = [p for p in probes.PROBES if p.startswith("http://203.0.113.7")]
+    assert outside and all("Network is disabled for host '203.0.113.7'" in p for p in outside), probes.PROBES
+    assert f"{fake_api.url}/v1/chat/completions: HTTP 200" in probes.PROBES

@@ -12,9 +12,12 @@ taken between figures of the same run, never against numbers from elsewhere.
 
 a. ``python -m pytest --laios-provider=X -p no:cacheprovider -q`` wall time (subprocess,
    repository root, CI unset), for each reference provider and for all three together;
-b. one ``OpenAIClient.generate()`` answered through the kit's seam
-   (``laios_conformance.seam.interpose`` + a handler returning a ``Reply``) versus straight
-   through ``httpx.MockTransport`` with the same recorded body;
+b. for each stack the seam watches, one ``generate()`` answered through the kit's seam
+   (``laios_conformance.seam.interpose`` + a handler returning a ``Reply``) versus a mock
+   answering the same recorded body at the layer the seam replaces: ``OpenAIClient`` on
+   ``httpx.MockTransport``; ``RequestsOpenAIStyle`` on a urllib3 pool whose
+   ``_make_request`` answers; ``UrllibOpenAIStyle`` on an ``http.client`` connection
+   that answers;
 c. ``python -m pytest --co -q`` on a one-test file in an empty folder, with the plugin
    installed but not asked for, versus ``-p no:laios_conformance``;
 d. ``-n 2`` (pytest-xdist) versus serial, three providers.
@@ -174,11 +177,9 @@ def _recorded_body() -> bytes:
 
 
 def seam_figures(calls: int, rounds: int) -> list[Figure]:
-    import httpx
-
+    """b, for each stack: the provider's generate() answered through the seam vs. a mock at the same layer."""
     from laios_conformance.base.client import LLMMessage
     from laios_conformance.seam import Reply, interpose
-    from reference_providers.openai import OpenAIClient
 
     body = _recorded_body()
     headers = {"content-type": "application/json"}
@@ -188,40 +189,137 @@ def seam_figures(calls: int, rounds: int) -> list[Figure]:
     def seam_handler(seen: Any, upstream: Any) -> Reply:
         return Reply(status=200, body=body, headers=headers)
 
-    def mock_handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers=headers, content=body)
-
-    through_seam = OpenAIClient(api_key="sk-benchmark-not-a-key")  # default transport, patched by the seam
-    plain = OpenAIClient(api_key="sk-benchmark-not-a-key", transport=httpx.MockTransport(mock_handler))
-
     def call(client: Any) -> None:
         if client.generate(messages, temperature=0.3, max_tokens=64).content != expected:
             raise SystemExit("benchmark: the provider did not return the recorded answer")
 
-    def seam_block(n: int) -> float:
-        with interpose(seam_handler) as traffic:
+    figures: list[Figure] = []
+    for stack, (through_seam, plain, plain_name) in _stack_clients(body, headers).items():
+
+        def seam_block(n: int, through_seam: Any = through_seam) -> float:
+            with interpose(seam_handler) as traffic:
+                start = time.perf_counter()
+                for _ in range(n):
+                    call(through_seam)
+                elapsed = time.perf_counter() - start
+            if len(traffic) != n:
+                raise SystemExit(f"benchmark: {len(traffic)} of {n} calls crossed the seam")
+            return elapsed
+
+        def seam_each_call_block(n: int, through_seam: Any = through_seam) -> float:
             start = time.perf_counter()
             for _ in range(n):
-                call(through_seam)
-            elapsed = time.perf_counter() - start
-        if len(traffic) != n:
-            raise SystemExit(f"benchmark: {len(traffic)} of {n} calls crossed the seam")
-        return elapsed
+                with interpose(seam_handler):
+                    call(through_seam)
+            return time.perf_counter() - start
 
-    def seam_each_call_block(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            with interpose(seam_handler):
-                call(through_seam)
-        return time.perf_counter() - start
+        def plain_block(n: int, plain: Any = plain) -> float:
+            start = time.perf_counter()
+            for _ in range(n):
+                call(plain)
+            return time.perf_counter() - start
 
-    def plain_block(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            call(plain)
-        return time.perf_counter() - start
+        conditions = {"seam": seam_block, "plain": plain_block, "seam, interpose per call": seam_each_call_block}
+        figures += _overhead_figures(stack, plain_name, conditions, calls, rounds)
+        for client in (through_seam, plain):
+            client.close()
+    return figures
 
-    conditions = {"seam": seam_block, "plain": plain_block, "seam, interpose per call": seam_each_call_block}
+
+def _stack_clients(body: bytes, headers: dict[str, str]) -> dict[str, tuple[Any, Any, str]]:
+    """Per stack: a provider on its default transport (answered by the seam), the same
+    provider answered by a mock at the layer the seam replaces, and the mock's name."""
+    import httpx
+
+    from reference_providers.openai import OpenAIClient
+
+    key = "sk-benchmark-not-a-key"
+
+    def mock_handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers=headers, content=body)
+
+    return {
+        "httpx": (
+            OpenAIClient(api_key=key),
+            OpenAIClient(api_key=key, transport=httpx.MockTransport(mock_handler)),
+            "httpx.MockTransport",
+        ),
+        "requests": (*_requests_clients(key, body, headers), "a urllib3 pool whose _make_request answers"),
+        "urllib.request": (*_urllib_clients(key, body, headers), "an http.client connection that answers"),
+    }
+
+
+def _requests_clients(key: str, body: bytes, headers: dict[str, str]) -> tuple[Any, Any]:
+    import io
+
+    import requests.adapters
+    import urllib3
+
+    from tests.providers.requests_style import RequestsOpenAIStyle
+
+    class AnsweringPool(urllib3.HTTPSConnectionPool):
+        def _make_request(self, conn: Any, method: str, url: str, *args: Any, **kw: Any) -> Any:
+            return urllib3.HTTPResponse(
+                body=io.BytesIO(body),
+                headers=urllib3.HTTPHeaderDict(headers),
+                status=200,
+                preload_content=kw.get("preload_content", True),
+                decode_content=kw.get("decode_content", True),
+                request_method=method,
+                request_url=url,
+                pool=self,
+                connection=kw.get("response_conn"),
+            )
+
+    class AnsweringAdapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"https": AnsweringPool}
+
+    plain = RequestsOpenAIStyle(api_key=key)
+    plain.session.mount("https://", AnsweringAdapter())
+    return RequestsOpenAIStyle(api_key=key), plain
+
+
+def _urllib_clients(key: str, body: bytes, headers: dict[str, str]) -> tuple[Any, Any]:
+    import http.client
+    import io
+    import urllib.request
+
+    from tests.providers.urllib_style import UrllibOpenAIStyle
+
+    wire = b"HTTP/1.1 200 OK\r\n" + b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items())
+    wire += f"content-length: {len(body)}\r\n\r\n".encode() + body
+
+    class Socket:
+        def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BufferedReader:
+            return io.BufferedReader(io.BytesIO(wire))  # type: ignore[arg-type]
+
+    class AnsweringConnection(http.client.HTTPSConnection):
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def getresponse(self) -> http.client.HTTPResponse:
+            response = http.client.HTTPResponse(Socket(), method="POST")  # type: ignore[arg-type]
+            response.begin()
+            return response
+
+    class AnsweringHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req: Any) -> Any:
+            return self.do_open(AnsweringConnection, req, context=self._context)  # type: ignore[attr-defined]
+
+    class Plain(UrllibOpenAIStyle):
+        def send(self, request: urllib.request.Request) -> Any:
+            return urllib.request.build_opener(AnsweringHandler(context=self.tls)).open(request, timeout=self.timeout)
+
+    for provider in (through_seam := UrllibOpenAIStyle(api_key=key)), (plain := Plain(api_key=key)):
+        provider.close = lambda: None  # type: ignore[method-assign]
+    return through_seam, plain
+
+
+def _overhead_figures(
+    stack: str, plain_name: str, conditions: dict[str, Callable[[int], float]], calls: int, rounds: int
+) -> list[Figure]:
     for measure in conditions.values():  # warm-up
         measure(max(50, calls // 10))
     # A round is `calls` calls per condition, run in blocks of BLOCK calls that alternate
@@ -237,29 +335,27 @@ def seam_figures(calls: int, rounds: int) -> list[Figure]:
             done += n
         for name in conditions:
             samples[name].append(totals[name] / calls)
-    through_seam.close()
-    plain.close()
     med = {name: statistics.median(values) for name, values in samples.items()}
     pairs = [a / b for a, b in zip(samples["seam"], samples["plain"], strict=False)]
     ratio = statistics.median(pairs)
     us = 1e6
     return [
         Figure(
-            "b. generate() via seam (us/call)",
+            f"b. {stack}: generate() via seam (us/call)",
             med["seam"] * us,
             "us",
             detail=f"{calls} calls x {rounds} rounds; " + _spread(samples["seam"], us, "{:.0f}"),
             samples=[v * us for v in samples["seam"]],
         ),
         Figure(
-            "b. generate() via MockTransport (us/call)",
+            f"b. {stack}: generate() via {plain_name} (us/call)",
             med["plain"] * us,
             "us",
             detail=_spread(samples["plain"], us, "{:.0f}"),
             samples=[v * us for v in samples["plain"]],
         ),
         Figure(
-            "b. seam / plain (ratio)",
+            f"b. {stack}: seam / plain (ratio)",
             ratio,
             "x",
             "< 1.5x",
@@ -270,10 +366,10 @@ def seam_figures(calls: int, rounds: int) -> list[Figure]:
             samples=pairs,
         ),
         Figure(
-            "b. seam entered per call / plain (ratio)",
+            f"b. {stack}: seam entered per call / plain (ratio)",
             med["seam, interpose per call"] / med["plain"],
             "x",
-            detail=f"{med['seam, interpose per call'] * us:.0f} us/call incl. patching httpx each call",
+            detail=f"{med['seam, interpose per call'] * us:.0f} us/call incl. entering the seam each call",
             samples=[v * us for v in samples["seam, interpose per call"]],
         ),
     ]

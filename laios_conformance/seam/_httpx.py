@@ -52,8 +52,12 @@ def interposed(module: ModuleType, traffic: Traffic) -> Iterator[None]:
         request.read()
         seen = _seen(module, request)
         traffic.record(seen)
-        call = _own_call(transport, module.HTTPTransport, "handle_request") or sync_upstream.current()
-        exchange = Exchange(seen, lambda: call(transport, request), _sync_reply)
+
+        def call_upstream() -> Any:
+            call = _own_call(transport, module.HTTPTransport, "handle_request") or sync_upstream.current()
+            return call(transport, request)
+
+        exchange = Exchange(seen, call_upstream, _sync_reply)
         outcome = exchange.decide(traffic.handler)
         if outcome is None:
             response = exchange.upstream_response()
@@ -66,16 +70,20 @@ def interposed(module: ModuleType, traffic: Traffic) -> Iterator[None]:
         await request.aread()
         seen = _seen(module, request)
         traffic.record(seen)
-        call = _own_call(transport, module.AsyncHTTPTransport, "handle_async_request") or async_upstream.current()
+
+        def call_upstream() -> Any:
+            call = _own_call(transport, module.AsyncHTTPTransport, "handle_async_request") or async_upstream.current()
+            return call(transport, request)
+
         try:
             outcome = Exchange(seen, _upstream_unfetched, _async_reply).decide(traffic.handler)
             if outcome is None:
-                response = await _noting_errors(seen, call(transport, request))
+                response = await _noting_errors(seen, call_upstream())
                 seen.status = response.status_code
                 response.stream = streams.async_tracked(response.stream, seen)
                 return response
         except _NeedsUpstream:  # the handler wants the real response: await it, then ask again
-            response = await _noting_errors(seen, call(transport, request))
+            response = await _noting_errors(seen, call_upstream())
             await response.aread()
             outcome = Exchange(seen, lambda: response, _async_reply).decide(traffic.handler)
         return _deliver(module, streams.async_shaped, outcome, seen)
@@ -94,7 +102,7 @@ def _seen(module: ModuleType, request: Any) -> Seen:
         stack=module.__name__,
         method=request.method,
         url=str(request.url),
-        headers=dict(request.headers),
+        headers=request.headers,
         body=request.content,
         timeout=dict(request.extensions.get("timeout") or {}),
         module=module,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -73,7 +73,7 @@ class Seen:
     stack: str
     method: str
     url: str
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     body: bytes
     timeout: dict[str, Any]
     module: Any = None

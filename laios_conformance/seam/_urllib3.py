@@ -12,6 +12,7 @@ retry logic and ``requests``' error mapping see what they would see on the netwo
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -142,17 +143,27 @@ def _tracked(response: Any, seen: Seen) -> Any:
 def _deliver(
     urllib3: ModuleType, pool: Any, reply: Reply, seen: Seen, method: str, url: str, kw: dict[str, Any]
 ) -> Any:
-    raw = http_client_response(reply, method)
+    if len(reply.pieces()) <= 1 and reply.gate is None and reply.drop_at is None:
+        # One intact piece: urllib3 reads a body of known length the same from any file.
+        raw: Any = io.BytesIO(reply.body)
+        headers = urllib3.HTTPHeaderDict(reply.headers)
+        headers.discard("transfer-encoding")
+        headers["content-length"] = str(len(reply.body))
+        status, reason, original = reply.status, None, None
+    else:
+        raw = original = http_client_response(reply, method)
+        headers = urllib3.HTTPHeaderDict(raw.msg.items())
+        status, reason = raw.status, raw.reason
     response = urllib3.HTTPResponse(
         body=raw,
-        headers=urllib3.HTTPHeaderDict(raw.msg.items()),
-        status=raw.status,
-        version=raw.version,
+        headers=headers,
+        status=status,
+        version=11,
         version_string="HTTP/1.1",
-        reason=raw.reason,
+        reason=reason,
         preload_content=kw.get("preload_content", True),
         decode_content=kw.get("decode_content", True),
-        original_response=raw,
+        original_response=original,
         enforce_content_length=kw.get("enforce_content_length", True),
         request_method=method,
         request_url=url,

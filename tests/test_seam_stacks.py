@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -180,3 +181,27 @@ def test_entered_inside_a_cassette_the_seam_sees_and_reshapes_vcrpy_s_replay(tmp
         with interpose(lambda seen, upstream: Reply(body=upstream().body.upper())) as reshaped:
             assert send() == b"RECORDED BODY"
     assert [s.status for s in passed.seen + reshaped.seen] == [200, 200]
+
+
+def test_the_stack_hint_names_what_the_provider_s_package_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from laios_conformance.seam import stack_hint
+
+    def provider_in(package: str, **imports: object) -> object:
+        module = types.ModuleType(f"{package}.client")
+        vars(module).update(imports)
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+        return type("Provider", (), {"__module__": module.__name__})()
+
+    aiohttp = types.ModuleType("aiohttp")
+    assert stack_hint(provider_in("on_aiohttp", aiohttp=aiohttp, json=json)) == (
+        "the 'on_aiohttp' package imports aiohttp, which the kit does not watch"
+    )
+    assert "imports requests, which the kit watches" in stack_hint(provider_in("on_requests", requests=requests))
+    assert "imports http.client, which the kit watches" in stack_hint(
+        provider_in("on_stdlib", HTTPSConnection=http.client.HTTPSConnection)
+    )
+    assert stack_hint(provider_in("on_nothing", json=json)) == (
+        "no HTTP library the kit knows is imported by the 'on_nothing' package"
+    )

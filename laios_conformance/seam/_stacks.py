@@ -49,8 +49,9 @@ def stack_hint(provider: Any) -> str:
     if unwatched:
         return f"the {package!r} package imports {', '.join(unwatched)}, which the kit does not watch"
     return (
-        f"the {package!r} package imports {', '.join(found)}, which the kit watches: its requests never "
-        "reached them (sent from another process, or through a mock or a transport of its own?)"
+        f"the {package!r} package imports {', '.join(found)}, which the kit watches: its requests did not "
+        "cross the seam (sent from a thread started before the clause, from another process, or through "
+        "a mock or a transport of its own?)"
     )
 
 

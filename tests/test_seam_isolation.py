@@ -44,6 +44,12 @@ def background_traffic(fake_api: FakeAPI) -> Iterator[list[str]]:
     yield outcomes
     stop.set()
     thread.join(timeout=10)
+    # vcrpy's own race: a reset in this thread that straddles a cassette's exit puts the
+    # closed cassette's classes back for good. Put the originals back for the next tests.
+    from vcr.patch import reset_patchers
+
+    for patcher in reset_patchers():
+        setattr(patcher.getter(), patcher.attribute, patcher.new)
 
 
 def run(pytester: pytest.Pytester, *args: str) -> dict:

@@ -175,7 +175,9 @@ def test_timeout_set(provider: Any) -> None:
     router nor the circuit breaker ever gets an exception to act on.
 
     **How to fix**: create your httpx client with ``timeout=httpx.Timeout(<seconds>)``
-    (never ``timeout=None``), for both ``generate`` and ``generate_stream``.
+    (never ``timeout=None``), for both ``generate`` and ``generate_stream``; on
+    ``requests`` pass ``timeout=(connect, read)`` to every call, on ``urllib.request``
+    ``urlopen(..., timeout=<seconds>)``.
     """
     cases = Cases("timeout-set")
     for name, call in (("generate", call_generate), ("generate_stream", call_stream)):

@@ -22,7 +22,7 @@ from typing import Any
 
 from ._model import Exchange, Fault, Reply, Seen, Traffic, timeouts
 from ._vcr_aware import Replaying, pristine
-from ._wire import http_client_response
+from ._wire import http_client_response, materialized
 
 STACK = "http.client"
 _PENDING = "_laios_seam_pending"
@@ -56,7 +56,7 @@ def _patched(connection_class: type, traffic: Traffic) -> Iterator[None]:
         if _left_alone(conn) or traffic.passes_by():
             real_request(conn, method, url, body, headers, **kw)
             return
-        body = _materialized(body)
+        body = materialized(body)
         seen = _seen(conn, method, url, body, headers)
         traffic.record(seen)
 
@@ -127,16 +127,6 @@ def _left_alone(conn: Any) -> bool:
     if urllib3_connection is None:
         return False
     return isinstance(conn, pristine("_connHTTPConnection") or urllib3_connection.HTTPConnection)
-
-
-def _materialized(body: Any) -> Any:
-    if body is None or isinstance(body, (bytes, str)):
-        return body
-    if hasattr(body, "read"):
-        return body.read()
-    if isinstance(body, (bytearray, memoryview)):
-        return bytes(body)
-    return b"".join(part.encode("utf-8") if isinstance(part, str) else bytes(part) for part in body)
 
 
 def _seen(conn: Any, method: str, url: str, body: Any, headers: Any) -> Seen:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ._model import Exchange, Fault, Reply, Seen, Traffic, timeouts
 from ._vcr_aware import Replaying
-from ._wire import http_client_response
+from ._wire import http_client_response, materialized
 
 STACK = "urllib3"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -52,7 +52,7 @@ def interposed(traffic: Traffic) -> Iterator[None]:
     ) -> Any:
         if traffic.passes_by():
             return real(pool, conn, method, url, body, headers, **kw)
-        body = _materialized(body)
+        body = materialized(body)
         seen = _seen(urllib3, pool, method, url, body, headers, kw.get("timeout", _default_timeout))
         traffic.record(seen)
         exchange = Exchange(seen, lambda: upstream(pool, conn, method, url, body, headers, **kw), _as_reply)
@@ -83,17 +83,6 @@ def _replaying_connection(pool: Any, conn: Any, stub: type, kw: dict[str, Any]) 
     if kw.get("response_conn") is conn:
         kw = {**kw, "response_conn": replacement}
     return replacement, kw
-
-
-def _materialized(body: Any) -> Any:
-    """The body as bytes when it is a file or an iterable (read once here, sent as read)."""
-    if body is None or isinstance(body, (bytes, str)):
-        return body
-    if hasattr(body, "read"):
-        return body.read()
-    if isinstance(body, (bytearray, memoryview)):
-        return bytes(body)
-    return b"".join(part.encode("utf-8") if isinstance(part, str) else bytes(part) for part in body)
 
 
 def _seen(urllib3: ModuleType, pool: Any, method: str, url: str, body: Any, headers: Any, timeout: Any) -> Seen:

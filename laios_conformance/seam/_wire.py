@@ -58,6 +58,18 @@ class _Socket:
         pass
 
 
+def materialized(body: Any) -> Any:
+    """A request body as ``bytes`` when it is a file or an iterable: read once by the seam,
+    then sent as read (``str`` and ``bytes`` stay as they are)."""
+    if body is None or isinstance(body, (bytes, str)):
+        return body
+    if hasattr(body, "read"):
+        return body.read()
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)
+    return b"".join(part.encode("utf-8") if isinstance(part, str) else bytes(part) for part in body)
+
+
 def http_client_response(
     reply: Reply, method: str, on_close: Callable[[], None] | None = None
 ) -> http.client.HTTPResponse:

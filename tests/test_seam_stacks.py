@@ -134,7 +134,8 @@ def test_a_drop_mid_stream_comes_after_the_pieces_before_it() -> None:
 def test_closing_early_is_observed_on_both_stacks() -> None:
     reply = Reply(body=SSE, cuts=[16])
     with interpose(lambda seen, upstream: reply) as t, post_requests(stream=True) as response:
-        next(response.iter_lines())
+        lines = response.iter_lines()  # held: a dropped iterator makes urllib3 close the connection
+        next(lines)
         assert not t.last.closed.is_set()
     assert t.last.closed.is_set()
     with interpose(lambda seen, upstream: reply) as t, post_urllib() as response:

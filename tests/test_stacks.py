@@ -29,6 +29,8 @@ TWINS = {
     "DropsLastDelta": {"stream-join", "stream-rechunk", "content-fidelity", "stream-incremental"},
     "SwallowsDisconnect": {"stream-raises"},
     "SwallowsTransportErrors": {"raises-on-transport-error"},
+    "BuffersWholeStream": {"stream-incremental"},
+    "NeverClosesResponse": {"stream-closes"},
 }
 
 

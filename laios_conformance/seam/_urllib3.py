@@ -118,14 +118,16 @@ def _as_reply(response: Any) -> Reply:
 
 
 def _tracked(response: Any, seen: Seen) -> Any:
-    """Let the seam know when the provider closes the response."""
-    close = response.close
+    """Let the seam know when the provider closes the response, or reads it to the end and
+    hands its connection back (what ``requests`` does with a response it did not stream)."""
+    for name in ("close", "release_conn"):
+        method = getattr(response, name)
 
-    def tracked_close() -> None:
-        seen.closed.set()
-        close()
+        def tracked(method: Any = method) -> None:
+            seen.closed.set()
+            method()
 
-    response.close = tracked_close
+        setattr(response, name, tracked)
     return response
 
 

@@ -85,6 +85,30 @@ class RequestsSwallowsTransportErrors(RequestsOpenAIStyle):
             raise
 
 
+class RequestsBuffersWholeStream(RequestsOpenAIStyle):
+    """Fails stream-incremental: reads the whole body (no ``stream=True``) before yielding anything."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        response = self.post(self.payload(messages, temperature, max_tokens, stream=True))
+        yield from self.deltas(iter(response.content.splitlines()))
+
+
+class RequestsNeverClosesResponse(RequestsOpenAIStyle):
+    """Fails stream-closes: opens the streamed response without a ``with`` block and never closes it."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        response = self.post(self.payload(messages, temperature, max_tokens, stream=True), stream=True)
+        lines = response.iter_lines()
+        # Kept, as a response cache would. (Dropping the line iterator alone would let
+        # urllib3 close the connection when the iterator is collected.)
+        self.__dict__.setdefault("_responses", []).append((response, lines))
+        yield from self.deltas(lines)
+
+
 # -- on urllib.request ----------------------------------------------------------------------
 
 
@@ -145,3 +169,25 @@ class UrllibSwallowsTransportErrors(UrllibOpenAIStyle):
             if isinstance(exc.__cause__, TRANSPORT_ERRORS) and not isinstance(exc.__cause__, urllib.error.HTTPError):
                 return LLMResponse(content="Sorry, the service is unavailable.", model=self.model)
             raise
+
+
+class UrllibBuffersWholeStream(UrllibOpenAIStyle):
+    """Fails stream-incremental: reads the whole body before yielding anything."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        with self.open(self.payload(messages, temperature, max_tokens, stream=True)) as response:
+            raw = response.read()
+        yield from self.deltas(iter(raw.splitlines()))
+
+
+class UrllibNeverClosesResponse(UrllibOpenAIStyle):
+    """Fails stream-closes: opens the streamed response without a ``with`` block and never closes it."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        response = self.open(self.payload(messages, temperature, max_tokens, stream=True))
+        self.__dict__.setdefault("_responses", []).append(response)  # kept, as a response cache would
+        yield from self.deltas(self.lines(response))

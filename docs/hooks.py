@@ -5,10 +5,10 @@ of its own:
 
 ``<!-- clauses -->``
     Replaced by the clause reference: a summary table, then one section per clause (id,
-    level, test function, its whole docstring), grouped by contract module, read from
-    :func:`laios_conformance.clauses.all_clauses` at build time.
+    level, test function, its whole docstring), grouped by subject, read from the clause
+    registry (:func:`laios_conformance.contract.catalogue`) at build time.
 ``<!-- clauses-with-cassettes -->``
-    Replaced by a list of the clauses that replay a cassette (``@pytest.mark.vcr``).
+    Replaced by a list of the clauses that replay a cassette (the registry's ``uses_cassette``).
 ``<!-- include: PATH -->``
     Replaced by the file at ``PATH`` (relative to ``docs/``) as a fenced code block, its
     language taken from the suffix.
@@ -30,7 +30,7 @@ CLAUSES_MARKER = "<!-- clauses -->"
 CASSETTE_CLAUSES_MARKER = "<!-- clauses-with-cassettes -->"
 INCLUDE = re.compile(r"^<!-- include: (?P<path>\S+) -->[ \t]*$", re.MULTILINE)
 FENCE_LANGUAGES = {".yml": "yaml", ".yaml": "yaml", ".py": "python", ".toml": "toml", ".json": "json"}
-_KIT_MODULES = ("laios_conformance.contract",)
+_KIT_MODULES = ("laios_conformance.contract", "laios_conformance.clauses")
 
 
 def _repo_root(config: Any) -> Path:
@@ -46,7 +46,7 @@ def on_config(config: Any) -> Any:
 
 
 def on_pre_build(config: Any) -> None:
-    """Forget previously imported clause modules so ``mkdocs serve`` shows edited docstrings."""
+    """Forget the clause registry and the clause modules so ``mkdocs serve`` shows edited docstrings."""
     for name in [n for n in sys.modules if n.startswith(_KIT_MODULES)]:
         del sys.modules[name]
 
@@ -70,11 +70,11 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
 
 
 def _clauses() -> list[Any]:
-    from laios_conformance.clauses import all_clauses
+    from laios_conformance.contract import catalogue
 
-    clauses = all_clauses()
+    clauses = catalogue()
     if not clauses:
-        raise RuntimeError("laios_conformance.clauses.all_clauses() found no clause; refusing to build")
+        raise RuntimeError("laios_conformance.contract.catalogue() holds no clause; refusing to build")
     return clauses
 
 
@@ -82,7 +82,7 @@ def render_clause_reference() -> str:
     clauses = _clauses()
     groups: dict[str, list[Any]] = {}
     for clause in clauses:
-        groups.setdefault(clause.function.__module__, []).append(clause)
+        groups.setdefault(clause.module, []).append(clause)
 
     lines = ["| Clause | Level | What the provider must do |", "| --- | --- | --- |"]
     for clause in clauses:
@@ -90,7 +90,7 @@ def render_clause_reference() -> str:
     lines.append("")
     for module_name, members in groups.items():
         module = importlib.import_module(module_name)
-        lines += [f"## {_subject(module_name)}", ""]
+        lines += [f"## {_subject(members[0].subject)}", ""]
         intro = (inspect.getdoc(module) or "").split("\n\n", 1)[0].strip()
         if intro:
             lines += [intro, ""]
@@ -112,14 +112,14 @@ def _clause_section(clause: Any, module_name: str) -> list[str]:
 
 
 def render_cassette_clauses() -> str:
-    uses = [c for c in _clauses() if any(m.name == "vcr" for m in getattr(c.function, "pytestmark", []))]
+    uses = [c for c in _clauses() if c.uses_cassette]
     if not uses:
-        raise RuntimeError("no clause is marked @pytest.mark.vcr; the cassette list would be empty")
+        raise RuntimeError("no clause replays a cassette; the cassette list would be empty")
     return "\n".join(f"- [`{c.id}`](clauses.md#{c.id}): {c.summary}" for c in uses)
 
 
-def _subject(module_name: str) -> str:
-    words = module_name.rsplit(".", 1)[-1].removeprefix("test_").replace("_", " ")
+def _subject(subject: str) -> str:
+    words = subject.replace("_", " ")
     return words[:1].upper() + words[1:]
 
 

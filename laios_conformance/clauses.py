@@ -1,69 +1,55 @@
-"""What a clause is: an id, a level, and the test function that judges it.
+"""The clause registry: what a clause is, and every clause the contract declares.
 
-A clause is a test function in ``laios_conformance/contract/`` named ``test_<id with _>``
-and marked with :func:`clause`. Its docstring says what the provider must do, why, when it
-does not apply, and how to fix a failure; the docs' clause reference is built from it.
+A clause is a test function in a contract module, decorated with :func:`clause`::
+
+    @clause("stream-join", "must")
+    @pytest.mark.vcr
+    def test_stream_join(provider, cassette): ...
+
+Decorating registers it: its id (written here and nowhere else; the function must be named
+``test_<id with _>``), its level, its subject (the module it lives in), whether it replays a
+cassette (``@pytest.mark.vcr``) and its docstring, split into sections (the first line says
+what the provider must do; then **Why**, **Not applicable when**, **How to fix**...). The
+catalogue, the run order, ``explain``, ``clauses``, the docs' clause reference and every
+How to fix are read from here. Which modules exist, and in which order a reader meets them,
+is declared once by ``laios_conformance.contract`` importing them.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
+import contextlib
 import inspect
-import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+import re
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import pytest
 
 __all__ = [
-    "CALL_PASSED",
-    "CASSETTE_KEY",
-    "CONTRACT_DIR",
-    "CassetteWatch",
+    "LEVELS",
     "Clause",
     "ClauseCannotJudge",
-    "LEVELS",
-    "all_clauses",
+    "ClauseRegistrationError",
     "clause",
     "clause_of",
-    "subject_rank",
-    "file_signature",
+    "find",
     "how_to_fix",
     "note",
     "notes_of",
+    "registered",
+    "running",
+    "running_clause",
 ]
 
-CONTRACT_DIR = Path(__file__).parent / "contract"
 LEVELS = ("must", "should")
 MARKER = "laios_clause"
+_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+_SECTION = re.compile(r"^\*\*(?P<name>[^*]+)\*\*:?\s*", re.MULTILINE)
 _NOTE_KEY = pytest.StashKey[list[str]]()
 
-
-@dataclass(frozen=True)
-class CassetteWatch:
-    """A clause's cassette file and its (mtime, size) before the clause ran."""
-
-    path: Path
-    before: tuple[int, int] | None
-
-    def changed(self) -> bool:
-        return file_signature(self.path) not in (None, self.before)
-
-
-def file_signature(path: Path) -> tuple[int, int] | None:
-    """(mtime, size) of a file, or None when it does not exist."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
-
-
-CASSETTE_KEY = pytest.StashKey[CassetteWatch]()
-CALL_PASSED = pytest.StashKey[bool]()
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ClauseCannotJudge(Exception):
@@ -75,26 +61,102 @@ class ClauseCannotJudge(Exception):
     """
 
 
+class ClauseRegistrationError(Exception):
+    """A contract module declares a clause the registry cannot take (bad id, name, level)."""
+
+
 @dataclass(frozen=True)
 class Clause:
+    """One registered clause."""
+
     id: str
     level: str
-    function: Callable[..., Any]
+    function: Callable[..., Any] = field(repr=False, compare=False)
 
     @property
-    def summary(self) -> str:
-        return (inspect.getdoc(self.function) or "").split("\n", 1)[0]
+    def module(self) -> str:
+        return str(self.function.__module__)
+
+    @property
+    def subject(self) -> str:
+        """The contract module's subject: ``laios_conformance.contract.test_streaming`` -> ``streaming``."""
+        return self.module.rsplit(".", 1)[-1].removeprefix("test_")
+
+    @property
+    def uses_cassette(self) -> bool:
+        """Whether the clause replays a cassette (its function carries ``@pytest.mark.vcr``)."""
+        return any(mark.name == "vcr" for mark in getattr(self.function, "pytestmark", []))
 
     @property
     def doc(self) -> str:
         return inspect.getdoc(self.function) or ""
 
+    @property
+    def summary(self) -> str:
+        """The docstring's first line: what the provider must do."""
+        return self.doc.split("\n", 1)[0]
 
-def clause(clause_id: str, level: str = "must") -> pytest.MarkDecorator:
-    """Mark a test function as the judge of ``clause_id`` at ``level`` ("must" or "should")."""
+    @property
+    def sections(self) -> dict[str, str]:
+        """The docstring's ``**Name**:`` paragraphs by name, each on one line."""
+        return _sections(self.doc)
+
+    @property
+    def how_to_fix(self) -> str:
+        return self.sections.get("How to fix", "")
+
+
+_REGISTRY: dict[str, Clause] = {}
+
+
+def clause(clause_id: str, level: str = "must") -> Callable[[F], F]:
+    """Register the decorated test function as the judge of ``clause_id`` at ``level``.
+
+    The function must be named ``test_`` + the id with ``-`` as ``_`` (``stream-join`` ->
+    ``test_stream_join``), so that ``-k stream_join`` and the id agree.
+    """
+    if not isinstance(clause_id, str) or not _ID.match(clause_id):
+        raise ClauseRegistrationError(
+            f"clause id {clause_id!r} is not lower-case words joined by '-' (e.g. 'stream-join')"
+        )
     if level not in LEVELS:
-        raise ValueError(f"clause level must be one of {LEVELS}, got {level!r}")
-    return pytest.mark.laios_clause(clause_id, level)
+        raise ClauseRegistrationError(f"clause {clause_id!r}: level must be one of {LEVELS}, got {level!r}")
+
+    def register(function: F) -> F:
+        expected = "test_" + clause_id.replace("-", "_")
+        if function.__name__ != expected:
+            raise ClauseRegistrationError(
+                f"clause {clause_id!r} is judged by {function.__module__}.{function.__name__}; "
+                f"name the function {expected} so that the id and the test name agree"
+            )
+        known = _REGISTRY.get(clause_id)
+        if known is not None and _where(known.function) != _where(function):
+            raise ClauseRegistrationError(
+                f"clause id {clause_id!r} is declared twice: by {_where(known.function)} and by {_where(function)}"
+            )
+        _REGISTRY[clause_id] = Clause(clause_id, level, function)  # a reloaded module replaces its own entry
+        return pytest.mark.laios_clause(clause_id, level)(function)  # type: ignore[no-any-return]
+
+    return register
+
+
+def _where(function: Callable[..., Any]) -> str:
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+def registered() -> list[Clause]:
+    """Every clause registered so far, in registration order (subject, then source order)."""
+    return list(_REGISTRY.values())
+
+
+def find(clause_id: str) -> Clause | None:
+    return _REGISTRY.get(clause_id)
+
+
+def how_to_fix(clause_id: str) -> str:
+    """The **How to fix** part of a clause's docstring, on one line ("" if it has none)."""
+    found = _REGISTRY.get(clause_id)
+    return found.how_to_fix if found else ""
 
 
 def clause_of(item: Any) -> tuple[str, str] | None:
@@ -105,39 +167,32 @@ def clause_of(item: Any) -> tuple[str, str] | None:
     return marker.args[0], marker.args[1]
 
 
-# The order a reader meets the subjects in: what a provider returns, how it fails, how it
-# behaves under a router and a breaker, how it streams, fidelity, secrets, the cassettes.
-SUBJECTS = ("responses", "failures", "routing", "circuit_breaker", "streaming", "fidelity", "secrets", "cassettes")
-
-
-def subject_rank(module_name: str) -> int:
-    """Position of a contract module (``test_<subject>``) in :data:`SUBJECTS`."""
-    subject = module_name.rsplit(".", 1)[-1].removeprefix("test_")
-    return SUBJECTS.index(subject) if subject in SUBJECTS else len(SUBJECTS)
-
-
-def all_clauses() -> list[Clause]:
-    """Every clause in the bundled contract, by subject, then in source order."""
-    found: list[Clause] = []
-    names = [info.name for info in pkgutil.iter_modules([str(CONTRACT_DIR)]) if info.name.startswith("test_")]
-    for name in sorted(names, key=subject_rank):
-        module = importlib.import_module(f"laios_conformance.contract.{name}")
-        functions = [f for f in vars(module).values() if inspect.isfunction(f) and f.__module__ == module.__name__]
-        for function in sorted(functions, key=lambda f: f.__code__.co_firstlineno):
-            for mark in getattr(function, "pytestmark", []):
-                if mark.name == MARKER:
-                    found.append(Clause(mark.args[0], mark.args[1], function))
+def _sections(doc: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for paragraph in doc.split("\n\n"):
+        match = _SECTION.match(paragraph.strip())
+        if match:
+            found[match.group("name").strip()] = " ".join(paragraph.strip()[match.end() :].split())
     return found
 
 
-@functools.cache
-def how_to_fix(clause_id: str) -> str:
-    """The **How to fix** part of a clause's docstring, on one line ("" if it has none)."""
-    clause = next((c for c in all_clauses() if c.id == clause_id), None)
-    if clause is None or "**How to fix**:" not in clause.doc:
-        return ""
-    section = clause.doc.split("**How to fix**:", 1)[1].split("\n\n**", 1)[0]
-    return " ".join(section.split())
+# -- the clause that is running ------------------------------------------------------------
+
+_RUNNING: ContextVar[Clause | None] = ContextVar("laios_running_clause", default=None)
+
+
+def running() -> Clause | None:
+    """The clause whose test function is running now (set by the kit around each call)."""
+    return _RUNNING.get()
+
+
+@contextlib.contextmanager
+def running_clause(clause_id: str | None) -> Iterator[None]:
+    token = _RUNNING.set(_REGISTRY.get(clause_id) if clause_id else None)
+    try:
+        yield
+    finally:
+        _RUNNING.reset(token)
 
 
 def note(request: pytest.FixtureRequest, text: str) -> None:

@@ -2,7 +2,7 @@
 
 Synopsis::
 
-    laios-conformance check TARGET [TARGET ...] [--kwargs JSON] [--strict]
+    laios-conformance check TARGET [TARGET ...] [--kwargs JSON] [--strict] [--allow-partial]
                             [--report-json PATH] [--report-md PATH] [--junit PATH]
                             [--badge PATH] [--cassette-dir DIR] [-v] [-- PYTEST_ARGS ...]
     laios-conformance merge VERDICT.json [VERDICT.json ...] [--strict] [--report-json PATH]
@@ -77,6 +77,11 @@ def _add_check(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="constructor arguments as a JSON object: once for all targets or once per target",
     )
     check.add_argument("--strict", action="store_true", help="failed should-level clauses fail the gate too")
+    check.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="accept a verdict in which some clauses did not run (e.g. -- -k ...): the gate says partial",
+    )
     check.add_argument("--report-json", metavar="PATH", help="write the JSON verdict")
     check.add_argument("--report-md", metavar="PATH", help="write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
     check.add_argument("--junit", metavar="PATH", help="write JUnit XML (pytest --junitxml)")

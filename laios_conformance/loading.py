@@ -14,11 +14,20 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["ProviderLoadError", "ProviderSpec", "load_provider", "make_canary_key", "redact"]
+__all__ = [
+    "PLUGIN_FLAGS",
+    "Flags",
+    "ProviderLoadError",
+    "ProviderSpec",
+    "load_provider",
+    "load_providers",
+    "make_canary_key",
+    "redact",
+]
 
 _ENV_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 REDACTED = "<REDACTED>"
@@ -26,6 +35,17 @@ REDACTED = "<REDACTED>"
 
 class ProviderLoadError(Exception):
     """A ``--laios-provider`` / ``--laios-provider-kwargs`` value the kit cannot use."""
+
+
+@dataclass(frozen=True)
+class Flags:
+    """How the user spelled the two settings, so that a message names what they typed."""
+
+    target: str = "--laios-provider"
+    kwargs: str = "--laios-provider-kwargs"
+
+
+PLUGIN_FLAGS = Flags()
 
 
 @dataclass(frozen=True)
@@ -70,21 +90,51 @@ def redact(text: str, secrets: tuple[str, ...] | list[str]) -> str:
     return text
 
 
-def load_provider(target: str, kwargs_json: str | None, canary_key: str) -> ProviderSpec:
+def load_providers(
+    targets: Sequence[str], kwargs_list: Sequence[str | None], flags: Flags = PLUGIN_FLAGS
+) -> list[ProviderSpec]:
+    """Every target with its kwargs (given once for all, or once per target), validated and
+    labelled uniquely (``mod:Cls``, then ``mod:Cls#2`` for the same target given again).
+
+    The one validator of providers: the pytest plugin and ``laios-conformance check`` both use it.
+    """
+    kwargs_list = list(kwargs_list) or [None]
+    if len(kwargs_list) not in (1, len(targets)):
+        raise ProviderLoadError(
+            f"{flags.kwargs} was given {len(kwargs_list)} times for {len(targets)} providers; "
+            f"give it once (for all providers) or once per {flags.target}, in the same order"
+        )
+    if len(kwargs_list) == 1:
+        kwargs_list = kwargs_list * len(targets)
+    canary = make_canary_key()
+    specs = [load_provider(t, k, canary, flags) for t, k in zip(targets, kwargs_list, strict=True)]
+    return [replace(spec, label=label) for spec, label in zip(specs, _unique_ids(specs), strict=True)]
+
+
+def _unique_ids(specs: list[ProviderSpec]) -> list[str]:
+    seen: dict[str, int] = {}
+    ids = []
+    for spec in specs:
+        seen[spec.target] = seen.get(spec.target, 0) + 1
+        ids.append(spec.target if seen[spec.target] == 1 else f"{spec.target}#{seen[spec.target]}")
+    return ids
+
+
+def load_provider(target: str, kwargs_json: str | None, canary_key: str, flags: Flags = PLUGIN_FLAGS) -> ProviderSpec:
     """Validate ``target`` and its kwargs, build one instance to prove they work, return the spec."""
-    factory = _import_target(target)
-    kwargs, secrets = _parse_kwargs(kwargs_json)
+    factory = _import_target(target, flags)
+    kwargs, secrets = _parse_kwargs(kwargs_json, flags)
     signature = _signature_of(factory)
     injected = None
     if signature is not None and "api_key" in signature.parameters and "api_key" not in kwargs:
         kwargs["api_key"] = injected = canary_key
     if signature is not None:
-        _check_arguments(target, signature, kwargs)
+        _check_arguments(target, signature, kwargs, flags)
     all_secrets = tuple(s for s in (*secrets, injected) if s)
-    instance = _construct(target, factory, kwargs, all_secrets)
+    instance = _construct(target, factory, kwargs, all_secrets, flags)
     if not callable(getattr(instance, "generate", None)):
         raise ProviderLoadError(
-            f"--laios-provider {target!r} built a {type(instance).__name__} object, which has no "
+            f"{flags.target} {target!r} built a {type(instance).__name__} object, which has no "
             "generate() method; point it at an LLMClient-like class or a factory returning one"
         )
     _close_quietly(instance)
@@ -98,31 +148,29 @@ def load_provider(target: str, kwargs_json: str | None, canary_key: str) -> Prov
     )
 
 
-def _import_target(target: str) -> Callable[..., Any]:
+def _import_target(target: str, flags: Flags) -> Callable[..., Any]:
     module_name, sep, attr_path = target.partition(":")
     if not sep or not module_name or not attr_path:
-        raise ProviderLoadError(
-            f"--laios-provider {target!r} has no ':'; use module:Class, e.g. my_pkg.client:MyClient"
-        )
-    module = _import_module(target, module_name)
+        raise ProviderLoadError(f"{flags.target} {target!r} has no ':'; use module:Class, e.g. my_pkg.client:MyClient")
+    module = _import_module(target, module_name, flags)
     obj: Any = module
     for part in attr_path.split("."):
         if not hasattr(obj, part):
             raise ProviderLoadError(
-                f"--laios-provider {target!r}: module {module_name!r} has no attribute {attr_path!r}; "
+                f"{flags.target} {target!r}: module {module_name!r} has no attribute {attr_path!r}; "
                 "check the name after ':' (case matters)"
             )
         obj = getattr(obj, part)
     if not callable(obj):
         raise ProviderLoadError(
-            f"--laios-provider {target!r} is a {type(obj).__name__}, not a class or callable; "
+            f"{flags.target} {target!r} is a {type(obj).__name__}, not a class or callable; "
             "name a provider class or a factory function that returns a provider"
         )
     factory: Callable[..., Any] = obj
     return factory
 
 
-def _import_module(target: str, module_name: str) -> Any:
+def _import_module(target: str, module_name: str, flags: Flags) -> Any:
     # Like ``python -m``: the current directory is importable.
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -131,52 +179,50 @@ def _import_module(target: str, module_name: str) -> Any:
     except ModuleNotFoundError as exc:
         if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
             raise ProviderLoadError(
-                f"--laios-provider {target!r}: no module named {module_name!r}; run pytest from the "
+                f"{flags.target} {target!r}: no module named {module_name!r}; run pytest from the "
                 "directory that contains it, or install the package that provides it"
             ) from None
         raise ProviderLoadError(
-            f"--laios-provider {target!r}: importing {module_name!r} failed because module "
+            f"{flags.target} {target!r}: importing {module_name!r} failed because module "
             f"{exc.name!r} is not installed; install it in this environment"
         ) from None
     except Exception as exc:  # the user's module raised while importing
         raise ProviderLoadError(
-            f"--laios-provider {target!r}: importing {module_name!r} raised "
+            f"{flags.target} {target!r}: importing {module_name!r} raised "
             f"{type(exc).__name__}: {exc}; fix the module so that it imports cleanly"
         ) from None
 
 
-def _parse_kwargs(kwargs_json: str | None) -> tuple[dict[str, Any], list[str]]:
+def _parse_kwargs(kwargs_json: str | None, flags: Flags) -> tuple[dict[str, Any], list[str]]:
     if not kwargs_json:
         return {}, []
     try:
         raw = json.loads(kwargs_json)
     except json.JSONDecodeError as exc:
         raise ProviderLoadError(
-            f"--laios-provider-kwargs is not valid JSON ({exc.msg} at position {exc.pos}); "
+            f"{flags.kwargs} is not valid JSON ({exc.msg} at position {exc.pos}); "
             'pass a JSON object, e.g. \'{"model": "gpt-4o-mini"}\''
         ) from None
     if not isinstance(raw, dict):
         raise ProviderLoadError(
-            f"--laios-provider-kwargs must be a JSON object, got {type(raw).__name__}; "
-            'pass e.g. \'{"model": "gpt-4o-mini"}\''
+            f'{flags.kwargs} must be a JSON object, got {type(raw).__name__}; pass e.g. \'{{"model": "gpt-4o-mini"}}\''
         )
     secrets: list[str] = []
-    return {key: _resolve_env(key, value, secrets) for key, value in raw.items()}, secrets
+    return {key: _resolve_env(key, value, secrets, flags) for key, value in raw.items()}, secrets
 
 
-def _resolve_env(key: str, value: Any, secrets: list[str]) -> Any:
+def _resolve_env(key: str, value: Any, secrets: list[str], flags: Flags) -> Any:
     if isinstance(value, dict):
-        return {k: _resolve_env(f"{key}.{k}", v, secrets) for k, v in value.items()}
+        return {k: _resolve_env(f"{key}.{k}", v, secrets, flags) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve_env(key, v, secrets) for v in value]
+        return [_resolve_env(key, v, secrets, flags) for v in value]
     match = _ENV_REF.match(value) if isinstance(value, str) else None
     if not match:
         return value
     name = match.group(1)
     if name not in os.environ:
         raise ProviderLoadError(
-            f"--laios-provider-kwargs: {key!r} reads ${name}, which is not set; "
-            f"export {name}=... or pass the value directly"
+            f"{flags.kwargs}: {key!r} reads ${name}, which is not set; export {name}=... or pass the value directly"
         )
     secrets.append(os.environ[name])
     return os.environ[name]
@@ -189,7 +235,7 @@ def _signature_of(factory: Callable[..., Any]) -> inspect.Signature | None:
         return None
 
 
-def _check_arguments(target: str, signature: inspect.Signature, kwargs: dict[str, Any]) -> None:
+def _check_arguments(target: str, signature: inspect.Signature, kwargs: dict[str, Any], flags: Flags) -> None:
     params = signature.parameters.values()
     takes_var_kw = any(p.kind is p.VAR_KEYWORD for p in params)
     missing = [
@@ -200,26 +246,28 @@ def _check_arguments(target: str, signature: inspect.Signature, kwargs: dict[str
     if missing:
         example = json.dumps(dict.fromkeys(missing, "..."))
         raise ProviderLoadError(
-            f"--laios-provider {target!r} needs argument(s) {', '.join(missing)}; "
-            f"pass them with --laios-provider-kwargs='{example}'"
+            f"{flags.target} {target!r} needs argument(s) {', '.join(missing)}; "
+            f"pass them with {flags.kwargs}='{example}'"
         )
     known = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     unknown = sorted(set(kwargs) - known)
     if unknown and not takes_var_kw:
         raise ProviderLoadError(
-            f"--laios-provider {target!r} takes no argument(s) {', '.join(unknown)}; "
+            f"{flags.target} {target!r} takes no argument(s) {', '.join(unknown)}; "
             f"accepted: {', '.join(sorted(known)) or 'none'}"
         )
 
 
-def _construct(target: str, factory: Callable[..., Any], kwargs: dict[str, Any], secrets: tuple[str, ...]) -> Any:
+def _construct(
+    target: str, factory: Callable[..., Any], kwargs: dict[str, Any], secrets: tuple[str, ...], flags: Flags
+) -> Any:
     try:
         return factory(**kwargs)
     except Exception as exc:
         message = redact(f"{type(exc).__name__}: {exc}", secrets)
         raise ProviderLoadError(
-            f"--laios-provider {target!r}: constructing it raised {message}; "
-            "fix the constructor arguments with --laios-provider-kwargs"
+            f"{flags.target} {target!r}: constructing it raised {message}; "
+            f"fix the constructor arguments with {flags.kwargs}"
         ) from None
 
 

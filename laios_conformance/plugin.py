@@ -51,6 +51,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="failed should-level clauses fail the run too. ini: laios_strict",
     )
     group.addoption(
+        "--laios-allow-partial",
+        action="store_true",
+        default=False,
+        help="accept a verdict in which some clauses did not run (-k, -m, --deselect, -x...): the gate "
+        "then says partial instead of failing. ini: laios_allow_partial",
+    )
+    group.addoption(
         "--laios-max-cassette-age",
         type=int,
         default=None,
@@ -61,6 +68,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("laios_provider_kwargs", type="string", default="", help="constructor arguments as JSON")
     parser.addini("laios_cassette_dir", type="string", default="", help="cassette directory")
     parser.addini("laios_strict", type="bool", default=False, help="failed should clauses fail the run")
+    parser.addini(
+        "laios_allow_partial", type="bool", default=False, help="clauses that did not run do not fail the run"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

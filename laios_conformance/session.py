@@ -1,46 +1,53 @@
-"""The kit at work during one pytest run: providers, collection, verdicts, report.
+"""The kit at work during one pytest run: providers, fixtures, collection, verdicts, report.
 
-Registered by the plugin only when a provider is given. Results ride on each test report
-(``user_properties``), so under pytest-xdist the controller merges one verdict.
+Registered by the plugin only when a provider is given. Like pytest-recording's plugin
+object, :class:`ConformanceSession` provides the fixtures the contract asks for (the
+provider, its profile, its cassette, and pytest-recording's cassette settings) and owns
+the verdict. The verdict starts complete: every catalogued clause, for every provider, is
+``not-run`` until its result arrives, so a run that judged less than the contract says so.
+Results ride on each test report (``user_properties``), so under pytest-xdist the
+controller merges one verdict.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Generator
-from dataclasses import replace
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from . import roots
 from ._files import atomic_write_text
 from ._version import __version__
-from .clauses import (
-    CALL_PASSED,
-    CASSETTE_KEY,
-    CONTRACT_DIR,
-    ClauseCannotJudge,
-    clause_of,
-    notes_of,
-    subject_rank,
-)
-from .loading import ProviderLoadError, ProviderSpec, load_provider, make_canary_key, redact
+from .cassettes import bookkeeping
+from .clauses import Clause, ClauseCannotJudge, clause_of, find, notes_of, running_clause
+from .loading import ProviderLoadError, ProviderSpec, load_providers, redact
 from .report import Verdict, dump_json
 
 _VERDICT_KEY = "laios_verdict"
+_EVIDENCE_KEY = "laios_evidence"
 _RECORDED_KEY = "laios_recorded"
+NO_RESULT = "no result: not collected, deselected, or the run stopped before it"
+DESELECTED = "deselected by -k, -m or --deselect"
+STOPPED = "the run stopped before it: -x, --maxfail or an interrupt"
 
 
 class ConformanceSession:
-    """State and hooks of one conformance run."""
+    """State, hooks and fixtures of one conformance run."""
 
-    def __init__(self, config: pytest.Config, specs: list[ProviderSpec]) -> None:
+    def __init__(self, config: pytest.Config, specs: list[ProviderSpec], catalogue: list[Clause]) -> None:
         self.config = config
         self.specs = specs
-        self.verdict = Verdict()
+        self.catalogue = catalogue
         self.strict = bool(config.getoption("laios_strict") or config.getini("laios_strict"))
+        allow_partial = bool(config.getoption("laios_allow_partial") or config.getini("laios_allow_partial"))
+        self.verdict = Verdict(self.strict, allow_partial)
+        for spec in specs:
+            for known in catalogue:
+                self.verdict.expect(spec.id, known.id, known.level, NO_RESULT)
         self.report_path = config.getoption("laios_report")
         self.max_cassette_age = config.getoption("laios_max_cassette_age")
         self.cassette_root = self._cassette_root(config)
@@ -49,27 +56,23 @@ class ConformanceSession:
         self.recorded: list[str] = []
         self.lint_findings: list[Any] = []
         self.wire_formats: list[Any] = []
+        self.judging = config.args_source is not pytest.Config.ArgsSource.ARGS
+        self.deselected: set[str] = set()
 
     @classmethod
     def from_config(cls, config: pytest.Config, targets: list[str]) -> ConformanceSession:
-        canary = make_canary_key()
         kwargs_list = config.getoption("laios_provider_kwargs") or [config.getini("laios_provider_kwargs") or None]
-        if len(kwargs_list) not in (1, len(targets)):
-            raise pytest.UsageError(
-                f"--laios-provider-kwargs was given {len(kwargs_list)} times for {len(targets)} providers; "
-                "give it once (for all providers) or once per --laios-provider, in the same order"
-            )
-        pairs = zip(targets, kwargs_list * len(targets) if len(kwargs_list) == 1 else kwargs_list, strict=False)
         _apply_ci_defaults(config)
         try:
             with _network_guard(config):  # the instance built to check the target is a provider's code too
-                specs = [load_provider(target, kwargs, canary) for target, kwargs in pairs]
+                specs = load_providers(targets, kwargs_list)
         except ProviderLoadError as exc:
             raise pytest.UsageError(str(exc)) from None
-        specs = [replace(spec, label=label) for spec, label in zip(specs, _unique_ids(specs), strict=False)]
+        from .contract import CONTRACT_DIR, catalogue
+
         if config.args_source is not pytest.Config.ArgsSource.ARGS:
             config.args = [str(CONTRACT_DIR)]
-        session = cls(config, specs)
+        session = cls(config, specs, catalogue())
         session.wire_formats = _register_wire_formats(config)
         return session
 
@@ -85,7 +88,81 @@ class ConformanceSession:
     def cassette_dir(self, spec: ProviderSpec) -> Path:
         return self.cassette_root / spec.class_name
 
-    # -- collection -------------------------------------------------------------------
+    # -- fixtures the contract asks for ---------------------------------------------------
+
+    @pytest.fixture
+    def provider(self, laios_provider_spec: ProviderSpec) -> Iterator[Any]:
+        """A fresh instance of the provider under test, closed afterwards."""
+        instance = laios_provider_spec.build()
+        yield instance
+        close = getattr(instance, "close", None)
+        if callable(close):
+            close()
+
+    @pytest.fixture
+    def profile(self, provider: Any) -> dict[str, Any]:
+        """The provider's declared limits (``conformance_profile``), validated."""
+        from .profile import read_profile
+
+        return read_profile(provider)
+
+    @pytest.fixture
+    def cassette_age_limit(self) -> int | None:
+        """``--laios-max-cassette-age`` in days, or None."""
+        return self.max_cassette_age  # type: ignore[no-any-return]
+
+    @pytest.fixture
+    def recorded_cassettes(self, laios_provider_spec: ProviderSpec) -> list[tuple[str, Any]]:
+        """(file name, recording date or None) of every cassette of the provider."""
+        from .cassettes import cassette_recorded_at
+
+        directory = self.cassette_dir(laios_provider_spec)
+        return [(path.name, cassette_recorded_at(path)) for path in sorted(directory.glob("*.yaml"))]
+
+    @pytest.fixture
+    def vcr_cassette_dir(self, request: pytest.FixtureRequest, laios_provider_spec: ProviderSpec) -> str:
+        """The provider's cassette folder; the clause's cassette is checked before vcrpy opens it."""
+        directory = self.cassette_dir(laios_provider_spec)
+        found = clause_of(request.node)
+        if found and request.node.get_closest_marker("vcr"):
+            path = directory / f"{found[0]}.yaml"
+            problem = bookkeeping.corrupt_cassette_problem(path, laios_provider_spec.target, found[0])
+            if problem:
+                pytest.fail(problem, pytrace=False)
+            request.node.stash[bookkeeping.CASSETTE_KEY] = bookkeeping.CassetteWatch(
+                path, bookkeeping.file_signature(path)
+            )
+        return str(directory)
+
+    @pytest.fixture
+    def default_cassette_name(self, request: pytest.FixtureRequest) -> str:
+        found = clause_of(request.node)
+        return found[0] if found else str(request.node.name)
+
+    @pytest.fixture
+    def vcr_config(self, laios_provider_spec: ProviderSpec) -> dict[str, Any]:
+        from .cassettes import base_vcr_config
+
+        return base_vcr_config(laios_provider_spec.secrets)
+
+    @pytest.fixture
+    def cassette(
+        self, request: pytest.FixtureRequest, laios_provider_spec: ProviderSpec, record_mode: str, vcr: Any
+    ) -> Iterator[Any]:
+        """The clause's open cassette. In replay, a missing file, or interactions left unplayed,
+        mean the clause cannot be judged (error); the message says how to record."""
+        watch = request.node.stash[bookkeeping.CASSETTE_KEY]
+        missing = bookkeeping.missing_cassette_problem(watch, laios_provider_spec.target, record_mode)
+        if missing:
+            raise ClauseCannotJudge(missing)
+        yield vcr
+        if vcr is None or record_mode != "none" or not request.node.stash.get(bookkeeping.CALL_PASSED, False):
+            return
+        unplayed = bookkeeping.unplayed_problem(watch, vcr)
+        if unplayed:
+            pytest.fail(unplayed, pytrace=False)
+
+    # -- collection -----------------------------------------------------------------------
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "laios_provider_spec" in metafunc.fixturenames:
@@ -97,30 +174,58 @@ class ConformanceSession:
         configure_vcr(vcr, self.secrets)
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Run the contract by subject (responses first, cassettes last), not by file name."""
-        items.sort(
-            key=lambda item: (
-                subject_rank(item.module.__name__) if clause_of(item) and isinstance(item, pytest.Function) else -1
-            )
-        )
+        """Run the contract in the catalogue's order (by subject, as the contract lists them)."""
+        rank = {known.id: index for index, known in enumerate(self.catalogue)}
+        found = [(item, clause_of(item)) for item in items]
+        for item, key in ((item, _verdict_key(item)) for item, _ in found):
+            if key is not None and item.nodeid not in self.deselected:
+                self.judging = True
+                self.verdict.mark_not_run(*key, STOPPED)
+        order = {id(item): rank.get(c[0], len(rank)) if c else -1 for item, c in found}
+        items.sort(key=lambda item: order[id(item)])
 
-    # -- verdicts ---------------------------------------------------------------------
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            key = _verdict_key(item)
+            if key is not None:
+                self.judging = True
+                self.deselected.add(item.nodeid)
+                self.verdict.mark_not_run(*key, DESELECTED)
+
+    # -- running and verdicts ------------------------------------------------------------
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        found = clause_of(item)
+        with running_clause(found[0] if found else None):
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, Any]:
         report = yield
         self._redact(report)
         if report.when == "call":
-            item.stash[CALL_PASSED] = report.passed
+            item.stash[bookkeeping.CALL_PASSED] = report.passed
         found = clause_of(item)
-        callspec = getattr(item, "callspec", None)
-        spec = callspec and callspec.params.get("laios_provider_spec")
+        spec = _spec_of(item)
         if found is None or spec is None:
             return report
         clause_id, level = found
-        status, message = _status_of(report, call)
+        if report.when == "teardown":
+            watch = item.stash.get(bookkeeping.CASSETTE_KEY, None)
+            evidence = bookkeeping.evidence(watch, self.cassette_root, self.recording)
+            report.user_properties.append(
+                (_EVIDENCE_KEY, {"provider": spec.id, "clause": clause_id, "evidence": evidence})
+            )
+        if report.passed and report.when != "call":
+            return report
+        status, message = _status_of(report, call, item)
+        cause = roots.provider_exception(call.excinfo, spec, self.secrets) if call.excinfo else None
         if call.excinfo is not None and call.excinfo.errisinstance(ClauseCannotJudge):
             report.longrepr = f"[{clause_id}] cannot judge: {redact(message, self.secrets)}"
+        elif status == "failed" and cause is not None and roots.is_uncaught(call.excinfo):
+            message = roots.success_case_failure(clause_id, cause, find(clause_id))
+            report.longrepr = message
         if status == "passed":
             message = "; ".join(notes_of(item))
         if status in ("failed", "error") and level == "should" and not self.strict:
@@ -129,7 +234,14 @@ class ConformanceSession:
         report.user_properties.append(
             (
                 _VERDICT_KEY,
-                {"provider": spec.id, "clause": clause_id, "level": level, "status": status, "message": message},
+                {
+                    "provider": spec.id,
+                    "clause": clause_id,
+                    "level": level,
+                    "status": status,
+                    "message": redact(message, self.secrets),
+                    "exception": cause,
+                },
             )
         )
         return report
@@ -142,10 +254,23 @@ class ConformanceSession:
             report.longrepr = redact(text, self.secrets)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        for key, value in report.user_properties:
-            if key == _VERDICT_KEY and isinstance(value, dict):
-                self.verdict.add(value["provider"], value["clause"], value["level"], value["status"], value["message"])
-            elif key == _RECORDED_KEY and report.when == "teardown" and isinstance(value, str):
+        for key, value in cast("list[tuple[str, Any]]", report.user_properties):
+            if key == _VERDICT_KEY:
+                self.judging = True
+                if value["status"] == "not-run":
+                    self.verdict.mark_not_run(value["provider"], value["clause"], value["message"])
+                else:
+                    self.verdict.add(
+                        value["provider"],
+                        value["clause"],
+                        value["level"],
+                        value["status"],
+                        value["message"],
+                        value.get("exception"),
+                    )
+            elif key == _EVIDENCE_KEY:
+                self.verdict.set_evidence(value["provider"], value["clause"], value["evidence"])
+            elif key == _RECORDED_KEY and report.when == "teardown":
                 self._announce_recording(Path(value))
 
     # -- recording ----------------------------------------------------------------------
@@ -153,7 +278,7 @@ class ConformanceSession:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
         result = yield
-        watch = item.stash.get(CASSETTE_KEY, None)
+        watch = item.stash.get(bookkeeping.CASSETTE_KEY, None)
         if self.recording and watch is not None and watch.changed():
             item.user_properties.append((_RECORDED_KEY, str(watch.path)))
         return result
@@ -170,15 +295,21 @@ class ConformanceSession:
                 f"laios: recorded {path.stem} -> {path} ({interactions} interaction(s), {path.stat().st_size} bytes)"
             )
 
+    # -- the end of the run ---------------------------------------------------------------
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.recorded and not hasattr(session.config, "workerinput"):
+        if hasattr(session.config, "workerinput"):
+            return
+        if self.recorded:
             from .cassettes import lint_paths
 
             self.lint_findings = lint_paths(sorted({Path(p).parent for p in self.recorded}))
             if self.lint_findings:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        if self.report_path and not hasattr(session.config, "workerinput"):
+        if self.judging and not self.ordered_verdict().gate().passed and session.exitstatus in _GATE_CAN_FAIL:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if self.report_path:
             text = redact(dump_json(self.ordered_verdict().to_dict(__version__)), self.secrets)
             atomic_write_text(Path(self.report_path), text)
 
@@ -197,54 +328,61 @@ class ConformanceSession:
 
     def ordered_verdict(self) -> Verdict:
         """The verdict in --laios-provider order and the contract's subject order."""
-        from .clauses import all_clauses
-
-        return self.verdict.ordered([spec.id for spec in self.specs], [c.id for c in all_clauses()])
+        return self.verdict.ordered([spec.id for spec in self.specs], [c.id for c in self.catalogue])
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        lines = self.ordered_verdict().table_lines()
-        if not lines:
+        if not self.judging:
             return
+        verdict = self.ordered_verdict()
         terminalreporter.section("LAIOS conformance")
-        for line in lines:
+        for cause in verdict.root_causes():
+            terminalreporter.write_line(cause.line)
+        for line in verdict.table_lines():
             terminalreporter.write_line(line)
         for finding in self.lint_findings:
             terminalreporter.write_line(f"cassette lint: {finding}")
-        failures = [clause for _, clause in self.verdict.gate_failures(self.strict)]
+        line = verdict.gate_line()
         if self.lint_findings:
-            failures.append(f"cassette lint: {len(self.lint_findings)} finding(s)")
-        terminalreporter.write_line(f"gate: FAILED ({', '.join(failures)})" if failures else "gate: passed")
+            lint = f"cassette lint: {len(self.lint_findings)} finding(s)"
+            line = f"gate: FAILED ({lint})" if verdict.gate().passed else line[:-1] + f"; {lint})"
+        terminalreporter.write_line(line)
 
 
-def _status_of(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[str, str]:
+_GATE_CAN_FAIL = (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.TESTS_FAILED)
+
+
+def _spec_of(item: pytest.Item) -> ProviderSpec | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("laios_provider_spec") if callspec else None
+
+
+def _verdict_key(item: pytest.Item) -> tuple[str, str] | None:
+    found, spec = clause_of(item), _spec_of(item)
+    return (spec.id, found[0]) if found and spec else None
+
+
+def _status_of(report: pytest.TestReport, call: pytest.CallInfo[Any], item: pytest.Item) -> tuple[str, str]:
     if report.passed:
         return "passed", ""
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        return "skipped", reason.removeprefix("Skipped: ")
+        reason = reason.removeprefix("Skipped: ")
+        if not roots.raised_in_clause(call.excinfo, item):
+            return "not-run", f"skipped before the clause ran (a skip mark or a conftest hook): {reason}"
+        return "skipped", reason
     message = _message_of(report, call)
     if report.when != "call" or (call.excinfo is not None and call.excinfo.errisinstance(ClauseCannotJudge)):
         return "error", message
     return "failed", message
 
 
-def _message_of(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
+def _message_of(report: pytest.TestReport, call: pytest.CallInfo[Any]) -> str:
     excinfo = call.excinfo
     if excinfo is None:
         return str(report.longrepr)
     if excinfo.errisinstance(pytest.fail.Exception) or excinfo.errisinstance(ClauseCannotJudge):
         return str(excinfo.value)
     return excinfo.exconly()
-
-
-def _unique_ids(specs: list[ProviderSpec]) -> list[str]:
-    """Targets, numbered from the second time the same one is given (``mod:Cls#2``)."""
-    seen: dict[str, int] = {}
-    ids = []
-    for spec in specs:
-        seen[spec.target] = seen.get(spec.target, 0) + 1
-        ids.append(spec.target if seen[spec.target] == 1 else f"{spec.target}#{seen[spec.target]}")
-    return ids
 
 
 def _register_wire_formats(config: pytest.Config) -> list[Any]:
@@ -282,9 +420,3 @@ def _network_guard(config: pytest.Config) -> contextlib.AbstractContextManager[N
 
     allowed = config.getoption("--allowed-hosts", None)
     return network.blocking_context(allowed_hosts=allowed.split(",") if isinstance(allowed, str) else allowed)
-
-
-def cassette_hint(spec: ProviderSpec, clause_id: str, rewrite: bool = False) -> str:
-    """The command that records the cassette a clause needs."""
-    mode = "rewrite" if rewrite else "once"
-    return f"pytest --laios-provider={spec.target} --record-mode={mode} -k {clause_id.replace('-', '_')}"

@@ -10,11 +10,13 @@ from pathlib import Path
 # Imported once here so that in-process kit runs (pytester restores sys.modules after
 # each run) do not pay for importing them again every time.
 import hypothesis  # noqa: F401  # imported to warm sys.modules
+import jsonschema
 import pytest
 import vcr  # noqa: F401  # imported to warm sys.modules
 
 import laios_conformance.contract._support
 import laios_conformance.session  # noqa: F401  # imported to warm sys.modules
+from laios_conformance.report import verdict_schema
 from tests.support.fake_api import FakeAPI
 from tests.support.recording import record
 
@@ -64,16 +66,29 @@ def cassettes_for(root: Path, class_name: str) -> Path:
     return root
 
 
+def load_verdict(path: Path) -> dict:
+    """A JSON verdict the kit wrote, checked against the schema the package ships."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    jsonschema.validate(data, verdict_schema())
+    return data
+
+
 class KitRun:
     """The outcome of one in-process kit run: pytest's result and the JSON verdict."""
 
     def __init__(self, result: pytest.RunResult, report: Path) -> None:
         self.result = result
-        self.report = json.loads(report.read_text()) if report.exists() else None
+        self.report = load_verdict(report) if report.exists() else None
 
     def statuses(self, provider_index: int = 0) -> dict[str, str]:
+        """The status of every clause that ran (``not-run`` ones are in :meth:`not_run`)."""
         clauses = self.report["providers"][provider_index]["clauses"]
-        return {cid: c["status"] for cid, c in clauses.items()}
+        return {cid: c["status"] for cid, c in clauses.items() if c["status"] != "not-run"}
+
+    def not_run(self, provider_index: int = 0) -> dict[str, str]:
+        """Why each clause that did not run did not run."""
+        clauses = self.report["providers"][provider_index]["clauses"]
+        return {cid: c["message"] for cid, c in clauses.items() if c["status"] == "not-run"}
 
     def message(self, clause_id: str, provider_index: int = 0) -> str:
         return self.report["providers"][provider_index]["clauses"][clause_id]["message"]

@@ -145,6 +145,7 @@ def test_should_clause_error_is_reported_but_gates_only_under_strict(run_kit, tm
             f"--laios-cassette-dir={tmp_path}",
             "-k",
             "stream_end_marker",
+            "--laios-allow-partial",
             *(["--laios-strict"] if strict else []),
             cassettes=False,
         )

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from laios_conformance.clauses import all_clauses
+from laios_conformance.contract import catalogue
 from tests.conftest import GOOD, NON_STREAMING
 
-ALL = {c.id for c in all_clauses()}
+ALL = {c.id for c in catalogue()}
 OPT_IN = {"cassettes-fresh"}  # skipped unless --laios-max-cassette-age is given
 D = "tests.providers.defective:"
 

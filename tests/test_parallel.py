@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from tests.conftest import load_verdict
+
 pytest.importorskip("xdist")
 # One pair of runs per session even when this suite itself runs under ``-n --dist loadgroup``.
 pytestmark = pytest.mark.xdist_group("laios-parallel")
@@ -92,7 +94,7 @@ class Run:
         return f"--- {self.name} stdout ---\n{self.result.stdout}\n--- stderr ---\n{self.result.stderr}"
 
     def verdict(self) -> dict:
-        return json.loads(self.report.read_text(encoding="utf-8"))
+        return load_verdict(self.report)
 
     def of(self, event: str) -> list[dict]:
         return [e for e in self.events if e["event"] == event]
@@ -191,9 +193,9 @@ def test_xdist_verdict_matches_serial(runs: dict[str, Run]) -> None:
     assert _statuses(parallel) == _statuses(serial)
     assert _messages(parallel) == _messages(serial)
     # Every clause of the contract was judged for every provider (nothing lost in the merge).
-    from laios_conformance.clauses import all_clauses
+    from laios_conformance.contract import catalogue
 
-    expected = {c.id for c in all_clauses()}
+    expected = {c.id for c in catalogue()}
     for provider, clauses in _statuses(parallel).items():
         assert set(clauses) == expected, provider
 

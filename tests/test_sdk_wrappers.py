@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import load_verdict
 from tests.support.fake_api import FakeAPI
 from tests.support.recording import record
 
@@ -38,9 +39,7 @@ def test_sdk_wrapper_passes_the_suite(pytester: pytest.Pytester, sdk_cassettes: 
         "-p",
         "no:cacheprovider",
     )
-    import json
-
-    clauses = json.loads(report.read_text())["providers"][0]["clauses"]
+    clauses = load_verdict(report)["providers"][0]["clauses"]
     not_passed = {c: (v["status"], v["message"][:300]) for c, v in clauses.items() if v["status"] != "passed"}
     expected_skips = OPT_IN | ({"no-secret-leak"} if name == "OllamaSDKProvider" else set())
     assert set(not_passed) == expected_skips, not_passed

@@ -1,10 +1,10 @@
-"""``clauses`` and ``explain``: the clause catalogue, read from the bundled contract."""
+"""``clauses`` and ``explain``: the clause catalogue, read from the clause registry."""
 
 from __future__ import annotations
 
 import difflib
 
-from ..clauses import Clause, all_clauses
+from ..clauses import Clause
 from . import UsageError
 
 
@@ -15,14 +15,21 @@ def normalise(name: str) -> str:
     return name.replace("_", "-")
 
 
+def all_clauses() -> list[Clause]:
+    """The bundled contract's clauses, in catalogue order."""
+    from ..contract import catalogue
+
+    return catalogue()
+
+
 def find_clause(name: str, clauses: list[Clause] | None = None) -> Clause | None:
     wanted = normalise(name)
     return next((c for c in clauses or all_clauses() if c.id == wanted), None)
 
 
 def cassette_clause_ids() -> set[str]:
-    """Ids of the clauses that replay a cassette (their function carries the ``vcr`` mark)."""
-    return {c.id for c in all_clauses() if any(m.name == "vcr" for m in getattr(c.function, "pytestmark", []))}
+    """Ids of the clauses that replay a cassette."""
+    return {c.id for c in all_clauses() if c.uses_cassette}
 
 
 def list_clauses() -> int:
@@ -40,7 +47,7 @@ def explain(name: str) -> int:
         close = difflib.get_close_matches(normalise(name), [c.id for c in clauses], n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else "; 'laios-conformance clauses' lists them"
         raise UsageError(f"no clause named {name!r}{hint}")
-    replays = " (replays a cassette)" if found.id in cassette_clause_ids() else ""
+    replays = " (replays a cassette)" if found.uses_cassette else ""
     print(f"{found.id} ({found.level}){replays}")
     print()
     print(found.doc)

@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,51 +21,59 @@ from ..report import dump_json, verdict_badge, verdict_from_dict, verdict_markdo
 from . import UsageError
 from .progress import ProgressPlugin
 
-_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _KIT_SECTION = "LAIOS conformance"
 
 
 def run_check(args: argparse.Namespace, extra: list[str]) -> int:
     validate(args)
-    with tempfile.TemporaryDirectory(prefix="laios-conformance-") as scratch:
-        report = Path(args.report_json) if args.report_json else Path(scratch) / "verdict.json"
-        report.unlink(missing_ok=True)
-        code, out, err = run_pytest(pytest_arguments(args, report, extra), verbose=args.verbose)
-        data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else None
-    if code == pytest.ExitCode.USAGE_ERROR:
+    run = judged_run(pytest_arguments(args, extra), report_json=args.report_json, verbose=args.verbose)
+    if run.code == pytest.ExitCode.USAGE_ERROR:
         if args.verbose:  # pytest has printed its error itself
             return 2
-        raise UsageError(usage_message(err))
-    return judge(args, code, data, out, err)
+        raise UsageError(usage_message(run.err))
+    return judge(args, run)
 
 
 def validate(args: argparse.Namespace) -> None:
-    """Catch the simple mistakes before pytest starts (it would catch them too, slower)."""
-    for target in args.targets:
-        if not _TARGET.match(target):
-            raise UsageError(f"{target!r} is not a provider target; use module:Class, e.g. my_pkg.client:MyClient")
-    if len(args.kwargs) not in (0, 1, len(args.targets)):
-        raise UsageError(
-            f"--kwargs was given {len(args.kwargs)} times for {len(args.targets)} targets; "
-            "give it once (for all) or once per target, in the same order"
-        )
-    for text in args.kwargs:
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise UsageError(f"--kwargs is not valid JSON ({error.msg} at position {error.pos}): {text!r}") from None
-        if not isinstance(value, dict):
-            raise UsageError(f"--kwargs must be a JSON object, got {type(value).__name__}: {text!r}")
+    """Check targets and kwargs with the plugin's own validator, before pytest starts."""
+    from ..loading import Flags, ProviderLoadError, load_providers
+
+    try:
+        load_providers(args.targets, args.kwargs, Flags(target="target", kwargs="--kwargs"))
+    except ProviderLoadError as error:
+        raise UsageError(str(error)) from None
 
 
-def pytest_arguments(args: argparse.Namespace, report: Path, extra: list[str]) -> list[str]:
+@dataclass
+class JudgedRun:
+    """One judged pytest session: its exit code, its kept-back output, and the JSON verdict."""
+
+    code: int
+    out: str
+    err: str
+    verdict: dict[str, Any] | None
+
+
+def judged_run(argv: list[str], *, report_json: str | None = None, verbose: bool = False) -> JudgedRun:
+    """Run the contract suite (``argv`` for pytest, without ``--laios-report``) and read its verdict."""
+    with tempfile.TemporaryDirectory(prefix="laios-conformance-") as scratch:
+        report = Path(report_json) if report_json else Path(scratch) / "verdict.json"
+        report.unlink(missing_ok=True)
+        code, out, err = run_pytest([*argv, f"--laios-report={report}"], verbose=verbose)
+        data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else None
+    return JudgedRun(code, out, err, data)
+
+
+def pytest_arguments(args: argparse.Namespace, extra: list[str]) -> list[str]:
     argv = [f"--laios-provider={target}" for target in args.targets]
     argv += [f"--laios-provider-kwargs={text}" for text in args.kwargs]
-    argv += [f"--laios-report={report}", "-p", "no:cacheprovider", "-q"]
+    argv += ["-p", "no:cacheprovider", "-q"]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         argv += ["-p", "laios_conformance.plugin", "-p", "pytest_recording.plugin"]
     if args.strict:
         argv.append("--laios-strict")
+    if args.allow_partial:
+        argv.append("--laios-allow-partial")
     if args.junit:
         argv.append(f"--junitxml={args.junit}")
     if args.cassette_dir:
@@ -95,24 +104,27 @@ def usage_message(stderr: str) -> str:
     return "pytest: " + line[own.end() :] if own else line
 
 
-def judge(args: argparse.Namespace, code: int, data: dict[str, Any] | None, out: str, err: str) -> int:
+def judge(args: argparse.Namespace, run: JudgedRun) -> int:
     """Print the verdict, write the requested files, and return the exit code."""
     from rich.console import Console
 
+    code, data = run.code, run.verdict
     console = Console(highlight=False, width=None if _is_terminal() else _plain_width())
     verdict = verdict_from_dict(data) if data else None
-    gate_failed = verdict is None or not verdict.providers or bool(verdict.gate_failures(args.strict))
+    gate_failed = verdict is None or not verdict.gate().passed
     if gate_failed or code != pytest.ExitCode.OK:
-        _show_pytest_output(out, err)
+        _show_pytest_output(run.out, run.err)
     if data is not None:
         write_outputs(args, data)
-    if not data or verdict is None or not verdict.providers:
+    if verdict is None or not verdict.providers:
         console.print(f"[bold red]gate: FAILED[/] (pytest exited with {_code_name(code)} and judged no clause)")
         return 130 if code == pytest.ExitCode.INTERRUPTED else 1
-    from .table import gate_line, verdict_table
+    from .table import gate_line, root_cause_lines, verdict_table
 
+    for line in root_cause_lines(verdict):
+        console.print(line)
     console.print(verdict_table(verdict))
-    console.print(gate_line(data, verdict, args.strict))
+    console.print(gate_line(data or {}, verdict))
     if code == pytest.ExitCode.INTERRUPTED:
         return 130
     if not gate_failed and code != pytest.ExitCode.OK:
@@ -120,9 +132,9 @@ def judge(args: argparse.Namespace, code: int, data: dict[str, Any] | None, out:
     return 1 if gate_failed or code != pytest.ExitCode.OK else 0
 
 
-def write_outputs(args: argparse.Namespace, data: dict[str, Any]) -> None:
+def write_outputs(args: argparse.Namespace, data: dict) -> None:
     if args.report_md:
-        atomic_write_text(Path(args.report_md), verdict_markdown(data, strict=args.strict))
+        atomic_write_text(Path(args.report_md), verdict_markdown(data))
     if args.badge:
         atomic_write_text(Path(args.badge), dump_json(verdict_badge(data)))
 

@@ -7,9 +7,9 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from ..report import ClauseResult, Verdict, must_counts
+from ..report import Verdict, must_counts
 
-STYLES = {"passed": "green", "failed": "bold red", "error": "bold magenta", "skipped": "yellow"}
+STYLES = {"passed": "green", "failed": "bold red", "error": "bold magenta", "skipped": "yellow", "not-run": "dim"}
 HEADLINE_CHARS = 200
 
 
@@ -27,7 +27,7 @@ def verdict_table(verdict: Verdict) -> Table:
     return table
 
 
-def _cell(result: ClauseResult | None) -> Text:
+def _cell(result) -> Text:
     if result is None:
         return Text("-", style="dim")
     text = Text(result.status, style=STYLES.get(result.status, ""))
@@ -51,15 +51,22 @@ def short_names(providers: list[str]) -> list[str]:
     return short if len(set(short)) == len(short) else list(providers)
 
 
-def gate_line(data: dict[str, Any], verdict: Verdict, strict: bool) -> Text:
-    failures = verdict.gate_failures(strict)
+def root_cause_lines(verdict: Verdict) -> list[Text]:
+    """One ``likely root cause:`` line per exception behind several failures: read these first."""
+    return [Text(cause.line, style="bold red") for cause in verdict.root_causes()]
+
+
+def gate_line(data: dict[str, Any], verdict: Verdict) -> Text:
+    gate = verdict.gate()
     passed, total = must_counts(data)
     counts = f"{passed}/{total} must clauses passed"
     if not verdict.providers:
         return Text("gate: FAILED (no clause was judged)", style="bold red")
-    if failures:
-        named = ", ".join(f"{cid} [{p.rpartition(':')[2] or p}]" for p, cid in failures)
-        return Text(f"gate: FAILED ({counts}; failing: {named})", style="bold red")
+    reason = gate.reason()
+    if gate.result == "failed":
+        return Text(f"gate: FAILED ({counts}; {reason})", style="bold red")
+    if gate.result == "partial":
+        return Text(f"gate: partial ({counts}; {reason})", style="bold yellow")
     others = sum(r.status in ("failed", "error") for c in verdict.providers.values() for r in c.values())
     note = f"; {others} should clause(s) failed, not gating (--strict makes them gate)" if others else ""
     return Text(f"gate: passed ({counts}{note})", style="bold green")

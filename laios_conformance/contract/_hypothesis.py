@@ -116,7 +116,7 @@ def cut_points(body: bytes) -> dict[str, list[int]]:
     return cases
 
 
-def run_property(clause_id: str, body: bytes, problem_with: Callable[[list[int]], str | None]) -> str | None:
+def run_property(body: bytes, problem_with: Callable[[list[int]], str | None]) -> str | None:
     """Hypothesis-chosen cut points; the minimal failing set, described, or None."""
     if len(body) < 2:
         return None

@@ -12,14 +12,14 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..base import LLMMessage
-from ..clauses import ClauseCannotJudge, how_to_fix
+from ..clauses import ClauseCannotJudge, ClauseRegistrationError, how_to_fix, running
 from ..seam import WATCHED, Fault, Reply, Seen, Traffic, interpose, stack_hint, virtual_sleep
 
 if TYPE_CHECKING:
@@ -168,14 +168,25 @@ def wire_format_for_request(seen: Seen) -> WireFormat | None:
 # -- case bookkeeping --------------------------------------------------------------------
 
 
-@dataclass
 class Cases:
-    """Failures of a clause's cases, reported together with the case that shows each."""
+    """Failures of the running clause's cases, reported together with the case that shows each.
 
-    clause_id: str
-    failures: dict[str, str] = field(default_factory=dict)
-    unjudged: dict[str, str] = field(default_factory=dict)
-    passed: list[str] = field(default_factory=list)
+    The clause is the one whose test is running (its id is written once, in ``@clause``).
+    ``Cases("id")`` is still accepted; the id must then be the running clause's.
+    """
+
+    def __init__(self, legacy_id: str | None = None) -> None:
+        current = running()
+        if current is not None and legacy_id not in (None, current.id):
+            raise ClauseRegistrationError(
+                f"Cases({legacy_id!r}) inside clause {current.id!r}: drop the argument, Cases() reads the id itself"
+            )
+        if current is None and legacy_id is None:
+            raise ClauseRegistrationError("Cases() is used outside a running clause; call it from a clause's test")
+        self.clause_id: str = current.id if current is not None else str(legacy_id)
+        self.failures: dict[str, str] = {}
+        self.unjudged: dict[str, str] = {}
+        self.passed: list[str] = []
 
     def fail(self, case: str, why: str) -> None:
         self.failures[case] = why

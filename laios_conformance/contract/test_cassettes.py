@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from ._support import Cases
 
 
 @clause("cassettes-fresh", "should")
-def test_cassettes_fresh(laios_session: Any, laios_provider_spec: Any, request: pytest.FixtureRequest) -> None:
+def test_cassettes_fresh(cassette_age_limit: int | None, recorded_cassettes: list[tuple[str, Any]]) -> None:
     """The provider's cassettes were recorded within ``--laios-max-cassette-age`` days.
 
     **Why**: live APIs change (new fields, new error shapes, retired models); a provider
@@ -24,18 +23,14 @@ def test_cassettes_fresh(laios_session: Any, laios_provider_spec: Any, request: 
     **How to fix**: re-record against the live API:
     ``pytest --laios-provider=... --record-mode=rewrite``, review the diff, commit it.
     """
-    max_age = laios_session.max_cassette_age
+    max_age = cassette_age_limit
     if max_age is None:
         pytest.skip("not applicable: no --laios-max-cassette-age given")
-    from ..cassettes import cassette_recorded_at
-
-    directory: Path = laios_session.cassette_dir(laios_provider_spec)
     today = dt.datetime.now(dt.timezone.utc).date()
-    cases = Cases("cassettes-fresh")
-    for path in sorted(directory.glob("*.yaml")):
-        recorded = cassette_recorded_at(path)
+    cases = Cases()
+    for name, recorded in recorded_cassettes:
         if recorded is None:
-            cases.fail(path.name, "has no recording date (recorded_at)")
+            cases.fail(name, "has no recording date (recorded_at)")
         elif (today - recorded).days > max_age:
-            cases.fail(path.name, f"recorded {recorded} ({(today - recorded).days} days ago, limit {max_age})")
+            cases.fail(name, f"recorded {recorded} ({(today - recorded).days} days ago, limit {max_age})")
     cases.conclude()

@@ -59,7 +59,7 @@ def test_circuit_breaker(provider: Any, cassette: Any) -> None:
 
     **How to fix**: first make ``raises-on-http-error`` pass; do not catch and return on failure.
     """
-    cases = Cases("circuit-breaker")
+    cases = Cases()
     clock, state = FakeClock(), {"fail": True}
     with breaker_with_clock(clock) as breaker, observed(switchable(state)) as traffic:
         for n in range(1, THRESHOLD + 1):

@@ -52,7 +52,7 @@ def test_raises_on_http_error(provider: Any) -> None:
     **How to fix**: raise on every non-2xx status; raise an ``Exception`` subclass, never a
     bare ``BaseException``.
     """
-    cases = Cases("raises-on-http-error")
+    cases = Cases()
     for status in HTTP_ERROR_STATUSES:
         with observed(answer_with(error_status(status))) as traffic:
             problem = _outcome_problem(lambda: call_generate(provider))
@@ -71,7 +71,7 @@ def test_raises_on_transport_error(provider: Any) -> None:
     **How to fix**: do not swallow ``httpx.TransportError`` (or your SDK's equivalent); let it
     propagate or re-raise your own error chained with ``from``.
     """
-    cases = Cases("raises-on-transport-error")
+    cases = Cases()
     for fault in TRANSPORT_FAULTS:
         with observed(answer_with(always(fault))) as traffic:
             problem = _outcome_problem(lambda: call_generate(provider))
@@ -126,7 +126,7 @@ def test_raises_on_bad_body(provider: Any, cassette: Any) -> None:
     """
     recorded = record_exchange(provider, call_generate, need_wire=False)
     bodies = _bad_bodies(recorded)
-    cases = Cases("raises-on-bad-body")
+    cases = Cases()
     for name in BAD_BODY_CASES:
         if name not in bodies:
             cases.cannot_judge(name, "unknown wire format: no decoder recognises the recorded response")
@@ -157,7 +157,7 @@ def test_retry_bounded(provider: Any, request: pytest.FixtureRequest) -> None:
 
     **How to fix**: cap your own (or your SDK's) retries at 2, e.g. ``max_retries=2``.
     """
-    cases = Cases("retry-bounded")
+    cases = Cases()
     counts = []
     for label, reply in (
         ("HTTP 503", lambda seen: error_reply(seen, 503)),

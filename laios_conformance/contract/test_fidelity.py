@@ -106,7 +106,7 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
             "the provider sent no request for any generated conversation (it raised before sending "
             "every time, or its traffic is not visible to the kit's seam)"
         )
-    cases = Cases("message-fidelity")
+    cases = Cases()
     if found is not None:
         conversation, problem = found
         cases.fail("minimal counter-example", f"{problem}; conversation: {conversation!r:.400}")
@@ -134,7 +134,7 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
     """
     whole = record_exchange(provider, call_generate)
     streamed = record_exchange(provider, lambda p: list(stream_hello(p)))
-    cases = Cases("content-fidelity")
+    cases = Cases()
 
     def generate_problem(text: str) -> str | None:
         reply = whole.with_body(whole.wire.rebuild(whole.reply.body, text, stream=whole.stream))
@@ -206,7 +206,7 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
     with observed(answer_with(reply_for)), ThreadPoolExecutor(max_workers=THREADS) as pool:
         futures = [pool.submit(one_call, t, c) for t in range(THREADS) for c in range(CALLS)]
         problems = [p for p in (f.result() for f in futures) if p]
-    cases = Cases("thread-safety")
+    cases = Cases()
     if problems:
         cases.fail(f"{len(problems)} of {THREADS * CALLS} calls", "; ".join(problems[:3]))
     cases.conclude()

@@ -46,7 +46,7 @@ def test_returns_response(provider: Any, cassette: Any) -> None:
     with observed() as traffic:
         response = call_generate(provider)
     require_traffic(traffic, "generate()")
-    cases = Cases("returns-response")
+    cases = Cases()
     for problem in response_shape_problems(response):
         cases.fail("generate()", problem)
     cases.conclude()
@@ -86,7 +86,7 @@ def test_system_prompt(provider: Any, cassette: Any) -> None:
     with observed() as traffic:
         response = provider.generate_with_system(SYSTEM_PROMPT, HELLO, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
     require_traffic(traffic, "generate_with_system()")
-    cases = Cases("system-prompt")
+    cases = Cases()
     for problem in response_shape_problems(response):
         cases.fail("response", problem)
     if not any(SYSTEM_PROMPT in text for seen in traffic.seen for text in string_values(seen.json)):
@@ -112,7 +112,7 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
         call_generate(provider)
     require_traffic(traffic, "generate()")
     body = traffic.seen[0].json
-    cases = Cases("params-reach-request")
+    cases = Cases()
     if not isinstance(body, dict):
         cases.fail("request", f"the request body is not a JSON object: {traffic.seen[0].body[:120]!r}")
         cases.conclude()
@@ -146,7 +146,7 @@ def test_no_input_mutation(provider: Any, cassette: Any) -> None:
     **How to fix**: build the request payload from copies; never ``pop``, ``insert`` into or
     assign to the caller's list or messages.
     """
-    cases = Cases("no-input-mutation")
+    cases = Cases()
     for name, call in (("generate", call_generate), ("generate_stream", call_stream)):
         messages = conversation()
         before = [_snapshot(m) for m in messages]
@@ -179,7 +179,7 @@ def test_timeout_set(provider: Any) -> None:
     ``requests`` pass ``timeout=(connect, read)`` to every call, on ``urllib.request``
     ``urlopen(..., timeout=<seconds>)``.
     """
-    cases = Cases("timeout-set")
+    cases = Cases()
     for name, call in (("generate", call_generate), ("generate_stream", call_stream)):
         with observed(answer_with(lambda seen: error_reply(seen, 500))) as traffic, contextlib.suppress(Exception):
             call(provider)

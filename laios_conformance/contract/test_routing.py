@@ -30,7 +30,7 @@ def test_router_fallback(provider: Any, cassette: Any) -> None:
     **How to fix**: first make ``raises-on-http-error`` pass; then check that ``generate``
     accepts the router's call ``generate(messages, temperature, max_tokens)``.
     """
-    cases = Cases("router-fallback")
+    cases = Cases()
     stats_key = f"{type(provider).__name__}({provider.model})"
 
     router = LLMRouter([provider, StubProvider("kit-fallback", STUB_ANSWER)], strategy="fallback")

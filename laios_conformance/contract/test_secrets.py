@@ -73,7 +73,7 @@ def test_no_secret_leak(
     if not secrets:
         pytest.skip("not applicable: the provider takes no api_key and none came from the environment")
     request.getfixturevalue("cassette")
-    cases = Cases("no-secret-leak")
+    cases = Cases()
 
     def check(where: str, text: str) -> None:
         if any(secret in text for secret in secrets):

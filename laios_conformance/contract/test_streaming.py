@@ -94,7 +94,7 @@ def test_stream_join(provider: Any, cassette: Any) -> None:
     recorded = recorded_stream(provider)
     reply = recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts())
     chunks, error = joined_stream(provider, reply)
-    cases = Cases("stream-join")
+    cases = Cases()
     problem = stream_text_problem(chunks, error, recorded.text())
     cases.fail("the recorded stream", problem) if problem else cases.ok("the recorded stream")
     cases.conclude()
@@ -117,7 +117,7 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
     body iterator propagate; 3. raise on error events inside the stream.
     """
     recorded = recorded_stream(provider)
-    cases = Cases("stream-raises")
+    cases = Cases()
     for status in (500, 429):
         with observed(answer_with(error_status(status))):
             chunks, error = consume(stream_hello(provider))
@@ -166,7 +166,7 @@ def test_stream_end_marker(provider: Any, profile: dict[str, Any], cassette: Any
     require_streaming(recorded, profile)
     reply = recorded.with_body(recorded.wire.without_end_marker(recorded.reply.body))
     chunks, error = joined_stream(provider, reply)
-    cases = Cases("stream-end-marker")
+    cases = Cases()
     _expect_raise(cases, "stream without its end marker", chunks, error, allow_chunks=True)
     cases.conclude()
 
@@ -194,7 +194,7 @@ def test_stream_incremental(provider: Any, profile: dict[str, Any], cassette: An
     gate = threading.Event()
     cuts = [first_content_end, *[c for c in recorded.event_cuts() if c > first_content_end]]
     reply = recorded.with_body(recorded.reply.body, cuts=cuts, gate=gate, gate_timeout=GATE_TIMEOUT)
-    cases = Cases("stream-incremental")
+    cases = Cases()
     with observed(answer_with(lambda seen: reply)) as traffic:
         stream = iter(stream_hello(provider))
         first = next(stream, None)
@@ -235,7 +235,7 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
     recorded = recorded_stream(provider)
     require_streaming(recorded, profile)
     body, expected = recorded.reply.body, recorded.text()
-    cases = Cases("stream-rechunk")
+    cases = Cases()
 
     def problem_with(cuts: list[int]) -> str | None:
         return stream_text_problem(*joined_stream(provider, recorded.with_body(body, cuts=cuts)), expected)
@@ -244,7 +244,7 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
         problem = problem_with(cuts)
         cases.fail(case, problem) if problem else cases.ok(case)
     if not cases.failures:
-        counterexample = run_property("stream-rechunk", body, problem_with)
+        counterexample = run_property(body, problem_with)
         if counterexample:
             cases.fail("hypothesis-chosen cuts", counterexample)
     cases.conclude()
@@ -265,7 +265,7 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
     the generator, so that ``GeneratorExit`` closes it.
     """
     recorded = recorded_stream(provider)
-    cases = Cases("stream-closes")
+    cases = Cases()
     for case in ("break", "close()"):
         reply = recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts())
         with observed(answer_with(always(reply))) as traffic:

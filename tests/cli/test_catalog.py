@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from laios_conformance._cli.catalog import cassette_clause_ids, normalise
-from laios_conformance.clauses import all_clauses
 from laios_conformance.cli import main
+from laios_conformance.contract import catalogue
 
 
 def test_clauses_lists_every_clause(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["clauses"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    clauses = all_clauses()
+    clauses = catalogue()
     assert len(lines) == len(clauses)
     for line, clause in zip(lines, clauses, strict=False):
         assert line.split()[:2] == [clause.id, clause.level]
@@ -23,7 +23,7 @@ def test_clauses_lists_every_clause(capsys: pytest.CaptureFixture[str]) -> None:
     "spelling", ["returns-response", "returns_response", "test_returns_response", "Returns-Response"]
 )
 def test_explain_prints_the_docstring(capsys: pytest.CaptureFixture[str], spelling: str) -> None:
-    clause = next(c for c in all_clauses() if c.id == "returns-response")
+    clause = next(c for c in catalogue() if c.id == "returns-response")
     assert main(["explain", spelling]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("returns-response (must)")
@@ -44,4 +44,4 @@ def test_cassette_clauses_are_those_with_the_vcr_mark() -> None:
     ids = cassette_clause_ids()
     assert {"returns-response", "no-secret-leak"} <= ids
     assert not {"timeout-set", "retry-bounded", "raises-on-http-error"} & ids
-    assert ids <= {c.id for c in all_clauses()}
+    assert ids <= {c.id for c in catalogue()}

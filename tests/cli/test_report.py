@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from laios_conformance.report import must_counts, verdict_badge, verdict_from_dict, verdict_markdown
+import jsonschema
+
+from laios_conformance.report import must_counts, verdict_badge, verdict_from_dict, verdict_markdown, verdict_schema
 
 
 def verdict(*providers: tuple[str, dict]) -> dict:
@@ -97,7 +99,9 @@ def test_markdown_fence_outgrows_backticks_in_the_message() -> None:
 
 
 def test_verdict_from_dict_round_trips() -> None:
-    data = verdict(("a:A", MUST_FAILS), ("b:B", GOOD))
+    data = verdict_from_dict(verdict(("a:A", MUST_FAILS), ("b:B", GOOD))).to_dict("9.9.9")
+    jsonschema.validate(data, verdict_schema())
     rebuilt = verdict_from_dict(data)
     assert rebuilt.to_dict("9.9.9") == data
     assert rebuilt.gate_failures(strict=False) == [("a:A", "returns-response")]
+    assert data["verdict"] == "failed" and data["gate_reason"] == "failing: returns-response [a:A]"

@@ -7,9 +7,8 @@ exactly what OpenAIClient sends for gpt-4o-mini).
 
 from __future__ import annotations
 
-import json
-
-from laios_conformance.clauses import all_clauses
+from laios_conformance.contract import catalogue
+from tests.conftest import load_verdict
 
 from .conftest import EXAMPLE_TARGET, saved_modules
 
@@ -22,8 +21,9 @@ def test_the_guide_saves_the_example_provider() -> None:
 def test_example_provider_passes_every_clause(doc_jobs) -> None:
     ran = doc_jobs.example_provider().result()
     assert ran.returncode == 0, ran.explain()
-    verdict = json.loads(ran.outputs[0].read_text())
+    verdict = load_verdict(ran.outputs[0])
+    assert verdict["verdict"] == "passed" and verdict["complete"]
     clauses = verdict["providers"][0]["clauses"]
-    assert set(clauses) == {c.id for c in all_clauses()}
+    assert set(clauses) == {c.id for c in catalogue()}
     bad = {cid: c for cid, c in clauses.items() if c["status"] in ("failed", "error")}
     assert not bad, bad

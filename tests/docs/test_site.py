@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from laios_conformance.clauses import all_clauses
+from laios_conformance.contract import catalogue
 
 from ._blocks import DOCS
 
@@ -53,7 +53,7 @@ def test_mkdocs_build_strict_succeeds(site: Path) -> None:
 def test_clause_reference_lists_every_clause_with_its_fix(site: Path) -> None:
     raw = (site / "clauses" / "index.html").read_text(encoding="utf-8")
     text = page_text(site, "clauses")
-    clauses = all_clauses()
+    clauses = catalogue()
     assert clauses
     for clause in clauses:
         assert f'id="{clause.id}"' in raw, f"no section for clause {clause.id}"
@@ -66,13 +66,13 @@ def test_clause_reference_is_generated_not_committed() -> None:
     source = (DOCS / "clauses.md").read_text(encoding="utf-8")
     assert CLAUSES_MARKER in source
     assert "How to fix**" not in source and "\n### " not in source
-    for clause in all_clauses():
+    for clause in catalogue():
         assert how_to_fix(clause.doc) not in " ".join(source.split()), clause.id
 
 
 def test_recording_page_lists_the_clauses_that_use_cassettes(site: Path) -> None:
     text = page_text(site, "recording")
-    users = [c.id for c in all_clauses() if any(m.name == "vcr" for m in getattr(c.function, "pytestmark", []))]
+    users = [c.id for c in catalogue() if c.uses_cassette]
     assert users and all(cid in text for cid in users)
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import load_verdict
+
 from ._blocks import DOCS
 from .conftest import (
     CLI_MISSING,
@@ -100,7 +102,8 @@ def test_replay_workflow_runs_locally(replay_run) -> None:
     assert ran, [(s.name, s.reason) for s in replay_run.steps]
     for step in ran:
         assert step.status == "passed", step.ran.explain()
-    verdict = json.loads((replay_run.workspace / "verdict.json").read_text())
+    verdict = load_verdict(replay_run.workspace / "verdict.json")
+    assert verdict["verdict"] == "passed" and verdict["complete"], verdict["gate_reason"]
     clauses = verdict["providers"][0]["clauses"]
     assert clauses and all(c["status"] not in ("failed", "error") for c in clauses.values()), clauses
     uploads = [

@@ -323,3 +323,13 @@ class IgnoresEndMarker(GoodOpenAIStyle):
                 text = (choice.get("delta") or {}).get("content")
                 if text:
                     yield text
+
+
+class PassesRawUsage(GoodOpenAIStyle):
+    """One bug behind many failures: it hands the API's raw ``usage`` object to ``LLMResponse``
+    (as the LAIOS guide's own example does), whose nested ``prompt_tokens_details`` is not an
+    int, so pydantic rejects every successful answer. The verdict names one likely root cause."""
+
+    @staticmethod
+    def usage(data: dict[str, Any]) -> Any:
+        return data.get("usage")

@@ -1,0 +1,130 @@
+"""What the kit keeps about each clause's cassette during a run.
+
+Before a clause opens its cassette the kit notes the file's signature (a
+:class:`CassetteWatch` in the test item's stash); from that it tells whether the clause
+recorded the file, whether a replay can be judged at all, whether every recorded
+interaction was played, and what the clause's evidence is (see :func:`evidence`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .persister import CorruptCassetteError, read_cassette
+from .serializer import cassette_recorded_at
+
+__all__ = [
+    "CALL_PASSED",
+    "CASSETTE_KEY",
+    "CassetteWatch",
+    "cassette_hint",
+    "corrupt_cassette_problem",
+    "evidence",
+    "file_signature",
+    "missing_cassette_problem",
+    "unplayed_problem",
+]
+
+
+@dataclass(frozen=True)
+class CassetteWatch:
+    """A clause's cassette file and its (mtime, size) before the clause ran."""
+
+    path: Path
+    before: tuple[int, int] | None
+
+    def changed(self) -> bool:
+        return file_signature(self.path) not in (None, self.before)
+
+
+def file_signature(path: Path) -> tuple[int, int] | None:
+    """(mtime, size) of a file, or None when it does not exist."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+CASSETTE_KEY = pytest.StashKey[CassetteWatch]()
+CALL_PASSED = pytest.StashKey[bool]()
+
+
+def cassette_hint(target: str, clause_id: str, rewrite: bool = False) -> str:
+    """The command that records the cassette a clause needs."""
+    mode = "rewrite" if rewrite else "once"
+    return (
+        f"pytest --laios-provider={target} --record-mode={mode} -k {clause_id.replace('-', '_')} --laios-allow-partial"
+    )
+
+
+def corrupt_cassette_problem(path: Path, target: str, clause_id: str) -> str | None:
+    """One clear line for a corrupt cassette, before vcrpy trips over it with a traceback."""
+    from . import serializer
+
+    if not path.exists():
+        return None
+    try:
+        read_cassette(path, serializer)
+    except CorruptCassetteError as exc:
+        return f"{exc}: {cassette_hint(target, clause_id, rewrite=True)}"
+    return None
+
+
+def missing_cassette_problem(watch: CassetteWatch, target: str, record_mode: str) -> str | None:
+    """Why a replay cannot be judged when the cassette does not exist (None when it can)."""
+    if record_mode != "none" or watch.before is not None:
+        return None
+    return (
+        f"cassette {watch.path} not found (replay mode); record it against the live API with: "
+        f"{cassette_hint(target, watch.path.stem)}"
+    )
+
+
+def unplayed_problem(watch: CassetteWatch, vcr: Any) -> str | None:
+    """Why a replayed cassette no longer matches: interactions recorded but never played."""
+    unplayed = [index for index in range(len(vcr.data)) if not vcr.play_counts[index]]
+    if not unplayed:
+        return None
+    return (
+        f"cassette {watch.path}: {len(unplayed)} of {len(vcr.data)} recorded "
+        "interaction(s) were not replayed, so it no longer matches what the provider sends; "
+        "re-record it with --record-mode=rewrite"
+    )
+
+
+def _relative(path: Path, root: Path) -> str:
+    for base in (root, root.resolve()):
+        try:
+            return path.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
+
+
+def evidence(watch: CassetteWatch | None, root: Path, recording: bool) -> dict[str, Any] | None:
+    """How a clause saw the provider's traffic.
+
+    ``synthetic``: no cassette, every response was made by the kit. ``replayed``: from the
+    cassette (its path relative to the cassette directory, sha256 and recording date).
+    ``recorded``: the cassette was written by this run. None: the cassette it needed is missing.
+    """
+    if watch is None:
+        return {"kind": "synthetic"}
+    if not watch.path.is_file():
+        return None
+    relative = _relative(watch.path, root)
+    kind = "recorded" if recording and watch.changed() else "replayed"
+    recorded_at = cassette_recorded_at(watch.path)
+    return {
+        "kind": kind,
+        "cassette": relative,
+        "sha256": hashlib.sha256(watch.path.read_bytes()).hexdigest(),
+        "recorded_at": recorded_at.isoformat() if isinstance(recorded_at, dt.date) else None,
+    }

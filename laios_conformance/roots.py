@@ -1,0 +1,97 @@
+"""Where an exception came from: the provider's own code, the clause, or around the clause.
+
+The verdict groups clauses that failed on the same exception raised at the same place in
+the provider into one *likely root cause* (:meth:`laios_conformance.report.Verdict.root_causes`);
+this module finds that place in a traceback. A frame belongs to the provider when its module
+is in the provider's top-level package (``my_pkg`` for ``my_pkg.client:MyClient``).
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from types import FrameType
+from typing import Any
+
+import pytest
+
+from .clauses import Clause, ClauseCannotJudge
+from .loading import ProviderSpec, redact
+
+__all__ = ["is_uncaught", "provider_exception", "raised_in_clause", "success_case_failure"]
+
+_DETAIL_LINES = 8
+
+
+def provider_exception(
+    excinfo: pytest.ExceptionInfo[BaseException], spec: ProviderSpec, secrets: Any
+) -> dict[str, str] | None:
+    """The exception that decided a clause's result, when the provider raised it: its type,
+    the first line of its message, where in the provider it was raised, and the provider
+    method that was called (``generate``...). None when it did not come from the provider."""
+    exc: BaseException | None = excinfo.value
+    if isinstance(exc, ClauseCannotJudge):
+        exc = exc.__cause__
+    elif isinstance(exc, (pytest.fail.Exception, pytest.skip.Exception)):
+        exc = None
+    if exc is None:
+        return None
+    frames = _provider_frames(exc, spec)
+    if not frames:
+        return None
+    entry, (innermost, lineno) = frames[0][0], frames[-1]
+    text = redact(str(exc), tuple(secrets))
+    return {
+        "type": type(exc).__name__,
+        "message": (text.strip().splitlines() or [""])[0][:300],
+        "where": f"{_shown_path(innermost.f_code.co_filename)}:{lineno}",
+        "call": f"{entry.f_code.co_name}()",
+        "detail": "\n".join(text.strip().splitlines()[1 : 1 + _DETAIL_LINES]),
+    }
+
+
+def _provider_frames(exc: BaseException, spec: ProviderSpec) -> list[tuple[FrameType, int]]:
+    package = spec.target.partition(":")[0].split(".")[0]
+    return [
+        (frame, lineno)
+        for frame, lineno in traceback.walk_tb(exc.__traceback__)
+        if str(frame.f_globals.get("__name__", "")).split(".")[0] == package
+    ]
+
+
+def _shown_path(filename: str) -> str:
+    relative = os.path.relpath(filename)
+    return filename if relative.startswith("..") else relative
+
+
+def is_uncaught(excinfo: pytest.ExceptionInfo[BaseException] | None) -> bool:
+    """Whether the clause let an exception escape (rather than failing or skipping on purpose)."""
+    if excinfo is None:
+        return False
+    return not excinfo.errisinstance((pytest.fail.Exception, pytest.skip.Exception, ClauseCannotJudge))
+
+
+def success_case_failure(clause_id: str, cause: dict[str, str], clause: Clause | None) -> str:
+    """What a clause reports when the provider raised on a response that should have worked."""
+    recorded = (
+        "a recorded successful response" if clause is not None and clause.uses_cassette else "a successful response"
+    )
+    lines = [
+        f"{clause_id}: {cause['call']} raised {cause['type']}: {cause['message']} on {recorded} "
+        f"(raised at {cause['where']})"
+    ]
+    lines += [f"  {line}" for line in cause["detail"].splitlines()]
+    if clause is not None and clause.how_to_fix:
+        lines.append(f"How to fix: {clause.how_to_fix}")
+    lines.append(f"More: laios-conformance explain {clause_id}")
+    return "\n".join(lines)
+
+
+def raised_in_clause(excinfo: pytest.ExceptionInfo[BaseException] | None, item: pytest.Item) -> bool:
+    """Whether an exception was raised while the clause's own test function was running
+    (a skip from inside the clause is its verdict; one from a mark or a hook is not)."""
+    function = getattr(item, "function", None)
+    code = getattr(function, "__code__", None)
+    if excinfo is None or code is None:
+        return False
+    return any(frame.f_code is code for frame, _ in traceback.walk_tb(excinfo.tb))

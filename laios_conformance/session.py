@@ -30,6 +30,7 @@ from .report import Verdict, dump_json
 _VERDICT_KEY = "laios_verdict"
 _EVIDENCE_KEY = "laios_evidence"
 _RECORDED_KEY = "laios_recorded"
+_DESELECTED_KEY = "laios_deselected"
 NO_RESULT = "no result: not collected, deselected, or the run stopped before it"
 DESELECTED = "deselected by -k, -m or --deselect"
 STOPPED = "the run stopped before it: -x, --maxfail or an interrupt"
@@ -57,7 +58,7 @@ class ConformanceSession:
         self.lint_findings: list[Any] = []
         self.wire_formats: list[Any] = []
         self.judging = config.args_source is not pytest.Config.ArgsSource.ARGS
-        self.deselected: set[str] = set()
+        self.deselected: dict[str, tuple[str, str]] = {}
 
     @classmethod
     def from_config(cls, config: pytest.Config, targets: list[str]) -> ConformanceSession:
@@ -189,8 +190,14 @@ class ConformanceSession:
             key = _verdict_key(item)
             if key is not None:
                 self.judging = True
-                self.deselected.add(item.nodeid)
+                self.deselected[item.nodeid] = key
                 self.verdict.mark_not_run(*key, DESELECTED)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """Under pytest-xdist the workers collect and deselect; the controller hears why here."""
+        for provider, clause_id in getattr(node, "workeroutput", {}).get(_DESELECTED_KEY, ()):
+            self.verdict.mark_not_run(provider, clause_id, DESELECTED)
 
     # -- running and verdicts ------------------------------------------------------------
 
@@ -300,6 +307,7 @@ class ConformanceSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(session.config, "workerinput"):
+            session.config.workeroutput[_DESELECTED_KEY] = list(self.deselected.values())  # type: ignore[attr-defined]
             return
         if self.recorded:
             from .cassettes import lint_paths
@@ -307,7 +315,7 @@ class ConformanceSession:
             self.lint_findings = lint_paths(sorted({Path(p).parent for p in self.recorded}))
             if self.lint_findings:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        if self.judging and not self.ordered_verdict().gate().passed and session.exitstatus in _GATE_CAN_FAIL:
+        if self.judges() and not self.ordered_verdict().gate().passed and session.exitstatus in _GATE_CAN_FAIL:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.report_path:
             text = redact(dump_json(self.ordered_verdict().to_dict(__version__)), self.secrets)
@@ -330,8 +338,13 @@ class ConformanceSession:
         """The verdict in --laios-provider order and the contract's subject order."""
         return self.verdict.ordered([spec.id for spec in self.specs], [c.id for c in self.catalogue])
 
+    def judges(self) -> bool:
+        """Whether this run is a conformance run: it collected the contract (not only the
+        user's own tests) and meant to run it (not ``--collect-only``)."""
+        return self.judging and not self.config.option.collectonly
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.judging:
+        if not self.judges():
             return
         verdict = self.ordered_verdict()
         terminalreporter.section("LAIOS conformance")

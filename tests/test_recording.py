@@ -346,7 +346,7 @@ def test_stale_cassettes_fail_the_freshness_clause(openai_copy, replay) -> None:
     assert statuses(report) == {"cassettes-fresh": "failed"}
     assert strict.ret == 1
 
-    unasked, report = replay(root, kwargs, "-k", "cassettes_fresh")
+    unasked, report = replay(root, kwargs, "-k", "cassettes_fresh", "--laios-allow-partial")
     assert statuses(report) == {"cassettes-fresh": "skipped"}
     assert unasked.ret == 0
 

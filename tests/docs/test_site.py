@@ -43,6 +43,7 @@ def test_mkdocs_build_strict_succeeds(site: Path) -> None:
         "writing-a-provider/index.html",
         "recording/index.html",
         "ci/index.html",
+        "verdicts/index.html",
         "clauses/index.html",
         "wire-formats/index.html",
         "performance/index.html",

@@ -377,7 +377,7 @@ def _verdict_key(item: pytest.Item) -> tuple[str, str] | None:
 def _status_of(report: pytest.TestReport, call: pytest.CallInfo[Any], item: pytest.Item) -> tuple[str, str]:
     if report.passed:
         return "passed", ""
-    if report.skipped:
+    if report.skipped and not hasattr(report, "wasxfail"):  # an xfail mark does not excuse a failure
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         reason = reason.removeprefix("Skipped: ")
         if not roots.raised_in_clause(call.excinfo, item):

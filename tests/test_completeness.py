@@ -90,6 +90,19 @@ def test_a_conftest_that_skips_clauses_fails_the_gate(run_kit, pytester: pytest.
     assert run.result.ret == 1
 
 
+def test_an_xfail_mark_does_not_excuse_a_failure(run_kit, pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        "import pytest\n\n"
+        "def pytest_collection_modifyitems(items):\n"
+        "    for item in items:\n"
+        "        item.add_marker(pytest.mark.xfail(reason='known'))\n"
+    )
+    run = run_kit(D + "EmptyModelName", "-k", "returns_response", "--laios-allow-partial")
+    assert run.statuses() == {"returns-response": "failed"}
+    assert "model must be a non-empty str" in run.message("returns-response")
+    assert run.result.ret == 1 and gate_line(run).startswith("gate: FAILED (failing: returns-response")
+
+
 def test_a_clause_that_skips_itself_is_skipped_not_not_run(run_kit) -> None:
     run = run_kit(GOOD, "-k", "cassettes_fresh", "--laios-allow-partial")
     assert run.statuses() == {"cassettes-fresh": "skipped"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,10 +122,17 @@ def evidence(watch: CassetteWatch | None, root: Path, recording: bool) -> dict[s
         return None
     relative = _relative(watch.path, root)
     kind = "recorded" if recording and watch.changed() else "replayed"
-    recorded_at = cassette_recorded_at(watch.path)
+    data = watch.path.read_bytes()
+    recorded_at = _leading_date(data) or cassette_recorded_at(watch.path)
     return {
         "kind": kind,
         "cassette": relative,
-        "sha256": hashlib.sha256(watch.path.read_bytes()).hexdigest(),
+        "sha256": hashlib.sha256(data).hexdigest(),
         "recorded_at": recorded_at.isoformat() if isinstance(recorded_at, dt.date) else None,
     }
+
+
+def _leading_date(data: bytes) -> dt.date | None:
+    """``recorded_at`` from the first line, where the kit's serializer writes it (no YAML parse)."""
+    match = re.match(rb"recorded_at: '?(\d{4}-\d{2}-\d{2})'?\r?\n", data)
+    return dt.date.fromisoformat(match.group(1).decode()) if match else None

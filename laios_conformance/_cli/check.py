@@ -132,7 +132,7 @@ def judge(args: argparse.Namespace, run: JudgedRun) -> int:
     return 1 if gate_failed or code != pytest.ExitCode.OK else 0
 
 
-def write_outputs(args: argparse.Namespace, data: dict) -> None:
+def write_outputs(args: argparse.Namespace, data: dict[str, Any]) -> None:
     if args.report_md:
         atomic_write_text(Path(args.report_md), verdict_markdown(data))
     if args.badge:

@@ -30,7 +30,7 @@ class VerdictFile:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from .check import judge, write_outputs
+    from .check import JudgedRun, judge, write_outputs
 
     files = [load_verdict(path) for path in args.verdicts]
     # A verdict judged strictly keeps that when merged: its job failed on should clauses too.
@@ -47,7 +47,7 @@ def run_merge(args: argparse.Namespace) -> int:
         write_outputs(args, data)
         print(f"gate: FAILED ({hollow[0]} judges no provider: its check run judged no clause)")
         return 1
-    return judge(args, 0, data, "", "")
+    return judge(args, JudgedRun(0, "", "", data))
 
 
 def load_verdict(path: str) -> VerdictFile:

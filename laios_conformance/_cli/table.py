@@ -7,7 +7,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from ..report import Verdict, must_counts
+from ..report import ClauseResult, Verdict, must_counts
 
 STYLES = {"passed": "green", "failed": "bold red", "error": "bold magenta", "skipped": "yellow", "not-run": "dim"}
 HEADLINE_CHARS = 200
@@ -27,7 +27,7 @@ def verdict_table(verdict: Verdict) -> Table:
     return table
 
 
-def _cell(result) -> Text:
+def _cell(result: ClauseResult | None) -> Text:
     if result is None:
         return Text("-", style="dim")
     text = Text(result.status, style=STYLES.get(result.status, ""))

@@ -3,7 +3,7 @@
 Run from anywhere (it finds the repository from its own path):
 
     python benchmarks/run.py [--json PATH] [--reps N] [--startup-reps N] [--calls N] [--rounds N]
-                             [--only a|b|c|d] [--dependency-plugins]
+                             [--only a|b|c|d|e] [--dependency-plugins] [--baseline DIR]
 
 Every figure is a median of several repetitions measured in this one run, with
 ``time.perf_counter``; compared conditions are interleaved (A, B, A, B...) so that a
@@ -20,7 +20,11 @@ b. for each stack the seam watches, one ``generate()`` answered through the kit'
    that answers;
 c. ``python -m pytest --co -q`` on a one-test file in an empty folder, with the plugin
    installed but not asked for, versus ``-p no:laios_conformance``;
-d. ``-n 2`` (pytest-xdist) versus serial, three providers.
+d. ``-n 2`` (pytest-xdist) versus serial, three providers;
+e. with ``--baseline DIR`` (another checkout of the kit, e.g. ``git worktree add DIR main``):
+   the three-provider suite of this checkout versus the same suite of DIR, interleaved, in
+   wall time and in CPU time (user + system of the pytest process; steadier than wall time
+   on a shared machine). Target: at most 1.10x.
 
 Not collected by pytest: the file is not named ``test_*.py`` and ``testpaths`` is ``tests``.
 """
@@ -31,6 +35,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -89,6 +94,14 @@ def _timed_run(argv: list[str], cwd: Path, **env: str) -> float:
             f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         )
     return elapsed
+
+
+def _cpu_timed_run(argv: list[str], cwd: Path, **env: str) -> tuple[float, float]:
+    """(wall, CPU) seconds of one subprocess, CPU being its user + system time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = _timed_run(argv, cwd, **env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _interleaved(conditions: dict[str, Callable[[], float]], reps: int) -> dict[str, list[float]]:
@@ -162,6 +175,38 @@ def suite_figures(reps: int) -> list[Figure]:
             samples=pairs,
         )
     )
+    return figures
+
+
+# --- e: this checkout against a baseline checkout ------------------------------------------
+
+
+def baseline_figures(baseline: Path, reps: int) -> list[Figure]:
+    trees = {"this checkout": REPO, "baseline": baseline.resolve()}
+    wall: dict[str, list[float]] = {name: [] for name in trees}
+    cpu: dict[str, list[float]] = {name: [] for name in trees}
+    for _ in range(reps):
+        for name, tree in trees.items():
+            elapsed, used = _cpu_timed_run(_suite_argv(list(PROVIDERS)), tree, PYTHONPATH=str(tree))
+            wall[name].append(elapsed)
+            cpu[name].append(used)
+    figures = []
+    for unit, samples in (("wall", wall), ("CPU", cpu)):
+        med = {name: statistics.median(values) for name, values in samples.items()}
+        pairs = [a / b for a, b in zip(samples["this checkout"], samples["baseline"], strict=True)]
+        ratio = med["this checkout"] / med["baseline"]
+        figures += [
+            Figure(
+                f"e. suite, all three, {unit} s: this checkout / baseline",
+                ratio,
+                "x",
+                "<= 1.10x",
+                ratio <= 1.10,
+                f"medians {med['this checkout']:.2f} s / {med['baseline']:.2f} s; per-round ratios "
+                f"{', '.join(f'{r:.2f}' for r in pairs)}",
+                pairs,
+            )
+        ]
     return figures
 
 
@@ -518,13 +563,18 @@ def main(argv: list[str] | None = None) -> int:
         help="c: also time start-up with faker's and hypothesis's pytest plugins disabled",
     )
     parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="e: also time the three-provider suite of another checkout of the kit against this one",
+    )
+    parser.add_argument(
         "--only",
-        choices=("a", "b", "c", "d"),
+        choices=("a", "b", "c", "d", "e"),
         action="append",
         help="run only these measurements (a and d run together)",
     )
     args = parser.parse_args(argv)
-    only = set(args.only or "abcd")
+    only = set(args.only or "abcd" + ("e" if args.baseline else ""))
 
     started = time.perf_counter()
     load_before = os.getloadavg()
@@ -536,6 +586,8 @@ def main(argv: list[str] | None = None) -> int:
         figures += startup_figures(args.startup_reps, args.dependency_plugins)
     if only & {"a", "d"}:
         figures += suite_figures(args.reps)
+    if "e" in only and args.baseline:
+        figures += baseline_figures(Path(args.baseline), args.reps)
     figures.sort(key=lambda f: f.name[:2])
     elapsed = time.perf_counter() - started
     load_after = os.getloadavg()

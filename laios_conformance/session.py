@@ -177,12 +177,14 @@ class ConformanceSession:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Run the contract in the catalogue's order (by subject, as the contract lists them)."""
         rank = {known.id: index for index, known in enumerate(self.catalogue)}
-        found = [(item, clause_of(item)) for item in items]
-        for item, key in ((item, _verdict_key(item)) for item, _ in found):
+        order: dict[int, int] = {}
+        for item in items:
+            key = _verdict_key(item)
             if key is not None and item.nodeid not in self.deselected:
                 self.judging = True
-                self.verdict.mark_not_run(*key, STOPPED)
-        order = {id(item): rank.get(c[0], len(rank)) if c else -1 for item, c in found}
+                self.verdict.mark_not_run(*key, STOPPED)  # until its result arrives
+            found = clause_of(item)
+            order[id(item)] = rank.get(found[0], len(rank)) if found else -1
         items.sort(key=lambda item: order[id(item)])
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:

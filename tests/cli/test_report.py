@@ -105,3 +105,57 @@ def test_verdict_from_dict_round_trips() -> None:
     assert rebuilt.to_dict("9.9.9") == data
     assert rebuilt.gate_failures(strict=False) == [("a:A", "returns-response")]
     assert data["verdict"] == "failed" and data["gate_reason"] == "failing: returns-response [a:A]"
+
+
+def _failing(exception: dict | None) -> dict:
+    return {"status": "failed", "level": "must", "message": "x", "evidence": None, "exception": exception}
+
+
+VALIDATION = {"type": "ValidationError", "message": "2 validation errors for LLMResponse", "where": "p.py:9"}
+
+
+def test_root_causes_need_three_clauses_with_the_same_exception() -> None:
+    other = dict(VALIDATION, message="1 validation error for LLMResponse")
+    clauses = {"a-one": _failing(VALIDATION), "a-two": _failing(VALIDATION), "a-three": _failing(other)}
+    data = {"kit_version": "9", "providers": [{"provider": "m:P", "clauses": clauses}]}
+    assert verdict_from_dict(data).root_causes() == []  # two of one, one of another: no pattern
+    clauses["a-four"] = _failing(VALIDATION)
+    clauses["a-five"] = {**_failing(VALIDATION), "status": "skipped"}  # only failures and errors count
+    (cause,) = verdict_from_dict(data).root_causes()
+    assert cause.clauses == ["a-one", "a-two", "a-four"]
+    assert cause.line == (
+        "likely root cause: ValidationError: 2 validation errors for LLMResponse (raised at p.py:9) "
+        "explains 3 clauses of m:P: a-one, a-two, a-four"
+    )
+    written = verdict_from_dict(data).to_dict("9")
+    jsonschema.validate(written, verdict_schema())
+    assert written["root_causes"][0]["line"] == cause.line
+    markdown = verdict_markdown(written)
+    assert markdown.index("likely root cause") < markdown.index("| clause |")
+
+
+def test_not_run_gates_unless_partial_is_allowed() -> None:
+    clauses = {
+        "returns-response": ("passed", "must", ""),
+        "stream-join": ("not-run", "must", "deselected by -k, -m or --deselect"),
+        "retry-bounded": ("not-run", "should", "deselected by -k, -m or --deselect"),
+    }
+    data = verdict(("m:P", clauses))
+    gate = verdict_from_dict(data).gate()
+    assert gate.result == "failed" and gate.not_run == [("m:P", "stream-join")]  # should clauses gate only if strict
+    assert gate.reason().startswith(
+        "not run: 1 gating clause(s) for P (deselected by -k, -m or --deselect): stream-join"
+    )
+    assert verdict_badge(data)["color"] == "red"
+    partial = dict(data, allow_partial=True)
+    assert verdict_from_dict(partial).gate().result == "partial"
+    assert verdict_badge(partial) == {
+        "schemaVersion": 1,
+        "label": "conformance",
+        "message": "partial: 1/2 must",
+        "color": "yellow",
+    }
+    assert verdict_from_dict(dict(partial, strict=True)).gate().not_run == [
+        ("m:P", "stream-join"),
+        ("m:P", "retry-bounded"),
+    ]

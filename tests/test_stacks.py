@@ -8,15 +8,15 @@ One kit run per stack judges the careful provider and all its twins together.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from laios_conformance.clauses import all_clauses
+from laios_conformance.contract import catalogue
+from tests.conftest import load_verdict
 from tests.support.build_cassettes import STACK_CASSETTES
 
-ALL = {c.id for c in all_clauses()}
+ALL = {c.id for c in catalogue()}
 OPT_IN = {"cassettes-fresh"}  # skipped unless --laios-max-cassette-age is given
 STACKS = {
     "requests": "tests.providers.requests_style:RequestsOpenAIStyle",
@@ -50,7 +50,7 @@ def judged(pytester: pytest.Pytester, good: str, twins: list[str]) -> dict[str, 
         "no:cacheprovider",
     )
     assert report.exists(), str(result.stdout)
-    providers = json.loads(report.read_text())["providers"]
+    providers = load_verdict(report)["providers"]
     return {
         target.rsplit(":", 1)[1]: {cid: c["status"] for cid, c in provider["clauses"].items()}
         for target, provider in zip([good, *twins], providers, strict=True)

@@ -121,10 +121,11 @@ def judge(args: argparse.Namespace, run: JudgedRun) -> int:
         return 130 if code == pytest.ExitCode.INTERRUPTED else 1
     from .table import gate_line, root_cause_lines, verdict_table
 
+    # The gate and root-cause lines are read by scripts (grep, CI logs): never wrapped.
     for line in root_cause_lines(verdict):
-        console.print(line)
+        console.print(line, soft_wrap=True)
     console.print(verdict_table(verdict))
-    console.print(gate_line(data or {}, verdict))
+    console.print(gate_line(data or {}, verdict), soft_wrap=True)
     if code == pytest.ExitCode.INTERRUPTED:
         return 130
     if not gate_failed and code != pytest.ExitCode.OK:

@@ -3,6 +3,7 @@
 Synopsis::
 
     laios-conformance check TARGET [TARGET ...] [--kwargs JSON] [--strict] [--allow-partial]
+                            [--secret-kwargs NAMES] [--call-timeout SECONDS]
                             [--report-json PATH] [--report-md PATH] [--junit PATH]
                             [--badge PATH] [--cassette-dir DIR] [-v] [-- PYTEST_ARGS ...]
     laios-conformance merge VERDICT.json [VERDICT.json ...] [--strict] [--report-json PATH]
@@ -12,10 +13,12 @@ Synopsis::
     laios-conformance lint [DIR ...] [--laios-provider TARGET] [--kwargs JSON]
     laios-conformance --version
 
-``check`` runs the contract suite in-process through pytest (one ``--laios-provider`` per
-TARGET, ``module:Class``), shows a progress bar on a terminal, then a clause x provider
-table and the gate verdict. pytest's own output is kept back and printed only when the
-gate fails or pytest reports a problem (``-v`` shows it live instead). ``merge`` judges
+``check`` runs the contract suite through pytest in a child process (one ``--laios-provider``
+per TARGET, ``module:Class``), shows a progress bar on a terminal, then a clause x provider
+table and the gate verdict. It passes only on a complete verdict file: a provider that ends
+the process, or a crash, fails the gate with "the run ended without a verdict". pytest's
+own output is kept back and printed only when the gate fails or pytest reports a problem
+(``-v`` shows it live instead). ``merge`` judges
 the JSON verdicts of several ``check`` runs (one CI job per provider, say) as one gate.
 
 Exit codes: 0 gate passed (and, for ``lint``, no findings); 1 gate failed, pytest failed
@@ -77,6 +80,17 @@ def _add_check(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="constructor arguments as a JSON object: once for all targets or once per target",
     )
     check.add_argument("--strict", action="store_true", help="failed should-level clauses fail the gate too")
+    check.add_argument(
+        "--secret-kwargs",
+        metavar="NAME,...",
+        help="constructor arguments that hold secrets besides api_key, token, *_key, *_secret, password...",
+    )
+    check.add_argument(
+        "--call-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="error a clause whose provider call takes longer (default: 60; 0: no limit)",
+    )
     check.add_argument(
         "--allow-partial",
         action="store_true",

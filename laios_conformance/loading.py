@@ -14,23 +14,36 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ._redact import REDACTED, redact
+from ._watchdog import CallTimedOut, guard_instance, run_with_timeout
+
 __all__ = [
     "PLUGIN_FLAGS",
+    "REDACTED",
     "Flags",
     "ProviderLoadError",
     "ProviderSpec",
     "load_provider",
     "load_providers",
+    "declared_secrets",
     "make_canary_key",
+    "names_a_secret",
+    "parse_secret_names",
     "redact",
+    "secret_values",
 ]
 
 _ENV_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
-REDACTED = "<REDACTED>"
+# The last word of a parameter name that says it holds a credential: api_key, apiKey,
+# access_token, client_secret, password... (``max_tokens`` is not one: it ends in "tokens").
+_SECRET_WORDS = frozenset(
+    {"key", "apikey", "token", "secret", "password", "passwd", "passphrase", "credential", "credentials", "auth"}
+)
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 class ProviderLoadError(Exception):
@@ -52,8 +65,10 @@ PLUGIN_FLAGS = Flags()
 class ProviderSpec:
     """How to build one provider under test.
 
-    ``kwargs`` may hold secrets (values read from the environment, the canary key):
-    they are listed in ``secrets`` and never shown by ``repr``.
+    ``kwargs`` may hold secrets (the values of parameters whose name says secret, or that
+    ``--laios-secret-kwargs`` names, and the canary key): they are listed in ``secrets`` and
+    never shown by ``repr``. Calls into instances from :meth:`build` are limited to
+    ``call_timeout`` seconds (none when it is ``None``).
     """
 
     target: str
@@ -63,6 +78,7 @@ class ProviderSpec:
     canary_key: str | None = field(repr=False)
     class_name: str = ""
     label: str = ""
+    call_timeout: float | None = None
 
     @property
     def id(self) -> str:
@@ -70,8 +86,9 @@ class ProviderSpec:
         return self.label or self.target
 
     def build(self) -> Any:
-        """A fresh provider instance (each clause judges its own)."""
-        return self.factory(**self.kwargs)
+        """A fresh provider instance (each clause judges its own), its calls under the timeout."""
+        instance = run_with_timeout("constructing the provider", self.call_timeout, self.factory, **self.kwargs)
+        return guard_instance(instance, self.call_timeout)
 
 
 def make_canary_key() -> str:
@@ -82,16 +99,62 @@ def make_canary_key() -> str:
     return f"sk-proj-{body}"
 
 
-def redact(text: str, secrets: tuple[str, ...] | list[str]) -> str:
-    """``text`` with every secret value replaced by ``<REDACTED>``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
+def names_a_secret(name: str, extra: Iterable[str] = ()) -> bool:
+    """Whether a constructor parameter called ``name`` holds a secret: its name says so
+    (``api_key``, ``token``, ``*_key``, ``*_token``, ``*_secret``, ``password``...), or the user
+    named it with ``--laios-secret-kwargs`` (``extra``; a dotted path names a nested key)."""
+    if name in extra or name.rpartition(".")[2] in extra:
+        return True
+    last = name.rpartition(".")[2]
+    words = [w for w in re.split(r"[^a-z0-9]+", _CAMEL_HUMP.sub("_", last).lower()) if w]
+    return bool(words) and words[-1] in _SECRET_WORDS
+
+
+def parse_secret_names(text: str | None) -> tuple[str, ...]:
+    """``--laios-secret-kwargs`` / ``laios_secret_kwargs``: names separated by commas or spaces."""
+    return tuple(name for name in re.split(r"[\s,]+", text or "") if name)
+
+
+def secret_values(kwargs: dict[str, Any], extra: Iterable[str] = (), prefix: str = "") -> list[str]:
+    """The string values of ``kwargs`` that are secrets (everything under a secret-named key)."""
+    found: list[str] = []
+    for key, value in kwargs.items():
+        path = f"{prefix}{key}"
+        if names_a_secret(path, extra):
+            found.extend(_strings_in(value))
+        elif isinstance(value, dict):
+            found.extend(secret_values(value, extra, f"{path}."))
+    return found
+
+
+def declared_secrets(kwargs_texts: Iterable[str | None], secret_names: Iterable[str] = ()) -> list[str]:
+    """The secrets in ``--laios-provider-kwargs`` texts, for a caller that only redacts (the
+    ``check`` command): texts that cannot be resolved give none, the run will report them."""
+    found: list[str] = []
+    for text in kwargs_texts:
+        try:
+            found.extend(secret_values(_parse_kwargs(text), tuple(secret_names)))
+        except ProviderLoadError:
+            continue
+    return found
+
+
+def _strings_in(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings_in(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings_in(v)]
+    return []
 
 
 def load_providers(
-    targets: Sequence[str], kwargs_list: Sequence[str | None], flags: Flags = PLUGIN_FLAGS
+    targets: Sequence[str],
+    kwargs_list: Sequence[str | None],
+    flags: Flags = PLUGIN_FLAGS,
+    secret_names: Iterable[str] = (),
+    call_timeout: float | None = None,
 ) -> list[ProviderSpec]:
     """Every target with its kwargs (given once for all, or once per target), validated and
     labelled uniquely (``mod:Cls``, then ``mod:Cls#2`` for the same target given again).
@@ -107,7 +170,10 @@ def load_providers(
     if len(kwargs_list) == 1:
         kwargs_list = kwargs_list * len(targets)
     canary = make_canary_key()
-    specs = [load_provider(t, k, canary, flags) for t, k in zip(targets, kwargs_list, strict=True)]
+    specs = [
+        load_provider(t, k, canary, flags, secret_names, call_timeout)
+        for t, k in zip(targets, kwargs_list, strict=True)
+    ]
     return [replace(spec, label=label) for spec, label in zip(specs, _unique_ids(specs), strict=True)]
 
 
@@ -120,10 +186,18 @@ def _unique_ids(specs: list[ProviderSpec]) -> list[str]:
     return ids
 
 
-def load_provider(target: str, kwargs_json: str | None, canary_key: str, flags: Flags = PLUGIN_FLAGS) -> ProviderSpec:
+def load_provider(
+    target: str,
+    kwargs_json: str | None,
+    canary_key: str,
+    flags: Flags = PLUGIN_FLAGS,
+    secret_names: Iterable[str] = (),
+    call_timeout: float | None = None,
+) -> ProviderSpec:
     """Validate ``target`` and its kwargs, build one instance to prove they work, return the spec."""
     factory = _import_target(target, flags)
-    kwargs, secrets = _parse_kwargs(kwargs_json, flags)
+    kwargs = _parse_kwargs(kwargs_json, flags)
+    secrets = secret_values(kwargs, tuple(secret_names))
     signature = _signature_of(factory)
     injected = None
     if signature is not None and "api_key" in signature.parameters and "api_key" not in kwargs:
@@ -131,13 +205,13 @@ def load_provider(target: str, kwargs_json: str | None, canary_key: str, flags: 
     if signature is not None:
         _check_arguments(target, signature, kwargs, flags)
     all_secrets = tuple(s for s in (*secrets, injected) if s)
-    instance = _construct(target, factory, kwargs, all_secrets, flags)
+    instance = _construct(target, factory, kwargs, all_secrets, flags, call_timeout)
     if not callable(getattr(instance, "generate", None)):
         raise ProviderLoadError(
             f"{flags.target} {target!r} built a {type(instance).__name__} object, which has no "
             "generate() method; point it at an LLMClient-like class or a factory returning one"
         )
-    _close_quietly(instance)
+    _close_quietly(instance, call_timeout)
     return ProviderSpec(
         target=target,
         factory=factory,
@@ -145,6 +219,7 @@ def load_provider(target: str, kwargs_json: str | None, canary_key: str, flags: 
         secrets=all_secrets,
         canary_key=injected,
         class_name=type(instance).__name__,
+        call_timeout=call_timeout,
     )
 
 
@@ -193,9 +268,9 @@ def _import_module(target: str, module_name: str, flags: Flags) -> Any:
         ) from None
 
 
-def _parse_kwargs(kwargs_json: str | None, flags: Flags) -> tuple[dict[str, Any], list[str]]:
+def _parse_kwargs(kwargs_json: str | None, flags: Flags = PLUGIN_FLAGS) -> dict[str, Any]:
     if not kwargs_json:
-        return {}, []
+        return {}
     try:
         raw = json.loads(kwargs_json)
     except json.JSONDecodeError as exc:
@@ -207,15 +282,14 @@ def _parse_kwargs(kwargs_json: str | None, flags: Flags) -> tuple[dict[str, Any]
         raise ProviderLoadError(
             f'{flags.kwargs} must be a JSON object, got {type(raw).__name__}; pass e.g. \'{{"model": "gpt-4o-mini"}}\''
         )
-    secrets: list[str] = []
-    return {key: _resolve_env(key, value, secrets, flags) for key, value in raw.items()}, secrets
+    return {key: _resolve_env(key, value, flags) for key, value in raw.items()}
 
 
-def _resolve_env(key: str, value: Any, secrets: list[str], flags: Flags) -> Any:
+def _resolve_env(key: str, value: Any, flags: Flags) -> Any:
     if isinstance(value, dict):
-        return {k: _resolve_env(f"{key}.{k}", v, secrets, flags) for k, v in value.items()}
+        return {k: _resolve_env(f"{key}.{k}", v, flags) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve_env(key, v, secrets, flags) for v in value]
+        return [_resolve_env(key, v, flags) for v in value]
     match = _ENV_REF.match(value) if isinstance(value, str) else None
     if not match:
         return value
@@ -224,7 +298,6 @@ def _resolve_env(key: str, value: Any, secrets: list[str], flags: Flags) -> Any:
         raise ProviderLoadError(
             f"{flags.kwargs}: {key!r} reads ${name}, which is not set; export {name}=... or pass the value directly"
         )
-    secrets.append(os.environ[name])
     return os.environ[name]
 
 
@@ -259,10 +332,26 @@ def _check_arguments(target: str, signature: inspect.Signature, kwargs: dict[str
 
 
 def _construct(
-    target: str, factory: Callable[..., Any], kwargs: dict[str, Any], secrets: tuple[str, ...], flags: Flags
+    target: str,
+    factory: Callable[..., Any],
+    kwargs: dict[str, Any],
+    secrets: tuple[str, ...],
+    flags: Flags,
+    timeout: float | None = None,
 ) -> Any:
     try:
-        return factory(**kwargs)
+        return run_with_timeout("constructing it", timeout, factory, **kwargs)
+    except CallTimedOut:
+        raise ProviderLoadError(
+            f"{flags.target} {target!r}: constructing it did not return within {timeout:g} s; a constructor "
+            "must not block (connect lazily, on the first call), or raise --laios-call-timeout"
+        ) from None
+    except SystemExit as exc:
+        raise ProviderLoadError(
+            f"{flags.target} {target!r}: constructing it called "
+            f"sys.exit({redact(repr(exc.code), secrets)}); a provider must "
+            "raise an exception instead of ending the process"
+        ) from None
     except Exception as exc:
         message = redact(f"{type(exc).__name__}: {exc}", secrets)
         raise ProviderLoadError(
@@ -271,8 +360,8 @@ def _construct(
         ) from None
 
 
-def _close_quietly(instance: Any) -> None:
+def _close_quietly(instance: Any, timeout: float | None) -> None:
     close = getattr(instance, "close", None)
     if callable(close):
-        with contextlib.suppress(Exception):
-            close()
+        with contextlib.suppress(Exception, CallTimedOut):
+            run_with_timeout("close()", timeout, close)

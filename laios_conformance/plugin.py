@@ -45,6 +45,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--laios-report", default=None, metavar="PATH", help="write the JSON verdict to PATH")
     group.addoption(
+        "--laios-secret-kwargs",
+        default=None,
+        metavar="NAME,...",
+        help="constructor arguments that hold secrets besides those whose name says so (api_key, token, "
+        "*_key, *_secret, password...). ini: laios_secret_kwargs",
+    )
+    group.addoption(
+        "--laios-call-timeout",
+        default=None,
+        metavar="SECONDS",
+        help="error a clause whose provider call (or constructor) takes longer than this; 0 for no limit "
+        "(default: 60). ini: laios_call_timeout",
+    )
+    group.addoption(
         "--laios-strict",
         action="store_true",
         default=False,
@@ -68,6 +82,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("laios_provider_kwargs", type="string", default="", help="constructor arguments as JSON")
     parser.addini("laios_cassette_dir", type="string", default="", help="cassette directory")
     parser.addini("laios_strict", type="bool", default=False, help="failed should clauses fail the run")
+    parser.addini("laios_secret_kwargs", type="string", default="", help="constructor arguments that hold secrets")
+    parser.addini("laios_call_timeout", type="string", default="60", help="seconds a provider call may take")
     parser.addini(
         "laios_allow_partial", type="bool", default=False, help="clauses that did not run do not fail the run"
     )

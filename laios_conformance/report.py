@@ -28,6 +28,7 @@ __all__ = [
     "verdict_from_dict",
     "verdict_markdown",
     "verdict_schema",
+    "worse_status",
 ]
 
 SCHEMA_VERSION = 1
@@ -36,6 +37,11 @@ _RANK = {"not-run": -1, "passed": 0, "skipped": 1, "failed": 2, "error": 3}
 _FAILING = ("failed", "error")
 _MESSAGE_LIMIT = 2000
 ROOT_CAUSE_MIN_CLAUSES = 3
+
+
+def worse_status(status: str, than: str) -> bool:
+    """Whether ``status`` is a worse outcome of a clause than ``than``."""
+    return _RANK[status] > _RANK[than]
 
 
 @dataclass

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import warnings
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -21,13 +23,26 @@ import pytest
 
 from . import roots
 from ._files import atomic_write_text
+from ._guards import (
+    check_output_paths,
+    exit_past,
+    install_redaction,
+    read_call_timeout,
+    read_secret_names,
+    redact_warning,
+    unfinished_work,
+)
+from ._redact import redact_report
 from ._version import __version__
+from ._watchdog import CallTimedOut
 from .cassettes import bookkeeping
 from .clauses import Clause, ClauseCannotJudge, clause_of, find, notes_of, running_clause
 from .loading import ProviderLoadError, ProviderSpec, load_providers, redact
-from .report import Verdict, dump_json
+from .report import Verdict, dump_json, worse_status
 
 _VERDICT_KEY = "laios_verdict"
+_WORST_SO_FAR = pytest.StashKey[dict[str, Any]]()
+_CANNOT_JUDGE = (ClauseCannotJudge, CallTimedOut)
 _EVIDENCE_KEY = "laios_evidence"
 _RECORDED_KEY = "laios_recorded"
 _DESELECTED_KEY = "laios_deselected"
@@ -53,20 +68,26 @@ class ConformanceSession:
         self.max_cassette_age = config.getoption("laios_max_cassette_age")
         self.cassette_root = self._cassette_root(config)
         self.secrets = tuple({s for spec in specs for s in spec.secrets})
-        self.recording = config.getoption("--record-mode", default=None) not in (None, "none")
+        self.recording = _is_recording(config)
         self.recorded: list[str] = []
         self.lint_findings: list[Any] = []
         self.wire_formats: list[Any] = []
         self.judging = config.args_source is not pytest.Config.ArgsSource.ARGS
         self.deselected: dict[str, tuple[str, str]] = {}
+        self.threads_before = {t.ident for t in threading.enumerate()}
+        self.undo_redaction: Any = lambda: None
+        self.exitstatus = 0
 
     @classmethod
     def from_config(cls, config: pytest.Config, targets: list[str]) -> ConformanceSession:
         kwargs_list = config.getoption("laios_provider_kwargs") or [config.getini("laios_provider_kwargs") or None]
+        threads_before = {t.ident for t in threading.enumerate()}  # before any provider code runs
+        secret_names, call_timeout = read_secret_names(config), read_call_timeout(config)
         _apply_ci_defaults(config)
+        check_output_paths(config, cls._cassette_root(config), _is_recording(config))
         try:
             with _network_guard(config):  # the instance built to check the target is a provider's code too
-                specs = load_providers(targets, kwargs_list)
+                specs = load_providers(targets, kwargs_list, secret_names=secret_names, call_timeout=call_timeout)
         except ProviderLoadError as exc:
             raise pytest.UsageError(str(exc)) from None
         from .contract import CONTRACT_DIR, catalogue
@@ -74,6 +95,7 @@ class ConformanceSession:
         if config.args_source is not pytest.Config.ArgsSource.ARGS:
             config.args = [str(CONTRACT_DIR)]
         session = cls(config, specs, catalogue())
+        session.threads_before = threads_before
         session.wire_formats = _register_wire_formats(config)
         return session
 
@@ -209,16 +231,27 @@ class ConformanceSession:
         with running_clause(found[0] if found else None):
             return (yield)
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.undo_redaction = install_redaction(self.config, self.secrets)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_warning_recorded(self, warning_message: warnings.WarningMessage) -> None:
+        redact_warning(warning_message, self.secrets)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, Any]:
         report = yield
-        self._redact(report)
+        self._judge(item, call, report)
+        redact_report(report, self.secrets)
+        return report
+
+    def _judge(self, item: pytest.Item, call: pytest.CallInfo[Any], report: pytest.TestReport) -> None:
         if report.when == "call":
             item.stash[bookkeeping.CALL_PASSED] = report.passed
         found = clause_of(item)
         spec = _spec_of(item)
         if found is None or spec is None:
-            return report
+            return
         clause_id, level = found
         if report.when == "teardown":
             watch = item.stash.get(bookkeeping.CASSETTE_KEY, None)
@@ -227,10 +260,13 @@ class ConformanceSession:
                 (_EVIDENCE_KEY, {"provider": spec.id, "clause": clause_id, "evidence": evidence})
             )
         if report.passed and report.when != "call":
-            return report
+            worst = item.stash.get(_WORST_SO_FAR, None)
+            if report.when == "teardown" and worst is not None:  # JUnit reads the teardown's properties
+                report.user_properties.append((_VERDICT_KEY, worst))
+            return
         status, message = _status_of(report, call, item)
         cause = roots.provider_exception(call.excinfo, spec, self.secrets) if call.excinfo else None
-        if call.excinfo is not None and call.excinfo.errisinstance(ClauseCannotJudge):
+        if call.excinfo is not None and call.excinfo.errisinstance(_CANNOT_JUDGE):
             report.longrepr = f"[{clause_id}] cannot judge: {redact(message, self.secrets)}"
         elif status == "failed" and cause is not None and roots.is_uncaught(call.excinfo):
             message = roots.success_case_failure(clause_id, cause, find(clause_id))
@@ -240,27 +276,18 @@ class ConformanceSession:
         if status in ("failed", "error") and level == "should" and not self.strict:
             report.outcome = "skipped"
             report.wasxfail = f"should-level clause {clause_id} {status} (reported, not gating): {message}"
-        report.user_properties.append(
-            (
-                _VERDICT_KEY,
-                {
-                    "provider": spec.id,
-                    "clause": clause_id,
-                    "level": level,
-                    "status": status,
-                    "message": redact(message, self.secrets),
-                    "exception": cause,
-                },
-            )
-        )
-        return report
-
-    def _redact(self, report: pytest.TestReport) -> None:
-        if not self.secrets or report.longrepr is None:
-            return
-        text = str(report.longrepr)
-        if any(secret in text for secret in self.secrets):
-            report.longrepr = redact(text, self.secrets)
+        result: dict[str, Any] = {
+            "provider": spec.id,
+            "clause": clause_id,
+            "level": level,
+            "status": status,
+            "message": redact(message, self.secrets),
+            "exception": cause,
+        }
+        worst = item.stash.get(_WORST_SO_FAR, None)
+        if worst is None or worse_status(result["status"], worst["status"]):
+            item.stash[_WORST_SO_FAR] = result
+        report.user_properties.append((_VERDICT_KEY, result))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in cast("list[tuple[str, Any]]", report.user_properties):
@@ -310,6 +337,7 @@ class ConformanceSession:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(session.config, "workerinput"):
             session.config.workeroutput[_DESELECTED_KEY] = list(self.deselected.values())  # type: ignore[attr-defined]
+            self.exitstatus = int(session.exitstatus)
             return
         if self.recorded:
             from .cassettes import lint_paths
@@ -322,10 +350,13 @@ class ConformanceSession:
         if self.report_path:
             text = redact(dump_json(self.ordered_verdict().to_dict(__version__)), self.secrets)
             atomic_write_text(Path(self.report_path), text)
+        self.exitstatus = int(session.exitstatus)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         from . import wire
 
+        self.undo_redaction()
+        exit_past(unfinished_work(self.threads_before)[1], self.exitstatus)
         for fmt in self.wire_formats:
             wire.unregister(fmt)
 
@@ -346,6 +377,8 @@ class ConformanceSession:
         return self.judging and not self.config.option.collectonly
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for line in unfinished_work(self.threads_before)[0]:
+            terminalreporter.write_line(f"laios: {line}", red=True)
         if not self.judges():
             return
         verdict = self.ordered_verdict()
@@ -386,7 +419,7 @@ def _status_of(report: pytest.TestReport, call: pytest.CallInfo[Any], item: pyte
             return "not-run", f"skipped before the clause ran (a skip mark or a conftest hook): {reason}"
         return "skipped", reason
     message = _message_of(report, call)
-    if report.when != "call" or (call.excinfo is not None and call.excinfo.errisinstance(ClauseCannotJudge)):
+    if report.when != "call" or (call.excinfo is not None and call.excinfo.errisinstance(_CANNOT_JUDGE)):
         return "error", message
     return "failed", message
 
@@ -395,7 +428,7 @@ def _message_of(report: pytest.TestReport, call: pytest.CallInfo[Any]) -> str:
     excinfo = call.excinfo
     if excinfo is None:
         return str(report.longrepr)
-    if excinfo.errisinstance(pytest.fail.Exception) or excinfo.errisinstance(ClauseCannotJudge):
+    if excinfo.errisinstance(pytest.fail.Exception) or excinfo.errisinstance(_CANNOT_JUDGE):
         return str(excinfo.value)
     return excinfo.exconly()
 
@@ -411,6 +444,10 @@ def _register_wire_formats(config: pytest.Config) -> list[Any]:
 
 
 LOOPBACK_HOSTS = r"127\.\d+\.\d+\.\d+$,localhost$,::1$"
+
+
+def _is_recording(config: pytest.Config) -> bool:
+    return config.getoption("--record-mode", default=None) not in (None, "none")
 
 
 def _apply_ci_defaults(config: pytest.Config) -> None:

@@ -1,10 +1,8 @@
-"""``check``: run the contract suite in-process through pytest and judge its verdict."""
+"""``check``: run the contract suite through pytest, in a child process, and judge its verdict."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import re
@@ -12,34 +10,48 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
 from .._files import atomic_write_text
+from .._paths import OutputPathError, check_output_dir, check_output_file
+from .._redact import redact, redact_value, redactable
+from ..loading import declared_secrets, parse_secret_names
 from ..report import dump_json, verdict_badge, verdict_from_dict, verdict_markdown
 from . import UsageError
-from .progress import ProgressPlugin
+from .child import missing_verdict, run_child
 
 _KIT_SECTION = "LAIOS conformance"
 
 
 def run_check(args: argparse.Namespace, extra: list[str]) -> int:
+    check_outputs(args, extra)
     validate(args)
+    secrets = declared_secrets(args.kwargs, parse_secret_names(args.secret_kwargs))
     run = judged_run(pytest_arguments(args, extra), report_json=args.report_json, verbose=args.verbose)
+    run.out, run.err = redact(run.out, secrets), redact(run.err, secrets)
     if run.code == pytest.ExitCode.USAGE_ERROR:
         if args.verbose:  # pytest has printed its error itself
             return 2
         raise UsageError(usage_message(run.err))
+    if run.missing is not None:
+        _show_pytest_output(run.out, run.err, to=sys.stdout)
+        print(f"the run ended without a verdict: {run.missing}", file=sys.stderr)
+        return 130 if run.code == pytest.ExitCode.INTERRUPTED else 1
+    run.verdict = redact_value(run.verdict, redactable(secrets))
     return judge(args, run)
 
 
 def validate(args: argparse.Namespace) -> None:
     """Check targets and kwargs with the plugin's own validator, before pytest starts."""
+    from .._guards import DEFAULT_CALL_TIMEOUT
     from ..loading import Flags, ProviderLoadError, load_providers
 
+    timeout = DEFAULT_CALL_TIMEOUT if args.call_timeout is None else (args.call_timeout or None)
+    names = parse_secret_names(args.secret_kwargs)
     try:
-        load_providers(args.targets, args.kwargs, Flags(target="target", kwargs="--kwargs"))
+        load_providers(args.targets, args.kwargs, Flags(target="target", kwargs="--kwargs"), names, timeout)
     except ProviderLoadError as error:
         raise UsageError(str(error)) from None
 
@@ -52,6 +64,7 @@ class JudgedRun:
     out: str
     err: str
     verdict: dict[str, Any] | None
+    missing: str | None = None  # why there is no complete verdict, if there is none
 
 
 def judged_run(argv: list[str], *, report_json: str | None = None, verbose: bool = False) -> JudgedRun:
@@ -59,9 +72,10 @@ def judged_run(argv: list[str], *, report_json: str | None = None, verbose: bool
     with tempfile.TemporaryDirectory(prefix="laios-conformance-") as scratch:
         report = Path(report_json) if report_json else Path(scratch) / "verdict.json"
         report.unlink(missing_ok=True)
-        code, out, err = run_pytest([*argv, f"--laios-report={report}"], verbose=verbose)
-        data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else None
-    return JudgedRun(code, out, err, data)
+        child = run_child([*argv, f"--laios-report={report}"], verbose=verbose, progress=_is_terminal())
+        missing = missing_verdict(report, child)
+        data = json.loads(report.read_text(encoding="utf-8")) if missing is None else None
+    return JudgedRun(child.code, child.out, child.err, data, missing)
 
 
 def pytest_arguments(args: argparse.Namespace, extra: list[str]) -> list[str]:
@@ -72,6 +86,10 @@ def pytest_arguments(args: argparse.Namespace, extra: list[str]) -> list[str]:
         argv += ["-p", "laios_conformance.plugin", "-p", "pytest_recording.plugin"]
     if args.strict:
         argv.append("--laios-strict")
+    if args.secret_kwargs:
+        argv.append(f"--laios-secret-kwargs={args.secret_kwargs}")
+    if args.call_timeout is not None:
+        argv.append(f"--laios-call-timeout={args.call_timeout}")
     if args.allow_partial:
         argv.append("--laios-allow-partial")
     if args.junit:
@@ -81,18 +99,24 @@ def pytest_arguments(args: argparse.Namespace, extra: list[str]) -> list[str]:
     return argv + list(extra)
 
 
-def run_pytest(argv: list[str], verbose: bool) -> tuple[int, str, str]:
-    """Run pytest in-process: (exit code, its stdout, its stderr); the output is kept back unless verbose."""
-    if verbose:
-        return int(pytest.main(argv)), "", ""
-    plugin = ProgressPlugin.for_terminal(_is_terminal())
-    out, err = io.StringIO(), io.StringIO()
+def check_outputs(args: argparse.Namespace, extra: list[str]) -> None:
+    """Every file ``check`` will write, and the cassette folder when recording, checked up front."""
+    files = [("--report-json", args.report_json), ("--report-md", args.report_md), ("--junit", args.junit)]
+    files.append(("--badge", args.badge))
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = pytest.main(argv, plugins=[plugin])
-    finally:
-        plugin.close()
-    return int(code), out.getvalue(), err.getvalue()
+        for option, path in files:
+            if path:
+                check_output_file(option, path)
+        if _records(extra):
+            check_output_dir("--cassette-dir (recording)", args.cassette_dir or "cassettes")
+    except OutputPathError as error:
+        raise UsageError(str(error)) from None
+
+
+def _records(extra: list[str]) -> bool:
+    modes = [a.partition("=")[2] for a in extra if a.startswith("--record-mode=")]
+    modes += [extra[i + 1] for i, a in enumerate(extra[:-1]) if a == "--record-mode"]
+    return any(mode != "none" for mode in modes)
 
 
 def usage_message(stderr: str) -> str:
@@ -152,12 +176,13 @@ def without_section(text: str, title: str) -> str:
     return "\n".join(kept)
 
 
-def _show_pytest_output(out: str, err: str) -> None:
+def _show_pytest_output(out: str, err: str, to: TextIO | None = None) -> None:
+    """pytest's output (its stderr to ours, or to ``to`` when one line must stay alone there)."""
     text = without_section(out, _KIT_SECTION).strip("\n")
     if text:
         print(text, flush=True)
     if err.strip():
-        print(err.rstrip("\n"), file=sys.stderr, flush=True)
+        print(err.rstrip("\n"), file=to or sys.stderr, flush=True)
 
 
 def _code_name(code: int) -> str:

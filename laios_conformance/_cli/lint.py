@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .._redact import redact
 from ..cassettes.lint import CASSETTE_SUFFIXES, Finding, lint_paths
+from ..loading import declared_secrets
 from . import UsageError
 
 
@@ -15,8 +17,9 @@ def run_lint(paths: Sequence[str], providers: Sequence[str], kwargs_json: str | 
         raise UsageError(f"lint: no such file or directory: {missing[0]}")
     class_names = provider_class_names(providers, kwargs_json)
     findings = lint_paths(list(paths)) + unused_cassettes(paths, class_names)
+    secrets = declared_secrets([kwargs_json])
     for finding in findings:
-        print(finding)
+        print(redact(str(finding), secrets))
     return 1 if findings else 0
 
 

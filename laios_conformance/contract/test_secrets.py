@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from .._redact import MIN_SECRET_LENGTH
 from ..clauses import clause
 from ..seam import Fault
 from ._support import Cases, answer_with, call_generate, error_reply, exception_chain, observed, require_traffic
@@ -58,20 +59,29 @@ def test_no_secret_leak(
     **Why**: exception texts end up in CI logs, bug reports and LAIOS's own error strings;
     a key in any of them is a leaked key.
 
-    **Checks**: the key the kit passed (a fake ``sk-...`` canary, or the value you passed from
-    ``$ENV``) in ``repr``/``str`` of the provider; in ``str``/``repr`` and tracebacks of every
+    **Checks**: the key the kit passed (a fake ``sk-...`` canary, or the values of your secret
+    arguments) in ``repr``/``str`` of the provider; in ``str``/``repr`` and tracebacks of every
     exception raised on HTTP 401, 500, a connection error and a malformed body (with chained
     causes); in every log record at DEBUG and up during a successful and a failing call;
     in the provider's cassettes.
 
-    **Not applicable when**: the provider takes no ``api_key`` and none came from ``$ENV``.
+    **Not applicable when**: the provider takes no ``api_key`` and no constructor argument
+    holds a secret (one whose name says so, such as ``token`` or ``*_key``, or one named with
+    ``--laios-secret-kwargs``). Skipped, never judged, when a secret is shorter than 8
+    characters: so short a value turns up in ordinary text, and could not be hunted reliably.
 
     **How to fix**: keep the key out of ``__repr__`` and messages (show a prefix at most); do
     not log request headers or URLs that carry it.
     """
     secrets = [s for s in laios_provider_spec.secrets if s]
     if not secrets:
-        pytest.skip("not applicable: the provider takes no api_key and none came from the environment")
+        pytest.skip("not applicable: the provider takes no api_key and no argument named as a secret")
+    short = [s for s in secrets if len(s) < MIN_SECRET_LENGTH]
+    if short:
+        pytest.skip(
+            f"cannot judge: a secret argument is shorter than {MIN_SECRET_LENGTH} characters, too short to "
+            "hunt for reliably (it turns up in ordinary text); judge with a key of realistic length"
+        )
     request.getfixturevalue("cassette")
     cases = Cases()
 

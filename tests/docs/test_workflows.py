@@ -69,7 +69,8 @@ def test_replay_workflow_needs_no_secret() -> None:
     assert "secrets." not in text and "pull_request_target" not in text
     commands = " ".join(step.get("run", "") for step in steps_of(load_workflow(CONFORMANCE_WORKFLOW)))
     assert "--record-mode" not in commands or "--record-mode=none" in commands
-    assert "--laios-report=" in commands and "--report-md" in commands and "$GITHUB_STEP_SUMMARY" in commands
+    assert "laios-conformance check" in commands, "check is the gate: no verdict file, no pass"
+    assert "--report-json" in commands and "--report-md" in commands and "$GITHUB_STEP_SUMMARY" in commands
     assert any(
         step.get("uses", "").startswith("actions/upload-artifact")
         for step in steps_of(load_workflow(CONFORMANCE_WORKFLOW))

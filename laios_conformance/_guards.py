@@ -1,0 +1,150 @@
+"""What the session does to survive a hostile provider: settings checked before anything runs,
+the kit's own output redacted, and an exit that does not wait for threads a provider left
+running.
+
+Kept apart from :mod:`laios_conformance.session` so that the session reads as call sites.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import sys
+import threading
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._paths import OutputPathError, check_output_dir, check_output_file
+from ._redact import RedactingFilter, RedactingFormatter, redact, redactable
+from ._watchdog import abandoned_calls, describe_threads, stray_threads
+from .loading import parse_secret_names
+
+__all__ = [
+    "DEFAULT_CALL_TIMEOUT",
+    "check_output_paths",
+    "exit_past",
+    "install_redaction",
+    "read_call_timeout",
+    "read_secret_names",
+    "redact_warning",
+    "unfinished_work",
+]
+
+DEFAULT_CALL_TIMEOUT = 60.0
+_KIT_LOGGER = "laios_conformance"
+_LOG_HANDLERS = ("caplog_handler", "report_handler", "log_cli_handler", "log_file_handler")
+
+
+def read_call_timeout(config: pytest.Config) -> float | None:
+    """``--laios-call-timeout`` (or its ini key) in seconds; ``None`` for no limit."""
+    text = config.getoption("laios_call_timeout") or config.getini("laios_call_timeout") or DEFAULT_CALL_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise pytest.UsageError(
+            f"--laios-call-timeout {text!r} is not a number of seconds; e.g. --laios-call-timeout=60 (0: no limit)"
+        ) from None
+    if seconds < 0 or seconds != seconds:
+        raise pytest.UsageError(f"--laios-call-timeout {text!r} must be 0 (no limit) or a positive number of seconds")
+    return seconds or None
+
+
+def read_secret_names(config: pytest.Config) -> tuple[str, ...]:
+    return parse_secret_names(config.getoption("laios_secret_kwargs") or config.getini("laios_secret_kwargs"))
+
+
+def check_output_paths(config: pytest.Config, cassette_root: Path, recording: bool) -> None:
+    """Every path the run will write, checked now: one usage-error line instead of a late traceback."""
+    files = [("--laios-report", config.getoption("laios_report")), ("--junitxml", config.getoption("xmlpath", None))]
+    try:
+        for option, path in files:
+            if path and not hasattr(config, "workerinput"):
+                check_output_file(option, path)
+        if recording:
+            check_output_dir("--laios-cassette-dir (recording)", cassette_root)
+    except OutputPathError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def install_redaction(config: pytest.Config, secrets: tuple[str, ...]) -> Callable[[], None]:
+    """Redact the kit's log output for the run; returns what undoes it.
+
+    pytest's log handlers get a redacting formatter (live logs, the log file, captured log
+    sections); the kit's own loggers (the router's warning that quotes a provider's
+    exception) get a filter, so that even Python's last-resort handler prints no key.
+    """
+    found = redactable(secrets)
+    if not found:
+        return lambda: None
+    undo: list[Callable[[], None]] = []
+    plugin = config.pluginmanager.get_plugin("logging-plugin")
+    for name in _LOG_HANDLERS:
+        handler = getattr(plugin, name, None)
+        if isinstance(handler, logging.Handler):
+            original = handler.formatter
+            handler.setFormatter(RedactingFormatter(original, found))
+            undo.append(functools.partial(handler.setFormatter, original))
+    kit_filter = RedactingFilter(found)
+    for logger in (logging.getLogger(_KIT_LOGGER), logging.getLogger(f"{_KIT_LOGGER}.base.router")):
+        logger.addFilter(kit_filter)
+        undo.append(functools.partial(logger.removeFilter, kit_filter))
+
+    def undo_all() -> None:
+        for step in reversed(undo):
+            step()
+
+    return undo_all
+
+
+def redact_warning(warning_message: warnings.WarningMessage, secrets: tuple[str, ...]) -> None:
+    """A warning the provider raised, as the warnings summary will print it."""
+    text = str(warning_message.message)
+    redacted = redact(text, secrets)
+    if redacted != text:
+        try:
+            warning_message.message = type(warning_message.message)(redacted)
+        except Exception:  # a warning class with its own constructor
+            warning_message.message = UserWarning(redacted)
+
+
+def unfinished_work(threads_before: set[int | None]) -> tuple[list[str], list[threading.Thread]]:
+    """Lines naming the provider calls abandoned after the timeout and the non-daemon threads
+    still alive (which would keep the process from exiting), and those threads."""
+    lines = [
+        f"abandoned after the call timeout, still running: {call.what} in thread {call.thread.name!r}"
+        for call in abandoned_calls()
+    ]
+    strays = stray_threads(threads_before)
+    if strays:
+        lines.append(
+            f"provider thread(s) still running at the end of the run: {describe_threads(strays)}; "
+            "the kit exits without waiting for them"
+        )
+    return lines, strays
+
+
+def exit_past(threads: list[threading.Thread], exit_code: int) -> None:
+    """When the process ends, do not wait for these non-daemon threads (a provider left them
+    running): the verdict is written by then, and waiting would hang the run forever.
+
+    Registered with ``threading``'s own exit hooks, which run before it joins such threads;
+    in a process that goes on (pytest run in-process), nothing happens until it ends.
+    """
+    register: Any = getattr(threading, "_register_atexit", None)
+    if register is None or not threads:
+        return
+
+    def leave() -> None:
+        if any(thread.is_alive() for thread in threads):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exit_code)
+
+    with contextlib.suppress(RuntimeError):  # the interpreter is already shutting down
+        register(leave)

@@ -1,0 +1,71 @@
+"""Checking the paths the kit will write, before anything runs.
+
+A report that cannot be written should stop the run at once with one line, not after
+minutes of clauses with a traceback (or, worse, a run that passes and writes nothing).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["OutputPathError", "check_output_dir", "check_output_file"]
+
+
+class OutputPathError(Exception):
+    """An output path the kit could not write; the message names the option and the path."""
+
+
+def check_output_file(option: str, path: str | os.PathLike[str]) -> None:
+    """Raise :class:`OutputPathError` unless a file can be written at ``path`` (its folders
+    may be missing: they are created)."""
+    target = Path(path)
+    if target.is_dir():
+        raise OutputPathError(f"{option} {str(target)!r} is a directory; give the path of a file to write")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise OutputPathError(f"{option} {str(target)!r} is not writable; fix its permissions or choose another path")
+    _check_parent(option, target, target.parent)
+
+
+def check_output_dir(option: str, path: str | os.PathLike[str]) -> None:
+    """Raise :class:`OutputPathError` unless files can be written inside the directory ``path``."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise OutputPathError(f"{option} {str(target)!r} is a file, not a directory; give a directory")
+    if target.is_dir():
+        _require_writable(option, target, target)
+        return
+    _check_parent(option, target, target.parent)
+
+
+def _check_parent(option: str, target: Path, parent: Path) -> None:
+    """The nearest existing folder above ``target`` must be a writable directory."""
+    existing = parent
+    while not existing.exists() and existing != existing.parent:
+        if existing.is_symlink():  # a dangling link: mkdir would fail on it
+            raise OutputPathError(f"{option} {str(target)!r}: {str(existing)!r} is a broken symbolic link")
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputPathError(
+            f"{option} {str(target)!r}: {str(existing)!r} is a file, so nothing can be written under it; "
+            "choose another path"
+        )
+    _require_writable(option, target, existing)
+
+
+def _require_writable(option: str, target: Path, directory: Path) -> None:
+    if not (os.access(directory, os.W_OK | os.X_OK) and _can_create_in(directory)):
+        raise OutputPathError(
+            f"{option} {str(target)!r}: cannot write in {str(directory)!r} (permission denied); choose a writable path"
+        )
+
+
+def _can_create_in(directory: Path) -> bool:
+    """Try it (root passes ``os.access`` even on read-only mounts); the probe file is anonymous
+    where the OS allows it, and removed at once everywhere else."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False

@@ -1,0 +1,134 @@
+"""Keeping secret values out of everything the kit itself prints or writes.
+
+``no-secret-leak`` judges whether a *provider* shows its key; this module makes sure the
+kit does not repeat a key it caught: pytest's report objects (captured sections, the
+failure text, ``user_properties``), log output, warnings, and the files and lines the
+``laios-conformance`` command prints.
+
+Values shorter than :data:`MIN_SECRET_LENGTH` are not redacted: replacing ``test`` or
+``abc`` in every path and word would wreck the output without protecting anything real
+(the clause skips such keys for the same reason).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+__all__ = [
+    "MIN_SECRET_LENGTH",
+    "REDACTED",
+    "RedactingFilter",
+    "RedactingFormatter",
+    "redact",
+    "redact_report",
+    "redact_value",
+    "redactable",
+]
+
+MIN_SECRET_LENGTH = 8
+REDACTED = "<REDACTED>"
+_MAX_DEPTH = 12
+
+
+def redactable(secrets: Iterable[str | None]) -> tuple[str, ...]:
+    """The secrets worth replacing, longest first (a key that contains another goes whole)."""
+    return _forms(tuple(secrets))
+
+
+@functools.lru_cache(maxsize=64)
+def _forms(secrets: tuple[str | None, ...]) -> tuple[str, ...]:
+    found: set[str] = set()
+    for secret in secrets:
+        if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH:
+            found.update({secret, quote(secret, safe=""), quote(secret, safe="/")})  # as in a URL, too
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with every secret value replaced by ``<REDACTED>``."""
+    for secret in redactable(secrets):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact_value(value: Any, secrets: tuple[str, ...], depth: int = 0) -> Any:
+    """A copy of ``value`` (str, or containers of them) with secrets replaced; other values as they are."""
+    if depth > _MAX_DEPTH:
+        return value
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {redact_value(k, secrets, depth + 1): redact_value(v, secrets, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [redact_value(v, secrets, depth + 1) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    return value
+
+
+def redact_report(report: Any, secrets: Iterable[str | None]) -> None:
+    """Redact a pytest report in place: what the terminal, JUnit XML and xdist read from it."""
+    found = redactable(secrets)
+    if not found:
+        return
+    report.sections = [(title, redact(content, found)) for title, content in report.sections]
+    report.user_properties = [(name, redact_value(value, found)) for name, value in report.user_properties]
+    if isinstance(getattr(report, "wasxfail", None), str):
+        report.wasxfail = redact(report.wasxfail, found)
+    report.longrepr = _redact_repr(report.longrepr, found, 0)
+
+
+def _redact_repr(value: Any, secrets: tuple[str, ...], depth: int) -> Any:
+    """Strings inside pytest's failure representations (``ExceptionChainRepr`` and its parts),
+    replaced in place so that the terminal still lays them out as pytest does."""
+    if depth > _MAX_DEPTH or value is None:
+        return value
+    if isinstance(value, (str, list, tuple, dict)):
+        if isinstance(value, list):
+            value[:] = [_redact_repr(v, secrets, depth + 1) for v in value]
+            return value
+        if isinstance(value, tuple):
+            return tuple(_redact_repr(v, secrets, depth + 1) for v in value)
+        return redact_value(value, secrets)
+    if type(value).__module__.startswith("_pytest") and hasattr(value, "__dict__"):
+        for name, attribute in vars(value).items():
+            setattr(value, name, _redact_repr(attribute, secrets, depth + 1))
+        return value
+    text = str(value)
+    return redact(text, secrets) if any(s in text for s in secrets) else value
+
+
+class RedactingFormatter(logging.Formatter):
+    """Wraps a handler's formatter: the line it writes has secrets replaced, the record is untouched
+    (a clause reading the same record must still see what the provider logged)."""
+
+    def __init__(self, inner: logging.Formatter | None, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+        self.secrets = secrets
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(self.inner.format(record), self.secrets)
+
+    def __getattr__(self, name: str) -> Any:  # pytest tunes its own formatters (colours, width)
+        return getattr(self.__dict__["inner"], name)
+
+
+class RedactingFilter(logging.Filter):
+    """For the kit's own loggers: a record the kit logs (the router's warning quoting a provider's
+    exception) carries no secret, whoever ends up printing it."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message, self.secrets)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True

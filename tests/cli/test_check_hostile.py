@@ -1,0 +1,158 @@
+"""``laios-conformance check`` against hostile providers: no verdict means no pass, output
+paths are checked before anything runs, and nothing it prints or writes holds the key."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import sys
+from pathlib import Path
+
+import pytest
+
+from laios_conformance._cli import child
+from tests.cli.helpers import cli, one_line_error
+from tests.conftest import GOOD, cassettes_for
+
+H = "tests.providers.hostile:"
+KEY = "sk-proj-" + "Cz4mR" * 9
+
+
+def test_a_provider_that_ends_the_process_fails_the_gate(tmp_path: Path, good_cassettes: Path) -> None:
+    cassettes_for(good_cassettes, "ExitsInGenerate")
+    report = tmp_path / "verdict.json"
+    result = cli(
+        "check",
+        H + "ExitsInGenerate",
+        "--cassette-dir",
+        str(good_cassettes),
+        "--report-json",
+        str(report),
+        "--",
+        "-k",
+        "returns_response",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = one_line_error(result)
+    assert line.startswith("the run ended without a verdict: pytest exited with OK (0) and wrote no verdict")
+    assert not report.exists()
+    assert "gate: passed" not in result.stdout
+
+
+def test_an_incomplete_verdict_is_no_verdict(tmp_path: Path) -> None:
+    report = tmp_path / "verdict.json"
+    run = child.ChildRun(0, "", "")
+    report.write_text('{"kit_version": "1"}')
+    assert "is incomplete" in str(child.missing_verdict(report, run))
+    report.write_text('{"providers": [')
+    assert "is unreadable" in str(child.missing_verdict(report, run))
+    report.write_text('{"providers": []}')
+    assert child.missing_verdict(report, run) is None
+    assert child.ChildRun(-9, "", "").describe_exit() == "was killed by SIGKILL"
+
+
+@pytest.mark.parametrize(
+    "option, make, expected",
+    [
+        ("--badge", lambda p: p / "a-dir", "is a directory; give the path of a file"),
+        ("--report-md", lambda p: p / "a-file" / "summary.md", "is a file, so nothing can be written under it"),
+        ("--junit", lambda p: Path("/proc/junit.xml"), "cannot write in '/proc' (permission denied)"),
+    ],
+    ids=["badge-is-a-dir", "md-parent-is-a-file", "junit-unwritable"],
+)
+def test_unwritable_output_is_one_usage_line(tmp_path: Path, option: str, make, expected: str) -> None:
+    (tmp_path / "a-dir").mkdir()
+    (tmp_path / "a-file").write_text("")
+    result = cli("check", GOOD, option, str(make(tmp_path)), cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    line = one_line_error(result)
+    assert line.startswith(f"laios-conformance: error: {option} ") and expected in line
+
+
+def test_recording_into_a_file_is_one_usage_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    result = cli("check", GOOD, "--cassette-dir", str(tmp_path / "a-file"), "--", "--record-mode=once", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "is a file, not a directory" in one_line_error(result)
+
+
+def test_check_repeats_the_key_nowhere(tmp_path: Path, good_cassettes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cassettes_for(good_cassettes, "LeaksKeyEverywhere")
+    monkeypatch.setenv("LAIOS_TEST_KEY", KEY)
+    out = tmp_path / "out"
+    files = {name: out / name for name in ("verdict.json", "summary.md", "junit.xml", "badge.json")}
+    result = cli(
+        "check",
+        H + "LeaksKeyEverywhere",
+        "--kwargs",
+        '{"api_key": "$LAIOS_TEST_KEY"}',
+        "--cassette-dir",
+        str(good_cassettes),
+        "--report-json",
+        str(files["verdict.json"]),
+        "--report-md",
+        str(files["summary.md"]),
+        "--junit",
+        str(files["junit.xml"]),
+        "--badge",
+        str(files["badge.json"]),
+        "--",
+        "-k",
+        "no_secret_leak or router_fallback",
+        "-o",
+        "junit_logging=all",
+        "-rA",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert all(path.exists() for path in files.values())
+    written = "".join(p.read_text(encoding="utf-8") for p in out.rglob("*") if p.is_file())
+    assert KEY not in result.stdout + result.stderr
+    assert KEY not in written
+    assert "<REDACTED>" in result.stdout  # pytest's report was shown (the gate failed), redacted
+    assert json.loads(files["verdict.json"].read_text())["providers"][0]["clauses"]["no-secret-leak"]["status"] == (
+        "failed"
+    )
+
+
+def test_the_progress_bar_is_drawn_by_the_child(good_cassettes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child draws on the terminal it is handed (here a pseudo-terminal)."""
+    leader, follower = pty.openpty()
+    monkeypatch.setattr(child, "_duplicate_terminal", lambda: os.dup(follower))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(Path(__file__).parents[2]), *sys.path]))
+    run = child.run_child(
+        [
+            f"--laios-provider={GOOD}",
+            f"--laios-cassette-dir={good_cassettes}",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "returns_response",
+        ],
+        verbose=False,
+        progress=True,
+    )
+    os.close(follower)
+    drawn = b""
+    while True:
+        try:
+            piece = os.read(leader, 65536)
+        except OSError:
+            break
+        if not piece:
+            break
+        drawn += piece
+    os.close(leader)
+    assert run.code == 0, run.out + run.err
+    assert b"returns-response [GoodOpenAIStyle]" in drawn and b"1/1" in drawn
+
+
+def test_check_passes_its_twins_of_the_plugin_options_to_pytest(tmp_path: Path) -> None:
+    from laios_conformance._cli.check import pytest_arguments
+    from laios_conformance.cli import build_parser
+
+    args = build_parser().parse_args(["check", GOOD, "--secret-kwargs", "deployment,region", "--call-timeout", "0.5"])
+    argv = pytest_arguments(args, tmp_path / "verdict.json", [])
+    assert "--laios-secret-kwargs=deployment,region" in argv and "--laios-call-timeout=0.5" in argv

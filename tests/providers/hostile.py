@@ -1,0 +1,137 @@
+"""Providers that attack the kit rather than merely fail its clauses: they end the process,
+hang, leave threads behind, leak their key through every channel, or phone out while
+being built. Each is :class:`GoodOpenAIStyle` with one hostile habit; the docstring says
+what the kit must do about it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .openai_style import GoodOpenAIStyle, ProviderError
+
+_NEVER = threading.Event()  # nobody sets it: waiting on it is a hang
+
+
+class ExitsInGenerate(GoodOpenAIStyle):
+    """Ends the process from generate() with status 0: ``check`` must fail without a verdict."""
+
+    def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
+        os._exit(0)
+
+
+class HangsOnce(GoodOpenAIStyle):
+    """The first generate() of the run never returns; every later call (on fresh instances) works."""
+
+    hung = False
+
+    def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
+        if not HangsOnce.hung:
+            HangsOnce.hung = True
+            _NEVER.wait()
+        return super().generate(messages, temperature, max_tokens, **kw)
+
+
+class StreamHangs(GoodOpenAIStyle):
+    """generate_stream() yields its first chunk, then never yields again."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any
+    ) -> Iterator[str]:
+        yield "Hello"
+        _NEVER.wait()
+
+
+class BlocksInConstructor(GoodOpenAIStyle):
+    """Its constructor never returns."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        _NEVER.wait()
+
+
+class ExitsInConstructor(GoodOpenAIStyle):
+    """Its constructor calls sys.exit: a usage error in one line."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        sys.exit(3)
+
+
+class LeavesThreadRunning(GoodOpenAIStyle):
+    """Starts a non-daemon thread that never ends (telemetry gone wrong); answers correctly."""
+
+    def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
+        if not any(t.name == "hostile-telemetry" for t in threading.enumerate()):
+            threading.Thread(target=_NEVER.wait, name="hostile-telemetry", daemon=False).start()
+        return super().generate(messages, temperature, max_tokens, **kw)
+
+
+class LeaksKeyEverywhere(GoodOpenAIStyle):
+    """Shows its key in every channel a provider has: stdout, stderr, log records, warnings,
+    and the text of its exceptions. no-secret-leak fails it; the kit must repeat the key nowhere."""
+
+    def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
+        print(f"debug: calling with key {self._api_key}")
+        print(f"debug: key on stderr {self._api_key}", file=sys.stderr)
+        logging.getLogger("hostile.provider").warning("using key %s", self._api_key)
+        warnings.warn(f"key in a warning: {self._api_key}", UserWarning, stacklevel=1)
+        return super().generate(messages, temperature, max_tokens, **kw)
+
+    def check_status(self, response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            raise ProviderError(f"HTTP {response.status_code} with key {self._api_key}")
+
+
+class PhonesHomeWhenBuilt(GoodOpenAIStyle):
+    """Its constructor opens a connection to a public address and writes what happened to
+    the file named by ``$LAIOS_TEST_PHONE_HOME_LOG``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        try:
+            socket.create_connection(("203.0.113.7", 443), timeout=0.2).close()
+            outcome = "connected"
+        except Exception as exc:
+            outcome = f"{type(exc).__name__}: {exc}"
+        with Path(os.environ["LAIOS_TEST_PHONE_HOME_LOG"]).open("a") as log:
+            log.write(outcome + "\n")
+
+
+class Deployment(GoodOpenAIStyle):
+    """Takes a ``deployment`` argument that its repr shows: a secret only when the user says so."""
+
+    def __init__(self, deployment: str = "", api_key: str | None = None) -> None:
+        super().__init__(api_key=api_key)
+        self.deployment = deployment
+
+    def __repr__(self) -> str:
+        return f"Deployment(model={self.model!r}, deployment={self.deployment!r})"
+
+
+class BlocksWhenBuiltAgain(GoodOpenAIStyle):
+    """The kit's first instance (its probe) is built at once; every later constructor blocks."""
+
+    built = 0
+
+    def __init__(self, **kwargs: Any) -> None:
+        BlocksWhenBuiltAgain.built += 1
+        if BlocksWhenBuiltAgain.built > 1:
+            _NEVER.wait()
+        super().__init__(**kwargs)
+
+
+class StartsThreadWhenBuilt(GoodOpenAIStyle):
+    """Its constructor starts a non-daemon thread that never ends (the kit's probe builds one too)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        threading.Thread(target=_NEVER.wait, name="hostile-pool-warmer", daemon=False).start()

@@ -1,0 +1,289 @@
+"""The kit against providers that attack it (tests/providers/hostile.py): hangs, threads
+left running, keys in every channel, constructors that block, exit or phone out, and
+output paths it cannot write. Each test asserts the exact outcome."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from laios_conformance.loading import names_a_secret
+from tests.conftest import GOOD, cassettes_for
+from tests.support.recording import REPO, run_kit
+
+H = "tests.providers.hostile:"
+REFERENCE = "reference_providers.openai:OpenAIClient"
+KEY = "sk-proj-" + "Hq7xW" * 9
+FAST = "--laios-call-timeout=0.2"
+
+
+def usage_line(result: pytest.RunResult) -> str:
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str() + result.stderr.str()
+    errors = [line for line in result.errlines if line.startswith("ERROR:")]
+    assert len(errors) == 1, result.errlines
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    return errors[0]
+
+
+def every_byte(*roots: Path) -> str:
+    """Every file under ``roots``, as text: what the kit wrote."""
+    return "".join(
+        path.read_text(encoding="utf-8", errors="replace")
+        for root in roots
+        for path in root.rglob("*")
+        if path.is_file()
+    )
+
+
+# -- hangs -----------------------------------------------------------------------------------
+
+
+def test_hung_generate_errors_its_clause_and_the_run_goes_on(run_kit) -> None:
+    run = run_kit(H + "HangsOnce", FAST, "-k", "returns_response or system_prompt")
+    assert run.statuses() == {"returns-response": "error", "system-prompt": "passed"}
+    assert run.message("returns-response").startswith("generate() did not return within 0.2 s")
+    run.result.stdout.fnmatch_lines(["*laios: abandoned after the call timeout, still running: generate()*"])
+    assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_stream_that_stops_yielding_errors_its_clause(run_kit) -> None:
+    run = run_kit(H + "StreamHangs", FAST, "-k", "stream_join")
+    assert run.statuses() == {"stream-join": "error"}
+    assert "generate_stream() (its next chunk) did not return within 0.2 s" in run.message("stream-join")
+
+
+def test_a_timeout_is_not_the_provider_raising(run_kit) -> None:
+    """raises-on-http-error wants an exception; a hang must not count as one."""
+    run = run_kit(H + "HangsOnce", FAST, "-k", "raises_on_http_error")
+    assert run.statuses() == {"raises-on-http-error": "error"}
+
+
+def test_constructor_that_blocks_in_a_clause_errors_it(run_kit) -> None:
+    run = run_kit(H + "BlocksWhenBuiltAgain", FAST, "-k", "returns_response or timeout_set")
+    assert run.statuses() == {"returns-response": "error", "timeout-set": "error"}
+    assert run.message("timeout-set").startswith("constructing the provider did not return within 0.2 s")
+
+
+def test_constructor_that_blocks_is_one_usage_line(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_inprocess(f"--laios-provider={H}BlocksInConstructor", FAST, "-p", "no:cacheprovider")
+    assert "constructing it did not return within 0.2 s" in usage_line(result)
+
+
+def test_constructor_that_calls_sys_exit_is_one_usage_line(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_inprocess(f"--laios-provider={H}ExitsInConstructor", "-p", "no:cacheprovider")
+    assert "constructing it called sys.exit(3); a provider must raise an exception" in usage_line(result)
+
+
+@pytest.mark.parametrize("value", ["soon", "-1"])
+def test_call_timeout_must_be_seconds(pytester: pytest.Pytester, value: str) -> None:
+    result = pytester.runpytest_inprocess(f"--laios-provider={GOOD}", f"--laios-call-timeout={value}")
+    assert f"--laios-call-timeout {value!r}" in usage_line(result)
+
+
+@pytest.mark.parametrize(
+    "provider, thread", [("LeavesThreadRunning", "hostile-telemetry"), ("StartsThreadWhenBuilt", "hostile-pool-warmer")]
+)
+def test_threads_left_running_do_not_hang_the_run(
+    tmp_path: Path, good_cassettes: Path, provider: str, thread: str
+) -> None:
+    cassettes_for(good_cassettes, provider)
+    report = tmp_path / "verdict.json"
+    result = run_kit(
+        [
+            f"--laios-provider={H}{provider}",
+            f"--laios-cassette-dir={good_cassettes}",
+            f"--laios-report={report}",
+            "-k",
+            "returns_response",
+        ],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    statuses = json.loads(report.read_text())["providers"][0]["clauses"]
+    assert statuses["returns-response"]["status"] == "passed"
+    assert f"provider thread(s) still running at the end of the run: '{thread}'" in result.stdout
+
+
+def test_plain_pytest_leaves_no_verdict_when_the_provider_ends_the_process(
+    tmp_path: Path, good_cassettes: Path
+) -> None:
+    """What docs/security.md promises for plain pytest: no verdict file, never a false one
+    (the exit status is the provider's: here 0)."""
+    cassettes_for(good_cassettes, "ExitsInGenerate")
+    report = tmp_path / "verdict.json"
+    args = [f"--laios-provider={H}ExitsInGenerate", f"--laios-cassette-dir={good_cassettes}"]
+    result = run_kit([*args, f"--laios-report={report}", "-k", "returns_response"], cwd=tmp_path)
+    assert result.returncode == 0
+    assert not report.exists()
+
+
+# -- secrets by name ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["api_key", "key", "token", "secret", "password", "apiKey", "access_token", "client_secret", "x.auth_token"]
+)
+def test_names_that_say_secret(name: str) -> None:
+    assert names_a_secret(name)
+
+
+@pytest.mark.parametrize("name", ["model", "base_url", "max_tokens", "keyword", "timeout", "tokenizer", "keys_file"])
+def test_names_that_do_not(name: str) -> None:
+    assert not names_a_secret(name)
+
+
+def test_environment_values_that_are_not_secrets_stay_visible(run_kit, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reference provider's repr shows its model: that is no leak."""
+    monkeypatch.setenv("LAIOS_TEST_MODEL", "gpt-4o-mini")
+    monkeypatch.setenv("LAIOS_TEST_BASE", "https://api.openai.com/v1")
+    run = run_kit(
+        REFERENCE,
+        '--laios-provider-kwargs={"model": "$LAIOS_TEST_MODEL", "base_url": "$LAIOS_TEST_BASE"}',
+        f"--laios-cassette-dir={REPO / 'cassettes'}",
+        "-k",
+        "no_secret_leak or returns_response",
+        cassettes=False,
+    )
+    assert run.statuses() == {"returns-response": "passed", "no-secret-leak": "passed"}
+
+
+@pytest.mark.parametrize("how", ["option", "ini"])
+def test_secret_kwargs_names_more_secrets(
+    run_kit, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    monkeypatch.setenv("LAIOS_TEST_DEPLOYMENT", "contoso-prod-eastus")
+    args = ['--laios-provider-kwargs={"deployment": "$LAIOS_TEST_DEPLOYMENT"}', "-k", "no_secret_leak"]
+    unnamed = run_kit(H + "Deployment", *args)
+    assert unnamed.statuses() == {"no-secret-leak": "passed"}
+    if how == "ini":
+        pytester.makeini("[pytest]\nlaios_secret_kwargs = deployment, region\n")
+    else:
+        args.append("--laios-secret-kwargs=deployment")
+    named = run_kit(H + "Deployment", *args)
+    assert named.statuses() == {"no-secret-leak": "failed"}
+    assert "repr(provider): contains the API key" in named.message("no-secret-leak")
+
+
+def test_a_short_secret_is_skipped_never_failed(run_kit) -> None:
+    run = run_kit(H + "LeaksKeyEverywhere", '--laios-provider-kwargs={"api_key": "test"}', "-k", "no_secret_leak")
+    assert run.statuses() == {"no-secret-leak": "skipped"}
+    assert "shorter than 8 characters" in run.message("no-secret-leak")
+
+
+# -- the kit's own output ------------------------------------------------------------------------
+
+
+def test_the_kit_repeats_the_key_nowhere(tmp_path: Path, good_cassettes: Path) -> None:
+    """The provider shows its key on stdout, stderr, in logs, warnings and exceptions; the
+    kit's terminal output, JUnit XML (with captured output), log file and verdict carry none."""
+    cassettes_for(good_cassettes, "LeaksKeyEverywhere")
+    out = tmp_path / "out"
+    result = run_kit(
+        [
+            f"--laios-provider={H}LeaksKeyEverywhere",
+            '--laios-provider-kwargs={"api_key": "$LAIOS_TEST_KEY"}',
+            f"--laios-cassette-dir={good_cassettes}",
+            f"--laios-report={out / 'verdict.json'}",
+            f"--junitxml={out / 'junit.xml'}",
+            "-o",
+            "junit_logging=all",
+            "-o",
+            "log_cli=true",
+            "-o",
+            f"log_file={out / 'run.log'}",
+            "-rA",
+            "-k",
+            "no_secret_leak or returns_response or router_fallback",
+        ],
+        cwd=tmp_path,
+        env={"LAIOS_TEST_KEY": KEY},
+    )
+    printed = result.stdout + result.stderr
+    assert KEY not in printed
+    assert KEY not in every_byte(out)
+    assert "debug: calling with key <REDACTED>" in printed  # the captured section was shown, redacted
+    assert "LLM provider LeaksKeyEverywhere(gpt-4o-mini) failed: ProviderError: HTTP 503 with key <REDACTED>" in printed
+    clauses = json.loads((out / "verdict.json").read_text())["providers"][0]["clauses"]
+    assert clauses["no-secret-leak"]["status"] == "failed"
+    assert result.returncode == 1
+
+
+def test_the_router_warning_is_redacted_without_capture(tmp_path: Path, good_cassettes: Path) -> None:
+    """With capture and pytest's logging off, the router's warning reaches the terminal directly
+    (through Python's last-resort handler: a subprocess, so that no outer logging catches it)."""
+    cassettes_for(good_cassettes, "LeaksKeyInErrors")
+    result = run_kit(
+        [
+            "--laios-provider=tests.providers.defective:LeaksKeyInErrors",
+            '--laios-provider-kwargs={"api_key": "$LAIOS_TEST_KEY"}',
+            f"--laios-cassette-dir={good_cassettes}",
+            "-s",
+            "-p",
+            "no:logging",
+            "-k",
+            "router_fallback",
+        ],
+        cwd=tmp_path,
+        env={"LAIOS_TEST_KEY": KEY},
+    )
+    printed = result.stdout + result.stderr
+    assert "failed: ProviderError: HTTP 503 for request with headers {'authorization': 'Bearer <REDACTED>'}" in printed
+    assert KEY not in printed
+
+
+def test_junit_properties_carry_the_verdict_status(run_kit, pytester: pytest.Pytester) -> None:
+    junit = pytester.path / "junit.xml"
+    run = run_kit(
+        "tests.providers.defective:LeaksKeyInErrors", f"--junitxml={junit}", "-k", "no_secret_leak or returns_response"
+    )
+    assert run.statuses() == {"returns-response": "passed", "no-secret-leak": "failed"}
+    properties = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        (value,) = [p.get("value") for p in case.iter("property") if p.get("name") == "laios_verdict"]
+        properties[case.get("name").split("[")[0]] = value
+    assert "'status': 'failed'" in properties["test_no_secret_leak"]
+    assert "'status': 'passed'" in properties["test_returns_response"]
+
+
+# -- output paths, and the network while the probe instance is built ----------------------------
+
+
+@pytest.mark.parametrize(
+    "option, make, expected",
+    [
+        ("--laios-report", lambda p: p / "a-dir", "is a directory; give the path of a file"),
+        ("--laios-report", lambda p: p / "a-file" / "verdict.json", "is a file, so nothing can be written under it"),
+        ("--junitxml", lambda p: p / "a-file" / "junit.xml", "is a file, so nothing can be written under it"),
+        ("--laios-report", lambda p: Path("/proc/verdict.json"), "cannot write in '/proc' (permission denied)"),
+    ],
+    ids=["report-is-a-dir", "report-parent-is-a-file", "junit-parent-is-a-file", "report-unwritable"],
+)
+def test_unwritable_output_is_one_usage_line(pytester: pytest.Pytester, option: str, make, expected: str) -> None:
+    (pytester.path / "a-dir").mkdir()
+    (pytester.path / "a-file").write_text("")
+    result = pytester.runpytest_inprocess(f"--laios-provider={GOOD}", f"{option}={make(pytester.path)}")
+    line = usage_line(result)
+    assert line.startswith(f"ERROR: {option} ") and expected in line
+
+
+def test_recording_into_a_file_is_one_usage_line(pytester: pytest.Pytester) -> None:
+    (pytester.path / "a-file").write_text("")
+    result = pytester.runpytest_inprocess(
+        f"--laios-provider={GOOD}", f"--laios-cassette-dir={pytester.path / 'a-file'}", "--record-mode=once"
+    )
+    assert "is a file, not a directory" in usage_line(result)
+
+
+def test_on_ci_the_probe_instance_is_built_offline(
+    run_kit, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = pytester.path / "phone-home.log"
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("LAIOS_TEST_PHONE_HOME_LOG", str(log))
+    run = run_kit(H + "PhonesHomeWhenBuilt", "-k", "returns_response")
+    attempts = log.read_text().splitlines()
+    assert len(attempts) == 2, run.result.stdout.str()  # the probe, then the clause's instance
+    assert all(attempt.startswith("RuntimeError: Network is disabled") for attempt in attempts), attempts

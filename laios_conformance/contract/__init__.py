@@ -7,7 +7,7 @@ The imports below are the contract's table of contents: they register every clau
 (:mod:`laios_conformance.clauses`), and their order is the order a reader meets the
 subjects in, which is also the order the suite runs and the verdict lists them: what a
 provider returns, how it fails, how it behaves under a router and a breaker, how it
-streams, fidelity, secrets, the cassettes.
+streams, fidelity, what an answer says about itself (usage), secrets, the cassettes.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from . import (  # noqa: F401  (imported to register their clauses)
     test_circuit_breaker,
     test_streaming,
     test_fidelity,
+    test_usage,
     test_secrets,
     test_cassettes,
 )

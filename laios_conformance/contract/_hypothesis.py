@@ -127,3 +127,36 @@ def run_property(body: bytes, problem_with: Callable[[list[int]], str | None]) -
     minimal, problem = found
     where = ", ".join(f"{c} ({body[max(0, c - 6) : c]!r}|{body[c : c + 6]!r})" for c in minimal)
     return f"minimal counter-example: cut the body at {where}: {problem}"
+
+
+Conversation = list[tuple[str, str]]
+_PADDING = [" ", "  ", "\n", "\t", "\r\n", "\u00a0", "\u3000"]
+_LONG = 30
+
+# Shapes a provider may treat specially, each tried by name before hypothesis draws more.
+SHAPES: dict[str, Conversation] = {
+    "no system message": [("user", "Name a colour."), ("assistant", "Blue."), ("user", "Another one.")],
+    "one message": [("user", "Hi.")],
+    "system message not first": [("user", "Hi."), ("system", "Be terse."), ("user", "Name a colour.")],
+    "two system messages": [("system", "Be terse."), ("system", "Answer in French."), ("user", "Hi.")],
+    "content with surrounding whitespace": [("system", "  Be terse.\n"), ("user", "\tHi. \r\n")],
+    "unusual Unicode": [("system", "e\u0301\u200f\u2028"), ("user", "👩‍👩‍👧 שלום 日本語\u00a0ß")],
+    "long history": [("system", "Be terse.")]
+    + [(("user", "assistant")[i % 2], f"turn {i}") for i in range(_LONG)]
+    + [("user", "Last.")],
+}
+
+
+@st.composite
+def conversations(draw: Any) -> Conversation:
+    """Conversations of every shape: any roles in any order (system messages anywhere, or
+    none, or several), one message to long histories, content padded with whitespace or
+    rich in quotes, emoji, combining marks and right-to-left text (messages up to ~20 KB)."""
+    rich = texts(max_repeat=400)
+    padded = st.tuples(st.sampled_from(_PADDING), texts(), st.sampled_from(_PADDING)).map("".join)
+    if draw(st.integers(0, 4)) == 0:  # a long history of short turns
+        size = draw(st.integers(10, 2 * _LONG))
+        turns = [(("user", "assistant")[i % 2], draw(st.text(min_size=1, max_size=12))) for i in range(size)]
+        return turns + [("user", draw(texts()))]
+    turn = st.tuples(st.sampled_from(("system", "user", "assistant")), st.one_of(rich, padded))
+    return draw(st.lists(turn, min_size=1, max_size=6))

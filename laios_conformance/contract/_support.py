@@ -64,13 +64,18 @@ def call_stream(provider: Any, messages: list[Any] | None = None) -> list[Any]:
 
 
 @contextlib.contextmanager
-def observed(handler: Callable[[Seen, Callable[[], Reply]], Any] | None = None) -> Iterator[Traffic]:
-    """Interpose on every HTTP stack the kit watches for the block; backoff sleeps return at once.
+def observed(
+    handler: Callable[[Seen, Callable[[], Reply]], Any] | None = None, *, virtual_time: bool = False
+) -> Iterator[Traffic]:
+    """Interpose on every HTTP stack the kit watches for the block.
 
-    A request that missed the cassette makes the clause refuse to judge, whether or not
-    the provider let vcrpy's error through.
+    ``virtual_time`` makes ``time.sleep`` return at once for the block: only clauses that
+    inject failures ask for it, so that an SDK's retry backoff does not sleep on a real
+    clock; every other block runs on real time. A request that missed the cassette makes
+    the clause refuse to judge, whether or not the provider let vcrpy's error through.
     """
-    with virtual_sleep(), interpose(handler) as traffic:
+    sleeping = virtual_sleep() if virtual_time else contextlib.nullcontext()
+    with sleeping, interpose(handler) as traffic:
         try:
             yield traffic
         except ClauseCannotJudge:
@@ -333,6 +338,17 @@ def record_exchange(provider: Any, call: Callable[[Any], Any], *, need_wire: boo
             )
         return Recorded(seen, reply, None, False)
     return Recorded(seen, reply, fmt, fmt.is_stream(reply.headers, reply.body))
+
+
+def stream_flag(seen: Seen) -> Any:
+    """The ``stream`` value of a request's JSON body (None when it has none)."""
+    body = seen.json
+    return body.get("stream") if isinstance(body, dict) else None
+
+
+def recorded_for(exchanges: tuple[Recorded, ...], seen: Seen) -> Recorded:
+    """The recorded exchange whose request asked the same way as ``seen`` (to stream or not)."""
+    return next((r for r in exchanges if stream_flag(r.seen) == stream_flag(seen)), exchanges[0])
 
 
 def consume(stream: Any) -> tuple[list[Any], BaseException | None]:

@@ -61,7 +61,7 @@ def test_circuit_breaker(provider: Any, cassette: Any) -> None:
     """
     cases = Cases()
     clock, state = FakeClock(), {"fail": True}
-    with breaker_with_clock(clock) as breaker, observed(switchable(state)) as traffic:
+    with breaker_with_clock(clock) as breaker, observed(switchable(state), virtual_time=True) as traffic:
         for n in range(1, THRESHOLD + 1):
             error = _call(breaker, provider)
             if not isinstance(error, Exception) or isinstance(error, CircuitBreakerError):

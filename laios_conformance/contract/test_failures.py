@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from ._support import (
     describe_outcome,
     error_reply,
     error_status,
+    failing_http,
     observed,
     record_exchange,
     require_traffic,
@@ -54,7 +56,7 @@ def test_raises_on_http_error(provider: Any) -> None:
     """
     cases = Cases()
     for status in HTTP_ERROR_STATUSES:
-        with observed(answer_with(error_status(status))) as traffic:
+        with observed(answer_with(error_status(status)), virtual_time=True) as traffic:
             problem = _outcome_problem(lambda: call_generate(provider))
         require_traffic(traffic, f"generate() answered with HTTP {status}")
         cases.fail(f"HTTP {status}", problem) if problem else cases.ok(f"HTTP {status}")
@@ -73,7 +75,7 @@ def test_raises_on_transport_error(provider: Any) -> None:
     """
     cases = Cases()
     for fault in TRANSPORT_FAULTS:
-        with observed(answer_with(always(fault))) as traffic:
+        with observed(answer_with(always(fault)), virtual_time=True) as traffic:
             problem = _outcome_problem(lambda: call_generate(provider))
         require_traffic(traffic, f"generate() with an injected {fault.value}")
         cases.fail(fault.value, problem) if problem else cases.ok(fault.value)
@@ -131,7 +133,7 @@ def test_raises_on_bad_body(provider: Any, cassette: Any) -> None:
         if name not in bodies:
             cases.cannot_judge(name, "unknown wire format: no decoder recognises the recorded response")
             continue
-        with observed(answer_with(always(bodies[name]))) as traffic:
+        with observed(answer_with(always(bodies[name])), virtual_time=True) as traffic:
             problem = _outcome_problem(lambda: call_generate(provider))
         require_traffic(traffic, f"generate() answered with {name}")
         cases.fail(name, problem) if problem else cases.ok(name)
@@ -163,7 +165,7 @@ def test_retry_bounded(provider: Any, request: pytest.FixtureRequest) -> None:
         ("HTTP 503", lambda seen: error_reply(seen, 503)),
         ("connect error", lambda seen: Fault.CONNECT_ERROR),
     ):
-        with observed(answer_with(reply)) as traffic:
+        with observed(answer_with(reply), virtual_time=True) as traffic:
             _outcome_problem(lambda: call_generate(provider))
         require_traffic(traffic, f"generate() failing with {label}")
         counts.append(f"{label}: {len(traffic)} attempt(s)")
@@ -171,3 +173,68 @@ def test_retry_bounded(provider: Any, request: pytest.FixtureRequest) -> None:
             cases.fail(label, f"{len(traffic)} upstream attempts for one call (at most 3)")
     note(request, "; ".join(counts))
     cases.conclude()
+
+
+CLIENT_ERRORS = (400, 401, 403, 404, 422)
+
+
+@clause("no-retry-on-client-error", "should")
+def test_no_retry_on_client_error(provider: Any) -> None:
+    """On HTTP 400, 401, 403, 404 and 422 the provider makes exactly one attempt.
+
+    **Why**: the kit's own requirement (LAIOS documents no retry policy): the same request
+    gets the same answer, so retrying a 401 can lock an account and retrying a 400 only
+    bills again. 408, 409, 429 and 5xx may be retried, within ``retry-bounded``.
+
+    **How to fix**: retry only on 408, 409, 429, 5xx and transport errors (official SDKs
+    already do); raise at once on any other 4xx.
+    """
+    cases = Cases()
+    for status in CLIENT_ERRORS:
+        with observed(failing_http(status), virtual_time=True) as traffic:
+            _outcome_problem(lambda: call_generate(provider))
+        require_traffic(traffic, f"generate() answered with HTTP {status}")
+        if len(traffic) != 1:
+            cases.fail(f"HTTP {status}", f"{len(traffic)} attempts for one call; a client error must not be retried")
+        else:
+            cases.ok(f"HTTP {status}")
+    cases.conclude()
+
+
+STATUS_CASES = (400, 401, 404, 429, 500, 503)
+
+
+@clause("error-carries-status", "should")
+def test_error_carries_status(provider: Any) -> None:
+    """The exception raised for an HTTP error names its status code.
+
+    **Why**: LAIOS's router and breaker log the exception they catch; a message that tells
+    401 from 429 from 503 says whether to fix the key, slow down or wait. The kit's own
+    requirement: LAIOS's guide only asks that the provider raise.
+
+    **Checks**: for 400, 401, 404, 429, 500 and 503, the status appears as a number in
+    ``str(exc)``, or in the exception's ``status_code`` or ``status`` attribute.
+
+    **How to fix**: put the status in the message (``f"HTTP {status}: {detail}"``) or keep
+    it as ``status_code`` on your exception; a wrapping ``raise ... from exc`` must say it
+    too, since log lines show only the outermost message.
+    """
+    cases = Cases()
+    for status in STATUS_CASES:
+        with observed(failing_http(status), virtual_time=True) as traffic:
+            try:
+                call_generate(provider)
+            except Exception as exc:
+                problem = _status_problem(exc, status)
+            else:
+                problem = "returned instead of raising"
+        require_traffic(traffic, f"generate() answered with HTTP {status}")
+        cases.fail(f"HTTP {status}", problem) if problem else cases.ok(f"HTTP {status}")
+    cases.conclude()
+
+
+def _status_problem(exc: BaseException, status: int) -> str | None:
+    attributes = [getattr(exc, name, None) for name in ("status_code", "status")]
+    if status in attributes or re.search(rf"(?<!\d){status}(?!\d)", str(exc)):
+        return None
+    return f"{type(exc).__name__}({str(exc)[:120]!r}) names no status {status} (message, status_code or status)"

@@ -10,38 +10,27 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from hypothesis import strategies as st
 
 from ..base import LLMMessage
 from ..clauses import ClauseCannotJudge, clause, note
 from ..seam import Reply, Seen
-from ._hypothesis import find_minimal, texts
+from ._hypothesis import SHAPES, Conversation, conversations, find_minimal, texts
 from ._support import (
     MAX_TOKENS,
     TEMPERATURE,
     Cases,
     answer_with,
     call_generate,
+    call_stream,
     consume,
     error_reply,
     first_difference,
     observed,
     record_exchange,
+    recorded_for,
     stream_hello,
     string_values,
 )
-
-Conversation = list[tuple[str, str]]
-
-
-@st.composite
-def conversations(draw: Any) -> Conversation:
-    """An optional system prompt, alternating user/assistant turns, a final user turn."""
-    text = texts(max_repeat=400)  # up to ~20 KB in one message
-    turns: Conversation = [("system", draw(text))] if draw(st.booleans()) else []
-    for _ in range(draw(st.integers(0, 2))):
-        turns += [("user", draw(text)), ("assistant", draw(text))]
-    return turns + [("user", draw(text))]
 
 
 def delivery_problem(conversation: Conversation, body: Any) -> str | None:
@@ -77,10 +66,13 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
     **Why**: a provider that strips, re-escapes or reorders messages changes what the model
     is asked; one that builds JSON by string formatting breaks on the first quote.
 
-    **Checks**: hypothesis-generated conversations (system, user and assistant turns; text
-    with quotes, backslashes, newlines, tabs, emoji, combining marks, right-to-left text,
-    and messages up to ~20 KB) each appear as, or inside, a JSON string of the request body,
-    in order. A provider may instead refuse a conversation its API forbids by raising
+    **Checks**: conversations of every shape (no system message, one message, a system
+    message not first, two system messages, content padded with whitespace, unusual
+    Unicode, long histories), then conversations hypothesis draws from the same shapes
+    (text with quotes, backslashes, newlines, tabs, emoji, combining marks, right-to-left
+    text, messages up to ~20 KB): each message appears as, or inside, a JSON string of the
+    request body, in order (system messages among themselves, the other turns among
+    themselves). A provider may instead refuse a conversation its API forbids by raising
     before anything is sent; it must never send it mangled. The minimal failing
     conversation is shown.
 
@@ -92,7 +84,10 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
 
     def problem_with(conversation: Conversation) -> str | None:
         messages = [LLMMessage(role=role, content=content) for role, content in conversation]
-        with observed(answer_with(lambda seen: error_reply(seen, 400))) as traffic, contextlib.suppress(Exception):
+        with (
+            observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic,
+            contextlib.suppress(Exception),
+        ):
             provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
         if not traffic.seen:
             refused.append(1)
@@ -100,13 +95,16 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
         sent.append(1)
         return delivery_problem(conversation, traffic.seen[0].json)
 
-    found = find_minimal(conversations(), problem_with)
+    cases = Cases()
+    for shape, conversation in SHAPES.items():
+        problem = problem_with(conversation)
+        cases.fail(shape, problem) if problem else cases.ok(shape)
+    found = None if cases.failures else find_minimal(conversations(), problem_with)
     if not sent:
         raise ClauseCannotJudge(
             "the provider sent no request for any generated conversation (it raised before sending "
             "every time, or its traffic is not visible to the kit's seam)"
         )
-    cases = Cases()
     if found is not None:
         conversation, problem = found
         cases.fail("minimal counter-example", f"{problem}; conversation: {conversation!r:.400}")
@@ -159,54 +157,79 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
     cases.conclude()
 
 
-THREADS, CALLS = 8, 25
+THREADS, ROUNDS = 8, 12
+PACE = 0.001  # seconds between the pieces of a streamed reply
+JITTER = 0.003  # at most this long before each reply starts
+BARRIER_TIMEOUT = 10.0
 _MARKER = re.compile(r"laios-thread-\d+-call-\d+")
 
 
 @clause("thread-safety", "must")
 @pytest.mark.vcr
 def test_thread_safety(provider: Any, cassette: Any) -> None:
-    """One provider instance shared by 8 threads gives every caller its own reply.
+    """One provider instance shared by 8 threads, streaming and not, gives every caller its own reply.
 
-    **Why**: LAIOS shares one client between its planner, reflector and agent threads; a
-    provider that keeps the in-flight request or answer on ``self`` hands one caller's
-    answer to another.
+    **Why**: LAIOS's ``AgentController``, ``Planner`` and ``Reflector`` each hold a reference
+    to the same client, and its ``Executor`` runs tools on threads; LAIOS does not document
+    whether the client is called from several threads at once. The kit requires that it can
+    be: a provider that keeps the in-flight request, response or answer on ``self`` hands
+    one caller's answer to another the first time it is.
 
-    **Checks**: 8 threads issue 25 calls each; every reply is built from the request it
-    answers (the kit answers each request with text naming that request, after a small
-    random delay), and every caller must get the reply to its own request.
+    **Checks**: 8 threads, started together at a barrier, make 12 rounds of calls on one
+    instance, half of them ``generate()`` and half a consumed ``generate_stream()``, mixed in
+    every round. The kit answers each request with text naming that request, after a random
+    delay of up to 3 ms, and paces streamed replies at 1 ms between events so that the reads
+    of different threads interleave; every caller must get exactly the reply to its own
+    request. This clause runs on real time (no virtual sleep) and costs about a second.
 
-    **How to fix**: keep per-call state in local variables; share only thread-safe objects
-    (an ``httpx.Client`` is thread-safe).
+    **How to fix**: keep per-call state (request, response, line iterator, accumulated text)
+    in local variables; share only thread-safe objects (an ``httpx.Client`` is thread-safe).
     """
-    template = record_exchange(provider, call_generate)
+    exchanges = (record_exchange(provider, call_generate), record_exchange(provider, call_stream))
     jitter = random.Random(20261125)
     lock = threading.Lock()
 
     def reply_for(seen: Seen) -> Reply:
         markers = [m for text in string_values(seen.json) for m in _MARKER.findall(text)]
         with lock:
-            delay = jitter.random() * 0.002
+            delay = jitter.random() * JITTER
         threading.Event().wait(delay)  # a real pause, so that calls overlap
         if len(markers) != 1:
             return error_reply(seen, 400)
-        text = f"reply to {markers[0]}"
-        return template.with_body(template.wire.rebuild(template.reply.body, text, stream=template.stream))
+        template = recorded_for(exchanges, seen)
+        body = template.wire.rebuild(template.reply.body, f"reply to {markers[0]}", stream=template.stream)
+        return template.with_body(body, cuts=template.event_cuts(body), pace=PACE if template.stream else 0.0)
 
-    def one_call(thread: int, call: int) -> str | None:
-        marker = f"laios-thread-{thread}-call-{call}"
+    barrier = threading.Barrier(THREADS)
+
+    def one_call(marker: str, streamed: bool) -> str | None:
+        messages = [LLMMessage(role="user", content=f"Echo {marker}")]
         try:
-            content = provider.generate(
-                [LLMMessage(role="user", content=f"Echo {marker}")], temperature=TEMPERATURE, max_tokens=MAX_TOKENS
-            ).content
+            if streamed:
+                chunks, error = consume(
+                    provider.generate_stream(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+                )
+                if error is not None:
+                    raise error
+                content = "".join(map(str, chunks))
+            else:
+                content = provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS).content
         except Exception as exc:
             return f"{marker} raised {type(exc).__name__}: {str(exc)[:100]}"
-        return None if content == f"reply to {marker}" else f"{marker} got {content!r:.60}"
+        how = "stream" if streamed else "generate"
+        return None if content == f"reply to {marker}" else f"{marker} ({how}) got {content!r:.60}"
+
+    def worker(thread: int) -> list[str | None]:
+        outcomes = []
+        for call in range(ROUNDS):
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(BARRIER_TIMEOUT)
+            outcomes.append(one_call(f"laios-thread-{thread}-call-{call}", streamed=(thread + call) % 2 == 1))
+        return outcomes
 
     with observed(answer_with(reply_for)), ThreadPoolExecutor(max_workers=THREADS) as pool:
-        futures = [pool.submit(one_call, t, c) for t in range(THREADS) for c in range(CALLS)]
-        problems = [p for p in (f.result() for f in futures) if p]
+        problems = [p for outcomes in pool.map(worker, range(THREADS)) for p in outcomes if p]
     cases = Cases()
     if problems:
-        cases.fail(f"{len(problems)} of {THREADS * CALLS} calls", "; ".join(problems[:3]))
+        cases.fail(f"{len(problems)} of {THREADS * ROUNDS} calls", "; ".join(problems[:3]))
     cases.conclude()

@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
+from ..base import LLMMessage
 from ..clauses import clause, note
+from ..seam import Traffic
+from ._hypothesis import SHAPES, Conversation, conversations, find_minimal
 from ._support import (
     HELLO,
     MAX_TOKENS,
@@ -20,10 +23,11 @@ from ._support import (
     answer_with,
     call_generate,
     call_stream,
-    conversation,
     error_reply,
     find_values,
     observed,
+    record_exchange,
+    recorded_for,
     require_traffic,
     string_values,
 )
@@ -108,7 +112,10 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     API uses (``max_tokens``, ``max_completion_tokens``, Ollama's ``options.num_predict``).
     """
     # The request is what this clause judges; the 400 is the kit's.
-    with observed(answer_with(lambda seen: error_reply(seen, 400))) as traffic, contextlib.suppress(Exception):
+    with (
+        observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic,
+        contextlib.suppress(Exception),
+    ):
         call_generate(provider)
     require_traffic(traffic, "generate()")
     body = traffic.seen[0].json
@@ -139,26 +146,51 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
 def test_no_input_mutation(provider: Any, cassette: Any) -> None:
     """The caller's message list and message objects are unchanged by generate and a consumed stream.
 
-    **Why**: LAIOS keeps the conversation history and passes it again on the next turn; a
-    provider that pops the system message or rewrites a role corrupts the history silently.
+    **Why**: LAIOS's planner, reflector and agent keep the conversation and pass it again on
+    the next turn; a provider that pops the system message, merges system messages, moves
+    them first or strips a content in place corrupts that history silently.
     (``generate_with_system`` takes only strings, which cannot be mutated.)
 
-    **How to fix**: build the request payload from copies; never ``pop``, ``insert`` into or
-    assign to the caller's list or messages.
+    **Checks**: for conversations of every shape (no system message, one message, a system
+    message not first, two system messages, content padded with whitespace, unusual
+    Unicode, long histories), then conversations hypothesis draws from the same shapes,
+    ``generate()`` and a consumed ``generate_stream()`` answered with the recorded
+    responses: afterwards the list holds the same message objects in the same order, and a
+    deep snapshot of every message is unchanged. The minimal failing conversation is shown.
+
+    **How to fix**: build the request payload from copies; never ``pop``, ``insert``,
+    ``sort`` or assign into the caller's list, and never assign to a message's fields.
     """
-    cases = Cases()
-    for name, call in (("generate", call_generate), ("generate_stream", call_stream)):
-        messages = conversation()
-        before = [_snapshot(m) for m in messages]
-        identities = [id(m) for m in messages]
-        with observed() as traffic:
-            call(provider, messages)
-        require_traffic(traffic, f"{name}()")
-        if [id(m) for m in messages] != identities:
-            cases.fail(name, f"the message list changed: {len(identities)} messages before, {len(messages)} after")
-        elif [_snapshot(m) for m in messages] != before:
+    exchanges = (
+        record_exchange(provider, call_generate, need_wire=False),
+        record_exchange(provider, call_stream, need_wire=False),
+    )
+    sent: list[int] = []
+
+    def problem_with(conversation: Conversation) -> str | None:
+        for name, call in (("generate", call_generate), ("generate_stream", call_stream)):
+            messages = [LLMMessage(role=role, content=content) for role, content in conversation]
+            identities, before = [id(m) for m in messages], [_snapshot(m) for m in messages]
+            handler = answer_with(lambda seen: recorded_for(exchanges, seen).reply)
+            with observed(handler) as traffic, contextlib.suppress(Exception):
+                call(provider, messages)
+            sent.extend([1] if traffic.seen else [])
+            if [id(m) for m in messages] != identities:
+                return f"{name}() changed the list: {len(identities)} messages before, {len(messages)} after"
             changed = [i for i, m in enumerate(messages) if _snapshot(m) != before[i]]
-            cases.fail(name, f"message(s) at index {changed} changed")
+            if changed:
+                return f"{name}() changed the message(s) at index {changed}"
+        return None
+
+    cases = Cases()
+    for shape, conversation in SHAPES.items():
+        problem = problem_with(conversation)
+        cases.fail(shape, problem) if problem else cases.ok(shape)
+    found = None if cases.failures else find_minimal(conversations(), problem_with)
+    if not sent:
+        require_traffic(Traffic(None), "any conversation")  # raises, with the stack hint
+    if found is not None:
+        cases.fail("minimal counter-example", f"{found[1]}; conversation: {found[0]!r:.400}")
     cases.conclude()
 
 
@@ -181,7 +213,10 @@ def test_timeout_set(provider: Any) -> None:
     """
     cases = Cases()
     for name, call in (("generate", call_generate), ("generate_stream", call_stream)):
-        with observed(answer_with(lambda seen: error_reply(seen, 500))) as traffic, contextlib.suppress(Exception):
+        with (
+            observed(answer_with(lambda seen: error_reply(seen, 500)), virtual_time=True) as traffic,
+            contextlib.suppress(Exception),
+        ):
             call(provider)
         require_traffic(traffic, f"{name}()")
         for seen in traffic.seen:

@@ -34,7 +34,7 @@ def test_router_fallback(provider: Any, cassette: Any) -> None:
     stats_key = f"{type(provider).__name__}({provider.model})"
 
     router = LLMRouter([provider, StubProvider("kit-fallback", STUB_ANSWER)], strategy="fallback")
-    with observed(failing_http()) as traffic:
+    with observed(failing_http(), virtual_time=True) as traffic:
         answer = _answer(router)
     require_traffic(traffic, "generate() through the router")
     if answer != STUB_ANSWER:
@@ -57,7 +57,7 @@ def test_router_fallback(provider: Any, cassette: Any) -> None:
         cases.fail("round_robin", f"expected provider, stub, provider, stub; got {answers!r:.300}")
 
     router = LLMRouter([provider, StubProvider("kit-also-failing", fail=True)], strategy="fallback")
-    with observed(failing_http()):
+    with observed(failing_http(), virtual_time=True):
         try:
             call_generate(router)
             cases.fail("all failing", "the router returned instead of raising RuntimeError")

@@ -2,51 +2,112 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import os
+import sys
+import tempfile
 import traceback
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from ..clauses import clause
 from ..seam import Fault
-from ._support import Cases, answer_with, call_generate, error_reply, exception_chain, observed, require_traffic
+from ._support import Cases, answer_with, call_generate, call_stream, error_reply, observed, require_traffic
 
 MIN_SECRET_LENGTH = 8  # as the kit's redaction (laios_conformance._redact): shorter ones are not hunted
-_NOISY_LOGGERS = ("httpx", "httpcore", "openai", "anthropic", "ollama", "urllib3")
 
 
 @contextmanager
 def captured_logs() -> Iterator[list[logging.LogRecord]]:
-    """Every log record, at DEBUG and up, from any logger, while the block runs."""
+    """Every log record from every logger at every level (DEBUG included) while the block runs.
+
+    Loggers that do not propagate, have their own level, are disabled, or are created during
+    the block are all seen: the records are taken where every logger handles them. They are
+    kept from the usual handlers, so a leaked key is not repeated in pytest's captured logs.
+    """
     records: list[logging.LogRecord] = []
 
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
+    def keep(logger: logging.Logger, record: logging.LogRecord) -> None:
+        records.append(record)
 
-    handler, root = Keep(logging.DEBUG), logging.getLogger()
-    loggers = [root, *(logging.getLogger(name) for name in _NOISY_LOGGERS)]
-    levels = [logger.level for logger in loggers]
-    root.addHandler(handler)
-    for logger in loggers:
-        logger.setLevel(logging.DEBUG)
-    try:
+    with (
+        mock.patch.object(logging.Logger, "isEnabledFor", lambda logger, level: True),
+        mock.patch.object(logging.Logger, "handle", keep),
+    ):
         yield records
-    finally:
-        root.removeHandler(handler)
-        for logger, level in zip(loggers, levels, strict=False):
-            logger.setLevel(level)
+
+
+@contextmanager
+def captured_output() -> Iterator[list[str]]:
+    """What is written to stdout and stderr while the block runs, at file-descriptor level.
+
+    ``print`` (through ``sys.stdout``/``sys.stderr``) and writes straight to descriptors 1
+    and 2 (C extensions, ``os.write``) both count. The text is kept from the terminal.
+    """
+    written: list[str] = []
+    streams = sys.stdout, sys.stderr
+    for stream in (*streams, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            stream.flush()  # type: ignore[union-attr]
+    text = io.StringIO()
+    with tempfile.TemporaryFile() as sink:
+        saved = [os.dup(fd) for fd in (1, 2)]
+        try:
+            for fd in (1, 2):
+                os.dup2(sink.fileno(), fd)
+            sys.stdout = sys.stderr = text
+            yield written
+        finally:
+            sys.stdout, sys.stderr = streams
+            for stream in (sys.__stdout__, sys.__stderr__):
+                with contextlib.suppress(Exception):
+                    stream.flush()  # type: ignore[union-attr]
+            for fd, copy in zip((1, 2), saved, strict=True):
+                os.dup2(copy, fd)
+                os.close(copy)
+            sink.seek(0)
+            written += [text.getvalue(), sink.read().decode("utf-8", "replace")]
 
 
 def _log_text(record: logging.LogRecord) -> str:
-    text = record.getMessage()
-    if record.exc_info:
-        text += "".join(traceback.format_exception(*record.exc_info))
+    try:
+        text = record.getMessage()
+    except Exception:  # a provider's malformed log call must not hide the rest of the record
+        text = f"{record.msg!r} {record.args!r}"
+    if record.exc_info and record.exc_info[1] is not None:
+        text += "".join(traceback.format_exception(record.exc_info[1]))
     return text
+
+
+def whole_chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and every one linked to it through ``__cause__`` and ``__context__``."""
+    pending, seen = [exc], set()
+    while pending:
+        link = pending.pop()
+        if id(link) in seen:
+            continue
+        seen.add(id(link))
+        yield link
+        pending += [e for e in (link.__cause__, link.__context__) if e is not None]
+
+
+def exception_texts(exc: BaseException) -> str:
+    """Everything a log line, a bug report or a debugger shows of an exception and its chain."""
+    texts = ["".join(traceback.format_exception(exc))]
+    for link in whole_chain(exc):
+        texts += [str(link), repr(link), repr(link.args), repr(getattr(link, "__notes__", ""))]
+        with contextlib.suppress(Exception):
+            texts.append(repr(vars(link)))
+    return "\n".join(texts)
 
 
 @clause("no-secret-leak", "must")
@@ -54,16 +115,19 @@ def _log_text(record: logging.LogRecord) -> str:
 def test_no_secret_leak(
     provider: Any, laios_provider_spec: Any, vcr_cassette_dir: str, request: pytest.FixtureRequest
 ) -> None:
-    """The API key appears in no exception text, repr, log record or file the kit writes.
+    """The API key appears in no exception, repr, log record, warning, output or file the kit sees.
 
     **Why**: exception texts end up in CI logs, bug reports and LAIOS's own error strings;
     a key in any of them is a leaked key.
 
     **Checks**: the key the kit passed (a fake ``sk-...`` canary, or the values of your secret
-    arguments) in ``repr``/``str`` of the provider; in ``str``/``repr`` and tracebacks of every
-    exception raised on HTTP 401, 500, a connection error and a malformed body (with chained
-    causes); in every log record at DEBUG and up during a successful and a failing call;
-    in the provider's cassettes.
+    arguments) in ``repr``/``str`` of the provider and of its response; in the whole chain of
+    every exception raised on HTTP 401, 500, a connection error and a malformed body
+    (``str``, ``repr``, ``args``, attributes, ``__cause__`` and ``__context__``, tracebacks);
+    in every log record of every logger at every level, DEBUG included; in every warning;
+    in anything written to stdout or stderr, also straight to file descriptors 1 and 2,
+    during a successful call, a consumed stream and the failing calls; in the provider's
+    cassettes. A leak is reported by where it was found, never by repeating the key.
 
     **Not applicable when**: the provider takes no ``api_key`` and no constructor argument
     holds a secret (one whose name says so, such as ``token`` or ``*_key``, or one named with
@@ -71,7 +135,7 @@ def test_no_secret_leak(
     characters: so short a value turns up in ordinary text, and could not be hunted reliably.
 
     **How to fix**: keep the key out of ``__repr__`` and messages (show a prefix at most); do
-    not log request headers or URLs that carry it.
+    not log or print request headers or URLs that carry it, at any level.
     """
     secrets = [s for s in laios_provider_spec.secrets if s]
     if not secrets:
@@ -96,21 +160,83 @@ def test_no_secret_leak(
         "HTTP 500": lambda seen: error_reply(seen, 500),
         "connect error": lambda seen: Fault.CONNECT_ERROR,
     }
-    with captured_logs() as records:
+    with (
+        captured_logs() as records,
+        warnings.catch_warnings(record=True) as caught,
+        captured_output() as written,
+    ):
+        warnings.simplefilter("always")
         with observed() as traffic:
-            call_generate(provider)
+            response = call_generate(provider)
+            call_stream(provider)
         require_traffic(traffic, "generate()")
+        check("repr(response)", repr(response))
+        check("str(response)", str(response))
         for label, reply in failures.items():
-            with observed(answer_with(reply)):
+            with observed(answer_with(reply), virtual_time=True):
                 try:
                     call_generate(provider)
                 except Exception as exc:
-                    for link in exception_chain(exc):
-                        check(f"exception on {label} ({type(link).__name__})", f"{link}\n{link!r}\n{link.args!r}")
-                    check(f"traceback on {label}", "".join(traceback.format_exception(exc)))
+                    check(f"exception on {label} ({type(exc).__name__} or its chain)", exception_texts(exc))
     for record in records:
         check(f"log record from {record.name!r} at {record.levelname}", _log_text(record))
+    for warning in caught:
+        check(f"warning {warning.category.__name__} from {Path(warning.filename).name}", str(warning.message))
+    check("stdout/stderr", "".join(written))
     for path in Path(vcr_cassette_dir).glob("*"):
         if path.is_file():
             check(f"cassette {path.name}", path.read_text(encoding="utf-8", errors="replace"))
     cases.conclude()
+
+
+@clause("key-reaches-request", "must")
+def test_key_reaches_request(provider: Any, laios_provider_spec: Any) -> None:
+    """Every request carries the API key the provider was given, in the same place each time.
+
+    **Why**: replayed cassettes do not match on credentials, so a provider that never sends
+    its key, or sends another one (a stale environment variable), passes every other clause
+    and then fails against the live API with a 401. LAIOS providers take ``api_key`` at
+    construction, as LAIOS's guide shows.
+
+    **Checks**: on every request of ``generate()`` and of ``generate_stream()``, the key the
+    kit gave (the canary, or your ``$ENV`` value) appears in a header or in the query
+    string, under the same name each time; read at the seam before anything is scrubbed.
+
+    **Not applicable when**: the kit knows no key for the provider (it takes no
+    ``api_key`` and none came from ``$ENV``, such as a local Ollama).
+
+    **How to fix**: send the ``api_key`` you were given on every request (``Authorization:
+    Bearer <key>``, ``x-api-key``, ...); do not read another key from the environment when
+    one was passed.
+    """
+    secrets = [s for s in laios_provider_spec.secrets if s]
+    if not secrets:
+        pytest.skip("not applicable: the kit knows no API key for this provider (no api_key, none from $ENV)")
+    cases = Cases()
+    places: dict[str, set[str]] = {}
+    for name, call in (("generate", call_generate), ("generate_stream", call_stream)):
+        with (
+            observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic,
+            contextlib.suppress(Exception),
+        ):
+            call(provider)
+        require_traffic(traffic, f"{name}()")
+        for seen in traffic.seen:
+            found = key_places(seen, secrets)
+            if not found:
+                cases.fail(
+                    name, f"the request to {seen.url.split('?')[0]} carries the key in no header or query parameter"
+                )
+            places[name] = places.get(name, set()) | found
+    where = [frozenset(p) for p in places.values() if p]
+    if len(set(where)) > 1:
+        cases.fail("same place", "the key moves: " + "; ".join(f"{n} in {sorted(p)}" for n, p in places.items()))
+    cases.conclude()
+
+
+def key_places(seen: Any, secrets: list[str]) -> set[str]:
+    """Names of the headers (``header:<name>``) and query parameters (``query:<name>``) holding a key."""
+    headers = seen.headers
+    found = {f"header:{name.lower()}" for name, value in headers.items() if any(s in value for s in secrets)}
+    query = parse_qsl(urlsplit(seen.url).query, keep_blank_values=True)
+    return found | {f"query:{name}" for name, value in query if any(s in value for s in secrets)}

@@ -7,6 +7,7 @@ transport seam and watches what the provider yields.
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -29,6 +30,7 @@ from ._support import (
     stream_hello,
 )
 
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 RESIDUE = ("data:", "[DONE]", "event:", '{"', '"choices"', '"delta"')
 GATE_TIMEOUT = 2.0
 
@@ -52,8 +54,8 @@ def require_streaming(recorded: Recorded, profile: dict[str, Any]) -> None:
         )
 
 
-def joined_stream(provider: Any, reply: Reply) -> tuple[list[Any], BaseException | None]:
-    with observed(answer_with(lambda seen: reply)) as traffic:
+def joined_stream(provider: Any, reply: Reply, virtual_time: bool = False) -> tuple[list[Any], BaseException | None]:
+    with observed(answer_with(lambda seen: reply), virtual_time=virtual_time) as traffic:
         chunks, error = consume(stream_hello(provider))
     require_traffic(traffic, "generate_stream()")
     return chunks, error
@@ -119,15 +121,17 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
     recorded = recorded_stream(provider)
     cases = Cases()
     for status in (500, 429):
-        with observed(answer_with(error_status(status))):
+        with observed(answer_with(error_status(status)), virtual_time=True):
             chunks, error = consume(stream_hello(provider))
         _expect_raise(cases, f"HTTP {status}", chunks, error, allow_chunks=False)
     body = recorded.reply.body
     first_cut = recorded.event_cuts()[0] if recorded.stream else len(body) // 2
-    chunks, error = joined_stream(provider, recorded.with_body(body, cuts=recorded.event_cuts(), drop_at=first_cut))
+    dropped = recorded.with_body(body, cuts=recorded.event_cuts(), drop_at=first_cut)
+    chunks, error = joined_stream(provider, dropped, virtual_time=True)
     _expect_raise(cases, "connection dropped mid-stream", chunks, error, allow_chunks=True)
     if streams(recorded, profile):
-        chunks, error = joined_stream(provider, recorded.with_body(recorded.wire.with_error_midstream(body)))
+        broken = recorded.with_body(recorded.wire.with_error_midstream(body))
+        chunks, error = joined_stream(provider, broken, virtual_time=True)
         _expect_raise(cases, "error inside a 200 stream", chunks, error, allow_chunks=True)
     else:
         note(request, "error-inside-a-stream case not applicable: the provider does not stream")
@@ -224,13 +228,16 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
     garbles ``é`` into ``\\ufffd\\ufffd`` or drops half an event under real-world latency.
 
     **Checks**: 1-byte pieces; cuts inside every multi-byte character, inside ``\\r\\n``,
-    inside ``data:`` lines and between events; then cut points chosen by hypothesis. A
-    failure shows the minimal set of cut points that breaks the provider.
+    inside ``data:`` lines and between events; a server-sent-event stream again with its
+    line endings rewritten to CRLF and to a lone CR (both allowed by the SSE specification
+    and used by real services), cut after every CR; then cut points chosen by hypothesis.
+    A failure shows the minimal set of cut points that breaks the provider.
 
     **Not applicable when**: the provider does not stream.
 
     **How to fix**: decode with an incremental decoder (httpx's ``iter_lines``/``iter_text``
-    do), and keep partial lines in a buffer until their line break arrives.
+    do), keep partial lines in a buffer until their line break arrives, and end lines at
+    CRLF, LF or a lone CR.
     """
     recorded = recorded_stream(provider)
     require_streaming(recorded, profile)
@@ -243,6 +250,13 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
     for case, cuts in cut_points(body).items():
         problem = problem_with(cuts)
         cases.fail(case, problem) if problem else cases.ok(case)
+    if "event-stream" in recorded.reply.headers.get("content-type", "").lower():
+        for case, eol in (("CRLF line endings", b"\r\n"), ("CR line endings", b"\r")):
+            rewritten = _LINE_END.sub(eol, body)
+            cuts = sorted({*recorded.event_cuts(rewritten), *(m.end() for m in re.finditer(rb"\r", rewritten))})
+            chunks, error = joined_stream(provider, recorded.with_body(rewritten, cuts=cuts))
+            problem = stream_text_problem(chunks, error, expected)
+            cases.fail(case, problem) if problem else cases.ok(case)
     if not cases.failures:
         counterexample = run_property(body, problem_with)
         if counterexample:

@@ -31,7 +31,9 @@ class Reply:
     ``drop_at`` ends the body with the stack's own "connection closed mid-body" error after
     that many bytes. ``gate``, when set, withholds everything after the first piece until
     the gate opens (or ``gate_timeout`` passes, which sets ``gate_expired``): the kit's way
-    of asking "did you yield before the end?".
+    of asking "did you yield before the end?". ``pace`` holds each piece after the first
+    back for that many seconds of real time, so that the reads of concurrent streams
+    interleave.
     """
 
     status: int = 200
@@ -42,6 +44,7 @@ class Reply:
     gate: threading.Event | None = None
     gate_timeout: float = 5.0
     gate_expired: bool = False
+    pace: float = 0.0
 
     def pieces(self) -> list[bytes]:
         end = len(self.body) if self.drop_at is None else min(self.drop_at, len(self.body))
@@ -54,6 +57,8 @@ class Reply:
         for index, piece in enumerate(self.pieces()):
             if index == 1 and self.gate is not None and not self.gate.wait(self.gate_timeout):
                 self.gate_expired = True
+            if index and self.pace:
+                threading.Event().wait(self.pace)  # a real pause, whatever time.sleep is patched to
             yield piece
 
 

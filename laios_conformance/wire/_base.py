@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-__all__ = ["Event", "WireError", "WireFormat", "endpoint_family", "split_text"]
+__all__ = ["Event", "WireError", "WireFormat", "count", "endpoint_family", "laios_usage", "split_text"]
 
 
 class WireError(ValueError):
@@ -94,6 +94,24 @@ def splice(body: bytes, edits: Iterable[tuple[Event, bytes]]) -> bytes:
         cursor = event.end
     out.append(body[cursor:])
     return b"".join(out)
+
+
+def count(value: Any) -> int | None:
+    """A token count as the body states it: an int (not a bool), or None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def laios_usage(prompt: Any, completion: Any, total: Any = None) -> dict[str, int] | None:
+    """LAIOS's ``{"prompt_tokens", "completion_tokens", "total_tokens"}`` from a body's counts.
+
+    None when the body states neither count; a missing total is the sum of the two.
+    """
+    p, c = count(prompt), count(completion)
+    if p is None and c is None:
+        return None
+    p, c = p or 0, c or 0
+    t = count(total)
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c if t is None else t}
 
 
 def split_text(text: str, parts: int) -> list[str]:
@@ -234,6 +252,72 @@ class WireFormat:
     def content_events(self, response_body: bytes) -> list[tuple[int, int]]:
         """Byte spans of the events that carry a non-empty piece of the answer text."""
         return [(e.start, e.end) for e, obj in self._parsed(response_body) if self._text_of(obj)]
+
+    # -- what else the answer states: usage, finish reason, model --------------------------
+
+    def usage(self, response_body: bytes, *, stream: bool) -> dict[str, int] | None:
+        """The token counts the body states, as LAIOS names them, or None when it states none.
+
+        For a stream, the last count of each kind wins (usage chunks and Anthropic's
+        ``message_delta`` carry the final figures).
+        """
+        found: dict[str, int | None] = {"prompt": None, "completion": None, "total": None}
+        for obj in self._objects(response_body, stream):
+            for key, value in zip(found, self._counts(obj), strict=True):
+                if count(value) is not None:
+                    found[key] = value
+        return laios_usage(found["prompt"], found["completion"], found["total"])
+
+    def finish_reason(self, response_body: bytes, *, stream: bool) -> str | None:
+        """Why the answer ended, as the body states it (unmapped), or None."""
+        reasons = [r for obj in self._objects(response_body, stream) if isinstance(r := self._finish(obj), str)]
+        return reasons[-1] if reasons else None
+
+    def served_model(self, response_body: bytes, *, stream: bool) -> str | None:
+        """The model the body names (the served one, e.g. ``gpt-4o-mini-2024-07-18``), or None."""
+        for obj in self._objects(response_body, stream):
+            model = self._model(obj)
+            if isinstance(model, str) and model:
+                return model
+        return None
+
+    def with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
+        """The whole (non-streamed) body stating other token counts; total is their sum."""
+        raise NotImplementedError
+
+    def with_finish_reason(self, response_body: bytes, reason: str) -> bytes:
+        """The whole (non-streamed) body stating another finish reason."""
+        raise NotImplementedError
+
+    def with_model(self, response_body: bytes, model: str | None) -> bytes:
+        """The whole (non-streamed) body naming another served model, or none when ``model`` is None."""
+        from ._json_edit import dumps, replace
+
+        obj = load_object(response_body)
+        if model is None:
+            obj.pop("model", None)
+            return dumps(obj).encode("utf-8")
+        if "model" not in obj:
+            obj["model"] = model
+            return dumps(obj).encode("utf-8")
+        return replace(decode_utf8(response_body), ["model"], model).encode("utf-8")
+
+    def _objects(self, body: bytes, stream: bool) -> list[Any]:
+        if self.framing is None:
+            raise NotImplementedError(f"{type(self).__name__} does not read usage, finish reason or model")
+        if not stream:
+            return [load_object(body)]
+        return [obj for _, obj in self._parsed(body) if isinstance(obj, dict)]
+
+    def _counts(self, obj: Any) -> tuple[Any, Any, Any]:
+        """(prompt, completion, total) counts one decoded object states (None where absent)."""
+        raise NotImplementedError
+
+    def _finish(self, obj: Any) -> Any:
+        raise NotImplementedError
+
+    def _model(self, obj: Any) -> Any:
+        return obj.get("model") if isinstance(obj, dict) else None
 
     # -- writing ----------------------------------------------------------------------
 

@@ -109,7 +109,38 @@ class AnthropicWire(WireFormat):
     def _is_end(self, obj: Any) -> bool:
         return bool(obj.get("type") == "message_stop")
 
+    def _counts(self, obj: Any) -> tuple[Any, Any, Any]:
+        # Whole bodies and message_delta carry usage at the top; message_start inside message.
+        holder = obj.get("message") if obj.get("type") == "message_start" else obj
+        usage = holder.get("usage") if isinstance(holder, dict) else None
+        if not isinstance(usage, dict):
+            return None, None, None
+        return usage.get("input_tokens"), usage.get("output_tokens"), None
+
+    def _finish(self, obj: Any) -> Any:
+        if obj.get("type") == "message_delta":
+            delta = obj.get("delta")
+            return delta.get("stop_reason") if isinstance(delta, dict) else None
+        return obj.get("stop_reason") if obj.get("type") == "message" else None
+
+    def _model(self, obj: Any) -> Any:
+        message = obj.get("message") if obj.get("type") == "message_start" else obj
+        return message.get("model") if isinstance(message, dict) else None
+
     # -- writing
+
+    def with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
+        """Sets ``usage.input_tokens`` and ``usage.output_tokens``."""
+        obj = load_object(response_body)
+        if not isinstance(obj.get("usage"), dict):
+            obj["usage"] = {"input_tokens": prompt, "output_tokens": completion}
+            return dumps(obj).encode("utf-8")
+        doc = decode_utf8(response_body)
+        doc = replace(doc, ["usage", "input_tokens"], prompt)
+        return replace(doc, ["usage", "output_tokens"], completion).encode("utf-8")
+
+    def with_finish_reason(self, response_body: bytes, reason: str) -> bytes:
+        return replace(decode_utf8(response_body), ["stop_reason"], reason).encode("utf-8")
 
     def _rebuild_whole(self, body: bytes, text: str) -> bytes:
         obj = load_object(body)

@@ -105,7 +105,29 @@ class OllamaWire(WireFormat):
     def _is_end(self, obj: Any) -> bool:
         return obj.get("done") is True
 
+    def _counts(self, obj: Any) -> tuple[Any, Any, Any]:
+        return obj.get("prompt_eval_count"), obj.get("eval_count"), None
+
+    def _finish(self, obj: Any) -> Any:
+        return obj.get("done_reason")
+
     # -- writing
+
+    def with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
+        """Sets ``prompt_eval_count`` and ``eval_count`` (added when absent)."""
+        obj = load_object(response_body)
+        if "prompt_eval_count" not in obj or "eval_count" not in obj:
+            obj.update(prompt_eval_count=prompt, eval_count=completion)
+            return dumps(obj).encode("utf-8")
+        doc = replace(decode_utf8(response_body), ["prompt_eval_count"], prompt)
+        return replace(doc, ["eval_count"], completion).encode("utf-8")
+
+    def with_finish_reason(self, response_body: bytes, reason: str) -> bytes:
+        obj = load_object(response_body)
+        if "done_reason" not in obj:
+            obj["done_reason"] = reason
+            return dumps(obj).encode("utf-8")
+        return replace(decode_utf8(response_body), ["done_reason"], reason).encode("utf-8")
 
     def _rebuild_whole(self, body: bytes, text: str) -> bytes:
         obj = load_object(body)

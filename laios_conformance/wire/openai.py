@@ -200,7 +200,38 @@ class OpenAIWire(WireFormat):
         finished = any(isinstance(c, dict) and c.get("finish_reason") is not None for c in choices)
         return finished or obj.get("object") == "chat.completion.done"
 
+    def _counts(self, obj: Any) -> tuple[Any, Any, Any]:
+        usage = obj.get("usage")
+        if not isinstance(usage, dict):
+            return None, None, None
+        return usage.get("prompt_tokens"), usage.get("completion_tokens"), usage.get("total_tokens")
+
+    def _finish(self, obj: Any) -> Any:
+        found = _choice(obj)
+        return found[1].get("finish_reason") if found else None
+
     # -- writing
+
+    def with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
+        """Sets ``usage.prompt_tokens``/``completion_tokens``/``total_tokens``; nested details stay."""
+        obj = load_object(response_body)
+        counts = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        if not isinstance(obj.get("usage"), dict):
+            obj["usage"] = counts
+            return dumps(obj).encode("utf-8")
+        doc = decode_utf8(response_body)
+        for key, value in counts.items():
+            if key in obj["usage"]:
+                doc = replace(doc, ["usage", key], value)
+            else:
+                fresh = json.loads(doc)
+                fresh["usage"][key] = value
+                doc = dumps(fresh)
+        return doc.encode("utf-8")
+
+    def with_finish_reason(self, response_body: bytes, reason: str) -> bytes:
+        position, _ = self._message(load_object(response_body))
+        return replace(decode_utf8(response_body), ["choices", position, "finish_reason"], reason).encode("utf-8")
 
     def _rebuild_whole(self, body: bytes, text: str) -> bytes:
         doc = decode_utf8(body)

@@ -7,7 +7,11 @@ names the clause(s) it must fail.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import socket
+import time
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -303,9 +307,9 @@ class KeepsAnswerOnSelf(GoodOpenAIStyle):
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> LLMResponse:
         self._answer_parts: list[str] = []
-        response = self.post(self.payload(messages, temperature, max_tokens, stream=False))
-        self._answer_parts.append(self.parse(response).content)
-        return LLMResponse(content="".join(self._answer_parts), model=self.model)
+        parsed = self.parse(self.post(self.payload(messages, temperature, max_tokens, stream=False)))
+        self._answer_parts.append(parsed.content)
+        return parsed.model_copy(update={"content": "".join(self._answer_parts)})
 
 
 class IgnoresEndMarker(GoodOpenAIStyle):
@@ -333,3 +337,332 @@ class PassesRawUsage(GoodOpenAIStyle):
     @staticmethod
     def usage(data: dict[str, Any]) -> Any:
         return data.get("usage")
+
+
+# -- inputs of every shape (no-input-mutation, message-fidelity) ----------------------------
+
+
+class MovesSystemFirst(GoodOpenAIStyle):
+    """Fails no-input-mutation, only when a system message is not first: sorts the caller's list."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        messages.sort(key=lambda m: m.role != "system")
+        return super().payload(messages, temperature, max_tokens, stream)
+
+
+class MergesSystemMessages(GoodOpenAIStyle):
+    """Fails no-input-mutation, only with two system messages: merges them in the caller's list."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        systems = [m for m in messages if m.role == "system"]
+        if len(systems) > 1:
+            systems[0].content = "\n\n".join(m.content for m in systems)
+            for extra in systems[1:]:
+                messages.remove(extra)
+        return super().payload(messages, temperature, max_tokens, stream)
+
+
+class StripsContentInPlace(GoodOpenAIStyle):
+    """Fails no-input-mutation and message-fidelity, only for padded content: strips it in place."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        for message in messages:
+            message.content = message.content.strip()
+        return super().payload(messages, temperature, max_tokens, stream)
+
+
+class EscapesQuotesInPlace(GoodOpenAIStyle):
+    """Fails no-input-mutation and message-fidelity, only for content with a quote (no named
+    shape has one, so hypothesis must find it): escapes quotes in the caller's messages."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        for message in messages:
+            message.content = message.content.replace('"', '\\"')
+        return super().payload(messages, temperature, max_tokens, stream)
+
+
+class DropsSecondSystemMessage(GoodOpenAIStyle):
+    """Fails message-fidelity, only with two system messages: sends the first one alone."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        first = next((m for m in messages if m.role == "system"), None)
+        return super().payload(
+            [m for m in messages if m.role != "system" or m is first], temperature, max_tokens, stream
+        )
+
+
+# -- races (thread-safety) ---------------------------------------------------------------------
+
+
+class LastAnswerOnSelf(GoodOpenAIStyle):
+    """Fails thread-safety only on real time: keeps the parsed answer on ``self`` across a short
+    pause after the network call (invisible when ``time.sleep`` is virtual)."""
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        self._last = self.parse(self.post(self.payload(messages, temperature, max_tokens, stream=False)))
+        time.sleep(0.002)  # e.g. pacing calls to respect a rate limit
+        return self._last
+
+
+class SharesStreamLines(GoodOpenAIStyle):
+    """Fails thread-safety: keeps the stream's line iterator on ``self`` between reads."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        with self.client().stream(
+            "POST", f"{self.base_url}/chat/completions", json=body, headers=self.headers()
+        ) as response:
+            self.check_status(response)
+            self._lines = response.iter_lines()
+            yield from self.deltas(self._shared_lines())
+
+    def _shared_lines(self) -> Iterator[str]:
+        while True:
+            line = next(self._lines, None)
+            if line is None:
+                return
+            yield line
+
+
+# -- usage, finish reason, model, token counts ------------------------------------------------
+
+
+class RawUsage(GoodOpenAIStyle):
+    """Fails usage-fidelity: passes the raw usage object through, nested details and all
+    (as LAIOS's guide example does with ``data.get("usage")``)."""
+
+    def parse(self, response: httpx.Response) -> LLMResponse:
+        parsed = super().parse(response)  # LLMResponse would refuse the nested dicts: build it unchecked
+        return LLMResponse.model_construct(**{**dict(parsed), "usage": response.json().get("usage")})
+
+
+class RenamesUsageKeys(GoodOpenAIStyle):
+    """Fails usage-fidelity: reports Anthropic-style ``input_tokens``/``output_tokens``."""
+
+    @staticmethod
+    def usage(data: dict[str, Any]) -> dict[str, int] | None:
+        usage = data.get("usage") or {}
+        return {"input_tokens": usage.get("prompt_tokens", 0), "output_tokens": usage.get("completion_tokens", 0)}
+
+
+class HardCodedUsage(GoodOpenAIStyle):
+    """Fails usage-fidelity: the counts of the recording it was written against, whatever the body says."""
+
+    @staticmethod
+    def usage(data: dict[str, Any]) -> dict[str, int] | None:
+        return {"prompt_tokens": 9, "completion_tokens": 9, "total_tokens": 18}
+
+
+class NoUsage(GoodOpenAIStyle):
+    """Fails usage-reported (a should clause): never reports usage."""
+
+    @staticmethod
+    def usage(data: dict[str, Any]) -> dict[str, int] | None:
+        return None
+
+
+class ConstantFinishReason(GoodOpenAIStyle):
+    """Fails finish-reason (a should clause): always ``"stop"``."""
+
+    def parse(self, response: httpx.Response) -> LLMResponse:
+        return super().parse(response).model_copy(update={"finish_reason": "stop"})
+
+
+class MapsFinishReason(GoodOpenAIStyle):
+    """Fails finish-reason: maps every reason onto ``stop``/``length``, losing the API's own name."""
+
+    def parse(self, response: httpx.Response) -> LLMResponse:
+        parsed = super().parse(response)
+        reason = "length" if parsed.finish_reason in ("length", "max_tokens") else "stop"
+        return parsed.model_copy(update={"finish_reason": reason})
+
+
+class ReportsRequestedModel(GoodOpenAIStyle):
+    """Fails model-reported (a should clause): reports the requested model, not the served one."""
+
+    def parse(self, response: httpx.Response) -> LLMResponse:
+        return super().parse(response).model_copy(update={"model": self.model})
+
+
+class FloatTokenCount(GoodOpenAIStyle):
+    """Fails count-tokens (a should clause): returns ``len(text) / 4``, a float."""
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) / 4  # type: ignore[return-value]
+
+
+class CountsWords(GoodOpenAIStyle):
+    """Fails count-tokens: counts words, so a long word is one token."""
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+# -- retries, keys, statuses, line endings ------------------------------------------------------
+
+
+class RetriesClientErrors(GoodOpenAIStyle):
+    """Fails no-retry-on-client-error (a should clause): one retry on every error, within retry-bounded."""
+
+    def post(self, body: dict[str, Any]) -> httpx.Response:
+        try:
+            return super().post(body)
+        except ProviderError:
+            return super().post(body)
+
+
+class RetriesAuthFailure(GoodOpenAIStyle):
+    """Fails no-retry-on-client-error: retries a 401 once, hoping a token refresh helps."""
+
+    def check_status(self, response: httpx.Response) -> None:
+        if response.status_code == 401 and not getattr(self, "_retrying", False):
+            self._retrying = True
+            try:
+                super().check_status(self.client().send(response.request))
+            finally:
+                self._retrying = False
+        super().check_status(response)
+
+
+class NeverSendsKey(GoodOpenAIStyle):
+    """Fails key-reaches-request: sends no credentials at all."""
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class KeyFromEnvironment(GoodOpenAIStyle):
+    """Fails key-reaches-request: sends the environment's key, not the one it was given."""
+
+    def headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {os.environ.get('OPENAI_API_KEY', 'sk-from-the-environment')}"}
+
+
+class KeyMovesAround(GoodOpenAIStyle):
+    """Fails key-reaches-request: a header for generate, a query parameter for streams."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        url = f"{self.base_url}/chat/completions"
+        with self.client().stream("POST", url, json=body, params={"key": self._api_key}) as response:
+            self.check_status(response)
+            yield from self.deltas(response.iter_lines())
+
+
+class HidesStatus(GoodOpenAIStyle):
+    """Fails error-carries-status (a should clause): every HTTP error is "the request failed"."""
+
+    def check_status(self, response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            raise ProviderError("the request failed")
+
+
+class StatusOnlyInCause(GoodOpenAIStyle):
+    """Fails error-carries-status: the status is only in the chained httpx error."""
+
+    def check_status(self, response: httpx.Response) -> None:
+        try:
+            response.read()
+            response.raise_for_status()
+        except httpx.HTTPStatusError as exc:
+            raise ProviderError("the LLM call failed") from exc
+
+
+class SplitsOnLFOnly(GoodOpenAIStyle):
+    """Fails stream-rechunk, only with CR line endings: buffers reads correctly but ends lines at LF."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        with self.client().stream(
+            "POST", f"{self.base_url}/chat/completions", json=body, headers=self.headers()
+        ) as response:
+            self.check_status(response)
+            yield from self.deltas(self._lf_lines(response.iter_bytes()))
+
+    @staticmethod
+    def _lf_lines(chunks: Iterator[bytes]) -> Iterator[str]:
+        buffer = b""
+        for chunk in chunks:
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                yield line.decode("utf-8").rstrip("\r")
+        if buffer:
+            yield buffer.decode("utf-8").rstrip("\r")
+
+
+class KeepsCarriageReturn(SplitsOnLFOnly):
+    """Fails stream-rechunk, only with CRLF or CR line endings: ``data: [DONE]\\r`` is not the end marker."""
+
+    @staticmethod
+    def _lf_lines(chunks: Iterator[bytes]) -> Iterator[str]:
+        buffer = b""
+        for chunk in chunks:
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            yield from (line.decode("utf-8") for line in lines)
+
+    def deltas(self, lines: Iterator[str]) -> Iterator[str]:
+        for line in lines:
+            if line == "data: [DONE]":
+                return
+            if line.startswith("data:"):
+                yield from (c["delta"]["content"] for c in json.loads(line[5:])["choices"] if c["delta"].get("content"))
+        raise ProviderError("the stream ended before [DONE]")
+
+
+# -- every leak channel (no-secret-leak) -----------------------------------------------------------
+
+
+class WarnsWithKey(GoodOpenAIStyle):
+    """Fails no-secret-leak: a deprecation warning that quotes the key."""
+
+    def headers(self) -> dict[str, str]:
+        warnings.warn(f"header style is deprecated: Bearer {self._api_key}", DeprecationWarning, stacklevel=2)
+        return super().headers()
+
+
+class WritesKeyToStderr(GoodOpenAIStyle):
+    """Fails no-secret-leak: writes the request headers straight to file descriptor 2, as C code would."""
+
+    def post(self, body: dict[str, Any]) -> httpx.Response:
+        os.write(2, f"debug: {self.headers()}\n".encode())
+        return super().post(body)
+
+
+class LogsKeyAtDebug(GoodOpenAIStyle):
+    """Fails no-secret-leak: logs the headers at DEBUG on its own non-propagating logger."""
+
+    def post(self, body: dict[str, Any]) -> httpx.Response:
+        logger = logging.getLogger("defective.quiet")
+        logger.propagate = False
+        logger.setLevel(logging.WARNING)
+        logger.debug("sending with headers %s", self.headers())
+        return super().post(body)
+
+
+class KeyInContextBehindCause(GoodOpenAIStyle):
+    """Fails no-secret-leak: the key hides in ``__context__``, behind a harmless ``__cause__``."""
+
+    def check_status(self, response: httpx.Response) -> None:
+        if response.status_code < 400:
+            return
+        try:
+            raise RuntimeError(f"request headers were {self.headers()}")
+        except RuntimeError:
+            raise ProviderError(f"HTTP {response.status_code}") from ValueError("bad status")
+
+
+class KeyInResponse(GoodOpenAIStyle):
+    """Fails no-secret-leak: keeps the request headers in the response's metadata (so in its repr)."""
+
+    def parse(self, response: httpx.Response) -> LLMResponse:
+        return super().parse(response).model_copy(update={"metadata": {"headers": self.headers()}})

@@ -61,7 +61,7 @@ class OpenAISDKProvider(_SystemViaGenerate, LLMClient):
         )
         return LLMResponse(
             content=_require_text(choice.message.content),
-            model=completion.model,
+            model=completion.model or self.model,
             finish_reason=choice.finish_reason,
             usage=usage,
         )
@@ -112,7 +112,10 @@ class AnthropicSDKProvider(LLMClient):
             "total_tokens": message.usage.input_tokens + message.usage.output_tokens,
         }
         return LLMResponse(
-            content=_require_text(text), model=message.model, finish_reason=message.stop_reason, usage=usage
+            content=_require_text(text),
+            model=message.model or self.model,
+            finish_reason=message.stop_reason,
+            usage=usage,
         )
 
     def generate_with_system(

@@ -39,6 +39,14 @@ class Reference:
         return self.target.rsplit(":", 1)[1]
 
 
+# Clauses whose cassette is built from another real sample than the family's default:
+# finish-reason replays an answer the service really cut short at max_tokens / length.
+# (clause id, family) -> {(family, stream): sample}
+CLAUSE_SAMPLES: dict[tuple[str, str], dict[tuple[str, bool], str]] = {
+    ("finish-reason", "openai"): {("openai", False): "openai-compatible/vllm-opt125m-length-nonstream.json"},
+    ("finish-reason", "anthropic"): {("anthropic", False): "anthropic/haiku3-max-tokens-nonstream.json"},
+}
+
 REFERENCES = (
     Reference("reference_providers.openai:OpenAIClient", "openai", "https://api.openai.com", "/v1"),
     Reference("reference_providers.anthropic:AnthropicClient", "anthropic", "https://api.anthropic.com"),
@@ -65,6 +73,21 @@ def build(reference: Reference) -> None:
         target_dir = reference.out / reference.class_name
         shutil.rmtree(target_dir, ignore_errors=True)
         shutil.copytree(recorded, target_dir)
+    for (clause_id, family), samples in CLAUSE_SAMPLES.items():
+        if family == reference.family:
+            _build_one(reference, clause_id, samples, target_dir)
+
+
+def _build_one(reference: Reference, clause_id: str, samples: dict[tuple[str, bool], str], target_dir: Path) -> None:
+    """Re-record one clause's cassette against the fake API serving ``samples``."""
+    with FakeAPI(samples={**DEFAULT_SAMPLES, **samples}) as api, tempfile.TemporaryDirectory() as scratch:
+        kwargs = {"base_url": api.url + reference.base_url_suffix}
+        selection = ["-k", clause_id.replace("-", "_")]
+        result = record(reference.target, kwargs, api.url, reference.real_base, Path(scratch), Path(scratch), selection)
+        cassette = Path(scratch) / reference.class_name / f"{clause_id}.yaml"
+        if not cassette.is_file():
+            raise SystemExit(f"recording {clause_id} for {reference.target} failed:\n{result.stdout}\n{result.stderr}")
+        shutil.copyfile(cassette, target_dir / cassette.name)
 
 
 def provenance(references: tuple[Reference, ...]) -> str:
@@ -88,6 +111,21 @@ def provenance(references: tuple[Reference, ...]) -> str:
                 f"| {reference.class_name} | {reference.family} | {'yes' if stream else 'no'} | {source['repo']} "
                 f"| {source['path']} | {source['commit'][:12]} | {source['license']} |"
             )
+    lines += [
+        "",
+        "These clauses replay another real response than the table above names:",
+        "",
+        "| provider | clause | response recorded by | source file | commit | licence |",
+        "|---|---|---|---|---|---|",
+    ]
+    for reference in REFERENCES:
+        for (clause_id, family), samples in CLAUSE_SAMPLES.items():
+            for name in samples.values() if family == reference.family else ():
+                source = load_sample(name)["source"]
+                lines.append(
+                    f"| {reference.class_name} | {clause_id} | {source['repo']} | {source['path']} "
+                    f"| {source['commit'][:12]} | {source['license']} |"
+                )
     lines += ["", "The wire samples and their full provenance are in `tests/data/wire_samples/MANIFEST.md`.", ""]
     return "\n".join(lines)
 

@@ -1,0 +1,281 @@
+"""Clauses on what an answer says about itself: token usage, finish reason, model, token counts.
+
+Each replays the recorded response, reads what it states with a wire decoder, then
+substitutes other values into the same body so that a provider returning a constant, or
+a number it made up, cannot pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import strategies as st
+
+from ..clauses import clause, note
+from ._hypothesis import find_minimal, texts
+from ._support import Cases, Recorded, answer_with, call_generate, observed, record_exchange
+
+USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+FINISH_REASONS = ("stop", "length", "end_turn", "max_tokens", "content_filter", "stop_sequence", "tool_calls", "eos")
+TRUNCATED = ("length", "max_tokens")
+SERVED_MODEL = "laios-served-model-2026-01-01"
+
+
+def recorded_answer(provider: Any) -> Recorded:
+    """The recorded non-streamed answer, skipping when no decoder can read what it states."""
+    recorded = record_exchange(provider, call_generate)
+    if recorded.stream:
+        pytest.skip("not judged: generate() received a streamed body, which these clauses do not rewrite")
+    return recorded
+
+
+def answer_from(provider: Any, recorded: Recorded, body: bytes) -> Any:
+    """What generate() returns when the recorded call is answered with ``body``."""
+    with observed(answer_with(lambda seen: recorded.with_body(body))):
+        return call_generate(provider)
+
+
+def reported(provider: Any, recorded: Recorded, body: bytes, field: str) -> tuple[Any, str | None]:
+    """The response's ``field`` for ``body``, or the problem when generate() raised instead."""
+    try:
+        return getattr(answer_from(provider, recorded, body), field, None), None
+    except Exception as exc:
+        return None, f"generate() raised {type(exc).__name__}: {str(exc)[:160]}"
+
+
+def readable(read: Any, what: str) -> Any:
+    """``read()``, or a skip naming the decoder that cannot read ``what``."""
+    try:
+        return read()
+    except NotImplementedError:
+        pytest.skip(f"not judged: the wire decoder cannot read the {what} (see docs/wire-formats.md)")
+
+
+def usage_problem(usage: Any, expected: dict[str, int]) -> str | None:
+    """What is wrong with a reported usage, given the counts the body states (None when right)."""
+    if not isinstance(usage, dict):
+        return f"usage must be a dict, got {type(usage).__name__}"
+    missing = [key for key in USAGE_KEYS if key not in usage]
+    if missing:
+        return f"usage has no {', '.join(missing)} (keys: {sorted(usage)})"
+    not_ints = {k: v for k, v in usage.items() if not isinstance(v, int) or isinstance(v, bool)}
+    if not_ints:
+        nested = (
+            " (the raw OpenAI usage object nests prompt_tokens_details)"
+            if any(isinstance(v, dict) for v in not_ints.values())
+            else ""
+        )
+        return f"usage values must be ints; {sorted(not_ints)} are not{nested}"
+    if usage["total_tokens"] != usage["prompt_tokens"] + usage["completion_tokens"]:
+        return f"total_tokens {usage['total_tokens']} != prompt_tokens + completion_tokens in {usage}"
+    reported = {key: usage[key] for key in USAGE_KEYS}
+    if reported != expected:
+        return f"the body states {expected}, the provider reported {reported}"
+    return None
+
+
+@clause("usage-fidelity", "must")
+@pytest.mark.vcr
+def test_usage_fidelity(provider: Any, cassette: Any) -> None:
+    """When generate() reports usage, it holds the body's token counts under LAIOS's three keys.
+
+    **Why**: LAIOS's ``LLMResponse.usage`` holds ``prompt_tokens``, ``completion_tokens`` and
+    ``total_tokens``, and ``LLMRouter.get_usage_stats()`` adds up ``total_tokens`` per
+    provider; other key names, zeros or invented numbers make that account silently wrong.
+
+    **Checks**: ``usage`` is ``None`` (judged by ``usage-reported``) or a dict with the three
+    keys, int values, ``total_tokens == prompt_tokens + completion_tokens``, and the counts the
+    body states; first for the recorded answer, then for counts that hypothesis substitutes
+    into it (so a hard-coded or copied number fails). The minimal failing counts are shown.
+
+    **Not judged when**: no decoder can read the provider's usage (skipped).
+
+    **How to fix**: 1. build the dict yourself from the body's counts (OpenAI
+    ``prompt_tokens``/``completion_tokens``, Anthropic ``input_tokens``/``output_tokens``,
+    Ollama ``prompt_eval_count``/``eval_count``); 2. do not pass the raw usage object
+    through: OpenAI's nests ``prompt_tokens_details`` and ``completion_tokens_details``, so
+    it is not a dict of ints; 3. compute ``total_tokens`` as the sum when the body has none.
+    """
+    recorded = recorded_answer(provider)
+    wire, body = recorded.wire, recorded.reply.body
+    cases = Cases()
+
+    def problem_with(counts: tuple[int, int]) -> str | None:
+        prompt, completion = counts
+        usage, raised = reported(provider, recorded, wire.with_usage(body, prompt, completion), "usage")
+        if raised or usage is None:
+            return raised
+        return usage_problem(
+            usage, {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        )
+
+    stated = readable(lambda: wire.usage(body, stream=False), "usage")
+    usage = getattr(answer_from(provider, recorded, body), "usage", None)
+    if stated is not None and usage is not None:
+        problem = usage_problem(usage, stated)
+        cases.fail("the recorded answer", problem) if problem else cases.ok("the recorded answer")
+    readable(lambda: wire.with_usage(body, 1, 2), "usage")
+    counts = st.tuples(st.integers(0, 2_000_000), st.integers(0, 2_000_000))
+    found = find_minimal(counts, problem_with)
+    if found is not None:
+        (prompt, completion), problem = found
+        cases.fail(f"counts substituted into the body (prompt {prompt}, completion {completion})", problem)
+    cases.conclude()
+
+
+@clause("usage-reported", "should")
+@pytest.mark.vcr
+def test_usage_reported(provider: Any, cassette: Any) -> None:
+    """generate() reports usage whenever the response body carries token counts.
+
+    **Why**: ``LLMRouter.get_usage_stats()`` counts a response without usage as zero
+    tokens, so a provider that drops the counts makes LAIOS's token accounting read zero.
+
+    **Not applicable when**: the recorded body states no token counts.
+
+    **How to fix**: read the counts from the body into ``LLMResponse.usage`` (see
+    ``usage-fidelity``).
+    """
+    recorded = recorded_answer(provider)
+    stated = readable(lambda: recorded.wire.usage(recorded.reply.body, stream=False), "usage")
+    if stated is None:
+        pytest.skip("not applicable: the recorded body states no token counts")
+    response = answer_from(provider, recorded, recorded.reply.body)
+    cases = Cases()
+    if getattr(response, "usage", None) is None:
+        cases.fail("the recorded answer", f"usage is None although the body states {stated}")
+    cases.conclude()
+
+
+@clause("finish-reason", "should")
+@pytest.mark.vcr
+def test_finish_reason(provider: Any, cassette: Any) -> None:
+    """generate() reports the body's finish reason, as the API names it.
+
+    **Why**: LAIOS's ``LLMResponse.finish_reason`` is how a caller learns that an answer was
+    cut short (``length``, ``max_tokens``) or filtered, rather than complete. The kit
+    requires it passed through unmapped, so that no distinction the API makes is lost.
+
+    **Checks**: the recorded answer, then the same body stating ``stop``, ``length``,
+    ``end_turn``, ``max_tokens``, ``content_filter``, ``stop_sequence``, ``tool_calls`` and
+    ``eos`` in turn: ``finish_reason`` must equal each (so a constant fails, and a truncated
+    answer stays recognisable as truncated).
+
+    **Not judged when**: no decoder can read the provider's finish reason (skipped).
+
+    **How to fix**: set ``finish_reason`` from OpenAI's ``choices[0].finish_reason``,
+    Anthropic's ``stop_reason`` or Ollama's ``done_reason``, unchanged.
+    """
+    recorded = recorded_answer(provider)
+    wire, body = recorded.wire, recorded.reply.body
+    stated = readable(lambda: wire.finish_reason(body, stream=False), "finish reason")
+    cases = Cases()
+    variants = {"the recorded answer": (body, stated)}
+    for reason in FINISH_REASONS:
+        variants[f"body stating {reason!r}"] = (
+            readable(lambda r=reason: wire.with_finish_reason(body, r), "finish reason"),
+            reason,
+        )
+    for case, (variant, expected) in variants.items():
+        got, raised = reported(provider, recorded, variant, "finish_reason")
+        if raised:
+            cases.fail(case, raised)
+        elif got == expected:
+            cases.ok(case)
+        elif expected in TRUNCATED:
+            cases.fail(case, f"finish_reason is {got!r}: a truncated answer no longer says so ({expected!r})")
+        else:
+            cases.fail(case, f"finish_reason is {got!r}, the body states {expected!r}")
+    cases.conclude()
+
+
+@clause("model-reported", "should")
+@pytest.mark.vcr
+def test_model_reported(provider: Any, cassette: Any) -> None:
+    """generate() reports the model the body names, or the requested one when it names none.
+
+    **Why**: LAIOS shows ``LLMResponse.model`` to say which model answered; services resolve
+    an alias to a dated model (``gpt-4o-mini`` to ``gpt-4o-mini-2024-07-18``) and routers
+    substitute models, so the requested name can be wrong. The kit requires the served one.
+
+    **Checks**: the recorded answer; the same body naming another model; the same body
+    naming none (then the requested model is expected).
+
+    **How to fix**: ``model=body.get("model") or self.model``.
+    """
+    recorded = recorded_answer(provider)
+    wire, body = recorded.wire, recorded.reply.body
+    stated = readable(lambda: wire.served_model(body, stream=False), "model")
+    requested = getattr(provider, "model", None)
+    cases = Cases()
+    variants = {
+        "the recorded answer": (body, stated or requested),
+        "body naming another model": (readable(lambda: wire.with_model(body, SERVED_MODEL), "model"), SERVED_MODEL),
+        "body naming no model": (readable(lambda: wire.with_model(body, None), "model"), requested),
+    }
+    for case, (variant, expected) in variants.items():
+        got, raised = reported(provider, recorded, variant, "model")
+        if raised or got != expected:
+            cases.fail(case, raised or f"model is {got!r}, expected {expected!r}")
+        else:
+            cases.ok(case)
+    cases.conclude()
+
+
+@clause("count-tokens", "should")
+def test_count_tokens(provider: Any, request: pytest.FixtureRequest) -> None:
+    """count_tokens(text) is a sane estimate: an int, 0 for "", never shrinking as text grows.
+
+    **Why**: LAIOS documents ``LLMClient.count_tokens`` (by default ``len(text) // 4``) for
+    budgeting context; a negative, non-int or wildly wrong count overflows or starves the
+    context window.
+
+    **Checks**: for texts hypothesis draws (quotes, emoji, combining marks, right-to-left
+    text...): the result is an ``int``; ``count_tokens("") == 0``; never negative;
+    ``count_tokens(a + b) >= count_tokens(a)``; for 16 characters or more, at least
+    ``len(text) / 16`` and at most the text's UTF-8 byte length (no tokenizer makes more
+    tokens than bytes). LAIOS's default passes.
+
+    **Not applicable when**: the provider has no ``count_tokens``.
+
+    **How to fix**: keep LAIOS's default, or return ``len(tokenizer.encode(text))`` for
+    your model's tokenizer.
+    """
+    count_tokens = getattr(provider, "count_tokens", None)
+    if not callable(count_tokens):
+        pytest.skip("not applicable: the provider has no count_tokens")
+    cases = Cases()
+    empty = count_tokens("")
+    if empty != 0 or not _is_int(empty):
+        cases.fail('count_tokens("")', f"returned {empty!r}, expected 0")
+
+    def problem_with(pair: tuple[str, str]) -> str | None:
+        head, tail = pair
+        for text in (head, head + tail):
+            problem = _count_problem(text, count_tokens(text))
+            if problem:
+                return problem
+        if count_tokens(head + tail) < count_tokens(head):
+            return f"appending text lowered the count from {count_tokens(head)} to {count_tokens(head + tail)}"
+        return None
+
+    found = find_minimal(st.tuples(texts(max_repeat=40), texts()), problem_with)
+    if found is not None:
+        cases.fail(f"minimal counter-example {found[0]!r:.200}", found[1])
+    note(request, f'count_tokens("{"x" * 64}") = {count_tokens("x" * 64)!r}')
+    cases.conclude()
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _count_problem(text: str, tokens: Any) -> str | None:
+    if not _is_int(tokens):
+        return f"returned {tokens!r}, not an int"
+    if tokens < 0:
+        return f"returned a negative count {tokens}"
+    if len(text) >= 16 and not len(text) / 16 <= tokens <= len(text.encode("utf-8")):
+        return f"returned {tokens} for {len(text)} characters (expected between len/16 and the UTF-8 byte length)"
+    return None

@@ -1,0 +1,119 @@
+"""The clauses of issue 11 proven both ways: one defective provider per shape of each bad habit.
+
+Each run judges the defective provider on the clauses of its subject (``-k``), and the
+provider must fail exactly the clauses listed and pass the others of that selection; the
+correct providers (GoodOpenAIStyle, the duck-typed one, the SDK wrappers and the reference
+providers) pass every clause elsewhere.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import GOOD
+
+D = "tests.providers.defective:"
+INPUTS = "no_input_mutation or message_fidelity"
+USAGE = "usage_fidelity or usage_reported or finish_reason or model_reported or count_tokens or returns_response"
+FAILURES = "retry_bounded or no_retry_on_client_error or error_carries_status or raises_on_http_error"
+KEYS = "key_reaches_request or no_secret_leak"
+STREAMS = "stream_rechunk or stream_join"
+
+# defective provider -> (selection, the clauses it must fail; every other selected one passes)
+DEFECTS = {
+    "MutatesMessages": (INPUTS, {"no-input-mutation"}),
+    "MovesSystemFirst": (INPUTS, {"no-input-mutation"}),
+    "MergesSystemMessages": (INPUTS, {"no-input-mutation"}),
+    "StripsContentInPlace": (INPUTS, {"no-input-mutation", "message-fidelity"}),
+    "DropsSecondSystemMessage": (INPUTS, {"message-fidelity"}),
+    "EscapesQuotesInPlace": (INPUTS, {"no-input-mutation", "message-fidelity"}),
+    "KeepsAnswerOnSelf": ("thread_safety", {"thread-safety"}),
+    "LastAnswerOnSelf": ("thread_safety", {"thread-safety"}),
+    "SharesStreamLines": ("thread_safety", {"thread-safety"}),
+    "RawUsage": (USAGE, {"usage-fidelity", "returns-response"}),
+    "RenamesUsageKeys": (USAGE, {"usage-fidelity"}),
+    "HardCodedUsage": (USAGE, {"usage-fidelity"}),
+    "NoUsage": (USAGE, {"usage-reported"}),
+    "ConstantFinishReason": (USAGE, {"finish-reason"}),
+    "MapsFinishReason": (USAGE, {"finish-reason"}),
+    "ReportsRequestedModel": (USAGE, {"model-reported"}),
+    "FloatTokenCount": (USAGE, {"count-tokens"}),
+    "CountsWords": (USAGE, {"count-tokens"}),
+    "RetriesClientErrors": (FAILURES, {"no-retry-on-client-error"}),
+    "RetriesAuthFailure": (FAILURES, {"no-retry-on-client-error"}),
+    "HidesStatus": (FAILURES, {"error-carries-status"}),
+    "StatusOnlyInCause": (FAILURES, {"error-carries-status"}),
+    "NeverSendsKey": (KEYS, {"key-reaches-request"}),
+    "KeyFromEnvironment": (KEYS, {"key-reaches-request"}),
+    "KeyMovesAround": (KEYS, {"key-reaches-request", "no-secret-leak"}),  # httpx logs the URL with its key
+    "SplitsOnLFOnly": (STREAMS, {"stream-rechunk"}),
+    "KeepsCarriageReturn": (STREAMS, {"stream-rechunk"}),
+    "LeaksKeyInErrors": (KEYS, {"no-secret-leak"}),
+    "WarnsWithKey": (KEYS, {"no-secret-leak"}),
+    "WritesKeyToStderr": (KEYS, {"no-secret-leak"}),
+    "LogsKeyAtDebug": (KEYS, {"no-secret-leak"}),
+    "KeyInContextBehindCause": (KEYS, {"no-secret-leak"}),
+    "KeyInResponse": (KEYS, {"no-secret-leak"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEFECTS))
+def test_defective_provider_fails_exactly_its_clauses(run_kit, name: str) -> None:
+    selection, expected = DEFECTS[name]
+    run = run_kit(D + name, "-k", selection, "--laios-strict")
+    statuses = run.statuses()
+    assert {c for c, s in statuses.items() if s != "passed"} == expected, run.report
+    assert {statuses[c] for c in expected} == {"failed"}
+    assert run.result.ret == 1
+
+
+def test_failures_name_the_shape_and_the_minimal_example(run_kit) -> None:
+    run = run_kit(D + "MovesSystemFirst", "-k", "no_input_mutation")
+    assert "system message not first: generate() changed the list" in run.message("no-input-mutation")
+    run = run_kit(D + "HardCodedUsage", "-k", "usage_fidelity")
+    assert "minimal" not in run.message("usage-fidelity")  # the counts are shown as they are
+    assert "counts substituted into the body" in run.message("usage-fidelity")
+    run = run_kit(D + "SplitsOnLFOnly", "-k", "stream_rechunk")
+    assert "CR line endings" in run.message("stream-rechunk")
+    assert "CRLF line endings" not in run.message("stream-rechunk")
+
+
+def test_a_failure_only_hypothesis_finds_shows_the_minimal_conversation(run_kit) -> None:
+    run = run_kit(D + "EscapesQuotesInPlace", "-k", INPUTS)
+    for clause_id in ("no-input-mutation", "message-fidelity"):
+        message = run.message(clause_id)
+        assert "minimal counter-example" in message and "conversation: [(" in message, message
+
+
+def test_raw_usage_failure_explains_the_nested_trap(run_kit) -> None:
+    run = run_kit(D + "RawUsage", "-k", "usage_fidelity")
+    assert "nests prompt_tokens_details" in run.message("usage-fidelity")
+
+
+def test_leak_report_names_the_channel_never_the_key(run_kit, pytester) -> None:
+    canary_seen = []
+    for name, channel in (
+        ("WritesKeyToStderr", "stdout/stderr"),
+        ("LogsKeyAtDebug", "log record from 'defective.quiet' at DEBUG"),
+        ("WarnsWithKey", "warning DeprecationWarning"),
+        ("KeyInContextBehindCause", "exception on HTTP 401"),
+        ("KeyInResponse", "repr(response)"),
+    ):
+        run = run_kit(D + name, "-k", "no_secret_leak", "--junitxml=junit.xml")
+        assert channel in run.message("no-secret-leak")
+        output = run.result.stdout.str() + run.result.stderr.str() + (pytester.path / "junit.xml").read_text()
+        canary_seen += [name for line in output.splitlines() if "sk-proj-" in line]
+    assert canary_seen == []
+
+
+def test_key_is_checked_on_every_request(run_kit) -> None:
+    run = run_kit(D + "KeyMovesAround", "-k", "key_reaches_request")
+    assert "the key moves" in run.message("key-reaches-request")
+    run = run_kit(GOOD, "-k", "key_reaches_request")
+    assert run.statuses() == {"key-reaches-request": "passed"}
+
+
+def test_count_tokens_is_not_applicable_without_it(run_kit) -> None:
+    run = run_kit("tests.providers.duck:DuckTyped", "-k", "count_tokens")
+    assert run.statuses() == {"count-tokens": "skipped"}
+    assert run.message("count-tokens").startswith("not applicable: the provider has no count_tokens")

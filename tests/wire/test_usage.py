@@ -1,0 +1,92 @@
+"""Usage, finish reason and served model as the decoders read them from every real sample."""
+
+from __future__ import annotations
+
+import pytest
+
+from laios_conformance.wire import by_name, detect
+
+from .samples import ok_samples
+
+OK = ok_samples()
+WHOLE = [s for s in OK if not s.stream]
+
+# Read by hand from the recorded bodies (see tests/data/wire_samples).
+EXPECTED = {
+    "openai/gpt4omini-hello-nonstream": ((9, 9, 18), "stop", "gpt-4o-mini-2024-07-18"),
+    "openai/gpt4omini-ocean-stream-usage": ((22, 3, 25), "stop", "gpt-4o-mini-2024-07-18"),
+    "openai/gpt4omini-ocean-stream": (None, "stop", "gpt-4o-mini-2024-07-18"),
+    "openai/gpt4omini-toolcall-stream-usage": ((53, 15, 68), "tool_calls", "gpt-4o-mini-2024-07-18"),
+    "openai/gpt5mini-length-empty-content-stream": ((13, 50, 63), "length", "gpt-5-mini-2025-08-07"),
+    "anthropic/haiku3-hello-stream": ((10, 5, 15), "end_turn", "claude-3-haiku-20240307"),
+    "anthropic/haiku3-max-tokens-stream": ((13, 50, 63), "max_tokens", "claude-3-haiku-20240307"),
+    "anthropic/opus3-hello-nonstream": ((13, 35, 48), "end_turn", "claude-3-opus-20240229"),
+    "ollama/chat-llama31-hello-stream": ((13, 23, 36), "stop", "llama3.1"),
+    "ollama/chat-llama3-joke-nonstream": ((17, 66, 83), "stop", "llama3"),
+    "openai-compatible/openrouter-minimax-error-midstream": ((43, 10, 53), "length", "minimax/minimax-m2:free"),
+    "openai-compatible/vllm-opt125m-length-nonstream": ((57, 20, 77), "length", "facebook/opt-125m"),
+    "openai-compatible/groq-llama3-hello-stream": (None, "stop", "llama3-8b-8192"),  # usage only in x_groq
+}
+
+
+def _read(sample):
+    fmt = by_name(sample.family)
+    return fmt.usage(sample.body, stream=sample.stream), fmt.finish_reason(sample.body, stream=sample.stream)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_usage_finish_reason_and_model_as_recorded(name: str) -> None:
+    sample = next(s for s in OK if s.name == name)
+    counts, finish, model = EXPECTED[name]
+    usage, reason = _read(sample)
+    assert usage == (
+        None
+        if counts is None
+        else dict(zip(("prompt_tokens", "completion_tokens", "total_tokens"), counts, strict=True))
+    )
+    assert reason == finish
+    assert by_name(sample.family).served_model(sample.body, stream=sample.stream) == model
+
+
+@pytest.mark.parametrize("sample", OK, ids=str)
+def test_every_sample_reads_as_laios_usage(sample) -> None:
+    usage, reason = _read(sample)
+    assert reason is None or isinstance(reason, str)
+    if usage is not None:
+        assert list(usage) == ["prompt_tokens", "completion_tokens", "total_tokens"]
+        assert all(isinstance(v, int) and v >= 0 for v in usage.values())
+        assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+@pytest.mark.parametrize("sample", WHOLE, ids=str)
+def test_substituted_counts_reason_and_model_read_back(sample) -> None:
+    fmt = by_name(sample.family)
+    text = fmt.extract_text(sample.body, stream=False)
+    for body, check in (
+        (fmt.with_usage(sample.body, 7, 11), lambda b: fmt.usage(b, stream=False)["total_tokens"] == 18),
+        (
+            fmt.with_finish_reason(sample.body, "content_filter"),
+            lambda b: fmt.finish_reason(b, stream=False) == "content_filter",
+        ),
+        (fmt.with_model(sample.body, "served-x"), lambda b: fmt.served_model(b, stream=False) == "served-x"),
+        (fmt.with_model(sample.body, None), lambda b: fmt.served_model(b, stream=False) is None),
+    ):
+        assert check(body)
+        assert fmt.extract_text(body, stream=False) == text
+        assert detect(sample.url, sample.request_body, sample.headers, body) is fmt
+    assert fmt.usage(fmt.with_usage(sample.body, 7, 11), stream=False) == {
+        "prompt_tokens": 7,
+        "completion_tokens": 11,
+        "total_tokens": 18,
+    }
+
+
+def test_substitution_leaves_every_other_byte_alone() -> None:
+    sample = next(s for s in WHOLE if s.name == "openai/gpt4omini-hello-nonstream")
+    edited = by_name("openai").with_usage(sample.body, 1234, 5)
+    assert (
+        edited.replace(b"1234", b"9", 1)
+        .replace(b'"completion_tokens": 5', b'"completion_tokens": 9', 1)
+        .replace(b'"total_tokens": 1239', b'"total_tokens": 18', 1)
+        == sample.body
+    )

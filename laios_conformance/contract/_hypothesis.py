@@ -78,14 +78,21 @@ def texts(max_repeat: int = 1) -> st.SearchStrategy[str]:
     return st.one_of(*options).filter(lambda text: text.strip() != "")
 
 
-def find_minimal(example: st.SearchStrategy[Any], problem_with: Callable[[Any], str | None]) -> tuple[Any, str] | None:
+def find_minimal(
+    example: st.SearchStrategy[Any], problem_with: Callable[[Any], str | None], max_examples: int | None = None
+) -> tuple[Any, str] | None:
     """The minimal example for which ``problem_with`` reports a problem, or None.
 
-    Hypothesis replays the shrunk example last, so the last failure seen is the minimal one.
+    ``max_examples`` caps the profile's number of examples, for properties where a few
+    examples already tell (the profile's own smaller number still wins). Hypothesis replays
+    the shrunk example last, so the last failure seen is the minimal one.
     """
     last: dict[str, tuple[Any, str]] = {}
+    chosen = kit_settings()
+    if max_examples is not None and max_examples < chosen.max_examples:
+        chosen = settings(chosen, max_examples=max_examples)
 
-    @kit_settings()
+    @chosen
     @given(example)
     def holds(value: Any) -> None:
         problem = problem_with(value)
@@ -147,16 +154,19 @@ SHAPES: dict[str, Conversation] = {
 }
 
 
+# Built once: strategies built afresh inside every draw cost more than the calls they feed.
+_PADDED = st.tuples(st.sampled_from(_PADDING), texts(), st.sampled_from(_PADDING)).map("".join)
+_TURN = st.tuples(st.sampled_from(("system", "user", "assistant")), st.one_of(texts(max_repeat=400), _PADDED))
+_SHORT_TEXT = texts()
+
+
 @st.composite
 def conversations(draw: Any) -> Conversation:
     """Conversations of every shape: any roles in any order (system messages anywhere, or
     none, or several), one message to long histories, content padded with whitespace or
     rich in quotes, emoji, combining marks and right-to-left text (messages up to ~20 KB)."""
-    rich = texts(max_repeat=400)
-    padded = st.tuples(st.sampled_from(_PADDING), texts(), st.sampled_from(_PADDING)).map("".join)
     if draw(st.integers(0, 4)) == 0:  # a long history of short turns
-        size = draw(st.integers(10, 2 * _LONG))
-        turns = [(("user", "assistant")[i % 2], draw(st.text(min_size=1, max_size=12))) for i in range(size)]
-        return turns + [("user", draw(texts()))]
-    turn = st.tuples(st.sampled_from(("system", "user", "assistant")), st.one_of(rich, padded))
-    return draw(st.lists(turn, min_size=1, max_size=6))
+        size, piece = draw(st.integers(10, 2 * _LONG)), draw(st.text(min_size=1, max_size=12))
+        turns = [(("user", "assistant")[i % 2], f"{piece} {i}") for i in range(size)]
+        return turns + [("user", draw(_SHORT_TEXT))]
+    return draw(st.lists(_TURN, min_size=1, max_size=5))

@@ -20,6 +20,10 @@ USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 FINISH_REASONS = ("stop", "length", "end_turn", "max_tokens", "content_filter", "stop_sequence", "tool_calls", "eos")
 TRUNCATED = ("length", "max_tokens")
 SERVED_MODEL = "laios-served-model-2026-01-01"
+TEXTS_TO_COUNT = 15
+TEXT_PAIRS = st.tuples(texts(max_repeat=40), texts())
+SUBSTITUTIONS = 10  # a copied or invented number fails on the first substituted counts
+COUNTS = st.tuples(st.integers(0, 2_000_000), st.integers(0, 2_000_000))
 
 
 def recorded_answer(provider: Any) -> Recorded:
@@ -87,7 +91,7 @@ def test_usage_fidelity(provider: Any, cassette: Any) -> None:
     **Checks**: ``usage`` is ``None`` (judged by ``usage-reported``) or a dict with the three
     keys, int values, ``total_tokens == prompt_tokens + completion_tokens``, and the counts the
     body states; first for the recorded answer, then for counts that hypothesis substitutes
-    into it (so a hard-coded or copied number fails). The minimal failing counts are shown.
+    into it (up to 10 draws: a hard-coded or copied number fails). The minimal failing counts are shown.
 
     **Not judged when**: no decoder can read the provider's usage (skipped).
 
@@ -116,8 +120,7 @@ def test_usage_fidelity(provider: Any, cassette: Any) -> None:
         problem = usage_problem(usage, stated)
         cases.fail("the recorded answer", problem) if problem else cases.ok("the recorded answer")
     readable(lambda: wire.with_usage(body, 1, 2), "usage")
-    counts = st.tuples(st.integers(0, 2_000_000), st.integers(0, 2_000_000))
-    found = find_minimal(counts, problem_with)
+    found = find_minimal(COUNTS, problem_with, max_examples=SUBSTITUTIONS)
     if found is not None:
         (prompt, completion), problem = found
         cases.fail(f"counts substituted into the body (prompt {prompt}, completion {completion})", problem)
@@ -231,8 +234,8 @@ def test_count_tokens(provider: Any, request: pytest.FixtureRequest) -> None:
     budgeting context; a negative, non-int or wildly wrong count overflows or starves the
     context window.
 
-    **Checks**: for texts hypothesis draws (quotes, emoji, combining marks, right-to-left
-    text...): the result is an ``int``; ``count_tokens("") == 0``; never negative;
+    **Checks**: for 15 pairs of texts hypothesis draws (quotes, emoji, combining marks,
+    right-to-left text...): the result is an ``int``; ``count_tokens("") == 0``; never negative;
     ``count_tokens(a + b) >= count_tokens(a)``; for 16 characters or more, at least
     ``len(text) / 16`` and at most the text's UTF-8 byte length (no tokenizer makes more
     tokens than bytes). LAIOS's default passes.
@@ -260,7 +263,7 @@ def test_count_tokens(provider: Any, request: pytest.FixtureRequest) -> None:
             return f"appending text lowered the count from {count_tokens(head)} to {count_tokens(head + tail)}"
         return None
 
-    found = find_minimal(st.tuples(texts(max_repeat=40), texts()), problem_with)
+    found = find_minimal(TEXT_PAIRS, problem_with, max_examples=TEXTS_TO_COUNT)
     if found is not None:
         cases.fail(f"minimal counter-example {found[0]!r:.200}", found[1])
     note(request, f'count_tokens("{"x" * 64}") = {count_tokens("x" * 64)!r}')

@@ -96,9 +96,12 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
         return delivery_problem(conversation, traffic.seen[0].json)
 
     cases = Cases()
+    refused_shapes = []
     for shape, conversation in SHAPES.items():
         problem = problem_with(conversation)
         cases.fail(shape, problem) if problem else cases.ok(shape)
+        refused_shapes += [shape] if refused else []
+        refused.clear()
     found = None if cases.failures else find_minimal(conversations(), problem_with)
     if not sent:
         raise ClauseCannotJudge(
@@ -108,8 +111,8 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
     if found is not None:
         conversation, problem = found
         cases.fail("minimal counter-example", f"{problem}; conversation: {conversation!r:.400}")
-    if refused:
-        note(request, f"{len(refused)} generated conversation(s) refused before sending")
+    if refused_shapes:  # drawn ones are not noted: which are drawn varies between runs
+        note(request, f"refused before sending, so not judged: {', '.join(refused_shapes)}")
     cases.conclude()
 
 

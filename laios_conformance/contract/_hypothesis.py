@@ -161,7 +161,7 @@ _SHORT_TEXT = texts()
 
 
 @st.composite
-def conversations(draw: Any) -> Conversation:
+def conversations(draw: st.DrawFn) -> Conversation:
     """Conversations of every shape: any roles in any order (system messages anywhere, or
     none, or several), one message to long histories, content padded with whitespace or
     rich in quotes, emoji, combining marks and right-to-left text (messages up to ~20 KB)."""

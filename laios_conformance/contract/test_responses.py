@@ -149,10 +149,11 @@ DRAWN_SHAPES = 20  # each costs a generate() and a consumed stream; the named sh
 def test_no_input_mutation(provider: Any, cassette: Any) -> None:
     """The caller's message list and message objects are unchanged by generate and a consumed stream.
 
-    **Why**: LAIOS's planner, reflector and agent keep the conversation and pass it again on
-    the next turn; a provider that pops the system message, merges system messages, moves
-    them first or strips a content in place corrupts that history silently.
-    (``generate_with_system`` takes only strings, which cannot be mutated.)
+    **Why**: the caller owns the conversation: LAIOS's agent keeps each session's history
+    and sends it again on the next turn, and LAIOS's guide builds the request from fresh
+    dicts. A provider that pops the system message, merges system messages, moves them first
+    or strips a content in place corrupts that history silently. (``generate_with_system``
+    takes only strings, which cannot be mutated.)
 
     **Checks**: for conversations of every shape (no system message, one message, a system
     message not first, two system messages, content padded with whitespace, unusual

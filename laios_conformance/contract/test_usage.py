@@ -198,9 +198,10 @@ def test_finish_reason(provider: Any, cassette: Any) -> None:
 def test_model_reported(provider: Any, cassette: Any) -> None:
     """generate() reports the model the body names, or the requested one when it names none.
 
-    **Why**: LAIOS shows ``LLMResponse.model`` to say which model answered; services resolve
-    an alias to a dated model (``gpt-4o-mini`` to ``gpt-4o-mini-2024-07-18``) and routers
-    substitute models, so the requested name can be wrong. The kit requires the served one.
+    **Why**: LAIOS's guide sets ``model`` from the body's ``model``, falling back to the
+    requested one; services resolve an alias to a dated model (``gpt-4o-mini`` to
+    ``gpt-4o-mini-2024-07-18``) and routers substitute models, so the requested name can be
+    wrong about which model answered.
 
     **Checks**: the recorded answer; the same body naming another model; the same body
     naming none (then the requested model is expected).
@@ -230,9 +231,10 @@ def test_model_reported(provider: Any, cassette: Any) -> None:
 def test_count_tokens(provider: Any, request: pytest.FixtureRequest) -> None:
     """count_tokens(text) is a sane estimate: an int, 0 for "", never shrinking as text grows.
 
-    **Why**: LAIOS documents ``LLMClient.count_tokens`` (by default ``len(text) // 4``) for
-    budgeting context; a negative, non-int or wildly wrong count overflows or starves the
-    context window.
+    **Why**: LAIOS's ``LLMClient`` has ``count_tokens`` (by default ``len(text) // 4``),
+    which callers use to budget the context window, and its guide names token counting as
+    a reason to write a provider; a negative, non-int or wildly wrong count overflows or
+    starves the context window. The bounds are the kit's own.
 
     **Checks**: for 15 pairs of texts hypothesis draws (quotes, emoji, combining marks,
     right-to-left text...): the result is an ``int``; ``count_tokens("") == 0``; never negative;

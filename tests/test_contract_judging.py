@@ -101,7 +101,8 @@ def test_leak_report_names_the_channel_never_the_key(run_kit, pytester) -> None:
     ):
         run = run_kit(D + name, "-k", "no_secret_leak", "--junitxml=junit.xml")
         assert channel in run.message("no-secret-leak")
-        output = run.result.stdout.str() + run.result.stderr.str() + (pytester.path / "junit.xml").read_text()
+        files = [pytester.path / "junit.xml", pytester.path / "verdict.json"]
+        output = run.result.stdout.str() + run.result.stderr.str() + "".join(f.read_text() for f in files)
         canary_seen += [name for line in output.splitlines() if "sk-proj-" in line]
     assert canary_seen == []
 

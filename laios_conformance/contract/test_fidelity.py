@@ -161,8 +161,8 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
 
 
 THREADS, ROUNDS = 8, 12
-PACE = 0.001  # seconds between the pieces of a streamed reply
-JITTER = 0.003  # at most this long before each reply starts
+STREAM_PACING = 0.004  # seconds over which a streamed reply's events are spread
+JITTER = 0.002  # at most this long before each reply starts
 BARRIER_TIMEOUT = 10.0
 _MARKER = re.compile(r"laios-thread-\d+-call-\d+")
 
@@ -181,9 +181,10 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
     **Checks**: 8 threads, started together at a barrier, make 12 rounds of calls on one
     instance, half of them ``generate()`` and half a consumed ``generate_stream()``, mixed in
     every round. The kit answers each request with text naming that request, after a random
-    delay of up to 3 ms, and paces streamed replies at 1 ms between events so that the reads
-    of different threads interleave; every caller must get exactly the reply to its own
-    request. This clause runs on real time (no virtual sleep) and costs about a second.
+    delay of up to 2 ms, and spreads the events of a streamed reply over 4 ms so that the
+    reads of different threads interleave; every caller must get exactly the reply to its
+    own request. This clause runs on real time (no virtual sleep) and costs well under a
+    second per provider.
 
     **How to fix**: keep per-call state (request, response, line iterator, accumulated text)
     in local variables; share only thread-safe objects (an ``httpx.Client`` is thread-safe).
@@ -201,7 +202,9 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
             return error_reply(seen, 400)
         template = recorded_for(exchanges, seen)
         body = template.wire.rebuild(template.reply.body, f"reply to {markers[0]}", stream=template.stream)
-        return template.with_body(body, cuts=template.event_cuts(body), pace=PACE if template.stream else 0.0)
+        cuts = template.event_cuts(body)
+        pace = STREAM_PACING / max(len(cuts), 1) if template.stream else 0.0
+        return template.with_body(body, cuts=cuts, pace=pace)
 
     barrier = threading.Barrier(THREADS)
 

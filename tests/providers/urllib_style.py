@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import ssl
 import urllib.error
 import urllib.request
@@ -17,6 +18,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from laios_conformance import LLMClient, LLMMessage, LLMResponse
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 TRANSPORT_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError)
 
@@ -134,14 +137,18 @@ class UrllibOpenAIStyle(LLMClient):
 
     @staticmethod
     def lines(response: Any) -> Iterator[bytes]:
-        """Lines as they arrive. ``read1`` (unlike ``readline``) raises ``IncompleteRead``
-        when the connection drops mid-stream, instead of ending the lines quietly."""
+        """Lines as they arrive, ended by LF, CRLF or a lone CR (as SSE allows). ``read1``
+        (unlike ``readline``) raises ``IncompleteRead`` when the connection drops mid-stream,
+        instead of ending the lines quietly."""
         pending = b""
         while piece := response.read1(65536):
-            *complete, pending = (pending + piece).split(b"\n")
+            pending += piece
+            # A CR at the very end may be the first half of a CRLF: keep it for the next read.
+            *complete, pending = _LINE_END.split(pending[:-1] if pending.endswith(b"\r") else pending)
+            pending += b"\r" if piece.endswith(b"\r") else b""
             yield from complete
         if pending:
-            yield pending
+            yield pending.removesuffix(b"\r")
 
     def deltas(self, lines: Iterator[bytes]) -> Iterator[str]:
         finished = False

@@ -118,7 +118,7 @@ def provenance(references: tuple[Reference, ...]) -> str:
         "| provider | clause | response recorded by | source file | commit | licence |",
         "|---|---|---|---|---|---|",
     ]
-    for reference in REFERENCES:
+    for reference in references:
         for (clause_id, family), samples in CLAUSE_SAMPLES.items():
             for name in samples.values() if family == reference.family else ():
                 source = load_sample(name)["source"]

@@ -80,7 +80,15 @@ def test_clauses_judge_alike_while_another_thread_sends_urllib_and_http_client_t
     during = background_traffic[before:]
     statuses = {cid: c["status"] for cid, c in report["providers"][0]["clauses"].items() if c["status"] != "not-run"}
     assert statuses == dict.fromkeys(
-        ["thread-safety", "returns-response", "stream-join", "circuit-breaker", "retry-bounded"], "passed"
+        [
+            "thread-safety",
+            "returns-response",
+            "stream-join",
+            "circuit-breaker",
+            "retry-bounded",
+            "no-retry-on-client-error",
+        ],
+        "passed",
     ), (class_name, report["providers"][0]["clauses"])
     assert len(during) > 20, "the background traffic did not run alongside the clauses"
     assert (

@@ -24,9 +24,9 @@ STACKS = {
 }
 # The httpx twin's name -> the clauses it fails (tests/test_contract_core.py, tests/test_contract_streaming.py).
 TWINS = {
-    "ReturnsEmptyOnHttpError": {"raises-on-http-error", "router-fallback", "circuit-breaker"},
+    "ReturnsEmptyOnHttpError": {"raises-on-http-error", "router-fallback", "circuit-breaker", "error-carries-status"},
     "NoTimeout": {"timeout-set"},
-    "DropsLastDelta": {"stream-join", "stream-rechunk", "content-fidelity", "stream-incremental"},
+    "DropsLastDelta": {"stream-join", "stream-rechunk", "content-fidelity", "stream-incremental", "thread-safety"},
     "SwallowsDisconnect": {"stream-raises"},
     "SwallowsTransportErrors": {"raises-on-transport-error"},
     "BuffersWholeStream": {"stream-incremental"},

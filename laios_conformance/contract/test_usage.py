@@ -20,6 +20,15 @@ USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 FINISH_REASONS = ("stop", "length", "end_turn", "max_tokens", "content_filter", "stop_sequence", "tool_calls", "eos")
 TRUNCATED = ("length", "max_tokens")
 SERVED_MODEL = "laios-served-model-2026-01-01"
+# Checked before any drawn text: prose, one long word, CJK, emoji sequences, whitespace.
+FIXED_TEXTS = (
+    "Hello, world. How are you today?",
+    "x" * 64,
+    "supercalifragilisticexpialidocious",
+    "日本語のテキストです。" * 4,
+    "👩\u200d👩\u200d👧" * 8,
+    " \n\t " * 8,
+)
 TEXTS_TO_COUNT = 15
 TEXT_PAIRS = st.tuples(texts(max_repeat=40), texts())
 SUBSTITUTIONS = 10  # a copied or invented number fails on the first substituted counts
@@ -236,7 +245,8 @@ def test_count_tokens(provider: Any, request: pytest.FixtureRequest) -> None:
     a reason to write a provider; a negative, non-int or wildly wrong count overflows or
     starves the context window. The bounds are the kit's own.
 
-    **Checks**: for 15 pairs of texts hypothesis draws (quotes, emoji, combining marks,
+    **Checks**: for fixed texts (prose, one 64-letter word, CJK, emoji sequences,
+    whitespace), then 15 pairs of texts hypothesis draws (quotes, emoji, combining marks,
     right-to-left text...): the result is an ``int``; ``count_tokens("") == 0``; never negative;
     ``count_tokens(a + b) >= count_tokens(a)``; for 16 characters or more, at least
     ``len(text) / 16`` and at most the text's UTF-8 byte length (no tokenizer makes more
@@ -251,6 +261,9 @@ def test_count_tokens(provider: Any, request: pytest.FixtureRequest) -> None:
     if not callable(count_tokens):
         pytest.skip("not applicable: the provider has no count_tokens")
     cases = Cases()
+    for text in FIXED_TEXTS:
+        problem = _count_problem(text, count_tokens(text))
+        cases.fail(f"count_tokens({text!r:.40})", problem) if problem else cases.ok(repr(text))
     empty = count_tokens("")
     if empty != 0 or not _is_int(empty):
         cases.fail('count_tokens("")', f"returned {empty!r}, expected 0")

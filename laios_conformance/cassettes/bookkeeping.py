@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,7 @@ def corrupt_cassette_problem(path: Path, target: str, clause_id: str) -> str | N
     """One clear line for a corrupt cassette, before vcrpy trips over it with a traceback."""
     from . import serializer
 
-    if not path.exists():
+    if not os.path.lexists(path):  # a dangling link exists too, and is refused
         return None
     try:
         read_cassette(path, serializer)

@@ -59,6 +59,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
+from .limits import AliasBudgetExceeded, BoundedLoader, CassetteRefused, check_file
+from .structure import cassette_problem
+
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
 SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox"})
 MIN_TOKEN_LENGTH = 24
@@ -92,6 +95,7 @@ KEY_SHAPES = (
     ("huggingface-token", r"hf_[A-Za-z0-9]{30,}"),
     ("github-token", r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
     ("aws-access-key", r"(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])"),
+    ("jwt", r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}"),
 )
 _SHAPES = [(kind, re.compile(r"(?<![A-Za-z0-9_-])" + pattern)) for kind, pattern in KEY_SHAPES]
 _BEARER = re.compile(r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]+)")
@@ -101,8 +105,20 @@ _AUTH_SCHEME = re.compile(r"(?i)^(?:bearer|basic|token)\s+")
 _HEADER_LOCATION = re.compile(r"^interactions\[\d+\]\.(?:request|response)\.headers\.([^.\[]+)(?:\[\d+\])?$")
 _URI_LOCATION = re.compile(r"^interactions\[\d+\]\.request\.uri$")
 _KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_ALLOW = re.compile(r"#\s*laios-conformance:\s*allow\b(.*)$")
+# A value right after an auth-like name (a YAML key, a JSON member, ``name=value``), quoted or not.
+_AUTH_NAME_VALUE = re.compile(
+    r"(?i)[\w-]*(?:api[_-]?key|apikey|token|secret|passw(?:or)?d|credential|auth[\w-]*|access[_-]?key|private[_-]?key)"
+    r"[\w-]*[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9+/=_.~-]{" + str(MIN_TOKEN_LENGTH) + ",})"
+)
 
-_TIERS = {"bearer-token": 1, "sensitive-header": 2, "sensitive-query-parameter": 2, "url-password": 2, "high-entropy": 3}
+_TIERS = {
+    "bearer-token": 1,
+    "sensitive-header": 2,
+    "sensitive-query-parameter": 2,
+    "url-password": 2,
+    "high-entropy": 3,
+}
 
 
 @dataclass(frozen=True)
@@ -111,30 +127,77 @@ class Finding:
     location: str
     kind: str
     excerpt: str
+    line: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.location}: {self.kind}: {self.excerpt}"
+        where = f"{self.file}:{self.line}:" if self.line else f"{self.file}:"
+        return f"{where}{self.location}: {self.kind}: {self.excerpt}"
 
 
-def lint_paths(paths: Sequence[Path | str]) -> list[Finding]:
-    return [finding for file in iter_cassette_files(paths) for finding in lint_file(file)]
+def lint_paths(paths: Sequence[Path | str], max_bytes: int | None = None) -> list[Finding]:
+    return [finding for file in iter_cassette_files(paths) for finding in lint_file(file, max_bytes)]
 
 
 def iter_cassette_files(paths: Sequence[Path | str]) -> Iterator[Path]:
+    """Cassette files under ``paths``, and whatever sits where one should (links, folders, leftovers)."""
     visited: set[Path] = set()
     for path in map(Path, paths):
-        if path.is_dir():
+        if path.is_dir() and not path.is_symlink() and not _looks_like_cassette(path.name):
             yield from sorted(_walk(path, visited))
         else:
             yield path
 
 
-def lint_file(file: Path) -> list[Finding]:
+def lint_file(file: Path, max_bytes: int | None = None) -> list[Finding]:
+    if is_leftover(file):
+        return [Finding(file, "file", "leftover", LEFTOVER_ADVICE)]
     try:
-        document = load_document(file)
+        check_file(file, max_bytes)
+    except CassetteRefused as error:
+        return [Finding(file, "file", "refused", str(error))]
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        return [Finding(file, "file", "corrupt", f"unreadable: {error.strerror or error}")]
+    return _lint_bytes(file, data)
+
+
+def _lint_bytes(file: Path, data: bytes) -> list[Finding]:
+    text = data.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    allowed, findings = _allow_comments(file, lines)
+    hits: list[tuple[str, str, str]] = []  # (location, kind, token), from the parsed values
+    try:
+        document, tags = load_document(file, data)
     except CorruptFile as error:
-        return [Finding(file, error.location, "corrupt", error.reason), *_scan_raw(file)]
-    return [Finding(file, location, kind, excerpt) for location, kind, excerpt in _scan_document(document)]
+        findings.append(Finding(file, "yaml" if error.line else "file", "corrupt", error.reason, error.line))
+    else:
+        findings += [Finding(file, "tag", "unsafe-tag", f"{tag} is not allowed in a cassette", n) for n, tag in tags]
+        problem = cassette_problem(document)
+        if problem:
+            findings.append(Finding(file, "file", "not-a-cassette", problem))
+        hits = list(_scan_document(document))
+    findings += _place(file, lines, allowed, hits)
+    return findings
+
+
+LEFTOVER_ADVICE = (
+    "a temporary file left by an interrupted cassette write; the next pytest run in this folder removes it "
+    "(or delete it)"
+)
+
+
+def is_leftover(path: Path) -> bool:
+    """A temporary file (or rewrite staging folder) of the kit's atomic writes: ``.NAME.<pid>.<hex>.tmp``."""
+    return path.name.startswith(".") and path.name.endswith(".tmp")
+
+
+def _looks_like_cassette(name: str) -> bool:
+    return name.endswith(CASSETTE_SUFFIXES) and not name.startswith(".")
+
+
+def megabytes(value: float | None) -> int | None:
+    return None if value is None else int(value * 1024 * 1024)
 
 
 def redact(secret: str) -> str:
@@ -154,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         exit_on_error=False,
     )
     parser.add_argument("paths", nargs="*", default=["."], metavar="DIR", help="files or directories (default: .)")
+    parser.add_argument("--max-size", type=float, default=None, metavar="MB", help="largest cassette to read")
     try:
         arguments = parser.parse_args(argv)
     except (argparse.ArgumentError, SystemExit) as error:
@@ -162,23 +226,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         print(f"laios-conformance lint: no such file or directory: {missing[0]}", file=sys.stderr)
         return 2
-    findings = lint_paths(arguments.paths)
+    findings = lint_paths(arguments.paths, megabytes(arguments.max_size))
     for finding in findings:
         print(finding)
     return 1 if findings else 0
 
 
 class CorruptFile(Exception):
-    def __init__(self, location: str, reason: str) -> None:
-        super().__init__(location, reason)
-        self.location, self.reason = location, _scrub_text(reason)
+    def __init__(self, line: int | None, reason: str) -> None:
+        super().__init__(line, reason)
+        self.line, self.reason = line, _scrub_text(reason)
 
 
-class _Loader(yaml.SafeLoader):
-    pass
+class _Loader(BoundedLoader):
+    """The safe loader, but an unknown tag is recorded (and its node read as plain data), not fatal."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.unknown_tags: list[tuple[int, str]] = []
 
 
-def _construct_any(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+def _construct_any(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
+    tag = suffix.replace("tag:yaml.org,2002:", "!!")
+    loader.unknown_tags.append((node.start_mark.line + 1, tag))
     if isinstance(node, yaml.MappingNode):
         return loader.construct_mapping(node, deep=True)
     if isinstance(node, yaml.SequenceNode):
@@ -191,17 +261,16 @@ def _construct_any(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any
 _Loader.add_multi_constructor("", _construct_any)
 
 
-def load_document(file: Path) -> Any:
+def load_document(file: Path, data: bytes) -> tuple[Any, list[tuple[int, str]]]:
+    """The parsed document and the unknown tags in it, as (line, tag)."""
     try:
-        text = file.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise CorruptFile("file", f"not valid UTF-8 at byte {error.start}") from error
-    except OSError as error:
-        raise CorruptFile("file", f"unreadable: {error.strerror or error}") from error
+        raise CorruptFile(None, f"not valid UTF-8 at byte {error.start}") from error
     if not text.strip():
-        raise CorruptFile("file", "the file is empty")
+        raise CorruptFile(None, "the file is empty")
     if file.suffix == ".json":
-        return _load_json(text)
+        return _load_json(text), []
     return _load_yaml(text)
 
 
@@ -209,20 +278,26 @@ def _load_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise CorruptFile(f"line {error.lineno}", f"invalid JSON: {error.msg}") from error
+        raise CorruptFile(error.lineno, f"invalid JSON: {error.msg}") from error
     except RecursionError as error:
-        raise CorruptFile("file", "invalid JSON: nested too deeply") from error
+        raise CorruptFile(None, "invalid JSON: nested too deeply") from error
 
 
-def _load_yaml(text: str) -> Any:
+def _load_yaml(text: str) -> tuple[Any, list[tuple[int, str]]]:
+    loader = _Loader(text)
     try:
-        return yaml.load(text, Loader=_Loader)
+        return loader.get_single_data(), loader.unknown_tags
+    except AliasBudgetExceeded as error:
+        raise CorruptFile(None, str(error)) from error
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
-        line = f"line {mark.line + 1}" if mark else "file"
-        raise CorruptFile(line, f"invalid YAML: {error.problem}") from error
-    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as error:
-        raise CorruptFile("file", f"invalid YAML: {type(error).__name__}") from error
+        raise CorruptFile(mark.line + 1 if mark else None, f"invalid YAML: {error.problem}") from error
+    except (yaml.YAMLError, ValueError, TypeError) as error:
+        raise CorruptFile(None, f"invalid YAML: {type(error).__name__}") from error
+    except RecursionError as error:
+        raise CorruptFile(None, "invalid YAML: nested too deeply") from error
+    finally:
+        loader.dispose()
 
 
 def _walk(directory: Path, visited: set[Path]) -> Iterator[Path]:
@@ -231,23 +306,76 @@ def _walk(directory: Path, visited: set[Path]) -> Iterator[Path]:
         return
     visited.add(real)
     for child in directory.iterdir():
-        if child.is_dir():
-            if child.name not in SKIPPED_DIRECTORIES:
-                yield from _walk(child, visited)
-        elif child.name.endswith(CASSETTE_SUFFIXES) and not child.name.startswith("."):
+        if is_leftover(child) or _looks_like_cassette(child.name):
             yield child
+        elif child.is_dir() and child.name not in SKIPPED_DIRECTORIES:
+            yield from _walk(child, visited)
 
 
-def _scan_raw(file: Path) -> list[Finding]:
-    try:
-        text = file.read_bytes().decode("utf-8", errors="replace")
-    except OSError:
-        return []
-    return [
-        Finding(file, f"line {number}", kind, excerpt)
-        for number, line in enumerate(text.splitlines(), start=1)
-        for kind, excerpt in _shape_hits(line)
-    ]
+def _allow_comments(file: Path, lines: list[str]) -> tuple[set[int], list[Finding]]:
+    """Lines carrying ``# laios-conformance: allow <reason>``; an allow without a reason is a finding."""
+    allowed, findings = set(), []
+    for number, line in enumerate(lines, start=1):
+        match = _ALLOW.search(line)
+        if match and match.group(1).strip():
+            allowed.add(number)
+        elif match:
+            findings.append(Finding(file, "comment", "allow-without-reason", ALLOW_ADVICE, number))
+    return allowed, findings
+
+
+ALLOW_ADVICE = "say why the line is allowed: # laios-conformance: allow <reason>"
+
+
+def _place(file: Path, lines: list[str], allowed: set[int], hits: list[tuple[str, str, str]]) -> list[Finding]:
+    """Findings with line numbers: value hits where their token first appears, then what only the raw text shows."""
+    found: list[Finding] = []
+    placed: set[tuple[int, str]] = set()
+    search_from: dict[str, int] = {}
+    for location, kind, token in hits:
+        line = _line_of(lines, token, search_from.get(token, 0))
+        if line is not None:
+            search_from[token] = line
+            placed.add((line, token))
+        if line not in allowed:
+            found.append(Finding(file, location, kind, redact(token), line))
+    for number, line_text in enumerate(lines, start=1):
+        if number in allowed:
+            continue
+        for kind, token in _line_hits(line_text):
+            if (number, token) not in placed:
+                found.append(Finding(file, _raw_location(line_text), kind, redact(token), number))
+    return found
+
+
+def _line_of(lines: list[str], token: str, start: int) -> int | None:
+    for index in range(start, len(lines)):
+        if token in lines[index]:
+            return index + 1
+    for index in range(min(start, len(lines))):
+        if token in lines[index]:
+            return index + 1
+    return None
+
+
+def _raw_location(line: str) -> str:
+    return "comment" if line.lstrip().startswith("#") or " #" in line else "text"
+
+
+def _line_hits(line: str) -> Iterator[tuple[str, str]]:
+    """Key shapes, bearer tokens and high-entropy values under auth-like names, in one raw line."""
+    by_token: dict[str, str] = {}
+    for kind, token in (*_shape_hits(line), *_bearer_hits(line), *_auth_name_hits(line)):
+        if token not in by_token or _TIERS.get(kind, 0) < _TIERS.get(by_token[token], 0):
+            by_token[token] = kind
+    for token, kind in by_token.items():
+        if not any(token != other and token in other for other in by_token):
+            yield kind, token
+
+
+def _auth_name_hits(line: str) -> Iterator[tuple[str, str]]:
+    for match in _AUTH_NAME_VALUE.finditer(line):
+        yield from _entropy_hits(match.group(1))
 
 
 def _scan_document(document: Any) -> Iterator[tuple[str, str, str]]:
@@ -289,10 +417,10 @@ def _best(location: str, hits: list[tuple[str, str]]) -> Iterator[tuple[str, str
         return
     tier = min(_TIERS.get(kind, 0) for kind, _ in hits)
     seen = set()
-    for kind, excerpt in hits:
-        if _TIERS.get(kind, 0) == tier and (kind, excerpt) not in seen:
-            seen.add((kind, excerpt))
-            yield _display(location), kind, excerpt
+    for kind, token in hits:
+        if _TIERS.get(kind, 0) == tier and (kind, token) not in seen:
+            seen.add((kind, token))
+            yield _display(location), kind, token
 
 
 def _display(location: str) -> str:
@@ -306,14 +434,14 @@ def _shape_hits(text: str) -> Iterator[tuple[str, str]]:
         for match in pattern.finditer(text):
             if not any(match.start() in span for span in taken):
                 taken.append(range(match.start(), match.end()))
-                yield kind, redact(match.group())
+                yield kind, match.group()
 
 
 def _bearer_hits(text: str) -> Iterator[tuple[str, str]]:
     for match in _BEARER.finditer(text):
         token = match.group(1)
         if _real_bearer(token):
-            yield "bearer-token", redact(token)
+            yield "bearer-token", token
 
 
 def _real_bearer(token: str) -> bool:
@@ -324,7 +452,7 @@ def _real_bearer(token: str) -> bool:
 
 def _header_hits(name: str, value: str) -> Iterator[tuple[str, str]]:
     if name in SENSITIVE_HEADERS and not _is_placeholder(_AUTH_SCHEME.sub("", value.strip())):
-        yield "sensitive-header", redact(value)
+        yield "sensitive-header", value
     if name == "location":
         yield from _url_hits(value)
     elif not _is_id_header(name):
@@ -338,10 +466,10 @@ def _url_hits(url: str) -> Iterator[tuple[str, str]]:
     except ValueError:
         return
     if password and not _is_placeholder(password):
-        yield "url-password", redact(password)
+        yield "url-password", password
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name.lower() in SENSITIVE_QUERY_PARAMETERS and value and not _is_placeholder(value):
-            yield "sensitive-query-parameter", redact(value)
+            yield "sensitive-query-parameter", value
         yield from _entropy_hits(value)
 
 
@@ -349,7 +477,7 @@ def _entropy_hits(value: str) -> Iterator[tuple[str, str]]:
     for run in _RUN.findall(value.replace("<REDACTED>", " ")):
         run = run.rstrip("=")
         if _high_entropy(run):
-            yield "high-entropy", redact(run)
+            yield "high-entropy", run
 
 
 def _high_entropy(run: str) -> bool:

@@ -50,10 +50,13 @@ from typing import Any
 import yaml
 from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.request import Request
-from vcr.serialize import deserialize, serialize
+from vcr.serialize import serialize
+from vcr.serializers import compat
 
 from .._files import atomic_write_text
+from .limits import AliasBudgetExceeded, CassetteRefused, check_file
 from .scrub import make_redactor, redact_deep
+from .structure import cassette_problem
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +67,14 @@ MAX_REASON_CHARS = 160
 class CorruptCassetteError(ValueError):
     """A cassette file exists but can't be loaded; never treated as missing."""
 
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], reason: str, refused: bool = False) -> None:
         super().__init__(os.fspath(path), _one_line(reason))
         self.path, self.reason = self.args
+        self.refused = refused
 
     def __str__(self) -> str:
+        if self.refused:
+            return f"cassette {self.path} is refused: {self.reason}"
         return (
             f"cassette {self.path} is corrupt ({self.reason}); delete it and re-record with "
             "--record-mode=once, or restore it from version control"
@@ -123,20 +129,30 @@ class SafePersister:
         return _same_interactions(path, cassette_dict, serializer)
 
 
-def read_cassette(path: str | os.PathLike[str], serializer: Any) -> tuple[list[Any], list[Any]]:
-    """Load one cassette file with vcrpy's deserializer, raising CorruptCassetteError on any problem."""
+def read_cassette(path: str | os.PathLike[str], serializer: Any) -> tuple[Any, ...]:
+    """Load one cassette file as vcrpy does, raising CorruptCassetteError on any problem."""
+    try:
+        check_file(Path(path))
+    except CassetteRefused as error:
+        raise CorruptCassetteError(path, str(error), refused=True) from None
     text = _read_text(path)
     try:
-        content: tuple[list[Any], list[Any]] = deserialize(text, serializer)
+        document = serializer.deserialize(text)
     except Exception as error:
         raise CorruptCassetteError(path, _reason(error)) from error
-    _check_responses(path, content[1])
-    return content
+    problem = cassette_problem(document)
+    if problem:
+        raise CorruptCassetteError(path, problem)
+    interactions = document["interactions"]
+    try:
+        requests = [Request._from_dict(i["request"]) for i in interactions]
+        responses = [compat.convert_to_bytes(i["response"]) for i in interactions]
+    except Exception as error:
+        raise CorruptCassetteError(path, _reason(error)) from error
+    return (requests, responses, document["metadata"]) if document.get("metadata") else (requests, responses)
 
 
 def _read_text(path: str | os.PathLike[str]) -> str:
-    if not os.path.isfile(path):
-        raise CorruptCassetteError(path, "not a regular file")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
@@ -146,23 +162,6 @@ def _read_text(path: str | os.PathLike[str]) -> str:
     if not text.strip():
         raise CorruptCassetteError(path, "the file is empty")
     return text
-
-
-def _check_responses(path: str | os.PathLike[str], responses: list[Any]) -> None:
-    for index, response in enumerate(responses):
-        if not _response_shape_ok(response):
-            raise CorruptCassetteError(path, f"interaction {index} has no response status/headers/body")
-
-
-def _response_shape_ok(response: Any) -> bool:
-    return (
-        isinstance(response, dict)
-        and isinstance(response.get("status"), dict)
-        and "code" in response["status"]
-        and isinstance(response.get("headers"), dict)
-        and isinstance(response.get("body"), dict)
-        and "string" in response["body"]
-    )
 
 
 def _same_interactions(path: Path, cassette_dict: dict[str, Any], serializer: Any) -> bool:
@@ -181,6 +180,10 @@ def _interactions_of(document: Any) -> Any:
 
 
 def _reason(error: BaseException) -> str:
+    if isinstance(error, AliasBudgetExceeded):
+        return str(error)
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
     if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
         mark = error.problem_mark
         return f"invalid YAML: {error.problem} at line {mark.line + 1}, column {mark.column + 1}"

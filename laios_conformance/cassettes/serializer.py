@@ -33,6 +33,8 @@ from typing import Any
 
 import yaml
 
+from .limits import BoundedLoader, CassetteRefused, check_file
+
 NAME = "yaml"
 RECORDED_AT = "recorded_at"
 LINE_WIDTH = 1 << 30
@@ -45,7 +47,7 @@ _NEEDS_ESCAPES = re.compile(f"[^\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U00
 _TRAILING_BLANK = re.compile(r"[ \t]$", re.MULTILINE)
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(BoundedLoader):
     pass
 
 
@@ -100,8 +102,9 @@ def today() -> _dt.date:
 def cassette_recorded_at(path: str | Path) -> _dt.date | None:
     """The ``recorded_at`` date of a cassette file, or None if it has none or can't be read."""
     try:
+        check_file(Path(path))
         document = _load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError):
+    except (OSError, ValueError, CassetteRefused, yaml.YAMLError):
         return None
     value = document.get(RECORDED_AT) if isinstance(document, dict) else None
     return _as_date(value)

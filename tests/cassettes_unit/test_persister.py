@@ -75,13 +75,13 @@ def test_a_missing_cassette_is_not_found(tmp_path) -> None:
         (b"", "the file is empty"),
         (b"\xff\xfe garbage", "not valid UTF-8"),
         (b"interactions: [\n  {request: \n", "invalid YAML"),
-        (b"- just\n- a list\n", "TypeError"),
+        (b"- just\n- a list\n", "not a cassette: the top level is a list, not a mapping with 'interactions'"),
         (
             b"interactions:\n- request: {method: GET, uri: 'http://h/', body: '', headers: {}}\n"
             b"  response: {status: {code: 200}}\n",
-            "no response",
+            "interaction 0: the response has no headers mapping",
         ),
-        (b"version: 1\n", "missing key"),
+        (b"version: 1\n", "not a cassette: 'interactions' is missing, not a list"),
     ],
 )
 def test_a_corrupt_cassette_raises_a_one_line_error_naming_the_path(tmp_path, content: bytes, reason: str) -> None:

@@ -47,4 +47,5 @@ def test_real_bodies_round_trip_and_the_cassettes_lint_clean(tmp_path) -> None:
         (tmp_path / f"{file.parent.name}-{file.stem}.yaml").write_text(text, encoding="utf-8")
     assert files and literal > len(files) // 3
     assert lint_paths([tmp_path]) == []
-    assert lint_paths([SAMPLES]) == []
+    # The samples are not cassettes (the linter says so), but nothing in them looks like a secret.
+    assert [f for f in lint_paths([SAMPLES]) if f.kind != "not-a-cassette"] == []

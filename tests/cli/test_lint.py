@@ -45,7 +45,7 @@ def test_planted_key_is_found_and_not_printed(tmp_path: Path) -> None:
     result = cli("lint", str(tmp_path / "cassettes"), cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert (
-        f"{folder / 'returns-response.yaml'}:interactions[0].request.headers.authorization: openai-key:"
+        f"{folder / 'returns-response.yaml'}:6:interactions[0].request.headers.authorization: openai-key:"
         in result.stdout
     )
     assert KEY not in result.stdout + result.stderr

@@ -1,0 +1,113 @@
+"""What the kit refuses to read as a cassette, before and while parsing it.
+
+Cassettes come from anywhere (a pull request, a hand edit), so the loader and the linter
+share these bounds, and both turn a breach into one line instead of a hang or a traceback:
+
+* a file larger than :func:`max_cassette_bytes` (50 MB unless
+  ``LAIOS_CONFORMANCE_MAX_CASSETTE_MB`` says otherwise) is not read at all;
+* YAML aliases may expand to at most ``MAX_ALIAS_NODES`` nodes in total. The kit's
+  serializer never writes an alias, but PyYAML resolves a "billion laughs" document of
+  nine levels of ten aliases into a graph that anything walking it (a linter, a deep copy,
+  vcrpy) expands to 10^9 nodes. The expansion is counted while the document is composed,
+  with each anchored node's expanded size memoised, so the count itself is linear;
+* a cassette that is a symbolic link (to anywhere, or dangling) is refused: the kit
+  writes cassettes by replacing the file, which would silently turn a link into a copy,
+  and a link can make a pull request read or overwrite a file outside the cassette dir.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_SIZE_ENV = "LAIOS_CONFORMANCE_MAX_CASSETTE_MB"
+DEFAULT_MAX_MB = 50.0
+MAX_ALIAS_NODES = 10_000
+
+
+class CassetteRefused(ValueError):
+    """A file the kit will not read as a cassette; the message is one line, without the path."""
+
+
+def max_cassette_bytes() -> int:
+    raw = os.environ.get(MAX_SIZE_ENV, "").strip()
+    try:
+        megabytes = float(raw) if raw else DEFAULT_MAX_MB
+    except ValueError:
+        megabytes = DEFAULT_MAX_MB
+    return int(megabytes * 1024 * 1024) if megabytes > 0 else int(DEFAULT_MAX_MB * 1024 * 1024)
+
+
+def check_file(path: Path, limit: int | None = None) -> None:
+    """Raise :class:`CassetteRefused` unless ``path`` is a regular file (no link) within the size bound."""
+    if path.is_symlink():
+        raise CassetteRefused(symlink_reason(path))
+    if not path.exists():
+        raise CassetteRefused("no such file")
+    if not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        raise CassetteRefused(f"{kind} named like a cassette; a cassette is a regular file")
+    limit = max_cassette_bytes() if limit is None else limit
+    size = path.stat().st_size
+    if size > limit:
+        raise CassetteRefused(
+            f"{size / 1048576:.1f} MB, over the {limit / 1048576:g} MB limit for one cassette "
+            f"(raise it with {MAX_SIZE_ENV}=N if the file is genuine)"
+        )
+
+
+def symlink_reason(path: Path) -> str:
+    target = os.readlink(path)
+    resolved = (path.parent / target).resolve()
+    if not resolved.exists():
+        where = "dangling"
+    elif not resolved.is_relative_to(path.parent.resolve()):
+        where = "outside the cassette dir"
+    else:
+        where = "inside the cassette dir"
+    return (
+        f"a symbolic link to {target} ({where}); the kit reads and writes only regular files: "
+        "replace the link with the cassette itself"
+    )
+
+
+class AliasBudgetExceeded(yaml.YAMLError):
+    def __str__(self) -> str:
+        return (
+            f"YAML aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?); "
+            "the kit's cassettes use no aliases"
+        )
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing documents whose aliases expand beyond ``MAX_ALIAS_NODES``."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._alias_nodes = 0
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        alias = self.check_event(yaml.AliasEvent)
+        node = super().compose_node(parent, index)
+        if alias and node is not None:
+            self._alias_nodes += _expanded_size(node, self._sizes)
+            if self._alias_nodes > MAX_ALIAS_NODES:
+                raise AliasBudgetExceeded()
+        return node
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    sizes[id(node)] = min(size, MAX_ALIAS_NODES + 1)
+    return sizes[id(node)]

@@ -13,7 +13,7 @@ import secrets as _secrets
 from contextlib import suppress
 from pathlib import Path
 
-__all__ = ["atomic_write_text"]
+__all__ = ["atomic_write_text", "sync_directory"]
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -28,7 +28,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
         with suppress(OSError):
             os.unlink(temporary)
         raise
-    _sync_directory(path.parent)
+    sync_directory(path.parent)
 
 
 def _write_synced(path: Path, data: bytes) -> None:
@@ -39,7 +39,7 @@ def _write_synced(path: Path, data: bytes) -> None:
         os.fsync(file.fileno())
 
 
-def _sync_directory(directory: Path) -> None:
+def sync_directory(directory: Path) -> None:
     with suppress(OSError, AttributeError):
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
         try:

@@ -70,6 +70,8 @@ class ConformanceSession:
         self.secrets = tuple({s for spec in specs for s in spec.secrets})
         self.recording = _is_recording(config)
         self.recorded: list[str] = []
+        self.kept: list[str] = []
+        self.leftovers_removed = [] if hasattr(config, "workerinput") else self._clean_leftovers()
         self.lint_findings: list[Any] = []
         self.wire_formats: list[Any] = []
         self.judging = config.args_source is not pytest.Config.ArgsSource.ARGS
@@ -143,18 +145,25 @@ class ConformanceSession:
         return [(path.name, cassette_recorded_at(path)) for path in sorted(directory.glob("*.yaml"))]
 
     @pytest.fixture
-    def vcr_cassette_dir(self, request: pytest.FixtureRequest, laios_provider_spec: ProviderSpec) -> str:
+    def vcr_cassette_dir(
+        self, request: pytest.FixtureRequest, laios_provider_spec: ProviderSpec, record_mode: str
+    ) -> str:
         """The provider's cassette folder; the clause's cassette is checked before vcrpy opens it."""
         directory = self.cassette_dir(laios_provider_spec)
         found = clause_of(request.node)
         if found and request.node.get_closest_marker("vcr"):
             path = directory / f"{found[0]}.yaml"
-            problem = bookkeeping.corrupt_cassette_problem(path, laios_provider_spec.target, found[0])
+            # rewrite never reads the old cassette, and is how a corrupt one is fixed
+            problem = record_mode != "rewrite" and bookkeeping.corrupt_cassette_problem(
+                path, laios_provider_spec.target, found[0]
+            )
             if problem:
                 pytest.fail(problem, pytrace=False)
             request.node.stash[bookkeeping.CASSETTE_KEY] = bookkeeping.CassetteWatch(
                 path, bookkeeping.file_signature(path)
             )
+            if record_mode in ("rewrite", "all"):
+                return str(_stage_rewrite(request, path, record_mode))
         return str(directory)
 
     @pytest.fixture
@@ -184,6 +193,17 @@ class ConformanceSession:
         unplayed = bookkeeping.unplayed_problem(watch, vcr)
         if unplayed:
             pytest.fail(unplayed, pytrace=False)
+
+    def _clean_leftovers(self) -> list[Path]:
+        """Temporary files an interrupted write left in the cassette folders (before any worker starts)."""
+        from .cassettes.leftovers import clean_leftovers
+
+        return [path for spec in self.specs for path in clean_leftovers(self.cassette_dir(spec))]
+
+    def _announce(self, line: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line)
 
     # -- collection -----------------------------------------------------------------------
 
@@ -290,6 +310,8 @@ class ConformanceSession:
         report.user_properties.append((_VERDICT_KEY, result))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        from .cassettes.rewrite import KEPT_PROPERTY
+
         for key, value in cast("list[tuple[str, Any]]", report.user_properties):
             if key == _VERDICT_KEY:
                 self.judging = True
@@ -308,6 +330,9 @@ class ConformanceSession:
                 self.verdict.set_evidence(value["provider"], value["clause"], value["evidence"])
             elif key == _RECORDED_KEY and report.when == "teardown":
                 self._announce_recording(Path(value))
+            elif key == KEPT_PROPERTY and report.when == "teardown":
+                self._announce(str(value))
+                self.kept.append(str(value))
 
     # -- recording ----------------------------------------------------------------------
 
@@ -365,6 +390,7 @@ class ConformanceSession:
 
         lines = [f"laios-conformance {__version__}: judging against {BASE_SOURCE} base classes"]
         lines += [f"  provider: {spec.id} (cassettes: {self.cassette_dir(spec)})" for spec in self.specs]
+        lines += [f"laios: removed {path}, left by an interrupted cassette write" for path in self.leftovers_removed]
         return lines
 
     def ordered_verdict(self) -> Verdict:
@@ -389,6 +415,8 @@ class ConformanceSession:
             terminalreporter.write_line(line)
         for finding in self.lint_findings:
             terminalreporter.write_line(f"cassette lint: {finding}")
+        for kept in self.kept:
+            terminalreporter.write_line(kept)
         line = verdict.gate_line()
         if self.lint_findings:
             lint = f"cassette lint: {len(self.lint_findings)} finding(s)"
@@ -397,6 +425,22 @@ class ConformanceSession:
 
 
 _GATE_CAN_FAIL = (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.TESTS_FAILED)
+
+
+def _stage_rewrite(request: pytest.FixtureRequest, path: Path, record_mode: str) -> Path:
+    """Record into a staging folder; the cassette is replaced only if the clause passes (after vcr saved)."""
+    from .cassettes import serializer
+    from .cassettes.rewrite import KEPT_PROPERTY, StagedRewrite
+
+    staged = StagedRewrite(path, record_mode)
+
+    def finish() -> None:
+        outcome = staged.finish(request.node.stash.get(bookkeeping.CALL_PASSED, False), serializer)
+        if not outcome.replaced:
+            request.node.user_properties.append((KEPT_PROPERTY, outcome.line()))
+
+    request.addfinalizer(finish)  # vcr depends on vcr_cassette_dir, so this runs after vcr has saved the cassette
+    return staged.directory
 
 
 def _spec_of(item: pytest.Item) -> ProviderSpec | None:

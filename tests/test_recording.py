@@ -11,13 +11,11 @@ What the interrupt test establishes (and so what the kit guarantees) when a reco
 process is killed (SIGKILL) in the middle of writing a cassette:
 
 * ``--record-mode=once`` writing a new cassette: the cassette is absent afterwards;
-* ``--record-mode=all`` re-recording over an existing cassette: the old cassette is
-  intact, byte for byte (the new one goes to a temporary file that is ``os.replace``-d);
-* ``--record-mode=rewrite``: pytest-recording deletes the old cassette *before* the
-  clause runs, so the cassette is absent afterwards (never partial; the old content
-  comes back from version control);
-* in every case each ``*.yaml`` left reads back cleanly, and the only leftover is a
-  dot-file ending ``.tmp`` that the linter and the kit ignore.
+* ``--record-mode=all`` and ``rewrite`` re-recording over an existing cassette: the old
+  cassette is intact, byte for byte (the new one is written to a temporary file, in a
+  staging folder for a re-recording, and only ``os.replace``-d over it once complete);
+* in every case each ``*.yaml`` left reads back cleanly, the only leftover is a dot-file
+  (or staging dot-folder) ending ``.tmp``, the linter reports it, and the next run removes it.
 """
 
 from __future__ import annotations
@@ -40,7 +38,6 @@ from urllib.parse import quote
 import pytest
 
 from laios_conformance.cassettes import lint_paths, read_cassette, serializer
-from laios_conformance.cassettes.lint import iter_cassette_files
 from tests.conftest import load_verdict
 from tests.support.fake_api import FakeAPI, ReceivedRequest
 from tests.support.recording import REPO
@@ -560,7 +557,7 @@ def kill_mid_write(mode: str, work: Path, cassette_root: Path, fake_url: str, ba
             assert time.monotonic() < deadline, "the recording never reached the cassette write"
             time.sleep(0.05)
         temporary = Path(signal_file.read_text())
-        assert temporary.is_file() and temporary.parent == cassette_root / "OpenAIClient"
+        assert temporary.is_file() and cassette_root / "OpenAIClient" in (temporary.parent, temporary.parent.parent)
         process.send_signal(signal.SIGKILL)
         assert process.wait(timeout=30) == -signal.SIGKILL
     finally:
@@ -587,19 +584,18 @@ def test_a_recording_killed_mid_write_leaves_no_partial_cassette(
 
     temporary = kill_mid_write(mode, tmp_path, cassette_root, fake_api.url, kit_env)
 
-    if mode == "all":
+    if old is not None:
         assert target.read_bytes() == old  # os.replace never happened: the old cassette is whole
     else:
-        # once: a new file, never written; rewrite: pytest-recording deleted the old one first.
-        assert not target.exists()
+        assert not target.exists()  # once: a new file, never written
     for path in directory.glob("*.yaml"):
         read_cassette(path, serializer)
-    leftovers = sorted(p.name for p in directory.iterdir() if p.suffix != ".yaml")
-    assert leftovers == [temporary.name]
-    assert temporary.name.startswith(".") and temporary.name.endswith(".tmp")
+    leftover = temporary if temporary.parent == directory else temporary.parent
+    assert leftover.parent == directory and (mode != "once") == (leftover != temporary)
+    assert sorted(p.name for p in directory.iterdir() if p.suffix != ".yaml") == [leftover.name]
+    assert leftover.name.startswith(".") and leftover.name.endswith(".tmp")
     assert len(temporary.read_bytes()) > 0  # half a cassette, out of every reader's way
-    assert temporary not in set(iter_cassette_files([cassette_root]))
-    assert lint_paths([cassette_root]) == []
+    assert [(f.file, f.kind) for f in lint_paths([cassette_root])] == [(leftover, "leftover")]
 
     # The kit ignores the leftover: the clause replays the old cassette or says it is missing.
     result, report = replay(
@@ -610,10 +606,52 @@ def test_a_recording_killed_mid_write_leaves_no_partial_cassette(
         "--laios-max-cassette-age=30",
     )
     verdict = statuses(report)
+    assert not leftover.exists(), "the next run removes what the interrupted one left"
+    assert f"laios: removed {leftover}, left by an interrupted cassette write" in result.outlines
     assert verdict["cassettes-fresh"] == "passed"
-    if old is not None and target.exists():
+    if old is not None:
         assert verdict["returns-response"] == "passed"
     else:
         assert verdict["returns-response"] == "error"
         assert "not found (replay mode)" in message(report, "returns-response")
     assert "corrupt" not in "\n".join(result.outlines)
+
+
+# --- re-recording never loses a cassette ------------------------------------------------------
+
+KEPT = re.compile(r"^laios: kept (\S+) -> (.+) unchanged \((.+)\)$")
+
+
+def test_a_failed_rewrite_keeps_every_cassette_and_a_successful_one_replaces_them(
+    recordings, fake_api: FakeAPI, tmp_path: Path, kit_env
+) -> None:
+    rec = recordings["OpenAIClient"]
+    cassette_root = tmp_path / "cassettes"
+    shutil.copytree(rec.cassette_dir, cassette_root / "OpenAIClient")
+    directory = cassette_root / "OpenAIClient"
+    before = files_under(cassette_root)
+
+    def rewrite(base_url: str) -> subprocess.CompletedProcess:
+        args = kit_args(OPENAI, {"base_url": base_url + "/v1"}, cassette_root, "--record-mode=rewrite", "-m", "vcr")
+        return kit_subprocess(args, cwd=tmp_path, env=kit_env)
+
+    # The API the cassettes were recorded from is down: every request is refused.
+    down = rewrite(rec.fake_url)
+    assert down.returncode == 1, output(down)
+    assert files_under(cassette_root) == before, "a failed re-recording changed a cassette"
+    kept = {m.group(1): m for m in map(KEPT.match, down.stdout.splitlines()) if m}
+    assert sorted(kept) == sorted(yaml_files(directory)), output(down)
+    assert all("did not pass while recording" in m.group(3) for m in kept.values())
+    assert not PROGRESS.search(down.stdout)
+
+    # The API is back (at another address): every cassette is replaced by the new recording.
+    up = rewrite(fake_api.url)
+    assert up.returncode == 0, output(up)
+    after = files_under(cassette_root)
+    assert set(after) == set(before), "a re-recording left or lost a file"
+    for path, data in after.items():
+        assert data != before[path] and fake_api.url.encode() in data, path
+        read_cassette(path, serializer)
+    recorded = sorted(m.group(1) for m in map(PROGRESS.match, up.stdout.splitlines()) if m)
+    assert recorded == sorted(yaml_files(directory))
+    assert "laios: kept" not in up.stdout

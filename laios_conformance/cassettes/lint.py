@@ -59,6 +59,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
+from .leftovers import is_leftover
 from .limits import AliasBudgetExceeded, BoundedLoader, CassetteRefused, check_file
 from .structure import cassette_problem
 
@@ -185,11 +186,6 @@ LEFTOVER_ADVICE = (
     "a temporary file left by an interrupted cassette write; the next pytest run in this folder removes it "
     "(or delete it)"
 )
-
-
-def is_leftover(path: Path) -> bool:
-    """A temporary file (or rewrite staging folder) of the kit's atomic writes: ``.NAME.<pid>.<hex>.tmp``."""
-    return path.name.startswith(".") and path.name.endswith(".tmp")
 
 
 def _looks_like_cassette(name: str) -> bool:

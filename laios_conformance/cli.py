@@ -10,7 +10,8 @@ Synopsis::
                             [--report-md PATH] [--junit PATH] [--badge PATH]
     laios-conformance clauses
     laios-conformance explain CLAUSE
-    laios-conformance lint [DIR ...] [--laios-provider TARGET] [--kwargs JSON]
+    laios-conformance lint [DIR ...] [--laios-provider TARGET] [--kwargs JSON] [--max-size MB]
+    laios-conformance drift TARGET [--kwargs JSON] [--cassette-dir DIR] [--report-md PATH]
     laios-conformance --version
 
 ``check`` runs the contract suite through pytest in a child process (one ``--laios-provider``
@@ -21,8 +22,12 @@ own output is kept back and printed only when the gate fails or pytest reports a
 (``-v`` shows it live instead). ``merge`` judges
 the JSON verdicts of several ``check`` runs (one CI job per provider, say) as one gate.
 
-Exit codes: 0 gate passed (and, for ``lint``, no findings); 1 gate failed, pytest failed
-otherwise, or ``lint`` found something; 2 usage error; 130 interrupted.
+``drift`` records the clauses that use cassettes against the live API into a temporary
+directory and prints one line per change of shape from the committed cassettes.
+
+Exit codes: 0 gate passed (for ``lint``, no findings; for ``drift``, nothing breaking);
+1 gate failed, pytest failed otherwise, ``lint`` found something, or ``drift`` found a
+breaking change or could not record a clause; 2 usage error; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from ._version import __version__
 __all__ = ["UsageError", "build_parser", "main", "split_pytest_args"]
 
 PROG = "laios-conformance"
-COMMANDS = ("check", "merge", "clauses", "explain", "lint")
+COMMANDS = ("check", "merge", "clauses", "explain", "lint", "drift")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="print a clause's full description")
     explain.add_argument("clause", metavar="CLAUSE", help="clause id (returns-response, returns_response, ...)")
     _add_lint(commands)
+    _add_drift(commands)
     return parser
 
 
@@ -140,6 +146,23 @@ def _add_lint(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="also report <DIR>/<ProviderClass>/*.yaml files no clause replays; repeatable",
     )
     lint.add_argument("--kwargs", metavar="JSON", help="constructor arguments for the providers, if they need any")
+    lint.add_argument("--max-size", type=float, metavar="MB", help="largest cassette to read (default: 50)")
+
+
+def _add_drift(commands: argparse._SubParsersAction) -> None:
+    drift = commands.add_parser(
+        "drift",
+        help="compare the live API's answers with the committed cassettes, by shape",
+        description="Record the clauses that use cassettes against the live API (into a temporary directory, "
+        "never the cassette dir) and report every change of shape from the committed cassettes.",
+        epilog="exit codes: 0 nothing breaking, 1 a breaking change (or a clause recorded nothing), 2 usage error",
+    )
+    drift.add_argument("target", metavar="TARGET", help="provider as module:Class")
+    drift.add_argument(
+        "--kwargs", metavar="JSON", help='constructor arguments; "$NAME" values come from the environment'
+    )
+    drift.add_argument("--cassette-dir", metavar="DIR", help="committed cassettes (default: cassettes/)")
+    drift.add_argument("--report-md", metavar="PATH", help="write the changes as a Markdown table")
 
 
 def split_pytest_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -188,9 +211,13 @@ def _dispatch(args: argparse.Namespace, pytest_args: list[str]) -> int:
         from ._cli.catalog import explain
 
         return explain(args.clause)
+    if args.command == "drift":
+        from ._cli.drift import run_drift
+
+        return run_drift(args)
     from ._cli.lint import run_lint
 
-    return run_lint(args.paths, args.providers, args.kwargs)
+    return run_lint(args.paths, args.providers, args.kwargs, args.max_size)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,15 @@ from ..loading import declared_secrets
 from . import UsageError
 
 
-def run_lint(paths: Sequence[str], providers: Sequence[str], kwargs_json: str | None) -> int:
+def run_lint(
+    paths: Sequence[str], providers: Sequence[str], kwargs_json: str | None, max_size_mb: float | None = None
+) -> int:
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise UsageError(f"lint: no such file or directory: {missing[0]}")
     class_names = provider_class_names(providers, kwargs_json)
-    findings = lint_paths(list(paths)) + unused_cassettes(paths, class_names)
+    max_bytes = None if max_size_mb is None else int(max_size_mb * 1024 * 1024)
+    findings = lint_paths(list(paths), max_bytes) + unused_cassettes(paths, class_names)
     secrets = declared_secrets([kwargs_json])
     for finding in findings:
         print(redact(str(finding), secrets))

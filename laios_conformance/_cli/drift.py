@@ -1,0 +1,195 @@
+"""``drift``: record the cassette clauses against the live API and compare the shapes with the committed ones.
+
+The clauses that replay a cassette run through pytest in-process with
+``--record-mode=once`` into a temporary directory (the committed cassette dir is only
+read), so keys come from ``$NAME`` kwargs and are scrubbed exactly as in any recording.
+Each new cassette is then compared with the committed one, interaction by interaction,
+with :mod:`laios_conformance.cassettes.shape`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import pytest
+
+from .._files import atomic_write_text
+from . import UsageError
+
+NOT_RECORDED = "not recorded"
+
+
+@dataclass(frozen=True)
+class DriftLine:
+    clause: str
+    interaction: str  # "0 (POST /v1/chat/completions)", or "" for the whole cassette
+    path: str
+    change: str
+    kind: str  # "breaking", "additive" or NOT_RECORDED
+
+    def __str__(self) -> str:
+        where = f" interaction {self.interaction}" if self.interaction else ""
+        return f"{self.kind}: {self.clause}{where}: {self.path}: {self.change}"
+
+
+def run_drift(args: argparse.Namespace) -> int:
+    class_name = _class_name(args.target, args.kwargs)
+    committed = Path(args.cassette_dir or "cassettes") / class_name
+    if not committed.is_dir():
+        raise UsageError(f"drift: no committed cassettes for {class_name} in {committed}; record them first")
+    with tempfile.TemporaryDirectory(prefix="laios-drift-") as scratch:
+        code, output = _record(args.target, args.kwargs, Path(scratch))
+        if code == pytest.ExitCode.USAGE_ERROR:
+            from .check import usage_message
+
+            raise UsageError(usage_message(output))
+        if code == pytest.ExitCode.INTERRUPTED:
+            return 130
+        lines = compare_dirs(committed, Path(scratch) / class_name)
+    for line in lines:
+        print(line)
+    print(summary(lines, len(_cassettes(committed))))
+    if args.report_md:
+        atomic_write_text(Path(args.report_md), markdown(lines, args.target))
+    return 1 if any(line.kind != "additive" for line in lines) else 0
+
+
+def compare_dirs(committed: Path, recorded: Path) -> list[DriftLine]:
+    """Every change of shape from the committed cassettes to the new recordings, clause by clause."""
+    from ..cassettes import CorruptCassetteError, read_cassette, serializer
+
+    lines: list[DriftLine] = []
+    new_files = _cassettes(recorded)
+    for clause, old_path in _cassettes(committed).items():
+        new_path = new_files.get(clause)
+        if new_path is None:
+            lines.append(
+                DriftLine(clause, "", "cassette", "its clause recorded nothing (see the run above)", NOT_RECORDED)
+            )
+            continue
+        try:
+            old, new = read_cassette(old_path, serializer), read_cassette(new_path, serializer)
+        except CorruptCassetteError as error:
+            lines.append(DriftLine(clause, "", "cassette", str(error), NOT_RECORDED))
+            continue
+        lines += _compare_cassettes(clause, old, new)
+    return lines
+
+
+def _compare_cassettes(clause: str, old: tuple[Any, ...], new: tuple[Any, ...]) -> list[DriftLine]:
+    from ..cassettes.shape import BREAKING, compare, response_shape
+
+    lines = []
+    for index, (request, old_response, new_response) in enumerate(zip(old[0], old[1], new[1], strict=False)):
+        where = f"{index} ({request.method} {request.path})"
+        for change in compare(response_shape(old_response), response_shape(new_response)):
+            lines.append(DriftLine(clause, where, change.path, change.description, change.kind))
+    if len(old[0]) != len(new[0]):
+        lines.append(DriftLine(clause, "", "interactions", f"{len(old[0])} -> {len(new[0])}", BREAKING))
+    return lines
+
+
+def summary(lines: list[DriftLine], clauses: int) -> str:
+    if not lines:
+        return f"drift: no change of shape in {clauses} cassette(s)"
+    counts = {kind: sum(line.kind == kind for line in lines) for kind in ("breaking", "additive", NOT_RECORDED)}
+    parts = [f"{n} {kind}" for kind, n in counts.items() if n]
+    return f"drift: {', '.join(parts)} change(s) in {len({line.clause for line in lines})} of {clauses} cassette(s)"
+
+
+def markdown(lines: list[DriftLine], target: str) -> str:
+    head = f"## API drift: `{target}`\n\n"
+    if not lines:
+        return head + "No change of shape: the live API answers as the committed cassettes say.\n"
+    rows = ["| change | clause | interaction | path | what changed |", "| --- | --- | --- | --- | --- |"]
+    rows += [
+        f"| {_cell(line.kind)} | {_cell(line.clause)} | {_cell(line.interaction)} | `{_cell(line.path)}` "
+        f"| {_cell(line.change)} |"
+        for line in lines
+    ]
+    return head + "\n".join(rows) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _class_name(target: str, kwargs: str | None) -> str:
+    from .lint import provider_class_names
+
+    if kwargs is not None:
+        try:
+            value = json.loads(kwargs)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--kwargs is not valid JSON ({error.msg} at position {error.pos}): {kwargs!r}") from None
+        if not isinstance(value, dict):
+            raise UsageError(f"--kwargs must be a JSON object, got {type(value).__name__}: {kwargs!r}")
+    return provider_class_names([target], kwargs)[0]
+
+
+def _cassettes(directory: Path) -> dict[str, Path]:
+    if not directory.is_dir():
+        return {}
+    return {path.stem: path for path in sorted(directory.glob("*.yaml")) if not path.name.startswith(".")}
+
+
+def _record(target: str, kwargs: str | None, scratch: Path) -> tuple[int, str]:
+    """Run the cassette clauses once, recording into ``scratch``; (pytest's exit code, its output)."""
+    argv = [f"--laios-provider={target}", f"--laios-cassette-dir={scratch}", "--record-mode=once", "-m", "vcr"]
+    argv += [f"--laios-provider-kwargs={kwargs}"] if kwargs is not None else []
+    argv += ["-p", "no:cacheprovider", "-q"]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        argv += ["-p", "laios_conformance.plugin", "-p", "pytest_recording.plugin"]
+    progress = RecordingProgress(_stderr_copy())
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = pytest.main(argv, plugins=[progress])
+    finally:
+        progress.close()
+    return int(code), out.getvalue()
+
+
+class RecordingProgress:
+    """One line per clause as it records, on the real stderr (pytest's output is kept back)."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream
+        self.total = 0
+        self.done = 0
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.total = len(session.items)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            self.done += 1
+            clause = report.nodeid.split("::")[-1].split("[")[0].removeprefix("test_").replace("_", "-")
+            self._write(f"drift: recorded {clause} ({self.done}/{self.total}): {report.outcome}")
+
+    def _write(self, line: str) -> None:
+        if self.stream is not None:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+
+
+def _stderr_copy() -> TextIO | None:
+    try:
+        sys.stderr.flush()
+        return os.fdopen(os.dup(2), "w", encoding="utf-8", errors="replace")
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,121 @@
+"""``laios-conformance drift``: the live API (a loopback stand-in, in two versions) against the committed cassettes.
+
+The committed ``cassettes/OpenAIClient`` were built from the same real samples the loopback
+API serves, so version 1 answers in their shape; version 2 changes it the way APIs do.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import REPO, cli, one_line_error
+from tests.support.fake_api import FakeAPI
+
+OPENAI = "reference_providers.openai:OpenAIClient"
+
+
+class ChangedAPI(FakeAPI):
+    """Version 2: message content is a list of parts, ``usage`` is gone, ``safety`` is new."""
+
+    def answer(self, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        status, headers, payload = super().answer(path, body)
+        if status != 200 or not headers["content-type"].startswith("application/json"):
+            return status, headers, payload
+        document = json.loads(payload)
+        for choice in document["choices"]:
+            choice["message"]["content"] = [{"type": "text", "text": choice["message"]["content"]}]
+        del document["usage"]
+        document["safety"] = {"flagged": False}
+        return status, headers, json.dumps(document).encode()
+
+
+def files_under(directory: Path) -> dict[Path, bytes | None]:
+    """Every entry under ``directory`` and its bytes (None for a folder)."""
+    return {path: path.read_bytes() if path.is_file() else None for path in sorted(directory.rglob("*"))}
+
+
+@pytest.fixture
+def committed(tmp_path: Path) -> Path:
+    root = tmp_path / "cassettes"
+    shutil.copytree(REPO / "cassettes" / "OpenAIClient", root / "OpenAIClient")
+    return root
+
+
+def drift(api_url: str, root: Path, report: Path):
+    kwargs = json.dumps({"base_url": api_url + "/v1"})
+    return cli("drift", OPENAI, "--kwargs", kwargs, "--cassette-dir", str(root), "--report-md", str(report))
+
+
+def test_the_same_shape_is_no_drift(committed: Path, tmp_path: Path) -> None:
+    before = files_under(committed)
+    with FakeAPI() as api:
+        result = drift(api.url, committed, tmp_path / "drift.md")
+    assert result.returncode == 0, result.stdout + result.stderr
+    count = len(list((committed / "OpenAIClient").glob("*.yaml")))
+    assert result.stdout.splitlines() == [f"drift: no change of shape in {count} cassette(s)"]
+    progress = [line for line in result.stderr.splitlines() if line.startswith("drift: recorded ")]
+    assert len(progress) == count and progress[0] == f"drift: recorded returns-response (1/{count}): passed"
+    assert (tmp_path / "drift.md").read_text() == (
+        f"## API drift: `{OPENAI}`\n\nNo change of shape: the live API answers as the committed cassettes say.\n"
+    )
+    assert files_under(committed) == before
+
+
+def test_a_retyped_a_removed_and_an_added_field_are_reported(committed: Path, tmp_path: Path) -> None:
+    before = files_under(committed)
+    with ChangedAPI() as api:
+        result = drift(api.url, committed, tmp_path / "drift.md")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert files_under(committed) == before, "drift wrote into the cassette dir"
+    lines = result.stdout.splitlines()
+    where = "returns-response interaction 0 (POST /v1/chat/completions)"
+    mine = [line for line in lines if line.split(": ")[1] == where]
+    assert mine == [
+        f"additive: {where}: safety: added",
+        f"breaking: {where}: usage: removed",
+        f"breaking: {where}: choices[].message.content: str -> list",
+    ]
+    changes = {line.split(": ", 2)[2] for line in lines[:-1]}
+    assert changes == {"safety: added", "usage: removed", "choices[].message.content: str -> list"}, lines
+    clauses = {line.split(": ")[1].split(" ")[0] for line in lines[:-1]}
+    assert lines[-1] == (
+        f"drift: {2 * len(clauses)} breaking, {len(clauses)} additive change(s) in {len(clauses)} of "
+        f"{len(before) - 1} cassette(s)"
+    )
+    table = (tmp_path / "drift.md").read_text().splitlines()
+    assert table[2:4] == ["| change | clause | interaction | path | what changed |", "| --- | --- | --- | --- | --- |"]
+    assert "| breaking | returns-response | 0 (POST /v1/chat/completions) | `usage` | removed |" in table
+    assert (
+        "| breaking | returns-response | 0 (POST /v1/chat/completions) | `choices[].message.content` | str -> list |"
+        in (table)
+    )
+    assert len(table) == 4 + len(lines) - 1
+
+
+def test_a_clause_that_records_nothing_fails_the_drift_check(committed: Path, tmp_path: Path) -> None:
+    with FakeAPI() as api:
+        down = api.url  # stopped on leaving the block: every request is refused
+    before = files_under(committed)
+    result = drift(down, committed, tmp_path / "drift.md")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert files_under(committed) == before
+    lines = result.stdout.splitlines()
+    assert "not recorded: returns-response: cassette: its clause recorded nothing (see the run above)" in lines
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["drift", "nocolon"], "has no ':'"),
+        (["drift", OPENAI, "--kwargs", "[1]"], "--kwargs must be a JSON object"),
+        (["drift", OPENAI, "--cassette-dir", "no/such/dir"], "no committed cassettes for OpenAIClient in no/such/dir"),
+    ],
+)
+def test_drift_usage_errors(args: list[str], expected: str) -> None:
+    result = cli(*args)
+    assert result.returncode == 2
+    assert expected in one_line_error(result)

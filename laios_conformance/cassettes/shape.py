@@ -199,16 +199,22 @@ def _header_changes(old: dict[str, str], new: dict[str, str]) -> list[Change]:
 
 
 def _event_changes(old: tuple[str, ...], new: tuple[str, ...]) -> list[Change]:
-    if old == new:
-        return []
     old_types, new_types = {e.rstrip("+") for e in old}, {e.rstrip("+") for e in new}
     changes = [Change(f"events[{name}]", "removed", BREAKING) for name in sorted(old_types - new_types)]
     changes += [Change(f"events[{name}]", "added", ADDITIVE) for name in sorted(new_types - old_types)]
-    kept_old = [e for e in old if e.rstrip("+") in new_types]
-    kept_new = [e for e in new if e.rstrip("+") in old_types]
-    if kept_old != kept_new or not changes:
+    if _order(old, new_types) != _order(new, old_types):
         changes.append(Change("events", f"{' '.join(old)} -> {' '.join(new)}", BREAKING))
     return changes
+
+
+def _order(pattern: tuple[str, ...], shared: set[str]) -> list[str]:
+    """The order of the event types in ``shared``; how often one repeats is a value, not a shape."""
+    order: list[str] = []
+    for event in pattern:
+        name = event.rstrip("+")
+        if name in shared and (not order or order[-1] != name):
+            order.append(name)
+    return order
 
 
 def _path_changes(old: Shape, new: Shape) -> list[Change]:

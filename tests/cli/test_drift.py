@@ -1,7 +1,8 @@
 """``laios-conformance drift``: the live API (a loopback stand-in, in two versions) against the committed cassettes.
 
 The committed ``cassettes/OpenAIClient`` were built from the same real samples the loopback
-API serves, so version 1 answers in their shape; version 2 changes it the way APIs do.
+API serves, so version 1 answers in their shape; version 2 (``ChangedShapeAPI``) changes it
+the way APIs do: a retyped field, a removed one and an added one.
 """
 
 from __future__ import annotations
@@ -13,24 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.cli.helpers import REPO, cli, one_line_error
+from tests.support.fake_api import ChangedShapeAPI as ChangedAPI
 from tests.support.fake_api import FakeAPI
 
 OPENAI = "reference_providers.openai:OpenAIClient"
-
-
-class ChangedAPI(FakeAPI):
-    """Version 2: message content is a list of parts, ``usage`` is gone, ``safety`` is new."""
-
-    def answer(self, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        status, headers, payload = super().answer(path, body)
-        if status != 200 or not headers["content-type"].startswith("application/json"):
-            return status, headers, payload
-        document = json.loads(payload)
-        for choice in document["choices"]:
-            choice["message"]["content"] = [{"type": "text", "text": choice["message"]["content"]}]
-        del document["usage"]
-        document["safety"] = {"flagged": False}
-        return status, headers, json.dumps(document).encode()
 
 
 def files_under(directory: Path) -> dict[Path, bytes | None]:

@@ -217,6 +217,8 @@ def runnable_problems(block: Block) -> list[str]:
             problems.append(f"`{command.text}` reads the environment ($...)")
         if command.kind == "run" and record_mode(command.argv) not in (None, "none"):
             problems.append(f"`{command.text}` records cassettes")
+        if command.kind == "run" and command.argv[:2] == ["laios-conformance", "drift"]:
+            problems.append(f"`{command.text}` calls the live API")
     runs = [c for c in commands(block) if c.kind == "run"]
     if "exit" in block.markers and len(runs) != 1:
         problems.append(f"<!-- exit --> needs exactly one pytest/laios-conformance command, found {len(runs)}")

@@ -79,7 +79,7 @@ def test_recording_page_lists_the_clauses_that_use_cassettes(site: Path) -> None
 
 def test_ci_page_inlines_the_workflow_files(site: Path) -> None:
     text = page_text(site, "ci")
-    for name in ("conformance.yml", "conformance-matrix.yml", "record-cassettes.yml"):
+    for name in ("conformance.yml", "conformance-matrix.yml", "record-cassettes.yml", "api-drift.yml"):
         listing = (DOCS / "workflows" / name).read_text(encoding="utf-8")
         assert " ".join(listing.split()) in text, f"{name} is not inlined verbatim on the CI page"
 

@@ -1,6 +1,6 @@
 """The GitHub Actions workflows in docs/workflows/: well-formed, least privilege, and working.
 
-``conformance.yml`` and ``conformance-matrix.yml`` are also run locally, step by step (see
+``conformance.yml``, ``conformance-matrix.yml`` and ``api-drift.yml`` are also run locally, step by step (see
 ``run_workflow_locally`` and ``run_jobs_locally``).
 """
 
@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import json
 import re
+import secrets as _secrets
 import shutil
+import string
+import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import load_verdict
+from tests.support.fake_api import ChangedShapeAPI, FakeAPI
 
 from ._blocks import DOCS
 from .conftest import (
@@ -31,6 +37,7 @@ from .conftest import (
 )
 
 RECORD_WORKFLOW = "record-cassettes.yml"
+DRIFT_WORKFLOW = "api-drift.yml"
 
 
 def steps_of(workflow: dict[str, Any]) -> list[dict[str, Any]]:
@@ -212,3 +219,73 @@ def test_matrix_gate_fails_when_a_provider_delivered_no_verdict(matrix_run: Jobs
     statuses = step_status(gate)
     assert statuses["Merge the verdicts into one gate"] == "passed", "what arrived passes"
     assert statuses["Every provider's job delivered its verdict"] == "failed", "but a provider is missing"
+
+
+# -- the nightly drift check ------------------------------------------------------------------
+
+
+def test_drift_workflow_runs_nightly_keeps_the_key_in_one_step_and_opens_nothing() -> None:
+    workflow = load_workflow(DRIFT_WORKFLOW)
+    on = triggers(workflow)
+    assert "schedule" in on and set(on) <= {"schedule", "workflow_dispatch"}
+    assert workflow.get("permissions") == {"contents": "read"}
+    for permissions in all_permissions(workflow):
+        assert set(permissions.values()) <= {"read", "none"}, permissions
+    steps = steps_of(workflow)
+    with_key = [step for step in steps if "secrets." in json.dumps(step)]
+    assert len(with_key) == 1 and with_key[0]["env"] == {"OPENAI_API_KEY": "${{ secrets.OPENAI_API_KEY }}"}
+    (job,) = workflow["jobs"].values()
+    assert '"$OPENAI_API_KEY"' in job["env"]["PROVIDER_KWARGS"], "the key reaches the kit as $NAME, so it is scrubbed"
+    script = with_key[0]["run"]
+    assert "laios-conformance drift" in script and "--report-md" in script and "$GITHUB_STEP_SUMMARY" in script
+    text = (DOCS / "workflows" / DRIFT_WORKFLOW).read_text(encoding="utf-8")
+    assert not re.search(r"gh (issue|pr)|github-script|create-pull-request|git push", text), "the job opens nothing"
+
+
+FAKE_KEY = "sk-proj-" + "".join(_secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
+
+
+@pytest.fixture(scope="module")
+def drift_runs() -> Iterator[dict[str, WorkflowRun]]:
+    """The drift job, run locally against a loopback API in the cassettes' shape and in a changed one."""
+    if not cli_available():
+        pytest.skip(CLI_MISSING)
+    (job,) = load_workflow(DRIFT_WORKFLOW)["jobs"].values()
+
+    def run(name: str, api: FakeAPI, folder: Path) -> WorkflowRun:
+        with api:
+            kwargs = json.loads(job["env"]["PROVIDER_KWARGS"]) | {"base_url": api.url + "/v1"}
+            env = {**job["env"], "PROVIDER_KWARGS": json.dumps(kwargs)}
+            context = {"secrets": {"OPENAI_API_KEY": FAKE_KEY}}
+            return run_workflow_locally(folder / name, job["steps"], env, context=context)
+
+    with tempfile.TemporaryDirectory(prefix="laios-drift-workflow-") as scratch, ThreadPoolExecutor(2) as pool:
+        folder = Path(scratch)
+        for name in ("same", "changed"):
+            (folder / name).mkdir()
+        same = pool.submit(run, "same", FakeAPI(), folder)
+        changed = pool.submit(run, "changed", ChangedShapeAPI(), folder)
+        runs = {"same": same.result(), "changed": changed.result()}
+        yield runs
+
+
+def drift_step(run: WorkflowRun):
+    (step,) = [s for s in run.steps if s.ran is not None]
+    return step
+
+
+def test_drift_workflow_passes_while_the_api_keeps_its_shape(drift_runs) -> None:
+    step = drift_step(drift_runs["same"])
+    assert step.status == "passed", step.ran.explain()
+    assert "No change of shape" in drift_runs["same"].summary.read_text(encoding="utf-8")
+
+
+def test_drift_workflow_fails_with_the_table_as_its_summary_and_never_shows_the_key(drift_runs) -> None:
+    run = drift_runs["changed"]
+    step = drift_step(run)
+    assert step.status == "failed" and step.ran.returncode == 1, step.ran.explain()
+    summary = run.summary.read_text(encoding="utf-8")
+    assert "| change | clause | interaction | path | what changed |" in summary
+    assert "| `choices[].message.content` | str -> list |" in summary and "| `usage` | removed |" in summary
+    assert FAKE_KEY not in summary + step.ran.stdout + step.ran.stderr
+    assert FAKE_KEY not in (run.workspace / "drift.md").read_text(encoding="utf-8")

@@ -104,3 +104,20 @@ class FakeAPI:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@dataclass
+class ChangedShapeAPI(FakeAPI):
+    """The same API, a version later: message content is a list of parts, ``usage`` is gone,
+    ``safety`` is new (JSON answers only; streams are unchanged)."""
+
+    def answer(self, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        status, headers, payload = super().answer(path, body)
+        if status != 200 or not headers["content-type"].startswith("application/json"):
+            return status, headers, payload
+        document = json.loads(payload)
+        for choice in document.get("choices", []):
+            choice["message"]["content"] = [{"type": "text", "text": choice["message"]["content"]}]
+        document.pop("usage", None)
+        document["safety"] = {"flagged": False}
+        return status, headers, json.dumps(document).encode()

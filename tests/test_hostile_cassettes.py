@@ -1,0 +1,110 @@
+"""Hostile cassette files in replay: each is one clear error line naming the file, never a verdict on the provider."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support.recording import REPO
+
+OPENAI = "reference_providers.openai:OpenAIClient"
+CLAUSE = "returns-response"
+
+
+@pytest.fixture
+def cassettes(tmp_path: Path) -> Path:
+    root = tmp_path / "cassettes"
+    shutil.copytree(REPO / "cassettes" / "OpenAIClient", root / "OpenAIClient")
+    return root
+
+
+@pytest.fixture
+def replay(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, cassettes: Path):
+    """Replay returns-response in-process; returns (its status, its message, the run's output)."""
+    monkeypatch.delenv("CI", raising=False)
+
+    def run() -> tuple[str, str, str]:
+        report = pytester.path / "verdict.json"
+        result = pytester.runpytest_inprocess(
+            f"--laios-provider={OPENAI}",
+            f"--laios-cassette-dir={cassettes}",
+            "--block-network",
+            f"--laios-report={report}",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "returns_response",
+        )
+        clause = json.loads(report.read_text(encoding="utf-8"))["providers"][0]["clauses"][CLAUSE]
+        return clause["status"], clause["message"], "\n".join(result.outlines + result.errlines)
+
+    return run
+
+
+def expect_refusal(replay, path: Path, reason: str) -> None:
+    status, message, output = replay()
+    assert status == "error", message
+    assert message.startswith(f"cassette {path} is {reason}"), message
+    assert "\n" not in message and "Traceback" not in output
+
+
+def test_a_symlinked_cassette_is_refused_whether_it_dangles_or_leaves_the_folder(
+    cassettes: Path, tmp_path: Path, replay
+) -> None:
+    path = cassettes / "OpenAIClient" / f"{CLAUSE}.yaml"
+    outside = tmp_path / "elsewhere.yaml"
+    shutil.move(path, outside)
+    path.symlink_to(outside)
+    expect_refusal(replay, path, f"refused: a symbolic link to {outside} (outside the cassette dir)")
+    outside.unlink()
+    expect_refusal(replay, path, f"refused: a symbolic link to {outside} (dangling)")
+    assert path.is_symlink() and not outside.exists(), "the kit wrote through or over the link"
+
+
+@pytest.mark.parametrize(
+    "edit, reason",
+    [
+        (
+            lambda text: text.replace(
+                "      string: |", "      string: !!binary |\n        aVBOR//+AAAA\n      x: |", 1
+            ),
+            "corrupt (interaction 0: the response body is binary (!!binary), not text)",
+        ),
+        (
+            lambda text: text.replace(
+                "recorded_at:", "evil: !!python/object/apply:os.system ['true']\nrecorded_at:", 1
+            ),
+            "corrupt (invalid YAML: could not determine a constructor for the tag "
+            "'tag:yaml.org,2002:python/object/apply:os.system'",
+        ),
+        (
+            lambda text: (
+                "\n".join(
+                    ["a0: &a0 [" + ", ".join(["x"] * 10) + "]"]
+                    + [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, 10)]
+                )
+                + "\n"
+                + text
+            ),
+            "corrupt (YAML aliases expand to more than 10000 nodes (an alias bomb?)",
+        ),
+        (lambda text: "- " + text.replace("\n", "\n  "), "corrupt (not a cassette: the top level is a list"),
+        (lambda text: text[: text.index("  response:") + len("  response:\n")], "corrupt (interaction 0: 'response'"),
+    ],
+    ids=["binary-body", "python-tag", "alias-bomb", "a-list", "truncated"],
+)
+def test_a_hostile_cassette_is_an_error_line_not_a_verdict(cassettes: Path, replay, edit, reason: str) -> None:
+    path = cassettes / "OpenAIClient" / f"{CLAUSE}.yaml"
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    before = path.read_bytes()
+    expect_refusal(replay, path, reason)
+    assert path.read_bytes() == before
+
+
+def test_a_cassette_over_the_size_bound_is_refused(cassettes: Path, replay, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = cassettes / "OpenAIClient" / f"{CLAUSE}.yaml"
+    monkeypatch.setenv("LAIOS_CONFORMANCE_MAX_CASSETTE_MB", str(path.stat().st_size / 2 / 1048576))
+    expect_refusal(replay, path, "refused: 0.0 MB, over the 0.")

@@ -26,6 +26,7 @@ from .._files import atomic_write_text
 from . import UsageError
 
 NOT_RECORDED = "not recorded"
+MAX_REASON = 200
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def run_drift(args: argparse.Namespace) -> int:
             raise UsageError(usage_message(output))
         if code == pytest.ExitCode.INTERRUPTED:
             return 130
-        lines = compare_dirs(committed, Path(scratch) / class_name)
+        lines = compare_dirs(committed, Path(scratch) / class_name, _clause_messages(Path(scratch) / "verdict.json"))
     for line in lines:
         print(line)
     print(summary(lines, len(_cassettes(committed))))
@@ -63,8 +64,11 @@ def run_drift(args: argparse.Namespace) -> int:
     return 1 if any(line.kind != "additive" for line in lines) else 0
 
 
-def compare_dirs(committed: Path, recorded: Path) -> list[DriftLine]:
-    """Every change of shape from the committed cassettes to the new recordings, clause by clause."""
+def compare_dirs(committed: Path, recorded: Path, why: dict[str, str] | None = None) -> list[DriftLine]:
+    """Every change of shape from the committed cassettes to the new recordings, clause by clause.
+
+    ``why`` maps a clause to what happened to it in the recording run, for clauses that recorded nothing.
+    """
     from ..cassettes import CorruptCassetteError, read_cassette, serializer
 
     lines: list[DriftLine] = []
@@ -72,9 +76,8 @@ def compare_dirs(committed: Path, recorded: Path) -> list[DriftLine]:
     for clause, old_path in _cassettes(committed).items():
         new_path = new_files.get(clause)
         if new_path is None:
-            lines.append(
-                DriftLine(clause, "", "cassette", "its clause recorded nothing (see the run above)", NOT_RECORDED)
-            )
+            reason = (why or {}).get(clause, "the clause did not run")
+            lines.append(DriftLine(clause, "", "cassette", f"its clause recorded nothing ({reason})", NOT_RECORDED))
             continue
         try:
             old, new = read_cassette(old_path, serializer), read_cassette(new_path, serializer)
@@ -101,9 +104,10 @@ def _compare_cassettes(clause: str, old: tuple[Any, ...], new: tuple[Any, ...]) 
 def summary(lines: list[DriftLine], clauses: int) -> str:
     if not lines:
         return f"drift: no change of shape in {clauses} cassette(s)"
-    counts = {kind: sum(line.kind == kind for line in lines) for kind in ("breaking", "additive", NOT_RECORDED)}
-    parts = [f"{n} {kind}" for kind, n in counts.items() if n]
-    return f"drift: {', '.join(parts)} change(s) in {len({line.clause for line in lines})} of {clauses} cassette(s)"
+    labels = {"breaking": "breaking change(s)", "additive": "additive change(s)", NOT_RECORDED: "recorded nothing"}
+    counts = {kind: sum(line.kind == kind for line in lines) for kind in labels}
+    parts = [f"{n} {labels[kind]}" for kind, n in counts.items() if n]
+    return f"drift: {', '.join(parts)}, in {len({line.clause for line in lines})} of {clauses} cassette(s)"
 
 
 def markdown(lines: list[DriftLine], target: str) -> str:
@@ -136,6 +140,21 @@ def _class_name(target: str, kwargs: str | None) -> str:
     return provider_class_names([target], kwargs)[0]
 
 
+def _clause_messages(report: Path) -> dict[str, str]:
+    """Each clause's status and first message line from the recording run's verdict (secrets already redacted)."""
+    try:
+        data = json.loads(report.read_text(encoding="utf-8"))
+        clauses = data["providers"][0]["clauses"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return {}
+    found = {}
+    for clause, result in clauses.items():
+        message = " ".join(str(result.get("message", "")).split())
+        text = f"{result.get('status')}: {message}" if message else str(result.get("status"))
+        found[clause] = text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
+    return found
+
+
 def _cassettes(directory: Path) -> dict[str, Path]:
     if not directory.is_dir():
         return {}
@@ -145,6 +164,7 @@ def _cassettes(directory: Path) -> dict[str, Path]:
 def _record(target: str, kwargs: str | None, scratch: Path) -> tuple[int, str]:
     """Run the cassette clauses once, recording into ``scratch``; (pytest's exit code, its output)."""
     argv = [f"--laios-provider={target}", f"--laios-cassette-dir={scratch}", "--record-mode=once", "-m", "vcr"]
+    argv += [f"--laios-report={scratch / 'verdict.json'}"]
     argv += [f"--laios-provider-kwargs={kwargs}"] if kwargs is not None else []
     argv += ["-p", "no:cacheprovider", "-q"]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):

@@ -70,7 +70,7 @@ def test_a_retyped_a_removed_and_an_added_field_are_reported(committed: Path, tm
     assert changes == {"safety: added", "usage: removed", "choices[].message.content: str -> list"}, lines
     clauses = {line.split(": ")[1].split(" ")[0] for line in lines[:-1]}
     assert lines[-1] == (
-        f"drift: {2 * len(clauses)} breaking, {len(clauses)} additive change(s) in {len(clauses)} of "
+        f"drift: {2 * len(clauses)} breaking change(s), {len(clauses)} additive change(s), in {len(clauses)} of "
         f"{len(before) - 1} cassette(s)"
     )
     table = (tmp_path / "drift.md").read_text().splitlines()
@@ -91,7 +91,13 @@ def test_a_clause_that_records_nothing_fails_the_drift_check(committed: Path, tm
     assert result.returncode == 1, result.stdout + result.stderr
     assert files_under(committed) == before
     lines = result.stdout.splitlines()
-    assert "not recorded: returns-response: cassette: its clause recorded nothing (see the run above)" in lines
+    mine = [line for line in lines if line.startswith("not recorded: returns-response: ")]
+    assert len(mine) == 1 and mine[0].startswith(
+        "not recorded: returns-response: cassette: its clause recorded nothing (failed: "
+        "reference_providers._errors.ProviderConnectionError: [openai] connection failed"
+    ), lines
+    count = len(list((committed / "OpenAIClient").glob("*.yaml")))
+    assert lines[-1] == f"drift: {count} recorded nothing, in {count} of {count} cassette(s)"
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,7 @@ length (``sk-pr…(51 chars)``), never the secret.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import re
@@ -96,7 +97,7 @@ KEY_SHAPES = (
     ("huggingface-token", r"hf_[A-Za-z0-9]{30,}"),
     ("github-token", r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
     ("aws-access-key", r"(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])"),
-    ("jwt", r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}"),
+    ("jwt", r"eyJ[A-Za-z0-9_-]{8,2000}\.eyJ[A-Za-z0-9_-]{8,2000}\.[A-Za-z0-9_-]{16,2000}"),
 )
 _SHAPES = [(kind, re.compile(r"(?<![A-Za-z0-9_-])" + pattern)) for kind, pattern in KEY_SHAPES]
 _BEARER = re.compile(r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]+)")
@@ -109,8 +110,8 @@ _KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _ALLOW = re.compile(r"#\s*laios-conformance:\s*allow\b(.*)$")
 # A value right after an auth-like name (a YAML key, a JSON member, ``name=value``), quoted or not.
 _AUTH_NAME_VALUE = re.compile(
-    r"(?i)[\w-]*(?:api[_-]?key|apikey|token|secret|passw(?:or)?d|credential|auth[\w-]*|access[_-]?key|private[_-]?key)"
-    r"[\w-]*[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9+/=_.~-]{" + str(MIN_TOKEN_LENGTH) + ",})"
+    r"(?i)(?:api[_-]?key|apikey|token|secret|passw(?:or)?d|credential|auth|access[_-]?key|private[_-]?key)"
+    r"[\w-]{0,40}[\"']?\s{0,4}[:=]\s{0,4}[\"']?([A-Za-z0-9+/=_.~-]{" + str(MIN_TOKEN_LENGTH) + ",})"
 )
 
 _TIERS = {
@@ -327,11 +328,11 @@ def _place(file: Path, lines: list[str], allowed: set[int], hits: list[tuple[str
     """Findings with line numbers: value hits where their token first appears, then what only the raw text shows."""
     found: list[Finding] = []
     placed: set[tuple[int, str]] = set()
-    search_from: dict[str, int] = {}
+    cursor = 0  # values come in file order, so each search starts where the last one ended
     for location, kind, token in hits:
-        line = _line_of(lines, token, search_from.get(token, 0))
+        line = _line_of(lines, token, cursor, placed)
         if line is not None:
-            search_from[token] = line
+            cursor = line - 1
             placed.add((line, token))
         if line not in allowed:
             found.append(Finding(file, location, kind, redact(token), line))
@@ -344,14 +345,15 @@ def _place(file: Path, lines: list[str], allowed: set[int], hits: list[tuple[str
     return found
 
 
-def _line_of(lines: list[str], token: str, start: int) -> int | None:
-    for index in range(start, len(lines)):
+def _line_of(lines: list[str], token: str, start: int, placed: set[tuple[int, str]]) -> int | None:
+    """The first line from ``start`` (then from the top) holding ``token`` that no earlier value claimed."""
+    first = None
+    for index in itertools.chain(range(start, len(lines)), range(min(start, len(lines)))):
         if token in lines[index]:
-            return index + 1
-    for index in range(min(start, len(lines))):
-        if token in lines[index]:
-            return index + 1
-    return None
+            if (index + 1, token) not in placed:
+                return index + 1
+            first = first or index + 1
+    return first
 
 
 def _raw_location(line: str) -> str:

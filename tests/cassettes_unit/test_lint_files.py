@@ -184,3 +184,14 @@ def test_leftover_temporary_files_are_reported(tmp_path: Path) -> None:
         f"{leftover}:file: leftover: a temporary file left by an interrupted cassette write; "
         "the next pytest run in this folder removes it (or delete it)"
     ]
+
+
+def test_long_lines_and_many_keys_are_read_in_one_pass(tmp_path: Path) -> None:
+    """Patterns are linear in the line length: a quadratic one made a 20 kB line take half a minute."""
+    path = tmp_path / "c.yaml"
+    body = "token" * 40_000 + " eyJ" * 50_000 + " " + "a" * 200_000
+    key = SHAPES[0][1]
+    path.write_text(CLEAN + f"body: '{body}'\nkeys:\n" + f"- {key}\n" * 2000, encoding="utf-8")
+    found = lint_paths([path])
+    assert [f.line for f in found] == list(range(5, 2005))
+    assert {(f.kind, f.location) for f in found} == {("openai-key", f"keys[{i}]") for i in range(2000)}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from laios_conformance.cassettes.limits import human_size
 from tests.support.recording import REPO
 
 OPENAI = "reference_providers.openai:OpenAIClient"
@@ -107,4 +108,5 @@ def test_a_hostile_cassette_is_an_error_line_not_a_verdict(cassettes: Path, repl
 def test_a_cassette_over_the_size_bound_is_refused(cassettes: Path, replay, monkeypatch: pytest.MonkeyPatch) -> None:
     path = cassettes / "OpenAIClient" / f"{CLAUSE}.yaml"
     monkeypatch.setenv("LAIOS_CONFORMANCE_MAX_CASSETTE_MB", str(path.stat().st_size / 2 / 1048576))
-    expect_refusal(replay, path, "refused: 0.0 MB, over the 0.")
+    size, limit = path.stat().st_size, int(path.stat().st_size / 2)
+    expect_refusal(replay, path, f"refused: {human_size(size)}, over the {human_size(limit)} limit for one cassette")

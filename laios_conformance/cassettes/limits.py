@@ -54,9 +54,17 @@ def check_file(path: Path, limit: int | None = None) -> None:
     size = path.stat().st_size
     if size > limit:
         raise CassetteRefused(
-            f"{size / 1048576:.1f} MB, over the {limit / 1048576:g} MB limit for one cassette "
-            f"(raise it with {MAX_SIZE_ENV}=N if the file is genuine)"
+            f"{human_size(size)}, over the {human_size(limit)} limit for one cassette "
+            f"(raise it with {MAX_SIZE_ENV}=MB if the file is genuine)"
         )
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} kB"
+    return f"{size / 1048576:.1f} MB"
 
 
 def symlink_reason(path: Path) -> str:

@@ -88,12 +88,12 @@ def test_a_yaml_alias_bomb_is_refused_in_one_line(tmp_path: Path) -> None:
 
 def test_a_cassette_over_the_size_bound_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = cassette(tmp_path, interaction(response_body="x" * 300_000))
-    refused = f"{path}:file: refused: 0.3 MB, over the 0.25 MB limit for one cassette "
+    refused = f"{path}:file: refused: {path.stat().st_size / 1024:.1f} kB, over the 256.0 kB limit for one cassette "
     assert lines(path, max_bytes=256 * 1024) == [
-        refused + "(raise it with LAIOS_CONFORMANCE_MAX_CASSETTE_MB=N if the file is genuine)"
+        refused + "(raise it with LAIOS_CONFORMANCE_MAX_CASSETTE_MB=MB if the file is genuine)"
     ]
     monkeypatch.setenv("LAIOS_CONFORMANCE_MAX_CASSETTE_MB", "0.25")
-    assert lines(path) == [refused + "(raise it with LAIOS_CONFORMANCE_MAX_CASSETTE_MB=N if the file is genuine)"]
+    assert lines(path) == [refused + "(raise it with LAIOS_CONFORMANCE_MAX_CASSETTE_MB=MB if the file is genuine)"]
 
 
 @pytest.mark.parametrize(

@@ -94,3 +94,16 @@ def test_lint_usage_errors(
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and expected in err
+
+
+def test_max_size_bounds_what_lint_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_of_openai_cassettes(tmp_path)
+    path = root / "OpenAIClient" / "returns-response.yaml"
+    assert main(["lint", str(path), "--max-size", "0.000976"]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    size = path.stat().st_size
+    assert line == (
+        f"{path}:file: refused: {size / 1024:.1f} kB, over the 1023 bytes limit for one cassette "
+        "(raise it with LAIOS_CONFORMANCE_MAX_CASSETTE_MB=MB if the file is genuine)"
+    )
+    assert main(["lint", str(path), "--max-size", "1"]) == 0

@@ -149,7 +149,7 @@ def _add_lint(commands: argparse._SubParsersAction[_Parser]) -> None:
     lint.add_argument("--max-size", type=float, metavar="MB", help="largest cassette to read (default: 50)")
 
 
-def _add_drift(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_drift(commands: argparse._SubParsersAction[_Parser]) -> None:
     drift = commands.add_parser(
         "drift",
         help="compare the live API's answers with the committed cassettes, by shape",

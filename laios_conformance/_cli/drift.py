@@ -92,13 +92,38 @@ def _compare_cassettes(clause: str, old: tuple[Any, ...], new: tuple[Any, ...]) 
     from ..cassettes.shape import BREAKING, compare, response_shape
 
     lines = []
-    for index, (request, old_response, new_response) in enumerate(zip(old[0], old[1], new[1], strict=False)):
-        where = f"{index} ({request.method} {request.path})"
-        for change in compare(response_shape(old_response), response_shape(new_response)):
+    for old_index, new_index in _pairs(old[0], new[0]):
+        request = old[0][old_index]
+        where = f"{old_index} ({request.method} {request.path})"
+        for change in compare(response_shape(old[1][old_index]), response_shape(new[1][new_index])):
             lines.append(DriftLine(clause, where, change.path, change.description, change.kind))
     if len(old[0]) != len(new[0]):
         lines.append(DriftLine(clause, "", "interactions", f"{len(old[0])} -> {len(new[0])}", BREAKING))
     return lines
+
+
+def _pairs(old: list[Any], new: list[Any]) -> list[tuple[int, int]]:
+    """(old index, new index) of the interactions whose requests match, as replay matches them;
+    the rest in order. Concurrent clauses record in any order."""
+    unused = list(range(len(new)))
+    pairs = []
+    for index, request in enumerate(old):
+        match = next((n for n in unused if _request_key(new[n]) == _request_key(request)), None)
+        if match is None and unused and index < len(new):
+            match = unused[0]
+        if match is not None:
+            unused.remove(match)
+            pairs.append((index, match))
+    return pairs
+
+
+def _request_key(request: Any) -> tuple[str, str, str]:
+    body = request.body or b""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True)
+    except ValueError:
+        canonical = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else str(body)
+    return request.method, request.path, canonical
 
 
 def summary(lines: list[DriftLine], clauses: int) -> str:

@@ -112,3 +112,19 @@ def test_drift_usage_errors(args: list[str], expected: str) -> None:
     result = cli(*args)
     assert result.returncode == 2
     assert expected in one_line_error(result)
+
+
+def test_interactions_are_paired_by_request_not_by_order(committed: Path, tmp_path: Path) -> None:
+    from laios_conformance._cli.drift import compare_dirs
+    from laios_conformance.cassettes import serializer
+
+    source = committed / "OpenAIClient" / "content-fidelity.yaml"
+    document = serializer.deserialize(source.read_text(encoding="utf-8"))
+    assert len(document["interactions"]) == 2  # one plain answer, one stream
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    (old / source.name).write_bytes(source.read_bytes())
+    document["interactions"].reverse()
+    (new / source.name).write_text(serializer.serialize(document), encoding="utf-8")
+    assert compare_dirs(old, new) == []

@@ -1,10 +1,10 @@
 """vcrpy glue for the conformance kit: scrubbing, matching, serializing, persisting, linting cassettes."""
 
+from .._files import atomic_write_text
 from .config import base_vcr_config, configure_vcr
 from .lint import Finding, lint_paths
 from .lint import main as lint_main
 from .matching import MATCH_ON, json_body, register_matchers
-from .._files import atomic_write_text
 from .persister import CorruptCassetteError, SafePersister, read_cassette
 from .scrub import PLACEHOLDER, make_scrubbers
 from .serializer import NAME as SERIALIZER_NAME

@@ -100,7 +100,7 @@ def _dict_differences(recorded: dict[str, Any], new: dict[str, Any], path: str) 
 def _list_differences(recorded: list[Any], new: list[Any], path: str) -> Iterator[str]:
     if len(recorded) != len(new):
         yield f"{path}: recorded {len(recorded)} items, this request {len(new)}"
-    for index, (old_item, new_item) in enumerate(zip(recorded, new)):
+    for index, (old_item, new_item) in enumerate(zip(recorded, new, strict=False)):
         yield from _differences(old_item, new_item, f"{path}[{index}]")
 
 

@@ -102,7 +102,9 @@ class SafePersister:
             raise CassetteNotFoundError(main)
         return (requests, responses, *metadata)
 
-    def save_cassette(self, cassette_path: str | os.PathLike[str], cassette_dict: dict[str, Any], serializer: Any) -> None:
+    def save_cassette(
+        self, cassette_path: str | os.PathLike[str], cassette_dict: dict[str, Any], serializer: Any
+    ) -> None:
         path = Path(cassette_path)
         cassette_dict = self._redacted(cassette_dict)
         if self._keep_existing(path, cassette_dict, serializer):

@@ -134,9 +134,7 @@ def redact_deep(value: Any, redact: Callable[[Any], Any]) -> Any:
 
 def scrub_request(request: Any, redact: Callable[[Any], Any]) -> Any:
     request = copy.deepcopy(request)
-    request.headers = {
-        name: redact(value) for name, value in request.headers.items() if not _drop_request_header(name)
-    }
+    request.headers = {name: redact(value) for name, value in request.headers.items() if not _drop_request_header(name)}
     request.uri = redact(_drop_key_parameters(request.uri))
     if isinstance(request.body, (str, bytes, bytearray)):
         request.body = redact(pretty_json(redact(request.body)))
@@ -147,9 +145,7 @@ def scrub_response(response: dict[str, Any], redact: Callable[[Any], Any], kept:
     response = copy.deepcopy(response)
     headers = response.get("headers") or {}
     response["headers"] = {
-        name: [redact(value) for value in _as_list(values)]
-        for name, values in headers.items()
-        if name.lower() in kept
+        name: [redact(value) for value in _as_list(values)] for name, values in headers.items() if name.lower() in kept
     }
     body = response.get("body")
     if isinstance(body, dict) and "string" in body:

@@ -1,8 +1,10 @@
 """``laios-conformance drift``: the live API (a loopback stand-in, in two versions) against the committed cassettes.
 
-The committed ``cassettes/OpenAIClient`` were built from the same real samples the loopback
-API serves, so version 1 answers in their shape; version 2 (``ChangedShapeAPI``) changes it
-the way APIs do: a retyped field, a removed one and an added one.
+The "committed" cassettes here are recorded once from version 1 of the loopback API (the
+repository's own cassettes mix in answers from other services, such as the truncated vllm
+answer ``finish-reason`` replays, which the stand-in does not serve); version 1 then answers
+in their shape, and version 2 (``ChangedShapeAPI``) changes it the way APIs do: a retyped
+field, a removed one and an added one.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.helpers import REPO, cli, one_line_error
+from tests.cli.helpers import cli, one_line_error
 from tests.support.fake_api import ChangedShapeAPI as ChangedAPI
 from tests.support.fake_api import FakeAPI
 
@@ -25,10 +27,32 @@ def files_under(directory: Path) -> dict[Path, bytes | None]:
     return {path: path.read_bytes() if path.is_file() else None for path in sorted(directory.rglob("*"))}
 
 
+@pytest.fixture(scope="module")
+def recorded_from_version_1(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("recorded") / "cassettes"
+    with FakeAPI() as api:
+        kwargs = json.dumps({"base_url": api.url + "/v1"})
+        result = cli(
+            "check",
+            OPENAI,
+            "--kwargs",
+            kwargs,
+            "--cassette-dir",
+            str(root),
+            "--",
+            "--record-mode=once",
+            "-m",
+            "vcr",
+            "--laios-allow-partial",
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root
+
+
 @pytest.fixture
-def committed(tmp_path: Path) -> Path:
+def committed(recorded_from_version_1: Path, tmp_path: Path) -> Path:
     root = tmp_path / "cassettes"
-    shutil.copytree(REPO / "cassettes" / "OpenAIClient", root / "OpenAIClient")
+    shutil.copytree(recorded_from_version_1, root)
     return root
 
 

@@ -284,6 +284,7 @@ def run_workflow_locally(
     job_env: dict[str, str],
     artifacts: Path | None = None,
     context: dict[str, Any] | None = None,
+    cassettes: Path | None = None,
 ) -> WorkflowRun:
     """The ``run:`` steps of a GitHub Actions job, in order, as the runner would run them.
 
@@ -293,7 +294,8 @@ def run_workflow_locally(
     steps that need the laios-conformance command are skipped while it does not exist. Like
     the runner: CI and GITHUB_ACTIONS are set, GITHUB_STEP_SUMMARY is a file, scripts run under
     ``bash --noprofile --norc -eo pipefail``, and ``${{ matrix.* }}`` / ``${{ needs.* }}`` in
-    ``env:`` and ``with:`` are filled from ``context``.
+    ``env:`` and ``with:`` are filled from ``context``. ``cassettes`` replaces the checkout's
+    ``cassettes/`` folder.
     """
     context = context or {}
     workspace = folder / "workspace"
@@ -304,6 +306,9 @@ def run_workflow_locally(
             ".git", ".hypothesis", ".pytest_cache", ".benchmarks", "__pycache__", "*.egg-info", "site", "tests", "docs"
         ),
     )
+    if cassettes is not None:  # the job's checkout holds these cassettes instead of the repository's
+        shutil.rmtree(workspace / "cassettes")
+        shutil.copytree(cassettes, workspace / "cassettes")
     bin_dir = folder / "bin"
     bin_dir.mkdir()
     shims = {

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.cli.helpers import cli
 from tests.conftest import load_verdict
 from tests.support.fake_api import ChangedShapeAPI, FakeAPI
 
@@ -257,16 +258,30 @@ def drift_runs() -> Iterator[dict[str, WorkflowRun]]:
             kwargs = json.loads(job["env"]["PROVIDER_KWARGS"]) | {"base_url": api.url + "/v1"}
             env = {**job["env"], "PROVIDER_KWARGS": json.dumps(kwargs)}
             context = {"secrets": {"OPENAI_API_KEY": FAKE_KEY}}
-            return run_workflow_locally(folder / name, job["steps"], env, context=context)
+            return run_workflow_locally(folder / name, job["steps"], env, context=context, cassettes=folder / "base")
 
     with tempfile.TemporaryDirectory(prefix="laios-drift-workflow-") as scratch, ThreadPoolExecutor(2) as pool:
         folder = Path(scratch)
+        # The committed cassettes as the loopback API's version 1 answers (the repository's own mix in
+        # answers from other services, such as the vllm answer finish-reason replays).
+        record_cassettes_from(FakeAPI(), folder / "base")
         for name in ("same", "changed"):
             (folder / name).mkdir()
         same = pool.submit(run, "same", FakeAPI(), folder)
         changed = pool.submit(run, "changed", ChangedShapeAPI(), folder)
         runs = {"same": same.result(), "changed": changed.result()}
         yield runs
+
+
+def record_cassettes_from(api: FakeAPI, root: Path) -> None:
+    """Record the reference OpenAI provider's cassette clauses from ``api`` into ``root``."""
+    with api:
+        kwargs = json.dumps({"base_url": api.url + "/v1"})
+        result = cli(
+            "check", "reference_providers.openai:OpenAIClient", "--kwargs", kwargs, "--cassette-dir", str(root),
+            "--", "--record-mode=once", "-m", "vcr", "--laios-allow-partial",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def drift_step(run: WorkflowRun):

@@ -35,6 +35,7 @@ from ._guards import (
 from ._redact import redact_report
 from ._version import __version__
 from ._watchdog import CallTimedOut
+from .cassette_dirs import cassette_dir
 from .cassettes import bookkeeping
 from .clauses import Clause, ClauseCannotJudge, clause_of, find, notes_of, running_clause
 from .loading import ProviderLoadError, ProviderSpec, load_providers, redact
@@ -111,7 +112,8 @@ class ConformanceSession:
         return base / root
 
     def cassette_dir(self, spec: ProviderSpec) -> Path:
-        return self.cassette_root / spec.class_name
+        named = bool(self.config.getoption("laios_cassette_dir") or self.config.getini("laios_cassette_dir"))
+        return cassette_dir(self.cassette_root, spec.factory, spec.class_name, named=named, recording=self.recording)
 
     # -- fixtures the contract asks for ---------------------------------------------------
 

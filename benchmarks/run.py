@@ -3,7 +3,8 @@
 Run from anywhere (it finds the repository from its own path):
 
     python benchmarks/run.py [--json PATH] [--reps N] [--startup-reps N] [--calls N] [--rounds N]
-                             [--only a|b|c|d|e] [--dependency-plugins] [--baseline DIR]
+                             [--only a|b|c|d|e|f] [--dependency-plugins] [--baseline DIR]
+                             [--fleet-reps N]
 
 Every figure is a median of several repetitions measured in this one run, with
 ``time.perf_counter``; compared conditions are interleaved (A, B, A, B...) so that a
@@ -25,6 +26,10 @@ e. with ``--baseline DIR`` (another checkout of the kit, e.g. ``git worktree add
    the three-provider suite of this checkout versus the same suite of DIR, interleaved, in
    wall time and in CPU time (user + system of the pytest process; steadier than wall time
    on a shared machine). Target: at most 1.10x.
+f. a fleet: 1, 5 and 20 OpenAI-compatible providers in one pytest session, each a
+   reference ``OpenAIClient`` subclass with its own label and base URL replaying a copy
+   of the committed cassettes rewritten to that URL (a gateway's back ends); then the 20
+   with ``-n 2``.
 
 Not collected by pytest: the file is not named ``test_*.py`` and ``testpaths`` is ``tests``.
 """
@@ -493,6 +498,107 @@ def startup_figures(reps: int, dependency_plugins: bool = False) -> list[Figure]
     )
 
 
+# --- f: a fleet of OpenAI-compatible providers in one session -------------------------------
+
+FLEET_SIZES = (1, 5, 20)
+FLEET_MODULE = """\
+\"\"\"A gateway's back ends: one OpenAI-compatible reference client class per base URL.\"\"\"
+from reference_providers.openai import OpenAIClient
+
+for _n in range(1, {count} + 1):
+    _name = f"Backend{{_n:02d}}"
+    globals()[_name] = type(_name, (OpenAIClient,), {{"__module__": __name__, "__qualname__": _name}})
+"""
+
+
+def fleet_folder(root: Path, count: int) -> list[str]:
+    """``count`` providers in ``root``: a module of classes and a cassette folder per class.
+
+    Returns the command-line arguments naming them, each with its own base URL.
+    """
+    (root / "fleet_providers.py").write_text(FLEET_MODULE.format(count=count), encoding="utf-8")
+    recorded = REPO / "cassettes" / "OpenAIClient"
+    args = []
+    for n in range(1, count + 1):
+        name, base_url = f"Backend{n:02d}", f"https://backend-{n:02d}.gateway.example/v1"
+        folder = root / "cassettes" / name
+        folder.mkdir(parents=True)
+        for cassette in recorded.glob("*.yaml"):
+            text = cassette.read_text(encoding="utf-8").replace("https://api.openai.com/v1", base_url)
+            (folder / cassette.name).write_text(text, encoding="utf-8")
+        args += [
+            f"--laios-provider=fleet_providers:{name}",
+            f"--laios-provider-kwargs={json.dumps({'base_url': base_url})}",
+        ]
+    return args
+
+
+def _fleet_argv(provider_args: list[str], extra: list[str] = ()) -> list[str]:
+    return [sys.executable, "-m", "pytest", *provider_args, "-p", "no:cacheprovider", "-q", *extra]
+
+
+def fleet_figures(reps: int) -> list[Figure]:
+    with tempfile.TemporaryDirectory(prefix="laios-fleet-") as tmp:
+        root = Path(tmp)
+        provider_args = fleet_folder(root, max(FLEET_SIZES))
+        per_provider = 2  # --laios-provider and --laios-provider-kwargs
+        conditions: dict[str, Callable[[], float]] = {}
+        for size in FLEET_SIZES:
+            argv = _fleet_argv(provider_args[: size * per_provider])
+            conditions[str(size)] = lambda argv=argv: _timed_run(argv, root)
+        largest = max(FLEET_SIZES)
+        parallel = _fleet_argv(provider_args, ["-n", "2"])
+        conditions[f"{largest}, -n 2"] = lambda: _timed_run(parallel, root)
+        samples = _interleaved(conditions, reps)
+    med = {name: statistics.median(values) for name, values in samples.items()}
+    t1, t5, t20 = (med[str(size)] for size in FLEET_SIZES)
+    first_slope, second_slope = (t5 - t1) / 4, (t20 - t5) / 15
+    figures = [
+        Figure(
+            f"f. fleet, {size} provider{'s' if size > 1 else ''} (wall s)",
+            med[str(size)],
+            "s",
+            detail=f"{med[str(size)] / size:.2f} s per provider; " + _spread(samples[str(size)]),
+            samples=samples[str(size)],
+        )
+        for size in FLEET_SIZES
+    ]
+    figures.append(
+        Figure(
+            "f. fleet, s per added provider, 1 -> 20",
+            (t20 - t1) / 19,
+            "s/provider",
+            "<= 1 s",
+            (t20 - t1) / 19 <= 1.0,
+            f"1 -> 5: {first_slope:.2f} s each, 5 -> 20: {second_slope:.2f} s each "
+            f"(ratio {second_slope / first_slope:.2f}; 1.00 is linear)",
+        )
+    )
+    pairs = [s / p for s, p in zip(samples[str(largest)], samples[f"{largest}, -n 2"], strict=False)]
+    figures.append(
+        Figure(
+            f"f. fleet, {largest} providers, -n 2 (wall s)",
+            med[f"{largest}, -n 2"],
+            "s",
+            detail=_spread(samples[f"{largest}, -n 2"]),
+            samples=samples[f"{largest}, -n 2"],
+        )
+    )
+    figures.append(
+        Figure(
+            f"f. fleet, {largest} providers, serial / -n 2 (speed-up)",
+            statistics.median(pairs),
+            "x",
+            ">= 1.4x",
+            statistics.median(pairs) >= 1.4,
+            f"median of per-round ratios ({', '.join(f'{r:.2f}' for r in pairs)}); "
+            f"ratio of medians {med[str(largest)] / med[f'{largest}, -n 2']:.3f}",
+            samples=pairs,
+        )
+    )
+    return figures
+
+
 # --- the machine, the table ----------------------------------------------------------------
 
 
@@ -533,8 +639,8 @@ def machine() -> dict[str, Any]:
 def _value(figure: Figure) -> str:
     if figure.unit == "x":
         return f"{figure.value:.3f}x"
-    if figure.unit == "s":
-        return f"{figure.value:.2f} s"
+    if figure.unit in ("s", "s/provider"):
+        return f"{figure.value:.2f} {figure.unit}"
     return f"{figure.value:.0f} {figure.unit}"
 
 
@@ -557,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--startup-reps", type=int, default=8, help="repetitions of each start-up run (c); default 8")
     parser.add_argument("--calls", type=int, default=2000, help="generate() calls per round (b); default 2000")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of calls per condition (b); default 5")
+    parser.add_argument("--fleet-reps", type=int, default=2, help="repetitions of each fleet run (f); default 2")
     parser.add_argument(
         "--dependency-plugins",
         action="store_true",
@@ -569,12 +676,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("a", "b", "c", "d", "e"),
+        choices=("a", "b", "c", "d", "e", "f"),
         action="append",
         help="run only these measurements (a and d run together)",
     )
     args = parser.parse_args(argv)
-    only = set(args.only or "abcd" + ("e" if args.baseline else ""))
+    only = set(args.only or "abcdf" + ("e" if args.baseline else ""))
 
     started = time.perf_counter()
     load_before = os.getloadavg()
@@ -588,6 +695,8 @@ def main(argv: list[str] | None = None) -> int:
         figures += suite_figures(args.reps)
     if "e" in only and args.baseline:
         figures += baseline_figures(Path(args.baseline), args.reps)
+    if only & {"f"}:
+        figures += fleet_figures(args.fleet_reps)
     figures.sort(key=lambda f: f.name[:2])
     elapsed = time.perf_counter() - started
     load_after = os.getloadavg()
@@ -619,6 +728,7 @@ def main(argv: list[str] | None = None) -> int:
             "settings": {
                 "reps": args.reps,
                 "startup_reps": args.startup_reps,
+                "fleet_reps": args.fleet_reps,
                 "calls": args.calls,
                 "rounds": args.rounds,
                 "dependency_plugins": args.dependency_plugins,

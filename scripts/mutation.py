@@ -295,6 +295,20 @@ def mutated_files() -> list[str]:
 # --- the command --------------------------------------------------------------------------
 
 
+def run_suite(work: Path, suite: str, max_children: int, survivors_only: bool) -> bool:
+    """Run mutmut for one suite (or only on last time's survivors); False if mutmut failed."""
+    names = [m.name for m in load_results(work) if m.status not in KILLED] if survivors_only else []
+    print(f"--- mutmut, suite {suite}" + (f", {len(names)} survivors again" if survivors_only else ""), flush=True)
+    if (names or not survivors_only) and mutmut(
+        work, suite, "run", "--max-children", str(max_children), *names
+    ).returncode:
+        return False
+    # On a busy machine a mutant can run out of CPU time without hanging: test each
+    # timeout once more, alone, before counting it as killed.
+    timeouts = [m.name for m in load_results(work) if m.status == "timeout"]
+    return not (timeouts and mutmut(work, suite, "run", "--max-children", "1", *timeouts).returncode)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", choices=sorted(SUITES), action="append", help="run only this suite (repeatable)")
@@ -317,16 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, list[Mutant]] = {}
     for suite in suites:
         work = prepare(suite, args.fresh)
-        if not args.report_only:
-            names = []
-            if args.rerun_survivors:
-                names = [m.name for m in load_results(work) if m.status not in KILLED]
-            print(f"--- mutmut, suite {suite}" + (f", {len(names)} survivors again" if names else ""), flush=True)
-            if args.rerun_survivors and not names:
-                pass
-            elif mutmut(work, suite, "run", "--max-children", str(args.max_children), *names).returncode:
-                print(f"mutmut failed for suite {suite}: see the output above", file=sys.stderr)
-                return 1
+        if not args.report_only and not run_suite(work, suite, args.max_children, args.rerun_survivors):
+            print(f"mutmut failed for suite {suite}: see the output above", file=sys.stderr)
+            return 1
         results[suite] = load_results(work)
     killed = {m.name for mutants in results.values() for m in mutants if m.status in KILLED}
     add_diffs(WORK / suites[0], [m for mutants in results.values() for m in mutants if m.name not in killed])

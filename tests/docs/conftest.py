@@ -303,7 +303,17 @@ def run_workflow_locally(
         REPO,
         workspace,
         ignore=shutil.ignore_patterns(
-            ".git", ".hypothesis", ".pytest_cache", ".benchmarks", "__pycache__", "*.egg-info", "site", "tests", "docs"
+            ".git",
+            ".hypothesis",
+            ".pytest_cache",
+            ".benchmarks",
+            "__pycache__",
+            "*.egg-info",
+            "site",
+            "tests",
+            "docs",
+            "build",  # local build and mutation-testing output, never in a fresh clone
+            "dist",
         ),
     )
     if cassettes is not None:  # the job's checkout holds these cassettes instead of the repository's

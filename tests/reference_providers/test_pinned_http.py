@@ -79,7 +79,7 @@ def test_what_is_not_a_url_is_not_loopback(url: Any) -> None:
 
 
 def test_a_missing_key_is_an_authentication_error_that_retrying_does_not_cure() -> None:
-    exc = error_of(lambda: OpenAIClient(base_url="https://llm.example.com/v1"))
+    exc = error_of(lambda: OpenAIClient(base_url="https://llm.example.com/v1/"))
     assert type(exc) is AuthenticationError
     assert (exc.provider, exc.status_code, exc.retryable) == ("openai", None, False)
     assert exc.message == (

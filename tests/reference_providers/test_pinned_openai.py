@@ -194,6 +194,7 @@ def test_refusal_pieces_join_into_one_refusal() -> None:
 
 def test_empty_refusal_pieces_are_no_refusal() -> None:
     assert streamed(stream(delta("a", refusal=""), delta(finish="stop"))) == ["a"]
+    assert streamed(stream(delta("a", refusal=""), delta(refusal="", finish="stop"))) == ["a"]
 
 
 def test_a_truncated_stream_is_a_retryable_stream_error() -> None:

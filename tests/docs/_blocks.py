@@ -39,7 +39,11 @@ OUTPUT_OPTIONS = ("--laios-report", "--report-json", "--report-md", "--junit", "
 _MARKER = re.compile(r"^<!--\s*(?P<name>not-run|exit|save-as)\b\s*(?::(?P<value>.*?))?\s*-->\s*$")
 _LOOKS_LIKE_MARKER = re.compile(r"^<!--\s*(not[- _]?run|exit|save[- _]?as|skip|no[- _]?run)\b", re.IGNORECASE)
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
-_PIP_SPEC = re.compile(r"^(?:\.|laios-conformance)(?:\[(?P<extras>[A-Za-z0-9_,-]+)\])?$")
+# This project: the checkout, the index's package, or the package from its git repository.
+_PIP_SPEC = re.compile(
+    r"^(?:\.|laios-conformance)(?:\[(?P<extras>[A-Za-z0-9_,-]+)\])?"
+    r"(?: @ git\+https://[\w.-]+/[\w.-]+/laios-conformance(?:\.git)?(?:@[\w.-]+)?)?$"
+)
 _PIP_FLAGS = frozenset({"-e", "--editable", "-U", "--upgrade", "-q", "--quiet"})
 
 

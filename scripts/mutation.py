@@ -26,6 +26,7 @@ Run it niced on a shared machine: ``nice -n 15 python scripts/mutation.py``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -295,18 +296,42 @@ def mutated_files() -> list[str]:
 # --- the command --------------------------------------------------------------------------
 
 
+def sources_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in mutated_files():
+        digest.update((REPO / path).read_bytes())
+    return digest.hexdigest()
+
+
+def forget_stale_test_map(work: Path) -> bool:
+    """Drop mutmut's map of which tests run which function if the sources changed since.
+
+    mutmut keeps results per function and re-tests changed functions, but it never maps
+    the tests of a function that is new: its mutants would count as "no tests".
+    """
+    stamp, stats = work / "mutated-sources.sha256", work / "mutants" / "mutmut-stats.json"
+    stale = stats.exists() and (not stamp.exists() or stamp.read_text() != sources_fingerprint())
+    if stale:
+        stats.unlink()
+    return stale
+
+
 def run_suite(work: Path, suite: str, max_children: int, survivors_only: bool) -> bool:
     """Run mutmut for one suite (or only on last time's survivors); False if mutmut failed."""
+    stale = forget_stale_test_map(work)
     names = [m.name for m in load_results(work) if m.status not in KILLED] if survivors_only else []
     print(f"--- mutmut, suite {suite}" + (f", {len(names)} survivors again" if survivors_only else ""), flush=True)
-    if (names or not survivors_only) and mutmut(
-        work, suite, "run", "--max-children", str(max_children), *names
-    ).returncode:
+    wanted = bool(names) or not survivors_only
+    if wanted and mutmut(work, suite, "run", "--max-children", str(max_children), *names).returncode:
         return False
+    again = [m.name for m in load_results(work) if m.status == "no tests"] if stale and not survivors_only else []
     # On a busy machine a mutant can run out of CPU time without hanging: test each
     # timeout once more, alone, before counting it as killed.
-    timeouts = [m.name for m in load_results(work) if m.status == "timeout"]
-    return not (timeouts and mutmut(work, suite, "run", "--max-children", "1", *timeouts).returncode)
+    again += [m.name for m in load_results(work) if m.status == "timeout"]
+    if again and mutmut(work, suite, "run", "--max-children", "1", *again).returncode:
+        return False
+    (work / "mutated-sources.sha256").write_text(sources_fingerprint())
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,13 @@ _KIT_SECTION = "LAIOS conformance"
 
 def run_check(args: argparse.Namespace, extra: list[str]) -> int:
     check_outputs(args, extra)
-    validate(args)
+    from .probe import ProviderEndedProcess
+
+    try:
+        validate(args)
+    except ProviderEndedProcess as ended:
+        print(f"the run ended without a verdict: {ended}", file=sys.stderr)
+        return 1
     secrets = declared_secrets(args.kwargs, parse_secret_names(args.secret_kwargs))
     run = judged_run(pytest_arguments(args, extra), report_json=args.report_json, verbose=args.verbose)
     run.out, run.err = redact(run.out, secrets), redact(run.err, secrets)
@@ -44,16 +50,16 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def validate(args: argparse.Namespace) -> None:
-    """Check targets and kwargs with the plugin's own validator, before pytest starts."""
+    """Check targets and kwargs with the plugin's own validator, before pytest starts.
+
+    In a child process (see ``probe``): loading runs the provider's code, which may end the process.
+    """
     from .._guards import DEFAULT_CALL_TIMEOUT
-    from ..loading import Flags, ProviderLoadError, load_providers
+    from .probe import validate_in_child
 
     timeout = DEFAULT_CALL_TIMEOUT if args.call_timeout is None else (args.call_timeout or None)
-    names = parse_secret_names(args.secret_kwargs)
-    try:
-        load_providers(args.targets, args.kwargs, Flags(target="target", kwargs="--kwargs"), names, timeout)
-    except ProviderLoadError as error:
-        raise UsageError(str(error)) from None
+    names = list(parse_secret_names(args.secret_kwargs))
+    validate_in_child({"targets": args.targets, "kwargs": args.kwargs, "secret_names": names, "call_timeout": timeout})
 
 
 @dataclass

@@ -41,6 +41,16 @@ def test_a_provider_that_ends_the_process_fails_the_gate(tmp_path: Path, good_ca
     assert "gate: passed" not in result.stdout
 
 
+def test_a_constructor_that_ends_the_process_fails_the_gate(tmp_path: Path) -> None:
+    report = tmp_path / "verdict.json"
+    result = cli("check", H + "EndsProcessInConstructor", "--report-json", str(report), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert one_line_error(result) == (
+        "the run ended without a verdict: loading the provider ended the process (exit status 0) before it was judged"
+    )
+    assert not report.exists()
+
+
 def test_an_incomplete_verdict_is_no_verdict(tmp_path: Path) -> None:
     report = tmp_path / "verdict.json"
     run = child.ChildRun(0, "", "")

@@ -30,6 +30,13 @@ class ExitsInGenerate(GoodOpenAIStyle):
         os._exit(0)
 
 
+class EndsProcessInConstructor(GoodOpenAIStyle):
+    """Ends the process from its constructor with status 0: ``check`` loads it first, and must survive."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        os._exit(0)
+
+
 class HangsOnce(GoodOpenAIStyle):
     """The first generate() of the run never returns; every later call (on fresh instances) works."""
 

@@ -1,0 +1,66 @@
+"""``check`` validates its targets in a child process too, before the judged session.
+
+Validating means importing the provider's module and building one instance, which runs the
+provider's code: an ``os._exit(0)`` at import or in the constructor must end that child, not
+``check`` with the provider's chosen exit status. The child answers with one marker line on
+success, or the one-line usage error on stderr (exit 2); anything else means the provider
+ended the process while it was being loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+__all__ = ["ProviderEndedProcess", "validate_in_child"]
+
+_OK = "laios-conformance probe: providers load"
+
+
+class ProviderEndedProcess(Exception):
+    """The child that loads the providers ended without saying whether they load."""
+
+
+def validate_in_child(request: dict[str, Any]) -> None:
+    """Raise UsageError for a bad target or kwargs, ProviderEndedProcess for a provider that ends the process."""
+    from . import UsageError
+
+    child = subprocess.run(
+        [sys.executable, "-m", "laios_conformance._cli.probe"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode == 0 and _OK in child.stdout.splitlines():
+        return
+    if child.returncode == 2 and child.stderr.strip():
+        raise UsageError(child.stderr.strip().splitlines()[-1])
+    raise ProviderEndedProcess(
+        f"loading the provider ended the process (exit status {child.returncode}) before it was judged"
+    )
+
+
+def _main() -> int:
+    from ..loading import Flags, ProviderLoadError, load_providers
+
+    request = json.loads(sys.stdin.read())
+    try:
+        load_providers(
+            request["targets"],
+            request["kwargs"],
+            Flags(target="target", kwargs="--kwargs"),
+            request["secret_names"],
+            request["call_timeout"],
+        )
+    except ProviderLoadError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    print(_OK, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

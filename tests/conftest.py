@@ -3,7 +3,9 @@ to run the kit on a provider and read its verdict."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import hypothesis  # noqa: F401  # imported to warm sys.modules
 import jsonschema
 import pytest
 import vcr  # noqa: F401  # imported to warm sys.modules
+from filelock import FileLock
 
 import laios_conformance.contract._support
 import laios_conformance.session  # noqa: F401  # imported to warm sys.modules
@@ -26,17 +29,83 @@ DROPS_SYSTEM_PROMPT = "tests.providers.defective:DropsSystemPrompt"
 OPENAI_BASE = "https://api.openai.com"
 
 
+# How many xdist workers run the kit's own suite when no -n is given: this is a 2-core
+# machine, and most of the suite's time is subprocesses that one worker would wait on.
+DEFAULT_WORKERS = 2
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Run the kit's own suite on two pytest-xdist workers unless the command says otherwise.
+
+    Set here rather than in ``addopts`` so that ``-p no:xdist`` still works, and so that the
+    kit runs this suite starts from the repository root (``--laios-provider=...``) keep
+    their own serial default. ``-n 0`` runs the suite serially.
+    """
+    option = config.option
+    if not config.pluginmanager.has_plugin("xdist") or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    if option.numprocesses is not None or option.dist != "no" or getattr(option, "laios_provider", None):
+        return
+    if option.usepdb or option.collectonly:
+        return
+    option.numprocesses = DEFAULT_WORKERS
+    option.dist = "loadgroup"
+
+
+# Module- and session-scoped fixtures that run the kit in subprocesses for a minute or more.
+# Under xdist every worker has its own session: the tests that share one of these go to one
+# worker as an xdist group (``--dist loadgroup``), so that the fixture runs once per run.
+SHARED_FIXTURE_GROUPS = {
+    "recordings": "recordings",  # tests/test_recording.py: three providers recorded, replayed
+    "sdk_cassettes": "sdk-wrappers",  # tests/test_sdk_wrappers.py
+    "site": "docs-site",  # tests/docs/test_site.py: mkdocs build
+    "replay_run": "docs-replay-workflow",  # tests/docs/test_workflows.py
+    "matrix_run": "docs-matrix-workflow",  # tests/docs/test_workflows.py
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group the tests that share an expensive fixture; under xdist, hand groups out first.
+
+    A group is one unit of work for ``--dist loadgroup``; started last, a two-minute group
+    would leave the other worker idle at the end. The order changes on xdist workers only:
+    a serial run keeps the collection order.
+    """
+    for item in items:
+        groups = {SHARED_FIXTURE_GROUPS[name] for name in item.fixturenames if name in SHARED_FIXTURE_GROUPS}
+        for group in sorted(groups):
+            item.add_marker(pytest.mark.xdist_group(group))
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin("xdist"):  # -p no:xdist: the groups are just labels
+        config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker")
+
+
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's temporary directory that every xdist worker sees (pytest-xdist's pattern)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session", autouse=True)
 def subprocess_bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Let the many Python subprocesses of this suite share compiled bytecode.
 
     Where PYTHONDONTWRITEBYTECODE is set, every subprocess recompiles (and pytest
     re-rewrites) every module it imports: seconds each. A cache prefix in a temporary
-    directory keeps the repository and site-packages untouched.
+    directory keeps the repository and site-packages untouched; xdist workers share it
+    (Python writes each cached file atomically).
     """
+    prefix = shared_tmp(tmp_path_factory) / "pycache"
+    prefix.mkdir(exist_ok=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
-        patch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path_factory.mktemp("pycache")))
+        patch.setenv("PYTHONPYCACHEPREFIX", str(prefix))
         yield
 
 
@@ -50,11 +119,22 @@ def fake_api() -> Iterator[FakeAPI]:
 def good_cassettes(tmp_path_factory: pytest.TempPathFactory, fake_api: FakeAPI) -> Path:
     """Cassettes for GoodOpenAIStyle, recorded through the kit against the loopback API;
     also for the two providers whose requests differ from it on purpose (so that their
-    clauses judge what they send instead of missing the cassette)."""
-    root = tmp_path_factory.mktemp("cassettes")
-    for target in (GOOD, NON_STREAMING, DROPS_SYSTEM_PROMPT):
-        result = record(target, {"base_url": f"{fake_api.url}/v1"}, fake_api.url, OPENAI_BASE, root, cwd=root)
-        assert (root / target.rsplit(":", 1)[1]).is_dir(), result.stdout + result.stderr
+    clauses judge what they send instead of missing the cassette).
+
+    Recorded once per run: under xdist the first worker to get here records into the
+    shared temporary directory while the others wait on the lock, then all replay it.
+    """
+    shared = shared_tmp(tmp_path_factory)
+    root = shared / "good-cassettes"
+    done = shared / "good-cassettes.done"
+    with FileLock(str(shared / "good-cassettes.lock")):
+        if not done.exists():
+            root.mkdir(exist_ok=True)
+            for target in (GOOD, NON_STREAMING, DROPS_SYSTEM_PROMPT):
+                url = fake_api.url
+                result = record(target, {"base_url": f"{url}/v1"}, url, OPENAI_BASE, root, cwd=root)
+                assert (root / target.rsplit(":", 1)[1]).is_dir(), result.stdout + result.stderr
+            done.touch()
     return root
 
 
@@ -62,7 +142,9 @@ def cassettes_for(root: Path, class_name: str) -> Path:
     """Let another provider class replay GoodOpenAIStyle's cassettes (same wire traffic)."""
     link = root / class_name
     if not link.exists():
-        link.symlink_to(root / "GoodOpenAIStyle", target_is_directory=True)
+        # Another xdist worker may make the same link at the same moment.
+        with contextlib.suppress(FileExistsError):
+            link.symlink_to(root / "GoodOpenAIStyle", target_is_directory=True)
     return root
 
 

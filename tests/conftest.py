@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 # Imported once here so that in-process kit runs (pytester restores sys.modules after
 # each run) do not pay for importing them again every time.
@@ -36,14 +37,18 @@ DEFAULT_WORKERS = 2
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
-    """Run the kit's own suite on two pytest-xdist workers unless the command says otherwise.
+    """Run the whole own suite (``pytest`` with no paths) on two pytest-xdist workers.
 
     Set here rather than in ``addopts`` so that ``-p no:xdist`` still works, and so that the
     kit runs this suite starts from the repository root (``--laios-provider=...``) keep
-    their own serial default. ``-n 0`` runs the suite serially.
+    their serial default. ``-n 0`` runs the suite serially; a run of named files or
+    directories stays serial (worker start-up would cost it more than it saves) unless
+    ``-n`` is given.
     """
     option = config.option
     if not config.pluginmanager.has_plugin("xdist") or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
         return
     if option.numprocesses is not None or option.dist != "no" or getattr(option, "laios_provider", None):
         return
@@ -81,9 +86,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent under -p no:xdist
+def pytest_configure_node(node: Any) -> None:
+    """Pass the distribution mode chosen above on to each worker.
+
+    Workers parse the command line again, and it has no ``--dist`` when the default
+    above chose one; without this they would not put the groups into the node ids.
+    """
+    node.workerinput["own_suite_dist"] = node.config.option.dist
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if not config.pluginmanager.has_plugin("xdist"):  # -p no:xdist: the groups are just labels
         config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker")
+    if getattr(config, "workerinput", {}).get("own_suite_dist") == "loadgroup":
+        config.option.loadgroup = True
 
 
 def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:

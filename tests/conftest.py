@@ -67,6 +67,8 @@ SHARED_FIXTURE_GROUPS = {
     "site": "docs-site",  # tests/docs/test_site.py: mkdocs build
     "replay_run": "docs-replay-workflow",  # tests/docs/test_workflows.py
     "matrix_run": "docs-matrix-workflow",  # tests/docs/test_workflows.py
+    "release_run": "docs-release-workflow",  # tests/docs/test_release_workflow.py: builds the wheel
+    "recorded_from_version_1": "drift-recording",  # tests/cli/test_drift.py
 }
 
 

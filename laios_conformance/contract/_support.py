@@ -60,6 +60,19 @@ def call_stream(provider: Any, messages: list[Any] | None = None) -> list[Any]:
     return list(stream)
 
 
+def requests_of_each_call(provider: Any, status: int) -> Iterator[tuple[str, Traffic]]:
+    """The requests generate() and a consumed generate_stream() send, each answered by the kit
+    with HTTP ``status`` (the requests are what the caller judges; the error is the kit's)."""
+    for name, call in (("generate", call_generate), ("generate_stream", call_stream)):
+        with (
+            observed(answer_with(lambda seen: error_reply(seen, status)), virtual_time=True) as traffic,
+            contextlib.suppress(Exception),
+        ):
+            call(provider)
+        require_traffic(traffic, f"{name}()")
+        yield name, traffic
+
+
 # -- seeing traffic ----------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from ._support import (
     observed,
     record_exchange,
     recorded_for,
+    requests_of_each_call,
     require_traffic,
     string_values,
 )
@@ -216,13 +217,7 @@ def test_timeout_set(provider: Any) -> None:
     ``urlopen(..., timeout=<seconds>)``.
     """
     cases = Cases()
-    for name, call in (("generate", call_generate), ("generate_stream", call_stream)):
-        with (
-            observed(answer_with(lambda seen: error_reply(seen, 500)), virtual_time=True) as traffic,
-            contextlib.suppress(Exception),
-        ):
-            call(provider)
-        require_traffic(traffic, f"{name}()")
+    for name, traffic in requests_of_each_call(provider, 500):
         for seen in traffic.seen:
             unset = [k for k in ("connect", "read", "write") if not _finite(seen.timeout.get(k))]
             if unset:

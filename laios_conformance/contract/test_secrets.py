@@ -21,7 +21,16 @@ import pytest
 
 from ..clauses import clause
 from ..seam import Fault
-from ._support import Cases, answer_with, call_generate, call_stream, error_reply, observed, require_traffic
+from ._support import (
+    Cases,
+    answer_with,
+    call_generate,
+    call_stream,
+    error_reply,
+    observed,
+    requests_of_each_call,
+    require_traffic,
+)
 
 MIN_SECRET_LENGTH = 8  # as the kit's redaction (laios_conformance._redact): shorter ones are not hunted
 
@@ -214,13 +223,7 @@ def test_key_reaches_request(provider: Any, laios_provider_spec: Any) -> None:
         pytest.skip("not applicable: the kit knows no API key for this provider (no api_key, none from $ENV)")
     cases = Cases()
     places: dict[str, set[str]] = {}
-    for name, call in (("generate", call_generate), ("generate_stream", call_stream)):
-        with (
-            observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic,
-            contextlib.suppress(Exception),
-        ):
-            call(provider)
-        require_traffic(traffic, f"{name}()")
+    for name, traffic in requests_of_each_call(provider, 400):
         for seen in traffic.seen:
             found = key_places(seen, secrets)
             if not found:

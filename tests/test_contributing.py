@@ -6,6 +6,7 @@ These read the registry and the proof tables of the other test modules; they run
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from laios_conformance import wire
 from laios_conformance.clauses import Clause
 from laios_conformance.contract import catalogue
+from laios_conformance.wire._base import endpoint_family
 
 REPO = Path(__file__).resolve().parents[1]
 GUIDE = "CONTRIBUTING.md"
@@ -119,6 +121,20 @@ def test_every_built_in_wire_format_is_documented_and_has_real_samples() -> None
         assert fmt.name in docs, f"docs/wire-formats.md does not describe {fmt.name!r}; {where}"
         samples = list((REPO / "tests" / "data" / "wire_samples" / fmt.name).glob("*.json"))
         assert samples, f"no real {fmt.name!r} samples in tests/data/wire_samples/{fmt.name}/; {where}"
+
+
+def test_every_decoder_in_the_wire_package_is_built_in_and_names_its_endpoints() -> None:
+    where = f"see {GUIDE}, 'Adding a wire format'"
+    built_in = {type(fmt) for fmt in wire.registered()}
+    for path in sorted((REPO / "laios_conformance" / "wire").glob("[!_]*.py")):
+        module = importlib.import_module(f"laios_conformance.wire.{path.stem}")
+        for cls in vars(module).values():
+            if isinstance(cls, type) and issubclass(cls, wire.WireFormat) and cls.__module__ == module.__name__:
+                assert cls in built_in, f"{cls.__name__} is not in the built-in list of wire/_registry.py; {where}"
+                assert cls.endpoints, f"{cls.__name__} declares no `endpoints`; {where}"
+                for suffix in cls.endpoints:
+                    url = f"https://api.example{suffix}"
+                    assert endpoint_family(url) == cls.name, f"{url} is not settled as {cls.name!r}; {where}"
 
 
 def test_the_guide_names_every_file_these_checks_point_to() -> None:

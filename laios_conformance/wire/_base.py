@@ -121,14 +121,10 @@ def split_text(text: str, parts: int) -> list[str]:
     return [text[bounds[i] : bounds[i + 1]] for i in range(parts)]
 
 
-# URL paths that name a built-in family outright. A URL like this settles detection
-# before any look at the bodies.
-_ENDPOINTS = {
-    "/chat/completions": "openai",
-    "/v1/messages": "anthropic",
-    "/api/chat": "ollama",
-    "/api/generate": "ollama",
-}
+# URL path suffixes that name a family outright, gathered from the ``endpoints`` each
+# decoder class declares (see ``WireFormat.__init_subclass__``). A URL like this settles
+# detection before any look at the bodies.
+_ENDPOINTS: dict[str, str] = {}
 
 
 def endpoint_family(url: str) -> str | None:
@@ -161,6 +157,14 @@ class WireFormat:
 
     name: str = ""
     framing: Any = None
+    #: URL path suffixes that only this format serves (``"/chat/completions"``): a URL
+    #: ending so is this format's without a look at the body, and no other format's.
+    endpoints: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for suffix in cls.__dict__.get("endpoints", ()):
+            _ENDPOINTS.setdefault(suffix.rstrip("/"), cls.name)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

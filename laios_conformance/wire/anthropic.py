@@ -65,6 +65,7 @@ class AnthropicWire(WireFormat):
 
     name = "anthropic"
     framing = _sse
+    endpoints = ("/v1/messages",)
 
     # -- recognition
 

@@ -61,6 +61,7 @@ class OllamaWire(WireFormat):
 
     name = "ollama"
     framing = _ndjson
+    endpoints = ("/api/chat", "/api/generate")
 
     # -- recognition
 

@@ -125,6 +125,7 @@ class OpenAIWire(WireFormat):
 
     name = "openai"
     framing = _sse
+    endpoints = ("/chat/completions",)
 
     # -- recognition
 

@@ -83,3 +83,23 @@ def test_unknown_formats_are_not_detected():
 def test_detect_accepts_text_and_any_header_case():
     body = '{"model":"m","created_at":"t","message":{"role":"assistant","content":"hi"},"done":true}'
     assert detect("", None, {"Content-Type": "application/json"}, body).name == "ollama"
+
+
+def test_a_declared_endpoint_settles_detection_without_a_look_at_the_body():
+    class Suffixed(Echo):
+        name = "suffixed"
+        endpoints = ("/v9/suffixed",)
+        recognises = WireFormat.recognises  # the default: endpoints first, then the body
+
+        def recognises_body(self, request_body, response_headers, response_body):
+            return False
+
+    fmt = Suffixed()
+    register(fmt)
+    try:
+        assert detect("http://x/v9/suffixed/", b"", {}, b"not json at all") is fmt
+        # the built-ins refuse it too: a body they would accept does not make it theirs
+        assert OpenAIWire().recognises("http://x/v9/suffixed", b"", {}, b'{"choices": []}') is False
+        assert detect("http://x/v1/chat/completions", b"", {}, b"{}").name == "openai"
+    finally:
+        unregister(fmt)

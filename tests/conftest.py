@@ -61,9 +61,9 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 # Module- and session-scoped fixtures that run the kit in subprocesses for a minute or more.
 # Under xdist every worker has its own session: the tests that share one of these go to one
 # worker as an xdist group (``--dist loadgroup``), so that the fixture runs once per run.
+# (tests/test_recording.py and tests/test_sdk_wrappers.py group their tests per provider
+# themselves, so that each provider's recording can go to another worker.)
 SHARED_FIXTURE_GROUPS = {
-    "recordings": "recordings",  # tests/test_recording.py: three providers recorded, replayed
-    "sdk_cassettes": "sdk-wrappers",  # tests/test_sdk_wrappers.py
     "site": "docs-site",  # tests/docs/test_site.py: mkdocs build
     "replay_run": "docs-replay-workflow",  # tests/docs/test_workflows.py
     "matrix_run": "docs-matrix-workflow",  # tests/docs/test_workflows.py

@@ -199,17 +199,38 @@ def _replay_reference(recording: Recording, base_env: dict[str, str]) -> Recordi
     return recording
 
 
+class Recordings(dict):
+    """The providers' recordings, each recorded then replayed the first time it is asked for.
+
+    Lazy, so that a worker records only the providers of the tests it runs: the tests of
+    one provider share an xdist group (:func:`on_recording`), and the five groups spread
+    over the workers instead of one worker carrying all ten kit runs.
+    """
+
+    def __init__(self, root: Path, base_env: dict[str, str]) -> None:
+        super().__init__()
+        self.root, self.base_env = root, base_env
+
+    def __missing__(self, name: str) -> Recording:
+        recorded = _record_reference(name, REFERENCES[name], self.root, self.base_env)
+        self[name] = _replay_reference(recorded, self.base_env)
+        return self[name]
+
+
 @pytest.fixture(scope="module")
-def recordings(tmp_path_factory: pytest.TempPathFactory, kit_env: dict[str, str]) -> dict[str, Recording]:
-    root = tmp_path_factory.mktemp("recordings")
-    # One after the other: on a busy machine, running them side by side was slower.
-    done = [_record_reference(name, reference, root, kit_env) for name, reference in REFERENCES.items()]
-    for recording in done:
-        _replay_reference(recording, kit_env)
-    return {rec.reference.class_name: rec for rec in done}
+def recordings(tmp_path_factory: pytest.TempPathFactory, kit_env: dict[str, str]) -> Recordings:
+    return Recordings(tmp_path_factory.mktemp("recordings"), kit_env)
 
 
-@pytest.mark.parametrize("name", sorted(REFERENCES))
+def on_recording(name: str) -> pytest.MarkDecorator:
+    """The xdist group of the tests that read ``recordings[name]``: one worker records it."""
+    return pytest.mark.xdist_group(f"recording-{name}")
+
+
+RECORDED = [pytest.param(name, marks=on_recording(name)) for name in sorted(REFERENCES)]
+
+
+@pytest.mark.parametrize("name", RECORDED)
 def test_record_then_replay_offline_gives_the_same_verdict_and_no_key_on_disk(recordings, name: str) -> None:
     rec = recordings[name]
     assert rec.recorded.returncode == 0, output(rec.recorded)
@@ -242,7 +263,7 @@ def test_record_then_replay_offline_gives_the_same_verdict_and_no_key_on_disk(re
         assert not any(needle in text for needle in needles), "planted key printed"
 
 
-@pytest.mark.parametrize("name", sorted(REFERENCES))
+@pytest.mark.parametrize("name", RECORDED)
 def test_recording_prints_one_progress_line_per_cassette_written(recordings, name: str) -> None:
     rec = recordings[name]
     lines = [m for m in map(PROGRESS.match, rec.recorded.stdout.splitlines()) if m]
@@ -288,6 +309,7 @@ def openai_copy(recordings, tmp_path: Path) -> tuple[Path, dict]:
     return root, {"base_url": rec.kwargs["base_url"]}
 
 
+@on_recording("OpenAIClient")
 def test_an_unplayed_interaction_is_an_error(openai_copy, replay) -> None:
     root, kwargs = openai_copy
     path = root / "OpenAIClient" / "returns-response.yaml"
@@ -306,6 +328,7 @@ def test_an_unplayed_interaction_is_an_error(openai_copy, replay) -> None:
     assert result.ret == 1
 
 
+@on_recording("OpenAIClient")
 def test_a_corrupt_cassette_is_one_line_error_and_left_untouched(openai_copy, replay) -> None:
     root, kwargs = openai_copy
     path = root / "OpenAIClient" / "returns-response.yaml"
@@ -321,6 +344,7 @@ def test_a_corrupt_cassette_is_one_line_error_and_left_untouched(openai_copy, re
     assert result.ret == 1
 
 
+@on_recording("OpenAIClient")
 def test_stale_cassettes_fail_the_freshness_clause(openai_copy, replay) -> None:
     root, kwargs = openai_copy
     directory = root / "OpenAIClient"
@@ -351,6 +375,7 @@ def test_stale_cassettes_fail_the_freshness_clause(openai_copy, replay) -> None:
 # --- more recording runs against the session's fake API --------------------------------------
 
 
+@on_recording("OpenAIClient")
 def test_once_never_clobbers_an_existing_cassette(recordings, fake_api: FakeAPI, tmp_path: Path, kit_env) -> None:
     rec = recordings["OpenAIClient"]
     directory = tmp_path / "cassettes" / "OpenAIClient"
@@ -567,6 +592,7 @@ def kill_mid_write(mode: str, work: Path, cassette_root: Path, fake_url: str, ba
     return temporary
 
 
+@on_recording("OpenAIClient")
 @pytest.mark.parametrize("mode", ["once", "all", "rewrite"])
 def test_a_recording_killed_mid_write_leaves_no_partial_cassette(
     mode: str, recordings, fake_api: FakeAPI, tmp_path: Path, replay, kit_env
@@ -622,6 +648,7 @@ def test_a_recording_killed_mid_write_leaves_no_partial_cassette(
 KEPT = re.compile(r"^laios: kept (\S+) -> (.+) unchanged \((.+)\)$")
 
 
+@on_recording("OpenAIClient")
 def test_a_failed_rewrite_keeps_every_cassette_and_a_successful_one_replaces_them(
     recordings, fake_api: FakeAPI, tmp_path: Path, kit_env
 ) -> None:

@@ -18,22 +18,39 @@ WRAPPERS = {
 OPT_IN = {"cassettes-fresh"}
 
 
+class SdkCassettes:
+    """Cassettes of each SDK-wrapping provider, recorded the first time they are asked for.
+
+    Lazy, and each provider's test in an xdist group of its own, so that the three
+    recordings spread over the workers.
+    """
+
+    def __init__(self, root: Path, fake_api: FakeAPI) -> None:
+        self.root, self.fake_api = root, fake_api
+        self.recorded: set[str] = set()
+
+    def __getitem__(self, name: str) -> Path:
+        if name not in self.recorded:
+            suffix, real_base = WRAPPERS[name]
+            target = f"tests.providers.sdk_wrappers:{name}"
+            api = self.fake_api
+            result = record(target, {"base_url": api.url + suffix}, api.url, real_base, self.root, cwd=self.root)
+            assert (self.root / name).is_dir(), result.stdout[-3000:] + result.stderr[-3000:]
+            self.recorded.add(name)
+        return self.root
+
+
 @pytest.fixture(scope="module")
-def sdk_cassettes(tmp_path_factory: pytest.TempPathFactory, fake_api: FakeAPI) -> Path:
-    root = tmp_path_factory.mktemp("sdk-cassettes")
-    for name, (suffix, real_base) in WRAPPERS.items():
-        target = f"tests.providers.sdk_wrappers:{name}"
-        result = record(target, {"base_url": fake_api.url + suffix}, fake_api.url, real_base, root, cwd=root)
-        assert (root / name).is_dir(), result.stdout[-3000:] + result.stderr[-3000:]
-    return root
+def sdk_cassettes(tmp_path_factory: pytest.TempPathFactory, fake_api: FakeAPI) -> SdkCassettes:
+    return SdkCassettes(tmp_path_factory.mktemp("sdk-cassettes"), fake_api)
 
 
-@pytest.mark.parametrize("name", sorted(WRAPPERS))
-def test_sdk_wrapper_passes_the_suite(pytester: pytest.Pytester, sdk_cassettes: Path, name: str) -> None:
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group(f"sdk-{n}")) for n in sorted(WRAPPERS)])
+def test_sdk_wrapper_passes_the_suite(pytester: pytest.Pytester, sdk_cassettes: SdkCassettes, name: str) -> None:
     report = pytester.path / "verdict.json"
     result = pytester.runpytest_inprocess(
         f"--laios-provider=tests.providers.sdk_wrappers:{name}",
-        f"--laios-cassette-dir={sdk_cassettes}",
+        f"--laios-cassette-dir={sdk_cassettes[name]}",
         f"--laios-report={report}",
         "--laios-strict",
         "-p",

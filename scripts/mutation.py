@@ -53,7 +53,15 @@ SUITES = {
     },
     "contract": {
         "selection": ["laios_conformance/contract"],
-        "args": [f"--laios-provider={PROVIDER}", "-p", "no:cacheprovider", "-p", "no:xdist"],
+        # mutmut runs only the tests that reach the mutated function: without
+        # --laios-allow-partial every such subset would fail the gate as not-run and "kill".
+        # --laios-strict: a should clause that fails is a deviation the suite found.
+        "args": [
+            f"--laios-provider={PROVIDER}",
+            "--laios-allow-partial",
+            "--laios-strict",
+            *("-p", "no:cacheprovider", "-p", "no:xdist"),
+        ],
         "env": {"CI": "true"},
     },
 }

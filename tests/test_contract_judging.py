@@ -15,7 +15,9 @@ from tests.conftest import GOOD
 D = "tests.providers.defective:"
 INPUTS = "no_input_mutation or message_fidelity"
 USAGE = "usage_fidelity or usage_reported or finish_reason or model_reported or count_tokens or returns_response"
-FAILURES = "retry_bounded or no_retry_on_client_error or error_carries_status or raises_on_http_error"
+FAILURES = (
+    "retry_bounded or no_retry_on_client_error or error_carries_status or error_carries_message or raises_on_http_error"
+)
 KEYS = "key_reaches_request or no_secret_leak"
 STREAMS = "stream_rechunk or stream_join"
 
@@ -41,8 +43,10 @@ DEFECTS = {
     "CountsWords": (USAGE, {"count-tokens"}),
     "RetriesClientErrors": (FAILURES, {"no-retry-on-client-error"}),
     "RetriesAuthFailure": (FAILURES, {"no-retry-on-client-error"}),
-    "HidesStatus": (FAILURES, {"error-carries-status"}),
-    "StatusOnlyInCause": (FAILURES, {"error-carries-status"}),
+    "HidesStatus": (FAILURES, {"error-carries-status", "error-carries-message"}),
+    "StatusOnlyInCause": (FAILURES, {"error-carries-status", "error-carries-message"}),
+    "StatusWithoutMessage": (FAILURES, {"error-carries-message"}),
+    "CutsErrorBodyShort": (FAILURES, {"error-carries-message"}),
     "NeverSendsKey": (KEYS, {"key-reaches-request"}),
     "KeyFromEnvironment": (KEYS, {"key-reaches-request"}),
     "KeyMovesAround": (KEYS, {"key-reaches-request", "no-secret-leak"}),  # httpx logs the URL with its key
@@ -118,3 +122,31 @@ def test_count_tokens_is_not_applicable_without_it(run_kit) -> None:
     run = run_kit("tests.providers.duck:DuckTyped", "-k", "count_tokens")
     assert run.statuses() == {"count-tokens": "skipped"}
     assert run.message("count-tokens").startswith("not applicable: the provider has no count_tokens")
+
+
+NO_MESSAGE_DECODER = '''
+from laios_conformance.wire.openai import OpenAIWire
+
+
+class NoMessage(OpenAIWire):
+    """The OpenAI format, from a decoder that writes error bodies only with their usual message."""
+    name = "no-message"
+
+    def recognises(self, url, request_body, response_headers, response_body):
+        return OpenAIWire().recognises(url, request_body, response_headers, response_body)
+
+    def error_body(self, status):
+        return super().error_body(status)
+
+
+def pytest_laios_wire_formats(config):
+    return [NoMessage()]
+'''
+
+
+def test_error_message_is_not_judged_when_the_decoder_cannot_write_one(run_kit, pytester) -> None:
+    pytester.makeconftest(NO_MESSAGE_DECODER)
+    run = run_kit(GOOD, "-k", "error_carries_message")
+    assert run.statuses() == {"error-carries-message": "skipped"}
+    assert "not judged" in run.message("error-carries-message")
+    assert "no decoder writes its error messages" in run.message("error-carries-message")

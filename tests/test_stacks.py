@@ -24,7 +24,10 @@ STACKS = {
 }
 # The httpx twin's name -> the clauses it fails (tests/test_contract_core.py, tests/test_contract_streaming.py).
 TWINS = {
-    "ReturnsEmptyOnHttpError": {"raises-on-http-error", "router-fallback", "circuit-breaker", "error-carries-status"},
+    "ReturnsEmptyOnHttpError": {
+        *("raises-on-http-error", "router-fallback", "circuit-breaker"),
+        *("error-carries-status", "error-carries-message"),
+    },
     "NoTimeout": {"timeout-set"},
     "DropsLastDelta": {"stream-join", "stream-rechunk", "content-fidelity", "stream-incremental", "thread-safety"},
     "SwallowsDisconnect": {"stream-raises"},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import json
 import os
 import sys
@@ -163,6 +164,19 @@ def error_status(status: int) -> Callable[[Seen], Reply]:
 def error_reply(seen: Seen, status: int) -> Reply:
     """A realistic error response in the wire format the provider speaks."""
     body, content_type = _error_body(seen, status)
+    return Reply(status=status, body=body, headers={"content-type": content_type})
+
+
+def error_reply_saying(seen: Seen, status: int, message: str) -> Reply | None:
+    """An error response whose body carries ``message`` as the API's own error message, or
+    None when the provider's wire format is unknown or cannot write one."""
+    wire_format = wire_format_for_request(seen)
+    if wire_format is None or "message" not in inspect.signature(wire_format.error_body).parameters:
+        return None
+    try:
+        body, content_type = wire_format.error_body(status, message=message)
+    except NotImplementedError:
+        return None
     return Reply(status=status, body=body, headers={"content-type": content_type})
 
 

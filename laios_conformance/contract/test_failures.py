@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from ..clauses import clause, note
-from ..seam import Fault, Reply
+from ..seam import Fault, Reply, Seen
 from ._support import (
     HTTP_ERROR_STATUSES,
     TRANSPORT_FAULTS,
@@ -21,6 +22,7 @@ from ._support import (
     call_generate,
     describe_outcome,
     error_reply,
+    error_reply_saying,
     error_status,
     failing_http,
     observed,
@@ -231,6 +233,67 @@ def test_error_carries_status(provider: Any) -> None:
         require_traffic(traffic, f"generate() answered with HTTP {status}")
         cases.fail(f"HTTP {status}", problem) if problem else cases.ok(f"HTTP {status}")
     cases.conclude()
+
+
+@clause("error-carries-message", "should")
+def test_error_carries_message(provider: Any) -> None:
+    """The exception raised for an HTTP error carries the API's own error message.
+
+    **Why**: the body of an error response says what to do ("The model ... does not
+    exist", "You exceeded your current quota", "prompt is too long"); LAIOS's router and
+    breaker log the exception they catch, and a message without the API's words leaves the
+    operator guessing. The kit's own requirement: LAIOS's guide only asks that the
+    provider raise.
+
+    **Checks**: for 400, 401, 404, 429, 500 and 503, an error body in the provider's wire
+    format whose message the kit makes up for the run; the message must appear in
+    ``str(exc)`` or in the exception's ``message`` attribute.
+
+    **Not judged**: needs a wire decoder that can write an error message for the
+    provider's format; without one the cases are reported as not judged (skipped).
+
+    **How to fix**: read the message from the error body (``error.message`` for OpenAI and
+    Anthropic, ``error`` for Ollama) and put it in your exception's message; when the body
+    is not JSON, include the start of its text.
+    """
+    token = secrets.token_hex(4)
+    cases = Cases()
+    for status in STATUS_CASES:
+        message = f"The model `lc-{token}-{status}` does not exist or you do not have access to it."
+        unwritable: list[str] = []
+        with observed(answer_with(_saying(status, message, unwritable)), virtual_time=True) as traffic:
+            try:
+                call_generate(provider)
+            except Exception as exc:
+                problem = _message_problem(exc, message)
+            else:
+                problem = "returned instead of raising"
+        require_traffic(traffic, f"generate() answered with HTTP {status}")
+        if unwritable:
+            cases.cannot_judge(f"HTTP {status}", "unknown wire format: no decoder writes its error messages")
+        else:
+            cases.fail(f"HTTP {status}", problem) if problem else cases.ok(f"HTTP {status}")
+    cases.conclude()
+
+
+def _saying(status: int, message: str, unwritable: list[str]) -> Callable[[Seen], Reply]:
+    """Error replies carrying ``message``; the usual error reply (URL noted in ``unwritable``)
+    where the provider's wire format cannot write one."""
+
+    def reply(seen: Seen) -> Reply:
+        saying = error_reply_saying(seen, status, message)
+        if saying is None:
+            unwritable.append(seen.url)
+            return error_reply(seen, status)
+        return saying
+
+    return reply
+
+
+def _message_problem(exc: BaseException, message: str) -> str | None:
+    if message in str(exc) or message in str(getattr(exc, "message", "")):
+        return None
+    return f"{type(exc).__name__}({str(exc)[:120]!r}) does not carry the body's message {message!r}"
 
 
 def _status_problem(exc: BaseException, status: int) -> str | None:

@@ -350,7 +350,9 @@ class WireFormat:
         head = response_body[: event.end]
         return head + self._error_event(response_body, event, obj) + self._error_trailer(response_body, parsed)
 
-    def error_body(self, status: int) -> tuple[bytes, str]:
+    def error_body(self, status: int, message: str | None = None) -> tuple[bytes, str]:
+        """``(body, content type)`` of an error response with ``status``; the API's usual
+        message for it, or ``message`` where given (a decoder may not take ``message``)."""
         raise NotImplementedError
 
     # -- shared by the built-in families ----------------------------------------------

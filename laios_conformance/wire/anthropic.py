@@ -182,10 +182,11 @@ class AnthropicWire(WireFormat):
         eol = _sse.line_end(body[event.start : event.end])
         return _sse.make(dumps(_OVERLOADED), name="error", eol=eol)
 
-    def error_body(self, status: int) -> tuple[bytes, str]:
+    def error_body(self, status: int, message: str | None = None) -> tuple[bytes, str]:
         """``{"type":"error","error":{"type","message"},"request_id"}``; 529 is overloaded_error."""
         default = ("api_error" if status >= 500 else "invalid_request_error", "HTTP error")
-        kind, message = _ERRORS.get(status, default)
+        kind, usual = _ERRORS.get(status, default)
+        message = usual if message is None else message
         body = {
             "type": "error",
             "error": {"type": kind, "message": message},

@@ -176,7 +176,7 @@ class OllamaWire(WireFormat):
         line = _ndjson.make(dumps(_MIDSTREAM_ERROR))
         return line if event.complete else b"\n" + line
 
-    def error_body(self, status: int) -> tuple[bytes, str]:
+    def error_body(self, status: int, message: str | None = None) -> tuple[bytes, str]:
         """``{"error": "<message>"}`` as Ollama's server sends it."""
-        message = _ERRORS.get(status, "HTTP error")
+        message = _ERRORS.get(status, "HTTP error") if message is None else message
         return dumps({"error": message}).encode("utf-8"), "application/json; charset=utf-8"

@@ -335,10 +335,11 @@ class OpenAIWire(WireFormat):
             return b""
         return _sse.make(_DONE, eol=_sse.line_end(body))
 
-    def error_body(self, status: int) -> tuple[bytes, str]:
+    def error_body(self, status: int, message: str | None = None) -> tuple[bytes, str]:
         """``{"error": {"message", "type", "param", "code"}}``, pretty-printed as api.openai.com does."""
         default = ("HTTP error", "server_error" if status >= 500 else "invalid_request_error", None, None)
-        message, kind, param, code = _ERRORS.get(status, default)
+        usual, kind, param, code = _ERRORS.get(status, default)
+        message = usual if message is None else message
         error = {"message": message, "type": kind, "param": param, "code": code}
         body = json.dumps({"error": error}, indent=4, ensure_ascii=False) + "\n"
         return body.encode("utf-8"), "application/json; charset=utf-8"

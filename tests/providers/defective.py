@@ -556,7 +556,7 @@ class KeyMovesAround(GoodOpenAIStyle):
 
 
 class HidesStatus(GoodOpenAIStyle):
-    """Fails error-carries-status (a should clause): every HTTP error is "the request failed"."""
+    """Fails error-carries-status and error-carries-message (should): every HTTP error is "the request failed"."""
 
     def check_status(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
@@ -564,7 +564,7 @@ class HidesStatus(GoodOpenAIStyle):
 
 
 class StatusOnlyInCause(GoodOpenAIStyle):
-    """Fails error-carries-status: the status is only in the chained httpx error."""
+    """Fails error-carries-status and error-carries-message: status and body are only in the chained httpx error."""
 
     def check_status(self, response: httpx.Response) -> None:
         try:
@@ -572,6 +572,23 @@ class StatusOnlyInCause(GoodOpenAIStyle):
             response.raise_for_status()
         except httpx.HTTPStatusError as exc:
             raise ProviderError("the LLM call failed") from exc
+
+
+class StatusWithoutMessage(GoodOpenAIStyle):
+    """Fails error-carries-message (a should clause): the error names its status, not what the API said."""
+
+    def check_status(self, response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            raise ProviderError(f"HTTP {response.status_code} {response.reason_phrase}")
+
+
+class CutsErrorBodyShort(GoodOpenAIStyle):
+    """Fails error-carries-message: shows the error body, cut after 40 characters."""
+
+    def check_status(self, response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            response.read()
+            raise ProviderError(f"HTTP {response.status_code}: {response.text[:40]}")
 
 
 class SplitsOnLFOnly(GoodOpenAIStyle):

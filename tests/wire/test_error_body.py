@@ -95,3 +95,24 @@ def test_recorded_error_shapes_match():
             assert obj["type"] == "error" and {"type", "message"} <= set(obj["error"])
         elif sample.api == "openai":
             assert set(obj["error"]) == {"message", "type", "param", "code"}
+
+
+@pytest.mark.parametrize("family", ["openai", "anthropic", "ollama"])
+def test_a_given_message_is_the_error_message_the_sdk_reads(family):
+    said = "The model `lc-0` does not exist or you do not have access to it."
+    body, ctype = by_name(family).error_body(404, message=said)
+    assert by_name(family).error_body(404)[0] != body  # the usual message is replaced, not kept
+    client, error = {
+        "openai": (
+            lambda: openai_client(404, body, ctype).chat.completions.create(model="m", messages=MESSAGES),
+            openai.APIStatusError,
+        ),
+        "anthropic": (
+            lambda: anthropic_client(404, body, ctype).messages.create(model="m", max_tokens=5, messages=MESSAGES),
+            anthropic.APIStatusError,
+        ),
+        "ollama": (lambda: ollama_client(404, body, ctype).chat(model="m", messages=MESSAGES), ollama.ResponseError),
+    }[family]
+    with pytest.raises(error) as caught:
+        client()
+    assert said in str(caught.value)

@@ -6,6 +6,7 @@ import json
 import re
 import secrets
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -223,14 +224,7 @@ def test_error_carries_status(provider: Any) -> None:
     """
     cases = Cases()
     for status in STATUS_CASES:
-        with observed(failing_http(status), virtual_time=True) as traffic:
-            try:
-                call_generate(provider)
-            except Exception as exc:
-                problem = _status_problem(exc, status)
-            else:
-                problem = "returned instead of raising"
-        require_traffic(traffic, f"generate() answered with HTTP {status}")
+        problem = _raised_problem(provider, failing_http(status), status, partial(_status_problem, status=status))
         cases.fail(f"HTTP {status}", problem) if problem else cases.ok(f"HTTP {status}")
     cases.conclude()
 
@@ -261,19 +255,29 @@ def test_error_carries_message(provider: Any) -> None:
     for status in STATUS_CASES:
         message = f"The model `lc-{token}-{status}` does not exist or you do not have access to it."
         unwritable: list[str] = []
-        with observed(answer_with(_saying(status, message, unwritable)), virtual_time=True) as traffic:
-            try:
-                call_generate(provider)
-            except Exception as exc:
-                problem = _message_problem(exc, message)
-            else:
-                problem = "returned instead of raising"
-        require_traffic(traffic, f"generate() answered with HTTP {status}")
+        handler = answer_with(_saying(status, message, unwritable))
+        problem = _raised_problem(provider, handler, status, partial(_message_problem, message=message))
         if unwritable:
             cases.cannot_judge(f"HTTP {status}", "unknown wire format: no decoder writes its error messages")
         else:
             cases.fail(f"HTTP {status}", problem) if problem else cases.ok(f"HTTP {status}")
     cases.conclude()
+
+
+def _raised_problem(
+    provider: Any, handler: Callable[..., Any], status: int, judge: Callable[[Exception], str | None]
+) -> str | None:
+    """What ``judge`` finds wrong with the exception generate() raises while ``handler``
+    answers with HTTP ``status``; "returned instead of raising" when it raises none."""
+    with observed(handler, virtual_time=True) as traffic:
+        try:
+            call_generate(provider)
+        except Exception as exc:
+            problem = judge(exc)
+        else:
+            problem = "returned instead of raising"
+    require_traffic(traffic, f"generate() answered with HTTP {status}")
+    return problem
 
 
 def _saying(status: int, message: str, unwritable: list[str]) -> Callable[[Seen], Reply]:

@@ -15,7 +15,7 @@ import pytest
 from laios_conformance.report import verdict_markdown
 
 PROVIDER = "tests.providers.defective:PassesRawUsage"
-SOURCE = Path(__file__).parent / "providers" / "openai_style.py"
+SOURCE = Path(__file__).parent / "providers" / "openai_chat.py"
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_nested_usage_gives_exactly_one_likely_root_cause(run_kit, raising_line:
 
     (cause,) = run.report["root_causes"]
     assert cause["exception"] == "ValidationError"
-    assert cause["where"].endswith(f"openai_style.py:{raising_line}")
+    assert cause["where"].endswith(f"openai_chat.py:{raising_line}")
     assert cause["line"] == printed[0]
     statuses = run.statuses()
     assert len(cause["clauses"]) >= 3
@@ -55,7 +55,7 @@ def test_a_provider_exception_on_a_success_case_is_explained_not_dumped(run_kit)
     first = message.splitlines()[0]
     assert re.match(
         r"returns-response: generate\(\) raised ValidationError: \d+ validation errors? for LLMResponse "
-        r"on a recorded successful response \(raised at .*openai_style\.py:\d+\)$",
+        r"on a recorded successful response \(raised at .*openai_chat\.py:\d+\)$",
         first,
     ), message
     assert "prompt_tokens_details" in message  # pydantic's own detail, indented below

@@ -8,23 +8,20 @@ by line from a streamed response closed by its ``with`` block. Each defective tw
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import requests
 
-from laios_conformance import LLMClient, LLMMessage, LLMResponse
+from laios_conformance import LLMResponse
+
+from .openai_chat import OpenAIChatProvider, ProviderError
 
 # What the network can do to a request (requests' JSONDecodeError is a RequestException too).
 TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
-class ProviderError(Exception):
-    """Raised on every failure: HTTP status, transport, unusable body."""
-
-
-class RequestsOpenAIStyle(LLMClient):
+class RequestsOpenAIStyle(OpenAIChatProvider):
     def __init__(
         self,
         model: str = "gpt-4o-mini",
@@ -32,33 +29,14 @@ class RequestsOpenAIStyle(LLMClient):
         api_key: str | None = None,
         timeout: tuple[float, float] = (5.0, 60.0),
     ) -> None:
-        super().__init__(model=model)
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key or ""
+        super().__init__(model, base_url, api_key)
         self.timeout = timeout
         self.session = requests.Session()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
 
     def close(self) -> None:
         self.session.close()
 
     # -- the request ---------------------------------------------------------------
-
-    def headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self._api_key}"}
-
-    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-            "temperature": temperature,
-            "max_tokens": max_tokens,
-        }
-        if stream:
-            body["stream"] = True
-        return body
 
     def post(self, body: dict[str, Any], stream: bool = False) -> requests.Response:
         try:
@@ -83,27 +61,7 @@ class RequestsOpenAIStyle(LLMClient):
     # -- the answer ------------------------------------------------------------------
 
     def parse(self, response: requests.Response) -> LLMResponse:
-        try:
-            data = response.json()
-            choice = data["choices"][0]
-            content = choice["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise ProviderError(f"unusable response body: {exc!r}") from exc
-        if not isinstance(content, str) or not content:
-            raise ProviderError("the response carries no text")
-        return LLMResponse(
-            content=content,
-            model=data.get("model") or self.model,
-            finish_reason=choice.get("finish_reason"),
-            usage=self.usage(data),
-        )
-
-    @staticmethod
-    def usage(data: dict[str, Any]) -> dict[str, int] | None:
-        usage = data.get("usage")
-        if not isinstance(usage, dict):
-            return None
-        return {k: int(usage[k]) for k in ("prompt_tokens", "completion_tokens", "total_tokens") if k in usage}
+        return self.answer(response.content)
 
     def generate(
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
@@ -114,12 +72,6 @@ class RequestsOpenAIStyle(LLMClient):
         except requests.RequestException as exc:  # the body broke off while being read
             raise ProviderError(f"transport error: {type(exc).__name__}") from exc
 
-    def generate_with_system(
-        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
-    ) -> LLMResponse:
-        messages = [LLMMessage(role="system", content=system_prompt), LLMMessage(role="user", content=user_message)]
-        return self.generate(messages, temperature, max_tokens, **kwargs)
-
     def generate_stream(
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[str]:
@@ -129,23 +81,3 @@ class RequestsOpenAIStyle(LLMClient):
                 yield from self.deltas(response.iter_lines(decode_unicode=False))
         except requests.RequestException as exc:
             raise ProviderError(f"stream broken: {type(exc).__name__}") from exc
-
-    def deltas(self, lines: Iterator[bytes]) -> Iterator[str]:
-        finished = False
-        for raw in lines:
-            line = raw.decode("utf-8")
-            if not line.startswith("data:"):
-                continue
-            data = line[5:].strip()
-            if data == "[DONE]":
-                return
-            chunk = json.loads(data)
-            if "error" in chunk:
-                raise ProviderError(f"error inside the stream: {chunk['error']}")
-            for choice in chunk.get("choices") or []:
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    yield text
-                finished = finished or bool(choice.get("finish_reason"))
-        if not finished:
-            raise ProviderError("the stream ended before its end marker")

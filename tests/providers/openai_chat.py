@@ -1,0 +1,99 @@
+"""What the kit's OpenAI-style yardstick providers share, whatever HTTP stack sends for them.
+
+The request body, reading a completion, the usage counts and the SSE deltas of a stream
+are the same on httpx (``openai_style.py``), requests (``requests_style.py``) and
+urllib.request (``urllib_style.py``); each of those adds only how it sends and reads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from laios_conformance import LLMClient, LLMMessage, LLMResponse
+
+
+class ProviderError(Exception):
+    """Raised on every failure: HTTP status, transport, unusable body."""
+
+
+class OpenAIChatProvider(LLMClient):
+    """Chat Completions as the yardsticks speak it; subclasses send the requests."""
+
+    def __init__(self, model: str, base_url: str, api_key: str | None) -> None:
+        super().__init__(model=model)
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key or ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
+
+    # -- the request ---------------------------------------------------------------
+
+    def headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self._api_key}"}
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+        }
+        if stream:
+            body["stream"] = True
+        return body
+
+    # -- the answer ------------------------------------------------------------------
+
+    def answer(self, raw: bytes) -> LLMResponse:
+        """The completion in a response body."""
+        try:
+            data = json.loads(raw)
+            choice = data["choices"][0]
+            content = choice["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise ProviderError(f"unusable response body: {exc!r}") from exc
+        if not isinstance(content, str) or not content:
+            raise ProviderError("the response carries no text")
+        return LLMResponse(
+            content=content,
+            model=data.get("model") or self.model,
+            finish_reason=choice.get("finish_reason"),
+            usage=self.usage(data),
+        )
+
+    @staticmethod
+    def usage(data: dict[str, Any]) -> dict[str, int] | None:
+        usage = data.get("usage")
+        if not isinstance(usage, dict):
+            return None
+        return {k: int(usage[k]) for k in ("prompt_tokens", "completion_tokens", "total_tokens") if k in usage}
+
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        messages = [LLMMessage(role="system", content=system_prompt), LLMMessage(role="user", content=user_message)]
+        return self.generate(messages, temperature, max_tokens, **kwargs)
+
+    def deltas(self, lines: Iterable[str | bytes]) -> Iterator[str]:
+        """The text of a stream's SSE lines (str, or UTF-8 bytes), checking for its end."""
+        finished = False
+        for raw in lines:
+            line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                return
+            chunk = json.loads(data)
+            if "error" in chunk:
+                raise ProviderError(f"error inside the stream: {chunk['error']}")
+            for choice in chunk.get("choices") or []:
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    yield text
+                finished = finished or bool(choice.get("finish_reason"))
+        if not finished:
+            raise ProviderError("the stream ended before its end marker")

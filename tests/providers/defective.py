@@ -12,7 +12,7 @@ import os
 import socket
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -186,16 +186,21 @@ class NonStreaming(GoodOpenAIStyle):
     generate_stream = LLMClient.generate_stream
 
 
-class DropsLastDelta(GoodOpenAIStyle):
-    """Fails stream-join, stream-rechunk, content-fidelity (and, lagging one delta behind,
-    stream-incremental): it yields each delta only when the next arrives, and loses the last."""
+class LagsOneDelta:
+    """The habit of DropsLastDelta, for any of the yardsticks (put it first in the bases):
+    each delta is yielded only when the next arrives, and the last is lost."""
 
-    def deltas(self, lines: Iterator[str]) -> Iterator[str]:
+    def deltas(self, lines: Iterable[str | bytes]) -> Iterator[str]:
         pending = None
-        for text in super().deltas(lines):
+        for text in super().deltas(lines):  # the yardstick's, next in the MRO
             if pending is not None:
                 yield pending
             pending = text
+
+
+class DropsLastDelta(LagsOneDelta, GoodOpenAIStyle):
+    """Fails stream-join, stream-rechunk, content-fidelity (and, lagging one delta behind,
+    stream-incremental): it yields each delta only when the next arrives, and loses the last."""
 
 
 class StripsDeltas(GoodOpenAIStyle):
@@ -214,10 +219,7 @@ class DecodesEachRead(GoodOpenAIStyle):
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[str]:
         body = self.payload(messages, temperature, max_tokens, stream=True)
-        with self.client().stream(
-            "POST", f"{self.base_url}/chat/completions", json=body, headers=self.headers()
-        ) as response:
-            self.check_status(response)
+        with self.open_stream(body) as response:
             yield from self.deltas(self._lines_of_each_read(response))
 
     @staticmethod
@@ -413,10 +415,7 @@ class SharesStreamLines(GoodOpenAIStyle):
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[str]:
         body = self.payload(messages, temperature, max_tokens, stream=True)
-        with self.client().stream(
-            "POST", f"{self.base_url}/chat/completions", json=body, headers=self.headers()
-        ) as response:
-            self.check_status(response)
+        with self.open_stream(body) as response:
             self._lines = response.iter_lines()
             yield from self.deltas(self._shared_lines())
 
@@ -598,10 +597,7 @@ class SplitsOnLFOnly(GoodOpenAIStyle):
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[str]:
         body = self.payload(messages, temperature, max_tokens, stream=True)
-        with self.client().stream(
-            "POST", f"{self.base_url}/chat/completions", json=body, headers=self.headers()
-        ) as response:
-            self.check_status(response)
+        with self.open_stream(body) as response:
             yield from self.deltas(self._lf_lines(response.iter_bytes()))
 
     @staticmethod

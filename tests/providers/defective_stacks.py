@@ -14,6 +14,7 @@ from typing import Any
 
 from laios_conformance import LLMResponse
 
+from .defective import LagsOneDelta
 from .requests_style import TRANSPORT_ERRORS as REQUESTS_TRANSPORT_ERRORS
 from .requests_style import ProviderError as RequestsError
 from .requests_style import RequestsOpenAIStyle
@@ -47,15 +48,8 @@ class RequestsNoTimeout(RequestsOpenAIStyle):
         self.timeout = None  # type: ignore[assignment]
 
 
-class RequestsDropsLastDelta(RequestsOpenAIStyle):
+class RequestsDropsLastDelta(LagsOneDelta, RequestsOpenAIStyle):
     """Fails stream-join, stream-rechunk, content-fidelity, stream-incremental: it lags one delta and loses the last."""
-
-    def deltas(self, lines: Iterator[bytes]) -> Iterator[str]:
-        pending = None
-        for text in super().deltas(lines):
-            if pending is not None:
-                yield pending
-            pending = text
 
 
 class RequestsSwallowsDisconnect(RequestsOpenAIStyle):
@@ -133,15 +127,8 @@ class UrllibNoTimeout(UrllibOpenAIStyle):
         return urllib.request.urlopen(request, context=self.tls)
 
 
-class UrllibDropsLastDelta(UrllibOpenAIStyle):
+class UrllibDropsLastDelta(LagsOneDelta, UrllibOpenAIStyle):
     """Fails stream-join, stream-rechunk, content-fidelity, stream-incremental: it lags one delta and loses the last."""
-
-    def deltas(self, lines: Iterator[bytes]) -> Iterator[str]:
-        pending = None
-        for text in super().deltas(lines):
-            if pending is not None:
-                yield pending
-            pending = text
 
 
 class UrllibSwallowsDisconnect(UrllibOpenAIStyle):

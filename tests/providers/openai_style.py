@@ -7,6 +7,7 @@ depend on httpx (the body, the answer, the deltas) is in ``openai_chat.py``.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -53,6 +54,15 @@ class GoodOpenAIStyle(OpenAIChatProvider):
         self.check_status(response)
         return response
 
+    @contextlib.contextmanager
+    def open_stream(self, body: dict[str, Any]) -> Iterator[httpx.Response]:
+        """The streamed response to ``body``, its status checked, closed on leaving."""
+        with self.client().stream(
+            "POST", f"{self.base_url}/chat/completions", json=body, headers=self.headers()
+        ) as response:
+            self.check_status(response)
+            yield response
+
     def check_status(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
             response.read()
@@ -73,10 +83,7 @@ class GoodOpenAIStyle(OpenAIChatProvider):
     ) -> Iterator[str]:
         body = self.payload(messages, temperature, max_tokens, stream=True)
         try:
-            with self.client().stream(
-                "POST", f"{self.base_url}/chat/completions", json=body, headers=self.headers()
-            ) as response:
-                self.check_status(response)
+            with self.open_stream(body) as response:
                 yield from self.deltas(response.iter_lines())
         except httpx.TransportError as exc:
             raise ProviderError(f"stream broken: {type(exc).__name__}") from exc

@@ -3,7 +3,10 @@
 ``HTTPProvider`` owns the transport side of every provider:
 
 * one ``httpx.Client`` per instance, created lazily under a lock, safe to share between
-  threads (httpx's pool is thread-safe); ``close()`` and ``with`` release it;
+  threads (httpx's pool is thread-safe); ``close()`` and ``with`` release it; every
+  client verifies TLS with one shared context, because building a context loads the whole
+  CA bundle (about 15 ms, more than a replayed call), which an application that creates
+  a client per request or per agent would pay each time;
 * every request carries the finite ``httpx.Timeout(timeout)`` given at construction;
 * in normal use the client uses httpx's default transport, so anything that patches
   ``httpx.HTTPTransport`` (the conformance kit's recorder) sees every request; the
@@ -18,9 +21,11 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import os
+import ssl
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -34,6 +39,13 @@ from ._errors import AuthenticationError, ProviderConnectionError, ProviderTimeo
 from ._wire import error_from_http, error_in_body, iter_lines, load_json
 
 __all__ = ["HTTPProvider", "Secret", "is_loopback_url"]
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default verifying context (certifi's CA bundle, or ``SSL_CERT_FILE`` /
+    ``SSL_CERT_DIR`` as set when the first client is made), built once per process."""
+    return httpx.create_ssl_context()
 
 
 class Secret:
@@ -143,7 +155,9 @@ class HTTPProvider(LLMClient):
         if client is None:
             with self._client_lock:
                 if self._client is None:
-                    self._client = httpx.Client(timeout=httpx.Timeout(self.timeout), transport=self._transport)
+                    self._client = httpx.Client(
+                        timeout=httpx.Timeout(self.timeout), transport=self._transport, verify=tls_context()
+                    )
                 client = self._client
         return client
 

@@ -29,3 +29,14 @@ def test_ci_uses_the_derandomized_profile() -> None:
 
 def test_a_user_profile_of_the_same_name_wins() -> None:
     assert run(ci=False).split()[0] == "3"
+
+
+def test_the_kit_draws_from_the_alphabet_st_text_uses_by_default() -> None:
+    """Spelled out so that Hypothesis need not encode every code point to derive it."""
+    from hypothesis import strategies as st
+    from hypothesis.strategies._internal.lazy import unwrap_strategies
+
+    from laios_conformance.contract._hypothesis import ANY_CHARACTER
+
+    default = unwrap_strategies(st.characters(codec="utf-8"))
+    assert unwrap_strategies(ANY_CHARACTER).intervals == default.intervals

@@ -27,6 +27,8 @@ every machine.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -177,5 +179,21 @@ def _dump(document: dict[str, Any], dumper: type[_Dumper]) -> str:
     )
 
 
+_CACHED_TEXT_LIMIT = 1 << 20  # bytes of YAML; larger cassettes are parsed each time
+
+
 def _load(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)
+    """The parsed document, a fresh copy each time (vcrpy converts bodies in place).
+
+    One run reads each cassette several times (the corruption check, ``recorded_at``,
+    vcrpy's own load), and the pure-Python loader is the slow part of reading; the
+    document of a given text is parsed once and copied from a pickle after that.
+    """
+    if len(text) > _CACHED_TEXT_LIMIT:
+        return yaml.load(text, Loader=_Loader)
+    return pickle.loads(_parsed(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(text: str) -> bytes:
+    return pickle.dumps(yaml.load(text, Loader=_Loader), protocol=pickle.HIGHEST_PROTOCOL)

@@ -120,3 +120,22 @@ def test_interactions_keep_their_order_and_requests_read_top_down() -> None:
 def test_metadata_survives() -> None:
     data = {**cassette_dict((request(), response())), "metadata": {"seed": 7}}
     assert deserialize(serialize(data, laios_yaml), laios_yaml)[2] == {"seed": 7}
+
+
+def test_each_read_gets_its_own_document() -> None:
+    """Reads of one text are parsed once, but a change to one document (vcrpy converts
+    bodies in place) never shows in the next read."""
+    text = serialize(cassette_dict((request(body=b"{}"), response(SSE))), laios_yaml)
+    first = laios_yaml.deserialize(text)
+    first["interactions"][0]["response"]["body"]["string"] = "changed"
+    first["interactions"].append("extra")
+    second = laios_yaml.deserialize(text)
+    assert second["interactions"][0]["response"]["body"]["string"] == SSE.decode("utf-8")
+    assert len(second["interactions"]) == 1
+    assert second is not first
+
+
+def test_a_corrupt_text_fails_on_every_read() -> None:
+    for _ in range(2):
+        with pytest.raises(yaml.YAMLError):
+            laios_yaml.deserialize("interactions: [unclosed")

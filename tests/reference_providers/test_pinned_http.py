@@ -8,6 +8,7 @@ provider it names. Written against mutation testing (``scripts/mutation.py``).
 from __future__ import annotations
 
 import json
+import ssl
 from typing import Any
 
 import httpx
@@ -58,6 +59,24 @@ def test_a_timeout_must_be_finite_and_positive(timeout: float) -> None:
 
 def test_a_timeout_under_one_second_is_fine() -> None:
     assert Bare("m", base_url="http://localhost", timeout=0.5).timeout == 0.5
+
+
+def _tls_of(client: httpx.Client) -> ssl.SSLContext:
+    transport = client._transport_for_url(httpx.URL("https://api.example/v1"))
+    assert isinstance(transport, httpx.HTTPTransport)
+    context = transport._pool._ssl_context
+    assert isinstance(context, ssl.SSLContext)
+    return context
+
+
+def test_every_client_verifies_tls_with_one_shared_context() -> None:
+    first = Bare("m", base_url="https://api.example/v1", timeout=5)._http()
+    second = OpenAIClient("gpt-4o-mini", api_key=API_KEY)._http()
+    context = _tls_of(first)
+    assert context is _tls_of(second)  # built once: loading the CA bundle costs ~15 ms a client
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname is True
+    assert context.get_ca_certs() or context.cert_store_stats()["x509_ca"] > 0
 
 
 def test_the_base_keeps_its_settings_in_config_and_strips_only_slashes() -> None:

@@ -1,10 +1,12 @@
 """A time limit on every call into the provider, so that a hung provider cannot hang the run.
 
-Each guarded call runs in a daemon thread of its own (so that concurrent callers stay
-concurrent, and so that the seam, which takes the requests of threads started since a
-clause began, takes these) and the caller waits at most ``timeout`` seconds. A call that overruns
-raises :class:`CallTimedOut` in the caller and is left running, abandoned; the clause is
-reported as an error and the next clause builds a fresh instance. At the end of the run
+Each guarded call runs in a daemon call thread that serves the calling thread alone (so
+that concurrent callers stay concurrent) and says so in an attribute the seam reads (so
+that the seam, which takes the requests of the thread that entered it and of threads
+started since, takes these as the caller's); the caller waits at most ``timeout`` seconds.
+A call that overruns raises :class:`CallTimedOut` in the caller and is left running,
+abandoned, in a thread that no longer speaks for the caller; the clause is reported as
+an error and the next clause builds a fresh instance. At the end of the run
 the session names the calls and the provider threads still alive and exits without them.
 
 :class:`CallTimedOut` is a ``BaseException``: clauses that expect the provider to raise
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import itertools
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -59,6 +63,62 @@ def describe_threads(threads: list[threading.Thread]) -> str:
     return ", ".join(repr(t.name) for t in threads)
 
 
+# The attribute by which a call thread says whose calls it runs; the seam reads the same name
+# (``seam/_model.py``) so that a request made from it counts as its caller's.
+ON_BEHALF_OF = "laios_on_behalf_of"
+
+
+class _CallThread:
+    """A daemon thread that runs one caller thread's guarded calls, one at a time.
+
+    Reused rather than started per call: a thread start costs more than a replayed call,
+    and on a busy machine every start waits for the scheduler. It serves the thread that
+    made it and ends with it; a call that overruns leaves it behind, abandoned, and the
+    caller's next call gets a new one.
+    """
+
+    def __init__(self, caller: threading.Thread) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, name=f"laios-call-{next(_counter)}", daemon=True)
+        setattr(self.thread, ON_BEHALF_OF, caller)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._jobs.put(job)
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    def abandon(self) -> None:
+        """Detach from the caller: anything it still sends is no longer the caller's traffic."""
+        setattr(self.thread, ON_BEHALF_OF, None)
+
+
+class _Held:
+    """The caller's hold on its call thread: dropped when the caller ends (its thread-local
+    data goes) or abandons the thread, and then the call thread ends after its last call."""
+
+    def __init__(self, caller: threading.Thread) -> None:
+        self.call_thread = _CallThread(caller)
+
+    def __del__(self) -> None:
+        self.call_thread.stop()
+
+
+_serving = threading.local()
+
+
+def _call_thread() -> _CallThread:
+    held: _Held | None = getattr(_serving, "held", None)
+    if held is None:
+        held = _serving.held = _Held(threading.current_thread())
+    return held.call_thread
+
+
 def run_with_timeout(what: str, timeout: float | None, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``function(*args, **kwargs)``, or :class:`CallTimedOut` after ``timeout`` seconds."""
     if not timeout or timeout <= 0:
@@ -66,26 +126,28 @@ def run_with_timeout(what: str, timeout: float | None, function: Callable[..., A
     outcome: dict[str, Any] = {}
     done = threading.Event()
     context = contextvars.copy_context()
+    # Popped when the call starts, so that the call thread keeps no reference to the
+    # arguments (a stream the caller drops must close at once).
+    pending = [functools.partial(function, *args, **kwargs)]
 
-    def work() -> None:
+    def job() -> None:
         try:
-            outcome["value"] = context.run(function, *args, **kwargs)
+            outcome["value"] = context.run(pending.pop())
         except BaseException as exc:  # handed to the caller, whatever it is
             outcome["error"] = exc
         finally:
             done.set()
 
-    # A new thread for each call, never a pooled one: the seam takes the requests of threads
-    # started since a clause began, and lets those of older threads pass by.
-    worker = threading.Thread(target=work, name=f"laios-call-{next(_counter)}", daemon=True)
-    worker.start()
+    worker = _call_thread()
+    worker.submit(job)
     if not done.wait(timeout):
-        _abandoned.append(Abandoned(what, worker))
+        worker.abandon()
+        _serving.held = None
+        _abandoned.append(Abandoned(what, worker.thread))
         raise CallTimedOut(
             f"{what} did not return within {timeout:g} s (--laios-call-timeout); the call was abandoned "
             "and the run went on with a fresh instance"
         )
-    worker.join()  # it has finished: let it drop its references (a dropped stream must close now)
     if "error" in outcome:
         raise outcome.pop("error")
     return outcome.pop("value")

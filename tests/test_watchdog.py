@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
-from laios_conformance._watchdog import CallTimedOut, abandoned_calls, guard_instance, run_with_timeout
+from laios_conformance._watchdog import (
+    ON_BEHALF_OF,
+    CallTimedOut,
+    abandoned_calls,
+    guard_instance,
+    run_with_timeout,
+)
+from laios_conformance.seam import Reply, interpose
 
 NEVER = threading.Event()
 
@@ -72,3 +81,59 @@ def test_no_timeout_means_a_plain_call() -> None:
     assert guard_instance(provider, None).generate is not None
     assert "generate" not in vars(provider)
     assert run_with_timeout("f()", None, threading.get_ident) == threading.get_ident()
+
+
+def test_a_caller_s_calls_share_one_call_thread_that_speaks_for_it() -> None:
+    """Reused, not started per call: a thread start costs more than a replayed call."""
+    threads = {run_with_timeout("f()", 5, threading.current_thread) for _ in range(3)}
+    assert len(threads) == 1
+    call_thread = threads.pop()
+    assert call_thread is not threading.current_thread()
+    assert getattr(call_thread, ON_BEHALF_OF) is threading.current_thread()
+
+
+def test_an_abandoned_call_thread_stops_speaking_for_its_caller_and_ends_after_its_call() -> None:
+    release = threading.Event()
+    with pytest.raises(CallTimedOut):
+        run_with_timeout("g()", 0.05, release.wait)
+    abandoned = abandoned_calls()[-1].thread
+    assert getattr(abandoned, ON_BEHALF_OF) is None
+    assert run_with_timeout("f()", 5, threading.current_thread) is not abandoned
+    release.set()
+    abandoned.join(5)
+    assert not abandoned.is_alive()
+
+
+def test_a_call_thread_ends_with_its_caller() -> None:
+    call_threads: list[threading.Thread] = []
+    caller = threading.Thread(target=lambda: call_threads.append(run_with_timeout("f()", 5, threading.current_thread)))
+    caller.start()
+    caller.join()
+    call_threads[0].join(5)
+    assert not call_threads[0].is_alive()
+
+
+def test_requests_from_a_call_thread_are_its_caller_s_traffic() -> None:
+    """The call thread outlives seams (it was started before this one was entered), yet its
+    requests are taken; an abandoned one's pass by, like any thread running elsewhere."""
+    reply = Reply(body=b"{}", headers={"content-type": "application/json"})
+    url = "https://api.example.invalid/v1/x"
+    run_with_timeout("warm-up", 5, lambda: None)
+    with interpose(lambda seen, upstream: reply) as traffic:
+        run_with_timeout("post", 5, lambda: httpx.post(url, json={"n": 1}))
+    assert [seen.json for seen in traffic.seen] == [{"n": 1}]
+
+    release, sent = threading.Event(), threading.Event()
+
+    def late_post() -> None:
+        release.wait(5)
+        with contextlib.suppress(Exception):  # passing by, it meets a closed loopback port
+            httpx.post("http://127.0.0.1:9/v1/x", json={"n": 2}, timeout=0.5)
+        sent.set()
+
+    with pytest.raises(CallTimedOut):
+        run_with_timeout("late", 0.05, late_post)
+    with interpose(lambda seen, upstream: reply) as traffic:
+        release.set()
+        assert sent.wait(5)
+    assert traffic.seen == []

@@ -99,11 +99,27 @@ Upstream = Callable[[], Reply]
 Handler = Callable[[Seen, Upstream], "Reply | Fault | None"]
 
 
+# Set by the kit's call watchdog (``_watchdog.ON_BEHALF_OF``) on a thread that runs another
+# thread's calls: its requests are that thread's.
+ON_BEHALF_OF = "laios_on_behalf_of"
+
+
+def _speaking_thread(thread: threading.Thread) -> threading.Thread:
+    """The thread whose traffic ``thread``'s requests are (through any chain of call threads)."""
+    for _ in range(16):  # a chain is a call made from inside a guarded call; never long
+        caller = getattr(thread, ON_BEHALF_OF, None)
+        if caller is None:
+            return thread
+        thread = caller
+    return thread
+
+
 class Traffic:
     """Everything that crossed the seam while :func:`~laios_conformance.seam.interpose` was active.
 
     The seam takes the requests of the thread that entered it and of every thread started
-    since (a clause's worker threads, a provider's own). Threads that were already running
+    since (a clause's worker threads, a provider's own), and those of a call thread that
+    runs one of these threads' calls for it. Threads that were already running
     elsewhere in the process (a test's background traffic, a logging exporter) are none of
     the clause's business: their requests pass by untouched and uncounted.
     """
@@ -116,7 +132,7 @@ class Traffic:
 
     def passes_by(self) -> bool:
         """Whether the current thread's requests are not the seam's to take."""
-        return threading.current_thread() in self._elsewhere
+        return _speaking_thread(threading.current_thread()) in self._elsewhere
 
     def __len__(self) -> int:
         return len(self.seen)

@@ -47,6 +47,7 @@ DEFECTS = {
     "StatusOnlyInCause": (FAILURES, {"error-carries-status", "error-carries-message"}),
     "StatusWithoutMessage": (FAILURES, {"error-carries-message"}),
     "CutsErrorBodyShort": (FAILURES, {"error-carries-message"}),
+    "DropsNonJsonErrorBody": (FAILURES, {"error-carries-message"}),
     "NeverSendsKey": (KEYS, {"key-reaches-request"}),
     "KeyFromEnvironment": (KEYS, {"key-reaches-request"}),
     "KeyMovesAround": (KEYS, {"key-reaches-request", "no-secret-leak"}),  # httpx logs the URL with its key
@@ -118,6 +119,15 @@ def test_key_is_checked_on_every_request(run_kit) -> None:
     assert run.statuses() == {"key-reaches-request": "passed"}
 
 
+def test_an_error_page_that_is_not_json_must_show_in_the_exception(run_kit) -> None:
+    run = run_kit(D + "DropsNonJsonErrorBody", "-k", "error_carries_message and not stream")
+    assert run.statuses() == {"error-carries-message": "failed"}
+    assert "1 case(s) failed" in run.message("error-carries-message")
+    assert "HTTP 502 with a proxy's HTML page: ProviderError('HTTP 502: the error body is not JSON')" in run.message(
+        "error-carries-message"
+    )
+
+
 def test_count_tokens_is_not_applicable_without_it(run_kit) -> None:
     run = run_kit("tests.providers.duck:DuckTyped", "-k", "count_tokens")
     assert run.statuses() == {"count-tokens": "skipped"}
@@ -129,7 +139,8 @@ from laios_conformance.wire.openai import OpenAIWire
 
 
 class NoMessage(OpenAIWire):
-    """The OpenAI format, from a decoder that writes error bodies only with their usual message."""
+    """The OpenAI format, from a decoder that writes errors (error bodies, in-stream error
+    events) only with their usual message."""
     name = "no-message"
 
     def recognises(self, url, request_body, response_headers, response_body):
@@ -137,6 +148,9 @@ class NoMessage(OpenAIWire):
 
     def error_body(self, status):
         return super().error_body(status)
+
+    def with_error_midstream(self, response_body):
+        return super().with_error_midstream(response_body)
 
 
 def pytest_laios_wire_formats(config):
@@ -147,6 +161,10 @@ def pytest_laios_wire_formats(config):
 def test_error_message_is_not_judged_when_the_decoder_cannot_write_one(run_kit, pytester) -> None:
     pytester.makeconftest(NO_MESSAGE_DECODER)
     run = run_kit(GOOD, "-k", "error_carries_message")
-    assert run.statuses() == {"error-carries-message": "skipped"}
+    assert run.statuses() == {"error-carries-message": "skipped", "stream-error-carries-message": "skipped"}
     assert "not judged" in run.message("error-carries-message")
     assert "no decoder writes its error messages" in run.message("error-carries-message")
+    assert "1 passed" in run.message("error-carries-message")  # the proxy's page needs no decoder
+    assert run.message("stream-error-carries-message").startswith(
+        "not judged: the wire decoder 'no-message' cannot write an in-stream error message"
+    )

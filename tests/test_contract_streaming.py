@@ -27,6 +27,7 @@ DEFECTS = {
     "StripsReply": {"content-fidelity"},
     "KeepsAnswerOnSelf": {"thread-safety"},
     "IgnoresEndMarker": {"stream-end-marker"},
+    "StreamErrorWithoutMessage": {"stream-error-carries-message"},
 }
 
 
@@ -57,13 +58,16 @@ def test_failures_show_the_minimal_example(run_kit) -> None:
 def test_non_streaming_provider_is_judged_on_join_and_raises_only(run_kit) -> None:
     run = run_kit(NON_STREAMING)
     statuses = run.statuses()
-    for clause in ("stream-incremental", "stream-rechunk", "stream-end-marker"):
+    for clause in ("stream-incremental", "stream-rechunk", "stream-end-marker", "stream-error-carries-message"):
         assert statuses[clause] == "skipped"
         assert run.message(clause).startswith("not applicable: the provider does not stream")
     assert statuses["stream-join"] == statuses["stream-raises"] == "passed"
     assert "not applicable" in run.message("stream-raises")
     not_passed = {c for c, s in statuses.items() if s != "passed"}
-    assert not_passed == {"stream-incremental", "stream-rechunk", "stream-end-marker"} | OPT_IN
+    assert (
+        not_passed
+        == {"stream-incremental", "stream-rechunk", "stream-end-marker", "stream-error-carries-message"} | OPT_IN
+    )
 
 
 def test_duck_typed_provider_passes_without_subclassing(run_kit) -> None:

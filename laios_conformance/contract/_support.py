@@ -167,6 +167,13 @@ def error_reply(seen: Seen, status: int) -> Reply:
     return Reply(status=status, body=body, headers={"content-type": content_type})
 
 
+def message_problem(exc: BaseException, message: str) -> str | None:
+    """What is wrong with ``exc`` as the carrier of the API's error ``message``, or None."""
+    if message in str(exc) or message in str(getattr(exc, "message", "")):
+        return None
+    return f"{type(exc).__name__}({str(exc)[:120]!r}) does not carry the body's message {message!r}"
+
+
 def error_reply_saying(seen: Seen, status: int, message: str) -> Reply | None:
     """An error response whose body carries ``message`` as the API's own error message, or
     None when the provider's wire format is unknown or cannot write one."""

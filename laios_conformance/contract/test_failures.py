@@ -26,6 +26,7 @@ from ._support import (
     error_reply_saying,
     error_status,
     failing_http,
+    message_problem,
     observed,
     record_exchange,
     require_traffic,
@@ -241,10 +242,14 @@ def test_error_carries_message(provider: Any) -> None:
 
     **Checks**: for 400, 401, 404, 429, 500 and 503, an error body in the provider's wire
     format whose message the kit makes up for the run; the message must appear in
-    ``str(exc)`` or in the exception's ``message`` attribute.
+    ``str(exc)`` or in the exception's ``message`` attribute. And a 502 answered by a
+    reverse proxy with its HTML page: the start of the page's text (which holds the
+    request id the kit makes up) must appear there or in a ``body`` attribute (where the
+    official SDKs keep a body that is not JSON).
 
-    **Not judged**: needs a wire decoder that can write an error message for the
-    provider's format; without one the cases are reported as not judged (skipped).
+    **Not judged**: the cases of an error body in the provider's wire format need a wire
+    decoder that can write an error message for that format; without one they are
+    reported as not judged, and the clause is skipped unless another case fails.
 
     **How to fix**: read the message from the error body (``error.message`` for OpenAI and
     Anthropic, ``error`` for Ollama) and put it in your exception's message; when the body
@@ -256,12 +261,40 @@ def test_error_carries_message(provider: Any) -> None:
         message = f"The model `lc-{token}-{status}` does not exist or you do not have access to it."
         unwritable: list[str] = []
         handler = answer_with(_saying(status, message, unwritable))
-        problem = _raised_problem(provider, handler, status, partial(_message_problem, message=message))
+        problem = _raised_problem(provider, handler, status, partial(message_problem, message=message))
         if unwritable:
             cases.cannot_judge(f"HTTP {status}", "unknown wire format: no decoder writes its error messages")
         else:
             cases.fail(f"HTTP {status}", problem) if problem else cases.ok(f"HTTP {status}")
+    page, ray_id = _proxy_error_page(token)
+    problem = _raised_problem(provider, answer_with(always(page)), 502, partial(_page_problem, ray_id=ray_id))
+    cases.fail(PROXY_PAGE_CASE, problem) if problem else cases.ok(PROXY_PAGE_CASE)
     cases.conclude()
+
+
+PROXY_PAGE_CASE = "HTTP 502 with a proxy's HTML page"
+
+
+def _proxy_error_page(token: str) -> tuple[Reply, str]:
+    """A reverse proxy's 502 page (nginx's layout, with a request id like Cloudflare's)."""
+    ray_id = f"{token}{token[::-1]}"
+    body = (
+        "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+        "<center><h1>502 Bad Gateway</h1></center>\r\n"
+        f"<hr><center>Ray ID: {ray_id}</center>\r\n</body>\r\n</html>\r\n"
+    )
+    return Reply(status=502, body=body.encode(), headers={"content-type": "text/html"}), ray_id
+
+
+def _page_problem(exc: BaseException, ray_id: str) -> str | None:
+    # The official SDKs keep a body that is not JSON out of the message, in ``exc.body``.
+    carriers = (str(exc), getattr(exc, "message", ""), getattr(exc, "body", ""))
+    if any(ray_id in (c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)) for c in carriers):
+        return None
+    return (
+        f"{type(exc).__name__}({str(exc)[:120]!r}) shows nothing of the error page, whose text "
+        f"(request id {ray_id}) is all that says which proxy failed"
+    )
 
 
 def _raised_problem(
@@ -292,12 +325,6 @@ def _saying(status: int, message: str, unwritable: list[str]) -> Callable[[Seen]
         return saying
 
     return reply
-
-
-def _message_problem(exc: BaseException, message: str) -> str | None:
-    if message in str(exc) or message in str(getattr(exc, "message", "")):
-        return None
-    return f"{type(exc).__name__}({str(exc)[:120]!r}) does not carry the body's message {message!r}"
 
 
 def _status_problem(exc: BaseException, status: int) -> str | None:

@@ -7,7 +7,9 @@ transport seam and watches what the provider yields.
 
 from __future__ import annotations
 
+import inspect
 import re
+import secrets
 import threading
 from typing import Any
 
@@ -24,6 +26,7 @@ from ._support import (
     consume,
     error_status,
     first_difference,
+    message_problem,
     observed,
     record_exchange,
     require_traffic,
@@ -135,6 +138,46 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
         _expect_raise(cases, "error inside a 200 stream", chunks, error, allow_chunks=True)
     else:
         note(request, "error-inside-a-stream case not applicable: the provider does not stream")
+    cases.conclude()
+
+
+@clause("stream-error-carries-message", "should")
+@pytest.mark.vcr
+def test_stream_error_carries_message(provider: Any, profile: dict[str, Any], cassette: Any) -> None:
+    """The exception raised for an error inside a 200 stream carries that error's message.
+
+    **Why**: a failure that strikes mid-answer is reported inside the stream (Anthropic's
+    ``event: error``, an OpenAI-compatible chunk with an ``error`` object, Ollama's
+    ``{"error": ...}`` line), and its message ("Overloaded", "Token limit reached") is the
+    only account of what went wrong; LAIOS's router and breaker log the exception they
+    catch. The kit's own requirement, like ``error-carries-message``: LAIOS's guide only
+    asks that the provider raise.
+
+    **Checks**: the recorded stream cut after its first text event and ended by an
+    in-stream error whose message the kit makes up for the run; the exception
+    ``generate_stream()`` raises must carry it in ``str(exc)`` or in a ``message`` attribute.
+
+    **Not applicable when**: the provider does not stream. Not judged (skipped) when no wire
+    decoder can write an in-stream error message for the provider's format.
+
+    **How to fix**: when an event carries an error, raise with its message
+    (``error.message`` in OpenAI-compatible chunks and Anthropic's error event, ``error``
+    in Ollama's lines), not a fixed text such as "stream failed".
+    """
+    recorded = recorded_stream(provider)
+    require_streaming(recorded, profile)
+    if "message" not in inspect.signature(recorded.wire.with_error_midstream).parameters:
+        pytest.skip(f"not judged: the wire decoder {recorded.wire.name!r} cannot write an in-stream error message")
+    message = f"Overloaded: capacity lc-{secrets.token_hex(4)} is busy, please retry in 20s."
+    broken = recorded.with_body(recorded.wire.with_error_midstream(recorded.reply.body, message=message))
+    chunks, error = joined_stream(provider, broken, virtual_time=True)
+    cases = Cases()
+    case = "error inside a 200 stream"
+    if error is None:
+        cases.fail(case, f"the stream ended without raising after {len(chunks)} chunk(s)")
+    else:
+        problem = message_problem(error, message)
+        cases.fail(case, problem) if problem else cases.ok(case)
     cases.conclude()
 
 

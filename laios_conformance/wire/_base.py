@@ -342,13 +342,16 @@ class WireFormat:
         """The stream with every sign of a finished answer removed (text unchanged)."""
         raise NotImplementedError
 
-    def with_error_midstream(self, response_body: bytes) -> bytes:
-        """The stream cut after its first text event and ended by an in-stream error."""
+    def with_error_midstream(self, response_body: bytes, message: str | None = None) -> bytes:
+        """The stream cut after its first text event and ended by an in-stream error: the
+        service's usual one, or one saying ``message`` where given (a decoder may not take
+        ``message``)."""
         parsed = self._parsed(response_body)
         index = self._first_text_event(parsed)
         event, obj = parsed[index]
         head = response_body[: event.end]
-        return head + self._error_event(response_body, event, obj) + self._error_trailer(response_body, parsed)
+        error = self._error_event(response_body, event, obj, message)
+        return head + error + self._error_trailer(response_body, parsed)
 
     def error_body(self, status: int, message: str | None = None) -> tuple[bytes, str]:
         """``(body, content type)`` of an error response with ``status``; the API's usual
@@ -440,7 +443,7 @@ class WireFormat:
         """Index of an event that can take text when no event has a text field."""
         return None
 
-    def _error_event(self, body: bytes, event: Event, obj: Any) -> bytes:
+    def _error_event(self, body: bytes, event: Event, obj: Any, message: str | None) -> bytes:
         raise NotImplementedError
 
     def _error_trailer(self, body: bytes, parsed: list[tuple[Event, Any]]) -> bytes:

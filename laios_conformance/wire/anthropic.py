@@ -178,9 +178,12 @@ class AnthropicWire(WireFormat):
         parsed = self._parsed(response_body)
         return splice(response_body, [(e, b"") for e, obj in parsed if obj is not None and self._is_end(obj)])
 
-    def _error_event(self, body: bytes, event: Event, obj: Any) -> bytes:
+    def _error_event(self, body: bytes, event: Event, obj: Any, message: str | None) -> bytes:
         eol = _sse.line_end(body[event.start : event.end])
-        return _sse.make(dumps(_OVERLOADED), name="error", eol=eol)
+        error = _OVERLOADED
+        if message is not None:
+            error = {**_OVERLOADED, "error": {"type": "overloaded_error", "message": message}}
+        return _sse.make(dumps(error), name="error", eol=eol)
 
     def error_body(self, status: int, message: str | None = None) -> tuple[bytes, str]:
         """``{"type":"error","error":{"type","message"},"request_id"}``; 529 is overloaded_error."""

@@ -172,8 +172,8 @@ class OllamaWire(WireFormat):
                 edits.append((event, b""))
         return splice(response_body, edits)
 
-    def _error_event(self, body: bytes, event: Event, obj: Any) -> bytes:
-        line = _ndjson.make(dumps(_MIDSTREAM_ERROR))
+    def _error_event(self, body: bytes, event: Event, obj: Any, message: str | None) -> bytes:
+        line = _ndjson.make(dumps(_MIDSTREAM_ERROR if message is None else {"error": message}))
         return line if event.complete else b"\n" + line
 
     def error_body(self, status: int, message: str | None = None) -> tuple[bytes, str]:

@@ -315,11 +315,11 @@ class OpenAIWire(WireFormat):
                 edits.append((event, render(response_body, event, _unfinished(event.payload, obj))))
         return splice(response_body, edits)
 
-    def _error_event(self, body: bytes, event: Event, obj: Any) -> bytes:
+    def _error_event(self, body: bytes, event: Event, obj: Any, message: str | None) -> bytes:
         """A chunk with an ``error`` object, shaped like OpenRouter's (see the wire samples)."""
         template = obj if isinstance(obj, dict) else {}
         chunk: dict[str, Any] = {k: template[k] for k in ("id", "provider") if k in template}
-        chunk["error"] = {"code": 502, "message": "Provider returned error"}
+        chunk["error"] = {"code": 502, "message": "Provider returned error" if message is None else message}
         chunk.update({k: template[k] for k in ("model", "object", "created") if k in template})
         chunk["object"] = "chat.completion.chunk"
         choice: dict[str, Any] = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}

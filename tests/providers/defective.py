@@ -590,6 +590,31 @@ class CutsErrorBodyShort(GoodOpenAIStyle):
             raise ProviderError(f"HTTP {response.status_code}: {response.text[:40]}")
 
 
+class DropsNonJsonErrorBody(GoodOpenAIStyle):
+    """Fails error-carries-message: quotes a JSON error's message, but nothing of an error page that is not JSON."""
+
+    def check_status(self, response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            response.read()
+            try:
+                message = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = "the error body is not JSON"
+            raise ProviderError(f"HTTP {response.status_code}: {message}")
+
+
+class StreamErrorWithoutMessage(GoodOpenAIStyle):
+    """Fails stream-error-carries-message (a should clause): raises on an in-stream error, without what it said."""
+
+    def deltas(self, lines: Iterable[str | bytes]) -> Iterator[str]:
+        try:
+            yield from super().deltas(lines)
+        except ProviderError as exc:
+            if "inside the stream" not in str(exc):
+                raise
+            raise ProviderError("the stream reported an error") from None
+
+
 class SplitsOnLFOnly(GoodOpenAIStyle):
     """Fails stream-rechunk, only with CR line endings: buffers reads correctly but ends lines at LF."""
 

@@ -108,6 +108,19 @@ def test_clients_raise_on_the_error(sample):
             _read_ollama(sample, broken)
 
 
+@pytest.mark.parametrize("sample", STREAMS, ids=str)
+def test_an_error_event_saying_a_message_is_read_by_the_official_clients(sample):
+    """The message the kit writes into an in-stream error is where each SDK reads it."""
+    message = "Rate limit reached for lc-0f3a in organization org-x; try again in 20s."
+    fmt = by_name(sample.family)
+    broken = fmt.with_error_midstream(sample.body, message=message)
+    assert fmt.stream_error(broken) == message
+    read = {"openai": _read_openai, "anthropic": _read_anthropic}.get(sample.family)
+    with pytest.raises(Exception) as info:
+        read(broken) if read else _read_ollama(sample, broken)
+    assert message in str(info.value)
+
+
 @pytest.mark.parametrize("sample", [s for s in STREAMS if s.family == "ollama"], ids=str)
 def test_ollama_client_sees_no_done(sample):
     parts = _read_ollama(sample, by_name("ollama").without_end_marker(sample.body))

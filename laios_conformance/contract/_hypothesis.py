@@ -8,6 +8,7 @@ hypothesis settings are untouched. ``laios-ci`` is used whenever ``CI`` is set.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable
@@ -74,6 +75,7 @@ def kit_settings() -> settings:
 ANY_CHARACTER = st.characters(exclude_categories=["Cs"])
 
 
+@functools.cache  # one strategy object per shape: Hypothesis validates each new one anew
 def texts(max_repeat: int = 1) -> st.SearchStrategy[str]:
     """Non-blank text rich in quotes, backslashes, line breaks, emoji, combining marks, RTL."""
     piece = st.one_of(st.sampled_from(TRICKY), st.text(ANY_CHARACTER, max_size=6))

@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 import functools
 import itertools
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -110,6 +111,17 @@ class _Held:
 
 
 _serving = threading.local()
+
+
+def _forget_call_threads() -> None:
+    """In a forked child: the parent's call threads did not come along, so a call handed
+    to one would wait forever (mutmut, for one, forks a process per mutant)."""
+    global _serving
+    _serving = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_call_threads)
 
 
 def _call_thread() -> _CallThread:

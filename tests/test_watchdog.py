@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -137,3 +138,22 @@ def test_requests_from_a_call_thread_are_its_caller_s_traffic() -> None:
         release.set()
         assert sent.wait(5)
     assert traffic.seen == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_a_forked_child_makes_its_own_call_thread() -> None:
+    """Threads do not survive fork(): a child that used its parent's would wait forever."""
+    run_with_timeout("f()", 5, lambda: None)  # the parent now has a call thread
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            ok = run_with_timeout("f()", 2, lambda: 42) == 42
+        except BaseException:
+            ok = False
+        os.write(write, b"ok" if ok else b"no")
+        os._exit(0)
+    os.close(write)
+    answer = os.read(read, 2)
+    os.waitpid(pid, 0)
+    assert answer == b"ok"

@@ -19,7 +19,7 @@ import httpx
 
 from laios_conformance import LLMClient, LLMMessage, LLMResponse
 
-from .openai_style import GoodOpenAIStyle, ProviderError
+from .openai_style import GoodOpenAIStyle, ProviderError, tls_context
 
 
 class EmptyModelName(GoodOpenAIStyle):
@@ -78,7 +78,7 @@ class NoTimeout(GoodOpenAIStyle):
 
     def client(self) -> httpx.Client:
         if self._client is None:
-            self._client = httpx.Client(timeout=None)
+            self._client = httpx.Client(timeout=None, verify=tls_context())
         return self._client
 
 

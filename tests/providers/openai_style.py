@@ -8,6 +8,8 @@ depend on httpx (the body, the answer, the deltas) is in ``openai_chat.py``.
 from __future__ import annotations
 
 import contextlib
+import functools
+import ssl
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +21,12 @@ from laios_conformance import LLMResponse
 from .openai_chat import OpenAIChatProvider, ProviderError
 
 __all__ = ["GoodOpenAIStyle", "ProviderError"]
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every instance: building one loads the CA bundle."""
+    return httpx.create_ssl_context()
 
 
 class GoodOpenAIStyle(OpenAIChatProvider):
@@ -39,7 +47,7 @@ class GoodOpenAIStyle(OpenAIChatProvider):
     def client(self) -> httpx.Client:
         with self._lock:
             if self._client is None:
-                self._client = httpx.Client(timeout=httpx.Timeout(self.timeout))
+                self._client = httpx.Client(timeout=httpx.Timeout(self.timeout), verify=tls_context())
             return self._client
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ defective twin in ``defective_stacks.py`` differs from it in exactly one habit.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import re
@@ -26,6 +27,12 @@ _LINE_END = re.compile(rb"\r\n|\r|\n")
 TRANSPORT_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError)
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every call and instance: building one loads the CA store."""
+    return ssl.create_default_context()
+
+
 class UrllibOpenAIStyle(OpenAIChatProvider):
     def __init__(
         self,
@@ -36,7 +43,7 @@ class UrllibOpenAIStyle(OpenAIChatProvider):
     ) -> None:
         super().__init__(model, base_url, api_key)
         self.timeout = timeout
-        self.tls = ssl.create_default_context()  # loading the CA store for every call is slow
+        self.tls = tls_context()
 
     # -- the request ---------------------------------------------------------------
 

@@ -99,6 +99,33 @@ def test_gate_withholds_the_rest_until_opened_and_records_expiry() -> None:
     assert not reply.gate_expired
 
 
+def test_a_gate_read_by_its_own_opener_expires_at_once_and_waits_for_anyone_else() -> None:
+    """The thread that would open the gate cannot while it is the one reading: no timeout to sit out."""
+    import threading
+
+    gate = threading.Event()
+    reply = Reply(body=b"first|rest", cuts=[6], gate=gate, gate_timeout=60, gate_opener=threading.current_thread())
+    with interpose(lambda seen, upstream: reply), httpx.Client() as client:
+        assert client.get("https://api.example.invalid/").content == b"first|rest"  # at once, not after 60 s
+    assert reply.gate_expired
+
+    reply = Reply(body=b"first|rest", cuts=[6], gate=gate, gate_timeout=60, gate_opener=threading.current_thread())
+    got: list[bytes] = []
+
+    def read_elsewhere() -> None:
+        with httpx.Client() as client:
+            got.append(client.get("https://api.example.invalid/").content)
+
+    with interpose(lambda seen, upstream: reply):
+        reader = threading.Thread(target=read_elsewhere)
+        reader.start()
+        reader.join(0.2)
+        assert reader.is_alive()  # another thread's read waits for the gate
+        gate.set()
+        reader.join(5)
+    assert got == [b"first|rest"] and not reply.gate_expired
+
+
 def test_early_close_of_a_shaped_response_is_observed() -> None:
     with interpose(lambda seen, upstream: Reply(body=b"line1\nline2\n", cuts=[6])) as traffic, httpx.Client() as client:
         with client.stream("GET", "https://api.example.invalid/") as response:

@@ -31,7 +31,10 @@ class Reply:
     ``drop_at`` ends the body with the stack's own "connection closed mid-body" error after
     that many bytes. ``gate``, when set, withholds everything after the first piece until
     the gate opens (or ``gate_timeout`` passes, which sets ``gate_expired``): the kit's way
-    of asking "did you yield before the end?". ``pace`` holds each piece after the first
+    of asking "did you yield before the end?". ``gate_opener`` is the thread that will open
+    the gate: when it (or a call thread acting for it) is the one reading, it cannot open
+    the gate while it waits here, so the gate counts as expired at once instead of after
+    the timeout. ``pace`` holds each piece after the first
     back for that many seconds of real time, so that the reads of concurrent streams
     interleave.
     """
@@ -44,6 +47,7 @@ class Reply:
     gate: threading.Event | None = None
     gate_timeout: float = 5.0
     gate_expired: bool = False
+    gate_opener: threading.Thread | None = None
     pace: float = 0.0
 
     def pieces(self) -> list[bytes]:
@@ -55,11 +59,17 @@ class Reply:
     def paced(self) -> Iterator[bytes]:
         """The pieces, each one network read, the second one held back by the gate."""
         for index, piece in enumerate(self.pieces()):
-            if index == 1 and self.gate is not None and not self.gate.wait(self.gate_timeout):
+            if index == 1 and self.gate is not None and not self._gate_opens():
                 self.gate_expired = True
             if index and self.pace:
                 threading.Event().wait(self.pace)  # a real pause, whatever time.sleep is patched to
             yield piece
+
+    def _gate_opens(self) -> bool:
+        assert self.gate is not None
+        if self.gate_opener is not None and _speaking_thread(threading.current_thread()) is self.gate_opener:
+            return self.gate.is_set()
+        return self.gate.wait(self.gate_timeout)
 
 
 def dropped_reply() -> Reply:

@@ -4,6 +4,7 @@ to run the kit on a provider and read its verdict."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from collections.abc import Iterator
@@ -149,9 +150,10 @@ def good_cassettes(tmp_path_factory: pytest.TempPathFactory, fake_api: FakeAPI) 
     with FileLock(str(shared / "good-cassettes.lock")):
         if not done.exists():
             root.mkdir(exist_ok=True)
-            for target in (GOOD, NON_STREAMING, DROPS_SYSTEM_PROMPT):
-                url = fake_api.url
-                result = record(target, {"base_url": f"{url}/v1"}, url, OPENAI_BASE, root, cwd=root)
+            targets = (GOOD, NON_STREAMING, DROPS_SYSTEM_PROMPT)
+            url = fake_api.url
+            result = record(targets, {"base_url": f"{url}/v1"}, url, OPENAI_BASE, root, cwd=root)  # one kit run
+            for target in targets:
                 assert (root / target.rsplit(":", 1)[1]).is_dir(), result.stdout + result.stderr
             done.touch()
     return root
@@ -170,8 +172,17 @@ def cassettes_for(root: Path, class_name: str) -> Path:
 def load_verdict(path: Path) -> dict:
     """A JSON verdict the kit wrote, checked against the schema the package ships."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    jsonschema.validate(data, verdict_schema())
+    _verdict_validator().validate(data)
     return data
+
+
+@functools.cache
+def _verdict_validator() -> Any:
+    """Built once: ``jsonschema.validate`` checks the schema itself on every call."""
+    schema = verdict_schema()
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
 
 
 class KitRun:

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +33,7 @@ def run_kit(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> su
 
 
 def record(
-    target: str,
+    target: str | Sequence[str],
     kwargs: dict[str, object],
     fake_url: str,
     real_base: str,
@@ -43,11 +44,15 @@ def record(
     """Record every cassette ``target`` needs into ``cassette_dir``; URLs rewritten to ``real_base``.
 
     Only the clauses that replay a cassette (``-m vcr``) run: the others need no recording.
+    Several targets (each given ``kwargs``) are recorded in one kit run.
     """
+    targets = [target] if isinstance(target, str) else list(target)
+    providers = [
+        arg for t in targets for arg in (f"--laios-provider={t}", f"--laios-provider-kwargs={json.dumps(kwargs)}")
+    ]
     result = run_kit(
         [
-            f"--laios-provider={target}",
-            f"--laios-provider-kwargs={json.dumps(kwargs)}",
+            *providers,
             "--record-mode=once",
             f"--laios-cassette-dir={cassette_dir}",
             "-m",

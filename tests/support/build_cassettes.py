@@ -3,6 +3,7 @@ the requests and urllib.request stacks, from real wire samples.
 
     python -m tests.support.build_cassettes            # all reference and stack providers
     python -m tests.support.build_cassettes OpenAIClient
+    python -m tests.support.build_cassettes --clause=stream-raises   # one clause's cassettes only
 
 No live API is reachable where this project is built, so the request side of each
 cassette is what the provider really sends (recorded through the kit with
@@ -131,11 +132,20 @@ def provenance(references: tuple[Reference, ...]) -> str:
 
 
 def main(argv: list[str]) -> int:
+    clauses = [arg.removeprefix("--clause=") for arg in argv if arg.startswith("--clause=")]
+    names = [arg for arg in argv if not arg.startswith("--clause=")]
     for references in (REFERENCES, STACK_PROVIDERS):
         for reference in references:
-            if not argv or reference.class_name in argv:
-                build(reference)
-                print(f"rebuilt {reference.out / reference.class_name}")
+            if names and reference.class_name not in names:
+                continue
+            if clauses:  # only these clauses' cassettes: the others keep their bytes and dates
+                for clause_id in clauses:
+                    samples = CLAUSE_SAMPLES.get((clause_id, reference.family), {})
+                    _build_one(reference, clause_id, samples, reference.out / reference.class_name)
+                    print(f"rebuilt {reference.out / reference.class_name / clause_id}.yaml")
+                continue
+            build(reference)
+            print(f"rebuilt {reference.out / reference.class_name}")
         (references[0].out / "PROVENANCE.md").write_text(provenance(references), encoding="utf-8")
     return 0
 

@@ -317,18 +317,8 @@ class KeepsAnswerOnSelf(GoodOpenAIStyle):
 class IgnoresEndMarker(GoodOpenAIStyle):
     """Fails stream-end-marker (a should clause): a stream cut cleanly before ``[DONE]`` looks complete."""
 
-    def deltas(self, lines: Iterator[str]) -> Iterator[str]:
-        for line in lines:
-            data = line[5:].strip() if line.startswith("data:") else ""
-            if data == "[DONE]":
-                return
-            chunk = json.loads(data) if data else {}
-            if "error" in chunk:
-                raise ProviderError(f"error inside the stream: {chunk['error']}")
-            for choice in chunk.get("choices") or []:
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    yield text
+    def stream_cut_short(self) -> None:
+        return None
 
 
 class PassesRawUsage(GoodOpenAIStyle):

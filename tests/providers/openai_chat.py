@@ -96,4 +96,8 @@ class OpenAIChatProvider(LLMClient):
                     yield text
                 finished = finished or bool(choice.get("finish_reason"))
         if not finished:
-            raise ProviderError("the stream ended before its end marker")
+            self.stream_cut_short()
+
+    def stream_cut_short(self) -> None:
+        """The stream ended without ``[DONE]`` or a ``finish_reason``: the answer is incomplete."""
+        raise ProviderError("the stream ended before its end marker")

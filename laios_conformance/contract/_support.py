@@ -167,18 +167,30 @@ def error_reply(seen: Seen, status: int) -> Reply:
     return Reply(status=status, body=body, headers={"content-type": content_type})
 
 
+def carries(exc: BaseException, text: str, attributes: tuple[str, ...] = ("message",)) -> bool:
+    """Whether ``text`` is in ``str(exc)`` or in one of its ``attributes`` (text, or UTF-8 bytes)."""
+    values = [str(exc), *(getattr(exc, name, "") for name in attributes)]
+    return any(text in (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)) for v in values)
+
+
 def message_problem(exc: BaseException, message: str) -> str | None:
     """What is wrong with ``exc`` as the carrier of the API's error ``message``, or None."""
-    if message in str(exc) or message in str(getattr(exc, "message", "")):
+    if carries(exc, message):
         return None
     return f"{type(exc).__name__}({str(exc)[:120]!r}) does not carry the body's message {message!r}"
+
+
+def writes_messages(write: Callable[..., Any]) -> bool:
+    """Whether a wire decoder's error writer (``error_body``, ``with_error_midstream``) takes
+    the ``message`` to write; a user's decoder may predate it."""
+    return "message" in inspect.signature(write).parameters
 
 
 def error_reply_saying(seen: Seen, status: int, message: str) -> Reply | None:
     """An error response whose body carries ``message`` as the API's own error message, or
     None when the provider's wire format is unknown or cannot write one."""
     wire_format = wire_format_for_request(seen)
-    if wire_format is None or "message" not in inspect.signature(wire_format.error_body).parameters:
+    if wire_format is None or not writes_messages(wire_format.error_body):
         return None
     try:
         body, content_type = wire_format.error_body(status, message=message)

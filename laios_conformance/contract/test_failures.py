@@ -21,6 +21,7 @@ from ._support import (
     always,
     answer_with,
     call_generate,
+    carries,
     describe_outcome,
     error_reply,
     error_reply_saying,
@@ -288,8 +289,7 @@ def _proxy_error_page(token: str) -> tuple[Reply, str]:
 
 def _page_problem(exc: BaseException, ray_id: str) -> str | None:
     # The official SDKs keep a body that is not JSON out of the message, in ``exc.body``.
-    carriers = (str(exc), getattr(exc, "message", ""), getattr(exc, "body", ""))
-    if any(ray_id in (c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)) for c in carriers):
+    if carries(exc, ray_id, ("message", "body")):
         return None
     return (
         f"{type(exc).__name__}({str(exc)[:120]!r}) shows nothing of the error page, whose text "

@@ -7,7 +7,6 @@ transport seam and watches what the provider yields.
 
 from __future__ import annotations
 
-import inspect
 import re
 import secrets
 import threading
@@ -31,6 +30,7 @@ from ._support import (
     record_exchange,
     require_traffic,
     stream_hello,
+    writes_messages,
 )
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
@@ -166,7 +166,7 @@ def test_stream_error_carries_message(provider: Any, profile: dict[str, Any], ca
     """
     recorded = recorded_stream(provider)
     require_streaming(recorded, profile)
-    if "message" not in inspect.signature(recorded.wire.with_error_midstream).parameters:
+    if not writes_messages(recorded.wire.with_error_midstream):
         pytest.skip(f"not judged: the wire decoder {recorded.wire.name!r} cannot write an in-stream error message")
     message = f"Overloaded: capacity lc-{secrets.token_hex(4)} is busy, please retry in 20s."
     broken = recorded.with_body(recorded.wire.with_error_midstream(recorded.reply.body, message=message))

@@ -48,6 +48,8 @@ DEFECTS = {
     "StatusWithoutMessage": (FAILURES, {"error-carries-message"}),
     "CutsErrorBodyShort": (FAILURES, {"error-carries-message"}),
     "DropsNonJsonErrorBody": (FAILURES, {"error-carries-message"}),
+    "IgnoresDetail": (FAILURES, {"error-carries-message"}),
+    "DropsOpenRouterRaw": (FAILURES, {"error-carries-message"}),
     "NeverSendsKey": (KEYS, {"key-reaches-request"}),
     "KeyFromEnvironment": (KEYS, {"key-reaches-request"}),
     "KeyMovesAround": (KEYS, {"key-reaches-request", "no-secret-leak"}),  # httpx logs the URL with its key
@@ -128,6 +130,23 @@ def test_an_error_page_that_is_not_json_must_show_in_the_exception(run_kit) -> N
     )
 
 
+@pytest.mark.parametrize(
+    ("defective", "failing"),
+    [
+        ("IgnoresDetail", ['HTTP 401 in Mistral\'s {"detail": ...}', "HTTP 422 in a FastAPI server's validation list"]),
+        ("DropsOpenRouterRaw", ["HTTP 429 from OpenRouter, its cause in error.metadata.raw"]),
+    ],
+)
+def test_other_error_shapes_of_openai_compatible_servers_must_show_their_cause(run_kit, defective, failing) -> None:
+    run = run_kit(D + defective, "-k", "error_carries_message and not stream")
+    assert run.statuses() == {"error-carries-message": "failed"}
+    message = run.message("error-carries-message")
+    assert f"{len(failing)} case(s) failed" in message
+    for label in failing:
+        assert f"{label}: ProviderError(" in message
+    assert "failed upstream; retry shortly." in message  # the message the kit looked for is shown
+
+
 def test_count_tokens_is_not_applicable_without_it(run_kit) -> None:
     run = run_kit("tests.providers.duck:DuckTyped", "-k", "count_tokens")
     assert run.statuses() == {"count-tokens": "skipped"}
@@ -164,7 +183,8 @@ def test_error_message_is_not_judged_when_the_decoder_cannot_write_one(run_kit, 
     assert run.statuses() == {"error-carries-message": "skipped", "stream-error-carries-message": "skipped"}
     assert "not judged" in run.message("error-carries-message")
     assert "no decoder writes its error messages" in run.message("error-carries-message")
-    assert "1 passed" in run.message("error-carries-message")  # the proxy's page needs no decoder
+    # the proxy's page and the protocol's other error shapes need no error_body(message=)
+    assert "4 passed" in run.message("error-carries-message")
     assert run.message("stream-error-carries-message").startswith(
         "not judged: the wire decoder 'no-message' cannot write an in-stream error message"
     )

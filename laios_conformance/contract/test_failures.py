@@ -31,6 +31,7 @@ from ._support import (
     observed,
     record_exchange,
     require_traffic,
+    wire_format_for_request,
 )
 
 
@@ -246,7 +247,12 @@ def test_error_carries_message(provider: Any) -> None:
     ``str(exc)`` or in the exception's ``message`` attribute. And a 502 answered by a
     reverse proxy with its HTML page: the start of the page's text (which holds the
     request id the kit makes up) must appear there or in a ``body`` attribute (where the
-    official SDKs keep a body that is not JSON).
+    official SDKs keep a body that is not JSON). And, where servers of the provider's
+    protocol also answer errors in other shapes, one case per shape: for OpenAI-compatible
+    servers, Mistral's ``{"detail": "..."}``, a FastAPI server's 422 validation list and
+    OpenRouter's upstream error, whose ``message`` is only "Provider returned error" and
+    whose cause is in ``error.metadata.raw``: the cause must appear in ``str(exc)``,
+    ``message`` or ``body``.
 
     **Not judged**: the cases of an error body in the provider's wire format need a wire
     decoder that can write an error message for that format; without one they are
@@ -254,14 +260,17 @@ def test_error_carries_message(provider: Any) -> None:
 
     **How to fix**: read the message from the error body (``error.message`` for OpenAI and
     Anthropic, ``error`` for Ollama) and put it in your exception's message; when the body
-    is not JSON, include the start of its text.
+    is not JSON, include the start of its text. OpenAI-compatible: also read ``detail`` (a
+    text, or a list of objects with ``msg``) and append OpenRouter's
+    ``error.metadata.raw``; or quote the whole error body.
     """
     token = secrets.token_hex(4)
     cases = Cases()
+    requests: list[Seen] = []
     for status in STATUS_CASES:
         message = f"The model `lc-{token}-{status}` does not exist or you do not have access to it."
         unwritable: list[str] = []
-        handler = answer_with(_saying(status, message, unwritable))
+        handler = answer_with(_saying(status, message, unwritable, requests))
         problem = _raised_problem(provider, handler, status, partial(message_problem, message=message))
         if unwritable:
             cases.cannot_judge(f"HTTP {status}", "unknown wire format: no decoder writes its error messages")
@@ -270,7 +279,26 @@ def test_error_carries_message(provider: Any) -> None:
     page, ray_id = _proxy_error_page(token)
     problem = _raised_problem(provider, answer_with(always(page)), 502, partial(_page_problem, ray_id=ray_id))
     cases.fail(PROXY_PAGE_CASE, problem) if problem else cases.ok(PROXY_PAGE_CASE)
+    _judge_other_shapes(provider, cases, requests, message=f"Request lc-{token} failed upstream; retry shortly.")
     cases.conclude()
+
+
+def _judge_other_shapes(provider: Any, cases: Cases, requests: list[Seen], message: str) -> None:
+    """One case per other error shape of the provider's protocol (see the wire decoder's
+    ``other_error_bodies``), each carrying ``message``."""
+    wire_format = wire_format_for_request(requests[0]) if requests else None
+    for shape in wire_format.other_error_bodies(message) if wire_format else ():
+        reply = Reply(status=shape.status, body=shape.body, headers={"content-type": shape.content_type})
+        problem = _raised_problem(
+            provider, answer_with(always(reply)), shape.status, partial(_cause_problem, cause=message)
+        )
+        cases.fail(shape.label, problem) if problem else cases.ok(shape.label)
+
+
+def _cause_problem(exc: BaseException, cause: str) -> str | None:
+    # The official SDKs put only an error's designated message field in their text, and
+    # keep the whole error body in ``exc.body``, where a handler can still read the cause.
+    return None if carries(exc, cause, ("message", "body")) else message_problem(exc, cause)
 
 
 PROXY_PAGE_CASE = "HTTP 502 with a proxy's HTML page"
@@ -313,11 +341,12 @@ def _raised_problem(
     return problem
 
 
-def _saying(status: int, message: str, unwritable: list[str]) -> Callable[[Seen], Reply]:
+def _saying(status: int, message: str, unwritable: list[str], requests: list[Seen]) -> Callable[[Seen], Reply]:
     """Error replies carrying ``message``; the usual error reply (URL noted in ``unwritable``)
-    where the provider's wire format cannot write one."""
+    where the provider's wire format cannot write one. Every request is noted in ``requests``."""
 
     def reply(seen: Seen) -> Reply:
+        requests.append(seen)
         saying = error_reply_saying(seen, status, message)
         if saying is None:
             unwritable.append(seen.url)

@@ -12,7 +12,7 @@ Only the standard library is imported here.
 
 from __future__ import annotations
 
-from ._base import Event, WireError, WireFormat
+from ._base import ErrorShape, Event, WireError, WireFormat
 from ._registry import by_name, detect, register, registered, unregister
 from .anthropic import AnthropicWire
 from .ollama import OllamaWire
@@ -20,6 +20,7 @@ from .openai import OpenAIWire
 
 __all__ = [
     "AnthropicWire",
+    "ErrorShape",
     "Event",
     "OllamaWire",
     "OpenAIWire",

@@ -18,11 +18,21 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-__all__ = ["Event", "WireError", "WireFormat", "count", "endpoint_family", "laios_usage", "split_text"]
+__all__ = ["ErrorShape", "Event", "WireError", "WireFormat", "count", "endpoint_family", "laios_usage", "split_text"]
 
 
 class WireError(ValueError):
     """A body that cannot be read as the wire format it was handed to."""
+
+
+class ErrorShape(NamedTuple):
+    """An error response in a shape that some servers of a protocol send besides its usual
+    one, such as a FastAPI server's ``{"detail": ...}`` among OpenAI-compatible servers."""
+
+    label: str  # which servers send it, and where its message is
+    status: int
+    body: bytes
+    content_type: str
 
 
 class Event(NamedTuple):
@@ -357,6 +367,11 @@ class WireFormat:
         """``(body, content type)`` of an error response with ``status``; the API's usual
         message for it, or ``message`` where given (a decoder may not take ``message``)."""
         raise NotImplementedError
+
+    def other_error_bodies(self, message: str) -> list[ErrorShape]:
+        """Error responses in the other shapes real servers of this protocol use, each
+        carrying ``message`` where a client has to look for the cause; none by default."""
+        return []
 
     # -- shared by the built-in families ----------------------------------------------
 

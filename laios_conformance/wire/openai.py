@@ -22,6 +22,7 @@ from typing import Any
 
 from . import _sse
 from ._base import (
+    ErrorShape,
     Event,
     WireError,
     WireFormat,
@@ -343,6 +344,31 @@ class OpenAIWire(WireFormat):
         error = {"message": message, "type": kind, "param": param, "code": code}
         body = json.dumps({"error": error}, indent=4, ensure_ascii=False) + "\n"
         return body.encode("utf-8"), "application/json; charset=utf-8"
+
+    def other_error_bodies(self, message: str) -> list[ErrorShape]:
+        """Mistral's ``{"detail": "..."}`` (a FastAPI server's usual error), a FastAPI
+        server's 422 validation list, and OpenRouter's upstream error, whose own ``message``
+        is only "Provider returned error" and whose cause is in ``error.metadata.raw``.
+        Shaped like the recordings in tests/data/wire_samples, and FastAPI's documented
+        ``RequestValidationError`` response for the list."""
+        validation = [{"type": "missing", "loc": ["body", "messages"], "msg": message, "input": None}]
+        upstream = {"provider_name": "Google", "raw": message}
+        shapes = (
+            ('HTTP 401 in Mistral\'s {"detail": ...}', 401, {"detail": message}),
+            ("HTTP 422 in a FastAPI server's validation list", 422, {"detail": validation}),
+            (
+                "HTTP 429 from OpenRouter, its cause in error.metadata.raw",
+                429,
+                {
+                    "error": {"code": 429, "message": "Provider returned error", "metadata": upstream},
+                    "user_id": "user_REDACTED",
+                },
+            ),
+        )
+        return [
+            ErrorShape(label, status, (dumps(body) + "\n").encode("utf-8"), "application/json")
+            for label, status, body in shapes
+        ]
 
 
 def _is_chunk(obj: Any) -> bool:

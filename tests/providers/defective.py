@@ -581,16 +581,52 @@ class CutsErrorBodyShort(GoodOpenAIStyle):
 
 
 class DropsNonJsonErrorBody(GoodOpenAIStyle):
-    """Fails error-carries-message: quotes a JSON error's message, but nothing of an error page that is not JSON."""
+    """Fails error-carries-message: quotes a JSON error body, but nothing of an error page that is not JSON."""
 
     def check_status(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
             response.read()
             try:
-                message = response.json()["error"]["message"]
-            except (ValueError, KeyError, TypeError):
+                message = json.dumps(response.json())
+            except ValueError:
                 message = "the error body is not JSON"
             raise ProviderError(f"HTTP {response.status_code}: {message}")
+
+
+class _ReadsErrorObject(GoodOpenAIStyle):
+    """Quotes an error page that is not JSON; of a JSON body, only what ``described`` reads."""
+
+    def check_status(self, response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            response.read()
+            try:
+                payload = response.json()
+            except ValueError:
+                raise ProviderError(f"HTTP {response.status_code}: {response.text[:200]}") from None
+            raise ProviderError(f"HTTP {response.status_code}: {self.described(payload)}")
+
+    def described(self, payload: Any) -> str:
+        raise NotImplementedError
+
+
+class IgnoresDetail(_ReadsErrorObject):
+    """Fails error-carries-message: reads OpenAI's error object (and OpenRouter's upstream
+    cause), not the ``detail`` of a FastAPI server such as Mistral's."""
+
+    def described(self, payload: Any) -> str:
+        error = payload.get("error") or {}
+        raw = (error.get("metadata") or {}).get("raw")
+        return f"{error.get('message', 'unknown error')}" + (f" ({raw})" if raw else "")
+
+
+class DropsOpenRouterRaw(_ReadsErrorObject):
+    """Fails error-carries-message: reads ``error.message`` and FastAPI's ``detail``, not
+    OpenRouter's ``error.metadata.raw``, so its upstream errors say only "Provider returned error"."""
+
+    def described(self, payload: Any) -> str:
+        if "detail" in payload:
+            return json.dumps(payload["detail"])
+        return str((payload.get("error") or {}).get("message", "unknown error"))
 
 
 class StreamErrorWithoutMessage(GoodOpenAIStyle):

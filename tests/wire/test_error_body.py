@@ -116,3 +116,43 @@ def test_a_given_message_is_the_error_message_the_sdk_reads(family):
     with pytest.raises(error) as caught:
         client()
     assert said in str(caught.value)
+
+
+def _shape(value):
+    """The key structure of a JSON value: the keys of objects, the first item of lists."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return type(value).__name__
+
+
+OTHER_SHAPE_SAMPLES = {
+    401: "openai-compatible/err401-mistral-unauthorized",
+    429: "openai-compatible/err429-openrouter-upstream-rate-limit",
+}
+
+
+def test_other_error_shapes_are_the_recorded_ones():
+    """Mistral's and OpenRouter's shapes have the recorded keys and status; the FastAPI
+    validation list has the fields FastAPI documents for each complaint."""
+    shapes = {shape.status: shape for shape in by_name("openai").other_error_bodies("because")}
+    recorded = {s.name: s for s in error_samples()}
+    for status, name in OTHER_SHAPE_SAMPLES.items():
+        assert recorded[name].status == status
+        assert _shape(json.loads(shapes[status].body)) == _shape(json.loads(recorded[name].body))
+    (complaint,) = json.loads(shapes[422].body)["detail"]
+    assert {"loc", "msg", "type"} <= set(complaint) and complaint["msg"] == "because"
+    assert by_name("anthropic").other_error_bodies("because") == []
+    assert by_name("ollama").other_error_bodies("because") == []
+
+
+def test_other_error_shapes_keep_the_cause_where_the_openai_sdk_does():
+    """The official SDK's exception shows or keeps (in ``body``) each shape's cause."""
+    said = "Request lc-0 failed upstream; retry shortly."
+    for shape in by_name("openai").other_error_bodies(said):
+        client = openai_client(shape.status, shape.body, shape.content_type)
+        with pytest.raises(openai.APIStatusError) as caught:
+            client.chat.completions.create(model="m", messages=MESSAGES)
+        assert caught.value.status_code == shape.status
+        assert said in str(caught.value) + str(caught.value.body), shape.label

@@ -20,6 +20,7 @@ FAILURES = (
 )
 KEYS = "key_reaches_request or no_secret_leak"
 STREAMS = "stream_rechunk or stream_join"
+DEFAULTS = "interface_defaults or params_reach_request"
 
 # defective provider -> (selection, the clauses it must fail; every other selected one passes)
 DEFECTS = {
@@ -50,6 +51,9 @@ DEFECTS = {
     "DropsNonJsonErrorBody": (FAILURES, {"error-carries-message"}),
     "IgnoresDetail": (FAILURES, {"error-carries-message"}),
     "DropsOpenRouterRaw": (FAILURES, {"error-carries-message"}),
+    "ShortDefaultMaxTokens": (DEFAULTS, {"interface-defaults"}),
+    "NoDefaultTemperature": (DEFAULTS, {"interface-defaults"}),
+    "HotSystemDefaults": (DEFAULTS, {"interface-defaults"}),
     "NeverSendsKey": (KEYS, {"key-reaches-request"}),
     "KeyFromEnvironment": (KEYS, {"key-reaches-request"}),
     "KeyMovesAround": (KEYS, {"key-reaches-request", "no-secret-leak"}),  # httpx logs the URL with its key
@@ -145,6 +149,42 @@ def test_other_error_shapes_of_openai_compatible_servers_must_show_their_cause(r
     for label in failing:
         assert f"{label}: ProviderError(" in message
     assert "failed upstream; retry shortly." in message  # the message the kit looked for is shown
+
+
+@pytest.mark.parametrize(
+    ("defective", "failing"),
+    [
+        (
+            "ShortDefaultMaxTokens",
+            {
+                "generate(messages)": "max_tokens: LAIOS's default is 2048, sent 256",
+                "generate_stream(messages)": "max_tokens: LAIOS's default is 2048, sent 256",
+            },
+        ),
+        (
+            "NoDefaultTemperature",
+            {"generate(messages)": "temperature: LAIOS's default is 0.7, sent none (the API's own default applies)"},
+        ),
+        (
+            "HotSystemDefaults",
+            {
+                "generate_with_system(system, user)": "temperature: LAIOS's default is 0.7, sent 1.0; "
+                "max_tokens: LAIOS's default is 2048, sent 1024"
+            },
+        ),
+    ],
+)
+def test_interface_defaults_names_each_call_and_value(run_kit, defective, failing) -> None:
+    run = run_kit(D + defective, "-k", "interface_defaults")
+    message = run.message("interface-defaults")
+    assert f"{len(failing)} case(s) failed" in message
+    for call, problem in failing.items():
+        assert f"{call}: {problem}" in message
+
+
+def test_declared_omission_is_not_a_missing_default(run_kit) -> None:
+    run = run_kit(D + "DeclaresAndOmitsTemperature", "-k", "interface_defaults")
+    assert run.statuses() == {"interface-defaults": "passed"}
 
 
 def test_count_tokens_is_not_applicable_without_it(run_kit) -> None:

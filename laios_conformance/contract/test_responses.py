@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -140,6 +141,66 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
             found = f"found {values!r}" if values else f"no such key among {sorted(body)}"
             cases.fail(param, f"the caller passed {expected[param]!r}; {found}")
     cases.conclude()
+
+
+INTERFACE_DEFAULTS = {"temperature": 0.7, "max_tokens": 2048}
+
+
+@clause("interface-defaults", "should")
+def test_interface_defaults(provider: Any, profile: dict[str, Any]) -> None:
+    """Called without temperature and max_tokens, the provider sends LAIOS's defaults, 0.7 and 2048.
+
+    **Why**: LAIOS's guide gives ``generate``, ``generate_with_system`` and
+    ``generate_stream`` the signature ``(..., temperature=0.7, max_tokens=2048, **kwargs)``,
+    so a caller that leaves them out expects those values. A provider whose own default is
+    ``max_tokens=256``, or that sends none and leaves the API's default, cuts long answers
+    short without an error; one that defaults to ``temperature=1.0`` answers less steadily
+    than LAIOS asked.
+
+    **Checks**: ``generate(messages)``, ``generate_with_system(system, user)`` and a consumed
+    ``generate_stream(messages)``, each without temperature and max_tokens: the body of
+    the call's first request carries temperature 0.7 and max_tokens 2048 (under any key
+    ``params-reach-request`` accepts). A parameter the provider declares omitted
+    (``conformance_profile["omits_params"]``) must be absent instead.
+
+    **How to fix**: give the three methods the defaults of LAIOS's interface,
+    ``temperature: float = 0.7, max_tokens: int = 2048``, and send them as given.
+    """
+    calls: dict[str, Callable[[], Any]] = {
+        "generate(messages)": lambda: provider.generate([LLMMessage(role="user", content=HELLO)]),
+        "generate_with_system(system, user)": lambda: provider.generate_with_system(SYSTEM_PROMPT, HELLO),
+        "generate_stream(messages)": lambda: list(provider.generate_stream([LLMMessage(role="user", content=HELLO)])),
+    }
+    cases = Cases()
+    for label, call in calls.items():
+        # The request is what this clause judges; the 400 is the kit's.
+        with (
+            observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic,
+            contextlib.suppress(Exception),
+        ):
+            call()
+        require_traffic(traffic, label)
+        problems = _default_problems(traffic.seen[0].json, profile["omits_params"])
+        cases.fail(label, "; ".join(problems)) if problems else cases.ok(label)
+    cases.conclude()
+
+
+def _default_problems(body: Any, omitted: dict[str, str]) -> list[str]:
+    if not isinstance(body, dict):
+        return [f"the request body is not a JSON object: {body!r:.120}"]
+    sent = {
+        "temperature": find_values(body, "temperature"),
+        "max_tokens": [v for key in MAX_TOKENS_KEYS for v in find_values(body, key)],
+    }
+    problems = []
+    for param, values in sent.items():
+        if param in omitted:
+            if values:
+                problems.append(f"{param} declared omitted ({omitted[param]}) but sent as {values[0]!r}")
+        elif INTERFACE_DEFAULTS[param] not in values:
+            found = f"sent {values[0]!r}" if values else "sent none (the API's own default applies)"
+            problems.append(f"{param}: LAIOS's default is {INTERFACE_DEFAULTS[param]!r}, {found}")
+    return problems
 
 
 DRAWN_SHAPES = 20  # each costs a generate() and a consumed stream; the named shapes come first

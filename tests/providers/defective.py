@@ -73,6 +73,47 @@ class MutatesMessages(GoodOpenAIStyle):
         return response
 
 
+class ShortDefaultMaxTokens(GoodOpenAIStyle):
+    """Fails interface-defaults (a should clause): generate and generate_stream default to
+    max_tokens=256 instead of LAIOS's 2048."""
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 256, **kwargs: Any
+    ) -> LLMResponse:
+        return super().generate(messages, temperature, max_tokens, **kwargs)
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 256, **kwargs: Any
+    ) -> Iterator[str]:
+        return super().generate_stream(messages, temperature, max_tokens, **kwargs)
+
+
+class NoDefaultTemperature(GoodOpenAIStyle):
+    """Fails interface-defaults: sends a temperature only when the caller gives one, so the
+    API's default (1.0) applies instead of LAIOS's 0.7."""
+
+    def generate(
+        self, messages: list[Any], temperature: float | None = None, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        return super().generate(messages, temperature, max_tokens, **kwargs)
+
+    def payload(self, messages: list[Any], temperature: Any, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        if temperature is None:
+            del body["temperature"]
+        return body
+
+
+class HotSystemDefaults(GoodOpenAIStyle):
+    """Fails interface-defaults: only generate_with_system has defaults of its own
+    (temperature=1.0, max_tokens=1024)."""
+
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 1.0, max_tokens: int = 1024, **kwargs: Any
+    ) -> LLMResponse:
+        return super().generate_with_system(system_prompt, user_message, temperature, max_tokens, **kwargs)
+
+
 class NoTimeout(GoodOpenAIStyle):
     """Fails timeout-set: its client waits forever."""
 

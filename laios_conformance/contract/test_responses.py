@@ -126,12 +126,8 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
         cases.fail("request", f"the request body is not a JSON object: {traffic.seen[0].body[:120]!r}")
         cases.conclude()
     omitted = profile["omits_params"]
-    sent = {
-        "temperature": find_values(body, "temperature"),
-        "max_tokens": [v for key in MAX_TOKENS_KEYS for v in find_values(body, key)],
-    }
     expected = {"temperature": TEMPERATURE, "max_tokens": MAX_TOKENS}
-    for param, values in sent.items():
+    for param, values in sent_params(body).items():
         if param in omitted:
             if values:
                 cases.fail(param, f"declared omitted ({omitted[param]}) but sent as {values[0]!r}")
@@ -141,6 +137,14 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
             found = f"found {values!r}" if values else f"no such key among {sorted(body)}"
             cases.fail(param, f"the caller passed {expected[param]!r}; {found}")
     cases.conclude()
+
+
+def sent_params(body: dict[str, Any]) -> dict[str, list[Any]]:
+    """The values of ``temperature`` and of max_tokens (under any of its keys) in a request body."""
+    return {
+        "temperature": find_values(body, "temperature"),
+        "max_tokens": [v for key in MAX_TOKENS_KEYS for v in find_values(body, key)],
+    }
 
 
 INTERFACE_DEFAULTS = {"temperature": 0.7, "max_tokens": 2048}
@@ -188,12 +192,8 @@ def test_interface_defaults(provider: Any, profile: dict[str, Any]) -> None:
 def _default_problems(body: Any, omitted: dict[str, str]) -> list[str]:
     if not isinstance(body, dict):
         return [f"the request body is not a JSON object: {body!r:.120}"]
-    sent = {
-        "temperature": find_values(body, "temperature"),
-        "max_tokens": [v for key in MAX_TOKENS_KEYS for v in find_values(body, key)],
-    }
     problems = []
-    for param, values in sent.items():
+    for param, values in sent_params(body).items():
         if param in omitted:
             if values:
                 problems.append(f"{param} declared omitted ({omitted[param]}) but sent as {values[0]!r}")

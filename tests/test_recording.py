@@ -114,11 +114,11 @@ def kit_args(target: str, kwargs: dict, cassette_root: Path, *extra: str) -> lis
 
 
 @pytest.fixture(scope="module")
-def kit_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Environment for the kit's subprocesses: bytecode (and pytest's rewritten modules)
-    cached in a private prefix, so that only the first run pays for importing the plugins.
-    Nothing is written into the repository or site-packages."""
-    return {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(tmp_path_factory.mktemp("pycache"))}
+def kit_env() -> dict[str, str]:
+    """Extra environment for the kit's subprocesses: none. Their bytecode goes to the
+    suite's shared cache prefix (``subprocess_bytecode_cache`` in conftest), which a
+    private prefix here would only fill a second time."""
+    return {}
 
 
 # --- the three reference providers, recorded then replayed offline ----------------------------

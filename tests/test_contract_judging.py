@@ -54,6 +54,7 @@ DEFECTS = {
     "ShortDefaultMaxTokens": (DEFAULTS, {"interface-defaults"}),
     "NoDefaultTemperature": (DEFAULTS, {"interface-defaults"}),
     "HotSystemDefaults": (DEFAULTS, {"interface-defaults"}),
+    "NoDefaults": (DEFAULTS, {"interface-defaults"}),
     "NeverSendsKey": (KEYS, {"key-reaches-request"}),
     "KeyFromEnvironment": (KEYS, {"key-reaches-request"}),
     "KeyMovesAround": (KEYS, {"key-reaches-request", "no-secret-leak"}),  # httpx logs the URL with its key
@@ -164,6 +165,13 @@ def test_other_error_shapes_of_openai_compatible_servers_must_show_their_cause(r
         (
             "NoDefaultTemperature",
             {"generate(messages)": "temperature: LAIOS's default is 0.7, sent none (the API's own default applies)"},
+        ),
+        (
+            "NoDefaults",
+            {
+                "generate(messages)": "cannot be called without them: TypeError: ",
+                "generate_stream(messages)": "cannot be called without them: TypeError: ",
+            },
         ),
         (
             "HotSystemDefaults",

@@ -165,7 +165,8 @@ def test_interface_defaults(provider: Any, profile: dict[str, Any]) -> None:
     ``generate_stream(messages)``, each without temperature and max_tokens: the body of
     the call's first request carries temperature 0.7 and max_tokens 2048 (under any key
     ``params-reach-request`` accepts). A parameter the provider declares omitted
-    (``conformance_profile["omits_params"]``) must be absent instead.
+    (``conformance_profile["omits_params"]``) must be absent instead. A method that
+    cannot be called without them (a ``TypeError`` before any request) fails.
 
     **How to fix**: give the three methods the defaults of LAIOS's interface,
     ``temperature: float = 0.7, max_tokens: int = 2048``, and send them as given.
@@ -178,11 +179,13 @@ def test_interface_defaults(provider: Any, profile: dict[str, Any]) -> None:
     cases = Cases()
     for label, call in calls.items():
         # The request is what this clause judges; the 400 is the kit's.
-        with (
-            observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic,
-            contextlib.suppress(Exception),
-        ):
-            call()
+        with observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic:
+            try:
+                call()
+            except Exception as exc:
+                if not traffic.seen and isinstance(exc, TypeError):  # no defaults: LAIOS's call fails
+                    cases.fail(label, f"cannot be called without them: {type(exc).__name__}: {exc}")
+                    continue
         require_traffic(traffic, label)
         problems = _default_problems(traffic.seen[0].json, profile["omits_params"])
         cases.fail(label, "; ".join(problems)) if problems else cases.ok(label)

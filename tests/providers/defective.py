@@ -104,6 +104,17 @@ class NoDefaultTemperature(GoodOpenAIStyle):
         return body
 
 
+class NoDefaults(GoodOpenAIStyle):
+    """Fails interface-defaults: generate and generate_stream take temperature and max_tokens
+    without defaults, so LAIOS's ``generate(messages)`` is a TypeError."""
+
+    def generate(self, messages: list[Any], temperature: float, max_tokens: int, **kwargs: Any) -> LLMResponse:
+        return super().generate(messages, temperature, max_tokens, **kwargs)
+
+    def generate_stream(self, messages: list[Any], temperature: float, max_tokens: int, **kwargs: Any) -> Iterator[str]:
+        return super().generate_stream(messages, temperature, max_tokens, **kwargs)
+
+
 class HotSystemDefaults(GoodOpenAIStyle):
     """Fails interface-defaults: only generate_with_system has defaults of its own
     (temperature=1.0, max_tokens=1024)."""

@@ -9,6 +9,7 @@ import ollama
 import openai
 import pytest
 
+from laios_conformance.cassettes.shape import compare, response_shape
 from laios_conformance.wire import by_name
 
 from .clients import MESSAGES, anthropic_client, ollama_client, openai_client
@@ -118,13 +119,11 @@ def test_a_given_message_is_the_error_message_the_sdk_reads(family):
     assert said in str(caught.value)
 
 
-def _shape(value):
-    """The key structure of a JSON value: the keys of objects, the first item of lists."""
-    if isinstance(value, dict):
-        return {key: _shape(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_shape(value[0])] if value else []
-    return type(value).__name__
+def _response_shape(status: int, content_type: str, body: bytes):
+    """The shape the drift check compares (status, media type, every JSON path and its types)."""
+    return response_shape(
+        {"status": {"code": status}, "headers": {"content-type": [content_type]}, "body": {"string": body}}
+    )
 
 
 OTHER_SHAPE_SAMPLES = {
@@ -139,8 +138,10 @@ def test_other_error_shapes_are_the_recorded_ones():
     shapes = {shape.status: shape for shape in by_name("openai").other_error_bodies("because")}
     recorded = {s.name: s for s in error_samples()}
     for status, name in OTHER_SHAPE_SAMPLES.items():
-        assert recorded[name].status == status
-        assert _shape(json.loads(shapes[status].body)) == _shape(json.loads(recorded[name].body))
+        sample, shape = recorded[name], shapes[status]
+        assert sample.status == status
+        written = _response_shape(shape.status, shape.content_type, shape.body)
+        assert compare(_response_shape(sample.status, sample.headers["content-type"], sample.body), written) == []
     (complaint,) = json.loads(shapes[422].body)["detail"]
     assert {"loc", "msg", "type"} <= set(complaint) and complaint["msg"] == "because"
     assert by_name("anthropic").other_error_bodies("because") == []

@@ -632,21 +632,9 @@ class CutsErrorBodyShort(GoodOpenAIStyle):
             raise ProviderError(f"HTTP {response.status_code}: {response.text[:40]}")
 
 
-class DropsNonJsonErrorBody(GoodOpenAIStyle):
-    """Fails error-carries-message: quotes a JSON error body, but nothing of an error page that is not JSON."""
-
-    def check_status(self, response: httpx.Response) -> None:
-        if response.status_code >= 400:
-            response.read()
-            try:
-                message = json.dumps(response.json())
-            except ValueError:
-                message = "the error body is not JSON"
-            raise ProviderError(f"HTTP {response.status_code}: {message}")
-
-
-class _ReadsErrorObject(GoodOpenAIStyle):
-    """Quotes an error page that is not JSON; of a JSON body, only what ``described`` reads."""
+class _QuotesErrorBody(GoodOpenAIStyle):
+    """Raises with the status and what ``described`` makes of a JSON error body, or
+    ``undescribed`` of a body that is not JSON."""
 
     def check_status(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
@@ -654,24 +642,39 @@ class _ReadsErrorObject(GoodOpenAIStyle):
             try:
                 payload = response.json()
             except ValueError:
-                raise ProviderError(f"HTTP {response.status_code}: {response.text[:200]}") from None
-            raise ProviderError(f"HTTP {response.status_code}: {self.described(payload)}")
+                message = self.undescribed(response)
+            else:
+                message = self.described(payload)
+            raise ProviderError(f"HTTP {response.status_code}: {message}")
 
     def described(self, payload: Any) -> str:
         raise NotImplementedError
 
+    def undescribed(self, response: httpx.Response) -> str:
+        return response.text[:200]
 
-class IgnoresDetail(_ReadsErrorObject):
+
+class DropsNonJsonErrorBody(_QuotesErrorBody):
+    """Fails error-carries-message: quotes a JSON error body, but nothing of an error page that is not JSON."""
+
+    def described(self, payload: Any) -> str:
+        return json.dumps(payload)
+
+    def undescribed(self, response: httpx.Response) -> str:
+        return "the error body is not JSON"
+
+
+class IgnoresDetail(_QuotesErrorBody):
     """Fails error-carries-message: reads OpenAI's error object (and OpenRouter's upstream
     cause), not the ``detail`` of a FastAPI server such as Mistral's."""
 
     def described(self, payload: Any) -> str:
         error = payload.get("error") or {}
         raw = (error.get("metadata") or {}).get("raw")
-        return f"{error.get('message', 'unknown error')}" + (f" ({raw})" if raw else "")
+        return str(error.get("message", "unknown error")) + (f" ({raw})" if raw else "")
 
 
-class DropsOpenRouterRaw(_ReadsErrorObject):
+class DropsOpenRouterRaw(_QuotesErrorBody):
     """Fails error-carries-message: reads ``error.message`` and FastAPI's ``detail``, not
     OpenRouter's ``error.metadata.raw``, so its upstream errors say only "Provider returned error"."""
 

@@ -113,14 +113,6 @@ def kit_args(target: str, kwargs: dict, cassette_root: Path, *extra: str) -> lis
     ]
 
 
-@pytest.fixture(scope="module")
-def kit_env() -> dict[str, str]:
-    """Extra environment for the kit's subprocesses: none. Their bytecode goes to the
-    suite's shared cache prefix (``subprocess_bytecode_cache`` in conftest), which a
-    private prefix here would only fill a second time."""
-    return {}
-
-
 # --- the three reference providers, recorded then replayed offline ----------------------------
 
 
@@ -146,12 +138,12 @@ class Recording:
         return self.cassette_root / self.reference.class_name
 
 
-def _record_reference(name: str, reference: Reference, root: Path, base_env: dict[str, str]) -> Recording:
+def _record_reference(name: str, reference: Reference, root: Path) -> Recording:
     work = root / name
     work.mkdir()
     cassette_root = work / "cassettes"
     key = planted_key(reference.key_prefix) if reference.key_prefix else None
-    env = {**base_env, **({"LAIOS_PLANTED_KEY": key} if key else {})}
+    env = {"LAIOS_PLANTED_KEY": key} if key else {}
     with FakeAPI() as api:
         kwargs: dict = {"base_url": api.url + reference.base_suffix}
         if key:
@@ -178,10 +170,10 @@ def _record_reference(name: str, reference: Reference, root: Path, base_env: dic
     )
 
 
-def _replay_reference(recording: Recording, base_env: dict[str, str]) -> Recording:
+def _replay_reference(recording: Recording) -> Recording:
     work = recording.cassette_root.parent
     report = work / "replay.json"
-    env = {**base_env, **({"LAIOS_PLANTED_KEY": recording.key} if recording.key else {})}
+    env = {"LAIOS_PLANTED_KEY": recording.key} if recording.key else {}
     recording.replayed = kit_subprocess(
         kit_args(
             recording.reference.target,
@@ -207,19 +199,18 @@ class Recordings(dict):
     over the workers instead of one worker carrying all ten kit runs.
     """
 
-    def __init__(self, root: Path, base_env: dict[str, str]) -> None:
+    def __init__(self, root: Path) -> None:
         super().__init__()
-        self.root, self.base_env = root, base_env
+        self.root = root
 
     def __missing__(self, name: str) -> Recording:
-        recorded = _record_reference(name, REFERENCES[name], self.root, self.base_env)
-        self[name] = _replay_reference(recorded, self.base_env)
+        self[name] = _replay_reference(_record_reference(name, REFERENCES[name], self.root))
         return self[name]
 
 
 @pytest.fixture(scope="module")
-def recordings(tmp_path_factory: pytest.TempPathFactory, kit_env: dict[str, str]) -> Recordings:
-    return Recordings(tmp_path_factory.mktemp("recordings"), kit_env)
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> Recordings:
+    return Recordings(tmp_path_factory.mktemp("recordings"))
 
 
 def on_recording(name: str) -> pytest.MarkDecorator:
@@ -376,7 +367,7 @@ def test_stale_cassettes_fail_the_freshness_clause(openai_copy, replay) -> None:
 
 
 @on_recording("OpenAIClient")
-def test_once_never_clobbers_an_existing_cassette(recordings, fake_api: FakeAPI, tmp_path: Path, kit_env) -> None:
+def test_once_never_clobbers_an_existing_cassette(recordings, fake_api: FakeAPI, tmp_path: Path) -> None:
     rec = recordings["OpenAIClient"]
     directory = tmp_path / "cassettes" / "OpenAIClient"
     directory.mkdir(parents=True)
@@ -407,7 +398,6 @@ def test_once_never_clobbers_an_existing_cassette(recordings, fake_api: FakeAPI,
             "returns_response or system_prompt or router_fallback",
         ),
         cwd=tmp_path,
-        env=kit_env,
     )
     verdict = statuses(load_report(report))
     assert {path: path.read_bytes() for path in before} == before, output(result)
@@ -423,7 +413,7 @@ def test_once_never_clobbers_an_existing_cassette(recordings, fake_api: FakeAPI,
     assert sorted(m.group(1) for m in map(PROGRESS.match, result.stdout.splitlines()) if m) == ["router-fallback"]
 
 
-def test_ci_replays_only_unless_a_record_mode_is_given(fake_api: FakeAPI, tmp_path: Path, kit_env) -> None:
+def test_ci_replays_only_unless_a_record_mode_is_given(fake_api: FakeAPI, tmp_path: Path) -> None:
     kwargs = {"base_url": fake_api.url + "/v1"}
 
     def run(name: str, *extra: str) -> tuple[subprocess.CompletedProcess, Path, dict]:
@@ -442,7 +432,7 @@ def test_ci_replays_only_unless_a_record_mode_is_given(fake_api: FakeAPI, tmp_pa
                 *extra,
             ),
             cwd=work,
-            env={**kit_env, "CI": "true"},
+            env={"CI": "true"},
         )
         return result, work / "cassettes", load_report(report)
 
@@ -477,7 +467,7 @@ class LeaksIntoBody(GoodOpenAIStyle):
 '''
 
 
-def test_lint_after_recording_catches_a_secret_the_kit_did_not_know(fake_api: FakeAPI, tmp_path: Path, kit_env) -> None:
+def test_lint_after_recording_catches_a_secret_the_kit_did_not_know(fake_api: FakeAPI, tmp_path: Path) -> None:
     secret = planted_key("sk-ant-api03-")
     (tmp_path / "leaky_provider.py").write_text(LEAKY_PROVIDER.format(secret=secret), encoding="utf-8")
     report = tmp_path / "verdict.json"
@@ -493,7 +483,6 @@ def test_lint_after_recording_catches_a_secret_the_kit_did_not_know(fake_api: Fa
             "--laios-allow-partial",
         ),
         cwd=tmp_path,
-        env=kit_env,
     )
     assert statuses(load_report(report)) == {"returns-response": "passed"}, output(result)  # lint alone gates
     path = tmp_path / "cassettes" / "LeaksIntoBody" / "returns-response.yaml"
@@ -558,7 +547,7 @@ def start_kit(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> sub
         )
 
 
-def kill_mid_write(mode: str, work: Path, cassette_root: Path, fake_url: str, base_env: dict[str, str]) -> Path:
+def kill_mid_write(mode: str, work: Path, cassette_root: Path, fake_url: str) -> Path:
     """Record returns-response in ``mode`` with the slow writer; SIGKILL it once half is written.
     Returns the temporary file the writer was writing."""
     (work / "laios_slow_writer.py").write_text(SLOW_WRITER, encoding="utf-8")
@@ -573,7 +562,7 @@ def kill_mid_write(mode: str, work: Path, cassette_root: Path, fake_url: str, ba
         ],
         cwd=work,
         log=log,
-        env={**base_env, "LAIOS_TEST_SIGNAL": str(signal_file), "LAIOS_TEST_RELEASE": str(work / "release")},
+        env={"LAIOS_TEST_SIGNAL": str(signal_file), "LAIOS_TEST_RELEASE": str(work / "release")},
     )
     try:
         deadline = time.monotonic() + 60
@@ -595,7 +584,7 @@ def kill_mid_write(mode: str, work: Path, cassette_root: Path, fake_url: str, ba
 @on_recording("OpenAIClient")
 @pytest.mark.parametrize("mode", ["once", "all", "rewrite"])
 def test_a_recording_killed_mid_write_leaves_no_partial_cassette(
-    mode: str, recordings, fake_api: FakeAPI, tmp_path: Path, replay, kit_env
+    mode: str, recordings, fake_api: FakeAPI, tmp_path: Path, replay
 ) -> None:
     cassette_root = tmp_path / "cassettes"
     directory = cassette_root / "OpenAIClient"
@@ -608,7 +597,7 @@ def test_a_recording_killed_mid_write_leaves_no_partial_cassette(
         target.write_text(text.replace(rec.fake_url, fake_api.url), encoding="utf-8")
         old = target.read_bytes()
 
-    temporary = kill_mid_write(mode, tmp_path, cassette_root, fake_api.url, kit_env)
+    temporary = kill_mid_write(mode, tmp_path, cassette_root, fake_api.url)
 
     if old is not None:
         assert target.read_bytes() == old  # os.replace never happened: the old cassette is whole
@@ -650,7 +639,7 @@ KEPT = re.compile(r"^laios: kept (\S+) -> (.+) unchanged \((.+)\)$")
 
 @on_recording("OpenAIClient")
 def test_a_failed_rewrite_keeps_every_cassette_and_a_successful_one_replaces_them(
-    recordings, fake_api: FakeAPI, tmp_path: Path, kit_env
+    recordings, fake_api: FakeAPI, tmp_path: Path
 ) -> None:
     rec = recordings["OpenAIClient"]
     cassette_root = tmp_path / "cassettes"
@@ -668,7 +657,7 @@ def test_a_failed_rewrite_keeps_every_cassette_and_a_successful_one_replaces_the
             "vcr",
             "--laios-allow-partial",
         )
-        return kit_subprocess(args, cwd=tmp_path, env=kit_env)
+        return kit_subprocess(args, cwd=tmp_path)
 
     # The API the cassettes were recorded from is down: every request is refused.
     down = rewrite(rec.fake_url)

@@ -22,6 +22,7 @@ DEFECTS = {
     "DecodesEachRead": {"stream-rechunk"},
     "BuffersWholeStream": {"stream-incremental"},
     "SwallowsDisconnect": {"stream-raises"},
+    "EndsTextlessStreamQuietly": {"stream-raises"},
     "NeverClosesResponse": {"stream-closes"},
     "FormatsJsonByHand": {"message-fidelity"},
     "StripsReply": {"content-fidelity"},
@@ -112,3 +113,11 @@ def test_unknown_wire_format_is_skipped_never_passed(run_kit, pytester, monkeypa
     run = run_kit(GOOD, "-k", "stream_join or content_fidelity or stream_rechunk")
     assert set(run.statuses().values()) == {"skipped"}
     assert run.message("stream-join").startswith("unknown wire format")
+
+
+def test_a_textless_stream_must_raise_and_only_that_case_fails(run_kit) -> None:
+    quiet = run_kit(D + "EndsTextlessStreamQuietly", "-k", "stream_raises")
+    assert "a complete 200 stream with no text: the stream ended without raising" in quiet.message("stream-raises")
+    assert "connection dropped" not in quiet.message("stream-raises")
+    swallowing = run_kit(D + "SwallowsDisconnect", "-k", "stream_raises")
+    assert "with no text" not in swallowing.message("stream-raises")

@@ -116,10 +116,14 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
     **Checks**: HTTP 500 and 429 on the stream request raise before any chunk; the
     connection dropped after the first event raises (after the chunks already yielded);
     an error inside a 200 stream (Anthropic ``event: error``, an OpenAI-compatible chunk
-    carrying an ``error`` object) raises.
+    carrying an ``error`` object) raises; and the recorded stream, complete with its end
+    marker, but with every text delta emptied (what a reasoning model sends when it spends
+    its whole budget on thinking) raises instead of yielding nothing: joined, that stream
+    is the ``content=""`` LAIOS's guide says never to return.
 
     **How to fix**: 1. check the status before iterating; 2. let transport errors from the
-    body iterator propagate; 3. raise on error events inside the stream.
+    body iterator propagate; 3. raise on error events inside the stream; 4. at the end,
+    raise if no chunk carried text.
     """
     recorded = recorded_stream(provider)
     cases = Cases()
@@ -138,7 +142,13 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
         _expect_raise(cases, "error inside a 200 stream", chunks, error, allow_chunks=True)
     else:
         note(request, "error-inside-a-stream case not applicable: the provider does not stream")
+    textless = recorded.with_body(recorded.wire.rebuild(body, "", stream=recorded.stream))
+    chunks, error = joined_stream(provider, textless, virtual_time=True)
+    _expect_raise(cases, NO_TEXT_CASE, chunks, error, allow_chunks=True)
     cases.conclude()
+
+
+NO_TEXT_CASE = "a complete 200 stream with no text"
 
 
 @clause("stream-error-carries-message", "should")

@@ -373,6 +373,14 @@ class IgnoresEndMarker(GoodOpenAIStyle):
         return None
 
 
+class EndsTextlessStreamQuietly(GoodOpenAIStyle):
+    """Fails stream-raises: a complete stream whose deltas carry no text yields nothing and
+    ends, which the caller joins into ``content=""`` (as LAIOS's guide example does)."""
+
+    def stream_carried_no_text(self) -> None:
+        return None
+
+
 class PassesRawUsage(GoodOpenAIStyle):
     """One bug behind many failures: it hands the API's raw ``usage`` object to ``LLMResponse``
     (as the LAIOS guide's own example does), whose nested ``prompt_tokens_details`` is not an

@@ -79,25 +79,33 @@ class OpenAIChatProvider(LLMClient):
 
     def deltas(self, lines: Iterable[str | bytes]) -> Iterator[str]:
         """The text of a stream's SSE lines (str, or UTF-8 bytes), checking for its end."""
-        finished = False
+        finished = carried_text = False
         for raw in lines:
             line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             if not line.startswith("data:"):
                 continue
             data = line[5:].strip()
             if data == "[DONE]":
-                return
+                finished = True
+                break
             chunk = json.loads(data)
             if "error" in chunk:
                 raise ProviderError(f"error inside the stream: {chunk['error']}")
             for choice in chunk.get("choices") or []:
                 text = (choice.get("delta") or {}).get("content")
                 if text:
+                    carried_text = True
                     yield text
                 finished = finished or bool(choice.get("finish_reason"))
         if not finished:
             self.stream_cut_short()
+        if not carried_text:
+            self.stream_carried_no_text()
 
     def stream_cut_short(self) -> None:
         """The stream ended without ``[DONE]`` or a ``finish_reason``: the answer is incomplete."""
         raise ProviderError("the stream ended before its end marker")
+
+    def stream_carried_no_text(self) -> None:
+        """The stream ended properly but no delta carried text: joined, it is ``content=""``."""
+        raise ProviderError("the stream carried no text")

@@ -69,15 +69,18 @@ class OpenAISDKProvider(_SystemViaGenerate, LLMClient):
     def generate_stream(
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[str]:
-        finished = False
+        finished = carried_text = False
         with self._create(messages, temperature, max_tokens, stream=True) as stream:
             for chunk in stream:
                 for choice in chunk.choices:
                     if choice.delta.content:
+                        carried_text = True
                         yield choice.delta.content
                     finished = finished or bool(choice.finish_reason)
         if not finished:
             raise RuntimeError("the stream ended without a finish_reason")
+        if not carried_text:
+            raise RuntimeError("the stream carried no text")
 
 
 class AnthropicSDKProvider(LLMClient):
@@ -128,16 +131,19 @@ class AnthropicSDKProvider(LLMClient):
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[str]:
         system, turns = self._split(messages)
-        stopped = False
+        stopped = carried_text = False
         with self._client.messages.stream(
             model=self.model, max_tokens=max_tokens, system=system, messages=turns
         ) as stream:
             for event in stream:
-                if event.type == "text":
+                if event.type == "text" and event.text:
+                    carried_text = True
                     yield event.text
                 stopped = stopped or event.type == "message_stop"
         if not stopped:
             raise RuntimeError("the stream ended without message_stop")
+        if not carried_text:
+            raise RuntimeError("the stream carried no text")
 
 
 def anthropic_omit() -> Any:
@@ -177,10 +183,13 @@ class OllamaSDKProvider(_SystemViaGenerate, LLMClient):
     def generate_stream(
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[str]:
-        done = False
+        done = carried_text = False
         for part in self._chat(messages, temperature, max_tokens, stream=True):
             if part.message.content:
+                carried_text = True
                 yield part.message.content
             done = done or bool(part.done)
         if not done:
             raise RuntimeError("the stream ended without done: true")
+        if not carried_text:
+            raise RuntimeError("the stream carried no text")

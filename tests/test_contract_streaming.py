@@ -29,6 +29,7 @@ DEFECTS = {
     "KeepsAnswerOnSelf": {"thread-safety"},
     "IgnoresEndMarker": {"stream-end-marker"},
     "StreamErrorWithoutMessage": {"stream-error-carries-message"},
+    "StreamStatusWithoutBody": {"stream-error-carries-message"},
 }
 
 
@@ -121,3 +122,14 @@ def test_a_textless_stream_must_raise_and_only_that_case_fails(run_kit) -> None:
     assert "connection dropped" not in quiet.message("stream-raises")
     swallowing = run_kit(D + "SwallowsDisconnect", "-k", "stream_raises")
     assert "with no text" not in swallowing.message("stream-raises")
+
+
+def test_each_way_a_stream_fails_is_its_own_case_of_the_message_clause(run_kit) -> None:
+    midstream = run_kit(D + "StreamErrorWithoutMessage", "-k", "stream_error_carries_message").message(
+        "stream-error-carries-message"
+    )
+    assert "1 case(s) failed" in midstream and "error inside a 200 stream: " in midstream
+    refused = run_kit(D + "StreamStatusWithoutBody", "-k", "stream_error_carries_message").message(
+        "stream-error-carries-message"
+    )
+    assert "1 case(s) failed" in refused and "HTTP 404 answering the stream request: " in refused

@@ -199,6 +199,25 @@ def error_reply_saying(seen: Seen, status: int, message: str) -> Reply | None:
     return Reply(status=status, body=body, headers={"content-type": content_type})
 
 
+def replies_saying(
+    status: int, message: str, unwritable: list[str], requests: list[Seen] | None = None
+) -> Callable[[Seen], Reply]:
+    """Error replies carrying ``message`` (see ``error_reply_saying``); the usual error reply
+    where the provider's wire format cannot write one, its URL noted in ``unwritable``.
+    Every request is noted in ``requests`` where given."""
+
+    def reply(seen: Seen) -> Reply:
+        if requests is not None:
+            requests.append(seen)
+        saying = error_reply_saying(seen, status, message)
+        if saying is None:
+            unwritable.append(seen.url)
+            return error_reply(seen, status)
+        return saying
+
+    return reply
+
+
 def _error_body(seen: Seen, status: int) -> tuple[bytes, str]:
     wire_format = wire_format_for_request(seen)
     if wire_format is not None:

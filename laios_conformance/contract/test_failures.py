@@ -24,12 +24,12 @@ from ._support import (
     carries,
     describe_outcome,
     error_reply,
-    error_reply_saying,
     error_status,
     failing_http,
     message_problem,
     observed,
     record_exchange,
+    replies_saying,
     require_traffic,
     wire_format_for_request,
 )
@@ -270,7 +270,7 @@ def test_error_carries_message(provider: Any) -> None:
     for status in STATUS_CASES:
         message = f"The model `lc-{token}-{status}` does not exist or you do not have access to it."
         unwritable: list[str] = []
-        handler = answer_with(_saying(status, message, unwritable, requests))
+        handler = answer_with(replies_saying(status, message, unwritable, requests))
         problem = _raised_problem(provider, handler, status, partial(message_problem, message=message))
         if unwritable:
             cases.cannot_judge(f"HTTP {status}", "unknown wire format: no decoder writes its error messages")
@@ -339,21 +339,6 @@ def _raised_problem(
             problem = "returned instead of raising"
     require_traffic(traffic, f"generate() answered with HTTP {status}")
     return problem
-
-
-def _saying(status: int, message: str, unwritable: list[str], requests: list[Seen]) -> Callable[[Seen], Reply]:
-    """Error replies carrying ``message``; the usual error reply (URL noted in ``unwritable``)
-    where the provider's wire format cannot write one. Every request is noted in ``requests``."""
-
-    def reply(seen: Seen) -> Reply:
-        requests.append(seen)
-        saying = error_reply_saying(seen, status, message)
-        if saying is None:
-            unwritable.append(seen.url)
-            return error_reply(seen, status)
-        return saying
-
-    return reply
 
 
 def _status_problem(exc: BaseException, status: int) -> str | None:

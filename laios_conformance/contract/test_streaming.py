@@ -28,6 +28,7 @@ from ._support import (
     message_problem,
     observed,
     record_exchange,
+    replies_saying,
     require_traffic,
     stream_hello,
     writes_messages,
@@ -154,41 +155,72 @@ NO_TEXT_CASE = "a complete 200 stream with no text"
 @clause("stream-error-carries-message", "should")
 @pytest.mark.vcr
 def test_stream_error_carries_message(provider: Any, profile: dict[str, Any], cassette: Any) -> None:
-    """The exception raised for an error inside a 200 stream carries that error's message.
+    """The exception raised when a stream fails carries the API's own error message.
 
     **Why**: a failure that strikes mid-answer is reported inside the stream (Anthropic's
     ``event: error``, an OpenAI-compatible chunk with an ``error`` object, Ollama's
     ``{"error": ...}`` line), and its message ("Overloaded", "Token limit reached") is the
-    only account of what went wrong; LAIOS's router and breaker log the exception they
-    catch. The kit's own requirement, like ``error-carries-message``: LAIOS's guide only
-    asks that the provider raise.
+    only account of what went wrong; a stream request refused outright gets an error
+    status whose JSON body says why ("The model ... does not exist"). LAIOS's router and
+    breaker log the exception they catch. The kit's own requirement, like
+    ``error-carries-message``: LAIOS's guide only asks that the provider raise.
 
     **Checks**: the recorded stream cut after its first text event and ended by an
-    in-stream error whose message the kit makes up for the run; the exception
-    ``generate_stream()`` raises must carry it in ``str(exc)`` or in a ``message`` attribute.
+    in-stream error whose message the kit makes up for the run; and the stream request
+    answered with HTTP 404 and an error body in the provider's wire format saying a
+    made-up message, as OpenAI and Anthropic answer a stream request for an unknown model
+    (recorded in ``tests/data/wire_samples``). The exception ``generate_stream()`` raises
+    must carry the message in ``str(exc)`` or in a ``message`` attribute.
 
     **Not applicable when**: the provider does not stream. Not judged (skipped) when no wire
-    decoder can write an in-stream error message for the provider's format.
+    decoder can write an error message for the provider's format.
 
     **How to fix**: when an event carries an error, raise with its message
     (``error.message`` in OpenAI-compatible chunks and Anthropic's error event, ``error``
-    in Ollama's lines), not a fixed text such as "stream failed".
+    in Ollama's lines), not a fixed text such as "stream failed". On an error status, read
+    the streamed response's body before raising (httpx: ``response.read()``; its
+    ``raise_for_status()`` names only the status) and put its message in the exception.
     """
     recorded = recorded_stream(provider)
     require_streaming(recorded, profile)
+    token = secrets.token_hex(4)
+    cases = Cases()
+    _judge_error_midstream(provider, recorded, cases, f"Overloaded: capacity lc-{token} is busy, please retry in 20s.")
+    _judge_refused_stream(provider, cases, f"The model `lc-{token}` does not exist or you do not have access to it.")
+    cases.conclude()
+
+
+MIDSTREAM_CASE = "error inside a 200 stream"
+REFUSED_CASE = "HTTP 404 answering the stream request"
+
+
+def _judge_error_midstream(provider: Any, recorded: Recorded, cases: Cases, message: str) -> None:
     if not writes_messages(recorded.wire.with_error_midstream):
-        pytest.skip(f"not judged: the wire decoder {recorded.wire.name!r} cannot write an in-stream error message")
-    message = f"Overloaded: capacity lc-{secrets.token_hex(4)} is busy, please retry in 20s."
+        why = f"the wire decoder {recorded.wire.name!r} cannot write an in-stream error message"
+        cases.cannot_judge(MIDSTREAM_CASE, why)
+        return
     broken = recorded.with_body(recorded.wire.with_error_midstream(recorded.reply.body, message=message))
     chunks, error = joined_stream(provider, broken, virtual_time=True)
-    cases = Cases()
-    case = "error inside a 200 stream"
+    _judge_carried(cases, MIDSTREAM_CASE, chunks, error, message)
+
+
+def _judge_refused_stream(provider: Any, cases: Cases, message: str) -> None:
+    unwritable: list[str] = []
+    with observed(answer_with(replies_saying(404, message, unwritable)), virtual_time=True) as traffic:
+        chunks, error = consume(stream_hello(provider))
+    require_traffic(traffic, "generate_stream() answered with HTTP 404")
+    if unwritable:
+        cases.cannot_judge(REFUSED_CASE, "unknown wire format: no decoder writes its error messages")
+        return
+    _judge_carried(cases, REFUSED_CASE, chunks, error, message)
+
+
+def _judge_carried(cases: Cases, case: str, chunks: list[Any], error: BaseException | None, message: str) -> None:
     if error is None:
         cases.fail(case, f"the stream ended without raising after {len(chunks)} chunk(s)")
-    else:
-        problem = message_problem(error, message)
-        cases.fail(case, problem) if problem else cases.ok(case)
-    cases.conclude()
+        return
+    problem = message_problem(error, message)
+    cases.fail(case, problem) if problem else cases.ok(case)
 
 
 def _expect_raise(cases: Cases, case: str, chunks: list[Any], error: BaseException | None, allow_chunks: bool) -> None:

@@ -6,6 +6,7 @@ names the clause(s) it must fail.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -605,7 +606,7 @@ class KeyMovesAround(GoodOpenAIStyle):
 
 
 class HidesStatus(GoodOpenAIStyle):
-    """Fails error-carries-status and error-carries-message (should): every HTTP error is "the request failed"."""
+    """Fails error-carries-status and (stream-)error-carries-message: every HTTP error is "the request failed"."""
 
     def check_status(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
@@ -613,7 +614,7 @@ class HidesStatus(GoodOpenAIStyle):
 
 
 class StatusOnlyInCause(GoodOpenAIStyle):
-    """Fails error-carries-status and error-carries-message: status and body are only in the chained httpx error."""
+    """Fails error-carries-status and (stream-)error-carries-message: status and body only in the chained error."""
 
     def check_status(self, response: httpx.Response) -> None:
         try:
@@ -624,7 +625,7 @@ class StatusOnlyInCause(GoodOpenAIStyle):
 
 
 class StatusWithoutMessage(GoodOpenAIStyle):
-    """Fails error-carries-message (a should clause): the error names its status, not what the API said."""
+    """Fails (stream-)error-carries-message (should): the error names its status, not what the API said."""
 
     def check_status(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
@@ -632,7 +633,7 @@ class StatusWithoutMessage(GoodOpenAIStyle):
 
 
 class CutsErrorBodyShort(GoodOpenAIStyle):
-    """Fails error-carries-message: shows the error body, cut after 40 characters."""
+    """Fails (stream-)error-carries-message: shows the error body, cut after 40 characters."""
 
     def check_status(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
@@ -702,6 +703,22 @@ class StreamErrorWithoutMessage(GoodOpenAIStyle):
             if "inside the stream" not in str(exc):
                 raise
             raise ProviderError("the stream reported an error") from None
+
+
+class StreamStatusWithoutBody(GoodOpenAIStyle):
+    """Fails stream-error-carries-message (a should clause), only on an error status: the
+    stream path raises from httpx's ``raise_for_status()``, which names the status and not
+    what the body said (a streamed body is read only on ``response.read()``)."""
+
+    @contextlib.contextmanager
+    def open_stream(self, body: dict[str, Any]) -> Iterator[httpx.Response]:
+        url = f"{self.base_url}/chat/completions"
+        with self.client().stream("POST", url, json=body, headers=self.headers()) as response:
+            try:
+                response.raise_for_status()
+            except httpx.HTTPStatusError as exc:
+                raise ProviderError(str(exc)) from exc
+            yield response
 
 
 class SplitsOnLFOnly(GoodOpenAIStyle):

@@ -140,7 +140,7 @@ class UrllibSwallowsDisconnect(UrllibOpenAIStyle):
         try:
             yield from super().generate_stream(messages, temperature, max_tokens, **kwargs)
         except UrllibError as exc:
-            if not isinstance(exc.__cause__, TRANSPORT_ERRORS):
+            if not isinstance(exc.__cause__, TRANSPORT_ERRORS) or isinstance(exc.__cause__, urllib.error.HTTPError):
                 raise
 
 

@@ -42,6 +42,7 @@ DEFECTS = {
     "ReportsRequestedModel": (USAGE, {"model-reported"}),
     "FloatTokenCount": (USAGE, {"count-tokens"}),
     "CountsWords": (USAGE, {"count-tokens"}),
+    "IgnoresRefusal": ("refusal_visible or returns_response", {"refusal-visible"}),
     "RetriesClientErrors": (FAILURES, {"no-retry-on-client-error"}),
     "RetriesAuthFailure": (FAILURES, {"no-retry-on-client-error"}),
     # their check_status serves generate and generate_stream: the stream's error status loses its message too
@@ -238,3 +239,14 @@ def test_error_message_is_not_judged_when_the_decoder_cannot_write_one(run_kit, 
     assert "the wire decoder 'no-message' cannot write an in-stream error message" in run.message(
         "stream-error-carries-message"
     )
+
+
+def test_a_refusal_may_be_raised_or_returned_but_not_dropped(run_kit) -> None:
+    dropped = run_kit(D + "IgnoresRefusal", "-k", "refusal_visible")
+    assert (
+        "a completion with content null and a refusal: raised ProviderError('the response carries no text') "
+        "without the refusal" in dropped.message("refusal-visible")
+    )
+    assert run_kit(GOOD, "-k", "refusal_visible").statuses() == {"refusal-visible": "passed"}
+    returned = run_kit("tests.providers.openai_style:RefusalAsAnswer", "-k", "refusal_visible")
+    assert returned.statuses() == {"refusal-visible": "passed"}

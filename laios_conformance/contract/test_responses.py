@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,8 @@ import pytest
 
 from ..base import LLMMessage
 from ..clauses import clause, note
-from ..seam import Traffic
+from ..seam import Reply, Seen, Traffic
+from ..wire import WireFormat
 from ._hypothesis import SHAPES, Conversation, conversations, find_minimal
 from ._support import (
     HELLO,
@@ -24,6 +26,7 @@ from ._support import (
     answer_with,
     call_generate,
     call_stream,
+    carries,
     error_reply,
     find_values,
     observed,
@@ -32,6 +35,7 @@ from ._support import (
     requests_of_each_call,
     require_traffic,
     string_values,
+    wire_format_for_request,
 )
 
 
@@ -76,6 +80,84 @@ def response_shape_problems(response: Any) -> list[str]:
     ):
         problems.append(f"usage must be None or a dict of ints, got {usage!r:.120}")
     return problems
+
+
+@clause("refusal-visible", "should")
+def test_refusal_visible(provider: Any) -> None:
+    """When the model declines to answer, its stated reason reaches the caller.
+
+    **Why**: OpenAI reports a structured-output refusal apart from the answer:
+    ``content`` is ``null`` and ``message.refusal`` holds the model's reason ("I'm very
+    sorry, but I can't assist with that request."). A provider that reads only ``content``
+    returns the empty content LAIOS's guide says never to return, or raises an error about
+    a missing field that says nothing of the refusal, and the agent's operator is left
+    guessing why the call failed. The kit's own requirement: LAIOS's guide does not
+    mention refusals.
+
+    **Checks**: ``generate()`` answered with such a completion, shaped like the one
+    api.openai.com sent for gpt-4o (recorded in ``tests/data/wire_samples``), carrying a
+    reason the kit makes up for the run: it returns the reason within ``content``, or
+    raises an exception that carries it (in ``str(exc)``, or a ``message`` or ``body``
+    attribute).
+
+    **Not applicable when**: the provider's protocol keeps no refusal apart from the answer
+    text (Anthropic's Messages API, Ollama). Not judged: an unknown wire format; streamed
+    refusals, which no recording shows.
+
+    **How to fix**: when ``content`` is null or empty and ``message.refusal`` is set, raise
+    with the refusal text in the message (or return it as the content, if your callers
+    should read a refusal as the answer).
+    """
+    reason = f"I'm very sorry, but I can't assist with request lc-{secrets.token_hex(4)}."
+    formats: list[WireFormat | None] = []
+
+    def refusing(seen: Seen) -> Reply:
+        wire_format = wire_format_for_request(seen)
+        formats.append(wire_format)
+        body = wire_format.refusal_body(reason, _requested_model(seen)) if wire_format else None
+        if body is None:  # judged not applicable below; any answer ends the call
+            return error_reply(seen, 500)
+        return Reply(body=body, headers={"content-type": "application/json"})
+
+    with observed(answer_with(refusing), virtual_time=True) as traffic:
+        outcome = _outcome(lambda: call_generate(provider))
+    require_traffic(traffic, "generate() answered with a refusal")
+    if formats[0] is None:
+        pytest.skip("not judged: unknown wire format: no decoder recognises the request")
+    if formats[0].refusal_body(reason, "m") is None:
+        pytest.skip(f"not applicable: the {formats[0].name!r} protocol keeps no refusal apart from the answer text")
+    cases = Cases()
+    problem = _refusal_problem(outcome, reason)
+    cases.fail(REFUSAL_CASE, problem) if problem else cases.ok(REFUSAL_CASE)
+    cases.conclude()
+
+
+REFUSAL_CASE = "a completion with content null and a refusal"
+
+
+def _requested_model(seen: Seen) -> str:
+    body = seen.json
+    model = body.get("model") if isinstance(body, dict) else None
+    return model if isinstance(model, str) and model else "gpt-4o"
+
+
+def _outcome(call: Callable[[], Any]) -> Any:
+    """What ``call`` returned, or the Exception it raised."""
+    try:
+        return call()
+    except Exception as exc:
+        return exc
+
+
+def _refusal_problem(outcome: Any, reason: str) -> str | None:
+    if isinstance(outcome, Exception):
+        if carries(outcome, reason, ("message", "body")):
+            return None
+        return f"raised {type(outcome).__name__}({str(outcome)[:120]!r}) without the refusal {reason!r}"
+    content = getattr(outcome, "content", None)
+    if isinstance(content, str) and reason in content:
+        return None
+    return f"returned content {content!r:.80} instead of raising with the refusal {reason!r}"
 
 
 @clause("system-prompt", "must")

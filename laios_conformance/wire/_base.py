@@ -368,6 +368,12 @@ class WireFormat:
         message for it, or ``message`` where given (a decoder may not take ``message``)."""
         raise NotImplementedError
 
+    def refusal_body(self, refusal: str, model: str) -> bytes | None:
+        """A whole (not streamed) successful response in which the model declines to
+        answer, ``refusal`` being its stated reason, where the protocol keeps a refusal
+        apart from the answer text; None (the default) where it has no such field."""
+        return None
+
     def other_error_bodies(self, message: str) -> list[ErrorShape]:
         """Error responses in the other shapes real servers of this protocol use, each
         carrying ``message`` where a client has to look for the cause; none by default."""

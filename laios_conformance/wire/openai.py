@@ -345,6 +345,35 @@ class OpenAIWire(WireFormat):
         body = json.dumps({"error": error}, indent=4, ensure_ascii=False) + "\n"
         return body.encode("utf-8"), "application/json; charset=utf-8"
 
+    def refusal_body(self, refusal: str, model: str) -> bytes | None:
+        """A chat.completion with ``content: null`` and ``refusal`` set, pretty-printed with
+        the keys of the structured-output refusal api.openai.com sent for gpt-4o
+        (tests/data/wire_samples/openai/gpt4o-refusal-nonstream.json)."""
+        message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": refusal, "annotations": []}
+        usage = {
+            "prompt_tokens": 64,
+            "completion_tokens": 13,
+            "total_tokens": 77,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        }
+        completion = {
+            "id": "chatcmpl-laiosconformancerefusal0",
+            "object": "chat.completion",
+            "created": 1760729432,
+            "model": model,
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
+            "usage": usage,
+            "service_tier": "default",
+            "system_fingerprint": "fp_cbf1785567",
+        }
+        return (json.dumps(completion, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
     def other_error_bodies(self, message: str) -> list[ErrorShape]:
         """Mistral's ``{"detail": "..."}`` (a FastAPI server's usual error), a FastAPI
         server's 422 validation list, and OpenRouter's upstream error, whose own ``message``

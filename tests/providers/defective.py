@@ -382,6 +382,15 @@ class EndsTextlessStreamQuietly(GoodOpenAIStyle):
         return None
 
 
+class IgnoresRefusal(GoodOpenAIStyle):
+    """Fails refusal-visible (a should clause): reads only ``content``, so a refusal raises
+    "the response carries no text" without the model's reason."""
+
+    @staticmethod
+    def refusal(message: dict[str, Any]) -> str | None:
+        return None
+
+
 class PassesRawUsage(GoodOpenAIStyle):
     """One bug behind many failures: it hands the API's raw ``usage`` object to ``LLMResponse``
     (as the LAIOS guide's own example does), whose nested ``prompt_tokens_details`` is not an

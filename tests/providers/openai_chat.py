@@ -56,13 +56,20 @@ class OpenAIChatProvider(LLMClient):
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise ProviderError(f"unusable response body: {exc!r}") from exc
         if not isinstance(content, str) or not content:
-            raise ProviderError("the response carries no text")
+            refusal = self.refusal(choice["message"])
+            raise ProviderError(f"the model refused: {refusal}" if refusal else "the response carries no text")
         return LLMResponse(
             content=content,
             model=data.get("model") or self.model,
             finish_reason=choice.get("finish_reason"),
             usage=self.usage(data),
         )
+
+    @staticmethod
+    def refusal(message: dict[str, Any]) -> str | None:
+        """The model's reason for declining (OpenAI keeps it apart from ``content``)."""
+        refusal = message.get("refusal")
+        return refusal if isinstance(refusal, str) and refusal else None
 
     @staticmethod
     def usage(data: dict[str, Any]) -> dict[str, int] | None:

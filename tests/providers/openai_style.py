@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import ssl
 import threading
 from collections.abc import Iterator
@@ -95,3 +96,15 @@ class GoodOpenAIStyle(OpenAIChatProvider):
                 yield from self.deltas(response.iter_lines())
         except httpx.TransportError as exc:
             raise ProviderError(f"stream broken: {type(exc).__name__}") from exc
+
+
+class RefusalAsAnswer(GoodOpenAIStyle):
+    """Also correct: returns a refusal as the answer's content instead of raising with it."""
+
+    def answer(self, raw: bytes) -> LLMResponse:
+        data = json.loads(raw)
+        message = data["choices"][0]["message"]
+        refusal = self.refusal(message)
+        if refusal and not message.get("content"):
+            return LLMResponse(content=refusal, model=data.get("model") or self.model, finish_reason="stop")
+        return super().answer(raw)

@@ -16,9 +16,9 @@ def _as_dicts(messages: list[Any]) -> list[dict[str, str]]:
     return [{"role": m.role, "content": m.content} for m in messages]
 
 
-def _require_text(text: str | None) -> str:
+def _require_text(text: str | None, refusal: str | None = None) -> str:
     if not text:
-        raise RuntimeError("the response carries no text")
+        raise RuntimeError(f"the model refused: {refusal}" if refusal else "the response carries no text")
     return text
 
 
@@ -60,7 +60,7 @@ class OpenAISDKProvider(_SystemViaGenerate, LLMClient):
             else None
         )
         return LLMResponse(
-            content=_require_text(choice.message.content),
+            content=_require_text(choice.message.content, refusal=choice.message.refusal),
             model=completion.model or self.model,
             finish_reason=choice.finish_reason,
             usage=usage,

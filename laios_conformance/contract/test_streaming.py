@@ -7,6 +7,8 @@ transport seam and watches what the provider yields.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import secrets
 import threading
@@ -120,7 +122,10 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
     carrying an ``error`` object) raises; and the recorded stream, complete with its end
     marker, but with every text delta emptied (what a reasoning model sends when it spends
     its whole budget on thinking) raises instead of yielding nothing: joined, that stream
-    is the ``content=""`` LAIOS's guide says never to return.
+    is the ``content=""`` LAIOS's guide says never to return. And a 200 stream whose body
+    is the API's JSON error on one bare line, no ``data:`` framing, as a proxy sends it
+    when it commits the stream before its backend fails (an SSE parser finds no event in
+    it) raises.
 
     **How to fix**: 1. check the status before iterating; 2. let transport errors from the
     body iterator propagate; 3. raise on error events inside the stream; 4. at the end,
@@ -141,8 +146,14 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
         broken = recorded.with_body(recorded.wire.with_error_midstream(body))
         chunks, error = joined_stream(provider, broken, virtual_time=True)
         _expect_raise(cases, "error inside a 200 stream", chunks, error, allow_chunks=True)
+        unframed = unframed_error(recorded)
+        if unframed is None:
+            cases.cannot_judge(UNFRAMED_CASE, f"the wire decoder {recorded.wire.name!r} writes no error body")
+        else:
+            chunks, error = joined_stream(provider, unframed, virtual_time=True)
+            _expect_raise(cases, UNFRAMED_CASE, chunks, error, allow_chunks=True)
     else:
-        note(request, "error-inside-a-stream case not applicable: the provider does not stream")
+        note(request, "in-stream error cases not applicable: the provider does not stream")
     textless = recorded.with_body(recorded.wire.rebuild(body, "", stream=recorded.stream))
     chunks, error = joined_stream(provider, textless, virtual_time=True)
     _expect_raise(cases, NO_TEXT_CASE, chunks, error, allow_chunks=True)
@@ -150,6 +161,21 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
 
 
 NO_TEXT_CASE = "a complete 200 stream with no text"
+UNFRAMED_CASE = "a 200 stream whose body is a bare JSON error"
+
+
+def unframed_error(recorded: Recorded) -> Reply | None:
+    """The recorded stream's status and headers with, as its whole body, the API's JSON error
+    document on one line and without SSE framing, as a proxy sends it when it commits a 200
+    stream before the backend fails (lemonade-sdk/lemonade#2975, in front of llama.cpp's
+    server); None when the wire decoder writes no error body."""
+    try:
+        body, _ = recorded.wire.error_body(400)
+    except NotImplementedError:
+        return None
+    with contextlib.suppress(ValueError):
+        body = json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return recorded.with_body(body)
 
 
 @clause("stream-error-carries-message", "should")

@@ -391,6 +391,18 @@ class IgnoresRefusal(GoodOpenAIStyle):
         return None
 
 
+class TrustsEndOfBody(GoodOpenAIStyle):
+    """Fails stream-raises (a stream with no text, a bare JSON error instead of events) and
+    stream-end-marker: like LAIOS's guide example, it yields the ``data:`` deltas it finds
+    and takes the end of the body for the end of the answer."""
+
+    def stream_cut_short(self) -> None:
+        return None
+
+    def stream_carried_no_text(self) -> None:
+        return None
+
+
 class PassesRawUsage(GoodOpenAIStyle):
     """One bug behind many failures: it hands the API's raw ``usage`` object to ``LLMResponse``
     (as the LAIOS guide's own example does), whose nested ``prompt_tokens_details`` is not an

@@ -241,6 +241,45 @@ def test_error_message_is_not_judged_when_the_decoder_cannot_write_one(run_kit, 
     )
 
 
+WRITES_NOTHING_DECODER = '''
+from laios_conformance.wire.openai import OpenAIWire
+
+
+class WritesNothing(OpenAIWire):
+    """The OpenAI format, from a decoder that reads responses but writes no bodies."""
+    name = "writes-nothing"
+
+    def recognises(self, url, request_body, response_headers, response_body):
+        return OpenAIWire().recognises(url, request_body, response_headers, response_body)
+
+    def rebuild(self, response_body, text, *, stream):
+        raise NotImplementedError
+
+    def error_body(self, status, message=None):
+        raise NotImplementedError
+
+
+def pytest_laios_wire_formats(config):
+    return [WritesNothing()]
+'''
+
+
+def test_stream_cases_a_decoder_cannot_write_are_not_judged_never_passed(run_kit, pytester) -> None:
+    pytester.makeconftest(WRITES_NOTHING_DECODER)
+    run = run_kit(GOOD, "-k", "stream_raises")
+    assert run.statuses() == {"stream-raises": "skipped"}
+    message = run.message("stream-raises")
+    assert message.startswith("2 case(s) not judged") and message.endswith("; 4 passed")
+    assert (
+        "a complete 200 stream with no text: the wire decoder 'writes-nothing' cannot rewrite the answer text"
+        in message
+    )
+    assert (
+        "a 200 stream whose body is a bare JSON error: the wire decoder 'writes-nothing' writes no error body"
+        in message
+    )
+
+
 def test_a_refusal_may_be_raised_or_returned_but_not_dropped(run_kit) -> None:
     dropped = run_kit(D + "IgnoresRefusal", "-k", "refusal_visible")
     assert (

@@ -154,9 +154,13 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
             _expect_raise(cases, UNFRAMED_CASE, chunks, error, allow_chunks=True)
     else:
         note(request, "in-stream error cases not applicable: the provider does not stream")
-    textless = recorded.with_body(recorded.wire.rebuild(body, "", stream=recorded.stream))
-    chunks, error = joined_stream(provider, textless, virtual_time=True)
-    _expect_raise(cases, NO_TEXT_CASE, chunks, error, allow_chunks=True)
+    try:
+        textless = recorded.with_body(recorded.wire.rebuild(body, "", stream=recorded.stream))
+    except NotImplementedError:
+        cases.cannot_judge(NO_TEXT_CASE, f"the wire decoder {recorded.wire.name!r} cannot rewrite the answer text")
+    else:
+        chunks, error = joined_stream(provider, textless, virtual_time=True)
+        _expect_raise(cases, NO_TEXT_CASE, chunks, error, allow_chunks=True)
     cases.conclude()
 
 

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 # Imported once here so that in-process kit runs (pytester restores sys.modules after
-# each run) do not pay for importing them again every time.
+# each run) do not pay for importing them again every time. Only the kit's own dependencies
+# at the top: the README's first command (``pytest --laios-provider=...`` from the
+# repository root, installed without the dev extras) loads this conftest too, so the dev
+# extras (filelock, jsonschema) are imported where they are used.
 import hypothesis  # noqa: F401  # imported to warm sys.modules
-import jsonschema
 import pytest
 import vcr  # noqa: F401  # imported to warm sys.modules
-from filelock import FileLock
 
 import laios_conformance.contract._support
 import laios_conformance.session  # noqa: F401  # imported to warm sys.modules
@@ -147,6 +148,8 @@ def good_cassettes(tmp_path_factory: pytest.TempPathFactory, fake_api: FakeAPI) 
     shared = shared_tmp(tmp_path_factory)
     root = shared / "good-cassettes"
     done = shared / "good-cassettes.done"
+    from filelock import FileLock
+
     with FileLock(str(shared / "good-cassettes.lock")):
         if not done.exists():
             root.mkdir(exist_ok=True)
@@ -179,6 +182,8 @@ def load_verdict(path: Path) -> dict:
 @functools.cache
 def _verdict_validator() -> Any:
     """Built once: ``jsonschema.validate`` checks the schema itself on every call."""
+    import jsonschema
+
     schema = verdict_schema()
     validator_class = jsonschema.validators.validator_for(schema)
     validator_class.check_schema(schema)

@@ -24,6 +24,7 @@ DEFECTS = {
     "SwallowsDisconnect": {"stream-raises"},
     "EndsTextlessStreamQuietly": {"stream-raises"},
     "TrustsEndOfBody": {"stream-raises", "stream-end-marker"},
+    "ParsesEveryLine": {"stream-join"},
     "NeverClosesResponse": {"stream-closes"},
     "FormatsJsonByHand": {"message-fidelity"},
     "StripsReply": {"content-fidelity"},
@@ -137,3 +138,9 @@ def test_each_way_a_stream_fails_is_its_own_case_of_the_message_clause(run_kit) 
         "stream-error-carries-message"
     )
     assert "1 case(s) failed" in refused and "HTTP 404 answering the stream request: " in refused
+
+
+def test_sse_comment_lines_are_their_own_case_of_stream_join(run_kit) -> None:
+    message = run_kit(D + "ParsesEveryLine", "-k", "stream_join").message("stream-join")
+    assert "1 case(s) failed" in message
+    assert "after SSE comment lines (OpenRouter's keep-alives): raised JSONDecodeError" in message

@@ -91,7 +91,10 @@ def test_stream_join(provider: Any, cassette: Any) -> None:
     that eats the spaces between words, or a stray ``data:`` line corrupts every answer.
 
     **Checks**: every chunk is a ``str``; ``"".join(chunks)`` equals the text a wire decoder
-    reads from the same recorded response, with each event arriving as its own network read.
+    reads from the same recorded response, with each event arriving as its own network read;
+    and, for a server-sent-event stream, the same again after three ``:`` comment lines, the
+    keep-alives OpenRouter sends before its first chunk (recorded in
+    ``tests/data/wire_samples``), which the SSE specification says to ignore.
 
     **Not judged when**: no decoder knows the provider's wire format (skipped: unknown wire
     format).
@@ -100,12 +103,31 @@ def test_stream_join(provider: Any, cassette: Any) -> None:
     re-space deltas; 3. skip non-content events (role chunks, usage chunks, pings, comments).
     """
     recorded = recorded_stream(provider)
-    reply = recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts())
-    chunks, error = joined_stream(provider, reply)
+    replies = {"the recorded stream": recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts())}
+    if is_event_stream(recorded):
+        replies[COMMENTS_CASE] = with_keepalive_comments(recorded)
     cases = Cases()
-    problem = stream_text_problem(chunks, error, recorded.text())
-    cases.fail("the recorded stream", problem) if problem else cases.ok("the recorded stream")
+    for case, reply in replies.items():
+        problem = stream_text_problem(*joined_stream(provider, reply), recorded.text())
+        cases.fail(case, problem) if problem else cases.ok(case)
     cases.conclude()
+
+
+COMMENTS_CASE = "after SSE comment lines (OpenRouter's keep-alives)"
+
+
+def is_event_stream(recorded: Recorded) -> bool:
+    return "event-stream" in recorded.reply.headers.get("content-type", "").lower()
+
+
+def with_keepalive_comments(recorded: Recorded) -> Reply:
+    """The recorded stream after three ``: OPENROUTER PROCESSING`` comments, each its own read."""
+    body = recorded.reply.body
+    found = _LINE_END.search(body)
+    comment = b": OPENROUTER PROCESSING" + (found.group() if found else b"\n") * 2
+    head = comment * 3
+    cuts = [len(comment) * n for n in (1, 2, 3)] + [len(head) + cut for cut in recorded.event_cuts()]
+    return recorded.with_body(head + body, cuts=cuts)
 
 
 @clause("stream-raises", "must")
@@ -368,7 +390,7 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
     for case, cuts in cut_points(body).items():
         problem = problem_with(cuts)
         cases.fail(case, problem) if problem else cases.ok(case)
-    if "event-stream" in recorded.reply.headers.get("content-type", "").lower():
+    if is_event_stream(recorded):
         for case, eol in (("CRLF line endings", b"\r\n"), ("CR line endings", b"\r")):
             rewritten = _LINE_END.sub(eol, body)
             cuts = sorted({*recorded.event_cuts(rewritten), *(m.end() for m in re.finditer(rb"\r", rewritten))})

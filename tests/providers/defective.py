@@ -391,6 +391,21 @@ class IgnoresRefusal(GoodOpenAIStyle):
         return None
 
 
+class ParsesEveryLine(GoodOpenAIStyle):
+    """Fails stream-join, only after SSE comment lines: it takes every non-blank line for a
+    ``data:`` line and cuts off its first six characters, so OpenRouter's keep-alive
+    ``: OPENROUTER PROCESSING`` reaches ``json.loads`` as ``ENROUTER PROCESSING``."""
+
+    def deltas(self, lines: Iterable[str | bytes]) -> Iterator[str]:
+        return super().deltas(self._every_line_as_data(lines))
+
+    @staticmethod
+    def _every_line_as_data(lines: Iterable[str | bytes]) -> Iterator[str]:
+        for raw in lines:
+            line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            yield f"data: {line[6:]}" if line.strip() else line
+
+
 class TrustsEndOfBody(GoodOpenAIStyle):
     """Fails stream-raises (a stream with no text, a bare JSON error instead of events) and
     stream-end-marker: like LAIOS's guide example, it yields the ``data:`` deltas it finds

@@ -22,6 +22,7 @@ from typing import Any, cast
 import pytest
 
 from . import roots
+from ._dns import dns_blocked
 from ._files import atomic_write_text
 from ._guards import (
     check_output_paths,
@@ -246,6 +247,11 @@ class ConformanceSession:
             self.verdict.mark_not_run(provider, clause_id, DESELECTED)
 
     # -- running and verdicts ------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+        with _dns_guard(self.config):
+            return (yield)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
@@ -508,13 +514,32 @@ def _apply_ci_defaults(config: pytest.Config) -> None:
     config.option.block_network = True
 
 
-def _network_guard(config: pytest.Config) -> contextlib.AbstractContextManager[None]:
-    """pytest-recording's network block, as its fixture applies it to each test in replay."""
+def _blocked_network(config: pytest.Config) -> tuple[bool, list[str] | None]:
+    """Whether replay blocks the network, and the host patterns it still allows."""
     if config.getoption("--record-mode", default=None) not in (None, "none") or not config.getoption(
         "--block-network", default=False
     ):
-        return contextlib.nullcontext()
+        return False, None
+    allowed = config.getoption("--allowed-hosts", None)
+    return True, allowed.split(",") if isinstance(allowed, str) else allowed
+
+
+@contextlib.contextmanager
+def _network_guard(config: pytest.Config) -> Iterator[None]:
+    """pytest-recording's network block, as its fixture applies it to each test in replay,
+    and no lookup of a name it would block."""
+    blocked, allowed = _blocked_network(config)
+    if not blocked:
+        yield
+        return
     from pytest_recording import network
 
-    allowed = config.getoption("--allowed-hosts", None)
-    return network.blocking_context(allowed_hosts=allowed.split(",") if isinstance(allowed, str) else allowed)
+    with network.blocking_context(allowed_hosts=allowed), dns_blocked(allowed):
+        yield
+
+
+def _dns_guard(config: pytest.Config) -> contextlib.AbstractContextManager[None]:
+    """No lookup of a name the network block would refuse (pytest-recording blocks only
+    connections, per test, from its own fixture)."""
+    blocked, allowed = _blocked_network(config)
+    return dns_blocked(allowed) if blocked else contextlib.nullcontext()

@@ -101,7 +101,7 @@ def test_replay_without_ci_lets_no_request_leave_the_machine(
 ) -> None:
     """A request from outside the seam and any cassette (the provider's constructor, for a
     clause that replays nothing) meets the network guard: refused for a non-loopback
-    address, let through to loopback."""
+    address, refused before any DNS lookup for a host name, let through to loopback."""
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv("LAIOS_TEST_LOOPBACK_URL", f"{fake_api.url}/v1/chat/completions")
     probes.PROBES.clear()
@@ -113,4 +113,9 @@ def test_replay_without_ci_lets_no_request_leave_the_machine(
     assert report["providers"][0]["clauses"]["raises-on-http-error"]["status"] == "passed"
     outside = [p for p in probes.PROBES if p.startswith("http://203.0.113.7")]
     assert outside and all("Network is disabled for host '203.0.113.7'" in p for p in outside), probes.PROBES
+    named = [p for p in probes.PROBES if p.startswith(probes.NAMED_URL)]
+    refused = "Network is disabled: no DNS lookup of 'api.laios-probe.invalid' while replaying cassettes"
+    assert len(named) >= 2 and all(refused in p for p in named), (
+        probes.PROBES
+    )  # when the kit builds it, and in a clause
     assert f"{fake_api.url}/v1/chat/completions: HTTP 200" in probes.PROBES

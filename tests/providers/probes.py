@@ -10,14 +10,17 @@ from .openai_style import GoodOpenAIStyle
 
 # What each probe met, in order: "<url>: <outcome>". Read by tests/test_seam_isolation.py.
 PROBES: list[str] = []
+NAMED_URL = "http://api.laios-probe.invalid/v1/models"  # .invalid: never resolves, even if looked up
 
 
 class ProbesTheNetworkWhenBuilt(GoodOpenAIStyle):
-    """Fetches a model list from a non-loopback address and from loopback when built (outside any clause)."""
+    """Fetches a model list from a non-loopback address, from a host name and from loopback
+    whenever it is built (by the kit before the tests, and by each clause)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        for url in ("http://203.0.113.7/v1/models", os.environ.get("LAIOS_TEST_LOOPBACK_URL", "")):
+        urls = ("http://203.0.113.7/v1/models", NAMED_URL, os.environ.get("LAIOS_TEST_LOOPBACK_URL", ""))
+        for url in urls:
             if url:
                 PROBES.append(f"{url}: {_outcome(url)}")
 

@@ -25,6 +25,7 @@ DEFECTS = {
     "EndsTextlessStreamQuietly": {"stream-raises"},
     "TrustsEndOfBody": {"stream-raises", "stream-end-marker"},
     "ParsesEveryLine": {"stream-join"},
+    "RequiresDoneMarker": {"stream-end-marker"},
     "NeverClosesResponse": {"stream-closes"},
     "FormatsJsonByHand": {"message-fidelity"},
     "StripsReply": {"content-fidelity"},
@@ -144,3 +145,14 @@ def test_sse_comment_lines_are_their_own_case_of_stream_join(run_kit) -> None:
     message = run_kit(D + "ParsesEveryLine", "-k", "stream_join").message("stream-join")
     assert "1 case(s) failed" in message
     assert "after SSE comment lines (OpenRouter's keep-alives): raised JSONDecodeError" in message
+
+
+def test_a_stream_ended_without_done_is_complete_and_a_cut_one_is_not(run_kit) -> None:
+    strict = run_kit(D + "RequiresDoneMarker", "-k", "stream_end_marker").message("stream-end-marker")
+    assert "1 case(s) failed" in strict
+    assert (
+        "without [DONE], ended by its finish_reason (as Perplexity ends its streams): a complete answer raised"
+        in strict
+    )
+    ignoring = run_kit(D + "IgnoresEndMarker", "-k", "stream_end_marker").message("stream-end-marker")
+    assert "1 case(s) failed" in ignoring and "stream without its end marker: " in ignoring

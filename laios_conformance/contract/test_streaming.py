@@ -289,14 +289,19 @@ def _expect_raise(cases: Cases, case: str, chunks: list[Any], error: BaseExcepti
 @clause("stream-end-marker", "should")
 @pytest.mark.vcr
 def test_stream_end_marker(provider: Any, profile: dict[str, Any], cassette: Any) -> None:
-    """A stream that stops without its protocol's end marker raises.
+    """A stream that stops without its protocol's end marker raises; one that ends as the
+    protocol's servers end it does not.
 
     **Why**: a proxy or load balancer that cuts a stream cleanly (no transport error) leaves
-    the end marker as the only evidence the answer is incomplete.
+    the end marker as the only evidence the answer is incomplete. And a provider that
+    insists on one marker where the protocol's servers use another rejects complete
+    answers: LAIOS's guide points OpenAI-style clients at OpenAI-compatible servers.
 
     **Checks**: the recorded stream without ``data: [DONE]`` and without any
     ``finish_reason`` (OpenAI-style), without ``message_stop`` (Anthropic), without the
-    ``"done": true`` object (Ollama).
+    ``"done": true`` object (Ollama) raises. An OpenAI-style stream without ``data: [DONE]``
+    but with its last chunk's ``finish_reason``, as Perplexity ends every stream (recorded
+    in ``tests/data/wire_samples``), ends without raising (its text is ``stream-join``'s).
 
     **Not applicable when**: the provider does not stream.
 
@@ -309,6 +314,12 @@ def test_stream_end_marker(provider: Any, profile: dict[str, Any], cassette: Any
     chunks, error = joined_stream(provider, reply)
     cases = Cases()
     _expect_raise(cases, "stream without its end marker", chunks, error, allow_chunks=True)
+    for case, body in recorded.wire.other_endings(recorded.reply.body):
+        _, error = joined_stream(provider, recorded.with_body(body, cuts=recorded.event_cuts(body)))
+        if error is None:
+            cases.ok(case)
+        else:
+            cases.fail(case, f"a complete answer raised {type(error).__name__}: {str(error)[:160]}")
     cases.conclude()
 
 

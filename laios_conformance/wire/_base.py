@@ -352,6 +352,11 @@ class WireFormat:
         """The stream with every sign of a finished answer removed (text unchanged)."""
         raise NotImplementedError
 
+    def other_endings(self, response_body: bytes) -> list[tuple[str, bytes]]:
+        """``(label, body)`` for each other way real servers of the protocol end the same
+        complete stream; none by default."""
+        return []
+
     def with_error_midstream(self, response_body: bytes, message: str | None = None) -> bytes:
         """The stream cut after its first text event and ended by an in-stream error: the
         service's usual one, or one saying ``message`` where given (a decoder may not take

@@ -316,6 +316,18 @@ class OpenAIWire(WireFormat):
                 edits.append((event, render(response_body, event, _unfinished(event.payload, obj))))
         return splice(response_body, edits)
 
+    def other_endings(self, response_body: bytes) -> list[tuple[str, bytes]]:
+        """Without ``data: [DONE]``, ended by the last chunk's ``finish_reason`` alone, as
+        Perplexity ends every stream (tests/data/wire_samples/openai-compatible/
+        perplexity-sonar-count-stream.json)."""
+        parsed = self._parsed(response_body)
+        done = [(event, b"") for event, obj in parsed if obj == _DONE]
+        finished = any(self._is_end(obj) for _, obj in parsed if obj != _DONE)
+        if not done or not finished:
+            return []
+        label = "without [DONE], ended by its finish_reason (as Perplexity ends its streams)"
+        return [(label, splice(response_body, done))]
+
     def _error_event(self, body: bytes, event: Event, obj: Any, message: str | None) -> bytes:
         """A chunk with an ``error`` object, shaped like OpenRouter's (see the wire samples)."""
         template = obj if isinstance(obj, dict) else {}

@@ -406,6 +406,16 @@ class ParsesEveryLine(GoodOpenAIStyle):
             yield f"data: {line[6:]}" if line.strip() else line
 
 
+class RequiresDoneMarker(GoodOpenAIStyle):
+    """Fails stream-end-marker (a should clause), only on a complete stream without
+    ``[DONE]``: it takes ``data: [DONE]`` for the only end of an answer, so it rejects every
+    complete Perplexity stream as cut short."""
+
+    @staticmethod
+    def ends_answer(choice: dict[str, Any]) -> bool:
+        return False
+
+
 class TrustsEndOfBody(GoodOpenAIStyle):
     """Fails stream-raises (a stream with no text, a bare JSON error instead of events) and
     stream-end-marker: like LAIOS's guide example, it yields the ``data:`` deltas it finds

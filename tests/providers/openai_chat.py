@@ -103,11 +103,17 @@ class OpenAIChatProvider(LLMClient):
                 if text:
                     carried_text = True
                     yield text
-                finished = finished or bool(choice.get("finish_reason"))
+                finished = finished or self.ends_answer(choice)
         if not finished:
             self.stream_cut_short()
         if not carried_text:
             self.stream_carried_no_text()
+
+    @staticmethod
+    def ends_answer(choice: dict[str, Any]) -> bool:
+        """Whether a stream chunk's choice finishes the answer (servers such as Perplexity
+        send no ``[DONE]`` after it)."""
+        return bool(choice.get("finish_reason"))
 
     def stream_cut_short(self) -> None:
         """The stream ended without ``[DONE]`` or a ``finish_reason``: the answer is incomplete."""

@@ -109,12 +109,12 @@ def test_refusal_visible(provider: Any) -> None:
     should read a refusal as the answer).
     """
     reason = f"I'm very sorry, but I can't assist with request lc-{secrets.token_hex(4)}."
-    formats: list[WireFormat | None] = []
+    answered: list[tuple[WireFormat | None, bool]] = []  # each request's format, and whether it refused
 
     def refusing(seen: Seen) -> Reply:
         wire_format = wire_format_for_request(seen)
-        formats.append(wire_format)
         body = wire_format.refusal_body(reason, _requested_model(seen)) if wire_format else None
+        answered.append((wire_format, body is not None))
         if body is None:  # judged not applicable below; any answer ends the call
             return error_reply(seen, 500)
         return Reply(body=body, headers={"content-type": "application/json"})
@@ -122,10 +122,11 @@ def test_refusal_visible(provider: Any) -> None:
     with observed(answer_with(refusing), virtual_time=True) as traffic:
         outcome = _outcome(lambda: call_generate(provider))
     require_traffic(traffic, "generate() answered with a refusal")
-    if formats[0] is None:
+    wire_format, refused = answered[0]
+    if wire_format is None:
         pytest.skip("not judged: unknown wire format: no decoder recognises the request")
-    if formats[0].refusal_body(reason, "m") is None:
-        pytest.skip(f"not applicable: the {formats[0].name!r} protocol keeps no refusal apart from the answer text")
+    if not refused:
+        pytest.skip(f"not applicable: the {wire_format.name!r} protocol keeps no refusal apart from the answer text")
     cases = Cases()
     problem = _refusal_problem(outcome, reason)
     cases.fail(REFUSAL_CASE, problem) if problem else cases.ok(REFUSAL_CASE)

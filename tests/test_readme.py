@@ -7,7 +7,11 @@ import json
 import re
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,11 +68,6 @@ sys.exit(pytest.main(sys.argv[2:]))
 
 
 def _requirements(dist: str, extra: str = "") -> set[str]:
-    from importlib import metadata
-
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
-
     found = set()
     for requirement in map(Requirement, metadata.requires(dist) or []):
         if requirement.marker is None or requirement.marker.evaluate({"extra": extra}):
@@ -79,10 +78,6 @@ def _requirements(dist: str, extra: str = "") -> set[str]:
 def dev_only_modules() -> set[str]:
     """Top-level modules of the dev extras' packages that the kit's own dependencies do not
     bring in, as installed here."""
-    from importlib import metadata
-
-    from packaging.utils import canonicalize_name
-
     runtime, todo = set(), list(_requirements("laios-conformance"))
     while todo:
         dist = todo.pop()

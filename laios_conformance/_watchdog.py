@@ -64,7 +64,7 @@ def describe_threads(threads: list[threading.Thread]) -> str:
     return ", ".join(repr(t.name) for t in threads)
 
 
-# The attribute by which a call thread says whose calls it runs; the seam reads the same name
+# The attribute by which a call thread says whose calls it runs; the seam reads it
 # (``seam/_model.py``) so that a request made from it counts as its caller's.
 ON_BEHALF_OF = "laios_on_behalf_of"
 

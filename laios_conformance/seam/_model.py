@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .._watchdog import ON_BEHALF_OF
+
 
 class Fault(str, Enum):
     """Transport failures the seam can raise in place of a response."""
@@ -109,13 +111,11 @@ Upstream = Callable[[], Reply]
 Handler = Callable[[Seen, Upstream], "Reply | Fault | None"]
 
 
-# Set by the kit's call watchdog (``_watchdog.ON_BEHALF_OF``) on a thread that runs another
-# thread's calls: its requests are that thread's.
-ON_BEHALF_OF = "laios_on_behalf_of"
 
 
 def _speaking_thread(thread: threading.Thread) -> threading.Thread:
-    """The thread whose traffic ``thread``'s requests are (through any chain of call threads)."""
+    """The thread whose traffic ``thread``'s requests are (through any chain of call threads:
+    the kit's call watchdog marks each with the thread whose calls it runs)."""
     for _ in range(16):  # a chain is a call made from inside a guarded call; never long
         caller = getattr(thread, ON_BEHALF_OF, None)
         if caller is None:

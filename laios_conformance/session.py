@@ -22,7 +22,6 @@ from typing import Any, cast
 import pytest
 
 from . import roots
-from ._dns import dns_blocked
 from ._files import atomic_write_text
 from ._guards import (
     check_output_paths,
@@ -33,6 +32,7 @@ from ._guards import (
     redact_warning,
     unfinished_work,
 )
+from ._offline import offline
 from ._redact import redact_report
 from ._version import __version__
 from ._watchdog import CallTimedOut
@@ -250,7 +250,7 @@ class ConformanceSession:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
-        with _dns_guard(self.config):
+        with _offline_guard(self.config):
             return (yield)
 
     @pytest.hookimpl(wrapper=True)
@@ -527,19 +527,19 @@ def _blocked_network(config: pytest.Config) -> tuple[bool, list[str] | None]:
 @contextlib.contextmanager
 def _network_guard(config: pytest.Config) -> Iterator[None]:
     """pytest-recording's network block, as its fixture applies it to each test in replay,
-    and no lookup of a name it would block."""
+    and no lookup of a name nor datagram to a host it would block."""
     blocked, allowed = _blocked_network(config)
     if not blocked:
         yield
         return
     from pytest_recording import network
 
-    with network.blocking_context(allowed_hosts=allowed), dns_blocked(allowed):
+    with network.blocking_context(allowed_hosts=allowed), offline(allowed):
         yield
 
 
-def _dns_guard(config: pytest.Config) -> contextlib.AbstractContextManager[None]:
-    """No lookup of a name the network block would refuse (pytest-recording blocks only
-    connections, per test, from its own fixture)."""
+def _offline_guard(config: pytest.Config) -> contextlib.AbstractContextManager[None]:
+    """No lookup of a name nor datagram to a host the network block would refuse
+    (pytest-recording blocks only connections, per test, from its own fixture)."""
     blocked, allowed = _blocked_network(config)
-    return dns_blocked(allowed) if blocked else contextlib.nullcontext()
+    return offline(allowed) if blocked else contextlib.nullcontext()

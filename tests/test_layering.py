@@ -27,7 +27,7 @@ ALLOWED = {
     "_redact": set(),
     "_watchdog": set(),
     "_paths": set(),
-    "_dns": set(),
+    "_offline": set(),
 }
 # Nothing but these may import session; nothing at all may import plugin.
 SESSION_IMPORTERS = {"plugin"}

@@ -101,7 +101,9 @@ def test_replay_without_ci_lets_no_request_leave_the_machine(
 ) -> None:
     """A request from outside the seam and any cassette (the provider's constructor, for a
     clause that replays nothing) meets the network guard: refused for a non-loopback
-    address, refused before any DNS lookup for a host name, let through to loopback."""
+    address, refused before any DNS lookup for a host name, let through to loopback. A host
+    name looked up with ``gethostbyname`` is refused too, and so is a UDP datagram to a
+    non-loopback address or a host name; one to loopback arrives."""
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv("LAIOS_TEST_LOOPBACK_URL", f"{fake_api.url}/v1/chat/completions")
     probes.PROBES.clear()
@@ -119,3 +121,12 @@ def test_replay_without_ci_lets_no_request_leave_the_machine(
         probes.PROBES
     )  # when the kit builds it, and in a clause
     assert f"{fake_api.url}/v1/chat/completions: HTTP 200" in probes.PROBES
+    lookups = [p for p in probes.PROBES if p.startswith("gethostbyname ")]
+    assert len(lookups) >= 2 and all(refused in p for p in lookups), probes.PROBES
+    by_host = {
+        host: [p for p in probes.PROBES if p.startswith(f"udp {host}:")] for host in ("203.0.113.7", probes.NAMED_HOST)
+    }
+    for host, outcomes in by_host.items():
+        words = f"Network is disabled: no datagram to {host!r} while replaying cassettes"
+        assert len(outcomes) >= 2 and all(words in p for p in outcomes), probes.PROBES
+    assert "udp 127.0.0.1: received b'laios-probe'" in probes.PROBES

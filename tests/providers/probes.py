@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import urllib.request
 from typing import Any
 
@@ -10,12 +11,15 @@ from .openai_style import GoodOpenAIStyle
 
 # What each probe met, in order: "<url>: <outcome>". Read by tests/test_seam_isolation.py.
 PROBES: list[str] = []
-NAMED_URL = "http://api.laios-probe.invalid/v1/models"  # .invalid: never resolves, even if looked up
+NAMED_HOST = "api.laios-probe.invalid"  # .invalid: never resolves, even if looked up
+NAMED_URL = f"http://{NAMED_HOST}/v1/models"
 
 
 class ProbesTheNetworkWhenBuilt(GoodOpenAIStyle):
-    """Fetches a model list from a non-loopback address, from a host name and from loopback
-    whenever it is built (by the kit before the tests, and by each clause)."""
+    """Fetches a model list from a non-loopback address, from a host name and from loopback,
+    looks the host name up with ``gethostbyname``, and sends a UDP datagram to a
+    non-loopback address, to the host name and to itself on loopback, whenever it is built
+    (by the kit before the tests, and by each clause)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -23,6 +27,9 @@ class ProbesTheNetworkWhenBuilt(GoodOpenAIStyle):
         for url in urls:
             if url:
                 PROBES.append(f"{url}: {_outcome(url)}")
+        PROBES.append(f"gethostbyname {NAMED_HOST}: {_lookup_outcome(NAMED_HOST)}")
+        for host in ("203.0.113.7", NAMED_HOST, "127.0.0.1"):
+            PROBES.append(f"udp {host}: {_datagram_outcome(host)}")
 
 
 def _outcome(url: str) -> str:
@@ -31,3 +38,28 @@ def _outcome(url: str) -> str:
             return f"HTTP {response.status}"
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
+
+
+def _lookup_outcome(host: str) -> str:
+    try:
+        return f"resolved to {socket.gethostbyname(host)}"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _datagram_outcome(host: str) -> str:
+    """Send one datagram to ``host`` (to a socket of our own on loopback, which must get it)."""
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
+    ):
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(2)
+        port = receiver.getsockname()[1] if host == "127.0.0.1" else 9  # 9: the discard service
+        try:
+            sender.sendto(b"laios-probe", (host, port))
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+        if host != "127.0.0.1":
+            return "sent"
+        return f"received {receiver.recv(64)!r}"

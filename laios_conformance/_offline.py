@@ -1,0 +1,103 @@
+"""What pytest-recording's network block leaves open while replaying: name lookups and datagrams.
+
+pytest-recording refuses a connection (``socket.connect``) to any host it does not allow.
+Two ways out of the machine connect nothing:
+
+- a lookup of a host name: the DNS query leaves the machine (or waits for its timeout where
+  no DNS server answers, as on many CI runners) before the connection is refused;
+- a datagram sent with ``sendto`` or ``sendmsg`` on an unconnected socket: a resolver
+  library such as dnspython, a statsd or syslog client.
+
+While the block is on, both are refused at once for any host it would refuse, with
+pytest-recording's words and its exception class (``RuntimeError``, which an HTTP library
+does not mistake for a connection error to retry). Addresses (``203.0.113.7``, ``::1``) need
+no lookup and pass, so their connection meets the block itself. A datagram is refused by
+its destination, address or name; datagrams on local (``AF_UNIX``) sockets are not network
+traffic and pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+__all__ = ["offline"]
+
+_LOOKUPS = ("getaddrinfo", "gethostbyname", "gethostbyname_ex")
+# Where each sending method takes its destination: sendto(data[, flags], address) and
+# sendmsg(buffers[, ancdata[, flags[, address]]]) (neither takes keyword arguments).
+_DATAGRAMS: dict[str, Callable[[tuple[Any, ...]], Any]] = {
+    "sendto": lambda args: args[-1] if len(args) >= 2 else None,
+    "sendmsg": lambda args: args[3] if len(args) >= 4 else None,
+}
+
+
+@contextlib.contextmanager
+def offline(allowed_hosts: Sequence[str] | None) -> Iterator[None]:
+    """No lookup of a name, and no datagram to a host, that no pattern of ``allowed_hosts``
+    matches (pytest-recording's patterns: none at all blocks every name and host)."""
+    from pytest_recording.network import is_host_in_allowed_hosts
+
+    allowed = list(allowed_hosts) if allowed_hosts is not None else None
+
+    def refused(host: Any) -> str | None:
+        """``host`` as text when the block refuses it; None when it allows it."""
+        name = host.decode("ascii", "replace") if isinstance(host, (bytes, bytearray)) else host
+        return None if not isinstance(name, str) or is_host_in_allowed_hosts(name, allowed) else name
+
+    # socket.socket inherits sendto and sendmsg from _socket.socket: what was not its own
+    # attribute is deleted again afterwards, not set.
+    originals: list[tuple[Any, str, Any]] = [(socket, name, vars(socket).get(name)) for name in _LOOKUPS]
+    originals += [(socket.socket, name, vars(socket.socket).get(name)) for name in _DATAGRAMS]
+    try:
+        for owner, name, _ in originals:
+            if owner is socket:
+                setattr(owner, name, _lookup_guard(getattr(owner, name), refused))
+            else:
+                setattr(owner, name, _datagram_guard(getattr(owner, name), refused, _DATAGRAMS[name]))
+        yield
+    finally:
+        for owner, name, original in originals:
+            if original is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+
+
+def _lookup_guard(resolve: Callable[..., Any], refused: Callable[[Any], str | None]) -> Callable[..., Any]:
+    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = None if _is_address(host) else refused(host)
+        if name is None:
+            return resolve(host, *args, **kwargs)
+        raise RuntimeError(f"Network is disabled: no DNS lookup of {name!r} while replaying cassettes")
+
+    return guarded
+
+
+def _datagram_guard(
+    send: Callable[..., Any], refused: Callable[[Any], str | None], destination: Callable[[tuple[Any, ...]], Any]
+) -> Callable[..., Any]:
+    def guarded(sock: socket.socket, *args: Any) -> Any:
+        address = destination(args)
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple) and address:
+            host = refused(address[0])
+            if host is not None:
+                raise RuntimeError(f"Network is disabled: no datagram to {host!r} while replaying cassettes")
+        return send(sock, *args)
+
+    return guarded
+
+
+def _is_address(host: Any) -> bool:
+    if isinstance(host, (bytes, bytearray)):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return False
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 address may carry a zone: fe80::1%eth0
+    except ValueError:
+        return False
+    return True

@@ -20,14 +20,14 @@ from typing import Any
 
 import pytest
 
-from ._paths import OutputPathError, check_output_dir, check_output_file
+from ._paths import PathError, check_output_dir, check_output_file, check_replay_dir
 from ._redact import RedactingFilter, RedactingFormatter, redact, redactable
 from ._watchdog import abandoned_calls, describe_threads, stray_threads
 from .loading import parse_secret_names
 
 __all__ = [
     "DEFAULT_CALL_TIMEOUT",
-    "check_output_paths",
+    "check_paths",
     "exit_past",
     "install_redaction",
     "read_call_timeout",
@@ -59,17 +59,29 @@ def read_secret_names(config: pytest.Config) -> tuple[str, ...]:
     return parse_secret_names(config.getoption("laios_secret_kwargs") or config.getini("laios_secret_kwargs"))
 
 
-def check_output_paths(config: pytest.Config, cassette_root: Path, recording: bool) -> None:
-    """Every path the run will write, checked now: one usage-error line instead of a late traceback."""
+def check_paths(config: pytest.Config, cassette_root: Path, recording: bool) -> None:
+    """Every path the run will write, and a cassette folder the user named for replay,
+    checked now: one usage-error line instead of a late traceback, or of one "cassette not
+    found" per clause for a mistyped folder."""
     files = [("--laios-report", config.getoption("laios_report")), ("--junitxml", config.getoption("xmlpath", None))]
+    named = _named_cassette_dir(config)
     try:
         for option, path in files:
             if path and not hasattr(config, "workerinput"):
                 check_output_file(option, path)
         if recording:
             check_output_dir("--laios-cassette-dir (recording)", cassette_root)
-    except OutputPathError as error:
+        elif named:
+            check_replay_dir(named, cassette_root)
+    except PathError as error:
         raise pytest.UsageError(str(error)) from None
+
+
+def _named_cassette_dir(config: pytest.Config) -> str | None:
+    """How the user named the cassette folder (the option, or the ini key), or None."""
+    if config.getoption("laios_cassette_dir"):
+        return "--laios-cassette-dir"
+    return "laios_cassette_dir (ini)" if config.getini("laios_cassette_dir") else None
 
 
 def install_redaction(config: pytest.Config, secrets: tuple[str, ...]) -> Callable[[], None]:

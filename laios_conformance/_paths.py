@@ -1,7 +1,8 @@
-"""Checking the paths the kit will write, before anything runs.
+"""Checking the paths the kit will write, and the cassette folder it will replay, before anything runs.
 
 A report that cannot be written should stop the run at once with one line, not after
-minutes of clauses with a traceback (or, worse, a run that passes and writes nothing).
+minutes of clauses with a traceback (or, worse, a run that passes and writes nothing); a
+mistyped cassette folder, with one line, not one "cassette not found" per clause.
 """
 
 from __future__ import annotations
@@ -10,33 +11,45 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["OutputPathError", "check_output_dir", "check_output_file"]
+__all__ = ["PathError", "check_output_dir", "check_output_file", "check_replay_dir"]
 
 
-class OutputPathError(Exception):
-    """An output path the kit could not write; the message names the option and the path."""
+class PathError(Exception):
+    """A path the kit could not write or read; the message names the option and the path."""
 
 
 def check_output_file(option: str, path: str | os.PathLike[str]) -> None:
-    """Raise :class:`OutputPathError` unless a file can be written at ``path`` (its folders
+    """Raise :class:`PathError` unless a file can be written at ``path`` (its folders
     may be missing: they are created)."""
     target = Path(path)
     if target.is_dir():
-        raise OutputPathError(f"{option} {str(target)!r} is a directory; give the path of a file to write")
+        raise PathError(f"{option} {str(target)!r} is a directory; give the path of a file to write")
     if target.exists() and not os.access(target, os.W_OK):
-        raise OutputPathError(f"{option} {str(target)!r} is not writable; fix its permissions or choose another path")
+        raise PathError(f"{option} {str(target)!r} is not writable; fix its permissions or choose another path")
     _check_parent(option, target, target.parent)
 
 
 def check_output_dir(option: str, path: str | os.PathLike[str]) -> None:
-    """Raise :class:`OutputPathError` unless files can be written inside the directory ``path``."""
+    """Raise :class:`PathError` unless files can be written inside the directory ``path``."""
     target = Path(path)
     if target.exists() and not target.is_dir():
-        raise OutputPathError(f"{option} {str(target)!r} is a file, not a directory; give a directory")
+        raise PathError(f"{option} {str(target)!r} is a file, not a directory; give a directory")
     if target.is_dir():
         _require_writable(option, target, target)
         return
     _check_parent(option, target, target.parent)
+
+
+def check_replay_dir(option: str, path: str | os.PathLike[str]) -> None:
+    """Raise :class:`PathError` unless ``path`` is a folder that replay can read cassettes from."""
+    target = Path(path)
+    if target.is_dir():
+        return
+    what = "is a file, not a folder" if target.exists() else "does not exist"
+    raise PathError(
+        f"{option} {str(target)!r} {what}: replay reads each provider's cassettes from "
+        "<folder>/<ProviderClass>/<clause>.yaml; fix the path, or record into it with --record-mode=once"
+    )
 
 
 def _check_parent(option: str, target: Path, parent: Path) -> None:
@@ -44,10 +57,10 @@ def _check_parent(option: str, target: Path, parent: Path) -> None:
     existing = parent
     while not existing.exists() and existing != existing.parent:
         if existing.is_symlink():  # a dangling link: mkdir would fail on it
-            raise OutputPathError(f"{option} {str(target)!r}: {str(existing)!r} is a broken symbolic link")
+            raise PathError(f"{option} {str(target)!r}: {str(existing)!r} is a broken symbolic link")
         existing = existing.parent
     if not existing.is_dir():
-        raise OutputPathError(
+        raise PathError(
             f"{option} {str(target)!r}: {str(existing)!r} is a file, so nothing can be written under it; "
             "choose another path"
         )
@@ -56,7 +69,7 @@ def _check_parent(option: str, target: Path, parent: Path) -> None:
 
 def _require_writable(option: str, target: Path, directory: Path) -> None:
     if not (os.access(directory, os.W_OK | os.X_OK) and _can_create_in(directory)):
-        raise OutputPathError(
+        raise PathError(
             f"{option} {str(target)!r}: cannot write in {str(directory)!r} (permission denied); choose a writable path"
         )
 

@@ -24,7 +24,7 @@ import pytest
 from . import roots
 from ._files import atomic_write_text
 from ._guards import (
-    check_output_paths,
+    check_paths,
     exit_past,
     install_redaction,
     read_call_timeout,
@@ -88,7 +88,7 @@ class ConformanceSession:
         threads_before = {t.ident for t in threading.enumerate()}  # before any provider code runs
         secret_names, call_timeout = read_secret_names(config), read_call_timeout(config)
         _apply_ci_defaults(config)
-        check_output_paths(config, cls._cassette_root(config), _is_recording(config))
+        check_paths(config, cls._cassette_root(config), _is_recording(config))
         try:
             with _network_guard(config):  # the instance built to check the target is a provider's code too
                 specs = load_providers(targets, kwargs_list, secret_names=secret_names, call_timeout=call_timeout)

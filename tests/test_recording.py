@@ -418,7 +418,7 @@ def test_ci_replays_only_unless_a_record_mode_is_given(fake_api: FakeAPI, tmp_pa
 
     def run(name: str, *extra: str) -> tuple[subprocess.CompletedProcess, Path, dict]:
         work = tmp_path / name
-        work.mkdir()
+        (work / "cassettes").mkdir(parents=True)  # empty: a named folder that is missing is a usage error
         report = work / "verdict.json"
         result = kit_subprocess(
             kit_args(

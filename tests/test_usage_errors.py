@@ -67,6 +67,14 @@ CASES = [
         ],
         "was given 3 times for 2 providers",
     ),
+    (
+        ["--laios-provider=user_providers:NeedsArgs", "--laios-cassette-dir=no-such-folder"],
+        "no-such-folder' does not exist: replay reads each provider's cassettes from",
+    ),
+    (
+        ["--laios-provider=user_providers:NeedsArgs", "--laios-cassette-dir=user_providers.py"],
+        "user_providers.py' is a file, not a folder: replay reads",
+    ),
 ]
 
 
@@ -79,6 +87,28 @@ def test_user_mistake_is_one_clear_line(pytester: pytest.Pytester, args: list, e
     assert len(errors) == 1, result.errlines
     assert expected in errors[0]
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_missing_cassette_folder_named_in_the_ini_is_one_clear_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(user_providers=PROVIDERS)
+    pytester.makeini("[pytest]\nlaios_cassette_dir = missing-cassettes\n")
+    result = pytester.runpytest_subprocess("--laios-provider=user_providers:NeedsArgs")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.errlines if line.startswith("ERROR:")]
+    assert len(errors) == 1 and errors[0].startswith("ERROR: laios_cassette_dir (ini) "), result.errlines
+    assert "missing-cassettes' does not exist" in errors[0]
+
+
+def test_a_missing_cassette_folder_is_fine_when_recording_into_it(pytester: pytest.Pytester) -> None:
+    """Recording creates the folder; only replay needs it to exist."""
+    pytester.makepyfile(user_providers=PROVIDERS)
+    result = pytester.runpytest_subprocess(
+        "--laios-provider=user_providers:NeedsArgs", "--laios-cassette-dir=new-folder", "--record-mode=once"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # for the constructor's arguments, checked next
+    errors = [line for line in result.errlines if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "needs argument(s) model, region, tier" in errors[0], result.errlines
+    assert "new-folder" not in errors[0]
 
 
 def test_unset_plugin_does_nothing(pytester: pytest.Pytester) -> None:

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import pytest
 
 from .._files import atomic_write_text
-from .._paths import OutputPathError, check_output_dir, check_output_file
+from .._paths import PathError, check_output_dir, check_output_file, check_replay_dir
 from .._redact import redact, redact_value, redactable
 from ..loading import declared_secrets, parse_secret_names
 from ..report import dump_json, verdict_badge, verdict_from_dict, verdict_markdown
@@ -106,7 +106,8 @@ def pytest_arguments(args: argparse.Namespace, extra: list[str]) -> list[str]:
 
 
 def check_outputs(args: argparse.Namespace, extra: list[str]) -> None:
-    """Every file ``check`` will write, and the cassette folder when recording, checked up front."""
+    """Every file ``check`` will write, and the cassette folder (written when recording, read
+    when replaying), checked up front."""
     files = [("--report-json", args.report_json), ("--report-md", args.report_md), ("--junit", args.junit)]
     files.append(("--badge", args.badge))
     try:
@@ -115,7 +116,9 @@ def check_outputs(args: argparse.Namespace, extra: list[str]) -> None:
                 check_output_file(option, path)
         if _records(extra):
             check_output_dir("--cassette-dir (recording)", args.cassette_dir or "cassettes")
-    except OutputPathError as error:
+        elif args.cassette_dir:
+            check_replay_dir("--cassette-dir", args.cassette_dir)
+    except PathError as error:
         raise UsageError(str(error)) from None
 
 

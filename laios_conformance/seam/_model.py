@@ -111,8 +111,6 @@ Upstream = Callable[[], Reply]
 Handler = Callable[[Seen, Upstream], "Reply | Fault | None"]
 
 
-
-
 def _speaking_thread(thread: threading.Thread) -> threading.Thread:
     """The thread whose traffic ``thread``'s requests are (through any chain of call threads:
     the kit's call watchdog marks each with the thread whose calls it runs)."""

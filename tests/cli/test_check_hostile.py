@@ -88,6 +88,13 @@ def test_recording_into_a_file_is_one_usage_line(tmp_path: Path) -> None:
     assert "is a file, not a directory" in one_line_error(result)
 
 
+def test_replaying_from_a_missing_folder_is_one_usage_line(tmp_path: Path) -> None:
+    result = cli("check", GOOD, "--cassette-dir", str(tmp_path / "cassetes"), cwd=tmp_path)
+    assert result.returncode == 2
+    line = one_line_error(result)
+    assert line.startswith("laios-conformance: error: --cassette-dir ") and "cassetes' does not exist" in line
+
+
 def test_check_repeats_the_key_nowhere(tmp_path: Path, good_cassettes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cassettes_for(good_cassettes, "LeaksKeyEverywhere")
     monkeypatch.setenv("LAIOS_TEST_KEY", KEY)

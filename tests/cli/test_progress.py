@@ -23,6 +23,7 @@ class FakeTerminal(io.StringIO):
 
 def test_progress_advances_per_clause(pytester: pytest.Pytester, tmp_path: Path) -> None:
     empty = tmp_path / "no-cassettes"
+    empty.mkdir()
     stream = FakeTerminal()
     plugin = ProgressPlugin(stream)
     result = pytester.runpytest_inprocess(

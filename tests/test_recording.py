@@ -39,7 +39,7 @@ import pytest
 
 from laios_conformance.cassettes import lint_paths, read_cassette, serializer
 from tests.conftest import load_verdict
-from tests.support.fake_api import FakeAPI, ReceivedRequest
+from tests.support.fake_api import FakeAPI, ReceivedRequest, RefusingAPI
 from tests.support.recording import REPO
 from tests.support.recording import run_kit as kit_subprocess
 
@@ -336,6 +336,24 @@ def test_a_corrupt_cassette_is_one_line_error_and_left_untouched(openai_copy, re
 
 
 @on_recording("OpenAIClient")
+def test_a_recorded_error_answer_makes_its_clause_unable_to_judge(openai_copy, replay) -> None:
+    """A cassette whose answer is an HTTP error (written by hand, or by a kit before this
+    rule) gives its clause nothing to judge the provider by: an error, never a failure."""
+    root, kwargs = openai_copy
+    path = root / "OpenAIClient" / "returns-response.yaml"
+    document = serializer.deserialize(path.read_text(encoding="utf-8"))
+    document["interactions"][0]["response"]["status"] = {"code": 401, "message": "Unauthorized"}
+    path.write_text(serializer.serialize(document), encoding="utf-8")
+
+    result, report = replay(root, kwargs, "-k", "returns_response")
+    assert statuses(report)["returns-response"] == "error"
+    assert message(report, "returns-response").startswith(
+        f"the API answered HTTP 401 to {kwargs['base_url']}/chat/completions, where the clause needs a successful "
+        "answer to judge the provider by; when recording, pass your real key"
+    )
+
+
+@on_recording("OpenAIClient")
 def test_stale_cassettes_fail_the_freshness_clause(openai_copy, replay) -> None:
     root, kwargs = openai_copy
     directory = root / "OpenAIClient"
@@ -411,6 +429,38 @@ def test_once_never_clobbers_an_existing_cassette(recordings, fake_api: FakeAPI,
         "system-prompt.yaml",
     ]
     assert sorted(m.group(1) for m in map(PROGRESS.match, result.stdout.splitlines()) if m) == ["router-fallback"]
+
+
+def test_recording_refused_by_the_api_writes_nothing_and_judges_nothing(tmp_path: Path) -> None:
+    """No key given: the kit's fake one reaches the API, which answers 401 to everything. The
+    clauses that need a recorded answer report error (the provider did nothing wrong), and
+    no cassette holding a 401 is left to poison every later replay."""
+    clauses = "returns_response or stream_join or thread_safety"
+    with RefusingAPI() as api:
+        report = tmp_path / "verdict.json"
+        result = kit_subprocess(
+            kit_args(
+                OPENAI,
+                {"base_url": api.url + "/v1"},
+                tmp_path / "cassettes",
+                "--record-mode=once",
+                f"--laios-report={report}",
+                "-k",
+                clauses,
+                "--laios-allow-partial",
+            ),
+            cwd=tmp_path,
+        )
+    verdict = load_report(report)
+    assert verdict is not None, output(result)
+    assert statuses(verdict) == dict.fromkeys(["returns-response", "stream-join", "thread-safety"], "error")
+    for clause_id in ("returns-response", "stream-join", "thread-safety"):
+        assert "the API answered HTTP 401" in message(verdict, clause_id) and "pass your real key" in message(
+            verdict, clause_id
+        )
+    assert len(api.received) >= 3, "the API was never asked"
+    assert not (tmp_path / "cassettes").exists() or files_under(tmp_path / "cassettes") == {}
+    assert "laios: recorded" not in result.stdout
 
 
 def test_ci_replays_only_unless_a_record_mode_is_given(fake_api: FakeAPI, tmp_path: Path) -> None:

@@ -34,6 +34,10 @@ single persister, so ``SafePersister`` takes those ``extra_paths`` over and
 loads them the same way (interactions from all files, saves to the first).
 Register an *instance*: its methods are not classmethods.
 
+No error answers. An interaction whose response has an HTTP error status (a wrong
+key's 401, a wrong model's 404, a 429, a 5xx) is left out of what is written, and a
+cassette left with none is not written at all: see :func:`_answers_only`.
+
 Given the kit's secrets, the persister also replaces them in everything it is
 about to write - a last line of defence should a ``vcr_config`` replace the
 kit's scrubbers.
@@ -106,8 +110,8 @@ class SafePersister:
         self, cassette_path: str | os.PathLike[str], cassette_dict: dict[str, Any], serializer: Any
     ) -> None:
         path = Path(cassette_path)
-        cassette_dict = self._redacted(cassette_dict)
-        if self._keep_existing(path, cassette_dict, serializer):
+        cassette_dict = self._redacted(_answers_only(cassette_dict))
+        if not cassette_dict["requests"] or self._keep_existing(path, cassette_dict, serializer):
             return
         atomic_write_text(path, serialize(cassette_dict, serializer))
 
@@ -129,6 +133,27 @@ class SafePersister:
         if self.record_mode == "all":
             return False
         return _same_interactions(path, cassette_dict, serializer)
+
+
+def _answers_only(cassette_dict: dict[str, Any]) -> dict[str, Any]:
+    """The interactions whose response is not an HTTP error.
+
+    Every clause replays successful answers and makes up its error responses itself, so a
+    recorded 401 (a wrong key), 404 (a wrong model), 429 or 5xx could only leave its clause
+    unable to judge on every later replay: it is never written.
+    """
+    pairs = [
+        (request, response)
+        for request, response in zip(cassette_dict["requests"], cassette_dict["responses"], strict=True)
+        if not _is_error(response)
+    ]
+    return {**cassette_dict, "requests": [p[0] for p in pairs], "responses": [p[1] for p in pairs]}
+
+
+def _is_error(response: Any) -> bool:
+    status = response.get("status") if isinstance(response, dict) else None
+    code = status.get("code") if isinstance(status, dict) else None
+    return isinstance(code, int) and code >= 400
 
 
 def read_cassette(path: str | os.PathLike[str], serializer: Any) -> tuple[Any, ...]:

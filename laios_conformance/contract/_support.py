@@ -95,14 +95,14 @@ def observed(
         except ClauseCannotJudge:
             raise
         except Exception as exc:
-            _refuse_on_replay_miss(traffic)
+            _refuse_on_upstream_trouble(traffic)
             if not traffic.seen:
                 raise ClauseCannotJudge(
                     f"the call raised {type(exc).__name__}: {str(exc)[:200]} before any HTTP request crossed "
                     "the kit's seam; " + _invisible(_clause_provider())
                 ) from exc
             raise
-        _refuse_on_replay_miss(traffic)
+        _refuse_on_upstream_trouble(traffic)
 
 
 def require_traffic(traffic: Traffic, during: str) -> None:
@@ -134,7 +134,9 @@ def _clause_provider() -> Any:
 _CONTRACT_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def _refuse_on_replay_miss(traffic: Traffic) -> None:
+def _refuse_on_upstream_trouble(traffic: Traffic) -> None:
+    """Refuse to judge when the response the kit fetched for a request (replayed from the
+    cassette, or from the live API while recording) is not one to judge a provider by."""
     for seen in traffic.seen:
         error = seen.upstream_error
         if error is not None and type(error).__name__ == "CannotOverwriteExistingCassetteException":
@@ -144,6 +146,26 @@ def _refuse_on_replay_miss(traffic: Traffic) -> None:
                 "something different from what was recorded; re-record with --record-mode=rewrite"
                 + (f" ({differences[0]})" if differences else "")
             )
+        if error is not None:
+            raise ClauseCannotJudge(
+                f"the request to {seen.url} got no response ({type(error).__name__}: {str(error)[:200]}); "
+                "when recording, check the network, any proxy and the base URL, then record again"
+            )
+        if seen.upstream_status is not None and seen.upstream_status >= 400:
+            raise ClauseCannotJudge(
+                f"the API answered HTTP {seen.upstream_status} to {seen.url}, where the clause needs a "
+                f"successful answer to judge the provider by{_upstream_hint(seen.upstream_status)}"
+            )
+
+
+def _upstream_hint(status: int) -> str:
+    if status in (401, 403):
+        return (
+            "; when recording, pass your real key as an argument the kit can scrub, e.g. "
+            """--laios-provider-kwargs='{"api_key": "$MY_API_KEY"}' (given none, the provider gets the kit's """
+            "fake key), then record again"
+        )
+    return "; check the model name, your quota and the API's status page, then record again"
 
 
 def answer_with(reply_for: Callable[[Seen], Any]) -> Callable[[Seen, Callable[[], Reply]], Any]:

@@ -88,7 +88,7 @@ def _patched(connection_class: type, traffic: Traffic) -> Iterator[None]:
         seen = exchange.seen
         if outcome is None:
             response = exchange.upstream_response()
-            seen.status = response.status
+            seen.status = seen.upstream_status = response.status
             return _tracked(response, seen)
         if outcome is Fault.READ_TIMEOUT:
             raise TimeoutError("timed out ([laios-conformance] injected read timeout)")

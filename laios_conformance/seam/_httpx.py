@@ -61,7 +61,7 @@ def interposed(module: ModuleType, traffic: Traffic) -> Iterator[None]:
         outcome = exchange.decide(traffic.handler)
         if outcome is None:
             response = exchange.upstream_response()
-            seen.status = response.status_code
+            seen.status = seen.upstream_status = response.status_code
             response.stream = streams.tracked(response.stream, seen)
             return response
         return _deliver(module, streams.shaped, outcome, seen)
@@ -79,7 +79,7 @@ def interposed(module: ModuleType, traffic: Traffic) -> Iterator[None]:
             outcome = Exchange(seen, _upstream_unfetched, _async_reply).decide(traffic.handler)
             if outcome is None:
                 response = await _noting_errors(seen, call_upstream())
-                seen.status = response.status_code
+                seen.status = seen.upstream_status = response.status_code
                 response.stream = streams.async_tracked(response.stream, seen)
                 return response
         except _NeedsUpstream:  # the handler wants the real response: await it, then ask again

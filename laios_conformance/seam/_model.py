@@ -98,6 +98,7 @@ class Seen:
     status: int | None = None
     closed: threading.Event = field(default_factory=threading.Event)
     upstream_error: Exception | None = None
+    upstream_status: int | None = None  # of the real (or replayed) response, if the kit fetched it
 
     @property
     def json(self) -> Any:
@@ -175,7 +176,7 @@ class Exchange:
 
     def upstream(self) -> Reply:
         reply = self._as_reply(self.upstream_response())
-        self.seen.status = reply.status
+        self.seen.status = self.seen.upstream_status = reply.status
         return reply
 
     def decide(self, handler: Handler | None) -> Reply | Fault | None:

@@ -59,7 +59,7 @@ def interposed(traffic: Traffic) -> Iterator[None]:
         outcome = exchange.decide(traffic.handler)
         if outcome is None:
             response = exchange.upstream_response()
-            seen.status = response.status
+            seen.status = seen.upstream_status = response.status
             return _tracked(response, seen)
         if isinstance(outcome, Fault):
             raise _fault_error(urllib3, outcome, pool, conn, url, seen)

@@ -176,3 +176,24 @@ def _raise(error: BaseException):
         raise error
 
     return raiser
+
+
+def test_error_answers_are_left_out_of_what_is_written(tmp_path) -> None:
+    path = tmp_path / "c.yaml"
+    ok, refused = (request(body=b'{"n": 1}'), response(b"fine")), (request(body=b'{"n": 2}'), response(b"no", code=401))
+    SafePersister(record_mode="once").save_cassette(path, cassette_dict(refused, ok), laios_yaml)
+    requests, responses = SafePersister().load_cassette(path, laios_yaml)[:2]
+    assert [r.body for r in requests] == [b'{"n": 1}']
+    assert [s["status"]["code"] for s in responses] == [200]
+
+
+@pytest.mark.parametrize("code", [400, 401, 404, 429, 500, 529])
+def test_a_cassette_of_error_answers_only_is_not_written(tmp_path, code: int) -> None:
+    path = tmp_path / "c.yaml"
+    errors = cassette_dict((request(), response(b"no", code=code)))
+    SafePersister(record_mode="once").save_cassette(path, errors, laios_yaml)
+    assert not path.exists()
+    saved(path, b"old")
+    before = path.read_bytes()
+    SafePersister(record_mode="all").save_cassette(path, errors, laios_yaml)  # all: would always rewrite
+    assert path.read_bytes() == before

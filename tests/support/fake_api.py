@@ -121,3 +121,12 @@ class ChangedShapeAPI(FakeAPI):
         document.pop("usage", None)
         document["safety"] = {"flagged": False}
         return status, headers, json.dumps(document).encode()
+
+
+@dataclass
+class RefusingAPI(FakeAPI):
+    """The same API refusing the key: every request gets OpenAI's recorded 401."""
+
+    def answer(self, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        response = load_sample("openai/err401-invalid-key.json")["response"]
+        return response["status"], {"content-type": "application/json"}, response["body_text"].encode("utf-8")

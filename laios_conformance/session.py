@@ -34,6 +34,7 @@ from ._guards import (
 )
 from ._offline import offline
 from ._redact import redact_report
+from ._terminal import RedactedTerminal
 from ._version import __version__
 from ._watchdog import CallTimedOut
 from .cassette_dirs import cassette_dir
@@ -43,6 +44,7 @@ from .loading import ProviderLoadError, ProviderSpec, load_providers, redact
 from .report import Verdict, dump_json, worse_status
 
 _VERDICT_KEY = "laios_verdict"
+_UNCAPTURED = ("no", "tee-sys")  # capture modes that show the provider's output live
 _WORST_SO_FAR = pytest.StashKey[dict[str, Any]]()
 _CANNOT_JUDGE = (ClauseCannotJudge, CallTimedOut)
 _EVIDENCE_KEY = "laios_evidence"
@@ -80,6 +82,7 @@ class ConformanceSession:
         self.deselected: dict[str, tuple[str, str]] = {}
         self.threads_before = {t.ident for t in threading.enumerate()}
         self.undo_redaction: Any = lambda: None
+        self.terminal = RedactedTerminal(())
         self.exitstatus = 0
 
     @classmethod
@@ -261,6 +264,8 @@ class ConformanceSession:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.undo_redaction = install_redaction(self.config, self.secrets)
+        if self.config.getoption("capture", "fd") in _UNCAPTURED:  # the provider writes to the terminal
+            self.terminal = RedactedTerminal(self.secrets)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_warning_recorded(self, warning_message: warnings.WarningMessage) -> None:
@@ -389,6 +394,7 @@ class ConformanceSession:
         from . import wire
 
         self.undo_redaction()
+        self.terminal.close()
         exit_past(unfinished_work(self.threads_before)[1], self.exitstatus)
         for fmt in self.wire_formats:
             wire.unregister(fmt)

@@ -237,6 +237,31 @@ def test_the_router_warning_is_redacted_without_capture(tmp_path: Path, good_cas
     assert KEY not in printed
 
 
+@pytest.mark.parametrize("capture", ["-s", "--capture=tee-sys"])
+def test_with_capture_off_what_the_provider_prints_reaches_the_terminal_redacted(
+    tmp_path: Path, good_cassettes: Path, capture: str
+) -> None:
+    """Without capture the provider's prints go to the terminal live; the key in them does not."""
+    cassettes_for(good_cassettes, "LeaksKeyEverywhere")
+    result = run_kit(
+        [
+            f"--laios-provider={H}LeaksKeyEverywhere",
+            '--laios-provider-kwargs={"api_key": "$LAIOS_TEST_KEY"}',
+            f"--laios-cassette-dir={good_cassettes}",
+            capture,
+            "-k",
+            "returns_response",
+            "--laios-allow-partial",
+        ],
+        cwd=tmp_path,
+        env={"LAIOS_TEST_KEY": KEY},
+    )
+    assert "debug: calling with key <REDACTED>" in result.stdout, result.stdout
+    assert "debug: key on stderr <REDACTED>" in result.stderr, result.stderr
+    assert KEY not in result.stdout + result.stderr
+    assert "gate: partial" in result.stdout  # the kit's own output came through as well
+
+
 def test_junit_properties_carry_the_verdict_status(run_kit, pytester: pytest.Pytester) -> None:
     junit = pytester.path / "junit.xml"
     run = run_kit(

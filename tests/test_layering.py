@@ -28,6 +28,7 @@ ALLOWED = {
     "_watchdog": set(),
     "_paths": set(),
     "_offline": set(),
+    "_terminal": {"_redact"},
 }
 # Nothing but these may import session; nothing at all may import plugin.
 SESSION_IMPORTERS = {"plugin"}

@@ -212,6 +212,7 @@ def load_provider(
             "generate() method; point it at an LLMClient-like class or a factory returning one"
         )
     _close_quietly(instance, call_timeout)
+    _refuse_async_methods(target, instance, flags)
     return ProviderSpec(
         target=target,
         factory=factory,
@@ -221,6 +222,25 @@ def load_provider(
         class_name=type(instance).__name__,
         call_timeout=call_timeout,
     )
+
+
+def _refuse_async_methods(target: str, instance: Any, flags: Flags) -> None:
+    """LAIOS calls its providers synchronously: an ``async def`` method would hand it a
+    coroutine that never runs (and send no request), so say so now, in one line."""
+    for name in ("generate", "generate_with_system", "generate_stream"):
+        method = getattr(instance, name, None)
+        if inspect.isasyncgenfunction(method):
+            raise ProviderLoadError(
+                f"{flags.target} {target!r}: {type(instance).__name__}.{name}() is an async generator "
+                "(async def with yield), which LAIOS cannot iterate; make it a plain generator (def with "
+                "yield), running any async client inside it on an event loop of its own"
+            )
+        if inspect.iscoroutinefunction(method):
+            raise ProviderLoadError(
+                f"{flags.target} {target!r}: {type(instance).__name__}.{name}() is async (async def), but "
+                "LAIOS calls it synchronously and would get a coroutine that never runs; make it a plain "
+                "def, and run an async client inside it with asyncio.run()"
+            )
 
 
 def _import_target(target: str, flags: Flags) -> Callable[..., Any]:

@@ -25,6 +25,20 @@ class NoGenerate:
     def __init__(self):
         pass
 
+class AsyncGenerate(LLMClient):
+    async def generate(self, messages, temperature=0.7, max_tokens=2048, **kw):
+        return LLMResponse(content="x", model=self.model)
+    def generate_with_system(self, system_prompt, user_message, **kw):
+        return self.generate([])
+
+class AsyncStream(LLMClient):
+    def generate(self, messages, temperature=0.7, max_tokens=2048, **kw):
+        return LLMResponse(content="x", model=self.model)
+    def generate_with_system(self, system_prompt, user_message, **kw):
+        return self.generate([])
+    async def generate_stream(self, messages, temperature=0.7, max_tokens=2048, **kw):
+        yield "x"
+
 NOT_CALLABLE = 42
 
 def factory():
@@ -44,6 +58,14 @@ CASES = [
         "needs argument(s) tier",
     ),
     (["--laios-provider=user_providers:NoGenerate"], "has no generate() method"),
+    (
+        ["--laios-provider=user_providers:AsyncGenerate", '--laios-provider-kwargs={"model": "m"}'],
+        "AsyncGenerate.generate() is async (async def), but LAIOS calls it synchronously",
+    ),
+    (
+        ["--laios-provider=user_providers:AsyncStream", '--laios-provider-kwargs={"model": "m"}'],
+        "AsyncStream.generate_stream() is an async generator (async def with yield), which LAIOS cannot iterate",
+    ),
     (["--laios-provider=user_providers:factory"], "built a NoGenerate object, which has no generate() method"),
     (
         ["--laios-provider=user_providers:NeedsArgs", "--laios-provider-kwargs={model: m}"],

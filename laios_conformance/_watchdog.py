@@ -187,7 +187,9 @@ def _guarded(name: str, method: Callable[..., Any], timeout: float, state: dict[
         except CallTimedOut:
             state["hung"] = True
             raise
-        return _GuardedStream(result, timeout, state) if name == "generate_stream" else result
+        # a str is left unwrapped, so that the clause can name the mistake
+        streamed = name == "generate_stream" and not isinstance(result, (str, bytes))
+        return _GuardedStream(result, timeout, state) if streamed else result
 
     call.__wrapped__ = method  # type: ignore[attr-defined]
     return call

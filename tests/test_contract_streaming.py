@@ -25,6 +25,18 @@ DEFECTS = {
     "EndsTextlessStreamQuietly": {"stream-raises"},
     "TrustsEndOfBody": {"stream-raises", "stream-end-marker"},
     "ParsesEveryLine": {"stream-join"},
+    # every clause that reads the stream piece by piece (thread-safety only joins it, and
+    # a str's characters join into the text)
+    "StreamReturnsStr": {
+        "stream-join",
+        "stream-raises",
+        "stream-error-carries-message",
+        "stream-end-marker",
+        "stream-incremental",
+        "stream-rechunk",
+        "stream-closes",
+        "content-fidelity",
+    },
     "RequiresDoneMarker": {"stream-end-marker"},
     "NeverClosesResponse": {"stream-closes"},
     "FormatsJsonByHand": {"message-fidelity"},
@@ -73,6 +85,19 @@ def test_non_streaming_provider_is_judged_on_join_and_raises_only(run_kit) -> No
         not_passed
         == {"stream-incremental", "stream-rechunk", "stream-end-marker", "stream-error-carries-message"} | OPT_IN
     )
+
+
+def test_a_stream_that_raises_when_called_passes_every_clause(run_kit) -> None:
+    """Checking the status when generate_stream() is called, before returning the iterator,
+    is a stream failing too: no clause may count that raise as one on a successful answer."""
+    run = run_kit("tests.providers.openai_style:ChecksStatusWhenCalled")
+    assert {c: s for c, s in run.statuses().items() if s != "passed"} == dict.fromkeys(OPT_IN, "skipped"), run.report
+
+
+def test_a_stream_returned_as_one_str_fails_stream_join(run_kit) -> None:
+    run = run_kit(D + "StreamReturnsStr", "-k", "stream_join", "--laios-allow-partial")
+    assert run.statuses() == {"stream-join": "failed"}
+    assert "generate_stream() returned a str, not an iterator of str pieces" in run.message("stream-join")
 
 
 def test_duck_typed_provider_passes_without_subclassing(run_kit) -> None:

@@ -12,7 +12,7 @@ import inspect
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -449,8 +449,20 @@ def consume(stream: Any) -> tuple[list[Any], BaseException | None]:
     return chunks, None
 
 
-def stream_hello(provider: Any) -> Any:
-    return provider.generate_stream(hello(), temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+def stream_hello(provider: Any) -> Generator[Any, None, None]:
+    """The provider's stream of the hello conversation, opened on the first ``next()``.
+
+    A provider may check the response's status when ``generate_stream()`` is called (and
+    raise there, before returning its iterator) or while it is iterated: either way that
+    is its stream failing, and :func:`consume` must see it.
+    """
+    stream = provider.generate_stream(hello(), temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+    if isinstance(stream, (str, bytes)):
+        raise TypeError(
+            f"generate_stream() returned a {type(stream).__name__}, not an iterator of str pieces (iterating "
+            "it yields single characters); yield the pieces as they arrive"
+        )
+    yield from stream
 
 
 def first_difference(expected: str, got: str) -> str:

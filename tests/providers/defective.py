@@ -374,6 +374,16 @@ class IgnoresEndMarker(GoodOpenAIStyle):
         return None
 
 
+class StreamReturnsStr(GoodOpenAIStyle):
+    """Fails stream-join: generate_stream() reads the whole stream and returns the text as one
+    str, which a ``for`` loop splits into single characters."""
+
+    def generate_stream(  # type: ignore[override]
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> str:
+        return "".join(super().generate_stream(messages, temperature, max_tokens, **kwargs))
+
+
 class EndsTextlessStreamQuietly(GoodOpenAIStyle):
     """Fails stream-raises: a complete stream whose deltas carry no text yields nothing and
     ends, which the caller joins into ``content=""`` (as LAIOS's guide example does)."""

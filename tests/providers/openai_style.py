@@ -98,6 +98,26 @@ class GoodOpenAIStyle(OpenAIChatProvider):
             raise ProviderError(f"stream broken: {type(exc).__name__}") from exc
 
 
+class ChecksStatusWhenCalled(GoodOpenAIStyle):
+    """Also correct: generate_stream() is not a generator function. It opens the response
+    and checks its status when called, raising there, and only then returns the iterator
+    of the text."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        stack = contextlib.ExitStack()
+        response = stack.enter_context(self.open_stream(self.payload(messages, temperature, max_tokens, stream=True)))
+        return self._text_of(stack, response)
+
+    def _text_of(self, stack: contextlib.ExitStack, response: httpx.Response) -> Iterator[str]:
+        with stack:
+            try:
+                yield from self.deltas(response.iter_lines())
+            except httpx.TransportError as exc:
+                raise ProviderError(f"stream broken: {type(exc).__name__}") from exc
+
+
 class RefusalAsAnswer(GoodOpenAIStyle):
     """Also correct: returns a refusal as the answer's content instead of raising with it."""
 

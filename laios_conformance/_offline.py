@@ -24,8 +24,9 @@ import socket
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-__all__ = ["offline"]
+__all__ = ["blocked_reach", "offline"]
 
+_BLOCKED = "Network is disabled"  # how pytest-recording's refusals begin, and so do these
 _LOOKUPS = ("getaddrinfo", "gethostbyname", "gethostbyname_ex")
 # Where each sending method takes its destination: sendto(data[, flags], address) and
 # sendmsg(buffers[, ancdata[, flags[, address]]]) (neither takes keyword arguments).
@@ -67,12 +68,28 @@ def offline(allowed_hosts: Sequence[str] | None) -> Iterator[None]:
                 setattr(owner, name, original)
 
 
+def blocked_reach(exc: BaseException) -> str | None:
+    """The network block's own words, if ``exc`` or an exception in its chain is the block
+    refusing a connection, a lookup or a datagram (pytest-recording's or this module's)."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen or len(seen) > 32:
+            continue
+        seen.add(id(current))
+        if isinstance(current, RuntimeError) and str(current).startswith(_BLOCKED):
+            return str(current)
+        pending += [current.__cause__, current.__context__]
+    return None
+
+
 def _lookup_guard(resolve: Callable[..., Any], refused: Callable[[Any], str | None]) -> Callable[..., Any]:
     def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
         name = None if _is_address(host) else refused(host)
         if name is None:
             return resolve(host, *args, **kwargs)
-        raise RuntimeError(f"Network is disabled: no DNS lookup of {name!r} while replaying cassettes")
+        raise RuntimeError(f"{_BLOCKED}: no DNS lookup of {name!r} while replaying cassettes")
 
     return guarded
 
@@ -85,7 +102,7 @@ def _datagram_guard(
         if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple) and address:
             host = refused(address[0])
             if host is not None:
-                raise RuntimeError(f"Network is disabled: no datagram to {host!r} while replaying cassettes")
+                raise RuntimeError(f"{_BLOCKED}: no datagram to {host!r} while replaying cassettes")
         return send(sock, *args)
 
     return guarded

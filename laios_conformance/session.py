@@ -32,7 +32,7 @@ from ._guards import (
     redact_warning,
     unfinished_work,
 )
-from ._offline import offline
+from ._offline import blocked_reach, offline
 from ._redact import redact_report
 from ._terminal import RedactedTerminal
 from ._version import __version__
@@ -47,6 +47,11 @@ _VERDICT_KEY = "laios_verdict"
 _UNCAPTURED = ("no", "tee-sys")  # capture modes that show the provider's output live
 _WORST_SO_FAR = pytest.StashKey[dict[str, Any]]()
 _CANNOT_JUDGE = (ClauseCannotJudge, CallTimedOut)
+_BLOCKED_REACH = (
+    "the provider reached for the network beyond the recorded requests ({blocked}), and replay blocks "
+    "it: this clause cannot be judged offline. A library that downloads data on first use (tiktoken's "
+    "encodings, a Hugging Face tokenizer) needs its cache in place before the run (TIKTOKEN_CACHE_DIR, HF_HOME)"
+)
 _EVIDENCE_KEY = "laios_evidence"
 _RECORDED_KEY = "laios_recorded"
 _DESELECTED_KEY = "laios_deselected"
@@ -260,7 +265,13 @@ class ConformanceSession:
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
         found = clause_of(item)
         with running_clause(found[0] if found else None):
-            return (yield)
+            try:
+                return (yield)
+            except Exception as exc:
+                blocked = None if isinstance(exc, _CANNOT_JUDGE) else blocked_reach(exc)
+                if blocked is None:
+                    raise
+                raise ClauseCannotJudge(_BLOCKED_REACH.format(blocked=blocked)) from exc
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.undo_redaction = install_redaction(self.config, self.secrets)

@@ -130,3 +130,15 @@ def test_replay_without_ci_lets_no_request_leave_the_machine(
         words = f"Network is disabled: no datagram to {host!r} while replaying cassettes"
         assert len(outcomes) >= 2 and all(words in p for p in outcomes), probes.PROBES
     assert "udp 127.0.0.1: received b'laios-probe'" in probes.PROBES
+
+
+def test_a_call_the_network_block_refuses_makes_the_clause_unable_to_judge(run_kit) -> None:
+    """The provider is not at fault when replay's block refuses a download it needs: its
+    clause reports error (cannot judge), not failed, and says what to put in place."""
+    run = run_kit("tests.providers.probes:DownloadsEncodingOnFirstUse", "-k", "count_tokens", "--laios-allow-partial")
+    assert run.statuses() == {"count-tokens": "error"}
+    assert run.message("count-tokens").startswith(
+        "the provider reached for the network beyond the recorded requests (Network is disabled: no DNS lookup "
+        "of 'openaipublic.blob.core.windows.net' while replaying cassettes), and replay blocks it"
+    )
+    assert "TIKTOKEN_CACHE_DIR" in run.message("count-tokens")

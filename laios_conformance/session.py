@@ -107,6 +107,7 @@ class ConformanceSession:
         if config.args_source is not pytest.Config.ArgsSource.ARGS:
             config.args = [str(CONTRACT_DIR)]
         session = cls(config, specs, catalogue())
+        session.refuse_shared_cassette_folders()
         session.threads_before = threads_before
         session.wire_formats = _register_wire_formats(config)
         return session
@@ -119,6 +120,21 @@ class ConformanceSession:
             return root
         base = Path(os.getcwd()) if config.getoption("laios_cassette_dir") else config.rootpath
         return base / root
+
+    def refuse_shared_cassette_folders(self) -> None:
+        """Two providers given different arguments cannot share a cassette folder (one per class
+        name): each would replay the other's recorded requests, and re-recording one breaks the other."""
+        first_in: dict[Path, ProviderSpec] = {}
+        for spec in self.specs:
+            folder = self.cassette_dir(spec)
+            first = first_in.setdefault(folder, spec)
+            if first is not spec and first.kwargs != spec.kwargs:
+                raise pytest.UsageError(
+                    f"--laios-provider {first.id!r} and {spec.id!r} would share the cassette folder "
+                    f"{str(folder)!r} (one per class name), but they are given different arguments, so their recorded "
+                    "requests would clash; give each configuration a class of its own (a subclass is enough: "
+                    "class GroqClient(OpenAIClient): pass), whose cassettes get a folder of their own"
+                )
 
     def cassette_dir(self, spec: ProviderSpec) -> Path:
         named = bool(self.config.getoption("laios_cassette_dir") or self.config.getini("laios_cassette_dir"))

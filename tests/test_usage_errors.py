@@ -25,6 +25,12 @@ class NoGenerate:
     def __init__(self):
         pass
 
+class Plain(LLMClient):
+    def generate(self, messages, temperature=0.7, max_tokens=2048, **kw):
+        return LLMResponse(content="x", model=self.model)
+    def generate_with_system(self, system_prompt, user_message, **kw):
+        return self.generate([])
+
 class AsyncGenerate(LLMClient):
     async def generate(self, messages, temperature=0.7, max_tokens=2048, **kw):
         return LLMResponse(content="x", model=self.model)
@@ -90,6 +96,15 @@ CASES = [
         "was given 3 times for 2 providers",
     ),
     (
+        [
+            "--laios-provider=user_providers:Plain",
+            "--laios-provider=user_providers:Plain",
+            '--laios-provider-kwargs={"model": "a"}',
+            '--laios-provider-kwargs={"model": "b"}',
+        ],
+        "--laios-provider 'user_providers:Plain' and 'user_providers:Plain#2' would share the cassette folder",
+    ),
+    (
         ["--laios-provider=user_providers:NeedsArgs", "--laios-cassette-dir=no-such-folder"],
         "no-such-folder' does not exist: replay reads each provider's cassettes from",
     ),
@@ -131,6 +146,18 @@ def test_a_missing_cassette_folder_is_fine_when_recording_into_it(pytester: pyte
     errors = [line for line in result.errlines if line.startswith("ERROR:")]
     assert len(errors) == 1 and "needs argument(s) model, region, tier" in errors[0], result.errlines
     assert "new-folder" not in errors[0]
+
+
+def test_one_class_built_alike_twice_may_share_its_cassette_folder(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(user_providers=PROVIDERS)
+    result = pytester.runpytest_subprocess(
+        "--laios-provider=user_providers:Plain",
+        "--laios-provider=user_providers:Plain",
+        '--laios-provider-kwargs={"model": "a"}',
+        "--collect-only",
+        "-q",
+    )
+    assert result.ret == pytest.ExitCode.OK, result.errlines
 
 
 def test_unset_plugin_does_nothing(pytester: pytest.Pytester) -> None:

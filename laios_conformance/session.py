@@ -40,7 +40,7 @@ from ._watchdog import CallTimedOut
 from .cassette_dirs import cassette_dir
 from .cassettes import bookkeeping
 from .clauses import Clause, ClauseCannotJudge, clause_of, find, notes_of, running_clause
-from .loading import ProviderLoadError, ProviderSpec, load_providers, redact
+from .loading import ProviderLoadError, ProviderSpec, declared_secrets, load_providers, redact
 from .report import Verdict, dump_json, worse_status
 
 _VERDICT_KEY = "laios_verdict"
@@ -97,17 +97,28 @@ class ConformanceSession:
         secret_names, call_timeout = read_secret_names(config), read_call_timeout(config)
         _apply_ci_defaults(config)
         check_paths(config, cls._cassette_root(config), _is_recording(config))
+        # pytest captures nothing while it is configured: the constructor the kit calls now to
+        # check each target writes to the terminal, so that is redacted whatever the capture mode.
+        terminal = RedactedTerminal(declared_secrets(kwargs_list, secret_names))
         try:
             with _network_guard(config):  # the instance built to check the target is a provider's code too
                 specs = load_providers(targets, kwargs_list, secret_names=secret_names, call_timeout=call_timeout)
         except ProviderLoadError as exc:
+            terminal.close()
             raise pytest.UsageError(str(exc)) from None
+        if config.getoption("capture", "fd") not in _UNCAPTURED:  # pytest captures the clauses' output
+            terminal.close()
         from .contract import CONTRACT_DIR, catalogue
 
         if config.args_source is not pytest.Config.ArgsSource.ARGS:
             config.args = [str(CONTRACT_DIR)]
         session = cls(config, specs, catalogue())
-        session.refuse_shared_cassette_folders()
+        session.terminal = terminal
+        try:
+            session.refuse_shared_cassette_folders()
+        except pytest.UsageError:
+            terminal.close()
+            raise
         session.threads_before = threads_before
         session.wire_formats = _register_wire_formats(config)
         return session
@@ -291,8 +302,6 @@ class ConformanceSession:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.undo_redaction = install_redaction(self.config, self.secrets)
-        if self.config.getoption("capture", "fd") in _UNCAPTURED:  # the provider writes to the terminal
-            self.terminal = RedactedTerminal(self.secrets)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_warning_recorded(self, warning_message: warnings.WarningMessage) -> None:

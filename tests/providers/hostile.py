@@ -83,8 +83,14 @@ class LeavesThreadRunning(GoodOpenAIStyle):
 
 
 class LeaksKeyEverywhere(GoodOpenAIStyle):
-    """Shows its key in every channel a provider has: stdout, stderr, log records, warnings,
-    and the text of its exceptions. no-secret-leak fails it; the kit must repeat the key nowhere."""
+    """Shows its key in every channel a provider has: stdout, stderr (also at descriptor
+    level, and already when built), log records, warnings, and the text of its exceptions.
+    no-secret-leak fails it; the kit must repeat the key nowhere."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        print(f"debug: built with key {self._api_key}")
+        os.write(2, f"debug: built, key on descriptor 2: {self._api_key}\n".encode())
 
     def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
         print(f"debug: calling with key {self._api_key}")

@@ -30,7 +30,10 @@ class RedactedTerminal:
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
         forms = tuple(form.encode("utf-8") for form in redactable(secrets))
-        self._pumps = [_Pump(fd, forms) for fd in _STANDARD_DESCRIPTORS] if forms else []
+        self._pumps: list[_Pump] = []
+        for fd in _STANDARD_DESCRIPTORS if forms else ():
+            with contextlib.suppress(OSError):  # a closed descriptor: nothing reaches a terminal through it
+                self._pumps.append(_Pump(fd, forms))
 
     def close(self) -> None:
         _flush_standard_streams()

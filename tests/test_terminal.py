@@ -54,3 +54,17 @@ def test_without_a_secret_nothing_is_redirected() -> None:
     terminal = RedactedTerminal(["short"])  # shorter than any key the kit redacts
     assert os.fstat(1) == before
     terminal.close()
+
+
+def test_a_closed_descriptor_is_left_alone() -> None:
+    script = f"""
+import os
+os.close(2)
+from laios_conformance._terminal import RedactedTerminal
+terminal = RedactedTerminal([{SECRET.decode()!r}])
+print("out {SECRET.decode()}", flush=True)
+terminal.close()
+"""
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, env=env, timeout=30, check=True)
+    assert result.stdout == b"out <REDACTED>\n"

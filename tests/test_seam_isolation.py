@@ -142,3 +142,13 @@ def test_a_call_the_network_block_refuses_makes_the_clause_unable_to_judge(run_k
         "of 'openaipublic.blob.core.windows.net' while replaying cassettes), and replay blocks it"
     )
     assert "TIKTOKEN_CACHE_DIR" in run.message("count-tokens")
+
+
+def test_a_request_to_a_host_the_cassette_never_saw_is_named_as_such(run_kit) -> None:
+    """Not "the provider now sends something different": another request altogether."""
+    run = run_kit("tests.providers.probes:PingsTelemetryInGenerate", "-k", "returns_response", "--laios-allow-partial")
+    assert run.statuses() == {"returns-response": "error"}
+    assert run.message("returns-response").startswith(
+        "the provider sent a request to https://telemetry.laios-probe.invalid/v1/events, a host the cassette "
+        "holds no request for (it holds "
+    )

@@ -140,6 +140,7 @@ def _refuse_on_upstream_trouble(traffic: Traffic) -> None:
     for seen in traffic.seen:
         error = seen.upstream_error
         if error is not None and type(error).__name__ == "CannotOverwriteExistingCassetteException":
+            _refuse_on_unrecorded_host(error, seen)
             differences = [line.strip() for line in str(error).splitlines() if "differs" in line]
             raise ClauseCannotJudge(
                 f"the request to {seen.url} does not match the recorded cassette: the provider now sends "
@@ -156,6 +157,22 @@ def _refuse_on_upstream_trouble(traffic: Traffic) -> None:
                 f"the API answered HTTP {seen.upstream_status} to {seen.url}, where the clause needs a "
                 f"successful answer to judge the provider by{_upstream_hint(seen.upstream_status)}"
             )
+
+
+def _refuse_on_unrecorded_host(error: Exception, seen: Seen) -> None:
+    """A request to a host the cassette holds nothing for is not the API call changing: it
+    is another request altogether (a tokenizer download, telemetry), and replay cannot serve it."""
+    failed = getattr(error, "failed_request", None)
+    recorded = getattr(getattr(error, "cassette", None), "requests", None) or []
+    hosts = sorted({host for request in recorded if isinstance(host := getattr(request, "host", None), str)})
+    host = getattr(failed, "host", None)
+    if host and hosts and host not in hosts:
+        raise ClauseCannotJudge(
+            f"the provider sent a request to {seen.url}, a host the cassette holds no request for (it holds "
+            f"{', '.join(hosts)}): a request besides the API call (a tokenizer or model-list download, "
+            "telemetry) cannot be replayed; make the call work without it, or record it with "
+            "--record-mode=rewrite"
+        )
 
 
 def _upstream_hint(status: int) -> str:

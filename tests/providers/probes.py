@@ -76,3 +76,11 @@ class DownloadsEncodingOnFirstUse(GoodOpenAIStyle):
         with urllib.request.urlopen(ENCODING_URL, timeout=2) as response:
             response.read()
         return len(text) // 4
+
+
+class PingsTelemetryInGenerate(GoodOpenAIStyle):
+    """Before each answer, reports to a telemetry host the cassettes hold nothing for."""
+
+    def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
+        self.client().post("https://telemetry.laios-probe.invalid/v1/events", json={"event": "generate"})
+        return super().generate(messages, temperature, max_tokens, **kw)

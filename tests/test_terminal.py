@@ -50,9 +50,13 @@ print("after close")
 def test_without_a_secret_nothing_is_redirected() -> None:
     from laios_conformance._terminal import RedactedTerminal
 
-    before = os.fstat(1)
+    def descriptor_1() -> tuple[int, int]:
+        status = os.fstat(1)
+        return status.st_dev, status.st_ino
+
+    before = descriptor_1()
     terminal = RedactedTerminal(["short"])  # shorter than any key the kit redacts
-    assert os.fstat(1) == before
+    assert descriptor_1() == before
     terminal.close()
 
 

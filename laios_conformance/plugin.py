@@ -98,4 +98,12 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from .session import ConformanceSession
 
+    _require_plugin(config, "recording", "pytest-recording, which records and replays the cassettes")
     config.pluginmanager.register(ConformanceSession.from_config(config, list(targets)), SESSION_PLUGIN_NAME)
+
+
+def _require_plugin(config: pytest.Config, name: str, what: str) -> None:
+    if not config.pluginmanager.has_plugin(name):
+        raise pytest.UsageError(
+            f"--laios-provider needs {what}, but it is not loaded: drop -p no:{name} (or install it) and run again"
+        )

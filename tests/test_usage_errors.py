@@ -105,6 +105,10 @@ CASES = [
         "--laios-provider 'user_providers:Plain' and 'user_providers:Plain#2' would share the cassette folder",
     ),
     (
+        ["--laios-provider=user_providers:NeedsArgs", "-p", "no:recording"],
+        "--laios-provider needs pytest-recording, which records and replays the cassettes, but it is not loaded",
+    ),
+    (
         ["--laios-provider=user_providers:NeedsArgs", "--laios-cassette-dir=no-such-folder"],
         "no-such-folder' does not exist: replay reads each provider's cassettes from",
     ),

@@ -95,15 +95,44 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     targets = config.getoption("laios_provider") or config.getini("laios_provider")
     if not targets:
+        _refuse_options_without_a_provider(config)
         return
     from .session import ConformanceSession
 
-    _require_plugin(config, "recording", "pytest-recording, which records and replays the cassettes")
+    _require_recording(config)
     config.pluginmanager.register(ConformanceSession.from_config(config, list(targets)), SESSION_PLUGIN_NAME)
 
 
-def _require_plugin(config: pytest.Config, name: str, what: str) -> None:
-    if not config.pluginmanager.has_plugin(name):
+def _require_recording(config: pytest.Config) -> None:
+    """pytest-recording loads under its entry point's name (``recording``) or, with
+    ``-p pytest_recording.plugin``, under the module's: what counts is the module."""
+    import pytest_recording.plugin
+
+    if not config.pluginmanager.is_registered(pytest_recording.plugin):
         raise pytest.UsageError(
-            f"--laios-provider needs {what}, but it is not loaded: drop -p no:{name} (or install it) and run again"
+            "--laios-provider needs pytest-recording, which records and replays the cassettes, but it is not "
+            "loaded: drop -p no:recording and run again"
+        )
+
+
+# The kit's command-line options that mean nothing without a provider to judge.
+_NEEDS_A_PROVIDER = {
+    "laios_provider_kwargs": "--laios-provider-kwargs",
+    "laios_cassette_dir": "--laios-cassette-dir",
+    "laios_report": "--laios-report",
+    "laios_secret_kwargs": "--laios-secret-kwargs",
+    "laios_call_timeout": "--laios-call-timeout",
+    "laios_strict": "--laios-strict",
+    "laios_allow_partial": "--laios-allow-partial",
+    "laios_max_cassette_age": "--laios-max-cassette-age",
+}
+
+
+def _refuse_options_without_a_provider(config: pytest.Config) -> None:
+    """``pytest --laios-report=v.json`` alone would run no clause and write no verdict, quietly."""
+    given = [flag for dest, flag in _NEEDS_A_PROVIDER.items() if config.getoption(dest) not in (None, False, [])]
+    if given and not hasattr(config, "workerinput"):
+        raise pytest.UsageError(
+            f"{given[0]} was given without --laios-provider, so no provider would be judged; name one, "
+            "e.g. --laios-provider=my_pkg.client:MyClient"
         )

@@ -105,6 +105,11 @@ CASES = [
         "--laios-provider 'user_providers:Plain' and 'user_providers:Plain#2' would share the cassette folder",
     ),
     (
+        ["--laios-report=verdict.json"],
+        "--laios-report was given without --laios-provider, so no provider would be judged",
+    ),
+    (['--laios-provider-kwargs={"model": "m"}'], "--laios-provider-kwargs was given without --laios-provider"),
+    (
         ["--laios-provider=user_providers:NeedsArgs", "-p", "no:recording"],
         "--laios-provider needs pytest-recording, which records and replays the cassettes, but it is not loaded",
     ),

@@ -8,6 +8,8 @@ is registered and does the work.
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 SESSION_PLUGIN_NAME = "laios-conformance-session"
@@ -17,6 +19,17 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     from . import hookspecs
 
     pluginmanager.add_hookspecs(hookspecs)
+
+
+def _days(text: str) -> int:
+    """A whole number of days, 0 or more; anything else is a usage error naming the option."""
+    try:
+        days = int(text)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days (0 or more)")
+    return days
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,7 +86,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--laios-max-cassette-age",
-        type=int,
+        type=_days,
         default=None,
         metavar="DAYS",
         help="report cassettes recorded more than DAYS ago (a should-level failure naming them)",

@@ -169,6 +169,18 @@ def test_one_class_built_alike_twice_may_share_its_cassette_folder(pytester: pyt
     assert result.ret == pytest.ExitCode.OK, result.errlines
 
 
+@pytest.mark.parametrize("age", ["-3", "soon"])
+def test_a_cassette_age_that_is_not_whole_days_is_a_usage_error(pytester: pytest.Pytester, age: str) -> None:
+    pytester.makepyfile(user_providers=PROVIDERS)
+    result = pytester.runpytest_subprocess(
+        "--laios-provider=user_providers:NeedsArgs", f"--laios-max-cassette-age={age}"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert (
+        f"argument --laios-max-cassette-age: {age!r} is not a whole number of days (0 or more)" in result.stderr.str()
+    )
+
+
 def test_unset_plugin_does_nothing(pytester: pytest.Pytester) -> None:
     """Without --laios-provider the plugin adds options and nothing else."""
     pytester.makepyfile(test_plain="def test_ok():\n    assert True\n")

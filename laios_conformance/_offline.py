@@ -46,26 +46,27 @@ def offline(allowed_hosts: Sequence[str] | None) -> Iterator[None]:
 
     def refused(host: Any) -> str | None:
         """``host`` as text when the block refuses it; None when it allows it."""
-        name = host.decode("ascii", "replace") if isinstance(host, (bytes, bytearray)) else host
-        return None if not isinstance(name, str) or is_host_in_allowed_hosts(name, allowed) else name
+        name = _as_text(host)
+        return None if name is None or is_host_in_allowed_hosts(name, allowed) else name
 
-    # socket.socket inherits sendto and sendmsg from _socket.socket: what was not its own
-    # attribute is deleted again afterwards, not set.
-    originals: list[tuple[Any, str, Any]] = [(socket, name, vars(socket).get(name)) for name in _LOOKUPS]
-    originals += [(socket.socket, name, vars(socket.socket).get(name)) for name in _DATAGRAMS]
+    lookups = {name: vars(socket)[name] for name in _LOOKUPS}
+    # socket.socket inherits sendto and sendmsg from _socket.socket: None marks a method that
+    # was not its own attribute, and is deleted again afterwards rather than set.
+    sends = {name: vars(socket.socket).get(name) for name in _DATAGRAMS}
     try:
-        for owner, name, _ in originals:
-            if owner is socket:
-                setattr(owner, name, _lookup_guard(getattr(owner, name), refused))
-            else:
-                setattr(owner, name, _datagram_guard(getattr(owner, name), refused, _DATAGRAMS[name]))
+        for name, resolve in lookups.items():
+            setattr(socket, name, _lookup_guard(resolve, refused))
+        for name, destination in _DATAGRAMS.items():
+            setattr(socket.socket, name, _datagram_guard(getattr(socket.socket, name), refused, destination))
         yield
     finally:
-        for owner, name, original in originals:
-            if original is None:
-                delattr(owner, name)
+        for name, resolve in lookups.items():
+            setattr(socket, name, resolve)
+        for name, send in sends.items():
+            if send is None:
+                delattr(socket.socket, name)
             else:
-                setattr(owner, name, original)
+                setattr(socket.socket, name, send)
 
 
 def blocked_reach(exc: BaseException) -> str | None:
@@ -108,13 +109,19 @@ def _datagram_guard(
     return guarded
 
 
-def _is_address(host: Any) -> bool:
+def _as_text(host: Any) -> str | None:
+    """A host name or address as given to a lookup or in a destination (str or bytes), as text."""
     if isinstance(host, (bytes, bytearray)):
-        host = host.decode("ascii", "replace")
-    if not isinstance(host, str):
+        return host.decode("ascii", "replace")
+    return host if isinstance(host, str) else None
+
+
+def _is_address(host: Any) -> bool:
+    text = _as_text(host)
+    if text is None:
         return False
     try:
-        ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 address may carry a zone: fe80::1%eth0
+        ipaddress.ip_address(text.split("%", 1)[0])  # an IPv6 address may carry a zone: fe80::1%eth0
     except ValueError:
         return False
     return True

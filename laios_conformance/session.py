@@ -101,25 +101,38 @@ class ConformanceSession:
         # check each target writes to the terminal, so that is redacted whatever the capture mode.
         terminal = RedactedTerminal(declared_secrets(kwargs_list, secret_names))
         try:
+            session = cls._built(config, targets, kwargs_list, secret_names, call_timeout)
+        except BaseException:
+            terminal.close()
+            raise
+        if config.getoption("capture", "fd") in _UNCAPTURED:  # the clauses' output reaches the terminal too
+            session.terminal = terminal
+        else:
+            terminal.close()
+        session.threads_before = threads_before
+        return session
+
+    @classmethod
+    def _built(
+        cls,
+        config: pytest.Config,
+        targets: list[str],
+        kwargs_list: list[Any],
+        secret_names: tuple[str, ...],
+        call_timeout: float | None,
+    ) -> ConformanceSession:
+        """The session for ``targets``, each loaded and checked; a usage error for what cannot be judged."""
+        try:
             with _network_guard(config):  # the instance built to check the target is a provider's code too
                 specs = load_providers(targets, kwargs_list, secret_names=secret_names, call_timeout=call_timeout)
         except ProviderLoadError as exc:
-            terminal.close()
             raise pytest.UsageError(str(exc)) from None
-        if config.getoption("capture", "fd") not in _UNCAPTURED:  # pytest captures the clauses' output
-            terminal.close()
         from .contract import CONTRACT_DIR, catalogue
 
         if config.args_source is not pytest.Config.ArgsSource.ARGS:
             config.args = [str(CONTRACT_DIR)]
         session = cls(config, specs, catalogue())
-        session.terminal = terminal
-        try:
-            session.refuse_shared_cassette_folders()
-        except pytest.UsageError:
-            terminal.close()
-            raise
-        session.threads_before = threads_before
+        session.refuse_shared_cassette_folders()
         session.wire_formats = _register_wire_formats(config)
         return session
 

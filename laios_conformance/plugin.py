@@ -128,24 +128,25 @@ def _require_recording(config: pytest.Config) -> None:
         )
 
 
-# The kit's command-line options that mean nothing without a provider to judge.
-_NEEDS_A_PROVIDER = {
-    "laios_provider_kwargs": "--laios-provider-kwargs",
-    "laios_cassette_dir": "--laios-cassette-dir",
-    "laios_report": "--laios-report",
-    "laios_secret_kwargs": "--laios-secret-kwargs",
-    "laios_call_timeout": "--laios-call-timeout",
-    "laios_strict": "--laios-strict",
-    "laios_allow_partial": "--laios-allow-partial",
-    "laios_max_cassette_age": "--laios-max-cassette-age",
-}
+# The kit's command-line options that mean nothing without a provider to judge (their dests).
+_NEEDS_A_PROVIDER = (
+    "laios_provider_kwargs",
+    "laios_cassette_dir",
+    "laios_report",
+    "laios_secret_kwargs",
+    "laios_call_timeout",
+    "laios_strict",
+    "laios_allow_partial",
+    "laios_max_cassette_age",
+)
 
 
 def _refuse_options_without_a_provider(config: pytest.Config) -> None:
     """``pytest --laios-report=v.json`` alone would run no clause and write no verdict, quietly."""
-    given = [flag for dest, flag in _NEEDS_A_PROVIDER.items() if config.getoption(dest) not in (None, False, [])]
+    given = [dest for dest in _NEEDS_A_PROVIDER if config.getoption(dest) not in (None, False, [])]
     if given and not hasattr(config, "workerinput"):
+        flag = "--" + given[0].replace("_", "-")
         raise pytest.UsageError(
-            f"{given[0]} was given without --laios-provider, so no provider would be judged; name one, "
+            f"{flag} was given without --laios-provider, so no provider would be judged; name one, "
             "e.g. --laios-provider=my_pkg.client:MyClient"
         )

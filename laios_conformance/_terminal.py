@@ -49,9 +49,19 @@ class _Pump:
         _flush_standard_streams()
         self.fd, self.secrets = fd, secrets
         self.terminal = os.dup(fd)
-        self.reader, writer = os.pipe()
-        os.dup2(writer, fd)
-        os.close(writer)
+        try:
+            self.reader, writer = os.pipe()
+        except OSError:
+            os.close(self.terminal)
+            raise
+        try:
+            os.dup2(writer, fd)
+        except OSError:
+            for opened in (self.reader, self.terminal):
+                os.close(opened)
+            raise
+        finally:
+            os.close(writer)
         self.thread = threading.Thread(target=self._pump, name=f"laios-redact-fd{fd}", daemon=True)
         self.thread.start()
 

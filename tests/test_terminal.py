@@ -72,3 +72,18 @@ terminal.close()
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, env=env, timeout=30, check=True)
     assert result.stdout == b"out <REDACTED>\n"
+
+
+def test_a_pipe_that_cannot_be_made_leaves_no_descriptor_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Out of descriptors (EMFILE): the terminal stays as it was, and the copy of it the
+    kit made first is closed again."""
+    from laios_conformance._terminal import RedactedTerminal
+
+    def no_pipe() -> tuple[int, int]:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(os, "pipe", no_pipe)
+    before = sorted(os.listdir("/proc/self/fd"))
+    terminal = RedactedTerminal([SECRET.decode()])
+    assert sorted(os.listdir("/proc/self/fd")) == before
+    terminal.close()

@@ -122,8 +122,12 @@ class ConformanceSession:
         call_timeout: float | None,
     ) -> ConformanceSession:
         """The session for ``targets``, each loaded and checked; a usage error for what cannot be judged."""
+        from .seam import adopting_new_threads
+
         try:
-            with _network_guard(config):  # the instance built to check the target is a provider's code too
+            # The instance built to check the target is a provider's code too; a thread its
+            # module or constructor starts (an event loop, a pool) sends the provider's requests.
+            with _network_guard(config), adopting_new_threads():
                 specs = load_providers(targets, kwargs_list, secret_names=secret_names, call_timeout=call_timeout)
         except ProviderLoadError as exc:
             raise pytest.UsageError(str(exc)) from None
@@ -169,7 +173,10 @@ class ConformanceSession:
     @pytest.fixture
     def provider(self, laios_provider_spec: ProviderSpec) -> Iterator[Any]:
         """A fresh instance of the provider under test, closed afterwards."""
-        instance = laios_provider_spec.build()
+        from .seam import adopting_new_threads
+
+        with adopting_new_threads():  # see _built
+            instance = laios_provider_spec.build()
         yield instance
         close = getattr(instance, "close", None)
         if callable(close):

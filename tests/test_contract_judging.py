@@ -81,6 +81,16 @@ def test_defective_provider_fails_exactly_its_clauses(run_kit, name: str) -> Non
     assert run.result.ret == 1
 
 
+def test_retries_bounded_by_a_deadline_are_counted_on_the_skipped_sleeps(run_kit) -> None:
+    """The clauses skip the provider's backoff sleeps and move its clock on by them: a retry
+    loop that stops after 2.5 s makes its real three attempts, not thousands in 2.5 s of
+    real time."""
+    selection = "retry_bounded or no_retry_on_client_error or raises_on_http_error"
+    run = run_kit("tests.providers.openai_style:RetriesUntilADeadline", "-k", selection, "--laios-strict")
+    assert set(run.statuses().values()) == {"passed"}, run.report
+    assert "HTTP 503: 3 attempt(s); connect error: 3 attempt(s)" in run.message("retry-bounded")
+
+
 def test_failures_name_the_shape_and_the_minimal_example(run_kit) -> None:
     run = run_kit(D + "MovesSystemFirst", "-k", "no_input_mutation")
     assert "system message not first: generate() changed the list" in run.message("no-input-mutation")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import time
+import types
 
 import httpx
 import pytest
@@ -198,6 +199,38 @@ def test_virtual_sleep_records_instead_of_sleeping() -> None:
     assert log.calls == [30.0, 0.5] and log.total == 30.5
     assert time.perf_counter() - started < 5
     assert time.sleep is not None and time.sleep.__module__ == "time"
+
+
+def test_virtual_sleep_moves_the_clocks_on_so_a_deadline_ends_a_retry_loop() -> None:
+    """A provider that retries until 15 s have passed, backing off 2 s, 4 s, 8 s, 16 s: on
+    the virtual clock it stops after as many attempts as on a real one, at once."""
+    originals = [time.monotonic, time.time, time.perf_counter, time.monotonic_ns, time.time_ns]
+    with virtual_sleep() as log:
+        before = (time.monotonic(), time.time(), time.perf_counter(), time.monotonic_ns())
+        deadline, attempts, pause = time.monotonic() + 15, 0, 2.0
+        while time.monotonic() < deadline and attempts < 1000:
+            attempts += 1
+            time.sleep(pause)
+            pause *= 2
+        after = (time.monotonic(), time.time(), time.perf_counter(), time.monotonic_ns())
+    assert attempts == 4 and log.calls == [2.0, 4.0, 8.0, 16.0]
+    assert [round(a - b) for a, b in zip(after[:3], before[:3], strict=True)] == [30, 30, 30]
+    assert round((after[3] - before[3]) / 1e9) == 30
+    assert [time.monotonic, time.time, time.perf_counter, time.monotonic_ns, time.time_ns] == originals
+
+
+def test_virtual_sleep_also_covers_the_names_a_provider_s_module_imported() -> None:
+    """``from time import sleep, monotonic`` in the provider's modules: swapped for the block."""
+    module = types.ModuleType("provider_module")
+    module.sleep, module.monotonic, module.pause = time.sleep, time.monotonic, time.sleep
+    started = time.perf_counter()
+    with virtual_sleep([module]) as log:
+        before = module.monotonic()
+        module.sleep(20)
+        module.pause(10)
+        assert module.monotonic() - before >= 30
+    assert log.calls == [20.0, 10.0] and time.perf_counter() - started < 5
+    assert (module.sleep, module.monotonic, module.pause) == (time.sleep, time.monotonic, time.sleep)
 
 
 THREADED_CASSETTE = """interactions:

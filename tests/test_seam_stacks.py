@@ -206,3 +206,9 @@ def test_the_stack_hint_names_what_the_provider_s_package_imports(monkeypatch: p
     assert stack_hint(provider_in("on_nothing", json=json)) == (
         "no HTTP library the kit knows is imported by the 'on_nothing' package"
     )
+
+    base = type(provider_in("vendor_base", requests=requests))
+    module = types.ModuleType("app.client")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    subclass = type("Provider", (base,), {"__module__": module.__name__})
+    assert "the 'app' and 'vendor_base' packages import requests, which the kit watches" in stack_hint(subclass())

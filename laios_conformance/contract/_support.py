@@ -12,16 +12,17 @@ import inspect
 import json
 import os
 import sys
+import weakref
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
 from ..base import LLMMessage
 from ..clauses import ClauseCannotJudge, ClauseRegistrationError, how_to_fix, running
-from ..seam import WATCHED, Fault, Reply, Seen, Traffic, interpose, stack_hint, virtual_sleep
+from ..seam import WATCHED, Fault, Reply, Seen, Traffic, interpose, provider_modules, stack_hint, virtual_sleep
 
 if TYPE_CHECKING:
     from ..wire import WireFormat
@@ -79,16 +80,23 @@ def requests_of_each_call(provider: Any, status: int) -> Iterator[tuple[str, Tra
 
 @contextlib.contextmanager
 def observed(
-    handler: Callable[[Seen, Callable[[], Reply]], Any] | None = None, *, virtual_time: bool = False
+    handler: Callable[[Seen, Callable[[], Reply]], Any] | None = None,
+    *,
+    virtual_time: bool = False,
+    during: str | None = None,
 ) -> Iterator[Traffic]:
     """Interpose on every HTTP stack the kit watches for the block.
 
-    ``virtual_time`` makes ``time.sleep`` return at once for the block: only clauses that
-    inject failures ask for it, so that an SDK's retry backoff does not sleep on a real
-    clock; every other block runs on real time. A request that missed the cassette makes
+    ``virtual_time`` makes ``time.sleep`` return at once for the block, and moves the clocks
+    on instead (also where the provider's modules imported them by name): only clauses
+    that inject failures ask for it, so that an SDK's retry backoff does not sleep on a
+    real clock; every other block runs on real time. A request that missed the cassette makes
     the clause refuse to judge, whether or not the provider let vcrpy's error through.
+    ``during`` names the call made in the block: the clause then refuses to judge unless
+    a request of that call crossed the seam (the kit's answer or fault reached it).
     """
-    sleeping = virtual_sleep() if virtual_time else contextlib.nullcontext()
+    provider = _clause_provider()
+    sleeping = virtual_sleep(provider_modules(provider)) if virtual_time else contextlib.nullcontext()
     with sleeping, interpose(handler) as traffic:
         try:
             yield traffic
@@ -96,21 +104,49 @@ def observed(
             raise
         except Exception as exc:
             _refuse_on_upstream_trouble(traffic)
+            _remember_sender(provider, traffic)
             if not traffic.seen:
                 raise ClauseCannotJudge(
                     f"the call raised {type(exc).__name__}: {str(exc)[:200]} before any HTTP request crossed "
-                    "the kit's seam; " + _invisible(_clause_provider())
+                    "the kit's seam; " + _invisible(provider)
                 ) from exc
             raise
         _refuse_on_upstream_trouble(traffic)
+        _remember_sender(provider, traffic)
+    if during is not None:
+        require_traffic(traffic, during)
 
 
-def require_traffic(traffic: Traffic, during: str) -> None:
-    """Refuse to judge when the provider's requests did not cross the seam."""
-    if not traffic.seen:
-        raise ClauseCannotJudge(
-            f"no HTTP request crossed the kit's seam during {during}: " + _invisible(_clause_provider())
+def require_traffic(traffic: Traffic, during: str, since: int = 0) -> None:
+    """Refuse to judge unless requests beyond the first ``since`` crossed the seam."""
+    if len(traffic.seen) <= since:
+        refuse_unsent(during)
+
+
+def refuse_unsent(during: str) -> NoReturn:
+    """Refuse to judge ``during``, a call whose request did not cross the seam."""
+    raise ClauseCannotJudge(_no_request(during, _clause_provider()))
+
+
+# Provider classes some of whose requests crossed the seam in this process.
+_SENDERS: weakref.WeakSet[type] = weakref.WeakSet()
+
+
+def _remember_sender(provider: Any, traffic: Traffic) -> None:
+    if provider is not None and traffic.seen:
+        _SENDERS.add(type(provider))
+
+
+def _no_request(during: str, provider: Any) -> str:
+    if provider is not None and type(provider) in _SENDERS:
+        return (
+            f"{during}: the call sent no request the kit could see, though other calls of this provider "
+            "did: it answered from a cache or a response kept from an earlier call, or this call goes through "
+            f"an HTTP stack the kit does not watch (it watches {WATCHED}). The kit judges a call by what "
+            "it answers to that call's request, so it cannot judge this one; turn answer caching off "
+            "for the conformance run"
         )
+    return f"no HTTP request crossed the kit's seam during {during}: " + _invisible(provider)
 
 
 def _invisible(provider: Any) -> str:

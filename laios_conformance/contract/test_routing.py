@@ -50,14 +50,14 @@ def test_router_fallback(provider: Any, cassette: Any) -> None:
         cases.fail("provider as fallback", f"expected the provider's answer, got {answer!r:.200}")
 
     router = LLMRouter([provider, StubProvider("kit-peer", STUB_ANSWER)], strategy="round_robin")
-    with observed():
+    with observed(during="generate() through the round_robin router"):
         answers = [_answer(router) for _ in range(4)]
     from_stub = [a == STUB_ANSWER for a in answers]
     if from_stub != [False, True, False, True] or not all(isinstance(a, str) and a for a in answers):
         cases.fail("round_robin", f"expected provider, stub, provider, stub; got {answers!r:.300}")
 
     router = LLMRouter([provider, StubProvider("kit-also-failing", fail=True)], strategy="fallback")
-    with observed(failing_http(), virtual_time=True):
+    with observed(failing_http(), virtual_time=True, during="generate() through the router, every provider failing"):
         try:
             call_generate(router)
             cases.fail("all failing", "the router returned instead of raising RuntimeError")

@@ -182,7 +182,7 @@ def test_no_secret_leak(
         check("repr(response)", repr(response))
         check("str(response)", str(response))
         for label, reply in failures.items():
-            with observed(answer_with(reply), virtual_time=True):
+            with observed(answer_with(reply), virtual_time=True, during=f"generate() answered with {label}"):
                 try:
                     call_generate(provider)
                 except Exception as exc:

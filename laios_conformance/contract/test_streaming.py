@@ -156,7 +156,8 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
     recorded = recorded_stream(provider)
     cases = Cases()
     for status in (500, 429):
-        with observed(answer_with(error_status(status)), virtual_time=True):
+        during = f"generate_stream() answered with HTTP {status}"
+        with observed(answer_with(error_status(status)), virtual_time=True, during=during):
             chunks, error = consume(stream_hello(provider))
         _expect_raise(cases, f"HTTP {status}", chunks, error, allow_chunks=False)
     body = recorded.reply.body
@@ -305,15 +306,17 @@ def test_stream_end_marker(provider: Any, profile: dict[str, Any], cassette: Any
 
     **Not applicable when**: the provider does not stream.
 
-    **How to fix**: track whether the end marker (or, for servers that never send
-    ``[DONE]``, a ``finish_reason``) was seen, and raise when the body ends without it.
+    **How to fix**: track whether the end marker (``message_stop`` for Anthropic: its
+    ``stop_reason`` arrives before the end; ``[DONE]`` or, for servers that never send
+    it, a ``finish_reason`` for OpenAI-style streams) was seen, and raise when the body
+    ends without it.
     """
     recorded = recorded_stream(provider)
     require_streaming(recorded, profile)
     reply = recorded.with_body(recorded.wire.without_end_marker(recorded.reply.body))
     chunks, error = joined_stream(provider, reply)
     cases = Cases()
-    _expect_raise(cases, "stream without its end marker", chunks, error, allow_chunks=True)
+    _expect_raise(cases, f"stream without {recorded.wire.end_marker}", chunks, error, allow_chunks=True)
     for case, body in recorded.wire.other_endings(recorded.reply.body):
         _, error = joined_stream(provider, recorded.with_body(body, cuts=recorded.event_cuts(body)))
         if error is None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from ..clauses import clause, note
+from ..clauses import ClauseCannotJudge, clause, note
 from ._hypothesis import find_minimal, texts
 from ._support import Cases, Recorded, answer_with, call_generate, observed, record_exchange
 
@@ -45,7 +45,7 @@ def recorded_answer(provider: Any) -> Recorded:
 
 def answer_from(provider: Any, recorded: Recorded, body: bytes) -> Any:
     """What generate() returns when the recorded call is answered with ``body``."""
-    with observed(answer_with(lambda seen: recorded.with_body(body))):
+    with observed(answer_with(lambda seen: recorded.with_body(body)), during="generate()"):
         return call_generate(provider)
 
 
@@ -53,6 +53,8 @@ def reported(provider: Any, recorded: Recorded, body: bytes, field: str) -> tupl
     """The response's ``field`` for ``body``, or the problem when generate() raised instead."""
     try:
         return getattr(answer_from(provider, recorded, body), field, None), None
+    except ClauseCannotJudge:
+        raise
     except Exception as exc:
         return None, f"generate() raised {type(exc).__name__}: {str(exc)[:160]}"
 

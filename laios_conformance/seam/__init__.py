@@ -34,9 +34,9 @@ from collections.abc import Iterator
 from types import ModuleType
 
 from . import _http_client, _httpx, _urllib3
-from ._model import Fault, Handler, Reply, Seen, Traffic
+from ._model import Fault, Handler, Reply, Seen, Traffic, adopting_new_threads
 from ._sleep import SleepLog, virtual_sleep
-from ._stacks import WATCHED, stack_hint
+from ._stacks import WATCHED, provider_modules, stack_hint
 from ._vcr_aware import resets_announced
 
 __all__ = [
@@ -47,7 +47,9 @@ __all__ = [
     "Seen",
     "SleepLog",
     "Traffic",
+    "adopting_new_threads",
     "interpose",
+    "provider_modules",
     "stack_hint",
     "virtual_sleep",
 ]
@@ -58,6 +60,7 @@ def interpose(handler: Handler | None = None) -> Iterator[Traffic]:
     """Route every request of every watched stack through ``handler`` until the block ends."""
     traffic = Traffic(handler)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(adopting_new_threads())
         stack.enter_context(resets_announced())
         for name in _httpx.MODULES:
             module = _importable(name)

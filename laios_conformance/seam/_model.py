@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -123,21 +125,38 @@ def _speaking_thread(thread: threading.Thread) -> threading.Thread:
     return thread
 
 
+# Threads the provider started while the kit was building or calling it (a thread pool's
+# workers, an event loop thread): they outlive the block that started them, and their
+# requests in every later block are still the provider's.
+_ADOPTED: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+@contextlib.contextmanager
+def adopting_new_threads() -> Iterator[None]:
+    """Count the threads started during the block, and still alive after it, as the provider's."""
+    before = set(threading.enumerate())
+    try:
+        yield
+    finally:
+        _ADOPTED.update(set(threading.enumerate()) - before)
+
+
 class Traffic:
     """Everything that crossed the seam while :func:`~laios_conformance.seam.interpose` was active.
 
-    The seam takes the requests of the thread that entered it and of every thread started
-    since (a clause's worker threads, a provider's own), and those of a call thread that
-    runs one of these threads' calls for it. Threads that were already running
-    elsewhere in the process (a test's background traffic, a logging exporter) are none of
-    the clause's business: their requests pass by untouched and uncounted.
+    The seam takes the requests of the thread that entered it, of every thread started
+    since (a clause's worker threads, a provider's own), of threads the provider started
+    earlier (:func:`adopting_new_threads`), and of a call thread that runs one of these
+    threads' calls for it. Threads that were already running elsewhere in the process (a
+    test's background traffic, a logging exporter) are none of the clause's business:
+    their requests pass by untouched and uncounted.
     """
 
     def __init__(self, handler: Handler | None) -> None:
         self.handler = handler
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
-        self._elsewhere = set(threading.enumerate()) - {threading.current_thread()}
+        self._elsewhere = set(threading.enumerate()) - {threading.current_thread()} - set(_ADOPTED)
 
     def passes_by(self) -> bool:
         """Whether the current thread's requests are not the seam's to take."""

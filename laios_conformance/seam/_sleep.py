@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from types import ModuleType
 from typing import Any
+
+# The clocks a provider reads to tell how long it has waited: they move on by every
+# skipped sleep, so a retry loop bounded by a deadline ends after as many attempts as on
+# a real clock, instead of spinning until the deadline passes in real time.
+_CLOCKS = ("monotonic", "time", "perf_counter")
 
 
 class SleepLog:
@@ -13,27 +20,56 @@ class SleepLog:
 
     def __init__(self) -> None:
         self.calls: list[float] = []
+        self.total = 0.0
+        self._lock = threading.Lock()
 
-    @property
-    def total(self) -> float:
-        return sum(self.calls)
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self.calls.append(seconds)
+            self.total += seconds
 
 
 @contextlib.contextmanager
-def virtual_sleep() -> Iterator[SleepLog]:
-    """Make ``time.sleep`` return at once, recording the delay asked for.
+def virtual_sleep(modules: Iterable[ModuleType] = ()) -> Iterator[SleepLog]:
+    """Make ``time.sleep`` return at once, recording the delay asked for, and move
+    ``time.monotonic``, ``time.time`` and ``time.perf_counter`` (and their ``_ns`` twins) on
+    by it.
 
     Official SDKs back off between retries; injected faults must not make the suite
-    sleep through that backoff on a real clock.
+    sleep through that backoff on a real clock. Code that bound these functions at import
+    (``from time import sleep``) keeps the real ones, except in ``modules`` (the
+    provider's own): the standard library's (``threading``, ``queue``) keep real time.
     """
     log = SleepLog()
-    real_sleep = time.sleep
-
-    def fake_sleep(seconds: Any) -> None:
-        log.calls.append(float(seconds))
-
-    time.sleep = fake_sleep
+    real = {name: getattr(time, name) for name in ("sleep", *_CLOCKS, *(f"{c}_ns" for c in _CLOCKS))}
+    fake: dict[str, Any] = {"sleep": lambda seconds: log.add(float(seconds))}
+    for name in _CLOCKS:
+        fake[name] = _ahead(real[name], log)
+        fake[f"{name}_ns"] = _ahead_ns(real[f"{name}_ns"], log)
+    swaps = [(time, name, name) for name in real]
+    swaps += [(module, name, attribute) for module in modules for name, attribute in _bound_from_time(module, real)]
+    for owner, name, attribute in swaps:
+        setattr(owner, name, fake[attribute])
     try:
         yield log
     finally:
-        time.sleep = real_sleep
+        for owner, name, attribute in swaps:
+            setattr(owner, name, real[attribute])
+
+
+def _bound_from_time(module: ModuleType, real: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(global name, time function)`` for each of ``real`` a module bound by name."""
+    by_identity = {id(function): attribute for attribute, function in real.items()}
+    return [
+        (name, by_identity[id(value)])
+        for name, value in list(vars(module).items())
+        if id(value) in by_identity and value is real[by_identity[id(value)]]
+    ]
+
+
+def _ahead(clock: Callable[[], float], log: SleepLog) -> Callable[[], float]:
+    return lambda: clock() + log.total
+
+
+def _ahead_ns(clock: Callable[[], int], log: SleepLog) -> Callable[[], int]:
+    return lambda: clock() + int(log.total * 1_000_000_000)

@@ -33,26 +33,41 @@ _KNOWN: dict[str, tuple[str, bool]] = {
 
 
 def stack_hint(provider: Any) -> str:
-    """What the modules of the provider's package import, in one clause of a sentence ('' if unknown)."""
-    package = (type(provider).__module__ or "").split(".")[0]
-    if not package or package in ("builtins", "laios_conformance"):
+    """What the modules of the provider's packages (its class's and every base class's)
+    import, in one clause of a sentence ('' if unknown)."""
+    packages = _packages_of(type(provider))
+    if not packages:
         return ""
+    named = " and ".join(repr(package) for package in packages) + (" package" if len(packages) == 1 else " packages")
+    imports = "imports" if len(packages) == 1 else "import"
     found: dict[str, bool] = {}
-    for module in _package_modules(package):
-        for value in vars(module).values():
-            stack = _known_stack(value)
-            if stack is not None:
-                found.setdefault(*stack)
+    for package in packages:
+        for module in _package_modules(package):
+            for value in vars(module).values():
+                stack = _known_stack(value)
+                if stack is not None:
+                    found.setdefault(*stack)
     if not found:
-        return f"no HTTP library the kit knows is imported by the {package!r} package"
+        return f"no HTTP library the kit knows is imported by the {named}"
     unwatched = [name for name, watched in found.items() if not watched]
     if unwatched:
-        return f"the {package!r} package imports {', '.join(unwatched)}, which the kit does not watch"
+        return f"the {named} {imports} {', '.join(unwatched)}, which the kit does not watch"
     return (
-        f"the {package!r} package imports {', '.join(found)}, which the kit watches: its requests did not "
-        "cross the seam (sent from a thread started before the clause, from another process, or through "
-        "a mock or a transport of its own?)"
+        f"the {named} {imports} {', '.join(found)}, which the kit watches: its requests did not "
+        "cross the seam (sent from a thread the provider did not start while the kit built or called it, "
+        "from another process, or through a mock or a transport of its own?)"
     )
+
+
+def provider_modules(provider: Any) -> list[ModuleType]:
+    """The loaded modules of the packages the provider's class and its bases come from."""
+    return [module for package in _packages_of(type(provider)) for module in _package_modules(package)]
+
+
+def _packages_of(cls: type) -> list[str]:
+    """The top-level packages the class and its bases are defined in, the kit's and Python's left out."""
+    packages = [(klass.__module__ or "").split(".")[0] for klass in cls.__mro__]
+    return [p for p in dict.fromkeys(packages) if p and p not in ("builtins", "abc", "typing", "laios_conformance")]
 
 
 def _package_modules(package: str) -> list[ModuleType]:

@@ -170,6 +170,8 @@ class WireFormat:
     #: URL path suffixes that only this format serves (``"/chat/completions"``): a URL
     #: ending so is this format's without a look at the body, and no other format's.
     endpoints: tuple[str, ...] = ()
+    #: What tells a stream of this format is complete, as a failure message names it.
+    end_marker: str = "its end marker"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -66,6 +66,7 @@ class AnthropicWire(WireFormat):
     name = "anthropic"
     framing = _sse
     endpoints = ("/v1/messages",)
+    end_marker = "the message_stop event (a stop_reason comes before the end)"
 
     # -- recognition
 

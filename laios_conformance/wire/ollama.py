@@ -62,6 +62,7 @@ class OllamaWire(WireFormat):
     name = "ollama"
     framing = _ndjson
     endpoints = ("/api/chat", "/api/generate")
+    end_marker = 'the "done": true object'
 
     # -- recognition
 

@@ -127,6 +127,7 @@ class OpenAIWire(WireFormat):
     name = "openai"
     framing = _sse
     endpoints = ("/chat/completions",)
+    end_marker = "data: [DONE] or a finish_reason"
 
     # -- recognition
 

@@ -13,6 +13,7 @@ import json
 import ssl
 import threading
 from collections.abc import Iterator
+from time import monotonic, sleep
 from typing import Any
 
 import httpx
@@ -128,3 +129,19 @@ class RefusalAsAnswer(GoodOpenAIStyle):
         if refusal and not message.get("content"):
             return LLMResponse(content=refusal, model=data.get("model") or self.model, finish_reason="stop")
         return super().answer(raw)
+
+
+class RetriesUntilADeadline(GoodOpenAIStyle):
+    """Also correct: retries a server error or a broken connection once a second until
+    2.5 s have passed on ``monotonic()``, three attempts in all; never a client error. Its
+    ``sleep`` and ``monotonic`` are imported by name."""
+
+    def post(self, body: dict[str, Any]) -> httpx.Response:
+        deadline = monotonic() + 2.5
+        while True:
+            try:
+                return super().post(body)
+            except ProviderError as exc:
+                if not str(exc).startswith(("HTTP 5", "transport error")) or monotonic() + 1 > deadline:
+                    raise
+            sleep(1)

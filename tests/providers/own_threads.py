@@ -1,0 +1,98 @@
+"""Providers that send from threads of their own, or do not send at all: the seam must
+tell the provider's own traffic from other threads', and a clause must not judge an
+answer the kit never served.
+
+``SendsFromItsPool`` is correct: a common way to put a hard timeout on a call is to run
+it in a ``ThreadPoolExecutor`` and wait on the future. The pool's worker threads start
+during one call and send every later request, so the kit must count them as the
+provider's in every later block, not as "threads already running elsewhere".
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from laios_conformance import LLMResponse
+
+from .openai_style import GoodOpenAIStyle
+
+HARD_TIMEOUT = 30.0
+_END = object()
+
+
+class SendsFromItsPool(GoodOpenAIStyle):
+    """Correct: requests are sent, and streams read, by the worker threads of its own pool."""
+
+    def __init__(
+        self,
+        model: str = "gpt-4o-mini",
+        base_url: str = "https://api.openai.com/v1",
+        api_key: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        super().__init__(model, base_url, api_key, timeout)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="provider-pool")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+        super().close()
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        body = self.payload(messages, temperature, max_tokens, stream=False)
+        return self.parse(self._pool.submit(self.post, body).result(timeout=HARD_TIMEOUT))
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        pieces: queue.Queue[Any] = queue.Queue()
+        self._pool.submit(self._pump, pieces, messages, temperature, max_tokens)
+        while (piece := pieces.get(timeout=HARD_TIMEOUT)) is not _END:
+            if isinstance(piece, BaseException):
+                raise piece
+            yield piece
+
+    def _pump(self, pieces: queue.Queue[Any], *call: Any) -> None:
+        try:
+            for piece in GoodOpenAIStyle.generate_stream(self, *call):
+                pieces.put(piece)
+        except BaseException as exc:
+            pieces.put(exc)
+        finally:
+            pieces.put(_END)
+
+
+class StripsInItsPool(SendsFromItsPool):
+    """Defective: strips every message's content, in requests its pool sends."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        body["messages"] = [{**m, "content": m["content"].strip()} for m in body["messages"]]
+        return body
+
+
+class AnswersFromCache(GoodOpenAIStyle):
+    """Keeps the answer to each conversation and asks the API once: the kit cannot judge a
+    repeated call by an answer it serves, since no request carries it to the provider."""
+
+    def __init__(
+        self,
+        model: str = "gpt-4o-mini",
+        base_url: str = "https://api.openai.com/v1",
+        api_key: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        super().__init__(model, base_url, api_key, timeout)
+        self._answers: dict[Any, LLMResponse] = {}
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        key = (tuple((m.role, m.content) for m in messages), temperature, max_tokens)
+        if key not in self._answers:
+            self._answers[key] = super().generate(messages, temperature, max_tokens)
+        return self._answers[key]

@@ -1,0 +1,42 @@
+"""Providers that send from threads of their own, or answer without sending: the seam
+counts the provider's own threads as the provider's in every clause, and no clause judges
+an answer the kit never served (see tests/providers/own_threads.py)."""
+
+from __future__ import annotations
+
+P = "tests.providers.own_threads:"
+OPT_IN = {"cassettes-fresh"}  # skipped unless --laios-max-cassette-age is given
+
+
+def test_a_provider_sending_from_its_own_pool_passes_every_clause(run_kit) -> None:
+    """The pool's workers start in one call and send in every later one."""
+    run = run_kit(P + "SendsFromItsPool")
+    assert {c: s for c, s in run.statuses().items() if s != "passed"} == dict.fromkeys(OPT_IN, "skipped"), run.report
+
+
+def test_messages_mangled_in_the_provider_s_own_pool_fail_message_fidelity(run_kit) -> None:
+    run = run_kit(P + "StripsInItsPool", "-k", "message_fidelity", "--laios-allow-partial")
+    assert run.statuses() == {"message-fidelity": "failed"}, run.report
+    assert "refused before sending" not in run.message("message-fidelity")
+
+
+def test_answers_from_a_cache_are_never_judged_as_the_kit_s_answers(run_kit) -> None:
+    """A clause that serves its own answer (a substituted text, usage or finish reason, an
+    injected fault) to a call that sent no request would judge the cached answer against
+    it: the clause refuses instead, and says why."""
+    run = run_kit(P + "AnswersFromCache")
+    statuses = run.statuses()
+    assert "failed" not in statuses.values(), run.report
+    unjudged = {c for c, s in statuses.items() if s == "error"}
+    assert {
+        "content-fidelity",
+        "usage-fidelity",
+        "finish-reason",
+        "model-reported",
+        "circuit-breaker",
+        "router-fallback",
+        "no-secret-leak",
+    } <= unjudged, statuses
+    for clause_id in unjudged:
+        assert "the call sent no request the kit could see" in run.message(clause_id)
+        assert "answered from a cache" in run.message(clause_id)

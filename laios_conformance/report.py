@@ -81,6 +81,7 @@ class Gate:
     not_run: list[tuple[str, str]] = field(default_factory=list)
     allow_partial: bool = False
     why_not_run: list[str] = field(default_factory=list)  # the distinct reasons, in order
+    lint: list[str] = field(default_factory=list)  # cassette lint findings of the recording
 
     @property
     def passed(self) -> bool:
@@ -89,6 +90,8 @@ class Gate:
     def reason(self, short: bool = True) -> str:
         """The failing clauses, then the clauses that did not run and what to do about them."""
         parts = []
+        if self.lint:
+            parts.append(f"cassette lint: {len(self.lint)} finding(s)")
         if self.failing:
             parts.append("failing: " + ", ".join(f"{cid} [{_short(p, short)}]" for p, cid in self.failing))
         if self.not_run:
@@ -119,6 +122,8 @@ class Verdict:
         self.strict = strict
         self.allow_partial = allow_partial
         self.stored_root_causes: list[RootCause] | None = None
+        # What cassette lint found in the cassettes this run recorded: each fails the gate.
+        self.lint: list[str] = []
 
     def expect(self, provider: str, clause_id: str, level: str, reason: str) -> None:
         """A catalogued clause, ``not-run`` until a result arrives."""
@@ -164,6 +169,7 @@ class Verdict:
 
         provider_rank, clause_rank = rank(providers), rank(clauses)
         result = Verdict(self.strict, self.allow_partial)
+        result.lint = list(self.lint)
         for provider in sorted(self.providers, key=lambda p: provider_rank.get(p, len(providers))):
             found = self.providers[provider]
             result.providers[provider] = {
@@ -202,14 +208,14 @@ class Verdict:
 
     def gate(self) -> Gate:
         failing, not_run = self.gate_failures(), self.not_run()
-        if not self.providers or failing or (not_run and not self.allow_partial):
+        if not self.providers or failing or self.lint or (not_run and not self.allow_partial):
             result = "failed"
         elif not_run:
             result = "partial"
         else:
             result = "passed"
         why = list(dict.fromkeys(self.providers[p][cid].message for p, cid in not_run))
-        return Gate(result, failing, not_run, self.allow_partial, why)
+        return Gate(result, failing, not_run, self.allow_partial, why, list(self.lint))
 
     def root_causes(self) -> list[RootCause]:
         """Exceptions raised at one place in a provider behind 3 or more failing clauses."""
@@ -244,6 +250,7 @@ class Verdict:
             "allow_partial": self.allow_partial,
             "gate_reason": gate.reason(short=False),
             "root_causes": [dict(asdict(cause), line=cause.line) for cause in self.root_causes()],
+            "cassette_lint": list(self.lint),
             "providers": [
                 {"provider": provider, "clauses": {cid: asdict(result) for cid, result in clauses.items()}}
                 for provider, clauses in self.providers.items()
@@ -319,6 +326,7 @@ def verdict_from_dict(data: dict[str, Any], *, strict: bool | None = None) -> Ve
                 result.get("evidence"),
                 result.get("exception"),
             )
+    verdict.lint = [str(finding) for finding in data.get("cassette_lint", [])]
     if "root_causes" in data:
         verdict.stored_root_causes = [
             RootCause(c["provider"], c["exception"], c["message"], c["where"], list(c["clauses"]))
@@ -364,6 +372,8 @@ def verdict_markdown(data: dict[str, Any], *, strict: bool | None = None) -> str
     """A Markdown summary (for ``$GITHUB_STEP_SUMMARY``): gate line, root causes, clause table, failures."""
     verdict = verdict_from_dict(data, strict=strict)
     lines = ["# LAIOS conformance", "", _markdown_gate(data, verdict), ""]
+    if verdict.lint:
+        lines += [f"- cassette lint: {_md_text(finding)}" for finding in verdict.lint] + [""]
     causes = verdict.root_causes()
     if causes:
         lines += [f"- **{_md_text(cause.line)}**" for cause in causes] + [""]

@@ -437,6 +437,7 @@ class ConformanceSession:
             from .cassettes import lint_paths
 
             self.lint_findings = lint_paths(sorted({Path(p).parent for p in self.recorded}))
+            self.verdict.lint = [str(finding) for finding in self.lint_findings]
             if self.lint_findings:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.judges() and not self.ordered_verdict().gate().passed and session.exitstatus in _GATE_CAN_FAIL:
@@ -487,11 +488,7 @@ class ConformanceSession:
             terminalreporter.write_line(f"cassette lint: {finding}")
         for kept in self.kept:
             terminalreporter.write_line(kept)
-        line = verdict.gate_line()
-        if self.lint_findings:
-            lint = f"cassette lint: {len(self.lint_findings)} finding(s)"
-            line = f"gate: FAILED ({lint})" if verdict.gate().passed else line[:-1] + f"; {lint})"
-        terminalreporter.write_line(line)
+        terminalreporter.write_line(verdict.gate_line())
 
 
 _GATE_CAN_FAIL = (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.TESTS_FAILED)

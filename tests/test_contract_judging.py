@@ -91,6 +91,12 @@ def test_retries_bounded_by_a_deadline_are_counted_on_the_skipped_sleeps(run_kit
     assert "HTTP 503: 3 attempt(s); connect error: 3 attempt(s)" in run.message("retry-bounded")
 
 
+@pytest.mark.parametrize("name", ["KeyInBasicCredentials", "KeyInBody"])
+def test_a_key_sent_as_basic_credentials_or_in_the_body_reaches_the_request(run_kit, name: str) -> None:
+    run = run_kit(f"tests.providers.openai_style:{name}", "-k", "key_reaches_request", "--laios-allow-partial")
+    assert run.statuses() == {"key-reaches-request": "passed"}, run.report
+
+
 def test_failures_name_the_shape_and_the_minimal_example(run_kit) -> None:
     run = run_kit(D + "MovesSystemFirst", "-k", "no_input_mutation")
     assert "system message not first: generate() changed the list" in run.message("no-input-mutation")

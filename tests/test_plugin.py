@@ -98,8 +98,10 @@ def test_json_report_shape(pytester: pytest.Pytester, good_cassettes: Path) -> N
         "allow_partial",
         "gate_reason",
         "root_causes",
+        "cassette_lint",
         "providers",
     }
+    assert data["cassette_lint"] == []
     assert data["schema_version"] == 1 and data["verdict"] == "partial" and data["complete"] is False
     assert data["providers"][0]["clauses"]["retry-bounded"] == {
         "status": "passed",

@@ -38,6 +38,7 @@ from urllib.parse import quote
 import pytest
 
 from laios_conformance.cassettes import lint_paths, read_cassette, serializer
+from laios_conformance.report import verdict_badge, verdict_markdown
 from tests.conftest import load_verdict
 from tests.support.fake_api import FakeAPI, ReceivedRequest, RefusingAPI
 from tests.support.recording import REPO
@@ -534,16 +535,24 @@ def test_lint_after_recording_catches_a_secret_the_kit_did_not_know(fake_api: Fa
         ),
         cwd=tmp_path,
     )
-    assert statuses(load_report(report)) == {"returns-response": "passed"}, output(result)  # lint alone gates
+    verdict = load_report(report)
+    assert statuses(verdict) == {"returns-response": "passed"}, output(result)  # lint alone gates
     path = tmp_path / "cassettes" / "LeaksIntoBody" / "returns-response.yaml"
     assert path.is_file(), output(result)
     assert secret in path.read_text(encoding="utf-8")  # the kit could not scrub what it did not know
     lint_lines = [line for line in result.stdout.splitlines() if line.startswith("cassette lint:")]
     assert lint_lines and all(str(path) in line for line in lint_lines), output(result)
     assert any("anthropic-key" in line for line in lint_lines)
-    assert "gate: FAILED" in result.stdout
+    assert "gate: FAILED (cassette lint: " in result.stdout
     assert secret not in result.stdout + result.stderr
     assert result.returncode == 1
+    # The JSON verdict, and every view of it, fails the gate too: CI that reads only the file
+    # (a badge, a merge of jobs, the step summary) must not see a recording that leaked a key pass.
+    assert verdict["verdict"] == "failed" and verdict["gate_reason"].startswith("cassette lint: ")
+    assert verdict["cassette_lint"] == [line.removeprefix("cassette lint: ") for line in lint_lines]
+    assert secret not in report.read_text(encoding="utf-8")
+    assert "gate failed" in verdict_markdown(verdict) and "cassette lint: " in verdict_markdown(verdict)
+    assert verdict_badge(verdict)["color"] == "red"
 
 
 # --- a recording killed in the middle of writing a cassette ----------------------------------

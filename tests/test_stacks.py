@@ -37,7 +37,7 @@ TWINS = {
 }
 
 
-def judged(pytester: pytest.Pytester, good: str, twins: list[str]) -> dict[str, dict[str, str]]:
+def judged(pytester: pytest.Pytester, good: str, twins: list[str], *args: str) -> dict[str, dict[str, str]]:
     """Statuses per provider class, replaying the good provider's committed cassettes for all."""
     root = pytester.path / "cassettes"
     root.mkdir()
@@ -51,6 +51,7 @@ def judged(pytester: pytest.Pytester, good: str, twins: list[str]) -> dict[str, 
         f"--laios-report={report}",
         "-p",
         "no:cacheprovider",
+        *args,
     )
     assert report.exists(), str(result.stdout)
     providers = load_verdict(report)["providers"]
@@ -90,3 +91,12 @@ def test_committed_cassettes_hold_no_key_and_name_their_sources() -> None:
         for path in Path(STACK_CASSETTES / class_name).glob("*.yaml"):
             text = path.read_text(encoding="utf-8")
             assert "sk-" not in text and "uthorization" not in text, path
+
+
+def test_a_key_in_the_query_string_reaches_the_request_and_leaks_nowhere(pytester: pytest.Pytester) -> None:
+    """vcrpy logs each replayed URL, ``?key=`` included: its records are the kit's, not a leak."""
+    good = STACKS["urllib"]
+    selection = ("-k", "key_reaches_request or no_secret_leak", "--laios-allow-partial")
+    statuses = judged(pytester, good, ["tests.providers.urllib_style:KeyInQueryString"], *selection)
+    assert statuses["KeyInQueryString"] == statuses["UrllibOpenAIStyle"], statuses
+    assert {s for s in statuses["KeyInQueryString"].values() if s != "not-run"} == {"passed"}, statuses

@@ -158,6 +158,8 @@ def judge(args: argparse.Namespace, run: JudgedRun) -> int:
     for line in root_cause_lines(verdict):
         console.print(line, soft_wrap=True)
     console.print(verdict_table(verdict))
+    for finding in verdict.lint:
+        console.print(f"cassette lint: {finding}", soft_wrap=True, markup=False)
     console.print(gate_line(data or {}, verdict), soft_wrap=True)
     if code == pytest.ExitCode.INTERRUPTED:
         return 130

@@ -3,6 +3,8 @@
 One ``<testsuite>`` per provider, one ``<testcase>`` per clause: a failed clause holds a
 ``<failure>``, an errored one an ``<error>``, and any other status that is not ``passed``
 (``skipped``, or a clause that did not run) a ``<skipped>``, its message the clause's own.
+What cassette lint found in a recording's cassettes is a failed ``<testcase>`` each, in a
+``cassette-lint`` suite of its own.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ def verdict_junit(data: dict[str, Any]) -> str:
     root = ET.Element("testsuites", name="laios-conformance")
     for entry in data.get("providers", []):
         root.append(_suite(entry["provider"], entry.get("clauses", {}), str(data.get("kit_version", "?"))))
+    if data.get("cassette_lint"):
+        root.append(_lint_suite([str(finding) for finding in data["cassette_lint"]]))
     _count(root, root.findall("testsuite"))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
@@ -33,6 +37,15 @@ def _suite(provider: str, clauses: dict[str, dict[str, Any]], kit_version: str) 
     ET.SubElement(properties, "property", name="kit_version", value=kit_version)
     for clause_id, result in clauses.items():
         suite.append(_case(provider, clause_id, result))
+    _count(suite, [suite])
+    return suite
+
+
+def _lint_suite(findings: list[str]) -> ET.Element:
+    suite = ET.Element("testsuite", name="cassette-lint")
+    for number, finding in enumerate(findings, 1):
+        case = ET.SubElement(suite, "testcase", classname="cassette-lint", name=f"finding {number}", time="0")
+        ET.SubElement(case, "failure", message=finding, type="cassette-lint").text = finding
     _count(suite, [suite])
     return suite
 

@@ -104,6 +104,7 @@ def merge_verdicts(files: list[VerdictFile], *, strict: bool = False) -> dict[st
         # A partial verdict is accepted only if every job accepted one.
         "allow_partial": all(f.data.get("allow_partial", False) for f in files),
         "providers": [entry for f in files for entry in f.data["providers"]],
+        "cassette_lint": [finding for f in files for finding in f.data.get("cassette_lint", [])],
     }
     return verdict_from_dict(combined).to_dict(first["kit_version"])
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -62,6 +63,14 @@ REQUEST_HEADERS_DROPPED = frozenset(
         "anthropic-organization-id",
         "cookie",
     },
+)
+# A request header with one of these words in its name (split at - and _) is dropped too,
+# whatever the API: Azure's ocp-apim-subscription-key, x-amz-security-token, x-custom-auth.
+CREDENTIAL_WORDS = frozenset(
+    {
+        *("key", "apikey", "token", "secret", "auth", "password", "credential", "credentials"),
+        *("signature", "subscription", "session", "cookie"),
+    }
 )
 REQUEST_NOISE_HEADERS = frozenset(
     {"content-length", "connection", "accept-encoding", "accept", "host", "user-agent"},
@@ -176,6 +185,7 @@ def _drop_request_header(name: str) -> bool:
     lowered = name.lower()
     return (
         lowered in REQUEST_HEADERS_DROPPED
+        or not CREDENTIAL_WORDS.isdisjoint(re.split(r"[-_]", lowered))
         or lowered in REQUEST_NOISE_HEADERS
         or lowered.startswith(REQUEST_NOISE_PREFIXES)
     )

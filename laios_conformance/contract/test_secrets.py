@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import io
 import logging
@@ -42,17 +44,24 @@ def captured_logs() -> Iterator[list[logging.LogRecord]]:
     Loggers that do not propagate, have their own level, are disabled, or are created during
     the block are all seen: the records are taken where every logger handles them. They are
     kept from the usual handlers, so a leaked key is not repeated in pytest's captured logs.
+    vcrpy's records are left out: vcrpy is the kit's replay machinery, not the provider's
+    (it logs each request's URL, key parameter included, as it replays it).
     """
     records: list[logging.LogRecord] = []
 
     def keep(logger: logging.Logger, record: logging.LogRecord) -> None:
-        records.append(record)
+        if not _is_replay_machinery(record.name):
+            records.append(record)
 
     with (
         mock.patch.object(logging.Logger, "isEnabledFor", lambda logger, level: True),
         mock.patch.object(logging.Logger, "handle", keep),
     ):
         yield records
+
+
+def _is_replay_machinery(logger_name: str) -> bool:
+    return logger_name == "vcr" or logger_name.startswith("vcr.")
 
 
 @contextmanager
@@ -208,8 +217,9 @@ def test_key_reaches_request(provider: Any, laios_provider_spec: Any) -> None:
     construction, as LAIOS's guide shows.
 
     **Checks**: on every request of ``generate()`` and of ``generate_stream()``, the key the
-    kit gave (the canary, or your ``$ENV`` value) appears in a header or in the query
-    string, under the same name each time; read at the seam before anything is scrubbed.
+    kit gave (the canary, or your ``$ENV`` value) appears in a header (as it is, or inside
+    HTTP Basic credentials), in the query string or as a top-level field of the JSON body,
+    under the same name each time; read at the seam before anything is scrubbed.
 
     **Not applicable when**: the kit knows no key for the provider (it takes no
     ``api_key`` and none came from ``$ENV``, such as a local Ollama).
@@ -228,7 +238,9 @@ def test_key_reaches_request(provider: Any, laios_provider_spec: Any) -> None:
             found = key_places(seen, secrets)
             if not found:
                 cases.fail(
-                    name, f"the request to {seen.url.split('?')[0]} carries the key in no header or query parameter"
+                    name,
+                    f"the request to {seen.url.split('?')[0]} carries the key in no header, query parameter "
+                    "or body field",
                 )
             places[name] = places.get(name, set()) | found
     where = [frozenset(p) for p in places.values() if p]
@@ -238,8 +250,27 @@ def test_key_reaches_request(provider: Any, laios_provider_spec: Any) -> None:
 
 
 def key_places(seen: Any, secrets: list[str]) -> set[str]:
-    """Names of the headers (``header:<name>``) and query parameters (``query:<name>``) holding a key."""
-    headers = seen.headers
-    found = {f"header:{name.lower()}" for name, value in headers.items() if any(s in value for s in secrets)}
+    """Where a request holds a key: headers (``header:<name>``, also inside HTTP Basic
+    credentials), query parameters (``query:<name>``) and the JSON body (``body:<field>``)."""
+    found = {
+        f"header:{name.lower()}"
+        for name, value in seen.headers.items()
+        if any(s in value or s in _basic_credentials(value) for s in secrets)
+    }
     query = parse_qsl(urlsplit(seen.url).query, keep_blank_values=True)
-    return found | {f"query:{name}" for name, value in query if any(s in value for s in secrets)}
+    found |= {f"query:{name}" for name, value in query if any(s in value for s in secrets)}
+    body = seen.json
+    if isinstance(body, dict):
+        found |= {f"body:{name}" for name, value in body.items() if isinstance(value, str) and value in secrets}
+    return found
+
+
+def _basic_credentials(value: str) -> str:
+    """``user:password`` of an ``Authorization: Basic ...`` value, else ''."""
+    scheme, _, encoded = value.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        return base64.b64decode(encoded.strip(), validate=True).decode("utf-8", "replace")
+    except (ValueError, binascii.Error):
+        return ""

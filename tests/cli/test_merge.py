@@ -151,6 +151,24 @@ def test_a_failing_verdict_fails_the_merged_gate(
     assert failure.get("message") == "returns-response: content ''"
 
 
+def test_a_recording_whose_cassettes_lint_found_fault_with_fails_the_merged_gate(
+    real_verdicts: RealVerdicts, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    linted = copy.deepcopy(real_verdicts.openai.data)
+    finding = "cassettes/OpenAIClient/returns-response.yaml:12:interactions[0].request.headers: openai-key: sk-pr..."
+    linted["cassette_lint"] = [finding]
+    report, junit = tmp_path / "merged.json", tmp_path / "junit.xml"
+    args = [written(tmp_path, linted, "openai.json"), real_verdicts.anthropic.path, "--report-json", report]
+    code, out, err = merge(capsys, *args, "--junit", junit)
+    assert code == 1, out + err
+    assert gate_line(out).startswith("gate: FAILED (") and "cassette lint: 1 finding(s)" in gate_line(out)
+    assert f"cassette lint: {finding}" in out
+    merged = json.loads(report.read_text())
+    assert merged["verdict"] == "failed" and merged["cassette_lint"] == [finding]
+    (failure,) = ET.parse(junit).getroot().iter("failure")
+    assert failure.get("message") == finding
+
+
 @pytest.mark.parametrize("strict, code", [(False, 0), (True, 1)], ids=["default", "strict"])
 def test_a_should_clause_failure_gates_only_under_strict(
     real_verdicts: RealVerdicts, tmp_path: Path, capsys: pytest.CaptureFixture[str], strict: bool, code: int

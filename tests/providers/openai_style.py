@@ -7,6 +7,7 @@ depend on httpx (the body, the answer, the deltas) is in ``openai_chat.py``.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import json
@@ -145,3 +146,21 @@ class RetriesUntilADeadline(GoodOpenAIStyle):
                 if not str(exc).startswith(("HTTP 5", "transport error")) or monotonic() + 1 > deadline:
                     raise
             sleep(1)
+
+
+class KeyInBasicCredentials(GoodOpenAIStyle):
+    """Also correct: sends its key as the password of HTTP Basic credentials."""
+
+    def headers(self) -> dict[str, str]:
+        credentials = base64.b64encode(f"laios:{self._api_key}".encode()).decode("ascii")
+        return {"authorization": f"Basic {credentials}"}
+
+
+class KeyInBody(GoodOpenAIStyle):
+    """Also correct: sends its key as an ``api_key`` field of the JSON body, no header."""
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        return {**super().payload(messages, temperature, max_tokens, stream), "api_key": self._api_key}

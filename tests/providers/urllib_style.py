@@ -14,6 +14,7 @@ import json
 import re
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -52,7 +53,7 @@ class UrllibOpenAIStyle(OpenAIChatProvider):
 
     def open(self, body: dict[str, Any]) -> Any:
         request = urllib.request.Request(
-            f"{self.base_url}/chat/completions",
+            self.url(),
             data=json.dumps(body).encode("utf-8"),
             headers=self.headers(),
             method="POST",
@@ -63,6 +64,9 @@ class UrllibOpenAIStyle(OpenAIChatProvider):
             raise self.status_error(exc) from exc
         except TRANSPORT_ERRORS as exc:
             raise ProviderError(f"transport error: {type(exc).__name__}") from exc
+
+    def url(self) -> str:
+        return f"{self.base_url}/chat/completions"
 
     def send(self, request: urllib.request.Request) -> Any:
         return urllib.request.urlopen(request, timeout=self.timeout, context=self.tls)
@@ -109,3 +113,22 @@ class UrllibOpenAIStyle(OpenAIChatProvider):
             yield from complete
         if pending:
             yield pending.removesuffix(b"\r")
+
+
+class KeyInQueryString(UrllibOpenAIStyle):
+    """Also correct: sends its key as a ``?key=`` query parameter (as Gemini's API takes
+    it), no ``authorization`` header. Nothing it uses logs the URL, and its errors do not
+    chain urllib's ``HTTPError``, which holds the URL."""
+
+    def headers(self) -> dict[str, str]:
+        return {"content-type": "application/json"}
+
+    def open(self, body: dict[str, Any]) -> Any:
+        try:
+            return super().open(body)
+        except ProviderError as exc:
+            error = ProviderError(str(exc))
+        raise error
+
+    def url(self) -> str:
+        return f"{super().url()}?{urllib.parse.urlencode({'key': self._api_key})}"

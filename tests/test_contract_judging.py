@@ -45,6 +45,7 @@ DEFECTS = {
     "IgnoresRefusal": ("refusal_visible or returns_response", {"refusal-visible"}),
     "RetriesClientErrors": (FAILURES, {"no-retry-on-client-error"}),
     "RetriesAuthFailure": (FAILURES, {"no-retry-on-client-error"}),
+    "TransportRetriesConnects": (FAILURES, {"retry-bounded"}),
     # their check_status serves generate and generate_stream: the stream's error status loses its message too
     "HidesStatus": (FAILURES, {"error-carries-status", "error-carries-message", "stream-error-carries-message"}),
     "StatusOnlyInCause": (FAILURES, {"error-carries-status", "error-carries-message", "stream-error-carries-message"}),
@@ -95,6 +96,14 @@ def test_retries_bounded_by_a_deadline_are_counted_on_the_skipped_sleeps(run_kit
 def test_a_key_sent_as_basic_credentials_or_in_the_body_reaches_the_request(run_kit, name: str) -> None:
     run = run_kit(f"tests.providers.openai_style:{name}", "-k", "key_reaches_request", "--laios-allow-partial")
     assert run.statuses() == {"key-reaches-request": "passed"}, run.report
+
+
+def test_connect_retries_of_the_transport_count_as_attempts(run_kit) -> None:
+    """httpcore retries a failed connection below the seam (``HTTPTransport(retries=2)``):
+    each retry is an attempt, so a refused connection makes three, an HTTP 503 one."""
+    run = run_kit("tests.providers.openai_style:RetriesConnectsTwice", "-k", FAILURES, "--laios-strict")
+    assert set(run.statuses().values()) == {"passed"}, run.report
+    assert "HTTP 503: 1 attempt(s); connect error: 3 attempt(s)" in run.message("retry-bounded")
 
 
 def test_failures_name_the_shape_and_the_minimal_example(run_kit) -> None:

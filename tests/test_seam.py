@@ -65,6 +65,44 @@ def test_faults_raise_the_module_s_own_errors(fault: Fault, error: type) -> None
         client.get("https://api.example.invalid/")
 
 
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("fault", [Fault.CONNECT_ERROR, Fault.CONNECT_TIMEOUT])
+def test_an_injected_connect_fault_is_retried_as_the_transport_s_pool_would(module, fault: Fault) -> None:
+    """httpcore retries a failed connection ``retries`` times, below the seam, backing off
+    0 s, 0.5 s, 1 s: each retry is an attempt the seam sees."""
+    with (
+        virtual_sleep() as sleeps,
+        interpose(lambda seen, upstream: fault) as traffic,
+        module.Client(transport=module.HTTPTransport(retries=3)) as client,
+        pytest.raises(module.TransportError),
+    ):
+        client.get("https://api.example.invalid/")
+    assert len(traffic) == 4
+    assert sleeps.calls == [0.0, 0.5, 1.0]
+
+
+def test_a_connection_that_succeeds_on_a_retry_gets_its_answer_and_an_http_error_is_not_retried() -> None:
+    answers = iter([Fault.CONNECT_ERROR, Reply(status=401, body=b"no")])
+    with (
+        virtual_sleep(),
+        interpose(lambda seen, upstream: next(answers)) as traffic,
+        httpx.Client(transport=httpx.HTTPTransport(retries=3)) as client,
+    ):
+        assert client.get("https://api.example.invalid/").status_code == 401
+    assert [seen.status for seen in traffic.seen] == [None, 401]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_an_async_transport_s_connect_retries_are_attempts_too(module) -> None:
+    async def call() -> None:
+        async with module.AsyncClient(transport=module.AsyncHTTPTransport(retries=2)) as client:
+            await client.get("https://api.example.invalid/")
+
+    with interpose(lambda seen, upstream: Fault.CONNECT_ERROR) as traffic, pytest.raises(module.ConnectError):
+        asyncio.run(call())
+    assert len(traffic) == 3
+
+
 def test_reply_is_cut_into_separate_reads_and_dropped_where_asked() -> None:
     reply = Reply(body=b"abcdefgh", cuts=[1, 3, 3, 99], drop_at=6)
     assert reply.pieces() == [b"a", b"bc", b"def"]

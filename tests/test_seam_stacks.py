@@ -207,6 +207,20 @@ def test_the_stack_hint_names_what_the_provider_s_package_imports(monkeypatch: p
         "no HTTP library the kit knows is imported by the 'on_nothing' package"
     )
 
+    # ``import http.client`` / ``import urllib.request`` bind the packages ``http`` / ``urllib``
+    on_http = stack_hint(provider_in("on_http", http=http, urllib3=urllib3))
+    assert "imports http.client, urllib3, which the kit watches" in on_http
+    assert on_http.endswith(
+        "http.client's putrequest(), putheader(), endheaders() and send() bypass the seam: send with request()"
+    )
+    on_urllib = stack_hint(provider_in("on_urllib", urllib=urllib))
+    assert "imports urllib.request, which the kit watches" in on_urllib
+    assert "putrequest" not in on_urllib
+    monkeypatch.delitem(sys.modules, "urllib.request")  # a package's submodule counts only once loaded
+    assert stack_hint(provider_in("on_unloaded", urllib=urllib)) == (
+        "no HTTP library the kit knows is imported by the 'on_unloaded' package"
+    )
+
     base = type(provider_in("vendor_base", requests=requests))
     module = types.ModuleType("app.client")
     monkeypatch.setitem(sys.modules, module.__name__, module)

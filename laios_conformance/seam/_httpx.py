@@ -5,12 +5,18 @@ picks; the seam wraps that choice, so requests meant for an ``HTTPTransport`` (t
 transport, and any subclass) cross the seam instead, and the seam calls the transport's
 ``handle_request`` (vcrpy's replay, while a cassette is open) only when the handler asks
 for the real response. vcrpy never touches ``_transport_for_url``.
+
+A connect fault the seam injects stands for a failed connection, which httpcore retries
+below the transport (``HTTPTransport(retries=N)``): the seam makes those retries itself,
+each one a request seen, so that they count as the attempts they are.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
+import time
 from collections.abc import Callable, Iterator
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -50,43 +56,50 @@ def interposed(module: ModuleType, traffic: Traffic) -> Iterator[None]:
 
     def _handle(module: ModuleType, traffic: Traffic, transport: Any, request: Any) -> Any:
         request.read()
-        seen = _seen(module, request)
-        traffic.record(seen)
 
         def call_upstream() -> Any:
             call = _own_call(transport, module.HTTPTransport, "handle_request") or sync_upstream.current()
             return call(transport, request)
 
-        exchange = Exchange(seen, call_upstream, _sync_reply)
-        outcome = exchange.decide(traffic.handler)
-        if outcome is None:
-            response = exchange.upstream_response()
-            seen.status = seen.upstream_status = response.status_code
-            response.stream = streams.tracked(response.stream, seen)
-            return response
-        return _deliver(module, streams.shaped, outcome, seen)
+        backoff = _connect_backoff(transport)
+        while True:
+            seen = _seen(module, request)
+            traffic.record(seen)
+            exchange = Exchange(seen, call_upstream, _sync_reply)
+            outcome = exchange.decide(traffic.handler)
+            if outcome in _CONNECT_FAULTS and (delay := next(backoff, None)) is not None:
+                time.sleep(delay)  # httpcore's own backoff (a virtual clock's, in the clauses)
+                continue
+            if outcome is None:
+                response = exchange.upstream_response()
+                seen.status = seen.upstream_status = response.status_code
+                response.stream = streams.tracked(response.stream, seen)
+                return response
+            return _deliver(module, streams.shaped, outcome, seen)
 
     async def _handle_async(module: ModuleType, traffic: Traffic, transport: Any, request: Any) -> Any:
         await request.aread()
-        seen = _seen(module, request)
-        traffic.record(seen)
 
         def call_upstream() -> Any:
             call = _own_call(transport, module.AsyncHTTPTransport, "handle_async_request") or async_upstream.current()
             return call(transport, request)
 
-        try:
-            outcome = Exchange(seen, _upstream_unfetched, _async_reply).decide(traffic.handler)
-            if outcome is None:
-                response = await _noting_errors(seen, call_upstream())
-                seen.status = seen.upstream_status = response.status_code
-                response.stream = streams.async_tracked(response.stream, seen)
-                return response
-        except _NeedsUpstream:  # the handler wants the real response: await it, then ask again
-            response = await _noting_errors(seen, call_upstream())
-            await response.aread()
-            outcome = Exchange(seen, lambda: response, _async_reply).decide(traffic.handler)
-        return _deliver(module, streams.async_shaped, outcome, seen)
+        backoff = _connect_backoff(transport)
+        while True:
+            seen = _seen(module, request)
+            traffic.record(seen)
+            try:
+                outcome = Exchange(seen, _upstream_unfetched, _async_reply).decide(traffic.handler)
+                if outcome is None:
+                    response = await _noting_errors(seen, call_upstream())
+                    seen.status = seen.upstream_status = response.status_code
+                    response.stream = streams.async_tracked(response.stream, seen)
+                    return response
+            except _NeedsUpstream:  # the handler wants the real response: await it, then ask again
+                outcome = await _decided_on_upstream(seen, call_upstream(), traffic)
+            # The backoff is not awaited: no clock of the kit's is virtual inside an event loop.
+            if outcome not in _CONNECT_FAULTS or next(backoff, None) is None:
+                return _deliver(module, streams.async_shaped, outcome, seen)
 
     module.Client._transport_for_url = sync_transport_for_url
     module.AsyncClient._transport_for_url = async_transport_for_url
@@ -95,6 +108,18 @@ def interposed(module: ModuleType, traffic: Traffic) -> Iterator[None]:
     finally:
         module.Client._transport_for_url = originals[0]
         module.AsyncClient._transport_for_url = originals[1]
+
+
+_CONNECT_FAULTS = (Fault.CONNECT_ERROR, Fault.CONNECT_TIMEOUT)
+
+
+def _connect_backoff(transport: Any) -> Iterator[float]:
+    """The pauses before each retry of a failed connection that the transport's httpcore
+    pool makes (its ``retries``: 0 s, 0.5 s, 1 s, 2 s, ... as httpcore's ``exponential_backoff``)."""
+    retries = getattr(getattr(transport, "_pool", None), "_retries", 0)
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries <= 0:
+        return iter(())
+    return itertools.islice(itertools.chain([0.0], (0.5 * 2**n for n in itertools.count())), retries)
 
 
 def _seen(module: ModuleType, request: Any) -> Seen:
@@ -143,6 +168,12 @@ class _NeedsUpstream(BaseException):
 
 def _upstream_unfetched() -> Any:
     raise _NeedsUpstream
+
+
+async def _decided_on_upstream(seen: Seen, pending: Any, traffic: Traffic) -> Reply | Fault | None:
+    response = await _noting_errors(seen, pending)
+    await response.aread()
+    return Exchange(seen, lambda: response, _async_reply).decide(traffic.handler)
 
 
 async def _noting_errors(seen: Seen, pending: Any) -> Any:

@@ -32,6 +32,12 @@ _KNOWN: dict[str, tuple[str, bool]] = {
 }
 
 
+# The seam sits on HTTPConnection.request: a request built piece by piece never crosses it.
+_BYPASSES_HTTP_CLIENT = (
+    "; http.client's putrequest(), putheader(), endheaders() and send() bypass the seam: send with request()"
+)
+
+
 def stack_hint(provider: Any) -> str:
     """What the modules of the provider's packages (its class's and every base class's)
     import, in one clause of a sentence ('' if unknown)."""
@@ -44,8 +50,7 @@ def stack_hint(provider: Any) -> str:
     for package in packages:
         for module in _package_modules(package):
             for value in vars(module).values():
-                stack = _known_stack(value)
-                if stack is not None:
+                for stack in _known_stacks(value):
                     found.setdefault(*stack)
     if not found:
         return f"no HTTP library the kit knows is imported by the {named}"
@@ -56,6 +61,7 @@ def stack_hint(provider: Any) -> str:
         f"the {named} {imports} {', '.join(found)}, which the kit watches: its requests did not "
         "cross the seam (sent from a thread the provider did not start while the kit built or called it, "
         "from another process, or through a mock or a transport of its own?)"
+        + (_BYPASSES_HTTP_CLIENT if "http.client" in found else "")
     )
 
 
@@ -78,14 +84,23 @@ def _package_modules(package: str) -> list[ModuleType]:
     ]
 
 
-def _known_stack(value: Any) -> tuple[str, bool] | None:
-    """The stack a module, or a class or function imported from one, belongs to."""
+def _known_stacks(value: Any) -> list[tuple[str, bool]]:
+    """The stacks a module, or a class or function imported from one, belongs to.
+
+    ``import http.client`` binds the package ``http``: a package stands for those of its
+    known submodules that are loaded as well.
+    """
     name: Any = None
     if isinstance(value, ModuleType):
         name = value.__name__
     elif isinstance(value, type) or callable(value):
         name = getattr(value, "__module__", None)
     if not isinstance(name, str):
-        return None
+        return []
     parts = name.split(".")
-    return next((_KNOWN[key] for key in (".".join(parts[:2]), parts[0]) if key in _KNOWN), None)
+    stack = next((_KNOWN[key] for key in (".".join(parts[:2]), parts[0]) if key in _KNOWN), None)
+    if stack is not None:
+        return [stack]
+    if isinstance(value, ModuleType) and hasattr(value, "__path__"):
+        return [_KNOWN[key] for key in _KNOWN if key.startswith(name + ".") and key in sys.modules]
+    return []

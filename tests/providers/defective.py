@@ -20,7 +20,7 @@ import httpx
 
 from laios_conformance import LLMClient, LLMMessage, LLMResponse
 
-from .openai_style import GoodOpenAIStyle, ProviderError, tls_context
+from .openai_style import GoodOpenAIStyle, ProviderError, RetriesConnectsTwice, tls_context
 
 
 class EmptyModelName(GoodOpenAIStyle):
@@ -208,6 +208,13 @@ class RetriesTooMuch(GoodOpenAIStyle):
             except ProviderError:
                 continue
         return super().post(body)
+
+
+class TransportRetriesConnects(RetriesConnectsTwice):
+    """Fails retry-bounded: its transport retries a refused connection five times
+    (``httpx.HTTPTransport(retries=5)``), six attempts for a call whose connection fails."""
+
+    connect_retries = 5
 
 
 class RawSocketProvider(GoodOpenAIStyle):

@@ -132,6 +132,20 @@ class RefusalAsAnswer(GoodOpenAIStyle):
         return super().answer(raw)
 
 
+class RetriesConnectsTwice(GoodOpenAIStyle):
+    """Also correct: its transport retries a refused connection twice
+    (``httpx.HTTPTransport(retries=2)``, below the kit's seam), three attempts in all."""
+
+    connect_retries = 2
+
+    def client(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                transport = httpx.HTTPTransport(retries=self.connect_retries, verify=tls_context())
+                self._client = httpx.Client(timeout=httpx.Timeout(self.timeout), transport=transport)
+            return self._client
+
+
 class RetriesUntilADeadline(GoodOpenAIStyle):
     """Also correct: retries a server error or a broken connection once a second until
     2.5 s have passed on ``monotonic()``, three attempts in all; never a client error. Its

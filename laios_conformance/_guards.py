@@ -31,6 +31,7 @@ __all__ = [
     "exit_past",
     "install_redaction",
     "read_call_timeout",
+    "read_secret_env",
     "read_secret_names",
     "redact_warning",
     "unfinished_work",
@@ -57,6 +58,10 @@ def read_call_timeout(config: pytest.Config) -> float | None:
 
 def read_secret_names(config: pytest.Config) -> tuple[str, ...]:
     return parse_secret_names(config.getoption("laios_secret_kwargs") or config.getini("laios_secret_kwargs"))
+
+
+def read_secret_env(config: pytest.Config) -> tuple[str, ...]:
+    return parse_secret_names(config.getoption("laios_secret_env") or config.getini("laios_secret_env"))
 
 
 def check_paths(config: pytest.Config, cassette_root: Path, recording: bool) -> None:

@@ -3,7 +3,7 @@
 Synopsis::
 
     laios-conformance check TARGET [TARGET ...] [--kwargs JSON] [--strict] [--allow-partial]
-                            [--secret-kwargs NAMES] [--call-timeout SECONDS]
+                            [--secret-kwargs NAMES] [--secret-env NAMES] [--call-timeout SECONDS]
                             [--report-json PATH] [--report-md PATH] [--junit PATH]
                             [--badge PATH] [--cassette-dir DIR] [-v] [-- PYTEST_ARGS ...]
     laios-conformance merge VERDICT.json [VERDICT.json ...] [--strict] [--report-json PATH]
@@ -90,6 +90,11 @@ def _add_check(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--secret-kwargs",
         metavar="NAME,...",
         help="constructor arguments that hold secrets besides api_key, token, *_key, *_secret, password...",
+    )
+    check.add_argument(
+        "--secret-env",
+        metavar="NAME,...",
+        help="environment variables the provider reads a key from itself (unset ones get a fake key)",
     )
     check.add_argument(
         "--call-timeout",

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ._offline import blocked_reach
 from ._redact import REDACTED, redact
 from ._watchdog import CallTimedOut, guard_instance, run_with_timeout
 
@@ -33,6 +34,7 @@ __all__ = [
     "make_canary_key",
     "names_a_secret",
     "parse_secret_names",
+    "provide_secret_env",
     "redact",
     "secret_values",
 ]
@@ -115,6 +117,24 @@ def parse_secret_names(text: str | None) -> tuple[str, ...]:
     return tuple(name for name in re.split(r"[\s,]+", text or "") if name)
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def provide_secret_env(names: Iterable[str], option: str = "--laios-secret-env") -> tuple[list[str], list[str]]:
+    """The values of the environment variables ``names`` (secrets a provider reads itself),
+    and the names the kit set: one that is unset or empty gets a fake key, as an
+    ``api_key`` argument does, so that replay needs no real key."""
+    values, set_now = [], []
+    for name in names:
+        if not _ENV_NAME.match(name):
+            raise ProviderLoadError(f"{option} {name!r} is not an environment variable name; e.g. {option}=MY_API_KEY")
+        if not os.environ.get(name):
+            os.environ[name] = make_canary_key()
+            set_now.append(name)
+        values.append(os.environ[name])
+    return values, set_now
+
+
 def secret_values(kwargs: dict[str, Any], extra: Iterable[str] = (), prefix: str = "") -> list[str]:
     """The string values of ``kwargs`` that are secrets (everything under a secret-named key)."""
     found: list[str] = []
@@ -155,9 +175,11 @@ def load_providers(
     flags: Flags = PLUGIN_FLAGS,
     secret_names: Iterable[str] = (),
     call_timeout: float | None = None,
+    env_secrets: Sequence[str] = (),
 ) -> list[ProviderSpec]:
     """Every target with its kwargs (given once for all, or once per target), validated and
     labelled uniquely (``mod:Cls``, then ``mod:Cls#2`` for the same target given again).
+    ``env_secrets`` are the values of the secrets providers read from the environment.
 
     The one validator of providers: the pytest plugin and ``laios-conformance check`` both use it.
     """
@@ -171,7 +193,7 @@ def load_providers(
         kwargs_list = kwargs_list * len(targets)
     canary = make_canary_key()
     specs = [
-        load_provider(t, k, canary, flags, secret_names, call_timeout)
+        load_provider(t, k, canary, flags, secret_names, call_timeout, env_secrets)
         for t, k in zip(targets, kwargs_list, strict=True)
     ]
     return [replace(spec, label=label) for spec, label in zip(specs, _unique_ids(specs), strict=True)]
@@ -193,6 +215,7 @@ def load_provider(
     flags: Flags = PLUGIN_FLAGS,
     secret_names: Iterable[str] = (),
     call_timeout: float | None = None,
+    env_secrets: Sequence[str] = (),
 ) -> ProviderSpec:
     """Validate ``target`` and its kwargs, build one instance to prove they work, return the spec."""
     factory = _import_target(target, flags)
@@ -204,8 +227,8 @@ def load_provider(
         kwargs["api_key"] = injected = canary_key
     if signature is not None:
         _check_arguments(target, signature, kwargs, flags)
-    all_secrets = tuple(s for s in (*secrets, injected) if s)
-    instance = _construct(target, factory, kwargs, all_secrets, flags, call_timeout)
+    all_secrets = tuple(dict.fromkeys(s for s in (*secrets, injected, *env_secrets) if s))
+    instance = _construct(target, factory, kwargs, all_secrets, flags, call_timeout, fake_key=injected is not None)
     if not callable(getattr(instance, "generate", None)):
         raise ProviderLoadError(
             f"{flags.target} {target!r} built a {type(instance).__name__} object, which has no "
@@ -358,6 +381,8 @@ def _construct(
     secrets: tuple[str, ...],
     flags: Flags,
     timeout: float | None = None,
+    *,
+    fake_key: bool = False,
 ) -> Any:
     try:
         return run_with_timeout("constructing it", timeout, factory, **kwargs)
@@ -374,9 +399,22 @@ def _construct(
         ) from None
     except Exception as exc:
         message = redact(f"{type(exc).__name__}: {exc}", secrets)
+        blocked = blocked_reach(exc)
+        if blocked is not None:
+            raise ProviderLoadError(
+                f"{flags.target} {target!r}: constructing it made a network request, which replay refuses "
+                f"({redact(blocked, secrets)}); the kit builds the provider before any cassette is open, so a "
+                "constructor must not reach the API: connect lazily, on the first call"
+            ) from None
+        fake = (
+            f" (the kit passed its own fake api_key, as none was given: pass yours with {flags.kwargs} "
+            """'{"api_key": "$MY_API_KEY"}', or check the key's format only when a call is made)"""
+            if fake_key
+            else ""
+        )
         raise ProviderLoadError(
             f"{flags.target} {target!r}: constructing it raised {message}; "
-            f"fix the constructor arguments with {flags.kwargs}"
+            f"fix the constructor arguments with {flags.kwargs}{fake}"
         ) from None
 
 

@@ -65,6 +65,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "*_key, *_secret, password...). ini: laios_secret_kwargs",
     )
     group.addoption(
+        "--laios-secret-env",
+        default=None,
+        metavar="NAME,...",
+        help="environment variables your provider reads a key from itself (it takes no api_key): "
+        "secrets to scrub and hunt; unset ones get a fake key, as api_key does. ini: laios_secret_env",
+    )
+    group.addoption(
         "--laios-call-timeout",
         default=None,
         metavar="SECONDS",
@@ -96,6 +103,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("laios_cassette_dir", type="string", default="", help="cassette directory")
     parser.addini("laios_strict", type="bool", default=False, help="failed should clauses fail the run")
     parser.addini("laios_secret_kwargs", type="string", default="", help="constructor arguments that hold secrets")
+    parser.addini(
+        "laios_secret_env", type="string", default="", help="environment variables the provider reads a key from"
+    )
     parser.addini("laios_call_timeout", type="string", default="60", help="seconds a provider call may take")
     parser.addini(
         "laios_allow_partial", type="bool", default=False, help="clauses that did not run do not fail the run"
@@ -134,6 +144,7 @@ _NEEDS_A_PROVIDER = (
     "laios_cassette_dir",
     "laios_report",
     "laios_secret_kwargs",
+    "laios_secret_env",
     "laios_call_timeout",
     "laios_strict",
     "laios_allow_partial",

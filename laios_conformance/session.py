@@ -28,6 +28,7 @@ from ._guards import (
     exit_past,
     install_redaction,
     read_call_timeout,
+    read_secret_env,
     read_secret_names,
     redact_warning,
     unfinished_work,
@@ -40,7 +41,14 @@ from ._watchdog import CallTimedOut
 from .cassette_dirs import cassette_dir
 from .cassettes import bookkeeping
 from .clauses import Clause, ClauseCannotJudge, clause_of, find, notes_of, running_clause
-from .loading import ProviderLoadError, ProviderSpec, declared_secrets, load_providers, redact
+from .loading import (
+    ProviderLoadError,
+    ProviderSpec,
+    declared_secrets,
+    load_providers,
+    provide_secret_env,
+    redact,
+)
 from .report import Verdict, dump_json, worse_status
 
 _VERDICT_KEY = "laios_verdict"
@@ -88,6 +96,7 @@ class ConformanceSession:
         self.threads_before = {t.ident for t in threading.enumerate()}
         self.undo_redaction: Any = lambda: None
         self.terminal = RedactedTerminal(())
+        self.env_set: list[str] = []  # environment variables the kit gave a fake key, unset at the end
         self.exitstatus = 0
 
     @classmethod
@@ -97,14 +106,20 @@ class ConformanceSession:
         secret_names, call_timeout = read_secret_names(config), read_call_timeout(config)
         _apply_ci_defaults(config)
         check_paths(config, cls._cassette_root(config), _is_recording(config))
+        try:
+            env_secrets, env_set = provide_secret_env(read_secret_env(config))
+        except ProviderLoadError as exc:
+            raise pytest.UsageError(str(exc)) from None
         # pytest captures nothing while it is configured: the constructor the kit calls now to
         # check each target writes to the terminal, so that is redacted whatever the capture mode.
-        terminal = RedactedTerminal(declared_secrets(kwargs_list, secret_names))
+        terminal = RedactedTerminal([*declared_secrets(kwargs_list, secret_names), *env_secrets])
         try:
-            session = cls._built(config, targets, kwargs_list, secret_names, call_timeout)
+            session = cls._built(config, targets, kwargs_list, secret_names, call_timeout, env_secrets)
         except BaseException:
             terminal.close()
+            _unset(env_set)
             raise
+        session.env_set = env_set
         if config.getoption("capture", "fd") in _UNCAPTURED:  # the clauses' output reaches the terminal too
             session.terminal = terminal
         else:
@@ -120,6 +135,7 @@ class ConformanceSession:
         kwargs_list: list[Any],
         secret_names: tuple[str, ...],
         call_timeout: float | None,
+        env_secrets: list[str],
     ) -> ConformanceSession:
         """The session for ``targets``, each loaded and checked; a usage error for what cannot be judged."""
         from .seam import adopting_new_threads
@@ -128,7 +144,9 @@ class ConformanceSession:
             # The instance built to check the target is a provider's code too; a thread its
             # module or constructor starts (an event loop, a pool) sends the provider's requests.
             with _network_guard(config), adopting_new_threads():
-                specs = load_providers(targets, kwargs_list, secret_names=secret_names, call_timeout=call_timeout)
+                specs = load_providers(
+                    targets, kwargs_list, secret_names=secret_names, call_timeout=call_timeout, env_secrets=env_secrets
+                )
         except ProviderLoadError as exc:
             raise pytest.UsageError(str(exc)) from None
         from .contract import CONTRACT_DIR, catalogue
@@ -452,6 +470,7 @@ class ConformanceSession:
 
         self.undo_redaction()
         self.terminal.close()
+        _unset(self.env_set)
         exit_past(unfinished_work(self.threads_before)[1], self.exitstatus)
         for fmt in self.wire_formats:
             wire.unregister(fmt)
@@ -489,6 +508,11 @@ class ConformanceSession:
         for kept in self.kept:
             terminalreporter.write_line(kept)
         terminalreporter.write_line(verdict.gate_line())
+
+
+def _unset(names: list[str]) -> None:
+    for name in names:
+        os.environ.pop(name, None)
 
 
 _GATE_CAN_FAIL = (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.TESTS_FAILED)

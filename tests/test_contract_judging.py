@@ -8,6 +8,8 @@ providers) pass every clause elsewhere.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.conftest import GOOD
@@ -96,6 +98,28 @@ def test_retries_bounded_by_a_deadline_are_counted_on_the_skipped_sleeps(run_kit
 def test_a_key_sent_as_basic_credentials_or_in_the_body_reaches_the_request(run_kit, name: str) -> None:
     run = run_kit(f"tests.providers.openai_style:{name}", "-k", "key_reaches_request", "--laios-allow-partial")
     assert run.statuses() == {"key-reaches-request": "passed"}, run.report
+
+
+ENV_KEY = "LAIOS_TEST_PROVIDER_KEY"
+
+
+@pytest.mark.parametrize(
+    "name, leak", [("openai_style:KeyFromItsEnvironment", "passed"), ("defective:ShowsEnvironmentKeyInRepr", "failed")]
+)
+def test_a_key_the_provider_reads_from_the_environment_is_judged_when_named(
+    run_kit, monkeypatch: pytest.MonkeyPatch, name: str, leak: str
+) -> None:
+    """``--laios-secret-env``: unset, the variable gets a fake key for the run (and is unset
+    again after it); the key is hunted and must reach the request, as an api_key is."""
+    monkeypatch.delenv(ENV_KEY, raising=False)
+    provider = f"tests.providers.{name}"
+    run = run_kit(provider, "-k", KEYS, "--laios-allow-partial", f"--laios-secret-env={ENV_KEY}")
+    assert run.statuses() == {"key-reaches-request": "passed", "no-secret-leak": leak}, run.report
+    assert ENV_KEY not in os.environ
+    monkeypatch.setenv(ENV_KEY, "sk-proj-" + "Qx7" * 16)
+    unnamed = run_kit(provider, "-k", KEYS, "--laios-allow-partial")
+    assert set(unnamed.statuses().values()) == {"skipped"}, unnamed.report
+    assert "--laios-secret-env" in unnamed.message("no-secret-leak")
 
 
 def test_connect_retries_of_the_transport_count_as_attempts(run_kit) -> None:

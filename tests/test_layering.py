@@ -20,7 +20,7 @@ ALLOWED = {
     "contract": {"seam", "wire", "base", "clauses"},
     "clauses": set(),
     "cassettes": {"_files"},
-    "loading": {"_redact", "_watchdog"},
+    "loading": {"_redact", "_watchdog", "_offline"},
     "report": set(),
     "seam": {"_watchdog"},
     # Leaf helpers anything may use: they import nothing from the kit.

@@ -45,6 +45,18 @@ class AsyncStream(LLMClient):
     async def generate_stream(self, messages, temperature=0.7, max_tokens=2048, **kw):
         yield "x"
 
+class ChecksKeyFormat(Plain):
+    def __init__(self, model="m", api_key=None):
+        if not (api_key or "").startswith("sk-ant-"):
+            raise ValueError(f"not an Anthropic key: {api_key}")
+        super().__init__(model)
+
+class ListsModelsWhenBuilt(Plain):
+    def __init__(self, model="m"):
+        import urllib.request
+        urllib.request.urlopen("https://api.example.invalid/v1/models", timeout=5)
+        super().__init__(model)
+
 NOT_CALLABLE = 42
 
 def factory():
@@ -63,7 +75,20 @@ CASES = [
         ["--laios-provider=user_providers:NeedsArgs", '--laios-provider-kwargs={"model": "m", "region": "eu"}'],
         "needs argument(s) tier",
     ),
+    (
+        ["--laios-provider=user_providers:Plain", "--laios-secret-env=MY-API-KEY"],
+        "--laios-secret-env 'MY-API-KEY' is not an environment variable name; e.g. --laios-secret-env=MY_API_KEY",
+    ),
     (["--laios-provider=user_providers:NoGenerate"], "has no generate() method"),
+    (
+        ["--laios-provider=user_providers:ChecksKeyFormat"],
+        "raised ValueError: not an Anthropic key: <REDACTED>; fix the constructor arguments with "
+        "--laios-provider-kwargs (the kit passed its own fake api_key, as none was given",
+    ),
+    (
+        ["--laios-provider=user_providers:ListsModelsWhenBuilt"],
+        "constructing it made a network request, which replay refuses (Network is disabled",
+    ),
     (
         ["--laios-provider=user_providers:AsyncGenerate", '--laios-provider-kwargs={"model": "m"}'],
         "AsyncGenerate.generate() is async (async def), but LAIOS calls it synchronously",

@@ -35,6 +35,7 @@ def run_check(args: argparse.Namespace, extra: list[str]) -> int:
         print(f"the run ended without a verdict: {ended}", file=sys.stderr)
         return 1
     secrets = declared_secrets(args.kwargs, parse_secret_names(args.secret_kwargs))
+    secrets += [os.environ[name] for name in parse_secret_names(args.secret_env) if os.environ.get(name)]
     run = judged_run(pytest_arguments(args, extra), report_json=args.report_json, verbose=args.verbose)
     run.out, run.err = redact(run.out, secrets), redact(run.err, secrets)
     if run.code == pytest.ExitCode.USAGE_ERROR:
@@ -58,8 +59,15 @@ def validate(args: argparse.Namespace) -> None:
     from .probe import validate_in_child
 
     timeout = DEFAULT_CALL_TIMEOUT if args.call_timeout is None else (args.call_timeout or None)
-    names = list(parse_secret_names(args.secret_kwargs))
-    validate_in_child({"targets": args.targets, "kwargs": args.kwargs, "secret_names": names, "call_timeout": timeout})
+    validate_in_child(
+        {
+            "targets": args.targets,
+            "kwargs": args.kwargs,
+            "secret_names": list(parse_secret_names(args.secret_kwargs)),
+            "secret_env": list(parse_secret_names(args.secret_env)),
+            "call_timeout": timeout,
+        }
+    )
 
 
 @dataclass
@@ -94,6 +102,8 @@ def pytest_arguments(args: argparse.Namespace, extra: list[str]) -> list[str]:
         argv.append("--laios-strict")
     if args.secret_kwargs:
         argv.append(f"--laios-secret-kwargs={args.secret_kwargs}")
+    if args.secret_env:
+        argv.append(f"--laios-secret-env={args.secret_env}")
     if args.call_timeout is not None:
         argv.append(f"--laios-call-timeout={args.call_timeout}")
     if args.allow_partial:

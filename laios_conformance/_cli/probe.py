@@ -44,16 +44,18 @@ def validate_in_child(request: dict[str, Any]) -> None:
 
 
 def _main() -> int:
-    from ..loading import Flags, ProviderLoadError, load_providers
+    from ..loading import Flags, ProviderLoadError, load_providers, provide_secret_env
 
     request = json.loads(sys.stdin.read())
     try:
+        env_secrets, _ = provide_secret_env(request.get("secret_env", ()), "--secret-env")
         load_providers(
             request["targets"],
             request["kwargs"],
             Flags(target="target", kwargs="--kwargs"),
             request["secret_names"],
             request["call_timeout"],
+            env_secrets,
         )
     except ProviderLoadError as error:
         print(str(error), file=sys.stderr)

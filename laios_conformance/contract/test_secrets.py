@@ -147,9 +147,10 @@ def test_no_secret_leak(
     during a successful call, a consumed stream and the failing calls; in the provider's
     cassettes. A leak is reported by where it was found, never by repeating the key.
 
-    **Not applicable when**: the provider takes no ``api_key`` and no constructor argument
+    **Not applicable when**: the provider takes no ``api_key``, no constructor argument
     holds a secret (one whose name says so, such as ``token`` or ``*_key``, or one named with
-    ``--laios-secret-kwargs``). Skipped, never judged, when a secret is shorter than 8
+    ``--laios-secret-kwargs``), and ``--laios-secret-env`` names no environment variable it
+    reads a key from. Skipped, never judged, when a secret is shorter than 8
     characters: so short a value turns up in ordinary text, and could not be hunted reliably.
 
     **How to fix**: keep the key out of ``__repr__`` and messages (show a prefix at most); do
@@ -157,7 +158,10 @@ def test_no_secret_leak(
     """
     secrets = [s for s in laios_provider_spec.secrets if s]
     if not secrets:
-        pytest.skip("not applicable: the provider takes no api_key and no argument named as a secret")
+        pytest.skip(
+            "not applicable: the provider takes no api_key and no argument named as a secret (name an "
+            "environment variable it reads its key from with --laios-secret-env)"
+        )
     short = [s for s in secrets if len(s) < MIN_SECRET_LENGTH]
     if short:
         pytest.skip(
@@ -222,7 +226,8 @@ def test_key_reaches_request(provider: Any, laios_provider_spec: Any) -> None:
     under the same name each time; read at the seam before anything is scrubbed.
 
     **Not applicable when**: the kit knows no key for the provider (it takes no
-    ``api_key`` and none came from ``$ENV``, such as a local Ollama).
+    ``api_key``, none came from ``$ENV`` and ``--laios-secret-env`` names none, such as a
+    local Ollama).
 
     **How to fix**: send the ``api_key`` you were given on every request (``Authorization:
     Bearer <key>``, ``x-api-key``, ...); do not read another key from the environment when
@@ -230,7 +235,10 @@ def test_key_reaches_request(provider: Any, laios_provider_spec: Any) -> None:
     """
     secrets = [s for s in laios_provider_spec.secrets if s]
     if not secrets:
-        pytest.skip("not applicable: the kit knows no API key for this provider (no api_key, none from $ENV)")
+        pytest.skip(
+            "not applicable: the kit knows no API key for this provider (no api_key, none from $ENV; name an "
+            "environment variable it reads its key from with --laios-secret-env)"
+        )
     cases = Cases()
     places: dict[str, set[str]] = {}
     for name, traffic in requests_of_each_call(provider, 400):

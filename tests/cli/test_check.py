@@ -122,6 +122,21 @@ def test_should_clause_failure_gates_only_under_strict(
     assert json.loads(badge.read_text())["color"] == ("red" if strict else "yellow")
 
 
+def test_a_key_read_from_the_environment_is_named_with_secret_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check's validation in a child process and its pytest run both set the fake key."""
+    monkeypatch.delenv("LAIOS_TEST_PROVIDER_KEY", raising=False)
+    target = "tests.providers.openai_style:KeyFromItsEnvironment"
+    selection = ["--allow-partial", "--", "-k", "key_reaches_request"]
+    report = tmp_path / "verdict.json"
+    args = ["--secret-env", "LAIOS_TEST_PROVIDER_KEY", "--report-json", str(report)]
+    result = cli("check", target, *args, *selection, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    clauses = json.loads(report.read_text())["providers"][0]["clauses"]
+    assert clauses["key-reaches-request"]["status"] == "passed"
+
+
 USAGE_ERRORS = [
     (["check", "nocolon"], "target 'nocolon' has no ':'; use module:Class"),
     (["check", OPENAI, "--kwargs", "{bad"], "--kwargs is not valid JSON"),

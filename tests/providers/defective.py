@@ -20,7 +20,7 @@ import httpx
 
 from laios_conformance import LLMClient, LLMMessage, LLMResponse
 
-from .openai_style import GoodOpenAIStyle, ProviderError, RetriesConnectsTwice, tls_context
+from .openai_style import GoodOpenAIStyle, KeyFromItsEnvironment, ProviderError, RetriesConnectsTwice, tls_context
 
 
 class EmptyModelName(GoodOpenAIStyle):
@@ -873,3 +873,10 @@ class KeyInResponse(GoodOpenAIStyle):
 
     def parse(self, response: httpx.Response) -> LLMResponse:
         return super().parse(response).model_copy(update={"metadata": {"headers": self.headers()}})
+
+
+class ShowsEnvironmentKeyInRepr(KeyFromItsEnvironment):
+    """Fails no-secret-leak: its repr shows the key it read from the environment."""
+
+    def __repr__(self) -> str:
+        return f"ShowsEnvironmentKeyInRepr(key={self._api_key!r})"

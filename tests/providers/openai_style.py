@@ -11,6 +11,7 @@ import base64
 import contextlib
 import functools
 import json
+import os
 import ssl
 import threading
 from collections.abc import Iterator
@@ -178,3 +179,11 @@ class KeyInBody(GoodOpenAIStyle):
 
     def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
         return {**super().payload(messages, temperature, max_tokens, stream), "api_key": self._api_key}
+
+
+class KeyFromItsEnvironment(GoodOpenAIStyle):
+    """Also correct: takes no ``api_key``; reads its key from ``$LAIOS_TEST_PROVIDER_KEY``
+    itself (judged with ``--laios-secret-env LAIOS_TEST_PROVIDER_KEY``)."""
+
+    def __init__(self, model: str = "gpt-4o-mini", base_url: str = "https://api.openai.com/v1") -> None:
+        super().__init__(model, base_url, os.environ["LAIOS_TEST_PROVIDER_KEY"])

@@ -26,31 +26,30 @@ _END = object()
 class SendsFromItsPool(GoodOpenAIStyle):
     """Correct: requests are sent, and streams read, by the worker threads of its own pool."""
 
-    def __init__(
-        self,
-        model: str = "gpt-4o-mini",
-        base_url: str = "https://api.openai.com/v1",
-        api_key: str | None = None,
-        timeout: float = 30.0,
-    ) -> None:
-        super().__init__(model, base_url, api_key, timeout)
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="provider-pool")
+    _pool: ThreadPoolExecutor | None = None
+
+    def pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="provider-pool")
+            return self._pool
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
         super().close()
 
     def generate(
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> LLMResponse:
         body = self.payload(messages, temperature, max_tokens, stream=False)
-        return self.parse(self._pool.submit(self.post, body).result(timeout=HARD_TIMEOUT))
+        return self.parse(self.pool().submit(self.post, body).result(timeout=HARD_TIMEOUT))
 
     def generate_stream(
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[str]:
         pieces: queue.Queue[Any] = queue.Queue()
-        self._pool.submit(self._pump, pieces, messages, temperature, max_tokens)
+        self.pool().submit(self._pump, pieces, messages, temperature, max_tokens)
         while (piece := pieces.get(timeout=HARD_TIMEOUT)) is not _END:
             if isinstance(piece, BaseException):
                 raise piece
@@ -79,20 +78,11 @@ class AnswersFromCache(GoodOpenAIStyle):
     """Keeps the answer to each conversation and asks the API once: the kit cannot judge a
     repeated call by an answer it serves, since no request carries it to the provider."""
 
-    def __init__(
-        self,
-        model: str = "gpt-4o-mini",
-        base_url: str = "https://api.openai.com/v1",
-        api_key: str | None = None,
-        timeout: float = 30.0,
-    ) -> None:
-        super().__init__(model, base_url, api_key, timeout)
-        self._answers: dict[Any, LLMResponse] = {}
-
     def generate(
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> LLMResponse:
+        answers: dict[Any, LLMResponse] = self.__dict__.setdefault("_answers", {})
         key = (tuple((m.role, m.content) for m in messages), temperature, max_tokens)
-        if key not in self._answers:
-            self._answers[key] = super().generate(messages, temperature, max_tokens)
-        return self._answers[key]
+        if key not in answers:
+            answers[key] = super().generate(messages, temperature, max_tokens)
+        return answers[key]

@@ -40,3 +40,19 @@ def test_answers_from_a_cache_are_never_judged_as_the_kit_s_answers(run_kit) -> 
     for clause_id in unjudged:
         assert "the call sent no request the kit could see" in run.message(clause_id)
         assert "answered from a cache" in run.message(clause_id)
+
+
+def test_a_call_that_raises_before_sending_is_named_not_blamed_on_a_cache(run_kit) -> None:
+    """generate() raises before any request (an SDK given an argument it does not take):
+    every clause that needs its request says so, and none speaks of a cache or a stack."""
+    run = run_kit(P + "RaisesBeforeSending")
+    statuses = run.statuses()
+    unjudged = {c for c, s in statuses.items() if s == "error"}
+    assert {"returns-response", "raises-on-http-error", "router-fallback", "circuit-breaker"} <= unjudged
+    assert {"interface-defaults", "message-fidelity", "key-reaches-request"} <= unjudged, statuses
+    for clause_id in unjudged:
+        message = run.message(clause_id)
+        assert "raised TypeError: Messages.create() got an unexpected keyword argument" in message, message
+        assert "cache" not in message, message
+    (cause,) = run.report["root_causes"]
+    assert cause["exception"] == "TypeError" and len(cause["clauses"]) >= 10

@@ -97,6 +97,22 @@ def test_urllib_faults_are_the_standard_library_s_own_errors(fault: Fault, error
         assert isinstance(raised.value.reason, cause)
 
 
+def test_a_str_body_on_http_client_is_seen_as_http_client_sends_it() -> None:
+    """http.client sends a ``str`` body as ISO-8859-1, and refuses one Latin-1 cannot hold:
+    the seam must judge those bytes, and let that error reach the caller."""
+
+    def send(body: str) -> None:
+        connection = http.client.HTTPSConnection("api.example.invalid", timeout=5)
+        connection.request("POST", "/v1/chat/completions", body=body)
+        connection.getresponse().read()
+
+    with interpose(lambda seen, upstream: Reply(body=b"{}")) as traffic:
+        send('{"content": "café"}')
+        with pytest.raises(UnicodeEncodeError, match="not valid Latin-1"):
+            send('{"content": "😀"}')
+    assert traffic.seen[0].body == '{"content": "café"}'.encode("iso-8859-1")
+
+
 def test_pieces_arrive_as_separate_reads_on_both_stacks() -> None:
     reply = Reply(body=SSE, cuts=[1, 15, 16])
     with interpose(lambda seen, upstream: reply), post_requests(stream=True) as response:

@@ -14,6 +14,7 @@ import os
 import sys
 import weakref
 from collections.abc import Callable, Generator, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -50,16 +51,33 @@ def conversation() -> list[Any]:
 
 
 def call_generate(provider: Any, messages: list[Any] | None = None) -> Any:
-    return provider.generate(
-        messages if messages is not None else hello(), temperature=TEMPERATURE, max_tokens=MAX_TOKENS
-    )
+    with _kept_error():
+        return provider.generate(
+            messages if messages is not None else hello(), temperature=TEMPERATURE, max_tokens=MAX_TOKENS
+        )
 
 
 def call_stream(provider: Any, messages: list[Any] | None = None) -> list[Any]:
-    stream = provider.generate_stream(
-        messages if messages is not None else hello(), temperature=TEMPERATURE, max_tokens=MAX_TOKENS
-    )
-    return list(stream)
+    with _kept_error():
+        stream = provider.generate_stream(
+            messages if messages is not None else hello(), temperature=TEMPERATURE, max_tokens=MAX_TOKENS
+        )
+        return list(stream)
+
+
+# The last exception a provider call raised in the current observed() block: a clause may
+# swallow it (the request is what it judges), but when no request was sent it is the reason.
+_CALL_ERROR: ContextVar[BaseException | None] = ContextVar("laios_call_error", default=None)
+_RAISED: weakref.WeakKeyDictionary[Traffic, BaseException] = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def _kept_error() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        _CALL_ERROR.set(exc)
+        raise
 
 
 def requests_of_each_call(provider: Any, status: int) -> Iterator[tuple[str, Traffic]]:
@@ -97,6 +115,7 @@ def observed(
     """
     provider = _clause_provider()
     sleeping = virtual_sleep(provider_modules(provider)) if virtual_time else contextlib.nullcontext()
+    error = _CALL_ERROR.set(None)
     with sleeping, interpose(handler) as traffic:
         try:
             yield traffic
@@ -106,26 +125,43 @@ def observed(
             _refuse_on_upstream_trouble(traffic)
             _remember_sender(provider, traffic)
             if not traffic.seen:
-                raise ClauseCannotJudge(
-                    f"the call raised {type(exc).__name__}: {str(exc)[:200]} before any HTTP request crossed "
-                    "the kit's seam; " + _invisible(provider)
-                ) from exc
+                raise ClauseCannotJudge(_no_request("the call", provider, exc)) from exc
             raise
+        finally:
+            raised = _CALL_ERROR.get()
+            if raised is not None:
+                _RAISED[traffic] = raised
+            _CALL_ERROR.reset(error)
         _refuse_on_upstream_trouble(traffic)
         _remember_sender(provider, traffic)
     if during is not None:
         require_traffic(traffic, during)
 
 
-def require_traffic(traffic: Traffic, during: str, since: int = 0) -> None:
-    """Refuse to judge unless requests beyond the first ``since`` crossed the seam."""
+def require_traffic(traffic: Traffic, during: str, since: int = 0, raised: BaseException | None = None) -> None:
+    """Refuse to judge unless requests beyond the first ``since`` crossed the seam; ``raised``
+    is what the call raised, if the clause kept it (else the block's kept error is used)."""
     if len(traffic.seen) <= since:
-        refuse_unsent(during)
+        refuse_unsent(during, traffic, raised)
 
 
-def refuse_unsent(during: str) -> NoReturn:
+def refuse_unsent(during: str, traffic: Traffic | None = None, raised: BaseException | None = None) -> NoReturn:
     """Refuse to judge ``during``, a call whose request did not cross the seam."""
-    raise ClauseCannotJudge(_no_request(during, _clause_provider()))
+    if raised is None and traffic is not None:
+        raised = _RAISED.get(traffic)
+    raise ClauseCannotJudge(_no_request(during, _clause_provider(), raised)) from raised
+
+
+def refuse_unsent_probing(provider: Any, during: str) -> NoReturn:
+    """Refuse to judge ``during``, a call made through something that swallows the provider's
+    exception (a router): one direct call tells whether the provider raised before sending."""
+    raised = None
+    with observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic:
+        try:
+            call_generate(provider)
+        except Exception as exc:
+            raised = exc
+    raise ClauseCannotJudge(_no_request(during, provider, None if traffic.seen else raised)) from raised
 
 
 # Provider classes some of whose requests crossed the seam in this process.
@@ -137,8 +173,17 @@ def _remember_sender(provider: Any, traffic: Traffic) -> None:
         _SENDERS.add(type(provider))
 
 
-def _no_request(during: str, provider: Any) -> str:
-    if provider is not None and type(provider) in _SENDERS:
+def _no_request(during: str, provider: Any, raised: BaseException | None = None) -> str:
+    sent_before = provider is not None and type(provider) in _SENDERS
+    if raised is not None:
+        text = (
+            f"{during}: "
+            * (during != "the call")
+            + f"the call raised {type(raised).__name__}: {str(raised)[:200]} before any HTTP request "
+            "crossed the kit's seam, so there is nothing to judge; fix that error first"
+        )
+        return text if sent_before else f"{text} (or, if the call did send one: {_invisible(provider)})"
+    if sent_before:
         return (
             f"{during}: the call sent no request the kit could see, though other calls of this provider "
             "did: it answered from a cache or a response kept from an earlier call, or this call goes through "
@@ -498,6 +543,7 @@ def consume(stream: Any) -> tuple[list[Any], BaseException | None]:
         for chunk in stream:
             chunks.append(chunk)
     except Exception as exc:
+        _CALL_ERROR.set(exc)
         return chunks, exc
     return chunks, None
 

@@ -110,7 +110,8 @@ def _call(breaker: Any, provider: Any, traffic: Traffic, *, sends: bool = True) 
     except Exception as exc:
         outcome = exc
     if sends and not isinstance(outcome, CircuitBreakerError):
-        require_traffic(traffic, "generate() through the breaker", since=before)
+        raised = outcome if isinstance(outcome, Exception) else None
+        require_traffic(traffic, "generate() through the breaker", since=before, raised=raised)
     return outcome
 
 

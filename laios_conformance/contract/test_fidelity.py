@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ..base import LLMMessage
-from ..clauses import ClauseCannotJudge, clause, note
+from ..clauses import clause, note
 from ..seam import Reply, Seen
 from ._hypothesis import SHAPES, Conversation, conversations, find_minimal, texts
 from ._support import (
@@ -29,7 +29,6 @@ from ._support import (
     record_exchange,
     recorded_for,
     refuse_unsent,
-    require_traffic,
     stream_hello,
     string_values,
 )
@@ -81,21 +80,23 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
     **How to fix**: build the body as a dict and let ``json=`` (or ``json.dumps``) encode it;
     pass contents through untouched (no ``.strip()``, no re-escaping).
     """
-    refused: list[int] = []
+    refused: list[Exception] = []  # the last shape's refusals
+    last_refusal: list[Exception] = []
     sent: list[int] = []
 
     def problem_with(conversation: Conversation) -> str | None:
         messages = [LLMMessage(role=role, content=content) for role, content in conversation]
-        raised = False
+        raised = None
         with observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic:
             try:
                 provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
-            except Exception:
-                raised = True
+            except Exception as exc:
+                raised = exc
         if not traffic.seen:
-            if not raised:  # answered the kit's HTTP 400 without asking: nothing was sent to judge
-                require_traffic(traffic, "generate()")
-            refused.append(1)
+            if raised is None:  # answered the kit's HTTP 400 without asking: nothing was sent to judge
+                refuse_unsent("generate()", traffic)
+            refused.append(raised)
+            last_refusal[:] = [raised]
             return None
         sent.append(1)
         return delivery_problem(conversation, traffic.seen[0].json)
@@ -109,10 +110,7 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
         refused.clear()
     found = None if cases.failures else find_minimal(conversations(), problem_with)
     if not sent:
-        raise ClauseCannotJudge(
-            "the provider sent no request for any generated conversation (it raised before sending "
-            "every time, or its traffic is not visible to the kit's seam)"
-        )
+        refuse_unsent("generate() of every conversation", raised=last_refusal[0] if last_refusal else None)
     if found is not None:
         conversation, problem = found
         cases.fail("minimal counter-example", f"{problem}; conversation: {conversation!r:.400}")

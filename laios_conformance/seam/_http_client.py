@@ -130,7 +130,7 @@ def _left_alone(conn: Any) -> bool:
 
 
 def _seen(conn: Any, method: str, url: str, body: Any, headers: Any) -> Seen:
-    data = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+    data = _as_sent(body) if isinstance(body, str) else (body or b"")
     timeout = conn.timeout
     if timeout is socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
         timeout = socket.getdefaulttimeout()
@@ -143,6 +143,13 @@ def _seen(conn: Any, method: str, url: str, body: Any, headers: Any) -> Seen:
         timeout=timeouts(timeout, timeout, timeout),
         module=http.client,
     )
+
+
+def _as_sent(body: str) -> bytes:
+    """A ``str`` body as http.client sends it: ISO-8859-1, or its own UnicodeEncodeError
+    ("Body ('😀') is not valid Latin-1") raised in the provider's call."""
+    encode = getattr(http.client, "_encode", None)
+    return encode(body, "body") if callable(encode) else body.encode("iso-8859-1")
 
 
 def _absolute(conn: Any, url: str) -> str:

@@ -86,3 +86,14 @@ class AnswersFromCache(GoodOpenAIStyle):
         if key not in answers:
             answers[key] = super().generate(messages, temperature, max_tokens)
         return answers[key]
+
+
+class RaisesBeforeSending(GoodOpenAIStyle):
+    """Defective: generate() raises before it sends anything (an SDK called with an argument
+    it does not take), while generate_stream() works. Every clause that needs generate()'s
+    request must name that error, not a cache or an unwatched stack."""
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        raise TypeError("Messages.create() got an unexpected keyword argument 'temprature'")

@@ -82,6 +82,7 @@ class Gate:
     allow_partial: bool = False
     why_not_run: list[str] = field(default_factory=list)  # the distinct reasons, in order
     lint: list[str] = field(default_factory=list)  # cassette lint findings of the recording
+    unjudged: list[str] = field(default_factory=list)  # providers not one clause was judged for
 
     @property
     def passed(self) -> bool:
@@ -90,6 +91,8 @@ class Gate:
     def reason(self, short: bool = True) -> str:
         """The failing clauses, then the clauses that did not run and what to do about them."""
         parts = []
+        if self.unjudged:
+            parts.append(f"no clause was judged for {', '.join(_short(p, short) for p in self.unjudged)}")
         if self.lint:
             parts.append(f"cassette lint: {len(self.lint)} finding(s)")
         if self.failing:
@@ -208,14 +211,16 @@ class Verdict:
 
     def gate(self) -> Gate:
         failing, not_run = self.gate_failures(), self.not_run()
-        if not self.providers or failing or self.lint or (not_run and not self.allow_partial):
+        # --laios-allow-partial accepts a run that left clauses out, never one that judged none.
+        unjudged = [p for p, clauses in self.providers.items() if all(r.status == "not-run" for r in clauses.values())]
+        if not self.providers or failing or self.lint or unjudged or (not_run and not self.allow_partial):
             result = "failed"
         elif not_run:
             result = "partial"
         else:
             result = "passed"
         why = list(dict.fromkeys(self.providers[p][cid].message for p, cid in not_run))
-        return Gate(result, failing, not_run, self.allow_partial, why, list(self.lint))
+        return Gate(result, failing, not_run, self.allow_partial, why, list(self.lint), unjudged)
 
     def root_causes(self) -> list[RootCause]:
         """Exceptions raised at one place in a provider behind 3 or more failing clauses."""

@@ -82,6 +82,9 @@ class ConformanceSession:
             for known in catalogue:
                 self.verdict.expect(spec.id, known.id, known.level, NO_RESULT)
         self.report_path = config.getoption("laios_report")
+        if self.report_path and not hasattr(config, "workerinput"):
+            # A run that ends without writing one (the process ended) must not leave last run's.
+            Path(self.report_path).unlink(missing_ok=True)
         self.max_cassette_age = config.getoption("laios_max_cassette_age")
         self.cassette_root = self._cassette_root(config)
         self.secrets = tuple({s for spec in specs for s in spec.secrets})
@@ -97,6 +100,8 @@ class ConformanceSession:
         self.undo_redaction: Any = lambda: None
         self.terminal = RedactedTerminal(())
         self.env_set: list[str] = []  # environment variables the kit gave a fake key, unset at the end
+        self.refused = False  # a usage error found while collecting
+        self.replaced_fixture = ""  # why no clause can judge (a project fixture replaces the kit's)
         self.exitstatus = 0
 
     @classmethod
@@ -153,6 +158,7 @@ class ConformanceSession:
 
         if config.args_source is not pytest.Config.ArgsSource.ARGS:
             config.args = [str(CONTRACT_DIR)]
+            _refuse_settings_that_hide_the_contract(config)
         session = cls(config, specs, catalogue())
         session.refuse_shared_cassette_folders()
         session.wire_formats = _register_wire_formats(config)
@@ -292,8 +298,17 @@ class ConformanceSession:
 
         configure_vcr(vcr, self.secrets)
 
+    @pytest.hookimpl(trylast=True)  # after the project's own hooks: the items that will run
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Run the contract in the catalogue's order (by subject, as the contract lists them)."""
+        try:
+            _refuse_replaced_fixtures(items)
+        except pytest.UsageError as error:
+            if hasattr(self.config, "workerinput"):  # xdist would take it for a crash: each clause errors
+                self.replaced_fixture = str(error)
+            else:
+                self.judging, self.refused = False, True  # a usage error, in its one line: no verdict, no table
+                raise
         rank = {known.id: index for index, known in enumerate(self.catalogue)}
         order: dict[int, int] = {}
         for item in items:
@@ -337,6 +352,11 @@ class ConformanceSession:
                 if blocked is None:
                     raise
                 raise ClauseCannotJudge(_BLOCKED_REACH.format(blocked=blocked)) from exc
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.replaced_fixture and clause_of(item) is not None:
+            raise ClauseCannotJudge(self.replaced_fixture)
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.undo_redaction = install_redaction(self.config, self.secrets)
@@ -460,9 +480,11 @@ class ConformanceSession:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.judges() and not self.ordered_verdict().gate().passed and session.exitstatus in _GATE_CAN_FAIL:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        if self.report_path:
+        if self.report_path and self.judges():
             text = redact(dump_json(self.ordered_verdict().to_dict(__version__)), self.secrets)
             atomic_write_text(Path(self.report_path), text)
+        elif self.report_path and not self.config.option.collectonly and session.exitstatus in _GATE_CAN_FAIL:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a verdict was asked for, and there is none
         self.exitstatus = int(session.exitstatus)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -487,6 +509,10 @@ class ConformanceSession:
         """The verdict in --laios-provider order and the contract's subject order."""
         return self.verdict.ordered([spec.id for spec in self.specs], [c.id for c in self.catalogue])
 
+    def collected_nothing_to_judge(self) -> bool:
+        """Paths were given (the project's own tests), and none of them is the contract's."""
+        return not self.judging and not self.refused and not self.config.option.collectonly
+
     def judges(self) -> bool:
         """Whether this run is a conformance run: it collected the contract (not only the
         user's own tests) and meant to run it (not ``--collect-only``)."""
@@ -496,6 +522,14 @@ class ConformanceSession:
         for line in unfinished_work(self.threads_before)[0]:
             terminalreporter.write_line(f"laios: {line}", red=True)
         if not self.judges():
+            if self.collected_nothing_to_judge():
+                terminalreporter.write_line(
+                    "laios: --laios-provider was given, but the paths given hold no clause of the contract, so no "
+                    "provider was judged"
+                    + (" and no verdict was written" if self.report_path else "")
+                    + ": add --pyargs laios_conformance.contract to judge it beside your own tests",
+                    yellow=True,
+                )
             return
         verdict = self.ordered_verdict()
         terminalreporter.section("LAIOS conformance")
@@ -537,6 +571,79 @@ def _stage_rewrite(request: pytest.FixtureRequest, path: Path, record_mode: str)
 def _spec_of(item: pytest.Item) -> ProviderSpec | None:
     callspec = getattr(item, "callspec", None)
     return callspec.params.get("laios_provider_spec") if callspec else None
+
+
+def _refuse_settings_that_hide_the_contract(config: pytest.Config) -> None:
+    """The project's ``python_files`` / ``python_functions`` apply to the contract's modules
+    (``test_*.py``) and clauses (``test_*``) too: settings that skip them would judge nothing."""
+    from fnmatch import fnmatch
+
+    files = list(config.getini("python_files"))
+    if not any(fnmatch("test_streaming.py", pattern) for pattern in files):
+        raise pytest.UsageError(
+            f"your pytest setting python_files = {' '.join(files)} collects none of the contract's modules "
+            f"(test_*.py), so no clause would run: add test_*.py to it (python_files = {' '.join(files)} test_*.py)"
+        )
+    functions = list(config.getini("python_functions"))
+    if not any(_matches_prefix_or_glob("test_stream_join", option) for option in functions):
+        raise pytest.UsageError(
+            f"your pytest setting python_functions = {' '.join(functions)} collects none of the contract's "
+            f"clauses (test_*), so no clause would run: add test to it (python_functions = "
+            f"{' '.join(functions)} test)"
+        )
+
+
+def _matches_prefix_or_glob(name: str, option: str) -> bool:
+    """As pytest reads ``python_functions``: a prefix, or a glob when it has one's characters."""
+    from fnmatch import fnmatch
+
+    return name.startswith(option) or (any(c in option for c in "*?[") and fnmatch(name, option))
+
+
+_KIT_MODULES = ("laios_conformance", "pytest_recording")
+
+
+def _refuse_replaced_fixtures(items: list[pytest.Item]) -> None:
+    """A project's conftest.py fixture named as one of the kit's (``provider``, ``cassette``,
+    ``vcr_config``...) wins over it in the contract's clauses too, which would then judge
+    something else than the provider given: a usage error, in one line."""
+    contract = [item for item in items if clause_of(item) is not None]
+    if not contract:
+        return
+    manager = contract[0].session._fixturemanager
+    # Every name the kit or pytest-recording defines: a fixture may also be asked for by
+    # name while a test runs (pytest-recording's vcr asks for vcr_config), unseen at collection.
+    names = [
+        name
+        for name, defs in manager._arg2fixturedefs.items()
+        if any(_is_the_kits(_fixture_module(definition)) for definition in defs)
+    ]
+    for item in contract:
+        for name in names:
+            defs = manager.getfixturedefs(name, item) or ()
+            if defs and not _is_the_kits(_fixture_module(defs[-1])):
+                raise pytest.UsageError(
+                    f"{_fixture_file(defs[-1])}: its fixture {name!r} replaces the one the kit's contract uses "
+                    "(pytest lets a conftest.py fixture win), so the clauses would judge something other "
+                    f"than --laios-provider; rename it, or keep that conftest.py out of the conformance run"
+                )
+
+
+def _fixture_module(definition: Any) -> str:
+    return str(getattr(definition.func, "__module__", "") or "")
+
+
+def _is_the_kits(module: str) -> bool:
+    return module.split(".")[0] in _KIT_MODULES
+
+
+def _fixture_file(definition: Any) -> str:
+    import inspect
+
+    try:
+        return str(inspect.getsourcefile(definition.func) or _fixture_module(definition))
+    except TypeError:
+        return _fixture_module(definition)
 
 
 def _verdict_key(item: pytest.Item) -> tuple[str, str] | None:

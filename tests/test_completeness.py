@@ -124,6 +124,15 @@ def test_allow_partial_passes_and_says_partial_everywhere(run_kit, pytester: pyt
     assert "partial verdict" in markdown and "⬜ not run" in markdown
 
 
+def test_allow_partial_never_accepts_a_run_that_judged_no_clause(run_kit) -> None:
+    """-k (or a project's own tests run beside the contract) can select no clause at all."""
+    run = run_kit(GOOD, "-k", "no_such_clause_anywhere", "--laios-allow-partial")
+    assert run.result.ret == 1, run.result.stdout.str()
+    assert gate_line(run).startswith("gate: FAILED (no clause was judged for GoodOpenAIStyle; not run: ")
+    assert run.report["verdict"] == "failed"
+    assert verdict_badge(run.report)["color"] == "red"
+
+
 def test_a_full_run_lists_every_clause_with_its_evidence(run_kit, good_cassettes: Path) -> None:
     run = run_kit(GOOD)
     assert run.result.ret == 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import load_verdict
+
 PROVIDERS = """
 from laios_conformance import LLMClient, LLMResponse
 
@@ -204,6 +206,71 @@ def test_a_cassette_age_that_is_not_whole_days_is_a_usage_error(pytester: pytest
     assert (
         f"argument --laios-max-cassette-age: {age!r} is not a whole number of days (0 or more)" in result.stderr.str()
     )
+
+
+PLAIN = ("--laios-provider=user_providers:Plain", '--laios-provider-kwargs={"model": "m"}')
+
+
+@pytest.mark.parametrize("name", ["provider", "vcr_config"])
+def test_a_project_fixture_named_as_one_the_contract_uses_is_a_usage_error(
+    pytester: pytest.Pytester, name: str
+) -> None:
+    """pytest lets a conftest.py fixture win over a plugin's, in the contract's clauses too:
+    a project's own ``provider`` would be judged instead of --laios-provider."""
+    pytester.makepyfile(user_providers=PROVIDERS)
+    pytester.makeconftest(f"import pytest\n\n@pytest.fixture\ndef {name}():\n    return {{}}\n")
+    report = pytester.path / "verdict.json"
+    report.write_text("{}")  # last run's: must not survive as this run's verdict
+    result = pytester.runpytest_subprocess(*PLAIN, f"--laios-report={report}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.errlines if line.startswith("ERROR:")]
+    assert len(errors) == 1, result.errlines
+    assert f"conftest.py: its fixture {name!r} replaces the one the kit's contract uses" in errors[0]
+    assert "gate:" not in result.stdout.str() and not report.exists()
+
+
+def test_under_xdist_a_replaced_fixture_makes_every_clause_error(pytester: pytest.Pytester) -> None:
+    """A worker cannot stop the run with a usage error (xdist takes it for a crash)."""
+    pytester.makepyfile(user_providers=PROVIDERS)
+    pytester.makeconftest("import pytest\n\n@pytest.fixture\ndef provider():\n    return {}\n")
+    report = pytester.path / "verdict.json"
+    result = pytester.runpytest_subprocess(*PLAIN, f"--laios-report={report}", "-n", "2")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.outlines[-5:]
+    clauses = load_verdict(report)["providers"][0]["clauses"]
+    assert {c["status"] for c in clauses.values()} == {"error"}
+    assert all(
+        "its fixture 'provider' replaces the one the kit's contract uses" in c["message"] for c in clauses.values()
+    )
+
+
+@pytest.mark.parametrize(
+    "ini, expected",
+    [
+        ("python_files = check_*.py", "python_files = check_*.py collects none of the contract's modules"),
+        ("python_functions = check_", "python_functions = check_ collects none of the contract's clauses"),
+    ],
+)
+def test_collection_settings_that_hide_the_contract_are_a_usage_error(
+    pytester: pytest.Pytester, ini: str, expected: str
+) -> None:
+    pytester.makepyfile(user_providers=PROVIDERS)
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    result = pytester.runpytest_subprocess(*PLAIN)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.errlines if line.startswith("ERROR:")]
+    assert len(errors) == 1 and expected in errors[0], result.errlines
+
+
+def test_paths_without_the_contract_judge_nothing_and_say_so(pytester: pytest.Pytester) -> None:
+    """The project's own tests run; a verdict asked for and not made fails the run."""
+    pytester.makepyfile(user_providers=PROVIDERS, test_own="def test_own():\n    pass\n")
+    result = pytester.runpytest_subprocess(*PLAIN, "test_own.py")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*no provider was judged: add --pyargs laios_conformance.contract*"])
+    report = pytester.path / "verdict.json"
+    result = pytester.runpytest_subprocess(*PLAIN, "test_own.py", f"--laios-report={report}")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED and not report.exists()
+    result.stdout.fnmatch_lines(["*no provider was judged and no verdict was written*"])
 
 
 def test_unset_plugin_does_nothing(pytester: pytest.Pytester) -> None:

@@ -100,8 +100,9 @@ def test_refusal_visible(provider: Any) -> None:
     raises an exception that carries it (in ``str(exc)``, or a ``message`` or ``body``
     attribute).
 
-    **Not applicable when**: the provider's protocol keeps no refusal apart from the answer
-    text (Anthropic's Messages API, Ollama). Not judged: an unknown wire format; streamed
+    **Not judged when**: the kit has no refusal of the provider's protocol to serve: Ollama
+    keeps none apart from the answer text, and Anthropic's (``stop_reason: "refusal"``)
+    has no recording the kit could build one from; an unknown wire format; streamed
     refusals, which no recording shows.
 
     **How to fix**: when ``content`` is null or empty and ``message.refusal`` is set, raise
@@ -126,7 +127,10 @@ def test_refusal_visible(provider: Any) -> None:
     if wire_format is None:
         pytest.skip("not judged: unknown wire format: no decoder recognises the request")
     if not refused:
-        pytest.skip(f"not applicable: the {wire_format.name!r} protocol keeps no refusal apart from the answer text")
+        pytest.skip(
+            f"not judged: the kit has no refusal answer of the {wire_format.name!r} protocol to serve (its "
+            "decoder writes none: the protocol keeps none apart from the answer text, or none was recorded)"
+        )
     cases = Cases()
     problem = _refusal_problem(outcome, reason)
     cases.fail(REFUSAL_CASE, problem) if problem else cases.ok(REFUSAL_CASE)

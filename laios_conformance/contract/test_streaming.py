@@ -307,9 +307,9 @@ def test_stream_end_marker(provider: Any, profile: dict[str, Any], cassette: Any
     **Not applicable when**: the provider does not stream.
 
     **How to fix**: track whether the end marker (``message_stop`` for Anthropic: its
-    ``stop_reason`` arrives before the end; ``[DONE]`` or, for servers that never send
-    it, a ``finish_reason`` for OpenAI-style streams) was seen, and raise when the body
-    ends without it.
+    ``stop_reason`` arrives before the end; the object with ``"done": true`` for Ollama;
+    ``[DONE]`` or, for servers that never send it, a ``finish_reason`` for OpenAI-style
+    streams) was seen, and raise when the body ends without it.
     """
     recorded = recorded_stream(provider)
     require_streaming(recorded, profile)

@@ -118,16 +118,24 @@ def pytest_arguments(args: argparse.Namespace, extra: list[str]) -> list[str]:
 def check_outputs(args: argparse.Namespace, extra: list[str]) -> None:
     """Every file ``check`` will write, and the cassette folder (written when recording, read
     when replaying), checked up front."""
+    check_report_files(args)
+    try:
+        if _records(extra):
+            check_output_dir("--cassette-dir (recording)", args.cassette_dir or "cassettes")
+        elif args.cassette_dir:
+            check_replay_dir("--cassette-dir", args.cassette_dir)
+    except PathError as error:
+        raise UsageError(str(error)) from None
+
+
+def check_report_files(args: argparse.Namespace) -> None:
+    """The report files ``check`` and ``merge`` write, checked before anything runs or is written."""
     files = [("--report-json", args.report_json), ("--report-md", args.report_md), ("--junit", args.junit)]
     files.append(("--badge", args.badge))
     try:
         for option, path in files:
             if path:
                 check_output_file(option, path)
-        if _records(extra):
-            check_output_dir("--cassette-dir (recording)", args.cassette_dir or "cassettes")
-        elif args.cassette_dir:
-            check_replay_dir("--cassette-dir", args.cassette_dir)
     except PathError as error:
         raise UsageError(str(error)) from None
 

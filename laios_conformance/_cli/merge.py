@@ -30,8 +30,9 @@ class VerdictFile:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from .check import JudgedRun, judge, write_outputs
+    from .check import JudgedRun, check_report_files, judge, write_outputs
 
+    check_report_files(args)  # all of them before any is written: no half-written set of reports
     files = [load_verdict(path) for path in args.verdicts]
     # A verdict judged strictly keeps that when merged: its job failed on should clauses too.
     args.strict = args.strict or any(f.data.get("strict", False) for f in files)

@@ -239,6 +239,31 @@ def test_refused_mix_is_one_line_and_exit_code_2(
     assert out == ""
 
 
+@pytest.mark.parametrize(
+    "option, make, expected",
+    [
+        ("--junit", lambda p: p / "a-dir", "is a directory; give the path of a file"),
+        ("--report-md", lambda p: p / "a-file" / "summary.md", "is a file, so nothing can be written under it"),
+        ("--badge", lambda p: Path("/proc/badge.json"), "cannot write in '/proc' (permission denied)"),
+    ],
+    ids=["junit-is-a-dir", "md-parent-is-a-file", "badge-unwritable"],
+)
+def test_an_output_path_that_cannot_be_written_is_one_line_and_nothing_is_written(
+    real_verdicts: RealVerdicts, tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, make, expected: str
+) -> None:
+    (tmp_path / "a-dir").mkdir()
+    (tmp_path / "a-file").write_text("")
+    report, junit = tmp_path / "out" / "merged.json", tmp_path / "out" / "junit.xml"
+    writable = ["--report-json", report] + (["--junit", junit] if option != "--junit" else [])
+    code, out, err = merge(capsys, real_verdicts.openai.path, *writable, option, make(tmp_path))
+    assert code == 2, out + err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in out + err, err
+    assert lines[0].startswith(f"laios-conformance: error: {option} ") and expected in lines[0], lines[0]
+    assert not (tmp_path / "out").exists(), "the writable reports were written before the bad path was found"
+    assert out == ""
+
+
 def test_merge_from_the_shell_needs_a_verdict(tmp_path: Path) -> None:
     result = cli("merge", cwd=tmp_path)
     assert result.returncode == 2

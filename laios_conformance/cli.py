@@ -121,7 +121,7 @@ def _add_merge(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="judge the JSON verdicts of several check runs as one gate",
         description="Combine the JSON verdicts of several 'check --report-json' runs (one CI job per provider, "
         "say) into one verdict and judge it as check does. Refuses verdicts of different kit or schema "
-        "versions and a provider judged twice.",
+        "versions, a provider judged twice, and a verdict that lacks a clause of the contract.",
         epilog="exit codes: 0 gate passed, 1 gate failed, 2 usage error (including a verdict it refuses)",
     )
     merge.add_argument("verdicts", nargs="+", metavar="VERDICT.json", help="a JSON verdict (check --report-json)")

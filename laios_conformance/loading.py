@@ -26,6 +26,7 @@ __all__ = [
     "PLUGIN_FLAGS",
     "REDACTED",
     "Flags",
+    "ModuleNotImportable",
     "ProviderLoadError",
     "ProviderSpec",
     "load_provider",
@@ -50,6 +51,10 @@ _CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 class ProviderLoadError(Exception):
     """A ``--laios-provider`` / ``--laios-provider-kwargs`` value the kit cannot use."""
+
+
+class ModuleNotImportable(ProviderLoadError):
+    """The target's module, or a module it imports, was not found on ``sys.path``."""
 
 
 @dataclass(frozen=True)
@@ -296,11 +301,12 @@ def _import_module(target: str, module_name: str, flags: Flags) -> Any:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
-            raise ProviderLoadError(
-                f"{flags.target} {target!r}: no module named {module_name!r}; run pytest from the "
-                "directory that contains it, or install the package that provides it"
+            raise ModuleNotImportable(
+                f"{flags.target} {target!r}: no module named {module_name!r}; run from the folder that contains "
+                "it, list its folder in pytest's pythonpath ini setting (a src layout: pythonpath = src), or "
+                "install the package that provides it"
             ) from None
-        raise ProviderLoadError(
+        raise ModuleNotImportable(
             f"{flags.target} {target!r}: importing {module_name!r} failed because module "
             f"{exc.name!r} is not installed; install it in this environment"
         ) from None

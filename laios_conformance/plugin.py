@@ -9,6 +9,7 @@ is registered and does the work.
 from __future__ import annotations
 
 import argparse
+import os
 
 import pytest
 
@@ -134,8 +135,20 @@ def _require_recording(config: pytest.Config) -> None:
     if not config.pluginmanager.is_registered(pytest_recording.plugin):
         raise pytest.UsageError(
             "--laios-provider needs pytest-recording, which records and replays the cassettes, but it is not "
-            "loaded: drop -p no:recording and run again"
+            f"loaded: {_how_to_load_recording(config)}"
         )
+
+
+def _how_to_load_recording(config: pytest.Config) -> str:
+    if any(config.pluginmanager.is_blocked(name) for name in ("recording", "pytest_recording.plugin")):
+        return "drop -p no:recording and run again"
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        switch = "PYTEST_DISABLE_PLUGIN_AUTOLOAD is set"
+    elif getattr(config.option, "disable_plugin_autoload", False):  # pytest 8.4+
+        switch = "--disable-plugin-autoload was given"
+    else:
+        return "its pytest11 entry point did not load it; reinstall pytest-recording, or add -p pytest_recording.plugin"
+    return f"{switch}, so pytest loads only the plugins named with -p: add -p recording (or -p pytest_recording.plugin)"
 
 
 # The kit's command-line options that mean nothing without a provider to judge (their dests).

@@ -19,7 +19,7 @@ from .._paths import PathError, check_output_dir, check_output_file, check_repla
 from .._redact import redact, redact_value, redactable
 from ..loading import declared_secrets, parse_secret_names
 from ..report import dump_json, verdict_badge, verdict_from_dict, verdict_markdown
-from . import UsageError
+from . import UsageError, plugins
 from .child import missing_verdict, run_child
 
 _KIT_SECTION = "LAIOS conformance"
@@ -95,9 +95,7 @@ def judged_run(argv: list[str], *, report_json: str | None = None, verbose: bool
 def pytest_arguments(args: argparse.Namespace, extra: list[str]) -> list[str]:
     argv = [f"--laios-provider={target}" for target in args.targets]
     argv += [f"--laios-provider-kwargs={text}" for text in args.kwargs]
-    argv += ["-p", "no:cacheprovider", "-q"]
-    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        argv += ["-p", "laios_conformance.plugin", "-p", "pytest_recording.plugin"]
+    argv += ["-p", "no:cacheprovider", "-q", *plugins.LOAD]
     if args.strict:
         argv.append("--laios-strict")
     if args.secret_kwargs:
@@ -118,16 +116,24 @@ def pytest_arguments(args: argparse.Namespace, extra: list[str]) -> list[str]:
 def check_outputs(args: argparse.Namespace, extra: list[str]) -> None:
     """Every file ``check`` will write, and the cassette folder (written when recording, read
     when replaying), checked up front."""
+    check_report_files(args)
+    try:
+        if _records(extra):
+            check_output_dir("--cassette-dir (recording)", args.cassette_dir or "cassettes")
+        elif args.cassette_dir:
+            check_replay_dir("--cassette-dir", args.cassette_dir)
+    except PathError as error:
+        raise UsageError(str(error)) from None
+
+
+def check_report_files(args: argparse.Namespace) -> None:
+    """The report files ``check`` and ``merge`` write, checked before anything runs or is written."""
     files = [("--report-json", args.report_json), ("--report-md", args.report_md), ("--junit", args.junit)]
     files.append(("--badge", args.badge))
     try:
         for option, path in files:
             if path:
                 check_output_file(option, path)
-        if _records(extra):
-            check_output_dir("--cassette-dir (recording)", args.cassette_dir or "cassettes")
-        elif args.cassette_dir:
-            check_replay_dir("--cassette-dir", args.cassette_dir)
     except PathError as error:
         raise UsageError(str(error)) from None
 

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 import pytest
 
 from .._files import atomic_write_text
-from . import UsageError
+from . import UsageError, plugins
 
 NOT_RECORDED = "not recorded"
 MAX_REASON = 200
@@ -191,9 +191,7 @@ def _record(target: str, kwargs: str | None, scratch: Path) -> tuple[int, str]:
     argv = [f"--laios-provider={target}", f"--laios-cassette-dir={scratch}", "--record-mode=once", "-m", "vcr"]
     argv += [f"--laios-report={scratch / 'verdict.json'}", "--laios-allow-partial"]
     argv += [f"--laios-provider-kwargs={kwargs}"] if kwargs is not None else []
-    argv += ["-p", "no:cacheprovider", "-q"]
-    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        argv += ["-p", "laios_conformance.plugin", "-p", "pytest_recording.plugin"]
+    argv += ["-p", "no:cacheprovider", "-q", *plugins.LOAD]
     progress = RecordingProgress(_stderr_copy())
     out = io.StringIO()
     try:

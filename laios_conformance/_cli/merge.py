@@ -3,7 +3,7 @@
 The merged verdict is judged and shown exactly as ``check`` judges and shows its own, so
 the exit codes, the table, the gate line and the report files are the same. Verdicts are
 only merged when they can be compared: written by one kit version, in one schema version,
-each provider judged once.
+each provider judged once, on every clause of this kit's contract.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from . import UsageError
 __all__ = ["load_verdict", "merge_verdicts", "run_merge"]
 
 _WHAT_TO_PASS = "pass the JSON files that 'laios-conformance check --report-json' wrote"
+_REJUDGE = (
+    "check lists every clause at its level, not-run ones too, so this file was edited or written by another "
+    "build of the kit; merge the verdicts that this kit's check writes"
+)
 
 
 @dataclass
@@ -30,8 +34,9 @@ class VerdictFile:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from .check import JudgedRun, judge, write_outputs
+    from .check import JudgedRun, check_report_files, judge, write_outputs
 
+    check_report_files(args)  # all of them before any is written: no half-written set of reports
     files = [load_verdict(path) for path in args.verdicts]
     # A verdict judged strictly keeps that when merged: its job failed on should clauses too.
     args.strict = args.strict or any(f.data.get("strict", False) for f in files)
@@ -97,6 +102,7 @@ def merge_verdicts(files: list[VerdictFile], *, strict: bool = False) -> dict[st
     _same(files, "kit_version", "kit versions", "run every job with the same laios-conformance version")
     _same(files, "schema_version", "schema versions", "run every job with the same laios-conformance version")
     _each_provider_once(files)
+    _judged_against_this_contract(files)
     first = files[0].data
     combined = {
         "kit_version": first["kit_version"],
@@ -135,3 +141,28 @@ def _each_provider_once(files: list[VerdictFile]) -> None:
                     "(one job per provider)"
                 )
             seen[name] = file.path
+
+
+def _judged_against_this_contract(files: list[VerdictFile]) -> None:
+    """Each provider's clauses must be this kit's whole contract, at its levels: a verdict that
+    ``check`` wrote lists every clause (not-run ones too), so a file that lacks one, or lowers
+    one to ``should``, was edited or written by another build of the kit, and its gate is not ours."""
+    from ..contract import catalogue
+
+    contract = catalogue()
+    for file in files:
+        for entry in file.data["providers"]:
+            clauses, name = entry["clauses"], entry["provider"]
+            missing = [known.id for known in contract if known.id not in clauses]
+            if missing:
+                shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+                raise UsageError(
+                    f"merge: {file.path} lacks {len(missing)} clause(s) of the contract for {name} ({shown}); "
+                    f"{_REJUDGE}"
+                )
+            for known in contract:
+                if clauses[known.id]["level"] != known.level:
+                    raise UsageError(
+                        f"merge: {file.path} gives clause {known.id} of {name} the level "
+                        f"{clauses[known.id]['level']!r}, but the contract says {known.level!r}; {_REJUDGE}"
+                    )

@@ -5,6 +5,12 @@ provider's code: an ``os._exit(0)`` at import or in the constructor must end tha
 ``check`` with the provider's chosen exit status. The child answers with one marker line on
 success, or the one-line usage error on stderr (exit 2); anything else means the provider
 ended the process while it was being loaded.
+
+The child reads no pytest configuration: not the ini's ``pythonpath`` (a src layout's
+``src``), not a ``conftest.py`` that extends ``sys.path``, not ``-c`` or ``--rootdir`` after
+``--``. A module it cannot find is therefore left to the judged run, which imports it as
+plain pytest in that folder would, or reports the same error in one line. A provider found
+only there that ends the process still fails: that run then leaves no verdict.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 __all__ = ["ProviderEndedProcess", "validate_in_child"]
 
 _OK = "laios-conformance probe: providers load"
+_LEFT_TO_PYTEST = "laios-conformance probe: a module is not found here; the judged run imports it"
 
 
 class ProviderEndedProcess(Exception):
@@ -34,7 +41,7 @@ def validate_in_child(request: dict[str, Any]) -> None:
         text=True,
         check=False,
     )
-    if child.returncode == 0 and _OK in child.stdout.splitlines():
+    if child.returncode == 0 and {_OK, _LEFT_TO_PYTEST} & set(child.stdout.splitlines()):
         return
     if child.returncode == 2 and child.stderr.strip():
         raise UsageError(child.stderr.strip().splitlines()[-1])
@@ -44,7 +51,7 @@ def validate_in_child(request: dict[str, Any]) -> None:
 
 
 def _main() -> int:
-    from ..loading import Flags, ProviderLoadError, load_providers, provide_secret_env
+    from ..loading import Flags, ModuleNotImportable, ProviderLoadError, load_providers, provide_secret_env
 
     request = json.loads(sys.stdin.read())
     try:
@@ -57,6 +64,9 @@ def _main() -> int:
             request["call_timeout"],
             env_secrets,
         )
+    except ModuleNotImportable:
+        print(_LEFT_TO_PYTEST, flush=True)
+        return 0
     except ProviderLoadError as error:
         print(str(error), file=sys.stderr)
         return 2

@@ -10,11 +10,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m laios_conformance.cli ARGS``, with the repo importable and CI settings unset."""
+def cli(
+    *args: str, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``python -m laios_conformance.cli ARGS``, with the repo importable and CI settings unset
+    (``env``: variables to set on top)."""
+    given = env or {}
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS", "COLUMNS")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["COLUMNS"] = "200"
+    env.update(given)
     return subprocess.run(
         [sys.executable, "-m", "laios_conformance.cli", *args],
         cwd=cwd or REPO,

@@ -106,6 +106,46 @@ def test_defective_provider_fails_the_gate(tmp_path: Path, good_cassettes: Path)
     assert "❌ **gate failed**" in text and "## Failures" in text and "`raises-on-http-error` (must, failed)" in text
 
 
+def src_layout(project: Path, client_module: str, made_importable_by: str) -> None:
+    """A project whose provider package is under ``src/``, which its pytest configuration
+    puts on ``sys.path``: the ini's ``pythonpath``, or a ``conftest.py``."""
+    package = project / "src" / "mypkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "client.py").write_text(client_module)
+    if made_importable_by == "pythonpath ini":
+        (project / "pyproject.toml").write_text('[tool.pytest.ini_options]\npythonpath = ["src"]\n')
+    else:
+        (project / "conftest.py").write_text(
+            "import pathlib, sys\n\nsys.path.insert(0, str(pathlib.Path(__file__).parent / 'src'))\n"
+        )
+
+
+SRC_LAYOUT_CLIENT = (
+    "from tests.providers.openai_style import GoodOpenAIStyle\n\n\nclass SrcLayoutClient(GoodOpenAIStyle):\n    pass\n"
+)
+
+
+@pytest.mark.parametrize("made_importable_by", ["pythonpath ini", "conftest.py"])
+def test_check_imports_the_provider_as_pytest_in_that_folder_does(
+    tmp_path: Path, good_cassettes: Path, made_importable_by: str
+) -> None:
+    src_layout(tmp_path, SRC_LAYOUT_CLIENT, made_importable_by)
+    cassettes_for(good_cassettes, "SrcLayoutClient")
+    args = ["mypkg.client:SrcLayoutClient", "--cassette-dir", str(good_cassettes), "--allow-partial"]
+    result = cli("check", *args, "--", "-k", "returns_response", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "gate: partial (" in result.stdout and "SrcLayoutClient" in result.stdout
+
+
+def test_a_provider_found_only_through_pytest_that_ends_the_process_fails_the_gate(tmp_path: Path) -> None:
+    src_layout(tmp_path, "import os\n\nos._exit(0)\n", "pythonpath ini")
+    result = cli("check", "mypkg.client:SrcLayoutClient", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert one_line_error(result).startswith("the run ended without a verdict: pytest exited with OK (0)")
+    assert "gate: passed" not in result.stdout
+
+
 @pytest.mark.parametrize("strict, code", [(False, 0), (True, 1)], ids=["default", "strict"])
 def test_should_clause_failure_gates_only_under_strict(
     good_cassettes: Path, tmp_path: Path, strict: bool, code: int

@@ -56,9 +56,9 @@ def committed(recorded_from_version_1: Path, tmp_path: Path) -> Path:
     return root
 
 
-def drift(api_url: str, root: Path, report: Path):
+def drift(api_url: str, root: Path, report: Path, env: dict[str, str] | None = None):
     kwargs = json.dumps({"base_url": api_url + "/v1"})
-    return cli("drift", OPENAI, "--kwargs", kwargs, "--cassette-dir", str(root), "--report-md", str(report))
+    return cli("drift", OPENAI, "--kwargs", kwargs, "--cassette-dir", str(root), "--report-md", str(report), env=env)
 
 
 def test_the_same_shape_is_no_drift(committed: Path, tmp_path: Path) -> None:
@@ -122,6 +122,18 @@ def test_a_clause_that_records_nothing_fails_the_drift_check(committed: Path, tm
     assert "got no response (ConnectError: [Errno 111] Connection refused)" in mine[0], mine[0]
     count = len(list((committed / "OpenAIClient").glob("*.yaml")))
     assert lines[-1] == f"drift: {count} recorded nothing, in {count} of {count} cassette(s)"
+
+
+def test_drift_loads_each_plugin_once_when_the_user_names_them_with_autoload_off(
+    committed: Path, tmp_path: Path
+) -> None:
+    with FakeAPI() as api:
+        down = api.url  # nothing to record: the test is about pytest starting
+    env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTEST_ADDOPTS": "-p laios_conformance -p recording"}
+    result = drift(down, committed, tmp_path / "drift.md", env=env)
+    assert "Traceback" not in result.stderr and "already registered" not in result.stderr, result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "not recorded: returns-response: cassette: its clause recorded nothing" in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize(

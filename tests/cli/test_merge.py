@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,8 +190,37 @@ def test_a_verdict_that_judged_nothing_fails_the_gate(
     assert gate_line(out) == f"gate: FAILED ({empty} judges no provider: its check run judged no clause)"
 
 
+def test_partial_verdicts_list_their_clauses_that_did_not_run_and_merge_as_partial(
+    real_verdicts: RealVerdicts, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What ``check --allow-partial -- -k ...`` writes: every clause, those it deselected not-run."""
+    partial = with_status(real_verdicts.openai.data, "stream-join", "not-run", "deselected by -k")
+    files = [written(tmp_path, dict(partial, allow_partial=True), "openai.json")]
+    files.append(written(tmp_path, dict(real_verdicts.anthropic.data, allow_partial=True), "anthropic.json"))
+    code, out, err = merge(capsys, *files)
+    assert code == 0, out + err
+    assert gate_line(out).startswith(
+        "gate: partial ("
+    ) and "for OpenAIClient (deselected by -k): stream-join" in gate_line(out)
+
+
+def another_provider(data: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """``data``'s verdict as provider x:Other, its clauses changed by ``change``."""
+    other = copy.deepcopy(data)
+    other["providers"][0]["provider"] = "x:Other"
+    change(other["providers"][0]["clauses"])
+    return other
+
+
 def refused(data: dict[str, Any]) -> dict[str, Any]:
     """The refused mixes: (first file, second file) -> what the one line must say."""
+
+    def lacks_two(clauses: dict[str, Any]) -> None:
+        del clauses["returns-response"], clauses["stream-join"]
+
+    def lowers_a_failure(clauses: dict[str, Any]) -> None:
+        clauses["returns-response"].update(status="failed", message="content ''", level="should")
+
     other_kit = dict(data, kit_version=data["kit_version"] + ".post1")
     schema = data.get("schema_version")
     other_schema = {key: value for key, value in data.items() if key != "schema_version"}
@@ -205,6 +235,14 @@ def refused(data: dict[str, Any]) -> dict[str, Any]:
             {**data, "providers": [{"provider": "x:Y", "clauses": {"c": {"level": "must"}}}]},
             "clause c of x:Y has no status",
         ),
+        "lacks-clauses": (
+            another_provider(data, lacks_two),
+            "lacks 2 clause(s) of the contract for x:Other (returns-response, stream-join); check lists every clause",
+        ),
+        "level-lowered": (
+            another_provider(data, lowers_a_failure),
+            "gives clause returns-response of x:Other the level 'should', but the contract says 'must'",
+        ),
         "not-json": ("{not json", "is not JSON (Expecting property name"),
         "missing-file": (None, "no such file:"),
     }
@@ -216,6 +254,8 @@ REFUSALS = [
     "duplicate-provider",
     "not-a-verdict",
     "clause-without-status",
+    "lacks-clauses",
+    "level-lowered",
     "not-json",
     "missing-file",
 ]
@@ -236,6 +276,31 @@ def test_refused_mix_is_one_line_and_exit_code_2(
     assert len(lines) == 1 and "Traceback" not in out + err, err
     assert lines[0].startswith("laios-conformance: error: merge: ") and expected in lines[0], lines[0]
     assert not report.exists(), "a refused merge writes nothing"
+    assert out == ""
+
+
+@pytest.mark.parametrize(
+    "option, make, expected",
+    [
+        ("--junit", lambda p: p / "a-dir", "is a directory; give the path of a file"),
+        ("--report-md", lambda p: p / "a-file" / "summary.md", "is a file, so nothing can be written under it"),
+        ("--badge", lambda p: Path("/proc/badge.json"), "cannot write in '/proc' (permission denied)"),
+    ],
+    ids=["junit-is-a-dir", "md-parent-is-a-file", "badge-unwritable"],
+)
+def test_an_output_path_that_cannot_be_written_is_one_line_and_nothing_is_written(
+    real_verdicts: RealVerdicts, tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, make, expected: str
+) -> None:
+    (tmp_path / "a-dir").mkdir()
+    (tmp_path / "a-file").write_text("")
+    report, junit = tmp_path / "out" / "merged.json", tmp_path / "out" / "junit.xml"
+    writable = ["--report-json", report] + (["--junit", junit] if option != "--junit" else [])
+    code, out, err = merge(capsys, real_verdicts.openai.path, *writable, option, make(tmp_path))
+    assert code == 2, out + err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in out + err, err
+    assert lines[0].startswith(f"laios-conformance: error: {option} ") and expected in lines[0], lines[0]
+    assert not (tmp_path / "out").exists(), "the writable reports were written before the bad path was found"
     assert out == ""
 
 

@@ -1,0 +1,38 @@
+"""The two plugins a judged run needs, registered once, whichever way the user loads them.
+
+``check`` and ``drift`` load this module with ``-p``. With ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``
+(or ``--disable-plugin-autoload``) pytest loads only the plugins it is told to, and the user
+may have told it already: by entry-point name (``-p laios_conformance -p recording``) in
+``PYTEST_ADDOPTS``, the ini's ``addopts`` or after ``--``, or by module in ``PYTEST_PLUGINS``.
+pluggy refuses one module under two names, so adding ``-p laios_conformance.plugin`` to those
+ends pytest in a page of traceback. Here each module is registered only if nothing loaded
+it, once every ``-p`` has been read, and never if the user blocked it (``-p no:recording``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+import pytest
+
+__all__ = ["LOAD", "NEEDED", "pytest_load_initial_conftests"]
+
+NEEDED = ("laios_conformance.plugin", "pytest_recording.plugin")
+LOAD = ("-p", __name__)  # what check and drift give pytest, autoload or not
+
+
+@pytest.hookimpl(tryfirst=True)  # after every -p and PYTEST_PLUGINS, before conftests and the full parse
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    manager = early_config.pluginmanager
+    for module_name in NEEDED:
+        if any(manager.is_blocked(name) for name in plugin_names(module_name)):
+            continue  # the user said no: the kit's own check says what that costs
+        module = importlib.import_module(module_name)
+        if not manager.is_registered(module):
+            manager.register(module, module_name)
+
+
+def plugin_names(module_name: str) -> set[str]:
+    """Every name ``-p`` may load or block ``module_name`` by: the module's, and its entry points'."""
+    return {module_name} | {point.name for point in entry_points(group="pytest11") if point.value == module_name}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
 __all__ = ["ErrorShape", "Event", "WireError", "WireFormat", "count", "endpoint_family", "laios_usage", "split_text"]
@@ -172,6 +172,12 @@ class WireFormat:
     endpoints: tuple[str, ...] = ()
     #: What tells a stream of this format is complete, as a failure message names it.
     end_marker: str = "its end marker"
+    #: Where a request of this format carries each sampling parameter the kit checks
+    #: (``"temperature"``, ``"max_tokens"``): the dotted key paths the server reads it
+    #: from, any one of which may hold it (``"options.num_predict"``). A parameter not
+    #: listed (none is, by default) is looked for anywhere in the body, under any of the
+    #: usual keys.
+    param_places: ClassVar[Mapping[str, tuple[str, ...]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -67,6 +67,7 @@ class AnthropicWire(WireFormat):
     framing = _sse
     endpoints = ("/v1/messages",)
     end_marker = "the message_stop event (a stop_reason comes before the end)"
+    param_places = {"temperature": ("temperature",), "max_tokens": ("max_tokens",)}
 
     # -- recognition
 

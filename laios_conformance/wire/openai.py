@@ -128,6 +128,8 @@ class OpenAIWire(WireFormat):
     framing = _sse
     endpoints = ("/chat/completions",)
     end_marker = "data: [DONE] or a finish_reason"
+    # As api.openai.com and the compatible servers in tests/data/wire_samples receive them.
+    param_places = {"temperature": ("temperature",), "max_tokens": ("max_tokens", "max_completion_tokens")}
 
     # -- recognition
 

@@ -241,6 +241,29 @@ def test_interface_defaults_names_each_call_and_value(run_kit, defective, failin
         assert f"{call}: {problem}" in message
 
 
+@pytest.mark.parametrize(
+    ("provider", "expected"),
+    [
+        ("tests.providers.defective_ollama:ParamsAtTopLevel", "failed"),
+        ("reference_providers.ollama:OllamaClient", "passed"),
+        ("tests.providers.sdk_wrappers:OllamaSDKProvider", "passed"),
+    ],
+)
+def test_ollama_params_count_only_inside_options(run_kit, provider: str, expected: str) -> None:
+    """Ollama's server ignores a top-level ``temperature`` or ``max_tokens``: a provider that
+    sends them there fails both clauses, naming where it sent them and where Ollama reads them."""
+    run = run_kit(provider, "-k", DEFAULTS, "--laios-strict", cassettes=False)
+    assert run.statuses() == {"params-reach-request": expected, "interface-defaults": expected}, run.report
+    if expected == "passed":
+        return
+    reads = "where the 'ollama' protocol does not read it (it reads options."
+    message = run.message("params-reach-request")
+    assert f"temperature: the caller passed 0.3; sent 0.3 at temperature (top level), {reads}temperature)" in message
+    assert f"max_tokens: the caller passed 64; sent 64 at max_tokens (top level), {reads}num_predict)" in message
+    defaults = run.message("interface-defaults")
+    assert f"LAIOS's default is 0.7, sent 0.7 at temperature (top level), {reads}temperature), so" in defaults
+
+
 def test_declared_omission_is_not_a_missing_default(run_kit) -> None:
     run = run_kit(D + "DeclaresAndOmitsTemperature", "-k", "interface_defaults")
     assert run.statuses() == {"interface-defaults": "passed"}

@@ -419,20 +419,6 @@ def exception_chain(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def find_values(data: Any, key: str) -> list[Any]:
-    """Every value stored under ``key`` anywhere in a JSON document."""
-    found: list[Any] = []
-    if isinstance(data, dict):
-        for k, v in data.items():
-            if k == key:
-                found.append(v)
-            found.extend(find_values(v, key))
-    elif isinstance(data, list):
-        for v in data:
-            found.extend(find_values(v, key))
-    return found
-
-
 def string_values(data: Any) -> Iterator[str]:
     """Every string value in a JSON document, in document order."""
     if isinstance(data, str):

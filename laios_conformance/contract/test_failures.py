@@ -13,6 +13,7 @@ import pytest
 
 from ..clauses import clause, note
 from ..seam import Fault, Reply, Seen
+from ..wire import WireError
 from ._support import (
     HTTP_ERROR_STATUSES,
     TRANSPORT_FAULTS,
@@ -88,16 +89,12 @@ def test_raises_on_transport_error(provider: Any) -> None:
     cases.conclude()
 
 
-_NULL_SENTINEL = "laios-conformance-null-sentinel-7f3a"
-
-
-def _bad_bodies(recorded: Recorded) -> dict[str, Any]:
-    """Malformed 200 responses, built around the recorded one."""
+def _bad_bodies(recorded: Recorded) -> dict[str, Reply | str]:
+    """Malformed 200 responses, built around the recorded one; for a case that cannot be
+    built from it, the reason (the case is then not judged, never served as something else)."""
     json_headers = {"content-type": "application/json"}
-    cases = {
-        "malformed JSON": Reply(
-            body=recorded.reply.body[: max(1, len(recorded.reply.body) // 2)], headers=json_headers
-        ),
+    cases: dict[str, Reply | str] = {
+        "malformed JSON": _malformed(recorded),
         "empty body": Reply(body=b"", headers=json_headers),
         "HTML page": Reply(
             body=b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
@@ -108,12 +105,34 @@ def _bad_bodies(recorded: Recorded) -> dict[str, Any]:
             body=json.dumps({"object": "list", "data": []}).encode(), headers=json_headers
         ),
     }
-    if recorded.wire is not None:
-        body, stream = recorded.reply.body, recorded.stream
-        null = recorded.wire.rebuild(body, _NULL_SENTINEL, stream=stream)
-        cases['text content ""'] = recorded.with_body(recorded.wire.rebuild(body, "", stream=stream))
-        cases["text content null"] = recorded.with_body(null.replace(json.dumps(_NULL_SENTINEL).encode(), b"null"))
+    wire = recorded.wire
+    if wire is None:
+        unknown = "unknown wire format: no decoder recognises the recorded response"
+        return cases | {'text content ""': unknown, "text content null": unknown}
+    body, stream = recorded.reply.body, recorded.stream
+    cases['text content ""'] = recorded.with_body(wire.rebuild(body, "", stream=stream))
+    cases["text content null"] = _written(recorded, "its text set to null", partial(wire.with_null_text, stream=stream))
     return cases
+
+
+def _malformed(recorded: Recorded) -> Reply | str:
+    """A whole body cut in half; a stream with the JSON of one event cut in half (half a
+    stream is a stream cut short, whose cut-off event a reader never parses)."""
+    body = recorded.reply.body
+    if not recorded.stream:
+        return Reply(body=body[: max(1, len(body) // 2)], headers={"content-type": "application/json"})
+    return _written(recorded, "an event with broken JSON", recorded.wire.with_malformed_event)
+
+
+def _written(recorded: Recorded, what: str, write: Callable[[bytes], bytes]) -> Reply | str:
+    """The recorded response rewritten by one of its decoder's writers, or why it cannot be."""
+    kind = "stream" if recorded.stream else "response"
+    try:
+        return recorded.with_body(write(recorded.reply.body))
+    except NotImplementedError:
+        return f"the {recorded.wire.name!r} decoder cannot write the recorded {kind} with {what}"
+    except WireError as exc:
+        return f"the recorded {kind} cannot be written with {what}: {exc}"
 
 
 @clause("raises-on-bad-body", "must")
@@ -125,10 +144,14 @@ def test_raises_on_bad_body(provider: Any, cassette: Any) -> None:
     return empty or null text; returning ``content=""`` hides all of these from the router.
 
     **Checks**: malformed JSON, an empty body, an HTML page, JSON of the wrong shape, and the
-    recorded response with its text replaced by ``""`` and by ``null``.
+    recorded response with its text replaced by ``""`` and by ``null``. When ``generate()``
+    reads a stream (as with the Anthropic SDK's ``messages.stream(...).get_final_message()``),
+    the malformed JSON is one event's JSON cut in half, and every event's text is made
+    ``""`` or ``null``.
 
     **Not judged**: the last two cases need a wire decoder for the provider's format; without
-    one they are reported as not judged (the clause is then skipped, never passed).
+    one they are reported as not judged (the clause is then skipped, never passed). So is a
+    streamed case the decoder cannot write (a registered decoder without per-event hooks).
 
     **How to fix**: parse defensively and raise when the answer text is missing or empty.
     """
@@ -136,10 +159,11 @@ def test_raises_on_bad_body(provider: Any, cassette: Any) -> None:
     bodies = _bad_bodies(recorded)
     cases = Cases()
     for name in BAD_BODY_CASES:
-        if name not in bodies:
-            cases.cannot_judge(name, "unknown wire format: no decoder recognises the recorded response")
+        reply = bodies[name]
+        if isinstance(reply, str):
+            cases.cannot_judge(name, reply)
             continue
-        with observed(answer_with(always(bodies[name])), virtual_time=True) as traffic:
+        with observed(answer_with(always(reply)), virtual_time=True) as traffic:
             problem = _outcome_problem(lambda: call_generate(provider))
         require_traffic(traffic, f"generate() answered with {name}")
         cases.fail(name, problem) if problem else cases.ok(name)

@@ -16,10 +16,10 @@ from ..clauses import clause, note
 from ..seam import Reply, Seen, Traffic
 from ..wire import WireFormat
 from ._hypothesis import SHAPES, Conversation, conversations, find_minimal
+from ._params import Sent, describe, sent_params
 from ._support import (
     HELLO,
     MAX_TOKENS,
-    MAX_TOKENS_KEYS,
     SYSTEM_PROMPT,
     TEMPERATURE,
     Cases,
@@ -28,7 +28,6 @@ from ._support import (
     call_stream,
     carries,
     error_reply,
-    find_values,
     observed,
     record_exchange,
     recorded_for,
@@ -189,16 +188,28 @@ def test_system_prompt(provider: Any, cassette: Any) -> None:
 
 @clause("params-reach-request", "must")
 def test_params_reach_request(provider: Any, profile: dict[str, Any], request: pytest.FixtureRequest) -> None:
-    """The temperature and max_tokens the caller passes reach the request body.
+    """The temperature and max_tokens the caller passes reach the request body, where the API reads them.
 
     **Why**: a provider that ignores them runs every call at the API's defaults: answers
-    get cut short or long, and the caller cannot tell.
+    get cut short or long, and the caller cannot tell. So does one that sends them where
+    its API does not look: Ollama's server ignores a top-level ``temperature`` or
+    ``max_tokens`` without an error.
+
+    **Checks**: the body of ``generate()``'s request carries the caller's values where the
+    provider's protocol reads them: top-level ``temperature`` and ``max_tokens`` or
+    ``max_completion_tokens`` for OpenAI Chat Completions (and the servers that speak it),
+    top-level ``temperature`` and ``max_tokens`` for Anthropic Messages,
+    ``options.temperature`` and ``options.num_predict`` for Ollama's native API. For a
+    protocol the kit has no decoder for (or whose decoder declares no places), anywhere in
+    the body under the usual keys (``temperature``; ``max_tokens``,
+    ``max_completion_tokens``, ``num_predict``, ``max_output_tokens``, ``maxOutputTokens``).
 
     **Declared limits**: a parameter listed in ``conformance_profile["omits_params"]`` must
     instead be *absent* from the request; the verdict shows the declared reason.
 
     **How to fix**: 1. send ``temperature`` as given; 2. send ``max_tokens`` under the key your
-    API uses (``max_tokens``, ``max_completion_tokens``, Ollama's ``options.num_predict``).
+    API uses (``max_tokens``, ``max_completion_tokens``, Ollama's ``options.num_predict``);
+    3. put both where your API reads them (Ollama: inside ``options``).
     """
     # The request is what this clause judges; the 400 is the kit's.
     with (
@@ -214,27 +225,33 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
         cases.conclude()
     omitted = profile["omits_params"]
     expected = {"temperature": TEMPERATURE, "max_tokens": MAX_TOKENS}
-    for param, values in sent_params(body).items():
+    for param, sent in sent_params(body, wire_format_for_request(traffic.seen[0])).items():
         if param in omitted:
-            if values:
-                cases.fail(param, f"declared omitted ({omitted[param]}) but sent as {values[0]!r}")
+            if sent.anywhere:
+                cases.fail(param, f"declared omitted ({omitted[param]}) but {_sent_as(sent)}")
             else:
                 note(request, f"{param} omitted as declared: {omitted[param]}")
-        elif expected[param] not in values:
-            found = f"found {values!r}" if values else f"no such key among {sorted(body)}"
-            cases.fail(param, f"the caller passed {expected[param]!r}; {found}")
+        elif expected[param] not in sent.values:
+            cases.fail(param, f"the caller passed {expected[param]!r}; {_where_found(sent, expected[param], body)}")
     cases.conclude()
 
 
-def sent_params(body: dict[str, Any]) -> dict[str, list[Any]]:
-    """The values of ``temperature`` and of max_tokens (under any of its keys) in a request body."""
-    return {
-        "temperature": find_values(body, "temperature"),
-        "max_tokens": [v for key in MAX_TOKENS_KEYS for v in find_values(body, key)],
-    }
+def _sent_as(sent: Sent) -> str:
+    place, value = sent.anywhere[0]
+    return f"sent as {value!r} at {describe(place)}"
+
+
+def _where_found(sent: Sent, value: Any, body: dict[str, Any]) -> str:
+    """What the body holds instead of ``value`` where the protocol reads it, and where else it put ``value``."""
+    found = [f"found {v!r} at {describe(place)}" for place, v in sent.read]
+    misplaced = sent.misplaced(value)
+    if misplaced is not None:
+        return "; ".join([misplaced, *found])
+    return "; ".join(found) if found else f"{sent.missing()}; the body's keys are {sorted(body)}"
 
 
 INTERFACE_DEFAULTS = {"temperature": 0.7, "max_tokens": 2048}
+_NONE_SENT = "sent none (the API's own default applies)"
 
 
 @clause("interface-defaults", "should")
@@ -250,9 +267,10 @@ def test_interface_defaults(provider: Any, profile: dict[str, Any]) -> None:
 
     **Checks**: ``generate(messages)``, ``generate_with_system(system, user)`` and a consumed
     ``generate_stream(messages)``, each without temperature and max_tokens: the body of
-    the call's first request carries temperature 0.7 and max_tokens 2048 (under any key
-    ``params-reach-request`` accepts). A parameter the provider declares omitted
-    (``conformance_profile["omits_params"]``) must be absent instead. A method that
+    the call's first request carries temperature 0.7 and max_tokens 2048 where
+    ``params-reach-request`` looks for them (where the provider's protocol reads them). A
+    parameter the provider declares omitted (``conformance_profile["omits_params"]``) must
+    be absent instead. A method that
     cannot be called without them (a ``TypeError`` before any request) fails.
 
     **How to fix**: give the three methods the defaults of LAIOS's interface,
@@ -276,7 +294,8 @@ def test_interface_defaults(provider: Any, profile: dict[str, Any]) -> None:
             cases.fail(label, f"cannot be called without them: {type(raised).__name__}: {raised}")
             continue
         require_traffic(traffic, label, raised=raised)
-        problems = _default_problems(traffic.seen[0].json, profile["omits_params"])
+        seen = traffic.seen[0]
+        problems = _default_problems(seen.json, profile["omits_params"], wire_format_for_request(seen))
         cases.fail(label, "; ".join(problems)) if problems else cases.ok(label)
     cases.conclude()
 
@@ -287,17 +306,21 @@ def _lacks_defaults(exc: Exception) -> bool:
     return isinstance(exc, TypeError) and "missing" in text and ("temperature" in text or "max_tokens" in text)
 
 
-def _default_problems(body: Any, omitted: dict[str, str]) -> list[str]:
+def _default_problems(body: Any, omitted: dict[str, str], wire_format: WireFormat | None) -> list[str]:
     if not isinstance(body, dict):
         return [f"the request body is not a JSON object: {body!r:.120}"]
     problems = []
-    for param, values in sent_params(body).items():
+    for param, sent in sent_params(body, wire_format).items():
+        default = INTERFACE_DEFAULTS[param]
         if param in omitted:
-            if values:
-                problems.append(f"{param} declared omitted ({omitted[param]}) but sent as {values[0]!r}")
-        elif INTERFACE_DEFAULTS[param] not in values:
-            found = f"sent {values[0]!r}" if values else "sent none (the API's own default applies)"
-            problems.append(f"{param}: LAIOS's default is {INTERFACE_DEFAULTS[param]!r}, {found}")
+            if sent.anywhere:
+                problems.append(f"{param} declared omitted ({omitted[param]}) but {_sent_as(sent)}")
+        elif default not in sent.values:
+            found = [f"sent {v!r}" for v in sent.values[:1]]
+            misplaced = sent.misplaced(default)
+            if misplaced is not None:
+                found.append(misplaced if found else f"{misplaced}, so the API's own default applies")
+            problems.append(f"{param}: LAIOS's default is {default!r}, {'; '.join(found) or _NONE_SENT}")
     return problems
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
 __all__ = ["ErrorShape", "Event", "WireError", "WireFormat", "count", "endpoint_family", "laios_usage", "split_text"]
@@ -106,6 +106,18 @@ def splice(body: bytes, edits: Iterable[tuple[Event, bytes]]) -> bytes:
     return b"".join(out)
 
 
+# Written as the text, then replaced by ``null``: the decoders write text, not JSON values.
+_NULL_SENTINEL = "laios-conformance-null-sentinel-7f3a"
+
+
+def _nulled(body: bytes) -> bytes:
+    """``body`` with the sentinel text, as a JSON string, replaced by ``null``."""
+    written = json.dumps(_NULL_SENTINEL).encode("utf-8")
+    if written not in body:
+        raise WireError("the decoder did not write the text as one JSON string, so it cannot be made null")
+    return body.replace(written, b"null")
+
+
 def count(value: Any) -> int | None:
     """A token count as the body states it: an int (not a bool), or None."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -172,6 +184,12 @@ class WireFormat:
     endpoints: tuple[str, ...] = ()
     #: What tells a stream of this format is complete, as a failure message names it.
     end_marker: str = "its end marker"
+    #: Where a request of this format carries each sampling parameter the kit checks
+    #: (``"temperature"``, ``"max_tokens"``): the dotted key paths the server reads it
+    #: from, any one of which may hold it (``"options.num_predict"``). A parameter not
+    #: listed (none is, by default) is looked for anywhere in the body, under any of the
+    #: usual keys.
+    param_places: ClassVar[Mapping[str, tuple[str, ...]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -349,6 +367,42 @@ class WireFormat:
         if not stream:
             return self._rebuild_whole(response_body, text)
         return self._rebuild_stream(response_body, text)
+
+    def with_null_text(self, response_body: bytes, *, stream: bool) -> bytes:
+        """The same response with its answer text set to JSON ``null``: in a whole body the
+        field :meth:`rebuild` writes; in a stream the text field of every event that has one
+        (a streamed :meth:`rebuild` spreads its text over several events, so no single
+        field holds it).
+
+        Raises WireError when the body has no such field, NotImplementedError for a stream
+        of a decoder without the per-event hooks.
+        """
+        if not stream:
+            return _nulled(self.rebuild(response_body, _NULL_SENTINEL, stream=False))
+        if self.framing is None:
+            raise NotImplementedError(f"{type(self).__name__} cannot set the text of a stream's events to null")
+        edits = [
+            (event, _nulled(self._set_text(response_body, event, obj, _NULL_SENTINEL)))
+            for event, obj in self._parsed(response_body)
+            if self._text_of(obj) is not None
+        ]
+        if not edits:
+            raise WireError(f"no event of this {self.name} stream has a text field")
+        return splice(response_body, edits)
+
+    def with_malformed_event(self, response_body: bytes) -> bytes:
+        """The stream with the payload of its first text event cut in half, so that it is not
+        valid JSON; the event still ends as the framing requires (a reader dispatches and
+        parses it) and every other byte is unchanged.
+
+        Raises NotImplementedError for a decoder without the per-event hooks.
+        """
+        if self.framing is None:
+            raise NotImplementedError(f"{type(self).__name__} cannot break an event of a stream")
+        parsed = self._parsed(response_body)
+        event, _ = parsed[self._first_text_event(parsed)]
+        half = event.payload[: len(event.payload) // 2]
+        return splice(response_body, [(event, render(response_body, event, half))])
 
     def without_end_marker(self, response_body: bytes) -> bytes:
         """The stream with every sign of a finished answer removed (text unchanged)."""

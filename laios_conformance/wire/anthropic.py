@@ -60,6 +60,11 @@ def _text_blocks(obj: dict[str, Any]) -> list[int]:
     return [i for i, b in enumerate(content) if isinstance(b, dict) and b.get("type") == "text"]
 
 
+def _str(text: Any) -> str:
+    """A text field's value as text: a null (or missing) text is no text."""
+    return text if isinstance(text, str) else ""
+
+
 class AnthropicWire(WireFormat):
     """Messages API bodies, whole and streamed."""
 
@@ -67,6 +72,7 @@ class AnthropicWire(WireFormat):
     framing = _sse
     endpoints = ("/v1/messages",)
     end_marker = "the message_stop event (a stop_reason comes before the end)"
+    param_places = {"temperature": ("temperature",), "max_tokens": ("max_tokens",)}
 
     # -- recognition
 
@@ -84,7 +90,7 @@ class AnthropicWire(WireFormat):
         obj = load_object(body)
         if obj.get("type") == "error":
             raise WireError(f"an error body, not an answer: {obj.get('error')!r}"[:300])
-        return "".join(obj["content"][i].get("text", "") for i in _text_blocks(obj))
+        return "".join(_str(obj["content"][i].get("text")) for i in _text_blocks(obj))
 
     def _decode(self, data: str) -> Any:
         obj = load_json(data)
@@ -96,10 +102,10 @@ class AnthropicWire(WireFormat):
         kind = obj.get("type")
         if kind == "content_block_delta":
             delta = obj.get("delta") or {}
-            return delta.get("text", "") if delta.get("type") == "text_delta" else None
+            return _str(delta.get("text")) if delta.get("type") == "text_delta" else None
         if kind == "content_block_start":
             block = obj.get("content_block") or {}
-            return block.get("text", "") if block.get("type") == "text" else None
+            return _str(block.get("text")) if block.get("type") == "text" else None
         return None
 
     def _event_error(self, obj: Any) -> str | None:

@@ -63,6 +63,8 @@ class OllamaWire(WireFormat):
     framing = _ndjson
     endpoints = ("/api/chat", "/api/generate")
     end_marker = 'the "done": true object'
+    # Sampling options live in ``options``; the server ignores unknown top-level fields.
+    param_places = {"temperature": ("options.temperature",), "max_tokens": ("options.num_predict",)}
 
     # -- recognition
 

@@ -128,6 +128,8 @@ class OpenAIWire(WireFormat):
     framing = _sse
     endpoints = ("/chat/completions",)
     end_marker = "data: [DONE] or a finish_reason"
+    # As api.openai.com and the compatible servers in tests/data/wire_samples receive them.
+    param_places = {"temperature": ("temperature",), "max_tokens": ("max_tokens", "max_completion_tokens")}
 
     # -- recognition
 
@@ -267,6 +269,20 @@ class OpenAIWire(WireFormat):
             if isinstance(message, dict) and isinstance(message.get("content"), str) and message["content"] != so_far:
                 path: list[str | int] = ["choices", position, "message", "content"]
                 edits.append((event, render(body, event, replace(event.payload, path, so_far))))
+        return splice(body, edits)
+
+    def with_null_text(self, response_body: bytes, *, stream: bool) -> bytes:
+        """In a stream, also nulls the accumulated ``message.content`` beside each delta (Perplexity)."""
+        body = super().with_null_text(response_body, stream=stream)
+        if not stream:
+            return body
+        edits = []
+        for event, obj in self._parsed(body):
+            found = _choice(obj)
+            message = found[1].get("message") if found else None
+            if found and isinstance(message, dict) and isinstance(message.get("content"), str):
+                path: list[str | int] = ["choices", found[0], "message", "content"]
+                edits.append((event, render(body, event, replace(event.payload, path, None))))
         return splice(body, edits)
 
     def _set_text(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:

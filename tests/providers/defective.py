@@ -20,7 +20,14 @@ import httpx
 
 from laios_conformance import LLMClient, LLMMessage, LLMResponse
 
-from .openai_style import GoodOpenAIStyle, KeyFromItsEnvironment, ProviderError, RetriesConnectsTwice, tls_context
+from .openai_style import (
+    GenerateReadsStream,
+    GoodOpenAIStyle,
+    KeyFromItsEnvironment,
+    ProviderError,
+    RetriesConnectsTwice,
+    tls_context,
+)
 
 
 class EmptyModelName(GoodOpenAIStyle):
@@ -178,6 +185,14 @@ class TrustsTheBody(GoodOpenAIStyle):
         except Exception:
             content = ""
         return LLMResponse(content=content, model=self.model)
+
+
+class StreamedGenerateTrustsNoText(GenerateReadsStream):
+    """Fails raises-on-bad-body: its generate() reads a stream and returns what it carried,
+    ``""`` when no delta had text (a null or empty text)."""
+
+    def stream_carried_no_text(self) -> None:
+        pass
 
 
 class PoisonedAfterFailure(GoodOpenAIStyle):

@@ -121,6 +121,17 @@ class ChecksStatusWhenCalled(GoodOpenAIStyle):
                 raise ProviderError(f"stream broken: {type(exc).__name__}") from exc
 
 
+class GenerateReadsStream(GoodOpenAIStyle):
+    """Also correct: generate() asks for a stream and joins its text, as a provider on the
+    Anthropic SDK's ``messages.stream(...).get_final_message()`` does."""
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        text = "".join(self.generate_stream(messages, temperature, max_tokens, **kwargs))
+        return LLMResponse(content=text, model=self.model)
+
+
 class RefusalAsAnswer(GoodOpenAIStyle):
     """Also correct: returns a refusal as the answer's content instead of raising with it."""
 

@@ -1,4 +1,8 @@
-"""Every user mistake gets one clear line and pytest's usage-error exit code (4)."""
+"""Every user mistake gets one clear line and pytest's usage-error exit code (4).
+
+The runs are in-process (each with a fresh config, so as fast as a clause run); only the
+check of what the plugin imports needs a fresh interpreter.
+"""
 
 from __future__ import annotations
 
@@ -154,7 +158,7 @@ CASES = [
 @pytest.mark.parametrize("args, expected", CASES, ids=[c[1][:40] for c in CASES])
 def test_user_mistake_is_one_clear_line(pytester: pytest.Pytester, args: list, expected: str) -> None:
     pytester.makepyfile(user_providers=PROVIDERS, broken_import="import not_installed_dep\n")
-    result = pytester.runpytest_subprocess(*args)
+    result = pytester.runpytest_inprocess(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.errlines if line.startswith("ERROR:")]
     assert len(errors) == 1, result.errlines
@@ -165,7 +169,7 @@ def test_user_mistake_is_one_clear_line(pytester: pytest.Pytester, args: list, e
 def test_a_missing_cassette_folder_named_in_the_ini_is_one_clear_line(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(user_providers=PROVIDERS)
     pytester.makeini("[pytest]\nlaios_cassette_dir = missing-cassettes\n")
-    result = pytester.runpytest_subprocess("--laios-provider=user_providers:NeedsArgs")
+    result = pytester.runpytest_inprocess("--laios-provider=user_providers:NeedsArgs")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.errlines if line.startswith("ERROR:")]
     assert len(errors) == 1 and errors[0].startswith("ERROR: laios_cassette_dir (ini) "), result.errlines
@@ -175,7 +179,7 @@ def test_a_missing_cassette_folder_named_in_the_ini_is_one_clear_line(pytester: 
 def test_a_missing_cassette_folder_is_fine_when_recording_into_it(pytester: pytest.Pytester) -> None:
     """Recording creates the folder; only replay needs it to exist."""
     pytester.makepyfile(user_providers=PROVIDERS)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(
         "--laios-provider=user_providers:NeedsArgs", "--laios-cassette-dir=new-folder", "--record-mode=once"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR  # for the constructor's arguments, checked next
@@ -186,7 +190,7 @@ def test_a_missing_cassette_folder_is_fine_when_recording_into_it(pytester: pyte
 
 def test_one_class_built_alike_twice_may_share_its_cassette_folder(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(user_providers=PROVIDERS)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(
         "--laios-provider=user_providers:Plain",
         "--laios-provider=user_providers:Plain",
         '--laios-provider-kwargs={"model": "a"}',
@@ -199,7 +203,7 @@ def test_one_class_built_alike_twice_may_share_its_cassette_folder(pytester: pyt
 @pytest.mark.parametrize("age", ["-3", "soon"])
 def test_a_cassette_age_that_is_not_whole_days_is_a_usage_error(pytester: pytest.Pytester, age: str) -> None:
     pytester.makepyfile(user_providers=PROVIDERS)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(
         "--laios-provider=user_providers:NeedsArgs", f"--laios-max-cassette-age={age}"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -221,7 +225,7 @@ def test_a_project_fixture_named_as_one_the_contract_uses_is_a_usage_error(
     pytester.makeconftest(f"import pytest\n\n@pytest.fixture\ndef {name}():\n    return {{}}\n")
     report = pytester.path / "verdict.json"
     report.write_text("{}")  # last run's: must not survive as this run's verdict
-    result = pytester.runpytest_subprocess(*PLAIN, f"--laios-report={report}")
+    result = pytester.runpytest_inprocess(*PLAIN, f"--laios-report={report}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.errlines if line.startswith("ERROR:")]
     assert len(errors) == 1, result.errlines
@@ -234,7 +238,7 @@ def test_under_xdist_a_replaced_fixture_makes_every_clause_error(pytester: pytes
     pytester.makepyfile(user_providers=PROVIDERS)
     pytester.makeconftest("import pytest\n\n@pytest.fixture\ndef provider():\n    return {}\n")
     report = pytester.path / "verdict.json"
-    result = pytester.runpytest_subprocess(*PLAIN, f"--laios-report={report}", "-n", "2")
+    result = pytester.runpytest_inprocess(*PLAIN, f"--laios-report={report}", "-n", "2")
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.outlines[-5:]
     clauses = load_verdict(report)["providers"][0]["clauses"]
     assert {c["status"] for c in clauses.values()} == {"error"}
@@ -255,7 +259,7 @@ def test_collection_settings_that_hide_the_contract_are_a_usage_error(
 ) -> None:
     pytester.makepyfile(user_providers=PROVIDERS)
     pytester.makeini(f"[pytest]\n{ini}\n")
-    result = pytester.runpytest_subprocess(*PLAIN)
+    result = pytester.runpytest_inprocess(*PLAIN)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.errlines if line.startswith("ERROR:")]
     assert len(errors) == 1 and expected in errors[0], result.errlines
@@ -264,11 +268,11 @@ def test_collection_settings_that_hide_the_contract_are_a_usage_error(
 def test_paths_without_the_contract_judge_nothing_and_say_so(pytester: pytest.Pytester) -> None:
     """The project's own tests run; a verdict asked for and not made fails the run."""
     pytester.makepyfile(user_providers=PROVIDERS, test_own="def test_own():\n    pass\n")
-    result = pytester.runpytest_subprocess(*PLAIN, "test_own.py")
+    result = pytester.runpytest_inprocess(*PLAIN, "test_own.py")
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*no provider was judged: add --pyargs laios_conformance.contract*"])
     report = pytester.path / "verdict.json"
-    result = pytester.runpytest_subprocess(*PLAIN, "test_own.py", f"--laios-report={report}")
+    result = pytester.runpytest_inprocess(*PLAIN, "test_own.py", f"--laios-report={report}")
     assert result.ret == pytest.ExitCode.TESTS_FAILED and not report.exists()
     result.stdout.fnmatch_lines(["*no provider was judged and no verdict was written*"])
 
@@ -276,14 +280,14 @@ def test_paths_without_the_contract_judge_nothing_and_say_so(pytester: pytest.Py
 def test_unset_plugin_does_nothing(pytester: pytest.Pytester) -> None:
     """Without --laios-provider the plugin adds options and nothing else."""
     pytester.makepyfile(test_plain="def test_ok():\n    assert True\n")
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest_inprocess()
     result.assert_outcomes(passed=1)
     assert "judging against" not in result.stdout.str()
     assert "LAIOS conformance" not in result.stdout.str()
 
 
 def test_options_are_grouped_in_help(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess("--help")
+    result = pytester.runpytest_inprocess("--help")
     result.stdout.fnmatch_lines(["*LAIOS provider conformance*", "*--laios-provider=MODULE:CLASS*"])
 
 

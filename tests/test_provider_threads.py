@@ -56,3 +56,11 @@ def test_a_call_that_raises_before_sending_is_named_not_blamed_on_a_cache(run_ki
         assert "cache" not in message, message
     (cause,) = run.report["root_causes"]
     assert cause["exception"] == "TypeError" and len(cause["clauses"]) >= 10
+
+
+def test_a_reader_thread_that_reads_on_after_the_caller_stops_fails_stream_closes(run_kit) -> None:
+    """The rest of the answer arrives paced, as a live stream's does: a reader that ignores
+    the stop reads it all (paying for every token) before it closes the response."""
+    run = run_kit(P + "ReadsOnAfterTheCallerStops", "-k", "stream_closes", "--laios-allow-partial")
+    assert run.statuses() == {"stream-closes": "failed"}, run.report
+    assert "went on reading" in run.message("stream-closes")

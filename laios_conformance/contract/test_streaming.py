@@ -427,24 +427,42 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
     generating tokens you pay for) until garbage collection, and exhausts the pool.
 
     **Checks**: after the first chunk, ``break`` out of the loop, and ``close()`` the
-    generator: in both cases the response is closed by the time control returns.
+    generator: in both cases the response is closed, at once or (a reader thread of the
+    provider's noticing the stop) within a second, and the provider reads at most a
+    network read or two after the stop, not the rest of the answer. The rest arrives
+    one event every 20 ms, as a live stream's would.
 
     **How to fix**: open the response with ``with client.stream(...) as response:`` inside
-    the generator, so that ``GeneratorExit`` closes it.
+    the generator, so that ``GeneratorExit`` closes it. A reader thread must check a stop
+    flag (set in the generator's ``finally``) between reads, and close the response then.
     """
     recorded = recorded_stream(provider)
     cases = Cases()
     for case in ("break", "close()"):
-        reply = recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts())
+        reply = recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts(), pace=CLOSE_PACE)
         with observed(answer_with(always(reply))) as traffic:
             stream = stream_hello(provider)
             for _ in stream:
                 break
+            read_at_stop = reply.delivered
             if case == "close()":
                 stream.close()
             else:
                 del stream  # the caller's loop ended and dropped its last reference
+            closed = all(seen.closed.wait(CLOSE_GRACE) for seen in traffic.seen)
         require_traffic(traffic, "generate_stream()")
-        if not all(seen.closed.is_set() for seen in traffic.seen):
+        read_after = reply.delivered - read_at_stop
+        if not closed:
             cases.fail(case, "the upstream response was still open after the caller stopped iterating")
+        elif read_after > READS_AFTER_STOP and len(reply.pieces()) - read_at_stop > READS_AFTER_STOP + 1:
+            cases.fail(
+                case,
+                f"the provider went on reading {read_after} more network reads after the caller stopped "
+                f"(the rest of the answer) before closing the response",
+            )
     cases.conclude()
+
+
+CLOSE_PACE = 0.02  # seconds between the events served after the first
+CLOSE_GRACE = 1.0  # seconds a provider's own reader thread may take to notice the stop
+READS_AFTER_STOP = 2  # one read in flight, one read ahead by a buffered stack

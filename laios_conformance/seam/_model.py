@@ -40,7 +40,7 @@ class Reply:
     the gate while it waits here, so the gate counts as expired at once instead of after
     the timeout. ``pace`` holds each piece after the first
     back for that many seconds of real time, so that the reads of concurrent streams
-    interleave.
+    interleave. ``delivered`` counts the pieces handed to the stack so far.
     """
 
     status: int = 200
@@ -53,6 +53,7 @@ class Reply:
     gate_expired: bool = False
     gate_opener: threading.Thread | None = None
     pace: float = 0.0
+    delivered: int = 0
 
     def pieces(self) -> list[bytes]:
         end = len(self.body) if self.drop_at is None else min(self.drop_at, len(self.body))
@@ -67,6 +68,7 @@ class Reply:
                 self.gate_expired = True
             if index and self.pace:
                 threading.Event().wait(self.pace)  # a real pause, whatever time.sleep is patched to
+            self.delivered += 1
             yield piece
 
     def _gate_opens(self) -> bool:

@@ -11,6 +11,7 @@ provider's in every later block, not as "threads already running elsewhere".
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -49,20 +50,36 @@ class SendsFromItsPool(GoodOpenAIStyle):
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[str]:
         pieces: queue.Queue[Any] = queue.Queue()
-        self.pool().submit(self._pump, pieces, messages, temperature, max_tokens)
-        while (piece := pieces.get(timeout=HARD_TIMEOUT)) is not _END:
-            if isinstance(piece, BaseException):
-                raise piece
-            yield piece
-
-    def _pump(self, pieces: queue.Queue[Any], *call: Any) -> None:
+        stop = threading.Event()
+        self.pool().submit(self._pump, pieces, stop, messages, temperature, max_tokens)
         try:
-            for piece in GoodOpenAIStyle.generate_stream(self, *call):
+            while (piece := pieces.get(timeout=HARD_TIMEOUT)) is not _END:
+                if isinstance(piece, BaseException):
+                    raise piece
+                yield piece
+        finally:
+            stop.set()  # the caller stopped: the reader closes the response at its next piece
+
+    def _pump(self, pieces: queue.Queue[Any], stop: threading.Event, *call: Any) -> None:
+        stream = GoodOpenAIStyle.generate_stream(self, *call)
+        try:
+            for piece in stream:
+                if stop.is_set():
+                    break
                 pieces.put(piece)
         except BaseException as exc:
             pieces.put(exc)
         finally:
+            stream.close()
             pieces.put(_END)
+
+
+class ReadsOnAfterTheCallerStops(SendsFromItsPool):
+    """Defective (stream-closes): its reader thread reads the whole answer whether or not
+    anyone still wants it, and only then closes the response."""
+
+    def _pump(self, pieces: queue.Queue[Any], stop: threading.Event, *call: Any) -> None:
+        super()._pump(pieces, threading.Event(), *call)  # a stop flag nobody sets
 
 
 class StripsInItsPool(SendsFromItsPool):

@@ -131,7 +131,9 @@ def _call_thread() -> _CallThread:
     return held.call_thread
 
 
-def run_with_timeout(what: str, timeout: float | None, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def run_with_timeout(
+    what: str, timeout: float | None, function: Callable[..., Any], /, *args: Any, **kwargs: Any
+) -> Any:
     """``function(*args, **kwargs)``, or :class:`CallTimedOut` after ``timeout`` seconds."""
     if not timeout or timeout <= 0:
         return function(*args, **kwargs)

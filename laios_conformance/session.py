@@ -455,13 +455,14 @@ class ConformanceSession:
         """One progress line per recorded cassette: a person recording against a paid API sees it."""
         from .cassettes import read_cassette, serializer
 
-        self.recorded.append(str(path))
-        interactions = len(read_cassette(path, serializer)[0])
+        self.recorded.append(str(path))  # linted at the end: a file the kit refuses fails the gate there
+        try:
+            what = f"{len(read_cassette(path, serializer)[0])} interaction(s), {path.stat().st_size} bytes"
+        except Exception as error:  # e.g. over the size limit, or a body that is not UTF-8
+            what = f"which the kit refuses to read back: {redact(str(error), self.secrets)[:200]}"
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_line(
-                f"laios: recorded {path.stem} -> {path} ({interactions} interaction(s), {path.stat().st_size} bytes)"
-            )
+            reporter.write_line(f"laios: recorded {path.stem} -> {path} ({what})")
 
     # -- the end of the run ---------------------------------------------------------------
 

@@ -381,6 +381,22 @@ def test_stale_cassettes_fail_the_freshness_clause(openai_copy, replay) -> None:
     assert statuses(report) == {"cassettes-fresh": "skipped"}
     assert unasked.ret == 0
 
+    future = directory / names[0]
+    future.write_text(future.read_text(encoding="utf-8").replace("2020-01-01", "2099-01-01"), encoding="utf-8")
+    result, report = replay(
+        root, kwargs, "-k", "cassettes_fresh", "--laios-max-cassette-age=30000", "--laios-allow-partial"
+    )
+    assert statuses(report) == {"cassettes-fresh": "failed"}
+    assert f"{names[0]}: recorded 2099-01-01, a date in the future" in message(report, "cassettes-fresh")
+
+    for path in directory.glob("*.yaml"):
+        path.unlink()
+    result, report = replay(
+        root, kwargs, "-k", "cassettes_fresh", "--laios-max-cassette-age=30", "--laios-allow-partial"
+    )
+    assert statuses(report) == {"cassettes-fresh": "skipped"}  # nothing recorded: not a pass
+    assert "no cassettes" in message(report, "cassettes-fresh")
+
 
 # --- more recording runs against the session's fake API --------------------------------------
 
@@ -555,6 +571,31 @@ def test_lint_after_recording_catches_a_secret_the_kit_did_not_know(fake_api: Fa
     assert verdict_badge(verdict)["color"] == "red"
 
 
+def test_a_recorded_cassette_the_kit_refuses_to_read_back_fails_the_gate_in_one_line(
+    fake_api: FakeAPI, tmp_path: Path
+) -> None:
+    """A team's lower size bound (or a body that is not UTF-8) refuses what was just written:
+    the run goes on to its verdict, and lint names the file; no INTERNALERROR."""
+    report = tmp_path / "verdict.json"
+    args = kit_args(
+        "reference_providers.openai:OpenAIClient",
+        {"base_url": fake_api.url + "/v1"},
+        tmp_path / "cassettes",
+        "--record-mode=once",
+        f"--laios-report={report}",
+        "-k",
+        "returns_response or system_prompt",
+        "--laios-allow-partial",
+    )
+    result = kit_subprocess(args, cwd=tmp_path, env={"LAIOS_CONFORMANCE_MAX_CASSETTE_MB": "0.001"})
+    assert "INTERNALERROR" not in result.stdout + result.stderr, output(result)
+    assert "which the kit refuses to read back" in result.stdout, output(result)
+    verdict = load_report(report)
+    assert verdict["verdict"] == "failed" and verdict["cassette_lint"], output(result)
+    assert all("refused" in finding for finding in verdict["cassette_lint"])
+    assert result.returncode == 1
+
+
 # --- a recording killed in the middle of writing a cassette ----------------------------------
 
 SLOW_WRITER = '''
@@ -682,7 +723,8 @@ def test_a_recording_killed_mid_write_leaves_no_partial_cassette(
     verdict = statuses(report)
     assert not leftover.exists(), "the next run removes what the interrupted one left"
     assert f"laios: removed {leftover}, left by an interrupted cassette write" in result.outlines
-    assert verdict["cassettes-fresh"] == "passed"
+    # once: the folder holds no cassette, so none can be stale: not judged
+    assert verdict["cassettes-fresh"] == ("passed" if old is not None else "skipped")
     if old is not None:
         assert verdict["returns-response"] == "passed"
     else:

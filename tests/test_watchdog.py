@@ -157,3 +157,28 @@ def test_a_forked_child_makes_its_own_call_thread() -> None:
     answer = os.read(read, 2)
     os.waitpid(pid, 0)
     assert answer == b"ok"
+
+
+def test_a_provider_argument_named_like_the_watchdog_s_own_reaches_the_provider() -> None:
+    """``timeout`` is a common constructor argument (the reference providers take one)."""
+    from laios_conformance.loading import load_provider
+
+    class TakesTimeout:
+        def __init__(self, timeout: float = 60, what: str = "", function: str = "") -> None:
+            self.given = (timeout, what, function)
+
+        def generate(self, *args: object) -> None: ...
+
+    import sys
+    import types
+
+    module = types.ModuleType("laios_test_takes_timeout")
+    module.TakesTimeout = TakesTimeout  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    try:
+        spec = load_provider(
+            f"{module.__name__}:TakesTimeout", '{"timeout": 10, "what": "w", "function": "f"}', "sk-x", call_timeout=5
+        )
+        assert spec.build().given == (10, "w", "f")
+    finally:
+        del sys.modules[module.__name__]

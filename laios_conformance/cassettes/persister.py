@@ -110,7 +110,7 @@ class SafePersister:
         self, cassette_path: str | os.PathLike[str], cassette_dict: dict[str, Any], serializer: Any
     ) -> None:
         path = Path(cassette_path)
-        cassette_dict = self._redacted(_answers_only(cassette_dict))
+        cassette_dict = self._redacted(_without_repeats(_answers_only(cassette_dict)))
         if not cassette_dict["requests"] or self._keep_existing(path, cassette_dict, serializer):
             return
         atomic_write_text(path, serialize(cassette_dict, serializer))
@@ -147,6 +147,20 @@ def _answers_only(cassette_dict: dict[str, Any]) -> dict[str, Any]:
         for request, response in zip(cassette_dict["requests"], cassette_dict["responses"], strict=True)
         if not _is_error(response)
     ]
+    return {**cassette_dict, "requests": [p[0] for p in pairs], "responses": [p[1] for p in pairs]}
+
+
+def _without_repeats(cassette_dict: dict[str, Any]) -> dict[str, Any]:
+    """The interactions, each request-and-response pair once.
+
+    ``--record-mode=all`` records a request again each time it is sent (a clause that asks
+    the same question five times); replay always plays the first match, so the copies
+    would only count as interactions never replayed.
+    """
+    pairs: list[tuple[Any, Any]] = []
+    for request, response in zip(cassette_dict["requests"], cassette_dict["responses"], strict=True):
+        if not any(request._to_dict() == r._to_dict() and response == s for r, s in pairs):
+            pairs.append((request, response))
     return {**cassette_dict, "requests": [p[0] for p in pairs], "responses": [p[1] for p in pairs]}
 
 

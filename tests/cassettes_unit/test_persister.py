@@ -197,3 +197,19 @@ def test_a_cassette_of_error_answers_only_is_not_written(tmp_path, code: int) ->
     before = path.read_bytes()
     SafePersister(record_mode="all").save_cassette(path, errors, laios_yaml)  # all: would always rewrite
     assert path.read_bytes() == before
+
+
+def test_a_request_answered_alike_again_is_written_once(tmp_path) -> None:
+    """--record-mode=all records each repeat of a request; replay plays the first match
+    only, so the copies would be interactions never replayed (the clause then errors)."""
+    path = tmp_path / "c.yaml"
+    hello, other = (request(body=b'{"n": 1}'), response(b"hi")), (request(body=b'{"n": 2}'), response(b"hi"))
+    again_other_answer = (request(body=b'{"n": 1}'), response(b"hello"))
+    recorded = cassette_dict(hello, other, hello, hello, again_other_answer)
+    SafePersister(record_mode="all").save_cassette(path, recorded, laios_yaml)
+    requests, responses = SafePersister().load_cassette(path, laios_yaml)[:2]
+    assert [(r.body, s["body"]["string"]) for r, s in zip(requests, responses, strict=True)] == [
+        (b'{"n": 1}', b"hi"),
+        (b'{"n": 2}', b"hi"),
+        (b'{"n": 1}', b"hello"),
+    ]

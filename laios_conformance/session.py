@@ -62,6 +62,7 @@ _BLOCKED_REACH = (
 )
 _EVIDENCE_KEY = "laios_evidence"
 _RECORDED_KEY = "laios_recorded"
+_UNKEPT_KEY = "laios_recording_not_kept"
 _DESELECTED_KEY = "laios_deselected"
 NO_RESULT = "no result: not collected, deselected, or the run stopped before it"
 DESELECTED = "deselected by -k, -m or --deselect"
@@ -437,6 +438,11 @@ class ConformanceSession:
                 self.verdict.set_evidence(value["provider"], value["clause"], value["evidence"])
             elif key == _RECORDED_KEY and report.when == "teardown":
                 self._announce_recording(Path(value))
+            elif key == _UNKEPT_KEY and report.when == "teardown":
+                self._announce(
+                    f"laios: not kept {value}: its clause could not judge while recording, so the recording may "
+                    "lack exchanges; record it again once the clause's error is fixed"
+                )
             elif key == KEPT_PROPERTY and report.when == "teardown":
                 self._announce(str(value))
                 self.kept.append(str(value))
@@ -447,7 +453,15 @@ class ConformanceSession:
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
         result = yield
         watch = item.stash.get(bookkeeping.CASSETTE_KEY, None)
-        if self.recording and watch is not None and watch.changed():
+        if not (self.recording and watch is not None and watch.changed()):
+            return result
+        worst = item.stash.get(_WORST_SO_FAR, None)
+        if watch.before is None and worst is not None and worst["status"] == "error":
+            # The clause could not judge (the API failed a request, say): what was recorded may
+            # lack its later exchanges, and --record-mode=once would never replace it.
+            watch.path.unlink(missing_ok=True)
+            item.user_properties.append((_UNKEPT_KEY, str(watch.path)))
+        else:
             item.user_properties.append((_RECORDED_KEY, str(watch.path)))
         return result
 

@@ -40,7 +40,7 @@ import pytest
 from laios_conformance.cassettes import lint_paths, read_cassette, serializer
 from laios_conformance.report import verdict_badge, verdict_markdown
 from tests.conftest import load_verdict
-from tests.support.fake_api import FakeAPI, ReceivedRequest, RefusingAPI
+from tests.support.fake_api import FakeAPI, ReceivedRequest, RefusingAPI, StreamOutageAPI
 from tests.support.recording import REPO
 from tests.support.recording import run_kit as kit_subprocess
 
@@ -569,6 +569,33 @@ def test_lint_after_recording_catches_a_secret_the_kit_did_not_know(fake_api: Fa
     assert secret not in report.read_text(encoding="utf-8")
     assert "gate failed" in verdict_markdown(verdict) and "cassette lint: " in verdict_markdown(verdict)
     assert verdict_badge(verdict)["color"] == "red"
+
+
+def test_a_clause_that_could_not_judge_while_recording_keeps_no_new_cassette(fake_api: FakeAPI, tmp_path: Path) -> None:
+    """The API fails the clause's second request: what was recorded lacks it, and
+    --record-mode=once would never replace it (the next replay would blame the provider)."""
+    cassette = tmp_path / "cassettes" / "OpenAIClient" / "no-input-mutation.yaml"
+
+    def record(api: FakeAPI) -> tuple[subprocess.CompletedProcess, dict]:
+        report = tmp_path / "verdict.json"
+        args = kit_args(
+            "reference_providers.openai:OpenAIClient",
+            {"base_url": api.url + "/v1"},
+            tmp_path / "cassettes",
+            "--record-mode=once",
+            f"--laios-report={report}",
+            *("-k", "no_input_mutation", "--laios-allow-partial"),
+        )
+        return kit_subprocess(args, cwd=tmp_path), load_report(report)
+
+    with StreamOutageAPI() as outage:
+        result, report = record(outage)
+    assert statuses(report) == {"no-input-mutation": "error"}, output(result)
+    assert f"laios: not kept {cassette}: its clause could not judge while recording" in result.stdout
+    assert not cassette.exists()
+    result, report = record(fake_api)  # the outage is over: record again, as the error said
+    assert statuses(report) == {"no-input-mutation": "passed"}, output(result)
+    assert cassette.is_file()
 
 
 def test_a_recorded_cassette_the_kit_refuses_to_read_back_fails_the_gate_in_one_line(

@@ -68,6 +68,9 @@ class FakeAPI:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 api.received.append(ReceivedRequest("POST", self.path, dict(self.headers), body))
+                if api.drops(body):
+                    self.close_connection = True  # hang up without an answer
+                    return
                 status, headers, payload = api.answer(self.path, body)
                 self.send_response(status)
                 for name, value in headers.items():
@@ -87,6 +90,10 @@ class FakeAPI:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+    def drops(self, body: bytes) -> bool:
+        """Whether to hang up on this request without answering (an outage)."""
+        return False
 
     def answer(self, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         family = family_of(path)
@@ -130,3 +137,11 @@ class RefusingAPI(FakeAPI):
     def answer(self, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         response = load_sample("openai/err401-invalid-key.json")["response"]
         return response["status"], {"content-type": "application/json"}, response["body_text"].encode("utf-8")
+
+
+@dataclass
+class StreamOutageAPI(FakeAPI):
+    """The same API with its streaming side down: it hangs up on every streamed request."""
+
+    def drops(self, body: bytes) -> bool:
+        return bool(json.loads(body or b"{}").get("stream"))

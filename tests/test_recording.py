@@ -571,29 +571,28 @@ def test_lint_after_recording_catches_a_secret_the_kit_did_not_know(fake_api: Fa
     assert verdict_badge(verdict)["color"] == "red"
 
 
+def record_openai(api: FakeAPI, tmp_path: Path, selection: str, env: dict[str, str] | None = None):
+    """Record OpenAIClient's clauses of ``selection`` with once into ``tmp_path``: the run and its verdict."""
+    report = tmp_path / "verdict.json"
+    args = kit_args(
+        "reference_providers.openai:OpenAIClient",
+        {"base_url": api.url + "/v1"},
+        tmp_path / "cassettes",
+        *("--record-mode=once", f"--laios-report={report}", "-k", selection, "--laios-allow-partial"),
+    )
+    return kit_subprocess(args, cwd=tmp_path, env=env), load_report(report)
+
+
 def test_a_clause_that_could_not_judge_while_recording_keeps_no_new_cassette(fake_api: FakeAPI, tmp_path: Path) -> None:
     """The API fails the clause's second request: what was recorded lacks it, and
     --record-mode=once would never replace it (the next replay would blame the provider)."""
     cassette = tmp_path / "cassettes" / "OpenAIClient" / "no-input-mutation.yaml"
-
-    def record(api: FakeAPI) -> tuple[subprocess.CompletedProcess, dict]:
-        report = tmp_path / "verdict.json"
-        args = kit_args(
-            "reference_providers.openai:OpenAIClient",
-            {"base_url": api.url + "/v1"},
-            tmp_path / "cassettes",
-            "--record-mode=once",
-            f"--laios-report={report}",
-            *("-k", "no_input_mutation", "--laios-allow-partial"),
-        )
-        return kit_subprocess(args, cwd=tmp_path), load_report(report)
-
     with StreamOutageAPI() as outage:
-        result, report = record(outage)
+        result, report = record_openai(outage, tmp_path, "no_input_mutation")
     assert statuses(report) == {"no-input-mutation": "error"}, output(result)
     assert f"laios: not kept {cassette}: its clause could not judge while recording" in result.stdout
     assert not cassette.exists()
-    result, report = record(fake_api)  # the outage is over: record again, as the error said
+    result, report = record_openai(fake_api, tmp_path, "no_input_mutation")  # the outage is over: again
     assert statuses(report) == {"no-input-mutation": "passed"}, output(result)
     assert cassette.is_file()
 
@@ -603,21 +602,10 @@ def test_a_recorded_cassette_the_kit_refuses_to_read_back_fails_the_gate_in_one_
 ) -> None:
     """A team's lower size bound (or a body that is not UTF-8) refuses what was just written:
     the run goes on to its verdict, and lint names the file; no INTERNALERROR."""
-    report = tmp_path / "verdict.json"
-    args = kit_args(
-        "reference_providers.openai:OpenAIClient",
-        {"base_url": fake_api.url + "/v1"},
-        tmp_path / "cassettes",
-        "--record-mode=once",
-        f"--laios-report={report}",
-        "-k",
-        "returns_response or system_prompt",
-        "--laios-allow-partial",
-    )
-    result = kit_subprocess(args, cwd=tmp_path, env={"LAIOS_CONFORMANCE_MAX_CASSETTE_MB": "0.001"})
+    selection, env = "returns_response or system_prompt", {"LAIOS_CONFORMANCE_MAX_CASSETTE_MB": "0.001"}
+    result, verdict = record_openai(fake_api, tmp_path, selection, env)
     assert "INTERNALERROR" not in result.stdout + result.stderr, output(result)
     assert "which the kit refuses to read back" in result.stdout, output(result)
-    verdict = load_report(report)
     assert verdict["verdict"] == "failed" and verdict["cassette_lint"], output(result)
     assert all("refused" in finding for finding in verdict["cassette_lint"])
     assert result.returncode == 1

@@ -428,9 +428,9 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
 
     **Checks**: after the first chunk, ``break`` out of the loop, and ``close()`` the
     generator: in both cases the response is closed, at once or (a reader thread of the
-    provider's noticing the stop) within a second, and the provider reads at most a
+    provider's noticing the stop) within half a second, and the provider reads at most a
     network read or two after the stop, not the rest of the answer. The rest arrives
-    one event every 20 ms, as a live stream's would.
+    one event every 10 ms, as a live stream's would.
 
     **How to fix**: open the response with ``with client.stream(...) as response:`` inside
     the generator, so that ``GeneratorExit`` closes it. A reader thread must check a stop
@@ -463,6 +463,6 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
     cases.conclude()
 
 
-CLOSE_PACE = 0.02  # seconds between the events served after the first
-CLOSE_GRACE = 1.0  # seconds a provider's own reader thread may take to notice the stop
+CLOSE_PACE = 0.01  # seconds between the events served after the first
+CLOSE_GRACE = 0.5  # seconds a provider's own reader thread may take to notice the stop
 READS_AFTER_STOP = 2  # one read in flight, one read ahead by a buffered stack

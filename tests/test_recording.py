@@ -448,27 +448,25 @@ def test_once_never_clobbers_an_existing_cassette(recordings, fake_api: FakeAPI,
     assert sorted(m.group(1) for m in map(PROGRESS.match, result.stdout.splitlines()) if m) == ["router-fallback"]
 
 
+def record_openai(api: FakeAPI, tmp_path: Path, selection: str, env: dict[str, str] | None = None):
+    """Record OpenAIClient's clauses of ``selection`` with once into ``tmp_path``: the run and its verdict."""
+    report = tmp_path / "verdict.json"
+    args = kit_args(
+        OPENAI,
+        {"base_url": api.url + "/v1"},
+        tmp_path / "cassettes",
+        *("--record-mode=once", f"--laios-report={report}", "-k", selection, "--laios-allow-partial"),
+    )
+    return kit_subprocess(args, cwd=tmp_path, env=env), load_report(report)
+
+
 def test_recording_refused_by_the_api_writes_nothing_and_judges_nothing(tmp_path: Path) -> None:
     """No key given: the kit's fake one reaches the API, which answers 401 to everything. The
     clauses that need a recorded answer report error (the provider did nothing wrong), and
     no cassette holding a 401 is left to poison every later replay."""
     clauses = "returns_response or stream_join or thread_safety"
     with RefusingAPI() as api:
-        report = tmp_path / "verdict.json"
-        result = kit_subprocess(
-            kit_args(
-                OPENAI,
-                {"base_url": api.url + "/v1"},
-                tmp_path / "cassettes",
-                "--record-mode=once",
-                f"--laios-report={report}",
-                "-k",
-                clauses,
-                "--laios-allow-partial",
-            ),
-            cwd=tmp_path,
-        )
-    verdict = load_report(report)
+        result, verdict = record_openai(api, tmp_path, clauses)
     assert verdict is not None, output(result)
     assert statuses(verdict) == dict.fromkeys(["returns-response", "stream-join", "thread-safety"], "error")
     for clause_id in ("returns-response", "stream-join", "thread-safety"):
@@ -569,18 +567,6 @@ def test_lint_after_recording_catches_a_secret_the_kit_did_not_know(fake_api: Fa
     assert secret not in report.read_text(encoding="utf-8")
     assert "gate failed" in verdict_markdown(verdict) and "cassette lint: " in verdict_markdown(verdict)
     assert verdict_badge(verdict)["color"] == "red"
-
-
-def record_openai(api: FakeAPI, tmp_path: Path, selection: str, env: dict[str, str] | None = None):
-    """Record OpenAIClient's clauses of ``selection`` with once into ``tmp_path``: the run and its verdict."""
-    report = tmp_path / "verdict.json"
-    args = kit_args(
-        "reference_providers.openai:OpenAIClient",
-        {"base_url": api.url + "/v1"},
-        tmp_path / "cassettes",
-        *("--record-mode=once", f"--laios-report={report}", "-k", selection, "--laios-allow-partial"),
-    )
-    return kit_subprocess(args, cwd=tmp_path, env=env), load_report(report)
 
 
 def test_a_clause_that_could_not_judge_while_recording_keeps_no_new_cassette(fake_api: FakeAPI, tmp_path: Path) -> None:

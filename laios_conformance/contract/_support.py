@@ -125,7 +125,7 @@ def observed(
             _refuse_on_upstream_trouble(traffic)
             _remember_sender(provider, traffic)
             if not traffic.seen:
-                raise ClauseCannotJudge(_no_request("the call", provider, exc)) from exc
+                raise ClauseCannotJudge(_no_request(None, provider, exc)) from exc
             raise
         finally:
             raised = _CALL_ERROR.get()
@@ -173,12 +173,12 @@ def _remember_sender(provider: Any, traffic: Traffic) -> None:
         _SENDERS.add(type(provider))
 
 
-def _no_request(during: str, provider: Any, raised: BaseException | None = None) -> str:
+def _no_request(during: str | None, provider: Any, raised: BaseException | None = None) -> str:
+    """Why a call sent no request the kit could see; ``during`` names the call (None: the block's)."""
     sent_before = provider is not None and type(provider) in _SENDERS
     if raised is not None:
         text = (
-            f"{during}: "
-            * (during != "the call")
+            (f"{during}: " if during else "")
             + f"the call raised {type(raised).__name__}: {str(raised)[:200]} before any HTTP request "
             "crossed the kit's seam, so there is nothing to judge; fix that error first"
         )

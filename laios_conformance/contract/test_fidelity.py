@@ -39,25 +39,41 @@ def delivery_problem(conversation: Conversation, body: Any) -> str | None:
     if body is None:
         return "the request body is not valid JSON"
     strings = list(string_values(body))
+    contents = {content for _, content in conversation}
     for roles in (("system",), ("user", "assistant")):
         position = (0, 0)
         for role, content in conversation:
             if role not in roles:
                 continue
-            found = _find_after(strings, content, position)
+            found = _find_after(strings, content, position, contents)
             if found is None:
                 return f"the {role} message {content[:60]!r} is not in the request verbatim and in order"
             position = found
     return None
 
 
-def _find_after(strings: list[str], content: str, position: tuple[int, int]) -> tuple[int, int] | None:
+def _find_after(
+    strings: list[str], content: str, position: tuple[int, int], contents: set[str]
+) -> tuple[int, int] | None:
     index, offset = position
     for i in range(index, len(strings)):
-        at = strings[i].find(content, offset if i == index else 0)
+        text = strings[i]
+        at = text.find(content, offset if i == index else 0)
+        while at >= 0 and _escape_tail(text, at, at + len(content), contents):
+            at = text.find(content, at + 1)
         if at >= 0:
             return i, at + len(content)
     return None
+
+
+def _escape_tail(text: str, start: int, end: int, contents: set[str]) -> bool:
+    r"""Whether the match ``text[start:end]`` is only part of a re-escaped copy: ``"abc``
+    inside ``\"abc`` (a quote escaped again), or ``abc\`` inside ``abc\\`` (a backslash
+    doubled). A backslash next to the match is the provider's unless it belongs to another
+    message's content (messages joined without a separator)."""
+    before = text[start - 1 : start] == "\\" and not any(text.endswith(c, 0, start) for c in contents)
+    after = text[end - 1 : end + 1] == "\\\\" and not any(text.startswith(c, end) for c in contents)
+    return before or after
 
 
 @clause("message-fidelity", "must")
@@ -73,7 +89,8 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
     (text with quotes, backslashes, newlines, tabs, emoji, combining marks, right-to-left
     text, messages up to ~20 KB): each message appears as, or inside, a JSON string of the
     request body, in order (system messages among themselves, the other turns among
-    themselves). A provider may instead refuse a conversation its API forbids by raising
+    themselves), and not only as the tail of a copy escaped again (``"Hi`` inside
+    ``\\"Hi``). A provider may instead refuse a conversation its API forbids by raising
     before anything is sent; it must never send it mangled. The minimal failing
     conversation is shown.
 

@@ -1,6 +1,10 @@
-"""raises-on-bad-body judges a generate() that reads a stream on bodies that are what each
-case says: the "text content null" stream has null in every text event (not the kit's
-sentinel text spread over several), the "malformed JSON" one an event with broken JSON."""
+"""A generate() that reads a stream is judged like one that reads a whole body.
+
+raises-on-bad-body serves it bodies that are what each case says (the "text content null"
+stream has null in every text event, the "malformed JSON" one an event with broken JSON);
+usage-fidelity, usage-reported, finish-reason and model-reported substitute their values
+into the events of the recorded stream that state them.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,15 @@ import pytest
 from tests.conftest import OPENAI_BASE, load_verdict
 from tests.support.fake_api import FakeAPI
 from tests.support.recording import record
+from tests.test_contract_judging import USAGE
 
+D = "tests.providers.defective:"
 CORRECT = "tests.providers.openai_style:GenerateReadsStream"
-DEFECTIVE = "tests.providers.defective:StreamedGenerateTrustsNoText"
+ANTHROPIC_SDK = "tests.providers.sdk_wrappers:AnthropicSDKStreamedGenerate"
+OPENAI_STYLE = (CORRECT, D + "StreamedGenerateTrustsNoText", D + "StreamedGenerateReportsOnlyText")
+OPENAI_STYLE += (D + "StreamedGenerateEstimatesUsage",)
+ANTHROPIC = (ANTHROPIC_SDK, D + "StreamedGenerateReadsStartUsage")
+BAD_BODY = "raises_on_bad_body"
 
 pytestmark = pytest.mark.xdist_group("streamed-generate")  # one recording for the module
 
@@ -22,37 +32,62 @@ pytestmark = pytest.mark.xdist_group("streamed-generate")  # one recording for t
 def cassettes(tmp_path_factory: pytest.TempPathFactory, fake_api: FakeAPI) -> Path:
     root = tmp_path_factory.mktemp("streamed-generate")
     url = fake_api.url
-    result = record(
-        (CORRECT, DEFECTIVE), {"base_url": f"{url}/v1"}, url, OPENAI_BASE, root, root, ["-k", "raises_on_bad_body"]
-    )
-    for target in (CORRECT, DEFECTIVE):
-        assert (root / target.rsplit(":", 1)[1]).is_dir(), result.stdout[-3000:] + result.stderr[-3000:]
+    results = [
+        record(OPENAI_STYLE, {"base_url": f"{url}/v1"}, url, OPENAI_BASE, root, root, ["-k", f"{BAD_BODY} or {USAGE}"]),
+        record(ANTHROPIC, {"base_url": url}, url, "https://api.anthropic.com", root, root, ["-k", USAGE]),
+    ]
+    for target in OPENAI_STYLE + ANTHROPIC:
+        assert (root / target.rsplit(":", 1)[1]).is_dir(), [r.stdout[-3000:] + r.stderr[-3000:] for r in results]
     return root
 
 
-def _judge(pytester: pytest.Pytester, cassettes: Path, target: str) -> dict:
+def _judge(pytester: pytest.Pytester, cassettes: Path, target: str, selection: str) -> dict:
     report = pytester.path / "verdict.json"
     pytester.runpytest_inprocess(
         f"--laios-provider={target}",
         f"--laios-cassette-dir={cassettes}",
         f"--laios-report={report}",
         "-k",
-        "raises_on_bad_body",
+        selection,
         "--laios-allow-partial",
         "-p",
         "no:cacheprovider",
     )
-    return load_verdict(report)["providers"][0]["clauses"]["raises-on-bad-body"]
+    return load_verdict(report)["providers"][0]["clauses"]
 
 
 def test_a_correct_generate_over_a_stream_passes(pytester: pytest.Pytester, cassettes: Path) -> None:
-    verdict = _judge(pytester, cassettes, CORRECT)
+    verdict = _judge(pytester, cassettes, CORRECT, BAD_BODY)["raises-on-bad-body"]
     assert verdict["status"] == "passed", verdict["message"]
 
 
 def test_one_that_returns_the_empty_text_of_a_null_stream_fails(pytester: pytest.Pytester, cassettes: Path) -> None:
-    verdict = _judge(pytester, cassettes, DEFECTIVE)
+    verdict = _judge(pytester, cassettes, D + "StreamedGenerateTrustsNoText", BAD_BODY)["raises-on-bad-body"]
     assert verdict["status"] == "failed"
     assert "2 case(s) failed" in verdict["message"]
     for case in ('text content ""', "text content null"):
         assert f"{case}: returned LLMResponse with content '' instead of raising" in verdict["message"]
+
+
+@pytest.mark.parametrize(
+    ("target", "failing"),
+    [
+        (CORRECT, set()),
+        (ANTHROPIC_SDK, set()),
+        (D + "StreamedGenerateReportsOnlyText", {"usage-reported", "finish-reason", "model-reported"}),
+        (D + "StreamedGenerateEstimatesUsage", {"usage-fidelity"}),
+        (D + "StreamedGenerateReadsStartUsage", {"usage-fidelity"}),
+    ],
+    ids=lambda value: value.rsplit(":", 1)[-1] if isinstance(value, str) else None,
+)
+def test_what_a_streamed_answer_states_is_judged(
+    pytester: pytest.Pytester, cassettes: Path, target: str, failing: set[str]
+) -> None:
+    clauses = _judge(pytester, cassettes, target, USAGE)
+    judged = {c: v for c, v in clauses.items() if v["status"] != "not-run"}
+    assert {"usage-fidelity", "usage-reported", "finish-reason", "model-reported"} <= set(judged)
+    statuses = {c: v["status"] for c, v in judged.items()}
+    assert {c for c, s in statuses.items() if s != "passed"} == failing, {
+        c: v["message"][:300] for c, v in judged.items() if v["status"] != "passed"
+    }
+    assert all(statuses[c] == "failed" for c in failing)

@@ -2,7 +2,8 @@
 
 Each replays the recorded response, reads what it states with a wire decoder, then
 substitutes other values into the same body so that a provider returning a constant, or
-a number it made up, cannot pass.
+a number it made up, cannot pass. A generate() that reads a stream is judged the same way,
+on the events of the recorded stream that state each value.
 """
 
 from __future__ import annotations
@@ -36,16 +37,14 @@ COUNTS = st.tuples(st.integers(0, 2_000_000), st.integers(0, 2_000_000))
 
 
 def recorded_answer(provider: Any) -> Recorded:
-    """The recorded non-streamed answer, skipping when no decoder can read what it states."""
-    recorded = record_exchange(provider, call_generate)
-    if recorded.stream:
-        pytest.skip("not judged: generate() received a streamed body, which these clauses do not rewrite")
-    return recorded
+    """The answer generate() recorded (whole or, when it reads a stream, streamed)."""
+    return record_exchange(provider, call_generate)
 
 
 def answer_from(provider: Any, recorded: Recorded, body: bytes) -> Any:
     """What generate() returns when the recorded call is answered with ``body``."""
-    with observed(answer_with(lambda seen: recorded.with_body(body)), during="generate()"):
+    reply = recorded.with_body(body, cuts=recorded.event_cuts(body))
+    with observed(answer_with(lambda seen: reply), during="generate()"):
         return call_generate(provider)
 
 
@@ -63,8 +62,9 @@ def readable(read: Any, what: str) -> Any:
     """``read()``, or a skip naming the decoder that cannot read ``what``."""
     try:
         return read()
-    except NotImplementedError:
-        pytest.skip(f"not judged: the wire decoder cannot read the {what} (see docs/wire-formats.md)")
+    except NotImplementedError as exc:
+        why = str(exc) or f"the wire decoder cannot read the {what}"
+        pytest.skip(f"not judged: {why} (see docs/wire-formats.md)")
 
 
 def usage_problem(usage: Any, expected: dict[str, int]) -> str | None:
@@ -103,34 +103,41 @@ def test_usage_fidelity(provider: Any, cassette: Any) -> None:
     keys, int values, ``total_tokens == prompt_tokens + completion_tokens``, and the counts the
     body states; first for the recorded answer, then for counts that hypothesis substitutes
     into it (up to 10 draws: a hard-coded or copied number fails). The minimal failing counts are shown.
+    When ``generate()`` reads a stream, the counts go into the events that state them, the
+    output count into the last (OpenAI's usage chunk, Anthropic's ``message_delta``, Ollama's
+    last line), so a provider that keeps an early running count fails.
 
-    **Not judged when**: no decoder can read the provider's usage (skipped).
+    **Not judged when**: no decoder can read the provider's usage, or the recorded stream
+    states none, as OpenAI's does unless asked with ``stream_options={"include_usage": true}``
+    (skipped).
 
     **How to fix**: 1. build the dict yourself from the body's counts (OpenAI
     ``prompt_tokens``/``completion_tokens``, Anthropic ``input_tokens``/``output_tokens``,
     Ollama ``prompt_eval_count``/``eval_count``); 2. do not pass the raw usage object
     through: OpenAI's nests ``prompt_tokens_details`` and ``completion_tokens_details``, so
-    it is not a dict of ints; 3. compute ``total_tokens`` as the sum when the body has none.
+    it is not a dict of ints; 3. compute ``total_tokens`` as the sum when the body has none;
+    4. from a stream, keep the last count of each kind (with the Anthropic SDK, the usage of
+    ``get_final_message()``, not of the ``message_start`` event).
     """
     recorded = recorded_answer(provider)
-    wire, body = recorded.wire, recorded.reply.body
+    wire, body, stream = recorded.wire, recorded.reply.body, recorded.stream
     cases = Cases()
 
     def problem_with(counts: tuple[int, int]) -> str | None:
         prompt, completion = counts
-        usage, raised = reported(provider, recorded, wire.with_usage(body, prompt, completion), "usage")
+        usage, raised = reported(provider, recorded, wire.with_usage(body, prompt, completion, stream=stream), "usage")
         if raised or usage is None:
             return raised
         return usage_problem(
             usage, {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
         )
 
-    stated = readable(lambda: wire.usage(body, stream=False), "usage")
+    stated = readable(lambda: wire.usage(body, stream=stream), "usage")
     usage = getattr(answer_from(provider, recorded, body), "usage", None)
     if stated is not None and usage is not None:
         problem = usage_problem(usage, stated)
         cases.fail("the recorded answer", problem) if problem else cases.ok("the recorded answer")
-    readable(lambda: wire.with_usage(body, 1, 2), "usage")
+    readable(lambda: wire.with_usage(body, 1, 2, stream=stream), "usage")
     found = find_minimal(COUNTS, problem_with, max_examples=SUBSTITUTIONS)
     if found is not None:
         (prompt, completion), problem = found
@@ -152,7 +159,7 @@ def test_usage_reported(provider: Any, cassette: Any) -> None:
     ``usage-fidelity``).
     """
     recorded = recorded_answer(provider)
-    stated = readable(lambda: recorded.wire.usage(recorded.reply.body, stream=False), "usage")
+    stated = readable(lambda: recorded.wire.usage(recorded.reply.body, stream=recorded.stream), "usage")
     if stated is None:
         pytest.skip("not applicable: the recorded body states no token counts")
     response = answer_from(provider, recorded, recorded.reply.body)
@@ -176,19 +183,21 @@ def test_finish_reason(provider: Any, cassette: Any) -> None:
     ``eos`` in turn: ``finish_reason`` must equal each (so a constant fails, and a truncated
     answer stays recognisable as truncated).
 
+    A streamed answer gets each reason in its last event that states one.
+
     **Not judged when**: no decoder can read the provider's finish reason (skipped).
 
     **How to fix**: set ``finish_reason`` from OpenAI's ``choices[0].finish_reason``,
     Anthropic's ``stop_reason`` or Ollama's ``done_reason``, unchanged.
     """
     recorded = recorded_answer(provider)
-    wire, body = recorded.wire, recorded.reply.body
-    stated = readable(lambda: wire.finish_reason(body, stream=False), "finish reason")
+    wire, body, stream = recorded.wire, recorded.reply.body, recorded.stream
+    stated = readable(lambda: wire.finish_reason(body, stream=stream), "finish reason")
     cases = Cases()
     variants = {"the recorded answer": (body, stated)}
     for reason in FINISH_REASONS:
         variants[f"body stating {reason!r}"] = (
-            readable(lambda r=reason: wire.with_finish_reason(body, r), "finish reason"),
+            readable(lambda r=reason: wire.with_finish_reason(body, r, stream=stream), "finish reason"),
             reason,
         )
     for case, (variant, expected) in variants.items():
@@ -220,14 +229,18 @@ def test_model_reported(provider: Any, cassette: Any) -> None:
     **How to fix**: ``model=body.get("model") or self.model``.
     """
     recorded = recorded_answer(provider)
-    wire, body = recorded.wire, recorded.reply.body
-    stated = readable(lambda: wire.served_model(body, stream=False), "model")
+    wire, body, stream = recorded.wire, recorded.reply.body, recorded.stream
+    stated = readable(lambda: wire.served_model(body, stream=stream), "model")
     requested = getattr(provider, "model", None)
     cases = Cases()
+
+    def naming(model: str | None) -> bytes:
+        return readable(lambda: wire.with_model(body, model, stream=stream), "model")  # type: ignore[no-any-return]
+
     variants = {
         "the recorded answer": (body, stated or requested),
-        "body naming another model": (readable(lambda: wire.with_model(body, SERVED_MODEL), "model"), SERVED_MODEL),
-        "body naming no model": (readable(lambda: wire.with_model(body, None), "model"), requested),
+        "body naming another model": (naming(SERVED_MODEL), SERVED_MODEL),
+        "body naming no model": (naming(None), requested),
     }
     for case, (variant, expected) in variants.items():
         got, raised = reported(provider, recorded, variant, "model")

@@ -14,9 +14,11 @@ can be produced by splicing the original bytes instead of re-serialising them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit
+
+Path = list[str | int]  # keys and list positions leading to a value in a decoded JSON object
 
 __all__ = ["ErrorShape", "Event", "WireError", "WireFormat", "count", "endpoint_family", "laios_usage", "split_text"]
 
@@ -104,6 +106,28 @@ def splice(body: bytes, edits: Iterable[tuple[Event, bytes]]) -> bytes:
         cursor = event.end
     out.append(body[cursor:])
     return b"".join(out)
+
+
+def _replaced(doc: str, edits: Iterable[tuple[Path | None, Any]]) -> str:
+    """``doc`` with the value at each path replaced (paths of None are skipped)."""
+    from ._json_edit import replace
+
+    for path, value in edits:
+        if path is not None:
+            doc = replace(doc, path, value)
+    return doc
+
+
+def _without(obj: Any, path: Path) -> str:
+    """``obj`` as JSON, without the member at ``path``."""
+    from ._json_edit import dumps
+
+    copy = json.loads(json.dumps(obj))
+    holder = copy
+    for step in path[:-1]:
+        holder = holder[step]
+    holder.pop(path[-1], None)
+    return dumps(copy)
 
 
 # Written as the text, then replaced by ``null``: the decoders write text, not JSON values.
@@ -315,16 +339,68 @@ class WireFormat:
                 return model
         return None
 
-    def with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
-        """The whole (non-streamed) body stating other token counts; total is their sum."""
+    def with_usage(self, response_body: bytes, prompt: int, completion: int, *, stream: bool = False) -> bytes:
+        """The body stating other token counts; total is their sum.
+
+        In a stream, every event that states the prompt count states ``prompt``, and the
+        last one that states the completion count (the final figure) states ``completion``;
+        earlier running counts are left as recorded.
+        """
+        if not stream:
+            return self._whole_with_usage(response_body, prompt, completion)
+        parsed = self._dicts(response_body)
+        stating = [i for i, (_, obj) in enumerate(parsed) if self._stated(obj, self._count_paths(obj)[1])]
+        if not stating:
+            raise NotImplementedError("the recorded stream states no token counts to replace")
+
+        def edit(i: int, doc: str, obj: Any) -> str:
+            prompt_path, completion_path, total_path = self._count_paths(obj)
+            edits = [(prompt_path, prompt)]
+            if i == stating[-1]:
+                edits += [(completion_path, completion), (total_path, prompt + completion)]
+            return _replaced(doc, [(path, value) for path, value in edits if self._stated(obj, path)])
+
+        return self._edited_stream(response_body, parsed, edit)
+
+    def with_finish_reason(self, response_body: bytes, reason: str, *, stream: bool = False) -> bytes:
+        """The body stating another finish reason (in a stream, its last event that states one)."""
+        if not stream:
+            return self._whole_with_finish_reason(response_body, reason)
+        parsed = self._dicts(response_body)
+        stating = [i for i, (_, obj) in enumerate(parsed) if isinstance(self._finish(obj), str)]
+        if not stating:
+            raise NotImplementedError("the recorded stream states no finish reason to replace")
+
+        def edit(i: int, doc: str, obj: Any) -> str:
+            path = self._finish_path(obj)
+            return _replaced(doc, [(path, reason)] if i == stating[-1] and path is not None else [])
+
+        return self._edited_stream(response_body, parsed, edit)
+
+    def with_model(self, response_body: bytes, model: str | None, *, stream: bool = False) -> bytes:
+        """The body naming another served model, or none when ``model`` is None (in a stream,
+        every event that names one)."""
+        if not stream:
+            return self._whole_with_model(response_body, model)
+        parsed = self._dicts(response_body)
+        if not any(isinstance(self._model(obj), str) for _, obj in parsed):
+            raise NotImplementedError("the recorded stream names no model to replace")
+
+        def edit(i: int, doc: str, obj: Any) -> str:
+            path = self._model_path(obj)
+            if path is None or not isinstance(self._model(obj), str):
+                return doc
+            return _replaced(doc, [(path, model)]) if model is not None else _without(obj, path)
+
+        return self._edited_stream(response_body, parsed, edit)
+
+    def _whole_with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
         raise NotImplementedError
 
-    def with_finish_reason(self, response_body: bytes, reason: str) -> bytes:
-        """The whole (non-streamed) body stating another finish reason."""
+    def _whole_with_finish_reason(self, response_body: bytes, reason: str) -> bytes:
         raise NotImplementedError
 
-    def with_model(self, response_body: bytes, model: str | None) -> bytes:
-        """The whole (non-streamed) body naming another served model, or none when ``model`` is None."""
+    def _whole_with_model(self, response_body: bytes, model: str | None) -> bytes:
         from ._json_edit import dumps, replace
 
         obj = load_object(response_body)
@@ -335,6 +411,47 @@ class WireFormat:
             obj["model"] = model
             return dumps(obj).encode("utf-8")
         return replace(decode_utf8(response_body), ["model"], model).encode("utf-8")
+
+    # Where one decoded object (a whole body or a stream's event) states each figure.
+
+    def _count_paths(self, obj: Any) -> tuple[Path | None, Path | None, Path | None]:
+        """Paths of the (prompt, completion, total) counts in ``obj`` (None where it has no place)."""
+        raise NotImplementedError(f"{type(self).__name__} does not write token counts into a stream")
+
+    def _finish_path(self, obj: Any) -> Path | None:
+        raise NotImplementedError(f"{type(self).__name__} does not write a finish reason into a stream")
+
+    def _model_path(self, obj: Any) -> Path | None:
+        return ["model"]
+
+    @staticmethod
+    def _stated(obj: Any, path: Path | None) -> bool:
+        """Whether ``obj`` holds a token count at ``path``."""
+        if path is None:
+            return False
+        for step in path:
+            if isinstance(step, str) and isinstance(obj, dict):
+                obj = obj.get(step)
+            elif isinstance(step, int) and isinstance(obj, list) and step < len(obj):
+                obj = obj[step]
+            else:
+                return False
+        return count(obj) is not None
+
+    def _dicts(self, body: bytes) -> list[tuple[Event, Any]]:
+        if self.framing is None:
+            raise NotImplementedError(f"{type(self).__name__} does not read streams")
+        return [(event, obj) for event, obj in self._parsed(body) if isinstance(obj, dict)]
+
+    def _edited_stream(
+        self, body: bytes, parsed: list[tuple[Event, Any]], edit: Callable[[int, str, Any], str]
+    ) -> bytes:
+        edits = []
+        for i, (event, obj) in enumerate(parsed):
+            doc = edit(i, event.payload, obj)
+            if doc != event.payload:
+                edits.append((event, render(body, event, doc)))
+        return splice(body, edits)
 
     def _objects(self, body: bytes, stream: bool) -> list[Any]:
         if self.framing is None:

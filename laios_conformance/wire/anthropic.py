@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _sse
-from ._base import Event, WireError, WireFormat, decode_utf8, load_json, load_object, render, splice
+from ._base import Event, Path, WireError, WireFormat, decode_utf8, load_json, load_object, render, splice
 from ._json_edit import dumps, replace
 
 __all__ = ["AnthropicWire"]
@@ -135,9 +135,19 @@ class AnthropicWire(WireFormat):
         message = obj.get("message") if obj.get("type") == "message_start" else obj
         return message.get("model") if isinstance(message, dict) else None
 
+    def _count_paths(self, obj: Any) -> tuple[Path, Path, None]:
+        usage: Path = ["message", "usage"] if obj.get("type") == "message_start" else ["usage"]
+        return [*usage, "input_tokens"], [*usage, "output_tokens"], None
+
+    def _finish_path(self, obj: Any) -> Path | None:
+        return ["delta", "stop_reason"] if obj.get("type") == "message_delta" else ["stop_reason"]
+
+    def _model_path(self, obj: Any) -> Path:
+        return ["message", "model"] if obj.get("type") == "message_start" else ["model"]
+
     # -- writing
 
-    def with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
+    def _whole_with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
         """Sets ``usage.input_tokens`` and ``usage.output_tokens``."""
         obj = load_object(response_body)
         if not isinstance(obj.get("usage"), dict):
@@ -147,7 +157,7 @@ class AnthropicWire(WireFormat):
         doc = replace(doc, ["usage", "input_tokens"], prompt)
         return replace(doc, ["usage", "output_tokens"], completion).encode("utf-8")
 
-    def with_finish_reason(self, response_body: bytes, reason: str) -> bytes:
+    def _whole_with_finish_reason(self, response_body: bytes, reason: str) -> bytes:
         return replace(decode_utf8(response_body), ["stop_reason"], reason).encode("utf-8")
 
     def _rebuild_whole(self, body: bytes, text: str) -> bytes:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _ndjson
-from ._base import Event, WireError, WireFormat, decode_utf8, load_json, load_object, render, splice
+from ._base import Event, Path, WireError, WireFormat, decode_utf8, load_json, load_object, render, splice
 from ._json_edit import dumps, replace
 
 __all__ = ["OllamaWire"]
@@ -115,9 +115,15 @@ class OllamaWire(WireFormat):
     def _finish(self, obj: Any) -> Any:
         return obj.get("done_reason")
 
+    def _count_paths(self, obj: Any) -> tuple[Path, Path, None]:
+        return ["prompt_eval_count"], ["eval_count"], None
+
+    def _finish_path(self, obj: Any) -> Path:
+        return ["done_reason"]
+
     # -- writing
 
-    def with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
+    def _whole_with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
         """Sets ``prompt_eval_count`` and ``eval_count`` (added when absent)."""
         obj = load_object(response_body)
         if "prompt_eval_count" not in obj or "eval_count" not in obj:
@@ -126,7 +132,7 @@ class OllamaWire(WireFormat):
         doc = replace(decode_utf8(response_body), ["prompt_eval_count"], prompt)
         return replace(doc, ["eval_count"], completion).encode("utf-8")
 
-    def with_finish_reason(self, response_body: bytes, reason: str) -> bytes:
+    def _whole_with_finish_reason(self, response_body: bytes, reason: str) -> bytes:
         obj = load_object(response_body)
         if "done_reason" not in obj:
             obj["done_reason"] = reason

@@ -24,6 +24,7 @@ from . import _sse
 from ._base import (
     ErrorShape,
     Event,
+    Path,
     WireError,
     WireFormat,
     decode_utf8,
@@ -215,9 +216,16 @@ class OpenAIWire(WireFormat):
         found = _choice(obj)
         return found[1].get("finish_reason") if found else None
 
+    def _count_paths(self, obj: Any) -> tuple[Path, Path, Path]:
+        return ["usage", "prompt_tokens"], ["usage", "completion_tokens"], ["usage", "total_tokens"]
+
+    def _finish_path(self, obj: Any) -> Path | None:
+        found = _choice(obj)
+        return ["choices", found[0], "finish_reason"] if found else None
+
     # -- writing
 
-    def with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
+    def _whole_with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
         """Sets ``usage.prompt_tokens``/``completion_tokens``/``total_tokens``; nested details stay."""
         obj = load_object(response_body)
         counts = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
@@ -234,7 +242,7 @@ class OpenAIWire(WireFormat):
                 doc = dumps(fresh)
         return doc.encode("utf-8")
 
-    def with_finish_reason(self, response_body: bytes, reason: str) -> bytes:
+    def _whole_with_finish_reason(self, response_body: bytes, reason: str) -> bytes:
         position, _ = self._message(load_object(response_body))
         return replace(decode_utf8(response_body), ["choices", position, "finish_reason"], reason).encode("utf-8")
 

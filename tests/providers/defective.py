@@ -28,6 +28,7 @@ from .openai_style import (
     RetriesConnectsTwice,
     tls_context,
 )
+from .sdk_wrappers import AnthropicSDKStreamedGenerate
 
 
 class EmptyModelName(GoodOpenAIStyle):
@@ -185,6 +186,41 @@ class TrustsTheBody(GoodOpenAIStyle):
         except Exception:
             content = ""
         return LLMResponse(content=content, model=self.model)
+
+
+class StreamedGenerateReportsOnlyText(GenerateReadsStream):
+    """Fails usage-reported, finish-reason and model-reported: its generate() reads a stream
+    and reports only the text (the usage chunk, finish reason and served model dropped)."""
+
+    def answer_of(self, text: str, stated: dict[str, Any]) -> LLMResponse:
+        return LLMResponse(content=text, model=self.model)
+
+
+class StreamedGenerateEstimatesUsage(GenerateReadsStream):
+    """Fails usage-fidelity: its generate() reads a stream and estimates the completion
+    tokens from the text (``count_tokens``) instead of reading the usage chunk's count."""
+
+    def answer_of(self, text: str, stated: dict[str, Any]) -> LLMResponse:
+        answer = super().answer_of(text, stated)
+        prompt = (answer.usage or {}).get("prompt_tokens", 0)
+        completion = self.count_tokens(text)
+        answer.usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        return answer
+
+
+class StreamedGenerateReadsStartUsage(AnthropicSDKStreamedGenerate):
+    """Fails usage-fidelity: its generate() reads an Anthropic stream (on the SDK) and keeps
+    the usage of ``message_start``, whose output count is only the first running figure
+    (``message_delta`` carries the final one)."""
+
+    def _message(self, system: Any, turns: list[dict[str, str]], max_tokens: int) -> Any:
+        with self._client.messages.stream(
+            model=self.model, max_tokens=max_tokens, system=system, messages=turns
+        ) as stream:
+            first = next(event.message.usage.model_copy() for event in stream if event.type == "message_start")
+            message = stream.get_final_message()
+        message.usage = first
+        return message
 
 
 class StreamedGenerateTrustsNoText(GenerateReadsStream):

@@ -122,14 +122,44 @@ class ChecksStatusWhenCalled(GoodOpenAIStyle):
 
 
 class GenerateReadsStream(GoodOpenAIStyle):
-    """Also correct: generate() asks for a stream and joins its text, as a provider on the
+    """Also correct: generate() asks for a stream with its usage chunk and builds the answer
+    from the events (text, served model, finish reason, usage), as a provider on the
     Anthropic SDK's ``messages.stream(...).get_final_message()`` does."""
 
     def generate(
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> LLMResponse:
-        text = "".join(self.generate_stream(messages, temperature, max_tokens, **kwargs))
-        return LLMResponse(content=text, model=self.model)
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        body["stream_options"] = {"include_usage": True}
+        stated: dict[str, Any] = {}
+        try:
+            with self.open_stream(body) as response:
+                text = "".join(self.deltas(self.noting(response.iter_lines(), stated)))
+        except httpx.TransportError as exc:
+            raise ProviderError(f"stream broken: {type(exc).__name__}") from exc
+        return self.answer_of(text, stated)
+
+    def answer_of(self, text: str, stated: dict[str, Any]) -> LLMResponse:
+        return LLMResponse(
+            content=text,
+            model=stated.get("model") or self.model,
+            finish_reason=stated.get("finish_reason"),
+            usage=self.usage(stated),
+        )
+
+    @staticmethod
+    def noting(lines: Iterator[str], stated: dict[str, Any]) -> Iterator[str]:
+        """The lines, unchanged; what the chunks state about the answer goes into ``stated``."""
+        for line in lines:
+            data = line[5:].strip() if line.startswith("data:") else "[DONE]"
+            chunk = json.loads(data) if data != "[DONE]" else {}
+            if chunk.get("model") and "model" not in stated:
+                stated["model"] = chunk["model"]
+            for choice in chunk.get("choices") or []:
+                stated["finish_reason"] = choice.get("finish_reason") or stated.get("finish_reason")
+            if isinstance(chunk.get("usage"), dict):
+                stated["usage"] = chunk["usage"]
+            yield line
 
 
 class RefusalAsAnswer(GoodOpenAIStyle):

@@ -107,7 +107,7 @@ class AnthropicSDKProvider(LLMClient):
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> LLMResponse:
         system, turns = self._split(messages)
-        message = self._client.messages.create(model=self.model, max_tokens=max_tokens, system=system, messages=turns)
+        message = self._message(system, turns, max_tokens)
         text = "".join(block.text for block in message.content if block.type == "text")
         usage = {
             "prompt_tokens": message.usage.input_tokens,
@@ -120,6 +120,9 @@ class AnthropicSDKProvider(LLMClient):
             finish_reason=message.stop_reason,
             usage=usage,
         )
+
+    def _message(self, system: Any, turns: list[dict[str, str]], max_tokens: int) -> Any:
+        return self._client.messages.create(model=self.model, max_tokens=max_tokens, system=system, messages=turns)
 
     def generate_with_system(
         self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
@@ -144,6 +147,17 @@ class AnthropicSDKProvider(LLMClient):
             raise RuntimeError("the stream ended without message_stop")
         if not carried_text:
             raise RuntimeError("the stream carried no text")
+
+
+class AnthropicSDKStreamedGenerate(AnthropicSDKProvider):
+    """generate() on the SDK's recommended helper for long answers: the message a stream
+    accumulates (``messages.stream(...).get_final_message()``)."""
+
+    def _message(self, system: Any, turns: list[dict[str, str]], max_tokens: int) -> Any:
+        with self._client.messages.stream(
+            model=self.model, max_tokens=max_tokens, system=system, messages=turns
+        ) as stream:
+            return stream.get_final_message()
 
 
 def anthropic_omit() -> Any:

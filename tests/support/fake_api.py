@@ -26,6 +26,10 @@ DEFAULT_SAMPLES: dict[tuple[str, bool], str] = {
 }
 
 
+# Served instead when a streamed OpenAI request asks for its usage (``stream_options.include_usage``).
+OPENAI_STREAM_WITH_USAGE = "openai/gpt4omini-ocean-stream-usage.json"
+
+
 def load_sample(relative: str) -> dict:
     return json.loads((SAMPLES / relative).read_text(encoding="utf-8"))
 
@@ -102,6 +106,8 @@ class FakeAPI:
         request = json.loads(body or b"{}")
         stream = bool(request.get("stream", family == "ollama"))
         sample = load_sample(self.samples[(family, stream)])
+        if stream and (request.get("stream_options") or {}).get("include_usage"):
+            sample = load_sample(OPENAI_STREAM_WITH_USAGE)  # as the live API does: a last chunk with usage
         response = sample["response"]
         headers = {"content-type": response["headers"].get("content-type", "application/json")}
         return response["status"], headers, response["body_text"].encode("utf-8")

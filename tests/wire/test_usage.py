@@ -90,3 +90,53 @@ def test_substitution_leaves_every_other_byte_alone() -> None:
         .replace(b'"total_tokens": 1239', b'"total_tokens": 18', 1)
         == sample.body
     )
+
+
+STREAMS = [s for s in OK if s.stream]
+
+
+@pytest.mark.parametrize("sample", STREAMS, ids=str)
+def test_substituted_counts_reason_and_model_read_back_from_streams(sample) -> None:
+    """What a generate() that reads a stream is judged on: the same edits, event by event."""
+    fmt = by_name(sample.family)
+    text = fmt.extract_text(sample.body, stream=True)
+    edits = []
+    if fmt.usage(sample.body, stream=True) is not None:
+        usage = {"prompt_tokens": 7, "completion_tokens": 11, "total_tokens": 18}
+        edits.append((fmt.with_usage(sample.body, 7, 11, stream=True), lambda b: fmt.usage(b, stream=True) == usage))
+    if fmt.finish_reason(sample.body, stream=True) is not None:
+        edits.append(
+            (
+                fmt.with_finish_reason(sample.body, "content_filter", stream=True),
+                lambda b: fmt.finish_reason(b, stream=True) == "content_filter",
+            )
+        )
+    if fmt.served_model(sample.body, stream=True) is not None:
+        edits += [
+            (
+                fmt.with_model(sample.body, "served-x", stream=True),
+                lambda b: fmt.served_model(b, stream=True) == "served-x",
+            ),
+            (fmt.with_model(sample.body, None, stream=True), lambda b: fmt.served_model(b, stream=True) is None),
+        ]
+    for body, check in edits:
+        assert check(body)
+        assert fmt.extract_text(body, stream=True) == text
+        assert fmt.has_end_marker(body) == fmt.has_end_marker(sample.body)
+        assert detect(sample.url, sample.request_body, sample.headers, body) is fmt
+
+
+def test_a_stream_keeps_its_running_output_count_and_changes_the_final_one() -> None:
+    """Anthropic's message_start states an early output count; message_delta the final one."""
+    sample = next(s for s in STREAMS if s.name == "anthropic/haiku3-hello-stream")
+    fmt = by_name("anthropic")
+    edited = fmt.with_usage(sample.body, 70, 110, stream=True)
+    start = next(line for line in edited.splitlines() if b'"message_start"' in line)
+    assert b'"input_tokens":70' in start.replace(b" ", b"") and b'"output_tokens":110' not in start.replace(b" ", b"")
+    assert fmt.usage(edited, stream=True) == {"prompt_tokens": 70, "completion_tokens": 110, "total_tokens": 180}
+
+
+def test_a_stream_without_counts_cannot_take_substituted_ones() -> None:
+    sample = next(s for s in STREAMS if s.name == "openai/gpt4omini-ocean-stream")
+    with pytest.raises(NotImplementedError, match="states no token counts"):
+        by_name("openai").with_usage(sample.body, 1, 2, stream=True)

@@ -12,6 +12,8 @@ Values shorter than :data:`MIN_SECRET_LENGTH` are not redacted: replacing ``test
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import logging
 from collections.abc import Iterable
@@ -19,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 __all__ = [
+    "basic_credentials",
     "MIN_SECRET_LENGTH",
     "REDACTED",
     "RedactingFilter",
@@ -132,3 +135,14 @@ class RedactingFilter(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True
+
+
+def basic_credentials(value: str) -> str:
+    """``user:password`` of an ``Authorization: Basic ...`` value, else ''."""
+    scheme, _, encoded = value.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        return base64.b64decode(encoded.strip(), validate=True).decode("utf-8", "replace")
+    except (ValueError, binascii.Error):
+        return ""

@@ -228,6 +228,13 @@ class ConformanceSession:
         return [(path.name, cassette_recorded_at(path)) for path in sorted(directory.glob("*.yaml"))]
 
     @pytest.fixture
+    def recorded_key_places(self, laios_provider_spec: ProviderSpec) -> set[str]:
+        """Where the provider's cassettes say its recorded requests carried the key."""
+        from .cassettes import recorded_key_places
+
+        return recorded_key_places(sorted(self.cassette_dir(laios_provider_spec).glob("*.yaml")))
+
+    @pytest.fixture
     def vcr_cassette_dir(
         self, request: pytest.FixtureRequest, laios_provider_spec: ProviderSpec, record_mode: str
     ) -> str:

@@ -8,7 +8,7 @@ from .matching import MATCH_ON, json_body, register_matchers
 from .persister import CorruptCassetteError, SafePersister, read_cassette
 from .scrub import PLACEHOLDER, make_scrubbers
 from .serializer import NAME as SERIALIZER_NAME
-from .serializer import cassette_recorded_at
+from .serializer import cassette_recorded_at, recorded_key_places
 
 __all__ = [
     "MATCH_ON",
@@ -20,6 +20,7 @@ __all__ = [
     "atomic_write_text",
     "base_vcr_config",
     "cassette_recorded_at",
+    "recorded_key_places",
     "configure_vcr",
     "json_body",
     "lint_main",

@@ -8,7 +8,11 @@ compares a scrubbed live request with a scrubbed recorded one.
 
 What is removed, and why:
 
-* request headers that carry credentials or account ids (``REQUEST_HEADERS_DROPPED``),
+* request headers that carry credentials or account ids (``REQUEST_HEADERS_DROPPED``, and
+  any header whose name holds a credential's word), except that a header holding a key the
+  kit knows (as it is, or inside HTTP Basic credentials) is kept with ``<REDACTED>`` for its
+  whole value: where the key went is what ``key-reaches-request`` compares a replay against
+  (the live API accepted it there), and what it was never reaches disk;
   plus transport noise that only makes re-recordings diff (``content-length``,
   ``connection``, ``accept``, ``accept-encoding``, ``host``, ``user-agent``, the
   OpenAI/Anthropic SDKs' ``x-stainless-*`` headers describing the recorder's OS, CPU
@@ -47,6 +51,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from .._redact import basic_credentials
 
 PLACEHOLDER = "<REDACTED>"
 MIN_SECRET_LENGTH = 8
@@ -115,21 +121,30 @@ def make_scrubbers(
     return before_record_request, before_record_response
 
 
-def make_redactor(secrets: Iterable[str]) -> Callable[[Any], Any]:
-    """A function replacing every secret in a str or bytes value by ``PLACEHOLDER``."""
-    forms = _secret_forms(secrets)
+class Redactor:
+    """Replaces every secret in a str or bytes value by ``PLACEHOLDER``; tells where one is."""
 
-    def redact(value: Any) -> Any:
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self.forms = _secret_forms(secrets)
+
+    def __call__(self, value: Any) -> Any:
         if isinstance(value, str):
-            for form in forms:
+            for form in self.forms:
                 value = value.replace(form, PLACEHOLDER)
         elif isinstance(value, (bytes, bytearray)):
             value = bytes(value)
-            for form in forms:
+            for form in self.forms:
                 value = value.replace(form.encode("utf-8"), PLACEHOLDER.encode("utf-8"))
         return value
 
-    return redact
+    def holds_secret(self, value: str) -> bool:
+        """Whether a header value holds a secret, as it is or inside HTTP Basic credentials."""
+        return any(form in candidate for candidate in (value, basic_credentials(value)) for form in self.forms)
+
+
+def make_redactor(secrets: Iterable[str]) -> Redactor:
+    """A function replacing every secret in a str or bytes value by ``PLACEHOLDER``."""
+    return Redactor(secrets)
 
 
 def redact_deep(value: Any, redact: Callable[[Any], Any]) -> Any:
@@ -141,9 +156,9 @@ def redact_deep(value: Any, redact: Callable[[Any], Any]) -> Any:
     return redact(value)
 
 
-def scrub_request(request: Any, redact: Callable[[Any], Any]) -> Any:
+def scrub_request(request: Any, redact: Redactor) -> Any:
     request = copy.deepcopy(request)
-    request.headers = {name: redact(value) for name, value in request.headers.items() if not _drop_request_header(name)}
+    request.headers = _scrubbed_headers(request.headers, redact)
     request.uri = redact(_drop_key_parameters(request.uri))
     if isinstance(request.body, (str, bytes, bytearray)):
         request.body = redact(pretty_json(redact(request.body)))
@@ -179,6 +194,16 @@ def _secret_forms(secrets: Iterable[str]) -> list[str]:
         if secret and len(secret) >= MIN_SECRET_LENGTH:
             forms.update({secret, quote(secret, safe=""), quote(secret, safe="/")})
     return sorted(forms, key=len, reverse=True)
+
+
+def _scrubbed_headers(headers: dict[str, Any], redact: Redactor) -> dict[str, Any]:
+    kept = {}
+    for name, value in headers.items():
+        if isinstance(value, str) and (value == PLACEHOLDER or redact.holds_secret(value)):
+            kept[name] = PLACEHOLDER  # where the key went, never what it was
+        elif not _drop_request_header(name):
+            kept[name] = redact(value)
+    return kept
 
 
 def _drop_request_header(name: str) -> bool:

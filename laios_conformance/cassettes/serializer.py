@@ -28,14 +28,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import json
 import pickle
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .limits import BoundedLoader, CassetteRefused, check_file
+from .scrub import PLACEHOLDER
 
 NAME = "yaml"
 RECORDED_AT = "recorded_at"
@@ -110,6 +113,43 @@ def cassette_recorded_at(path: str | Path) -> _dt.date | None:
         return None
     value = document.get(RECORDED_AT) if isinstance(document, dict) else None
     return _as_date(value)
+
+
+def recorded_key_places(paths: Iterable[str | Path]) -> set[str]:
+    """Where the recorded requests carried a key the kit knew: ``header:<name>`` (kept with
+    ``<REDACTED>`` for its value) and ``body:<field>`` (a top-level field redacted whole).
+    Empty for cassettes recorded without a key, or before the kit kept the place."""
+    places: set[str] = set()
+    for path in paths:
+        try:
+            check_file(Path(path))
+            document = _load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError, CassetteRefused, yaml.YAMLError):
+            continue
+        interactions = document.get("interactions") if isinstance(document, dict) else None
+        for interaction in interactions if isinstance(interactions, list) else []:
+            request = interaction.get("request") if isinstance(interaction, dict) else None
+            if isinstance(request, dict):
+                places |= _key_places_of(request)
+    return places
+
+
+def _key_places_of(request: dict[str, Any]) -> set[str]:
+    headers = request.get("headers")
+    found = {
+        f"header:{name.lower()}"
+        for name, values in (headers.items() if isinstance(headers, dict) else [])
+        if PLACEHOLDER in (values if isinstance(values, list) else [values])
+    }
+    body = request.get("body")
+    body = body.get("string") if isinstance(body, dict) else body
+    try:
+        fields = json.loads(body) if isinstance(body, (str, bytes)) else None
+    except ValueError:
+        fields = None
+    if isinstance(fields, dict):
+        found |= {f"body:{name}" for name, value in fields.items() if value == PLACEHOLDER}
+    return found
 
 
 def _as_date(value: Any) -> _dt.date | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import io
 import logging
@@ -21,7 +19,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from ..clauses import clause
+from .._redact import basic_credentials
+from ..clauses import clause, note
 from ..seam import Fault
 from ._support import (
     Cases,
@@ -212,7 +211,9 @@ def test_no_secret_leak(
 
 
 @clause("key-reaches-request", "must")
-def test_key_reaches_request(provider: Any, laios_provider_spec: Any) -> None:
+def test_key_reaches_request(
+    provider: Any, laios_provider_spec: Any, recorded_key_places: set[str], request: pytest.FixtureRequest
+) -> None:
     """Every request carries the API key the provider was given, in the same place each time.
 
     **Why**: replayed cassettes do not match on credentials, so a provider that never sends
@@ -223,7 +224,11 @@ def test_key_reaches_request(provider: Any, laios_provider_spec: Any) -> None:
     **Checks**: on every request of ``generate()`` and of ``generate_stream()``, the key the
     kit gave (the canary, or your ``$ENV`` value) appears in a header (as it is, or inside
     HTTP Basic credentials), in the query string or as a top-level field of the JSON body,
-    under the same name each time; read at the seam before anything is scrubbed.
+    under the same name each time; read at the seam before anything is scrubbed. And
+    wherever the provider's cassettes say the recorded requests carried it (the header or
+    body field that the live API accepted, kept with ``<REDACTED>`` for its value), it must
+    still be there: replay does not match on credentials, so a key moved to another header
+    would otherwise pass here and meet a 401 live.
 
     **Not applicable when**: the kit knows no key for the provider (it takes no
     ``api_key``, none came from ``$ENV`` and ``--laios-secret-env`` names none, such as a
@@ -231,7 +236,7 @@ def test_key_reaches_request(provider: Any, laios_provider_spec: Any) -> None:
 
     **How to fix**: send the ``api_key`` you were given on every request (``Authorization:
     Bearer <key>``, ``x-api-key``, ...); do not read another key from the environment when
-    one was passed.
+    one was passed. If the API really moved the key, record the cassettes again.
     """
     secrets = [s for s in laios_provider_spec.secrets if s]
     if not secrets:
@@ -254,6 +259,15 @@ def test_key_reaches_request(provider: Any, laios_provider_spec: Any) -> None:
     where = [frozenset(p) for p in places.values() if p]
     if len(set(where)) > 1:
         cases.fail("same place", "the key moves: " + "; ".join(f"{n} in {sorted(p)}" for n, p in places.items()))
+    sent = set().union(*where) if where else set()
+    if not recorded_key_places:
+        note(request, "no cassette of the provider keeps where its key went, so the place was not compared")
+    elif where and recorded_key_places - sent:
+        cases.fail(
+            "the recorded place",
+            f"the cassettes' requests carried the key in {sorted(recorded_key_places)}, which the live API "
+            f"accepted; the provider now sends it in {sorted(sent)}",
+        )
     cases.conclude()
 
 
@@ -263,7 +277,7 @@ def key_places(seen: Any, secrets: list[str]) -> set[str]:
     found = {
         f"header:{name.lower()}"
         for name, value in seen.headers.items()
-        if any(s in value or s in _basic_credentials(value) for s in secrets)
+        if any(s in value or s in basic_credentials(value) for s in secrets)
     }
     query = parse_qsl(urlsplit(seen.url).query, keep_blank_values=True)
     found |= {f"query:{name}" for name, value in query if any(s in value for s in secrets)}
@@ -271,14 +285,3 @@ def key_places(seen: Any, secrets: list[str]) -> set[str]:
     if isinstance(body, dict):
         found |= {f"body:{name}" for name, value in body.items() if isinstance(value, str) and value in secrets}
     return found
-
-
-def _basic_credentials(value: str) -> str:
-    """``user:password`` of an ``Authorization: Basic ...`` value, else ''."""
-    scheme, _, encoded = value.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return ""
-    try:
-        return base64.b64decode(encoded.strip(), validate=True).decode("utf-8", "replace")
-    except (ValueError, binascii.Error):
-        return ""

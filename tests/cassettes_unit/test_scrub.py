@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import json
 from urllib.parse import quote
 
@@ -50,10 +51,24 @@ def test_a_planted_key_never_reaches_the_serialized_cassette(fake_key: str) -> N
     assert PLACEHOLDER in text
 
 
-def test_auth_headers_and_noise_are_removed_from_requests(fake_key: str) -> None:
+def test_headers_holding_the_key_keep_only_their_name_and_noise_is_removed(fake_key: str) -> None:
+    """Where the key went is kept (key-reaches-request compares a replay against it); the
+    whole value is the placeholder, so nothing around the key (a scheme, a user) survives."""
     req, _ = scrubbed(fake_key)
-    names = {name.lower() for name in req.headers}
-    assert names == {"content-type"}  # X-Custom-Auth too: its name says it holds a credential
+    assert {name.lower(): value for name, value in req.headers.items()} == {
+        "authorization": PLACEHOLDER,
+        "x-api-key": PLACEHOLDER,
+        "x-custom-auth": PLACEHOLDER,
+        "content-type": "application/json",
+    }
+
+
+def test_a_key_inside_basic_credentials_marks_its_header_and_scrubbing_twice_changes_nothing(fake_key: str) -> None:
+    before_request, _ = make_scrubbers([fake_key])
+    basic = "Basic " + base64.b64encode(f"user:{fake_key}".encode()).decode()
+    once = before_request(request(uri="https://api.example.com/v1/chat", body=b"{}", headers={"Authorization": basic}))
+    assert dict(once.headers) == {"Authorization": PLACEHOLDER}
+    assert dict(before_request(once).headers) == {"Authorization": PLACEHOLDER}
 
 
 def test_a_header_named_as_a_credential_is_dropped_even_with_a_key_the_kit_does_not_know() -> None:
@@ -119,3 +134,26 @@ def test_persister_redacts_even_without_the_scrubbers(tmp_path, fake_key: str) -
     path = tmp_path / "raw.yaml"
     SafePersister(secrets=[fake_key]).save_cassette(path, cassette_dict((req, resp)), laios_yaml)
     assert fake_key.encode() not in path.read_bytes()
+
+
+def test_the_places_the_key_went_read_back_from_the_cassette(tmp_path, fake_key: str) -> None:
+    from laios_conformance.cassettes import recorded_key_places
+
+    before_request, before_response = make_scrubbers([fake_key])
+    req = request(
+        uri="https://api.example.com/v1/chat",
+        body=json.dumps({"api_key": fake_key, "note": f"k{fake_key}"}).encode(),
+        headers={"x-api-key": fake_key, "content-type": "application/json"},
+    )
+    path = tmp_path / "clause.yaml"
+    path.write_text(serialize(cassette_dict((before_request(req), before_response(response()))), laios_yaml))
+    assert recorded_key_places([path]) == {"header:x-api-key", "body:api_key"}
+    keyless = tmp_path / "keyless.yaml"
+    keyless.write_text(serialize(cassette_dict(scrubbed_without_key()), laios_yaml))
+    assert recorded_key_places([keyless, tmp_path / "missing.yaml"]) == set()
+
+
+def scrubbed_without_key():
+    before_request, before_response = make_scrubbers([])
+    req = request(uri="https://api.example.com/v1/chat", body=b"{}", headers={"authorization": "Bearer unknown-1234"})
+    return before_request(req), before_response(response())

@@ -699,6 +699,15 @@ class NeverSendsKey(GoodOpenAIStyle):
         return {}
 
 
+class SendsKeyInAnotherHeader(GoodOpenAIStyle):
+    """Fails key-reaches-request, only against cassettes that keep the key's place: sends its
+    key in Azure's ``api-key`` header where the recording (which the live API accepted) had
+    ``authorization``; replay, which does not match credentials, would pass it."""
+
+    def headers(self) -> dict[str, str]:
+        return {"api-key": self._api_key}
+
+
 class KeyFromEnvironment(GoodOpenAIStyle):
     """Fails key-reaches-request: sends the environment's key, not the one it was given."""
 

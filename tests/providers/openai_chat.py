@@ -58,11 +58,12 @@ class OpenAIChatProvider(LLMClient):
         if not isinstance(content, str) or not content:
             refusal = self.refusal(choice["message"])
             raise ProviderError(f"the model refused: {refusal}" if refusal else "the response carries no text")
+        return self.response(content, data, choice.get("finish_reason"))
+
+    def response(self, content: str, data: dict[str, Any], finish_reason: Any) -> LLMResponse:
+        """The answer, with the served model, usage and finish reason ``data`` states."""
         return LLMResponse(
-            content=content,
-            model=data.get("model") or self.model,
-            finish_reason=choice.get("finish_reason"),
-            usage=self.usage(data),
+            content=content, model=data.get("model") or self.model, finish_reason=finish_reason, usage=self.usage(data)
         )
 
     @staticmethod

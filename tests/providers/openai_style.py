@@ -140,12 +140,7 @@ class GenerateReadsStream(GoodOpenAIStyle):
         return self.answer_of(text, stated)
 
     def answer_of(self, text: str, stated: dict[str, Any]) -> LLMResponse:
-        return LLMResponse(
-            content=text,
-            model=stated.get("model") or self.model,
-            finish_reason=stated.get("finish_reason"),
-            usage=self.usage(stated),
-        )
+        return self.response(text, stated, stated.get("finish_reason"))
 
     @staticmethod
     def noting(lines: Iterator[str], stated: dict[str, Any]) -> Iterator[str]:

@@ -22,7 +22,7 @@ CORRECT = "tests.providers.openai_style:GenerateReadsStream"
 ANTHROPIC_SDK = "tests.providers.sdk_wrappers:AnthropicSDKStreamedGenerate"
 OPENAI_STYLE = (CORRECT, D + "StreamedGenerateTrustsNoText", D + "StreamedGenerateReportsOnlyText")
 OPENAI_STYLE += (D + "StreamedGenerateEstimatesUsage",)
-ANTHROPIC = (ANTHROPIC_SDK, D + "StreamedGenerateReadsStartUsage")
+ANTHROPIC = (ANTHROPIC_SDK, D + "StreamedGenerateReadsStartUsage", D + "StreamedGenerateTrustsTheSDK")
 BAD_BODY = "raises_on_bad_body"
 
 pytestmark = pytest.mark.xdist_group("streamed-generate")  # one recording for the module
@@ -34,7 +34,9 @@ def cassettes(tmp_path_factory: pytest.TempPathFactory, fake_api: FakeAPI) -> Pa
     url = fake_api.url
     results = [
         record(OPENAI_STYLE, {"base_url": f"{url}/v1"}, url, OPENAI_BASE, root, root, ["-k", f"{BAD_BODY} or {USAGE}"]),
-        record(ANTHROPIC, {"base_url": url}, url, "https://api.anthropic.com", root, root, ["-k", USAGE]),
+        record(
+            ANTHROPIC, {"base_url": url}, url, "https://api.anthropic.com", root, root, ["-k", f"{BAD_BODY} or {USAGE}"]
+        ),
     ]
     for target in OPENAI_STYLE + ANTHROPIC:
         assert (root / target.rsplit(":", 1)[1]).is_dir(), [r.stdout[-3000:] + r.stderr[-3000:] for r in results]
@@ -59,6 +61,21 @@ def _judge(pytester: pytest.Pytester, cassettes: Path, target: str, selection: s
 def test_a_correct_generate_over_a_stream_passes(pytester: pytest.Pytester, cassettes: Path) -> None:
     verdict = _judge(pytester, cassettes, CORRECT, BAD_BODY)["raises-on-bad-body"]
     assert verdict["status"] == "passed", verdict["message"]
+
+
+def test_a_streamed_generate_on_the_anthropic_sdk_passes_when_it_checks_the_stop_reason(
+    pytester: pytest.Pytester, cassettes: Path
+) -> None:
+    """get_final_message() returns what a stream cut short carried, with no stop reason."""
+    verdict = _judge(pytester, cassettes, ANTHROPIC_SDK, BAD_BODY)["raises-on-bad-body"]
+    assert verdict["status"] == "passed", verdict["message"]
+
+
+def test_one_that_returns_what_a_stream_cut_short_carried_fails(pytester: pytest.Pytester, cassettes: Path) -> None:
+    verdict = _judge(pytester, cassettes, D + "StreamedGenerateTrustsTheSDK", BAD_BODY)["raises-on-bad-body"]
+    assert verdict["status"] == "failed"
+    assert "1 case(s) failed" in verdict["message"]
+    assert "stream cut short: returned LLMResponse with content 'Hello!' instead of raising" in verdict["message"]
 
 
 def test_one_that_returns_the_empty_text_of_a_null_stream_fails(pytester: pytest.Pytester, cassettes: Path) -> None:

@@ -112,7 +112,22 @@ def _bad_bodies(recorded: Recorded) -> dict[str, Reply | str]:
     body, stream = recorded.reply.body, recorded.stream
     cases['text content ""'] = recorded.with_body(wire.rebuild(body, "", stream=stream))
     cases["text content null"] = _written(recorded, "its text set to null", partial(wire.with_null_text, stream=stream))
+    if stream:
+        cases[STREAM_CUT_CASE] = _cut_short(recorded)
     return cases
+
+
+STREAM_CUT_CASE = "stream cut short"
+
+
+def _cut_short(recorded: Recorded) -> Reply | str:
+    """The recorded stream closed cleanly right after its first event with text."""
+    body = recorded.reply.body
+    text_events = recorded.wire.content_events(body)
+    if len(recorded.event_cuts()) < 2 or not text_events:
+        return "the recorded stream has no event with text to cut after"
+    cut = text_events[0][1]
+    return recorded.with_body(body[:cut], cuts=recorded.event_cuts(body[:cut]))
 
 
 def _malformed(recorded: Recorded) -> Reply | str:
@@ -146,20 +161,23 @@ def test_raises_on_bad_body(provider: Any, cassette: Any) -> None:
     **Checks**: malformed JSON, an empty body, an HTML page, JSON of the wrong shape, and the
     recorded response with its text replaced by ``""`` and by ``null``. When ``generate()``
     reads a stream (as with the Anthropic SDK's ``messages.stream(...).get_final_message()``),
-    the malformed JSON is one event's JSON cut in half, and every event's text is made
-    ``""`` or ``null``.
+    the malformed JSON is one event's JSON cut in half, every event's text is made ``""``
+    or ``null``, and the stream is also cut short after its first piece of text (no end
+    marker, no finish reason: the server or a proxy closed it cleanly mid-answer), the
+    stream's truncated body.
 
     **Not judged**: the last two cases need a wire decoder for the provider's format; without
     one they are reported as not judged (the clause is then skipped, never passed). So is a
     streamed case the decoder cannot write (a registered decoder without per-event hooks).
 
-    **How to fix**: parse defensively and raise when the answer text is missing or empty.
+    **How to fix**: parse defensively and raise when the answer text is missing or empty;
+    from a stream, raise unless its end marker arrived (with the Anthropic SDK's
+    ``get_final_message()``, a message whose ``stop_reason`` is ``None`` was cut short).
     """
     recorded = record_exchange(provider, call_generate, need_wire=False)
     bodies = _bad_bodies(recorded)
     cases = Cases()
-    for name in BAD_BODY_CASES:
-        reply = bodies[name]
+    for name, reply in bodies.items():
         if isinstance(reply, str):
             cases.cannot_judge(name, reply)
             continue
@@ -168,16 +186,6 @@ def test_raises_on_bad_body(provider: Any, cassette: Any) -> None:
         require_traffic(traffic, f"generate() answered with {name}")
         cases.fail(name, problem) if problem else cases.ok(name)
     cases.conclude()
-
-
-BAD_BODY_CASES = (
-    "malformed JSON",
-    "empty body",
-    "HTML page",
-    "JSON of the wrong shape",
-    'text content ""',
-    "text content null",
-)
 
 
 @clause("retry-bounded", "should")

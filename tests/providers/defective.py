@@ -28,7 +28,7 @@ from .openai_style import (
     RetriesConnectsTwice,
     tls_context,
 )
-from .sdk_wrappers import AnthropicSDKStreamedGenerate
+from .sdk_wrappers import AnthropicSDKProvider, AnthropicSDKStreamedGenerate
 
 
 class EmptyModelName(GoodOpenAIStyle):
@@ -221,6 +221,13 @@ class StreamedGenerateReadsStartUsage(AnthropicSDKStreamedGenerate):
             message = stream.get_final_message()
         message.usage = first
         return message
+
+
+class StreamedGenerateTrustsTheSDK(AnthropicSDKStreamedGenerate):
+    """Fails raises-on-bad-body: returns what the Anthropic SDK's ``get_final_message()``
+    gives for a stream cut short mid-answer (no ``stop_reason``) as a complete answer."""
+
+    generate = AnthropicSDKProvider.generate
 
 
 class StreamedGenerateTrustsNoText(GenerateReadsStream):

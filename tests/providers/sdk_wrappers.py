@@ -151,7 +151,16 @@ class AnthropicSDKProvider(LLMClient):
 
 class AnthropicSDKStreamedGenerate(AnthropicSDKProvider):
     """generate() on the SDK's recommended helper for long answers: the message a stream
-    accumulates (``messages.stream(...).get_final_message()``)."""
+    accumulates (``messages.stream(...).get_final_message()``). That helper returns what a
+    stream cut short carried, with no ``stop_reason``: this provider raises then."""
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        response = super().generate(messages, temperature, max_tokens, **kwargs)
+        if response.finish_reason is None:
+            raise RuntimeError("the stream ended before its stop_reason: the answer was cut short")
+        return response
 
     def _message(self, system: Any, turns: list[dict[str, str]], max_tokens: int) -> Any:
         with self._client.messages.stream(

@@ -8,6 +8,7 @@ providers) pass every clause elsewhere.
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -119,10 +120,17 @@ def test_a_key_the_provider_reads_from_the_environment_is_judged_when_named(
     run = run_kit(provider, "-k", KEYS, "--laios-allow-partial", f"--laios-secret-env={ENV_KEY}")
     assert run.statuses() == {"key-reaches-request": "passed", "no-secret-leak": leak}, run.report
     assert ENV_KEY not in os.environ
-    monkeypatch.setenv(ENV_KEY, "sk-proj-" + "Qx7" * 16)
+    key = "sk-proj-" + "Qx7" * 16
+    monkeypatch.setenv(ENV_KEY, key)
     unnamed = run_kit(provider, "-k", KEYS, "--laios-allow-partial")
     assert set(unnamed.statuses().values()) == {"skipped"}, unnamed.report
-    assert "--laios-secret-env" in unnamed.message("no-secret-leak")
+    for clause_id in ("no-secret-leak", "key-reaches-request"):  # named, by its variable, never its value
+        message = unnamed.message(clause_id)
+        assert f"${ENV_KEY} in header:authorization" in message, message
+        assert message.endswith(
+            f"pass --laios-secret-env {ENV_KEY} to have it judged, and scrubbed by value when recording"
+        )
+    assert key not in json.dumps(unnamed.report) and key not in str(unnamed.result.stdout)
 
 
 def test_connect_retries_of_the_transport_count_as_attempts(run_kit) -> None:

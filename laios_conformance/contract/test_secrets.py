@@ -6,6 +6,7 @@ import contextlib
 import io
 import logging
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -13,7 +14,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from unittest import mock
 from urllib.parse import parse_qsl, urlsplit
 
@@ -157,10 +158,7 @@ def test_no_secret_leak(
     """
     secrets = [s for s in laios_provider_spec.secrets if s]
     if not secrets:
-        pytest.skip(
-            "not applicable: the provider takes no api_key and no argument named as a secret (name an "
-            "environment variable it reads its key from with --laios-secret-env)"
-        )
+        skip_without_key(provider, "the provider takes no api_key and no argument named as a secret")
     short = [s for s in secrets if len(s) < MIN_SECRET_LENGTH]
     if short:
         pytest.skip(
@@ -240,10 +238,7 @@ def test_key_reaches_request(
     """
     secrets = [s for s in laios_provider_spec.secrets if s]
     if not secrets:
-        pytest.skip(
-            "not applicable: the kit knows no API key for this provider (no api_key, none from $ENV; name an "
-            "environment variable it reads its key from with --laios-secret-env)"
-        )
+        skip_without_key(provider, "the kit knows no API key for this provider (no api_key, none from $ENV)")
     cases = Cases()
     places: dict[str, set[str]] = {}
     for name, traffic in requests_of_each_call(provider, 400):
@@ -269,6 +264,55 @@ def test_key_reaches_request(
             f"accepted; the provider now sends it in {sorted(sent)}",
         )
     cases.conclude()
+
+
+def skip_without_key(provider: Any, why: str) -> NoReturn:
+    """Skip a secret clause; when the provider's requests carry the value of an environment
+    variable where credentials go, say which (by name: never the value) and how to judge it."""
+    sent = _environment_keys_sent(provider)
+    if not sent:
+        pytest.skip(
+            f"not applicable: {why} (name an environment variable it reads its key from with --laios-secret-env)"
+        )
+    names = sorted({name for name, _ in sent})
+    places = ", ".join(f"${name} in {place}" for name, place in sorted(sent))
+    pytest.skip(
+        f"not judged: {why}, yet its requests carry a key the kit was not told about ({places}); pass "
+        f"{SECRET_ENV} {','.join(names)} to have it judged, and scrubbed by value when recording"
+    )
+
+
+def _environment_keys_sent(provider: Any) -> set[tuple[str, str]]:
+    """(variable, place) for each environment variable whose value a request of generate()
+    carries where a key goes (a header, query parameter or body field named for credentials)."""
+    values = {value: name for name, value in os.environ.items() if len(value) >= MIN_SECRET_LENGTH}
+    if not values:
+        return set()
+    try:
+        _, traffic = next(requests_of_each_call(provider, 400))
+    except Exception:  # nothing seen, or the call went wrong: no hint, the skip stands
+        return set()
+    found = set()
+    for seen in traffic.seen:
+        for place in key_places(seen, list(values)):
+            if _CREDENTIAL_NAME.search(place.partition(":")[2]):
+                found |= {(name, place) for value, name in values.items() if value in _value_at(seen, place)}
+    return found
+
+
+SECRET_ENV = "--laios-secret-env"
+_CREDENTIAL_NAME = re.compile(r"(?i)key|token|auth|secret|credential|password|signature|subscription")
+
+
+def _value_at(seen: Any, place: str) -> str:
+    kind, _, name = place.partition(":")
+    if kind == "header":
+        value = next((v for k, v in seen.headers.items() if k.lower() == name), "")
+        return f"{value} {basic_credentials(value)}"
+    if kind == "query":
+        return " ".join(v for k, v in parse_qsl(urlsplit(seen.url).query, keep_blank_values=True) if k == name)
+    body = seen.json
+    return str(body.get(name, "")) if isinstance(body, dict) else ""
 
 
 def key_places(seen: Any, secrets: list[str]) -> set[str]:

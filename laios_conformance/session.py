@@ -189,6 +189,16 @@ class ConformanceSession:
                     "class GroqClient(OpenAIClient): pass), whose cassettes get a folder of their own"
                 )
 
+    def options_to_repeat(self) -> str:
+        """Options of this run that a command to record a cassette must repeat. Constructor
+        arguments are not repeated (they may hold a key), only named."""
+        also = ""
+        if self.config.getoption("laios_cassette_dir"):
+            also += f" --laios-cassette-dir={self.config.getoption('laios_cassette_dir')}"
+        if self.config.getoption("laios_provider_kwargs"):
+            also += " --laios-provider-kwargs=<the same JSON as this run>"
+        return also
+
     def cassette_dir(self, spec: ProviderSpec) -> Path:
         named = bool(self.config.getoption("laios_cassette_dir") or self.config.getini("laios_cassette_dir"))
         return cassette_dir(self.cassette_root, spec.factory, spec.class_name, named=named, recording=self.recording)
@@ -245,7 +255,7 @@ class ConformanceSession:
             path = directory / f"{found[0]}.yaml"
             # rewrite never reads the old cassette, and is how a corrupt one is fixed
             problem = record_mode != "rewrite" and bookkeeping.corrupt_cassette_problem(
-                path, laios_provider_spec.target, found[0]
+                path, laios_provider_spec.target, found[0], self.options_to_repeat()
             )
             if problem:
                 pytest.fail(problem, pytrace=False)
@@ -274,7 +284,9 @@ class ConformanceSession:
         """The clause's open cassette. In replay, a missing file, or interactions left unplayed,
         mean the clause cannot be judged (error); the message says how to record."""
         watch = request.node.stash[bookkeeping.CASSETTE_KEY]
-        missing = bookkeeping.missing_cassette_problem(watch, laios_provider_spec.target, record_mode)
+        missing = bookkeeping.missing_cassette_problem(
+            watch, laios_provider_spec.target, record_mode, self.options_to_repeat()
+        )
         if missing:
             raise ClauseCannotJudge(missing)
         yield vcr

@@ -148,6 +148,7 @@ def test_should_clause_error_is_reported_but_gates_only_under_strict(run_kit, tm
         run = run_kit(
             GOOD,
             f"--laios-cassette-dir={tmp_path}",
+            '--laios-provider-kwargs={"timeout": 29.5}',
             "-k",
             "stream_end_marker",
             "--laios-allow-partial",
@@ -156,4 +157,8 @@ def test_should_clause_error_is_reported_but_gates_only_under_strict(run_kit, tm
         )
         assert run.statuses() == {"stream-end-marker": "error"}
         assert "not found (replay mode)" in run.message("stream-end-marker")
+        # the command to record it repeats the folder this run read, and names (not shows) the arguments
+        assert run.message("stream-end-marker").endswith(
+            f"--laios-allow-partial --laios-cassette-dir={tmp_path} --laios-provider-kwargs=<the same JSON as this run>"
+        )
         assert run.result.ret == exit_code

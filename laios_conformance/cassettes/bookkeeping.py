@@ -58,15 +58,17 @@ CASSETTE_KEY = pytest.StashKey[CassetteWatch]()
 CALL_PASSED = pytest.StashKey[bool]()
 
 
-def cassette_hint(target: str, clause_id: str, rewrite: bool = False) -> str:
-    """The command that records the cassette a clause needs."""
+def cassette_hint(target: str, clause_id: str, rewrite: bool = False, also: str = "") -> str:
+    """The command that records the cassette a clause needs; ``also``: the run's options it
+    must repeat (cassette folder, constructor arguments)."""
     mode = "rewrite" if rewrite else "once"
     return (
-        f"pytest --laios-provider={target} --record-mode={mode} -k {clause_id.replace('-', '_')} --laios-allow-partial"
+        f"pytest --laios-provider={target} --record-mode={mode} -k {clause_id.replace('-', '_')} "
+        f"--laios-allow-partial{also}"
     )
 
 
-def corrupt_cassette_problem(path: Path, target: str, clause_id: str) -> str | None:
+def corrupt_cassette_problem(path: Path, target: str, clause_id: str, also: str = "") -> str | None:
     """One clear line for a corrupt cassette, before vcrpy trips over it with a traceback."""
     from . import serializer
 
@@ -75,17 +77,17 @@ def corrupt_cassette_problem(path: Path, target: str, clause_id: str) -> str | N
     try:
         read_cassette(path, serializer)
     except CorruptCassetteError as exc:
-        return f"{exc}: {cassette_hint(target, clause_id, rewrite=True)}"
+        return f"{exc}: {cassette_hint(target, clause_id, rewrite=True, also=also)}"
     return None
 
 
-def missing_cassette_problem(watch: CassetteWatch, target: str, record_mode: str) -> str | None:
+def missing_cassette_problem(watch: CassetteWatch, target: str, record_mode: str, also: str = "") -> str | None:
     """Why a replay cannot be judged when the cassette does not exist (None when it can)."""
     if record_mode != "none" or watch.before is not None:
         return None
     return (
         f"cassette {watch.path} not found (replay mode); record it against the live API with: "
-        f"{cassette_hint(target, watch.path.stem)}"
+        f"{cassette_hint(target, watch.path.stem, also=also)}"
     )
 
 

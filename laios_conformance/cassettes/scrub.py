@@ -17,7 +17,9 @@ What is removed, and why:
   ``connection``, ``accept``, ``accept-encoding``, ``host``, ``user-agent``, the
   OpenAI/Anthropic SDKs' ``x-stainless-*`` headers describing the recorder's OS, CPU
   and runtime); matching ignores headers, so none of them is needed for replay;
-* query parameters that carry keys (``QUERY_PARAMETERS_DROPPED``, e.g. Gemini's ``?key=``);
+* query parameters that carry keys (``QUERY_PARAMETERS_DROPPED``, e.g. Gemini's ``?key=``),
+  except that one holding a key the kit knows keeps its name, with ``<REDACTED>`` for its
+  value (replay's query matcher ignores such parameters, so older cassettes still match);
 * every response header not in ``RESPONSE_HEADERS_KEPT``. Responses carry cookies,
   organisation/project ids, rate-limit counters, CDN routing and timing headers;
   none of it is needed for replay and most of it is noise for reviewers. What is
@@ -159,7 +161,7 @@ def redact_deep(value: Any, redact: Callable[[Any], Any]) -> Any:
 def scrub_request(request: Any, redact: Redactor) -> Any:
     request = copy.deepcopy(request)
     request.headers = _scrubbed_headers(request.headers, redact)
-    request.uri = redact(_drop_key_parameters(request.uri))
+    request.uri = redact(_scrub_key_parameters(request.uri, redact))
     if isinstance(request.body, (str, bytes, bytearray)):
         request.body = redact(pretty_json(redact(request.body)))
     return request
@@ -216,11 +218,18 @@ def _drop_request_header(name: str) -> bool:
     )
 
 
-def _drop_key_parameters(uri: str) -> str:
+def _scrub_key_parameters(uri: str, redact: Redactor) -> str:
+    """``uri`` without its key parameters; one that holds a known key keeps its name, with
+    ``PLACEHOLDER`` for its value (where the key went, as for headers)."""
     parts = urlsplit(uri)
     pairs = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(name, value) for name, value in pairs if name.lower() not in QUERY_PARAMETERS_DROPPED]
-    if len(kept) == len(pairs):
+    kept = []
+    for name, value in pairs:
+        if name.lower() not in QUERY_PARAMETERS_DROPPED:
+            kept.append((name, value))
+        elif value == PLACEHOLDER or redact.holds_secret(value):
+            kept.append((name, PLACEHOLDER))
+    if kept == pairs:
         return uri
     return urlunsplit(parts._replace(query=urlencode(kept)))
 

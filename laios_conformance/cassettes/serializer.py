@@ -34,6 +34,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
@@ -116,8 +117,9 @@ def cassette_recorded_at(path: str | Path) -> _dt.date | None:
 
 
 def recorded_key_places(paths: Iterable[str | Path]) -> set[str]:
-    """Where the recorded requests carried a key the kit knew: ``header:<name>`` (kept with
-    ``<REDACTED>`` for its value) and ``body:<field>`` (a top-level field redacted whole).
+    """Where the recorded requests carried a key the kit knew: ``header:<name>`` and
+    ``query:<name>`` (kept with ``<REDACTED>`` for their value) and ``body:<field>`` (a
+    top-level field redacted whole).
     Empty for cassettes recorded without a key, or before the kit kept the place."""
     places: set[str] = set()
     for path in paths:
@@ -141,6 +143,10 @@ def _key_places_of(request: dict[str, Any]) -> set[str]:
         for name, values in (headers.items() if isinstance(headers, dict) else [])
         if PLACEHOLDER in (values if isinstance(values, list) else [values])
     }
+    uri = request.get("uri")
+    if isinstance(uri, str):
+        query = parse_qsl(urlsplit(uri).query, keep_blank_values=True)
+        found |= {f"query:{name}" for name, value in query if value == PLACEHOLDER}
     body = request.get("body")
     body = body.get("string") if isinstance(body, dict) else body
     try:

@@ -4,6 +4,7 @@ import base64
 import json
 from urllib.parse import quote
 
+import pytest
 from vcr.serialize import serialize
 
 from laios_conformance.cassettes import PLACEHOLDER, SafePersister, make_scrubbers
@@ -85,9 +86,26 @@ def test_a_header_named_as_a_credential_is_dropped_even_with_a_key_the_kit_does_
     assert set(req.headers) == {"Anthropic-Version", "X-Keyboard-Layout"}
 
 
-def test_key_query_parameters_are_removed_and_others_kept(fake_key: str) -> None:
+def test_a_key_query_parameter_keeps_only_its_name_and_others_are_kept(fake_key: str) -> None:
     req, _ = scrubbed(fake_key)
-    assert dict(req.query) == {"api-version": "2024-05-01", "note": f"k{PLACEHOLDER}"}
+    assert dict(req.query) == {"api-version": "2024-05-01", "key": PLACEHOLDER, "note": f"k{PLACEHOLDER}"}
+
+
+def test_a_key_query_parameter_holding_an_unknown_key_is_removed() -> None:
+    before_request, _ = make_scrubbers(["not-the-key-it-sends"])
+    req = before_request(request(uri="https://api.example.com/v1/chat?key=AIzaSyUnknown0123456789&alt=sse"))
+    assert dict(req.query) == {"alt": "sse"}
+
+
+def test_replay_matches_a_cassette_recorded_before_the_key_parameter_was_kept(fake_key: str) -> None:
+    from laios_conformance.cassettes.matching import query
+
+    before_request, _ = make_scrubbers([fake_key])
+    live = before_request(request(uri=f"https://api.example.com/v1/chat?alt=sse&key={fake_key}"))
+    query(live, request(uri="https://api.example.com/v1/chat?alt=sse"))  # no AssertionError
+    query(live, before_request(request(uri=f"https://api.example.com/v1/chat?alt=sse&key={fake_key}")))
+    with pytest.raises(AssertionError, match="queries differ"):
+        query(live, request(uri="https://api.example.com/v1/chat?alt=json"))
 
 
 def test_response_headers_are_cut_to_the_allow_list(fake_key: str) -> None:
@@ -148,6 +166,10 @@ def test_the_places_the_key_went_read_back_from_the_cassette(tmp_path, fake_key:
     path = tmp_path / "clause.yaml"
     path.write_text(serialize(cassette_dict((before_request(req), before_response(response()))), laios_yaml))
     assert recorded_key_places([path]) == {"header:x-api-key", "body:api_key"}
+    in_query = tmp_path / "query.yaml"
+    req = before_request(request(uri=f"https://api.example.com/v1/chat?key={fake_key}"))
+    in_query.write_text(serialize(cassette_dict((req, before_response(response()))), laios_yaml))
+    assert recorded_key_places([in_query]) == {"query:key"}
     keyless = tmp_path / "keyless.yaml"
     keyless.write_text(serialize(cassette_dict(scrubbed_without_key()), laios_yaml))
     assert recorded_key_places([keyless, tmp_path / "missing.yaml"]) == set()

@@ -363,17 +363,17 @@ class WireFormat:
         return self._edited_stream(response_body, parsed, edit)
 
     def with_finish_reason(self, response_body: bytes, reason: str, *, stream: bool = False) -> bytes:
-        """The body stating another finish reason (in a stream, its last event that states one)."""
+        """The body stating another finish reason (in a stream, every event that states one:
+        a reason is final once stated, and OpenRouter repeats it on its usage chunk)."""
         if not stream:
             return self._whole_with_finish_reason(response_body, reason)
         parsed = self._dicts(response_body)
-        stating = [i for i, (_, obj) in enumerate(parsed) if isinstance(self._finish(obj), str)]
-        if not stating:
+        if not any(isinstance(self._finish(obj), str) for _, obj in parsed):
             raise NotImplementedError("the recorded stream states no finish reason to replace")
 
         def edit(i: int, doc: str, obj: Any) -> str:
             path = self._finish_path(obj)
-            return _replaced(doc, [(path, reason)] if i == stating[-1] and path is not None else [])
+            return _replaced(doc, [(path, reason)] if isinstance(self._finish(obj), str) and path is not None else [])
 
         return self._edited_stream(response_body, parsed, edit)
 

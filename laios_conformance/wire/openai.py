@@ -207,8 +207,8 @@ class OpenAIWire(WireFormat):
         return finished or obj.get("object") == "chat.completion.done"
 
     def _counts(self, obj: Any) -> tuple[Any, Any, Any]:
-        usage = obj.get("usage")
-        if not isinstance(usage, dict):
+        usage = _usage_of(obj)
+        if usage is None:
             return None, None, None
         return usage.get("prompt_tokens"), usage.get("completion_tokens"), usage.get("total_tokens")
 
@@ -217,7 +217,9 @@ class OpenAIWire(WireFormat):
         return found[1].get("finish_reason") if found else None
 
     def _count_paths(self, obj: Any) -> tuple[Path, Path, Path]:
-        return ["usage", "prompt_tokens"], ["usage", "completion_tokens"], ["usage", "total_tokens"]
+        groq = not isinstance(obj.get("usage"), dict) and _groq_usage(obj) is not None
+        holder: Path = ["x_groq", "usage"] if groq else ["usage"]
+        return [*holder, "prompt_tokens"], [*holder, "completion_tokens"], [*holder, "total_tokens"]
 
     def _finish_path(self, obj: Any) -> Path | None:
         found = _choice(obj)
@@ -435,6 +437,19 @@ class OpenAIWire(WireFormat):
             ErrorShape(label, status, (dumps(body) + "\n").encode("utf-8"), "application/json")
             for label, status, body in shapes
         ]
+
+
+def _usage_of(obj: Any) -> dict[str, Any] | None:
+    """The counts an object states: its ``usage``, or in a Groq stream ``x_groq.usage``
+    (tests/data/wire_samples/openai-compatible/groq-llama3-hello-stream.json)."""
+    usage = obj.get("usage") if isinstance(obj, dict) else None
+    return usage if isinstance(usage, dict) else _groq_usage(obj)
+
+
+def _groq_usage(obj: Any) -> dict[str, Any] | None:
+    groq = obj.get("x_groq") if isinstance(obj, dict) else None
+    usage = groq.get("usage") if isinstance(groq, dict) else None
+    return usage if isinstance(usage, dict) else None
 
 
 def _is_chunk(obj: Any) -> bool:

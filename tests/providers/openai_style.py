@@ -223,3 +223,38 @@ class KeyFromItsEnvironment(GoodOpenAIStyle):
 
     def __init__(self, model: str = "gpt-4o-mini", base_url: str = "https://api.openai.com/v1") -> None:
         super().__init__(model, base_url, os.environ["LAIOS_TEST_PROVIDER_KEY"])
+
+
+class GenerateKeepsFirstFinishReason(GenerateReadsStream):
+    """Also correct: generate() keeps the first finish_reason its stream states. OpenRouter
+    repeats it on the usage chunk (tests/data/wire_samples/openai-compatible/
+    openrouter-claude-haiku-stream-usage.json), always the same value."""
+
+    @staticmethod
+    def noting(lines: Iterator[str], stated: dict[str, Any]) -> Iterator[str]:
+        for line in GenerateReadsStream.noting(lines, {}):
+            data = line[5:].strip() if line.startswith("data:") else "[DONE]"
+            chunk = json.loads(data) if data != "[DONE]" else {}
+            if chunk.get("model"):
+                stated.setdefault("model", chunk["model"])
+            for choice in chunk.get("choices") or []:
+                if choice.get("finish_reason") and not stated.get("finish_reason"):
+                    stated["finish_reason"] = choice["finish_reason"]
+            if isinstance(chunk.get("usage"), dict):
+                stated["usage"] = chunk["usage"]
+            yield line
+
+
+class GenerateReadsGroqUsage(GenerateReadsStream):
+    """Also correct: generate() also takes the counts Groq streams in ``x_groq.usage`` on the
+    last chunk (tests/data/wire_samples/openai-compatible/groq-llama3-hello-stream.json)."""
+
+    @staticmethod
+    def noting(lines: Iterator[str], stated: dict[str, Any]) -> Iterator[str]:
+        for line in GenerateReadsStream.noting(lines, stated):
+            data = line[5:].strip() if line.startswith("data:") else "[DONE]"
+            chunk = json.loads(data) if data != "[DONE]" else {}
+            groq = chunk.get("x_groq")
+            if isinstance(groq, dict) and isinstance(groq.get("usage"), dict):
+                stated["usage"] = groq["usage"]
+            yield line

@@ -25,7 +25,7 @@ EXPECTED = {
     "ollama/chat-llama3-joke-nonstream": ((17, 66, 83), "stop", "llama3"),
     "openai-compatible/openrouter-minimax-error-midstream": ((43, 10, 53), "length", "minimax/minimax-m2:free"),
     "openai-compatible/vllm-opt125m-length-nonstream": ((57, 20, 77), "length", "facebook/opt-125m"),
-    "openai-compatible/groq-llama3-hello-stream": (None, "stop", "llama3-8b-8192"),  # usage only in x_groq
+    "openai-compatible/groq-llama3-hello-stream": ((12, 24, 36), "stop", "llama3-8b-8192"),  # in x_groq.usage
 }
 
 
@@ -140,3 +140,20 @@ def test_a_stream_without_counts_cannot_take_substituted_ones() -> None:
     sample = next(s for s in STREAMS if s.name == "openai/gpt4omini-ocean-stream")
     with pytest.raises(NotImplementedError, match="states no token counts"):
         by_name("openai").with_usage(sample.body, 1, 2, stream=True)
+
+
+def test_a_finish_reason_repeated_in_a_stream_is_replaced_wherever_it_is_stated() -> None:
+    """OpenRouter repeats finish_reason on its usage chunk: a provider may keep either one."""
+    sample = next(s for s in STREAMS if s.name == "openai-compatible/openrouter-claude-haiku-stream-usage")
+    edited = by_name("openai").with_finish_reason(sample.body, "length", stream=True)
+    assert sample.body.count(b'"finish_reason":"stop"') == 2
+    assert edited.count(b'"finish_reason":"length"') == 2 and b'"finish_reason":"stop"' not in edited
+
+
+def test_groq_streams_its_counts_in_x_groq_usage() -> None:
+    sample = next(s for s in STREAMS if s.name == "openai-compatible/groq-llama3-hello-stream")
+    fmt = by_name("openai")
+    assert fmt.usage(sample.body, stream=True) == {"prompt_tokens": 12, "completion_tokens": 24, "total_tokens": 36}
+    edited = fmt.with_usage(sample.body, 5, 6, stream=True)
+    assert b'"x_groq":{' in edited and b'"usage":{"queue_time"' in edited  # still where Groq puts them
+    assert fmt.usage(edited, stream=True) == {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11}

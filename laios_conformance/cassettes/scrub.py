@@ -17,7 +17,9 @@ What is removed, and why:
   ``connection``, ``accept``, ``accept-encoding``, ``host``, ``user-agent``, the
   OpenAI/Anthropic SDKs' ``x-stainless-*`` headers describing the recorder's OS, CPU
   and runtime); matching ignores headers, so none of them is needed for replay;
-* query parameters that carry keys (``QUERY_PARAMETERS_DROPPED``, e.g. Gemini's ``?key=``),
+* query parameters that carry keys (``QUERY_PARAMETERS_DROPPED``, e.g. Gemini's ``?key=``,
+  and any parameter whose name holds a credential's word, as for headers: ``?token=``,
+  Azure API Management's ``?subscription-key=``),
   except that one holding a key the kit knows keeps its name, with ``<REDACTED>`` for its
   value (replay's query matcher ignores such parameters, so older cassettes still match);
 * every response header not in ``RESPONSE_HEADERS_KEPT``. Responses carry cookies,
@@ -218,6 +220,12 @@ def _drop_request_header(name: str) -> bool:
     )
 
 
+def _drop_query_parameter(name: str) -> bool:
+    # Named as headers are: Azure API Management takes ?subscription-key=, others ?token=.
+    lowered = name.lower()
+    return lowered in QUERY_PARAMETERS_DROPPED or not CREDENTIAL_WORDS.isdisjoint(re.split(r"[-_]", lowered))
+
+
 def _scrub_key_parameters(uri: str, redact: Redactor) -> str:
     """``uri`` without its key parameters; one that holds a known key keeps its name, with
     ``PLACEHOLDER`` for its value (where the key went, as for headers)."""
@@ -225,7 +233,7 @@ def _scrub_key_parameters(uri: str, redact: Redactor) -> str:
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     kept = []
     for name, value in pairs:
-        if name.lower() not in QUERY_PARAMETERS_DROPPED:
+        if not _drop_query_parameter(name):
             kept.append((name, value))
         elif value == PLACEHOLDER or redact.holds_secret(value):
             kept.append((name, PLACEHOLDER))

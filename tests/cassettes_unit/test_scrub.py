@@ -97,6 +97,15 @@ def test_a_key_query_parameter_holding_an_unknown_key_is_removed() -> None:
     assert dict(req.query) == {"alt": "sse"}
 
 
+def test_a_query_parameter_named_as_a_credential_is_dropped_even_with_a_key_the_kit_does_not_know() -> None:
+    """As for headers: a key read from the environment cannot be replaced, so the parameter goes."""
+    before_request, _ = make_scrubbers([])
+    names = ("token", "auth", "subscription-key", "access-token", "x-api-key", "client_secret")
+    query = "&".join(f"{name}=0123456789abcdef0123" for name in names)
+    req = before_request(request(uri=f"https://api.example.com/v1/chat?{query}&max_tokens=5&alt=sse"))
+    assert dict(req.query) == {"max_tokens": "5", "alt": "sse"}
+
+
 def test_replay_matches_a_cassette_recorded_before_the_key_parameter_was_kept(fake_key: str) -> None:
     from laios_conformance.cassettes.matching import query
 

@@ -32,6 +32,8 @@ What is removed, and why:
   ``x-request-id`` / ``request-id`` (harmless random ids that SDKs expose and
   that let reviewers correlate a recording with provider logs).
   ``content-length`` is dropped because redaction can change the body length.
+* top-level JSON body fields named as ``QUERY_PARAMETERS_DROPPED`` (``api_key``...) that
+  hold a key the kit does not know; one holding a known key reads ``<REDACTED>``, as below;
 * every occurrence of a known secret value, in header values, the URL (raw and
   percent-encoded), and request and response bodies, replaced by ``<REDACTED>``.
   Secrets shorter than ``MIN_SECRET_LENGTH`` are ignored: replacing short
@@ -165,7 +167,7 @@ def scrub_request(request: Any, redact: Redactor) -> Any:
     request.headers = _scrubbed_headers(request.headers, redact)
     request.uri = redact(_scrub_key_parameters(request.uri, redact))
     if isinstance(request.body, (str, bytes, bytearray)):
-        request.body = redact(pretty_json(redact(request.body)))
+        request.body = _without_key_fields(redact(pretty_json(redact(request.body))))
     return request
 
 
@@ -218,6 +220,25 @@ def _drop_request_header(name: str) -> bool:
         or lowered in REQUEST_NOISE_HEADERS
         or lowered.startswith(REQUEST_NOISE_PREFIXES)
     )
+
+
+def _without_key_fields(body: Any) -> Any:
+    """A JSON object body without the top-level key fields (``api_key``...) that hold a key the
+    kit does not know; one that held a known key already reads ``PLACEHOLDER`` and stays."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(doc, dict):
+        return body
+    unknown = [
+        name
+        for name, value in doc.items()
+        if name.lower() in QUERY_PARAMETERS_DROPPED and isinstance(value, str) and value != PLACEHOLDER
+    ]
+    if not unknown:
+        return body
+    return pretty_json(json.dumps({name: value for name, value in doc.items() if name not in unknown}))
 
 
 def _drop_query_parameter(name: str) -> bool:

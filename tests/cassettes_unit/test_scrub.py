@@ -106,6 +106,19 @@ def test_a_query_parameter_named_as_a_credential_is_dropped_even_with_a_key_the_
     assert dict(req.query) == {"max_tokens": "5", "alt": "sse"}
 
 
+def test_a_body_key_field_holding_a_key_the_kit_does_not_know_is_removed(fake_key: str) -> None:
+    """As the query's ``?api_key=``: a JSON body's ``api_key`` read from the environment."""
+    before_request, _ = make_scrubbers([fake_key])
+    unknown = {"api_key": "tvly-0123456789abcdef", "query": "x", "max_tokens": 5}
+    req = before_request(request(uri="https://api.example.com/search", body=json.dumps(unknown).encode()))
+    assert json.loads(req.body) == {"query": "x", "max_tokens": 5}
+    assert before_request(req).body == req.body
+    known = before_request(
+        request(uri="https://api.example.com/search", body=json.dumps({"api_key": fake_key}).encode())
+    )
+    assert json.loads(known.body) == {"api_key": PLACEHOLDER}  # where the known key went stays
+
+
 def test_replay_matches_a_cassette_recorded_before_the_key_parameter_was_kept(fake_key: str) -> None:
     from laios_conformance.cassettes.matching import query
 

@@ -1,6 +1,7 @@
 """A generate() that reads an OpenAI-compatible stream is judged on streams as other
 servers send them: OpenRouter repeats the finish reason on its usage chunk, Groq streams
-its counts in ``x_groq.usage``. A provider correct for such a stream must pass."""
+its counts in ``x_groq.usage``, Gemini may send a short answer in one chunk that also
+carries its finish reason. A provider correct for such a stream must pass."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from tests.support.fake_api import FakeAPI, load_sample
 from tests.support.recording import record
 
 S = "tests.providers.openai_style:"
+D = "tests.providers.defective:"
 OPENROUTER = "openai-compatible/openrouter-claude-haiku-stream-usage.json"
 GROQ = "openai-compatible/groq-llama3-hello-stream.json"
+GEMINI = "openai-compatible/gemini-openai-compat-hello-stream.json"
 CLAUSES = "usage_fidelity or usage_reported or finish_reason or model_reported"
 
 pytestmark = pytest.mark.xdist_group("streamed-generate-servers")  # one recording per server
@@ -28,17 +31,21 @@ class OneStreamAPI(FakeAPI):
     """Answers every streamed request with one recorded stream, asked for usage or not."""
 
     stream: str = ""
+    events_dropped: int = 0  # the stream without its first events
 
     def answer(self, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         if not json.loads(body or b"{}").get("stream"):
             return super().answer(path, body)
         response = load_sample(self.stream)["response"]
-        return response["status"], {"content-type": "text/event-stream"}, response["body_text"].encode("utf-8")
+        events = response["body_text"].split("\n\n")[self.events_dropped :]
+        return response["status"], {"content-type": "text/event-stream"}, "\n\n".join(events).encode("utf-8")
 
 
-def _recorded(root: Path, sample: str, targets: tuple[str, ...]) -> Iterator[Path]:
-    with OneStreamAPI(stream=sample) as api:
-        result = record(targets, {"base_url": f"{api.url}/v1"}, api.url, OPENAI_BASE, root, root, ["-k", CLAUSES])
+def _recorded(
+    root: Path, sample: str, targets: tuple[str, ...], clauses: str = CLAUSES, events_dropped: int = 0
+) -> Iterator[Path]:
+    with OneStreamAPI(stream=sample, events_dropped=events_dropped) as api:
+        result = record(targets, {"base_url": f"{api.url}/v1"}, api.url, OPENAI_BASE, root, root, ["-k", clauses])
     for target in targets:
         assert (root / target.rsplit(":", 1)[1]).is_dir(), result.stdout[-3000:] + result.stderr[-3000:]
     yield root
@@ -56,14 +63,23 @@ def groq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield from _recorded(tmp_path_factory.mktemp("groq"), GROQ, targets)
 
 
-def _judge(pytester: pytest.Pytester, cassettes: Path, target: str) -> dict:
+@pytest.fixture(scope="module")
+def one_chunk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Gemini's recorded stream from its second chunk: the whole answer and its finish reason
+    in one event, then [DONE]."""
+    root = tmp_path_factory.mktemp("one-chunk")
+    targets = (S + "GenerateReadsStream", D + "StreamedGenerateIgnoresItsEnd")
+    yield from _recorded(root, GEMINI, targets, "raises_on_bad_body", events_dropped=1)
+
+
+def _judge(pytester: pytest.Pytester, cassettes: Path, target: str, clauses: str = CLAUSES) -> dict:
     report = pytester.path / "verdict.json"
     pytester.runpytest_inprocess(
         f"--laios-provider={target}",
         f"--laios-cassette-dir={cassettes}",
         f"--laios-report={report}",
         "-k",
-        CLAUSES,
+        clauses,
         "--laios-allow-partial",
         "-p",
         "no:cacheprovider",
@@ -96,3 +112,21 @@ def test_a_provider_that_drops_groqs_counts_fails_usage_reported(pytester: pytes
     assert statuses["usage-reported"][0] == "failed", statuses
     assert "usage is None although the body states" in statuses["usage-reported"][1]
     assert statuses["usage-fidelity"][0] == "passed", statuses  # None is usage-reported's to judge
+
+
+def test_an_answer_in_one_chunk_is_cut_short_between_two_pieces(pytester: pytest.Pytester, one_chunk: Path) -> None:
+    """Cut after its only text event, the stream would still end with a finish reason: a
+    complete answer, which a correct provider returns."""
+    verdict = _judge(pytester, one_chunk, S + "GenerateReadsStream", "raises_on_bad_body")["raises-on-bad-body"]
+    assert verdict["status"] == "passed", verdict["message"]
+
+
+def test_one_that_ignores_its_end_still_fails_on_an_answer_in_one_chunk(
+    pytester: pytest.Pytester, one_chunk: Path
+) -> None:
+    verdict = _judge(pytester, one_chunk, D + "StreamedGenerateIgnoresItsEnd", "raises_on_bad_body")
+    assert verdict["raises-on-bad-body"]["status"] == "failed"
+    assert (
+        "1 case(s) failed:\n  - stream cut short: returned LLMResponse with content ' there!"
+        in (verdict["raises-on-bad-body"]["message"])
+    )

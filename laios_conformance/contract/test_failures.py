@@ -121,12 +121,19 @@ STREAM_CUT_CASE = "stream cut short"
 
 
 def _cut_short(recorded: Recorded) -> Reply | str:
-    """The recorded stream closed cleanly right after its first event with text."""
-    body = recorded.reply.body
-    text_events = recorded.wire.content_events(body)
+    """The recorded stream closed cleanly right after its first event with text. An answer
+    whose first piece also ends it (a short answer in one chunk with its finish reason) is
+    first spread over two events, the first of which ends nothing."""
+    wire, body = recorded.wire, recorded.reply.body
+    text_events = wire.content_events(body)
     if len(recorded.event_cuts()) < 2 or not text_events:
         return "the recorded stream has no event with text to cut after"
+    if wire.has_end_marker(body[: text_events[0][1]]):
+        body = wire.rebuild(body, wire.extract_text(body, stream=True), stream=True)
+        text_events = wire.content_events(body)
     cut = text_events[0][1]
+    if wire.has_end_marker(body[:cut]):
+        return "the recorded stream's first event with text also ends it, so it cannot be cut short after it"
     return recorded.with_body(body[:cut], cuts=recorded.event_cuts(body[:cut]))
 
 

@@ -230,6 +230,14 @@ class StreamedGenerateTrustsTheSDK(AnthropicSDKStreamedGenerate):
     generate = AnthropicSDKProvider.generate
 
 
+class StreamedGenerateIgnoresItsEnd(GenerateReadsStream):
+    """Fails raises-on-bad-body: its generate() reads a stream and returns what it carried
+    whether or not ``[DONE]`` or a finish reason arrived (a stream cut short)."""
+
+    def stream_cut_short(self) -> None:
+        pass
+
+
 class StreamedGenerateTrustsNoText(GenerateReadsStream):
     """Fails raises-on-bad-body: its generate() reads a stream and returns what it carried,
     ``""`` when no delta had text (a null or empty text)."""

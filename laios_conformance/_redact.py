@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 __all__ = [
+    "base64_forms",
     "basic_credentials",
     "MIN_SECRET_LENGTH",
     "REDACTED",
@@ -135,6 +136,18 @@ class RedactingFilter(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True
+
+
+def base64_forms(secret: str) -> tuple[str, ...]:
+    """What ``secret`` looks like inside any base64 text (HTTP Basic credentials, a logged
+    token): one run of characters per alignment of its bytes, whatever precedes or follows it."""
+    data = secret.encode("utf-8")
+    forms = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + data).decode("ascii")
+        first, end = -(-8 * shift // 6), 8 * (shift + len(data)) // 6  # the characters only it decides
+        forms.add(encoded[first:end])
+    return tuple(sorted(forms))
 
 
 def basic_credentials(value: str) -> str:

@@ -71,6 +71,7 @@ DEFECTS = {
     "WarnsWithKey": (KEYS, {"no-secret-leak"}),
     "WritesKeyToStderr": (KEYS, {"no-secret-leak"}),
     "LogsKeyAtDebug": (KEYS, {"no-secret-leak"}),
+    "LogsBasicCredentialsAtDebug": (KEYS, {"no-secret-leak"}),
     "KeyInContextBehindCause": (KEYS, {"no-secret-leak"}),
     "KeyInResponse": (KEYS, {"no-secret-leak"}),
 }

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from .._redact import basic_credentials
+from .._redact import base64_forms, basic_credentials
 from ..clauses import clause, note
 from ..seam import Fault
 from ._support import (
@@ -139,8 +139,9 @@ def test_no_secret_leak(
     a key in any of them is a leaked key.
 
     **Checks**: the key the kit passed (a fake ``sk-...`` canary, or the values of your secret
-    arguments) in ``repr``/``str`` of the provider and of its response; in the whole chain of
-    every exception raised on HTTP 401, 500, a connection error and a malformed body
+    arguments), as it is or base64-encoded (as in HTTP Basic credentials), in ``repr``/``str``
+    of the provider and of its response; in the whole chain of every exception raised on
+    HTTP 401, 500, a connection error and a malformed body
     (``str``, ``repr``, ``args``, attributes, ``__cause__`` and ``__context__``, tracebacks);
     in every log record of every logger at every level, DEBUG included; in every warning;
     in anything written to stdout or stderr, also straight to file descriptors 1 and 2,
@@ -167,9 +168,10 @@ def test_no_secret_leak(
         )
     request.getfixturevalue("cassette")
     cases = Cases()
+    forms = [*secrets, *(form for secret in secrets for form in base64_forms(secret))]  # as in Basic credentials
 
     def check(where: str, text: str) -> None:
-        if any(secret in text for secret in secrets):
+        if any(form in text for form in forms):
             cases.fail(where, "contains the API key")
 
     check("repr(provider)", repr(provider))

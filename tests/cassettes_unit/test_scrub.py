@@ -201,3 +201,16 @@ def scrubbed_without_key():
     before_request, before_response = make_scrubbers([])
     req = request(uri="https://api.example.com/v1/chat", body=b"{}", headers={"authorization": "Bearer unknown-1234"})
     return before_request(req), before_response(response())
+
+
+@pytest.mark.parametrize("before", ["", "u:", "ab:", "laios:"])
+@pytest.mark.parametrize("after", ["", "x", "xy"])
+def test_a_key_is_found_inside_any_base64_text(fake_key: str, before: str, after: str) -> None:
+    """What no-secret-leak hunts besides the key itself: HTTP Basic credentials, logged."""
+    from laios_conformance._redact import base64_forms
+
+    encoded = base64.b64encode(f"{before}{fake_key}{after}".encode()).decode()
+    assert any(form in encoded for form in base64_forms(fake_key))
+    assert not any(
+        form in base64.b64encode(f"{before}{fake_key[:-1]}".encode()).decode() for form in base64_forms(fake_key)
+    )

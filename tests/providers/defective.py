@@ -24,6 +24,7 @@ from .openai_style import (
     GenerateReadsStream,
     GoodOpenAIStyle,
     KeyFromItsEnvironment,
+    KeyInBasicCredentials,
     ProviderError,
     RetriesConnectsTwice,
     tls_context,
@@ -928,6 +929,15 @@ class LogsKeyAtDebug(GoodOpenAIStyle):
         logger.propagate = False
         logger.setLevel(logging.WARNING)
         logger.debug("sending with headers %s", self.headers())
+        return super().post(body)
+
+
+class LogsBasicCredentialsAtDebug(KeyInBasicCredentials):
+    """Fails no-secret-leak: sends its key as the password of HTTP Basic credentials and logs
+    the headers at DEBUG, the key in base64 (decoded, it is the key)."""
+
+    def post(self, body: dict[str, Any]) -> httpx.Response:
+        logging.getLogger("defective.basic").debug("sending with headers %s", self.headers())
         return super().post(body)
 
 

@@ -16,13 +16,17 @@ import base64
 import binascii
 import functools
 import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
 __all__ = [
+    "KeyForm",
     "base64_forms",
     "basic_credentials",
+    "is_key_form",
+    "key_form",
     "MIN_SECRET_LENGTH",
     "REDACTED",
     "RedactingFilter",
@@ -159,3 +163,20 @@ def basic_credentials(value: str) -> str:
         return base64.b64decode(encoded.strip(), validate=True).decode("utf-8", "replace")
     except (ValueError, binascii.Error):
         return ""
+
+
+_SCHEMED_KEY = re.compile(r"(?i)(bearer|token) +" + re.escape(REDACTED))
+KeyForm = str  # a header value carrying a key, the key written as REDACTED: "Bearer <REDACTED>"
+
+
+def key_form(redacted: str) -> KeyForm:
+    """How a header value that carried a key is written down, the key already replaced by
+    ``REDACTED``: its auth scheme kept when the rest is the key alone (``Bearer <REDACTED>``),
+    else ``REDACTED`` whole, so that nothing but a scheme word survives beside the key."""
+    found = _SCHEMED_KEY.fullmatch(redacted.strip())
+    return f"{found.group(1)} {REDACTED}" if found else REDACTED
+
+
+def is_key_form(value: str) -> bool:
+    """Whether a header value is already written down as :func:`key_form` writes it."""
+    return value == REDACTED or _SCHEMED_KEY.fullmatch(value) is not None

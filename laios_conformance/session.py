@@ -238,8 +238,9 @@ class ConformanceSession:
         return [(path.name, cassette_recorded_at(path)) for path in sorted(directory.glob("*.yaml"))]
 
     @pytest.fixture
-    def recorded_key_places(self, laios_provider_spec: ProviderSpec) -> set[str]:
-        """Where the provider's cassettes say its recorded requests carried the key."""
+    def recorded_key_places(self, laios_provider_spec: ProviderSpec) -> dict[str, set[str]]:
+        """Where the provider's cassettes say its recorded requests carried the key, and in
+        which forms (``Bearer <REDACTED>``)."""
         from .cassettes import recorded_key_places
 
         return recorded_key_places(sorted(self.cassette_dir(laios_provider_spec).glob("*.yaml")))

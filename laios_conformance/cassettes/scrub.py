@@ -11,8 +11,9 @@ What is removed, and why:
 * request headers that carry credentials or account ids (``REQUEST_HEADERS_DROPPED``, and
   any header whose name holds a credential's word), except that a header holding a key the
   kit knows (as it is, or inside HTTP Basic credentials) is kept with ``<REDACTED>`` for its
-  whole value: where the key went is what ``key-reaches-request`` compares a replay against
-  (the live API accepted it there), and what it was never reaches disk;
+  whole value, or for the key alone after a ``Bearer``/``Token`` scheme (``Bearer
+  <REDACTED>``): where and how the key went is what ``key-reaches-request`` compares a
+  replay against (the live API accepted it so), and what it was never reaches disk;
   plus transport noise that only makes re-recordings diff (``content-length``,
   ``connection``, ``accept``, ``accept-encoding``, ``host``, ``user-agent``, the
   OpenAI/Anthropic SDKs' ``x-stainless-*`` headers describing the recorder's OS, CPU
@@ -58,7 +59,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from .._redact import basic_credentials
+from .._redact import basic_credentials, is_key_form, key_form
 
 PLACEHOLDER = "<REDACTED>"
 MIN_SECRET_LENGTH = 8
@@ -205,8 +206,8 @@ def _secret_forms(secrets: Iterable[str]) -> list[str]:
 def _scrubbed_headers(headers: dict[str, Any], redact: Redactor) -> dict[str, Any]:
     kept = {}
     for name, value in headers.items():
-        if isinstance(value, str) and (value == PLACEHOLDER or redact.holds_secret(value)):
-            kept[name] = PLACEHOLDER  # where the key went, never what it was
+        if isinstance(value, str) and (is_key_form(value) or redact.holds_secret(value)):
+            kept[name] = key_form(redact(value))  # where and how the key went, never what it was
         elif not _drop_request_header(name):
             kept[name] = redact(value)
     return kept

@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
+from .._redact import is_key_form
 from .limits import BoundedLoader, CassetteRefused, check_file
 from .scrub import PLACEHOLDER
 
@@ -116,12 +117,12 @@ def cassette_recorded_at(path: str | Path) -> _dt.date | None:
     return _as_date(value)
 
 
-def recorded_key_places(paths: Iterable[str | Path]) -> set[str]:
-    """Where the recorded requests carried a key the kit knew: ``header:<name>`` and
-    ``query:<name>`` (kept with ``<REDACTED>`` for their value) and ``body:<field>`` (a
-    top-level field redacted whole).
-    Empty for cassettes recorded without a key, or before the kit kept the place."""
-    places: set[str] = set()
+def recorded_key_places(paths: Iterable[str | Path]) -> dict[str, set[str]]:
+    """Where the recorded requests carried a key the kit knew, each place with the forms it
+    was written in: ``header:<name>`` (``<REDACTED>``, or ``Bearer <REDACTED>`` with its
+    scheme), ``query:<name>`` and ``body:<field>`` (``<REDACTED>``). Empty for cassettes
+    recorded without a key, or before the kit kept the place."""
+    places: dict[str, set[str]] = {}
     for path in paths:
         try:
             check_file(Path(path))
@@ -132,21 +133,23 @@ def recorded_key_places(paths: Iterable[str | Path]) -> set[str]:
         for interaction in interactions if isinstance(interactions, list) else []:
             request = interaction.get("request") if isinstance(interaction, dict) else None
             if isinstance(request, dict):
-                places |= _key_places_of(request)
+                for place, form in _key_places_of(request):
+                    places.setdefault(place, set()).add(form)
     return places
 
 
-def _key_places_of(request: dict[str, Any]) -> set[str]:
+def _key_places_of(request: dict[str, Any]) -> set[tuple[str, str]]:
     headers = request.get("headers")
     found = {
-        f"header:{name.lower()}"
+        (f"header:{name.lower()}", value)
         for name, values in (headers.items() if isinstance(headers, dict) else [])
-        if PLACEHOLDER in (values if isinstance(values, list) else [values])
+        for value in (values if isinstance(values, list) else [values])
+        if isinstance(value, str) and is_key_form(value)
     }
     uri = request.get("uri")
     if isinstance(uri, str):
         query = parse_qsl(urlsplit(uri).query, keep_blank_values=True)
-        found |= {f"query:{name}" for name, value in query if value == PLACEHOLDER}
+        found |= {(f"query:{name}", value) for name, value in query if value == PLACEHOLDER}
     body = request.get("body")
     body = body.get("string") if isinstance(body, dict) else body
     try:
@@ -154,7 +157,7 @@ def _key_places_of(request: dict[str, Any]) -> set[str]:
     except ValueError:
         fields = None
     if isinstance(fields, dict):
-        found |= {f"body:{name}" for name, value in fields.items() if value == PLACEHOLDER}
+        found |= {(f"body:{name}", value) for name, value in fields.items() if value == PLACEHOLDER}
     return found
 
 

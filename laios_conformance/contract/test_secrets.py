@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from .._redact import base64_forms, basic_credentials
+from .._redact import REDACTED, base64_forms, basic_credentials, key_form
 from ..clauses import clause, note
 from ..seam import Fault
 from ._support import (
@@ -212,7 +212,7 @@ def test_no_secret_leak(
 
 @clause("key-reaches-request", "must")
 def test_key_reaches_request(
-    provider: Any, laios_provider_spec: Any, recorded_key_places: set[str], request: pytest.FixtureRequest
+    provider: Any, laios_provider_spec: Any, recorded_key_places: dict[str, set[str]], request: pytest.FixtureRequest
 ) -> None:
     """Every request carries the API key the provider was given, in the same place each time.
 
@@ -225,10 +225,11 @@ def test_key_reaches_request(
     kit gave (the canary, or your ``$ENV`` value) appears in a header (as it is, or inside
     HTTP Basic credentials), in the query string or as a top-level field of the JSON body,
     under the same name each time; read at the seam before anything is scrubbed. And
-    wherever the provider's cassettes say the recorded requests carried it (the header or
-    body field that the live API accepted, kept with ``<REDACTED>`` for its value), it must
-    still be there: replay does not match on credentials, so a key moved to another header
-    would otherwise pass here and meet a 401 live.
+    wherever the provider's cassettes say the recorded requests carried it (the header,
+    query parameter or body field that the live API accepted, kept with ``<REDACTED>`` for
+    its value, or ``Bearer <REDACTED>`` with its scheme), it must still be there, in that
+    form: replay does not match on credentials, so a key moved to another header, or sent
+    without its ``Bearer``, would otherwise pass here and meet a 401 live.
 
     **Not applicable when**: the kit knows no key for the provider (it takes no
     ``api_key``, none came from ``$ENV`` and ``--laios-secret-env`` names none, such as a
@@ -243,9 +244,12 @@ def test_key_reaches_request(
         skip_without_key(provider, "the kit knows no API key for this provider (no api_key, none from $ENV)")
     cases = Cases()
     places: dict[str, set[str]] = {}
+    forms: dict[str, set[str]] = {}  # header -> how its values carried the key ("Bearer <REDACTED>")
     for name, traffic in requests_of_each_call(provider, 400):
         for seen in traffic.seen:
             found = key_places(seen, secrets)
+            for place in found:
+                forms.setdefault(place, set()).update(_key_forms(seen, place, secrets))
             if not found:
                 cases.fail(
                     name,
@@ -259,13 +263,43 @@ def test_key_reaches_request(
     sent = set().union(*where) if where else set()
     if not recorded_key_places:
         note(request, "no cassette of the provider keeps where its key went, so the place was not compared")
-    elif where and recorded_key_places - sent:
+    elif where and set(recorded_key_places) - sent:
         cases.fail(
             "the recorded place",
             f"the cassettes' requests carried the key in {sorted(recorded_key_places)}, which the live API "
             f"accepted; the provider now sends it in {sorted(sent)}",
         )
+    elif where:
+        _compare_forms(cases, recorded_key_places, forms)
     cases.conclude()
+
+
+def _compare_forms(cases: Cases, recorded: dict[str, set[str]], sent: dict[str, set[str]]) -> None:
+    """Each header the recording shows with a scheme (``Bearer <REDACTED>``) still carries
+    the key in a recorded form: ``Authorization: <key>`` without ``Bearer`` is a 401."""
+    for place, recorded_forms in sorted(recorded.items()):
+        if recorded_forms <= {REDACTED}:  # no scheme was kept: the place alone is compared
+            continue
+        if {f.lower() for f in sent.get(place, set())} - {f.lower() for f in recorded_forms}:
+            cases.fail(
+                "the recorded form",
+                f"the cassettes' requests carried the key in {place} as {sorted(recorded_forms)}, which the "
+                f"live API accepted; the provider now sends {sorted(sent[place])} (the key written as {REDACTED})",
+            )
+
+
+def _key_forms(seen: Any, place: str, secrets: list[str]) -> set[str]:
+    """How a request's header at ``place`` carries the key, as the cassettes write it."""
+    kind, _, name = place.partition(":")
+    if kind != "header":
+        return {REDACTED}
+    values = [value for header, value in seen.headers.items() if header.lower() == name]
+    written = []
+    for value in values:
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        written.append(key_form(value))
+    return set(written)
 
 
 def skip_without_key(provider: Any, why: str) -> NoReturn:

@@ -57,7 +57,7 @@ def test_headers_holding_the_key_keep_only_their_name_and_noise_is_removed(fake_
     whole value is the placeholder, so nothing around the key (a scheme, a user) survives."""
     req, _ = scrubbed(fake_key)
     assert {name.lower(): value for name, value in req.headers.items()} == {
-        "authorization": PLACEHOLDER,
+        "authorization": f"Bearer {PLACEHOLDER}",  # the scheme stays: sent without it, the key is refused
         "x-api-key": PLACEHOLDER,
         "x-custom-auth": PLACEHOLDER,
         "content-type": "application/json",
@@ -187,14 +187,14 @@ def test_the_places_the_key_went_read_back_from_the_cassette(tmp_path, fake_key:
     )
     path = tmp_path / "clause.yaml"
     path.write_text(serialize(cassette_dict((before_request(req), before_response(response()))), laios_yaml))
-    assert recorded_key_places([path]) == {"header:x-api-key", "body:api_key"}
+    assert set(recorded_key_places([path])) == {"header:x-api-key", "body:api_key"}
     in_query = tmp_path / "query.yaml"
     req = before_request(request(uri=f"https://api.example.com/v1/chat?key={fake_key}"))
     in_query.write_text(serialize(cassette_dict((req, before_response(response()))), laios_yaml))
-    assert recorded_key_places([in_query]) == {"query:key"}
+    assert set(recorded_key_places([in_query])) == {"query:key"}
     keyless = tmp_path / "keyless.yaml"
     keyless.write_text(serialize(cassette_dict(scrubbed_without_key()), laios_yaml))
-    assert recorded_key_places([keyless, tmp_path / "missing.yaml"]) == set()
+    assert recorded_key_places([keyless, tmp_path / "missing.yaml"]) == {}
 
 
 def scrubbed_without_key():
@@ -214,3 +214,34 @@ def test_a_key_is_found_inside_any_base64_text(fake_key: str, before: str, after
     assert not any(
         form in base64.b64encode(f"{before}{fake_key[:-1]}".encode()).decode() for form in base64_forms(fake_key)
     )
+
+
+@pytest.mark.parametrize(
+    ("sent", "written"),
+    [
+        ("Bearer {key}", "Bearer <REDACTED>"),
+        ("token   {key}", "token <REDACTED>"),
+        ("{key}", "<REDACTED>"),
+        ("Bearer {key} org-secret-9", "<REDACTED>"),
+        ("Splunk {key}", "<REDACTED>"),
+    ],
+    ids=["bearer", "token", "bare", "more than the key", "unknown scheme"],
+)
+def test_only_a_known_scheme_beside_the_key_is_written_down(fake_key: str, sent: str, written: str) -> None:
+    before_request, _ = make_scrubbers([fake_key])
+    once = before_request(request(headers={"Authorization": sent.format(key=fake_key)}))
+    assert dict(once.headers) == {"Authorization": written}
+    assert dict(before_request(once).headers) == {"Authorization": written}  # scrubbing again changes nothing
+
+
+def test_the_forms_of_the_key_read_back_from_the_cassette(tmp_path, fake_key: str) -> None:
+    from laios_conformance.cassettes import recorded_key_places
+
+    before_request, before_response = make_scrubbers([fake_key])
+    req = before_request(request(headers={"Authorization": f"Bearer {fake_key}", "x-api-key": fake_key}))
+    path = tmp_path / "clause.yaml"
+    path.write_text(serialize(cassette_dict((req, before_response(response()))), laios_yaml))
+    assert recorded_key_places([path]) == {
+        "header:authorization": {f"Bearer {PLACEHOLDER}"},
+        "header:x-api-key": {PLACEHOLDER},
+    }

@@ -724,6 +724,15 @@ class SendsKeyInAnotherHeader(GoodOpenAIStyle):
         return {"api-key": self._api_key}
 
 
+class SendsKeyWithoutBearer(GoodOpenAIStyle):
+    """Fails key-reaches-request, only against cassettes that keep the key's form: sends
+    ``Authorization: <key>`` where the recording (which the live API accepted) had
+    ``Bearer <key>``; OpenAI answers that with a 401."""
+
+    def headers(self) -> dict[str, str]:
+        return {"authorization": self._api_key}
+
+
 class KeyFromEnvironment(GoodOpenAIStyle):
     """Fails key-reaches-request: sends the environment's key, not the one it was given."""
 
@@ -934,7 +943,8 @@ class LogsKeyAtDebug(GoodOpenAIStyle):
 
 class LogsBasicCredentialsAtDebug(KeyInBasicCredentials):
     """Fails no-secret-leak: sends its key as the password of HTTP Basic credentials and logs
-    the headers at DEBUG, the key in base64 (decoded, it is the key)."""
+    the headers at DEBUG, the key in base64 (decoded, it is the key). Judged on
+    GoodOpenAIStyle's cassettes, it fails key-reaches-request too: they show ``Bearer <key>``."""
 
     def post(self, body: dict[str, Any]) -> httpx.Response:
         logging.getLogger("defective.basic").debug("sending with headers %s", self.headers())

@@ -24,6 +24,7 @@ from ._support import (
     Recorded,
     always,
     answer_with,
+    chunk_type_problem,
     consume,
     error_status,
     first_difference,
@@ -71,9 +72,8 @@ def stream_text_problem(chunks: list[Any], error: BaseException | None, expected
     """What is wrong with a stream's output, given the text the response carried."""
     if error is not None:
         return f"raised {type(error).__name__}: {str(error)[:160]}"
-    not_text = [c for c in chunks if not isinstance(c, str)]
-    if not_text:
-        return f"yielded {type(not_text[0]).__name__} chunks; every chunk must be a str"
+    if type_problem := chunk_type_problem(chunks):
+        return type_problem
     joined = "".join(chunks)
     if joined != expected:
         residue = [r for r in RESIDUE if r in joined and r not in expected]

@@ -449,6 +449,17 @@ class StreamReturnsStr(GoodOpenAIStyle):
         return "".join(super().generate_stream(messages, temperature, max_tokens, **kwargs))
 
 
+class StreamYieldsBytes(GoodOpenAIStyle):
+    """Fails every clause that joins the stream: generate_stream() yields each delta as UTF-8
+    ``bytes`` (as a provider passing ``iter_bytes()`` pieces on would), not ``str``."""
+
+    def generate_stream(  # type: ignore[override]
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[bytes]:
+        for text in super().generate_stream(messages, temperature, max_tokens, **kwargs):
+            yield text.encode()
+
+
 class EndsTextlessStreamQuietly(GoodOpenAIStyle):
     """Fails stream-raises: a complete stream whose deltas carry no text yields nothing and
     ends, which the caller joins into ``content=""`` (as LAIOS's guide example does)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from .._watchdog import CallTimedOut
 from ..clauses import clause, note
 from ..seam import Fault, Reply, Seen
 from ..wire import WireError
@@ -42,6 +43,8 @@ def _outcome_problem(call: Callable[[], Any]) -> str | None:
         value = call()
     except Exception:
         return None
+    except CallTimedOut:  # the kit's call timeout, not the provider raising: the clause cannot judge
+        raise
     except BaseException as exc:  # a BaseException escapes LLMRouter's `except Exception`
         return f"raised {type(exc).__name__}, a BaseException that LLMRouter and CircuitBreaker do not catch"
     return describe_outcome(value)

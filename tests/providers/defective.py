@@ -907,6 +907,14 @@ class KeepsCarriageReturn(SplitsOnLFOnly):
 # -- every leak channel (no-secret-leak) -----------------------------------------------------------
 
 
+class LeaksKeyBehindKwargs(LeaksKeyInErrors):
+    """Fails no-secret-leak as LeaksKeyInErrors does; its ``__init__`` takes ``**kwargs`` and
+    passes them on, so ``api_key`` is only its base class's argument."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+
+
 class WarnsWithKey(GoodOpenAIStyle):
     """Fails no-secret-leak: a deprecation warning that quotes the key."""
 

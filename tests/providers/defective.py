@@ -321,6 +321,32 @@ class DropsLastDelta(LagsOneDelta, GoodOpenAIStyle):
     stream-incremental): it yields each delta only when the next arrives, and loses the last."""
 
 
+class LagsOneEventYieldingEmpties(GoodOpenAIStyle):
+    """Fails stream-incremental: it yields every event's ``delta.content``, ``""`` for the
+    role and finish chunks, each only when the next event arrives; so what reaches the
+    caller first, while it holds the first text back, is the role chunk's ``""``."""
+
+    def deltas(self, lines: Iterable[str | bytes]) -> Iterator[str]:
+        events: list[str] = []  # in order: "" for each event without text, then each text
+
+        def noting_empty_events() -> Iterator[str | bytes]:
+            for raw in lines:
+                line = raw.decode() if isinstance(raw, bytes) else raw
+                data = line[5:].strip() if line.startswith("data:") else "[DONE]"
+                choices = json.loads(data).get("choices") or [] if data != "[DONE]" else []
+                events.extend("" for c in choices if not (c.get("delta") or {}).get("content"))
+                yield raw
+
+        pending: str | None = None
+        for text in super().deltas(noting_empty_events()):
+            events.append(text)
+            while events:
+                if pending is not None:
+                    yield pending
+                pending = events.pop(0)
+        yield from filter(None, [pending, *events])
+
+
 class StripsDeltas(GoodOpenAIStyle):
     """Fails stream-join, stream-rechunk, content-fidelity: ``.strip()`` eats the spaces between words."""
 

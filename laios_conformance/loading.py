@@ -228,7 +228,7 @@ def load_provider(
     secrets = secret_values(kwargs, tuple(secret_names))
     signature = _signature_of(factory)
     injected = None
-    if signature is not None and "api_key" in signature.parameters and "api_key" not in kwargs:
+    if signature is not None and _takes_api_key(factory, signature) and "api_key" not in kwargs:
         kwargs["api_key"] = injected = canary_key
     if signature is not None:
         _check_arguments(target, signature, kwargs, flags)
@@ -355,6 +355,26 @@ def _signature_of(factory: Callable[..., Any]) -> inspect.Signature | None:
         return inspect.signature(factory)
     except (TypeError, ValueError):  # some builtins and C types have none
         return None
+
+
+def _takes_api_key(factory: Callable[..., Any], signature: inspect.Signature) -> bool:
+    """Whether ``api_key`` is a constructor argument: named in the signature, or, for a class
+    whose ``__init__`` takes ``**kwargs`` (a subclass passing them on), in a base class's."""
+    params = signature.parameters.values()
+    if "api_key" in signature.parameters:
+        return True
+    if not isinstance(factory, type) or not any(p.kind is p.VAR_KEYWORD for p in params):
+        return False
+    for base in factory.__mro__[1:]:
+        init = vars(base).get("__init__")
+        base_signature = _signature_of(init) if init is not None and base is not object else None
+        if base_signature is None:
+            continue
+        if "api_key" in base_signature.parameters:
+            return True
+        if not any(p.kind is p.VAR_KEYWORD for p in base_signature.parameters.values()):
+            return False
+    return False
 
 
 def _check_arguments(target: str, signature: inspect.Signature, kwargs: dict[str, Any], flags: Flags) -> None:

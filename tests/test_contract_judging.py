@@ -69,6 +69,7 @@ DEFECTS = {
     "SplitsOnLFOnly": (STREAMS, {"stream-rechunk"}),
     "KeepsCarriageReturn": (STREAMS, {"stream-rechunk"}),
     "LeaksKeyInErrors": (KEYS, {"no-secret-leak"}),
+    "LeaksKeyBehindKwargs": (KEYS, {"no-secret-leak"}),  # its api_key is a base class's argument
     "WarnsWithKey": (KEYS, {"no-secret-leak"}),
     "WritesKeyToStderr": (KEYS, {"no-secret-leak"}),
     "LogsKeyAtDebug": (KEYS, {"no-secret-leak"}),
@@ -97,6 +98,13 @@ def test_retries_bounded_by_a_deadline_are_counted_on_the_skipped_sleeps(run_kit
     run = run_kit("tests.providers.openai_style:RetriesUntilADeadline", "-k", selection, "--laios-strict")
     assert set(run.statuses().values()) == {"passed"}, run.report
     assert "HTTP 503: 3 attempt(s); connect error: 3 attempt(s)" in run.message("retry-bounded")
+
+
+def test_a_subclass_passing_kwargs_on_to_a_base_taking_api_key_is_given_the_kit_key(run_kit) -> None:
+    """``def __init__(self, *args, **kwargs): super().__init__(*args, **kwargs)`` hides
+    ``api_key`` from the subclass's signature; the secret clauses must still run."""
+    run = run_kit("tests.providers.openai_style:PassesArgumentsOn", "-k", KEYS, "--laios-strict")
+    assert run.statuses() == {"key-reaches-request": "passed", "no-secret-leak": "passed"}, run.not_run()
 
 
 @pytest.mark.parametrize("name", ["KeyInBasicCredentials", "KeyInBody"])

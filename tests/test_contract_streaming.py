@@ -21,6 +21,7 @@ DEFECTS = {
     "StripsDeltas": {"stream-join", "stream-rechunk", "content-fidelity"},
     "DecodesEachRead": {"stream-rechunk"},
     "BuffersWholeStream": {"stream-incremental"},
+    "LagsOneEventYieldingEmpties": {"stream-incremental"},
     "SwallowsDisconnect": {"stream-raises"},
     "EndsTextlessStreamQuietly": {"stream-raises"},
     "TrustsEndOfBody": {"stream-raises", "stream-end-marker"},
@@ -98,6 +99,18 @@ def test_a_stream_returned_as_one_str_fails_stream_join(run_kit) -> None:
     run = run_kit(D + "StreamReturnsStr", "-k", "stream_join", "--laios-allow-partial")
     assert run.statuses() == {"stream-join": "failed"}
     assert "generate_stream() returned a str, not an iterator of str pieces" in run.message("stream-join")
+
+
+def test_a_stream_of_bytes_is_named_as_such_by_every_clause_that_joins_it(run_kit) -> None:
+    """Not a traceback from ``"".join`` in content-fidelity, nor a thread-safety failure
+    that blames shared state: each clause says the chunks are bytes."""
+    clauses = ("stream_join", "content_fidelity", "thread_safety")
+    run = run_kit(D + "StreamYieldsBytes", "-k", " or ".join(clauses), "--laios-allow-partial")
+    assert run.statuses() == dict.fromkeys(("stream-join", "content-fidelity", "thread-safety"), "failed")
+    for clause_id in run.statuses():
+        message = run.message(clause_id)
+        assert "yielded bytes chunks; every chunk must be a str" in message, message
+        assert "TypeError" not in message and "b'" not in message, message
 
 
 def test_duck_typed_provider_passes_without_subclassing(run_kit) -> None:

@@ -63,6 +63,15 @@ def test_a_timeout_is_not_the_provider_raising(run_kit) -> None:
     assert run.statuses() == {"raises-on-http-error": "error"}
 
 
+@pytest.mark.parametrize("selection", ["raises_on_http_error", "raises_on_transport_error", "retry_bounded"])
+def test_a_timeout_on_every_failure_is_not_a_base_exception_raised(run_kit, selection: str) -> None:
+    """The kit's call timeout is no case of the provider raising a BaseException."""
+    run = run_kit(H + "HangsOnFailure", FAST, "-k", selection, "--laios-allow-partial")
+    [(clause_id, status)] = run.statuses().items()
+    assert status == "error", run.message(clause_id)
+    assert run.message(clause_id).startswith("generate() did not return within 0.2 s"), run.message(clause_id)
+
+
 def test_constructor_that_blocks_in_a_clause_errors_it(run_kit) -> None:
     run = run_kit(H + "BlocksWhenBuiltAgain", FAST, "-k", "returns_response or timeout_set")
     assert run.statuses() == {"returns-response": "error", "timeout-set": "error"}

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "laios_conformance"
 # What each part of the kit may import from the kit (its own submodules always).
 ALLOWED = {
     "plugin": {"hookspecs", "session"},
-    "contract": {"seam", "wire", "base", "clauses", "_redact"},
+    "contract": {"seam", "wire", "base", "clauses", "_redact", "_watchdog"},
     "clauses": set(),
     "cassettes": {"_files", "_redact"},
     "loading": {"_redact", "_watchdog", "_offline"},

@@ -116,3 +116,39 @@ def test_a_key_in_the_query_string_reaches_the_request_and_leaks_nowhere(pyteste
     )
     assert statuses["KeyInQueryString"] == statuses["UrllibOpenAIStyle"], statuses
     assert {s for s in statuses["KeyInQueryString"].values() if s != "not-run"} == {"passed"}, statuses
+
+
+def test_urllib3_retry_that_raises_on_a_persisting_status_is_told_to_hand_the_response_back(
+    pytester: pytest.Pytester,
+) -> None:
+    """``Retry(status_forcelist=...)`` mounted in requests' adapter raises ``RetryError``
+    when the status persists, unless ``raise_on_status=False``: the message says so."""
+    root = pytester.path / "cassettes"
+    root.mkdir()
+    targets = [f"tests.providers.urllib3_retry:{name}" for name in ("RetriesInTheAdapter", "RetryRaisesOnStatus")]
+    for target in targets:
+        (root / target.rsplit(":", 1)[1]).symlink_to(STACK_CASSETTES / "RequestsOpenAIStyle", target_is_directory=True)
+    report = pytester.path / "verdict.json"
+    pytester.runpytest_inprocess(
+        *[f"--laios-provider={target}" for target in targets],
+        f"--laios-cassette-dir={root}",
+        f"--laios-report={report}",
+        "-k",
+        "error_carries or retry_bounded or no_retry_on_client_error or raises_on_http_error",
+        "--laios-allow-partial",
+        "-p",
+        "no:cacheprovider",
+    )
+    correct, raising = (provider["clauses"] for provider in load_verdict(report)["providers"])
+    judged = {"error-carries-status", "error-carries-message", "retry-bounded", "no-retry-on-client-error"}
+    judged |= {"raises-on-http-error", "stream-error-carries-message"}
+    assert {cid for cid, c in correct.items() if c["status"] == "passed"} == judged, correct
+    assert {cid for cid, c in raising.items() if c["status"] == "failed"} == {
+        "error-carries-status",
+        "error-carries-message",
+    }
+    message = raising["error-carries-status"]["message"]
+    assert "HTTP 503: ProviderError('transport error: RetryError') names no status 503" in message
+    assert "urllib3's Retry gave up on the status with MaxRetryError: mount it with raise_on_status=False" in message
+    assert "HTTP 400" not in message  # not retried: its response came back
+    assert "raise_on_status=False" in raising["error-carries-message"]["message"]

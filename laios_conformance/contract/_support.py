@@ -550,6 +550,12 @@ def stream_hello(provider: Any) -> Generator[Any, None, None]:
     yield from stream
 
 
+def chunk_type_problem(chunks: list[Any]) -> str | None:
+    """What is wrong with the types of a stream's chunks (LAIOS joins them as ``str``)."""
+    not_text = [c for c in chunks if not isinstance(c, str)]
+    return f"yielded {type(not_text[0]).__name__} chunks; every chunk must be a str" if not_text else None
+
+
 def first_difference(expected: str, got: str) -> str:
     """Where two texts part, shown the way a reviewer can act on."""
     index = next(

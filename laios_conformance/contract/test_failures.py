@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from .._watchdog import CallTimedOut
 from ..clauses import clause, note
 from ..seam import Fault, Reply, Seen
 from ..wire import WireError
@@ -26,6 +27,7 @@ from ._support import (
     describe_outcome,
     error_reply,
     error_status,
+    exception_chain,
     failing_http,
     message_problem,
     observed,
@@ -42,6 +44,8 @@ def _outcome_problem(call: Callable[[], Any]) -> str | None:
         value = call()
     except Exception:
         return None
+    except CallTimedOut:  # the kit's call timeout, not the provider raising: the clause cannot judge
+        raise
     except BaseException as exc:  # a BaseException escapes LLMRouter's `except Exception`
         return f"raised {type(exc).__name__}, a BaseException that LLMRouter and CircuitBreaker do not catch"
     return describe_outcome(value)
@@ -374,10 +378,22 @@ def _raised_problem(
             call_generate(provider)
         except Exception as exc:
             problem = judge(exc)
+            problem = problem and problem + _retries_gave_up(exc)
         else:
             problem = "returned instead of raising"
     require_traffic(traffic, f"generate() answered with HTTP {status}")
     return problem
+
+
+def _retries_gave_up(exc: BaseException) -> str:
+    """A hint when urllib3's ``Retry`` raised where the response should have come back."""
+    for link in exception_chain(exc):
+        if type(link).__name__ == "MaxRetryError" and type(getattr(link, "reason", None)).__name__ == "ResponseError":
+            return (
+                "; urllib3's Retry gave up on the status with MaxRetryError: mount it with "
+                "raise_on_status=False, so that the last response comes back, and raise with its status and body"
+            )
+    return ""
 
 
 def _status_problem(exc: BaseException, status: int) -> str | None:

@@ -22,6 +22,7 @@ from ._support import (
     answer_with,
     call_generate,
     call_stream,
+    chunk_type_problem,
     consume,
     error_reply,
     first_difference,
@@ -170,6 +171,8 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
             chunks, error = consume(stream_hello(provider))
         if error is not None:
             return f"raised {type(error).__name__}: {str(error)[:120]}"
+        if type_problem := chunk_type_problem(chunks):
+            return type_problem
         joined = "".join(chunks)
         return None if joined == text else first_difference(text, joined)
 
@@ -237,7 +240,9 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
                 )
                 if error is not None:
                     raise error
-                content = "".join(map(str, chunks))
+                if type_problem := chunk_type_problem(chunks):
+                    return f"{marker} (stream) {type_problem}"
+                content = "".join(chunks)
             else:
                 content = provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS).content
         except Exception as exc:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import importlib
+import math
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -13,6 +17,11 @@ from typing import Any
 # skipped sleep, so a retry loop bounded by a deadline ends after as many attempts as on
 # a real clock, instead of spinning until the deadline passes in real time.
 _CLOCKS = ("monotonic", "time", "perf_counter")
+_ASYNC_SLEEP = "asyncio.sleep"
+# Where ``asyncio.sleep`` is looked up, besides the provider's modules: asyncio itself, and
+# anyio's asyncio backend (which bound it by name), whose ``anyio.sleep`` the official
+# SDKs' async clients back off with.
+_ASYNC_SLEEP_HOLDERS = ("asyncio", "asyncio.tasks", "anyio._backends._asyncio")
 
 
 class SleepLog:
@@ -31,9 +40,9 @@ class SleepLog:
 
 @contextlib.contextmanager
 def virtual_sleep(modules: Iterable[ModuleType] = ()) -> Iterator[SleepLog]:
-    """Make ``time.sleep`` return at once, recording the delay asked for, and move
-    ``time.monotonic``, ``time.time`` and ``time.perf_counter`` (and their ``_ns`` twins) on
-    by it.
+    """Make ``time.sleep`` and ``asyncio.sleep`` return at once, recording the delay asked
+    for, and move ``time.monotonic``, ``time.time`` and ``time.perf_counter`` (and their
+    ``_ns`` twins) on by it; an event loop's clock (``time.monotonic``) moves on with them.
 
     Official SDKs back off between retries; injected faults must not make the suite
     sleep through that backoff on a real clock. Code that bound these functions at import
@@ -47,6 +56,12 @@ def virtual_sleep(modules: Iterable[ModuleType] = ()) -> Iterator[SleepLog]:
         fake[name] = _ahead(real[name], log)
         fake[f"{name}_ns"] = _ahead_ns(real[f"{name}_ns"], log)
     swaps = [(time, name, name) for name in real]
+    real[_ASYNC_SLEEP] = _REAL_ASYNC_SLEEP
+    fake[_ASYNC_SLEEP] = _async_sleep_logged(log)
+    if "anyio" in sys.modules:  # its backend is imported on first use, maybe inside the block
+        importlib.import_module("anyio._backends._asyncio")
+    holders = [sys.modules[name] for name in _ASYNC_SLEEP_HOLDERS if name in sys.modules]
+    swaps += [(m, "sleep", _ASYNC_SLEEP) for m in holders if vars(m).get("sleep") is _REAL_ASYNC_SLEEP]
     swaps += [(module, name, attribute) for module in modules for name, attribute in _bound_from_time(module, real)]
     for owner, name, attribute in swaps:
         setattr(owner, name, fake[attribute])
@@ -55,6 +70,20 @@ def virtual_sleep(modules: Iterable[ModuleType] = ()) -> Iterator[SleepLog]:
     finally:
         for owner, name, attribute in swaps:
             setattr(owner, name, real[attribute])
+
+
+_REAL_ASYNC_SLEEP = asyncio.sleep
+
+
+def _async_sleep_logged(log: SleepLog) -> Callable[..., Any]:
+    async def sleep(delay: float, result: Any = None) -> Any:
+        # anyio waits forever with sleep(math.inf): that must stay a wait, not move the clocks.
+        if 0 < delay < math.inf:
+            log.add(float(delay))
+            delay = 0
+        return await _REAL_ASYNC_SLEEP(delay, result)
+
+    return sleep
 
 
 def _bound_from_time(module: ModuleType, real: dict[str, Any]) -> list[tuple[str, str]]:

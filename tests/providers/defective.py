@@ -330,6 +330,32 @@ class DropsLastDelta(LagsOneDelta, GoodOpenAIStyle):
     stream-incremental): it yields each delta only when the next arrives, and loses the last."""
 
 
+class LagsOneEventYieldingEmpties(GoodOpenAIStyle):
+    """Fails stream-incremental: it yields every event's ``delta.content``, ``""`` for the
+    role and finish chunks, each only when the next event arrives; so what reaches the
+    caller first, while it holds the first text back, is the role chunk's ``""``."""
+
+    def deltas(self, lines: Iterable[str | bytes]) -> Iterator[str]:
+        events: list[str] = []  # in order: "" for each event without text, then each text
+
+        def noting_empty_events() -> Iterator[str | bytes]:
+            for raw in lines:
+                line = raw.decode() if isinstance(raw, bytes) else raw
+                data = line[5:].strip() if line.startswith("data:") else "[DONE]"
+                choices = json.loads(data).get("choices") or [] if data != "[DONE]" else []
+                events.extend("" for c in choices if not (c.get("delta") or {}).get("content"))
+                yield raw
+
+        pending: str | None = None
+        for text in super().deltas(noting_empty_events()):
+            events.append(text)
+            while events:
+                if pending is not None:
+                    yield pending
+                pending = events.pop(0)
+        yield from filter(None, [pending, *events])
+
+
 class StripsDeltas(GoodOpenAIStyle):
     """Fails stream-join, stream-rechunk, content-fidelity: ``.strip()`` eats the spaces between words."""
 
@@ -456,6 +482,17 @@ class StreamReturnsStr(GoodOpenAIStyle):
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> str:
         return "".join(super().generate_stream(messages, temperature, max_tokens, **kwargs))
+
+
+class StreamYieldsBytes(GoodOpenAIStyle):
+    """Fails every clause that joins the stream: generate_stream() yields each delta as UTF-8
+    ``bytes`` (as a provider passing ``iter_bytes()`` pieces on would), not ``str``."""
+
+    def generate_stream(  # type: ignore[override]
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[bytes]:
+        for text in super().generate_stream(messages, temperature, max_tokens, **kwargs):
+            yield text.encode()
 
 
 class EndsTextlessStreamQuietly(GoodOpenAIStyle):
@@ -912,6 +949,14 @@ class KeepsCarriageReturn(SplitsOnLFOnly):
 
 
 # -- every leak channel (no-secret-leak) -----------------------------------------------------------
+
+
+class LeaksKeyBehindKwargs(LeaksKeyInErrors):
+    """Fails no-secret-leak as LeaksKeyInErrors does; its ``__init__`` takes ``**kwargs`` and
+    passes them on, so ``api_key`` is only its base class's argument."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
 
 
 class WarnsWithKey(GoodOpenAIStyle):

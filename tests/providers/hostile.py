@@ -49,6 +49,17 @@ class HangsOnce(GoodOpenAIStyle):
         return super().generate(messages, temperature, max_tokens, **kw)
 
 
+class HangsOnFailure(GoodOpenAIStyle):
+    """Every generate() whose request fails never returns (a backoff no virtual clock shortens)."""
+
+    def post(self, body: dict[str, Any]) -> Any:
+        try:
+            return super().post(body)
+        except ProviderError:
+            _NEVER.wait()
+            raise
+
+
 class StreamHangs(GoodOpenAIStyle):
     """generate_stream() yields its first chunk, then never yields again."""
 

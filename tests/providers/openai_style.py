@@ -199,6 +199,18 @@ class RetriesUntilADeadline(GoodOpenAIStyle):
             sleep(1)
 
 
+class PassesArgumentsOn(GoodOpenAIStyle):
+    """Also correct: its ``__init__`` takes ``*args, **kwargs`` and passes them on (to add
+    an organization header), so ``api_key`` is its base class's argument."""
+
+    def __init__(self, *args: Any, organization: str = "org-laios", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "openai-organization": self.organization}
+
+
 class KeyInBasicCredentials(GoodOpenAIStyle):
     """Also correct: sends its key as the password of HTTP Basic credentials."""
 

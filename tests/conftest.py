@@ -172,6 +172,23 @@ def cassettes_for(root: Path, class_name: str) -> Path:
     return root
 
 
+def judged_clauses(pytester: pytest.Pytester, cassettes: Path, target: str, selection: str) -> dict:
+    """The verdicts, per clause, of one in-process kit run on ``target`` replaying from
+    ``cassettes``, judging the clauses that ``-k selection`` picks (a partial run)."""
+    report = pytester.path / "verdict.json"
+    pytester.runpytest_inprocess(
+        f"--laios-provider={target}",
+        f"--laios-cassette-dir={cassettes}",
+        f"--laios-report={report}",
+        "-k",
+        selection,
+        "--laios-allow-partial",
+        "-p",
+        "no:cacheprovider",
+    )
+    return load_verdict(report)["providers"][0]["clauses"]
+
+
 def load_verdict(path: Path) -> dict:
     """A JSON verdict the kit wrote, checked against the schema the package ships."""
     data = json.loads(path.read_text(encoding="utf-8"))

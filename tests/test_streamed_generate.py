@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import OPENAI_BASE, load_verdict
+from tests.conftest import OPENAI_BASE, judged_clauses
 from tests.support.fake_api import FakeAPI
 from tests.support.recording import record
 from tests.test_contract_judging import USAGE
@@ -43,23 +43,8 @@ def cassettes(tmp_path_factory: pytest.TempPathFactory, fake_api: FakeAPI) -> Pa
     return root
 
 
-def _judge(pytester: pytest.Pytester, cassettes: Path, target: str, selection: str) -> dict:
-    report = pytester.path / "verdict.json"
-    pytester.runpytest_inprocess(
-        f"--laios-provider={target}",
-        f"--laios-cassette-dir={cassettes}",
-        f"--laios-report={report}",
-        "-k",
-        selection,
-        "--laios-allow-partial",
-        "-p",
-        "no:cacheprovider",
-    )
-    return load_verdict(report)["providers"][0]["clauses"]
-
-
 def test_a_correct_generate_over_a_stream_passes(pytester: pytest.Pytester, cassettes: Path) -> None:
-    verdict = _judge(pytester, cassettes, CORRECT, BAD_BODY)["raises-on-bad-body"]
+    verdict = judged_clauses(pytester, cassettes, CORRECT, BAD_BODY)["raises-on-bad-body"]
     assert verdict["status"] == "passed", verdict["message"]
 
 
@@ -67,19 +52,19 @@ def test_a_streamed_generate_on_the_anthropic_sdk_passes_when_it_checks_the_stop
     pytester: pytest.Pytester, cassettes: Path
 ) -> None:
     """get_final_message() returns what a stream cut short carried, with no stop reason."""
-    verdict = _judge(pytester, cassettes, ANTHROPIC_SDK, BAD_BODY)["raises-on-bad-body"]
+    verdict = judged_clauses(pytester, cassettes, ANTHROPIC_SDK, BAD_BODY)["raises-on-bad-body"]
     assert verdict["status"] == "passed", verdict["message"]
 
 
 def test_one_that_returns_what_a_stream_cut_short_carried_fails(pytester: pytest.Pytester, cassettes: Path) -> None:
-    verdict = _judge(pytester, cassettes, D + "StreamedGenerateTrustsTheSDK", BAD_BODY)["raises-on-bad-body"]
+    verdict = judged_clauses(pytester, cassettes, D + "StreamedGenerateTrustsTheSDK", BAD_BODY)["raises-on-bad-body"]
     assert verdict["status"] == "failed"
     assert "1 case(s) failed" in verdict["message"]
     assert "stream cut short: returned LLMResponse with content 'Hello!' instead of raising" in verdict["message"]
 
 
 def test_one_that_returns_the_empty_text_of_a_null_stream_fails(pytester: pytest.Pytester, cassettes: Path) -> None:
-    verdict = _judge(pytester, cassettes, D + "StreamedGenerateTrustsNoText", BAD_BODY)["raises-on-bad-body"]
+    verdict = judged_clauses(pytester, cassettes, D + "StreamedGenerateTrustsNoText", BAD_BODY)["raises-on-bad-body"]
     assert verdict["status"] == "failed"
     assert "2 case(s) failed" in verdict["message"]
     for case in ('text content ""', "text content null"):
@@ -100,7 +85,7 @@ def test_one_that_returns_the_empty_text_of_a_null_stream_fails(pytester: pytest
 def test_what_a_streamed_answer_states_is_judged(
     pytester: pytest.Pytester, cassettes: Path, target: str, failing: set[str]
 ) -> None:
-    clauses = _judge(pytester, cassettes, target, USAGE)
+    clauses = judged_clauses(pytester, cassettes, target, USAGE)
     judged = {c: v for c, v in clauses.items() if v["status"] != "not-run"}
     assert {"usage-fidelity", "usage-reported", "finish-reason", "model-reported"} <= set(judged)
     statuses = {c: v["status"] for c, v in judged.items()}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import OPENAI_BASE, load_verdict
+from tests.conftest import OPENAI_BASE, judged_clauses
 from tests.support.fake_api import FakeAPI, load_sample
 from tests.support.recording import record
 
@@ -73,18 +73,7 @@ def one_chunk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _judge(pytester: pytest.Pytester, cassettes: Path, target: str, clauses: str = CLAUSES) -> dict:
-    report = pytester.path / "verdict.json"
-    pytester.runpytest_inprocess(
-        f"--laios-provider={target}",
-        f"--laios-cassette-dir={cassettes}",
-        f"--laios-report={report}",
-        "-k",
-        clauses,
-        "--laios-allow-partial",
-        "-p",
-        "no:cacheprovider",
-    )
-    return load_verdict(report)["providers"][0]["clauses"]
+    return judged_clauses(pytester, cassettes, target, clauses)
 
 
 def _statuses(clauses: dict) -> dict[str, tuple[str, str]]:

@@ -11,7 +11,6 @@ real clock would run into the kit's call timeout.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -20,7 +19,7 @@ import httpx
 
 from laios_conformance import LLMResponse
 
-from .openai_chat import OpenAIChatProvider, ProviderError
+from .openai_chat import OpenAIChatProvider, ProviderError, StreamState
 
 RETRIED = {408, 409, 429, 500, 502, 503, 504, 529}
 
@@ -76,27 +75,13 @@ class AsyncBridged(OpenAIChatProvider):
             if response.status_code >= 400:
                 await response.aread()
                 raise ProviderError(f"HTTP {response.status_code}: {response.text[:200]}")
-            finished = carried_text = False
+            stream = StreamState()
             async for line in response.aiter_lines():
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    finished = True
+                for text in self.line_text(line, stream):
+                    yield text
+                if stream.done:
                     break
-                chunk = json.loads(data)
-                if "error" in chunk:
-                    raise ProviderError(f"error inside the stream: {chunk['error']}")
-                for choice in chunk.get("choices") or []:
-                    text = (choice.get("delta") or {}).get("content")
-                    if text:
-                        carried_text = True
-                        yield text
-                    finished = finished or self.ends_answer(choice)
-            if not finished:
-                self.stream_cut_short()
-            if not carried_text:
-                self.stream_carried_no_text()
+            self.check_end(stream)
 
     def generate_stream(
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from laios_conformance import LLMClient, LLMMessage, LLMResponse
@@ -16,6 +17,15 @@ from laios_conformance import LLMClient, LLMMessage, LLMResponse
 
 class ProviderError(Exception):
     """Raised on every failure: HTTP status, transport, unusable body."""
+
+
+@dataclass
+class StreamState:
+    """What a stream has said so far: whether it finished the answer, carried text, and sent [DONE]."""
+
+    finished: bool = False
+    carried_text: bool = False
+    done: bool = False
 
 
 class OpenAIChatProvider(LLMClient):
@@ -87,27 +97,39 @@ class OpenAIChatProvider(LLMClient):
 
     def deltas(self, lines: Iterable[str | bytes]) -> Iterator[str]:
         """The text of a stream's SSE lines (str, or UTF-8 bytes), checking for its end."""
-        finished = carried_text = False
+        stream = StreamState()
         for raw in lines:
-            line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            if not line.startswith("data:"):
-                continue
-            data = line[5:].strip()
-            if data == "[DONE]":
-                finished = True
+            yield from self.line_text(raw, stream)
+            if stream.done:
                 break
-            chunk = json.loads(data)
-            if "error" in chunk:
-                raise ProviderError(f"error inside the stream: {chunk['error']}")
-            for choice in chunk.get("choices") or []:
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    carried_text = True
-                    yield text
-                finished = finished or self.ends_answer(choice)
-        if not finished:
+        self.check_end(stream)
+
+    def line_text(self, raw: str | bytes, stream: StreamState) -> list[str]:
+        """The text one SSE line of a stream carries; what it says of the end goes in ``stream``."""
+        line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        if not line.startswith("data:"):
+            return []
+        data = line[5:].strip()
+        if data == "[DONE]":
+            stream.done = stream.finished = True
+            return []
+        chunk = json.loads(data)
+        if "error" in chunk:
+            raise ProviderError(f"error inside the stream: {chunk['error']}")
+        texts = []
+        for choice in chunk.get("choices") or []:
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                texts.append(text)
+            stream.finished = stream.finished or self.ends_answer(choice)
+        stream.carried_text = stream.carried_text or bool(texts)
+        return texts
+
+    def check_end(self, stream: StreamState) -> None:
+        """Raise for a stream that ended without its end, or without any text."""
+        if not stream.finished:
             self.stream_cut_short()
-        if not carried_text:
+        if not stream.carried_text:
             self.stream_carried_no_text()
 
     @staticmethod

@@ -209,6 +209,11 @@ class _GuardedStream:
     def __iter__(self) -> _GuardedStream:
         return self
 
+    @property
+    def provider_stream(self) -> Any:
+        """What the provider's ``generate_stream()`` returned (a clause may name its type)."""
+        return self._stream
+
     def __next__(self) -> Any:
         try:
             return run_with_timeout("generate_stream() (its next chunk)", self._timeout, next, self._iterator)

@@ -49,6 +49,12 @@ DEFECTS = {
 }
 
 
+def test_a_stream_returned_as_a_list_is_named_as_such(run_kit) -> None:
+    run = run_kit(D + "ReturnsStreamAsList", "-k", "stream_incremental", "--laios-allow-partial")
+    assert run.statuses() == {"stream-incremental": "failed"}, run.report
+    assert "generate_stream() returned a list: it read the whole answer" in run.message("stream-incremental")
+
+
 def test_correct_provider_passes_every_clause(run_kit) -> None:
     run = run_kit(GOOD)
     assert set(run.statuses()) == ALL

@@ -534,14 +534,17 @@ def consume(stream: Any) -> tuple[list[Any], BaseException | None]:
     return chunks, None
 
 
-def stream_hello(provider: Any) -> Generator[Any, None, None]:
+def stream_hello(provider: Any, returned: list[Any] | None = None) -> Generator[Any, None, None]:
     """The provider's stream of the hello conversation, opened on the first ``next()``.
 
     A provider may check the response's status when ``generate_stream()`` is called (and
     raise there, before returning its iterator) or while it is iterated: either way that
-    is its stream failing, and :func:`consume` must see it.
+    is its stream failing, and :func:`consume` must see it. ``returned``, when given, gets
+    what ``generate_stream()`` returned.
     """
     stream = provider.generate_stream(hello(), temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+    if returned is not None:
+        returned.append(stream)
     if isinstance(stream, (str, bytes)):
         raise TypeError(
             f"generate_stream() returned a {type(stream).__name__}, not an iterator of str pieces (iterating "

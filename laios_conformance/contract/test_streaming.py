@@ -354,8 +354,9 @@ def test_stream_incremental(provider: Any, profile: dict[str, Any], cassette: An
         recorded.reply.body, cuts=cuts, gate=gate, gate_timeout=GATE_TIMEOUT, gate_opener=threading.current_thread()
     )
     cases = Cases()
+    returned: list[Any] = []
     with observed(answer_with(lambda seen: reply)) as traffic:
-        stream = iter(stream_hello(provider))
+        stream = iter(stream_hello(provider, returned))
         first = next(stream, None)
         while first == "":  # an empty chunk shows the caller nothing: wait for the first text
             first = next(stream, None)
@@ -364,6 +365,12 @@ def test_stream_incremental(provider: Any, profile: dict[str, Any], cassette: An
     require_traffic(traffic, "generate_stream()")
     if first is None:
         cases.fail("first chunk", "the stream yielded nothing")
+    elif reply.gate_expired and isinstance(own := _provider_stream(returned), (list, tuple)):
+        cases.fail(
+            "first chunk",
+            f"generate_stream() returned a {type(own).__name__}: it read the whole answer before "
+            "the caller got any of it; yield each piece as it arrives (make it a generator)",
+        )
     elif reply.gate_expired:
         cases.fail(
             "first chunk",
@@ -373,6 +380,11 @@ def test_stream_incremental(provider: Any, profile: dict[str, Any], cassette: An
     if error is not None:
         cases.fail("rest of the stream", f"raised {type(error).__name__}: {error}")
     cases.conclude()
+
+
+def _provider_stream(returned: list[Any]) -> Any:
+    """What the provider's generate_stream() returned, under the kit's call-timeout wrapper."""
+    return getattr(returned[0], "provider_stream", returned[0]) if returned else None
 
 
 @clause("stream-rechunk", "must")

@@ -393,6 +393,15 @@ class BuffersWholeStream(GoodOpenAIStyle):
         yield from self.deltas(iter(response.text.splitlines()))
 
 
+class ReturnsStreamAsList(GoodOpenAIStyle):
+    """Fails stream-incremental: generate_stream() returns the list of all the stream's pieces."""
+
+    def generate_stream(  # type: ignore[override]
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> list[str]:
+        return list(super().generate_stream(messages, temperature, max_tokens, **kwargs))
+
+
 class SwallowsDisconnect(GoodOpenAIStyle):
     """Fails stream-raises: a connection dropped mid-stream ends the stream quietly."""
 

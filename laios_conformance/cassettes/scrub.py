@@ -33,7 +33,7 @@ What is removed, and why:
   ``x-request-id`` / ``request-id`` (harmless random ids that SDKs expose and
   that let reviewers correlate a recording with provider logs).
   ``content-length`` is dropped because redaction can change the body length.
-* top-level JSON body fields named as ``QUERY_PARAMETERS_DROPPED`` (``api_key``...) that
+* JSON body fields named as ``QUERY_PARAMETERS_DROPPED`` (``api_key``..., at any depth) that
   hold a key the kit does not know; one holding a known key reads ``<REDACTED>``, as below;
 * every occurrence of a known secret value, in header values, the URL (raw and
   percent-encoded), and request and response bodies, replaced by ``<REDACTED>``.
@@ -224,22 +224,27 @@ def _drop_request_header(name: str) -> bool:
 
 
 def _without_key_fields(body: Any) -> Any:
-    """A JSON object body without the top-level key fields (``api_key``...) that hold a key the
-    kit does not know; one that held a known key already reads ``PLACEHOLDER`` and stays."""
+    """A JSON body without the key fields (``api_key``..., at any depth: ``{"auth": {"api_key":
+    ...}}`` too) that hold a key the kit does not know; one that held a known key already
+    reads ``PLACEHOLDER`` and stays."""
     try:
         doc = json.loads(body)
     except ValueError:
         return body
-    if not isinstance(doc, dict):
-        return body
-    unknown = [
-        name
-        for name, value in doc.items()
-        if name.lower() in QUERY_PARAMETERS_DROPPED and isinstance(value, str) and value != PLACEHOLDER
-    ]
-    if not unknown:
-        return body
-    return pretty_json(json.dumps({name: value for name, value in doc.items() if name not in unknown}))
+    kept = _key_fields_dropped(doc)
+    return body if kept == doc else pretty_json(json.dumps(kept))
+
+
+def _key_fields_dropped(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_key_fields_dropped(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        name: _key_fields_dropped(item)
+        for name, item in value.items()
+        if not (name.lower() in QUERY_PARAMETERS_DROPPED and isinstance(item, str) and item != PLACEHOLDER)
+    }
 
 
 def _drop_query_parameter(name: str) -> bool:

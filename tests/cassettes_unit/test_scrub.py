@@ -119,6 +119,24 @@ def test_a_body_key_field_holding_a_key_the_kit_does_not_know_is_removed(fake_ke
     assert json.loads(known.body) == {"api_key": PLACEHOLDER}  # where the known key went stays
 
 
+def test_a_nested_body_key_field_holding_an_unknown_key_is_removed_and_nothing_else() -> None:
+    before_request, _ = make_scrubbers([])
+    body = {
+        "auth": {"api_key": "tvly-0123456789abcdef", "user": "me"},
+        "messages": [{"role": "user", "content": "Hi.", "key": "sk-nested-0123456789abcdef"}],
+        "tools": [{"parameters": {"properties": {"key": {"type": "string"}}}}],
+        "eos_token": "</s>",
+    }
+    req = before_request(request(uri="https://api.example.com/v1/chat", body=json.dumps(body).encode()))
+    assert json.loads(req.body) == {
+        "auth": {"user": "me"},
+        "messages": [{"role": "user", "content": "Hi."}],
+        "tools": [{"parameters": {"properties": {"key": {"type": "string"}}}}],  # a schema, not a key
+        "eos_token": "</s>",
+    }
+    assert before_request(req).body == req.body
+
+
 def test_replay_matches_a_cassette_recorded_before_the_key_parameter_was_kept(fake_key: str) -> None:
     from laios_conformance.cassettes.matching import query
 

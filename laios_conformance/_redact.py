@@ -17,7 +17,7 @@ import binascii
 import functools
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +25,7 @@ __all__ = [
     "KeyForm",
     "base64_forms",
     "basic_credentials",
+    "string_fields",
     "is_key_form",
     "key_form",
     "MIN_SECRET_LENGTH",
@@ -180,3 +181,16 @@ def key_form(redacted: str) -> KeyForm:
 def is_key_form(value: str) -> bool:
     """Whether a header value is already written down as :func:`key_form` writes it."""
     return value == REDACTED or _SCHEMED_KEY.fullmatch(value) is not None
+
+
+def string_fields(document: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(dotted path, value) of every string member of a JSON object, nested objects included
+    (``auth.api_key``): where a request body may carry a key. Lists are not entered."""
+    if not isinstance(document, dict):
+        return
+    for name, value in document.items():
+        path = f"{prefix}{name}"
+        if isinstance(value, str):
+            yield path, value
+        elif isinstance(value, dict):
+            yield from string_fields(value, f"{path}.")

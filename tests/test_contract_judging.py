@@ -107,7 +107,7 @@ def test_a_subclass_passing_kwargs_on_to_a_base_taking_api_key_is_given_the_kit_
     assert run.statuses() == {"key-reaches-request": "passed", "no-secret-leak": "passed"}, run.not_run()
 
 
-@pytest.mark.parametrize("name", ["KeyInBasicCredentials", "KeyInBody"])
+@pytest.mark.parametrize("name", ["KeyInBasicCredentials", "KeyInBody", "KeyNestedInBody"])
 def test_a_key_sent_as_basic_credentials_or_in_the_body_reaches_the_request(run_kit, name: str) -> None:
     run = run_kit(
         f"tests.providers.openai_style:{name}", "-k", "key_reaches_request", "--laios-allow-partial", cassettes=False

@@ -38,7 +38,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-from .._redact import is_key_form
+from .._redact import is_key_form, string_fields
 from .limits import BoundedLoader, CassetteRefused, check_file
 from .scrub import PLACEHOLDER
 
@@ -156,8 +156,7 @@ def _key_places_of(request: dict[str, Any]) -> set[tuple[str, str]]:
         fields = json.loads(body) if isinstance(body, (str, bytes)) else None
     except ValueError:
         fields = None
-    if isinstance(fields, dict):
-        found |= {(f"body:{name}", value) for name, value in fields.items() if value == PLACEHOLDER}
+    found |= {(f"body:{path}", value) for path, value in string_fields(fields) if value == PLACEHOLDER}
     return found
 
 

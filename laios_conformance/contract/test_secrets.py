@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from .._redact import REDACTED, base64_forms, basic_credentials, key_form
+from .._redact import REDACTED, base64_forms, basic_credentials, key_form, string_fields
 from ..clauses import clause, note
 from ..seam import Fault
 from ._support import (
@@ -223,7 +223,7 @@ def test_key_reaches_request(
 
     **Checks**: on every request of ``generate()`` and of ``generate_stream()``, the key the
     kit gave (the canary, or your ``$ENV`` value) appears in a header (as it is, or inside
-    HTTP Basic credentials), in the query string or as a top-level field of the JSON body,
+    HTTP Basic credentials), in the query string or as a field of the JSON body (nested too),
     under the same name each time; read at the seam before anything is scrubbed. And
     wherever the provider's cassettes say the recorded requests carried it (the header,
     query parameter or body field that the live API accepted, kept with ``<REDACTED>`` for
@@ -347,13 +347,13 @@ def _value_at(seen: Any, place: str) -> str:
         return f"{value} {basic_credentials(value)}"
     if kind == "query":
         return " ".join(v for k, v in parse_qsl(urlsplit(seen.url).query, keep_blank_values=True) if k == name)
-    body = seen.json
-    return str(body.get(name, "")) if isinstance(body, dict) else ""
+    return next((value for path, value in string_fields(seen.json) if path == name), "")
 
 
 def key_places(seen: Any, secrets: list[str]) -> set[str]:
     """Where a request holds a key: headers (``header:<name>``, also inside HTTP Basic
-    credentials), query parameters (``query:<name>``) and the JSON body (``body:<field>``)."""
+    credentials), query parameters (``query:<name>``) and the JSON body (``body:<field>``,
+    ``body:auth.api_key`` for a nested one)."""
     found = {
         f"header:{name.lower()}"
         for name, value in seen.headers.items()
@@ -361,7 +361,5 @@ def key_places(seen: Any, secrets: list[str]) -> set[str]:
     }
     query = parse_qsl(urlsplit(seen.url).query, keep_blank_values=True)
     found |= {f"query:{name}" for name, value in query if any(s in value for s in secrets)}
-    body = seen.json
-    if isinstance(body, dict):
-        found |= {f"body:{name}" for name, value in body.items() if isinstance(value, str) and value in secrets}
+    found |= {f"body:{path}" for path, value in string_fields(seen.json) if value in secrets}
     return found

@@ -210,6 +210,11 @@ def test_the_places_the_key_went_read_back_from_the_cassette(tmp_path, fake_key:
     req = before_request(request(uri=f"https://api.example.com/v1/chat?key={fake_key}"))
     in_query.write_text(serialize(cassette_dict((req, before_response(response()))), laios_yaml))
     assert set(recorded_key_places([in_query])) == {"query:key"}
+    nested = tmp_path / "nested.yaml"
+    body = json.dumps({"auth": {"api_key": fake_key}, "model": "m"}).encode()
+    req = before_request(request(uri="https://api.example.com/v1/chat", body=body))
+    nested.write_text(serialize(cassette_dict((req, before_response(response()))), laios_yaml))
+    assert recorded_key_places([nested]) == {"body:auth.api_key": {PLACEHOLDER}}
     keyless = tmp_path / "keyless.yaml"
     keyless.write_text(serialize(cassette_dict(scrubbed_without_key()), laios_yaml))
     assert recorded_key_places([keyless, tmp_path / "missing.yaml"]) == {}

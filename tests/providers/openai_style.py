@@ -229,6 +229,16 @@ class KeyInBody(GoodOpenAIStyle):
         return {**super().payload(messages, temperature, max_tokens, stream), "api_key": self._api_key}
 
 
+class KeyNestedInBody(GoodOpenAIStyle):
+    """Also correct: sends its key nested in the JSON body (``{"auth": {"api_key": ...}}``), no header."""
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        return {**super().payload(messages, temperature, max_tokens, stream), "auth": {"api_key": self._api_key}}
+
+
 class KeyFromItsEnvironment(GoodOpenAIStyle):
     """Also correct: takes no ``api_key``; reads its key from ``$LAIOS_TEST_PROVIDER_KEY``
     itself (judged with ``--laios-secret-env LAIOS_TEST_PROVIDER_KEY``)."""

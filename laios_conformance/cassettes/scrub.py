@@ -59,9 +59,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from .._redact import basic_credentials, is_key_form, key_form
+from .._redact import REDACTED, basic_credentials, is_key_form, key_form
 
-PLACEHOLDER = "<REDACTED>"
+PLACEHOLDER = REDACTED  # the same mark as the kit's own redaction, which key forms are written with
 MIN_SECRET_LENGTH = 8
 
 REQUEST_HEADERS_DROPPED = frozenset(
@@ -217,7 +217,7 @@ def _drop_request_header(name: str) -> bool:
     lowered = name.lower()
     return (
         lowered in REQUEST_HEADERS_DROPPED
-        or not CREDENTIAL_WORDS.isdisjoint(re.split(r"[-_]", lowered))
+        or _named_as_credential(lowered)
         or lowered in REQUEST_NOISE_HEADERS
         or lowered.startswith(REQUEST_NOISE_PREFIXES)
     )
@@ -250,7 +250,12 @@ def _key_fields_dropped(value: Any) -> Any:
 def _drop_query_parameter(name: str) -> bool:
     # Named as headers are: Azure API Management takes ?subscription-key=, others ?token=.
     lowered = name.lower()
-    return lowered in QUERY_PARAMETERS_DROPPED or not CREDENTIAL_WORDS.isdisjoint(re.split(r"[-_]", lowered))
+    return lowered in QUERY_PARAMETERS_DROPPED or _named_as_credential(lowered)
+
+
+def _named_as_credential(lowered: str) -> bool:
+    """Whether a (lowercased) header or parameter name has a credential's word in it."""
+    return not CREDENTIAL_WORDS.isdisjoint(re.split(r"[-_]", lowered))
 
 
 def _scrub_key_parameters(uri: str, redact: Redactor) -> str:

@@ -108,13 +108,18 @@ def today() -> _dt.date:
 
 def cassette_recorded_at(path: str | Path) -> _dt.date | None:
     """The ``recorded_at`` date of a cassette file, or None if it has none or can't be read."""
-    try:
-        check_file(Path(path))
-        document = _load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError, CassetteRefused, yaml.YAMLError):
-        return None
+    document = _read_document(path)
     value = document.get(RECORDED_AT) if isinstance(document, dict) else None
     return _as_date(value)
+
+
+def _read_document(path: str | Path) -> Any:
+    """The parsed cassette file, within the size and alias bounds, or None if it can't be read."""
+    try:
+        check_file(Path(path))
+        return _load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, CassetteRefused, yaml.YAMLError):
+        return None
 
 
 def recorded_key_places(paths: Iterable[str | Path]) -> dict[str, set[str]]:
@@ -124,11 +129,7 @@ def recorded_key_places(paths: Iterable[str | Path]) -> dict[str, set[str]]:
     recorded without a key, or before the kit kept the place."""
     places: dict[str, set[str]] = {}
     for path in paths:
-        try:
-            check_file(Path(path))
-            document = _load(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError, CassetteRefused, yaml.YAMLError):
-            continue
+        document = _read_document(path)
         interactions = document.get("interactions") if isinstance(document, dict) else None
         for interaction in interactions if isinstance(interactions, list) else []:
             request = interaction.get("request") if isinstance(interaction, dict) else None

@@ -328,26 +328,17 @@ def _environment_keys_sent(provider: Any) -> set[tuple[str, str]]:
         _, traffic = next(requests_of_each_call(provider, 400))
     except Exception:  # nothing seen, or the call went wrong: no hint, the skip stands
         return set()
-    found = set()
-    for seen in traffic.seen:
-        for place in key_places(seen, list(values)):
-            if _CREDENTIAL_NAME.search(place.partition(":")[2]):
-                found |= {(name, place) for value, name in values.items() if value in _value_at(seen, place)}
-    return found
+    return {
+        (name, place)
+        for seen in traffic.seen
+        for value, name in values.items()
+        for place in key_places(seen, [value])
+        if _CREDENTIAL_NAME.search(place.partition(":")[2])
+    }
 
 
 SECRET_ENV = "--laios-secret-env"
 _CREDENTIAL_NAME = re.compile(r"(?i)key|token|auth|secret|credential|password|signature|subscription")
-
-
-def _value_at(seen: Any, place: str) -> str:
-    kind, _, name = place.partition(":")
-    if kind == "header":
-        value = next((v for k, v in seen.headers.items() if k.lower() == name), "")
-        return f"{value} {basic_credentials(value)}"
-    if kind == "query":
-        return " ".join(v for k, v in parse_qsl(urlsplit(seen.url).query, keep_blank_values=True) if k == name)
-    return next((value for path, value in string_fields(seen.json) if path == name), "")
 
 
 def key_places(seen: Any, secrets: list[str]) -> set[str]:

@@ -458,7 +458,7 @@ class WireFormat:
             raise NotImplementedError(f"{type(self).__name__} does not read usage, finish reason or model")
         if not stream:
             return [load_object(body)]
-        return [obj for _, obj in self._parsed(body) if isinstance(obj, dict)]
+        return [obj for _, obj in self._dicts(body)]
 
     def _counts(self, obj: Any) -> tuple[Any, Any, Any]:
         """(prompt, completion, total) counts one decoded object states (None where absent)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from laios_conformance._cli import child
-from tests.cli.helpers import cli, one_line_error
+from tests.cli.helpers import cli, make_unwritable_places, one_line_error, unwritable_outputs
 from tests.conftest import GOOD, cassettes_for
 
 H = "tests.providers.hostile:"
@@ -63,18 +63,9 @@ def test_an_incomplete_verdict_is_no_verdict(tmp_path: Path) -> None:
     assert child.ChildRun(-9, "", "").describe_exit() == "was killed by SIGKILL"
 
 
-@pytest.mark.parametrize(
-    "option, make, expected",
-    [
-        ("--badge", lambda p: p / "a-dir", "is a directory; give the path of a file"),
-        ("--report-md", lambda p: p / "a-file" / "summary.md", "is a file, so nothing can be written under it"),
-        ("--junit", lambda p: Path("/proc/junit.xml"), "cannot write in '/proc' (permission denied)"),
-    ],
-    ids=["badge-is-a-dir", "md-parent-is-a-file", "junit-unwritable"],
-)
+@unwritable_outputs("--badge", "--report-md", "--junit")
 def test_unwritable_output_is_one_usage_line(tmp_path: Path, option: str, make, expected: str) -> None:
-    (tmp_path / "a-dir").mkdir()
-    (tmp_path / "a-file").write_text("")
+    make_unwritable_places(tmp_path)
     result = cli("check", GOOD, option, str(make(tmp_path)), cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     line = one_line_error(result)

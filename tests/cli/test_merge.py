@@ -20,7 +20,7 @@ import pytest
 from laios_conformance._cli.junit import verdict_junit
 from laios_conformance.cli import main
 from laios_conformance.report import verdict_badge
-from tests.cli.helpers import REPO, cli, one_line_error
+from tests.cli.helpers import REPO, cli, make_unwritable_places, one_line_error, unwritable_outputs
 
 # Under pytest-xdist --dist loadgroup, one worker makes the real verdicts once for all tests here.
 pytestmark = pytest.mark.xdist_group("merge")
@@ -279,20 +279,11 @@ def test_refused_mix_is_one_line_and_exit_code_2(
     assert out == ""
 
 
-@pytest.mark.parametrize(
-    "option, make, expected",
-    [
-        ("--junit", lambda p: p / "a-dir", "is a directory; give the path of a file"),
-        ("--report-md", lambda p: p / "a-file" / "summary.md", "is a file, so nothing can be written under it"),
-        ("--badge", lambda p: Path("/proc/badge.json"), "cannot write in '/proc' (permission denied)"),
-    ],
-    ids=["junit-is-a-dir", "md-parent-is-a-file", "badge-unwritable"],
-)
+@unwritable_outputs("--junit", "--report-md", "--badge")
 def test_an_output_path_that_cannot_be_written_is_one_line_and_nothing_is_written(
     real_verdicts: RealVerdicts, tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, make, expected: str
 ) -> None:
-    (tmp_path / "a-dir").mkdir()
-    (tmp_path / "a-file").write_text("")
+    make_unwritable_places(tmp_path)
     report, junit = tmp_path / "out" / "merged.json", tmp_path / "out" / "junit.xml"
     writable = ["--report-json", report] + (["--junit", junit] if option != "--junit" else [])
     code, out, err = merge(capsys, real_verdicts.openai.path, *writable, option, make(tmp_path))

@@ -246,6 +246,13 @@ class ConformanceSession:
         return recorded_key_places(sorted(self.cassette_dir(laios_provider_spec).glob("*.yaml")))
 
     @pytest.fixture
+    def recorded_request_headers(self, laios_provider_spec: ProviderSpec) -> dict[str, set[str]]:
+        """The values each request header had in the provider's recorded requests."""
+        from .cassettes import recorded_request_headers
+
+        return recorded_request_headers(sorted(self.cassette_dir(laios_provider_spec).glob("*.yaml")))
+
+    @pytest.fixture
     def vcr_cassette_dir(
         self, request: pytest.FixtureRequest, laios_provider_spec: ProviderSpec, record_mode: str
     ) -> str:

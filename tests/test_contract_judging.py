@@ -24,6 +24,7 @@ FAILURES = (
 KEYS = "key_reaches_request or no_secret_leak"
 STREAMS = "stream_rechunk or stream_join"
 DEFAULTS = "interface_defaults or params_reach_request"
+HEADERS = "headers_reach_request or params_reach_request"
 
 # defective provider -> (selection, the clauses it must fail; every other selected one passes)
 DEFECTS = {
@@ -61,6 +62,8 @@ DEFECTS = {
     "NoDefaultTemperature": (DEFAULTS, {"interface-defaults"}),
     "HotSystemDefaults": (DEFAULTS, {"interface-defaults"}),
     "NoDefaults": (DEFAULTS, {"interface-defaults"}),
+    "SendsTextContentType": (HEADERS, {"headers-reach-request"}),
+    "SendsNoContentType": (HEADERS, {"headers-reach-request"}),
     "NeverSendsKey": (KEYS, {"key-reaches-request"}),
     "SendsKeyInAnotherHeader": (KEYS, {"key-reaches-request"}),
     "SendsKeyWithoutBearer": (KEYS, {"key-reaches-request"}),

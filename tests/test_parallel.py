@@ -234,9 +234,11 @@ def test_benchmarks_are_not_collected() -> None:
 def test_reference_providers_pass_every_must_and_should_clause(runs: dict[str, Run]) -> None:
     """What --laios-strict gates on: no clause of either level fails or errors; the skips are
     exactly the ones that do not apply (no key for a local Ollama, no refusal field outside
-    OpenAI's protocol, no age limit given)."""
+    OpenAI's protocol, no required header in Ollama's, no age limit given)."""
     not_applicable = {
-        "reference_providers.ollama:OllamaClient": {"no-secret-leak", "key-reaches-request", "refusal-visible"},
+        "reference_providers.ollama:OllamaClient": {
+            *("no-secret-leak", "key-reaches-request", "refusal-visible", "headers-reach-request"),
+        },
         "reference_providers.anthropic:AnthropicClient": {"refusal-visible"},
     }
     for provider, clauses in _statuses(runs["serial"].verdict()).items():

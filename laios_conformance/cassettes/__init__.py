@@ -8,7 +8,7 @@ from .matching import MATCH_ON, json_body, register_matchers
 from .persister import CorruptCassetteError, SafePersister, read_cassette
 from .scrub import PLACEHOLDER, make_scrubbers
 from .serializer import NAME as SERIALIZER_NAME
-from .serializer import cassette_recorded_at, recorded_key_places
+from .serializer import cassette_recorded_at, recorded_key_places, recorded_request_headers
 
 __all__ = [
     "MATCH_ON",
@@ -21,6 +21,7 @@ __all__ = [
     "base_vcr_config",
     "cassette_recorded_at",
     "recorded_key_places",
+    "recorded_request_headers",
     "configure_vcr",
     "json_body",
     "lint_main",

@@ -31,7 +31,7 @@ import functools
 import json
 import pickle
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -128,15 +128,33 @@ def recorded_key_places(paths: Iterable[str | Path]) -> dict[str, set[str]]:
     scheme), ``query:<name>`` and ``body:<field>`` (``<REDACTED>``). Empty for cassettes
     recorded without a key, or before the kit kept the place."""
     places: dict[str, set[str]] = {}
+    for request in _recorded_requests(paths):
+        for place, form in _key_places_of(request):
+            places.setdefault(place, set()).add(form)
+    return places
+
+
+def recorded_request_headers(paths: Iterable[str | Path]) -> dict[str, set[str]]:
+    """The values each request header (by lower-case name) had in the recorded requests that
+    kept it. Credentials and noise (``user-agent``...) were dropped when recording."""
+    headers: dict[str, set[str]] = {}
+    for request in _recorded_requests(paths):
+        kept = request.get("headers")
+        for name, values in kept.items() if isinstance(kept, dict) else []:
+            for value in values if isinstance(values, list) else [values]:
+                if isinstance(value, str):
+                    headers.setdefault(str(name).lower(), set()).add(value)
+    return headers
+
+
+def _recorded_requests(paths: Iterable[str | Path]) -> Iterator[dict[str, Any]]:
     for path in paths:
         document = _read_document(path)
         interactions = document.get("interactions") if isinstance(document, dict) else None
         for interaction in interactions if isinstance(interactions, list) else []:
             request = interaction.get("request") if isinstance(interaction, dict) else None
             if isinstance(request, dict):
-                for place, form in _key_places_of(request):
-                    places.setdefault(place, set()).add(form)
-    return places
+                yield request
 
 
 def _key_places_of(request: dict[str, Any]) -> set[tuple[str, str]]:

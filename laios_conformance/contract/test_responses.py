@@ -250,6 +250,81 @@ def _where_found(sent: Sent, value: Any, body: dict[str, Any]) -> str:
     return "; ".join(found) if found else f"{sent.missing()}; the body's keys are {sorted(body)}"
 
 
+@clause("headers-reach-request", "must")
+def test_headers_reach_request(
+    provider: Any, recorded_request_headers: dict[str, set[str]], request: pytest.FixtureRequest
+) -> None:
+    """Every request sends the headers its API requires, with the values the recorded requests sent.
+
+    **Why**: replay matches a request on its method, URL and body, not on its headers, so a
+    provider that stops sending a header its API requires (Anthropic's ``anthropic-version``
+    or ``content-type: application/json``) passes every other clause, then gets a 400 on
+    every live call. A changed ``anthropic-version`` is no better: the API shapes its answers
+    by it, so the cassettes no longer show what the provider will read. The requirement is
+    the APIs' (their references list these headers), not LAIOS's.
+
+    **Checks**: on every request of ``generate()`` and of a consumed ``generate_stream()``,
+    each header the protocol requires (``content-type`` for OpenAI Chat Completions and the
+    servers that speak it; ``anthropic-version`` and ``content-type`` for Anthropic
+    Messages) that the provider's recorded requests sent is sent too, with a value they sent
+    (for ``content-type``, the same media type: a ``charset`` is not compared).
+
+    **Not applicable when**: the protocol requires no header (Ollama's native API), or the
+    kit has no decoder for it. Not judged when the cassettes keep none of those headers.
+
+    **How to fix**: 1. send each required header on every request, streamed ones too
+    (``headers={"anthropic-version": "2023-06-01"}``; ``json=`` sets ``content-type`` in
+    httpx and requests, ``data=`` or ``content=`` does not); 2. if you changed a value on
+    purpose (a newer ``anthropic-version``), record the cassettes again against the live API
+    (``--record-mode=rewrite``), so that replay serves the answers that version gives.
+    """
+    cases = Cases()
+    required: set[str] = set()
+    for name, traffic in requests_of_each_call(provider, 400):
+        for seen in traffic.seen:
+            wire_format = wire_format_for_request(seen)
+            for header in wire_format.required_headers if wire_format is not None else ():
+                required.add(header)
+                recorded = recorded_request_headers.get(header)
+                problem = _header_problem(seen, header, recorded) if recorded else None
+                if problem:
+                    cases.fail(f"{name} {header}", problem)
+    if not required:
+        pytest.skip("not applicable: the provider's protocol requires no request header the kit knows of")
+    unrecorded = sorted(required - recorded_request_headers.keys())
+    if unrecorded == sorted(required):
+        pytest.skip(f"not judged: the provider's cassettes keep no {' or '.join(unrecorded)} header to compare with")
+    if unrecorded:
+        note(request, f"the cassettes keep no {', '.join(unrecorded)} header, so it was not compared")
+    cases.conclude()
+
+
+def _header_problem(seen: Seen, header: str, recorded: set[str]) -> str | None:
+    sent = [value for name, value in seen.headers.items() if name.lower() == header]
+    url = seen.url.split("?")[0]
+    if not sent:
+        return (
+            f"the request to {url} sends no {header} header; the recorded requests, which the live API "
+            f"answered, sent {', '.join(sorted(recorded))}, and the API requires it"
+        )
+    if not any(_same_value(header, value, old) for value in sent for old in recorded):
+        return (
+            f"the request to {url} sends {header}: {', '.join(sent)}; the recorded requests, which the "
+            f"live API answered, sent {', '.join(sorted(recorded))}"
+        )
+    return None
+
+
+def _same_value(header: str, sent: str, recorded: str) -> bool:
+    if header == "content-type":
+        return _media_type(sent) == _media_type(recorded)
+    return sent.strip() == recorded.strip()
+
+
+def _media_type(value: str) -> str:
+    return value.split(";")[0].strip().lower()
+
+
 INTERFACE_DEFAULTS = {"temperature": 0.7, "max_tokens": 2048}
 _NONE_SENT = "sent none (the API's own default applies)"
 

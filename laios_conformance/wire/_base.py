@@ -214,6 +214,10 @@ class WireFormat:
     #: listed (none is, by default) is looked for anywhere in the body, under any of the
     #: usual keys.
     param_places: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    #: Request headers (lower-case names) the API rejects a request without, or reads to
+    #: choose the shape of its answer (``anthropic-version``): a request must send each with
+    #: the value the recorded requests sent, since replay does not match on headers.
+    required_headers: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

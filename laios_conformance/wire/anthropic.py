@@ -73,6 +73,8 @@ class AnthropicWire(WireFormat):
     endpoints = ("/v1/messages",)
     end_marker = "the message_stop event (a stop_reason comes before the end)"
     param_places = {"temperature": ("temperature",), "max_tokens": ("max_tokens",)}
+    # Both required by Anthropic's API reference; the version also picks the answer's shape.
+    required_headers = ("anthropic-version", "content-type")
 
     # -- recognition
 

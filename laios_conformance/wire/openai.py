@@ -131,6 +131,8 @@ class OpenAIWire(WireFormat):
     end_marker = "data: [DONE] or a finish_reason"
     # As api.openai.com and the compatible servers in tests/data/wire_samples receive them.
     param_places = {"temperature": ("temperature",), "max_tokens": ("max_tokens", "max_completion_tokens")}
+    # A JSON body sent without it is refused by OpenAI-compatible servers (vLLM answers 400).
+    required_headers = ("content-type",)
 
     # -- recognition
 

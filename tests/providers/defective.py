@@ -754,6 +754,33 @@ class RetriesAuthFailure(GoodOpenAIStyle):
         super().check_status(response)
 
 
+class SendsTextContentType(GoodOpenAIStyle):
+    """Fails headers-reach-request: labels its JSON body ``text/plain``, where the recording
+    (which the live API accepted) sent ``application/json``; replay matches the body
+    whatever its label, an OpenAI-compatible server answers 400."""
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "content-type": "text/plain"}
+
+
+class SendsNoContentType(GoodOpenAIStyle):
+    """Fails headers-reach-request: sends its JSON body with ``content=`` instead of
+    ``json=``, so httpx labels it with no ``content-type`` at all (vLLM answers 400)."""
+
+    def post(self, body: dict[str, Any]) -> httpx.Response:
+        url = f"{self.base_url}/chat/completions"
+        response = self.client().post(url, content=json.dumps(body), headers=self.headers())
+        self.check_status(response)
+        return response
+
+    @contextlib.contextmanager
+    def open_stream(self, body: dict[str, Any]) -> Iterator[httpx.Response]:
+        url = f"{self.base_url}/chat/completions"
+        with self.client().stream("POST", url, content=json.dumps(body), headers=self.headers()) as response:
+            self.check_status(response)
+            yield response
+
+
 class NeverSendsKey(GoodOpenAIStyle):
     """Fails key-reaches-request: sends no credentials at all."""
 

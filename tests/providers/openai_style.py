@@ -280,3 +280,11 @@ class GenerateReadsGroqUsage(GenerateReadsStream):
             if isinstance(groq, dict) and isinstance(groq.get("usage"), dict):
                 stated["usage"] = groq["usage"]
             yield line
+
+
+class JsonWithCharset(GoodOpenAIStyle):
+    """Also correct: labels its body ``application/json; charset=utf-8`` where the recording
+    sent ``application/json`` (the media type is what servers read)."""
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "content-type": "application/json; charset=utf-8"}

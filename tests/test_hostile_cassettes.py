@@ -45,6 +45,12 @@ def replay(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, cassettes
     return run
 
 
+def _with_response_body(text: str, body: str) -> str:
+    """The cassette text with its one response body, which ends the file, replaced by ``body``."""
+    start = text.index("string: ", text.index("  response:")) + len("string: ")
+    return text[:start] + body + "\n"
+
+
 def expect_refusal(replay, path: Path, reason: str) -> None:
     status, message, output = replay()
     assert status == "error", message
@@ -93,9 +99,14 @@ def test_a_symlinked_cassette_is_refused_whether_it_dangles_or_leaves_the_folder
             "corrupt (YAML aliases expand to more than 10000 nodes (an alias bomb?)",
         ),
         (lambda text: "- " + text.replace("\n", "\n  "), "corrupt (not a cassette: the top level is a list"),
+        (
+            lambda text: _with_response_body(text, "''"),
+            "corrupt (interaction 0: the response is a success (HTTP 200) with an empty body: cut short, or "
+            "emptied by hand)",
+        ),
         (lambda text: text[: text.index("  response:") + len("  response:\n")], "corrupt (interaction 0: 'response'"),
     ],
-    ids=["binary-body", "python-tag", "alias-bomb", "a-list", "truncated"],
+    ids=["binary-body", "python-tag", "alias-bomb", "a-list", "emptied-body", "truncated"],
 )
 def test_a_hostile_cassette_is_an_error_line_not_a_verdict(cassettes: Path, replay, edit, reason: str) -> None:
     path = cassettes / "OpenAIClient" / f"{CLAUSE}.yaml"

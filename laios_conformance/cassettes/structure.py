@@ -4,7 +4,8 @@ Shared by the loader (a clause errors with one line instead of a traceback, or a
 verdict) and the linter (which reports the same problem as a finding). Bodies must be
 text: every API the kit judges answers in JSON, SSE or NDJSON, and a ``!!binary`` body
 would reach the provider as bytes it cannot decode, a failure that is the cassette's,
-not the provider's.
+not the provider's. So must a success's body not be empty: the APIs answer something, and
+an empty answer would fail the provider for the cassette's fault.
 """
 
 from __future__ import annotations
@@ -41,10 +42,10 @@ def _interaction_problem(interaction: Any) -> str | None:
         return "request 'headers' is not a mapping"
     if not isinstance(request.get("body"), (str, type(None))):
         return f"the request body is {_kind(request.get('body'))}, not text"
-    return _response_problem(response)
+    return _response_problem(response, request["method"])
 
 
-def _response_problem(response: dict[str, Any]) -> str | None:
+def _response_problem(response: dict[str, Any], method: str) -> str | None:
     status, headers, body = response.get("status"), response.get("headers"), response.get("body")
     if not isinstance(status, dict) or not isinstance(status.get("code"), int) or isinstance(status.get("code"), bool):
         return "the response has no integer status code"
@@ -54,7 +55,14 @@ def _response_problem(response: dict[str, Any]) -> str | None:
         return "the response has no body 'string'"
     if not isinstance(body["string"], str):
         return f"the response body is {_kind(body['string'])}, not text"
+    code = status["code"]
+    if 200 <= code < 300 and code not in _NO_BODY_STATUSES and method.upper() != "HEAD" and not body["string"].strip():
+        # replayed, it would reach the provider as an answer, and its failure would be blamed on the provider
+        return f"the response is a success (HTTP {code}) with an empty body: cut short, or emptied by hand"
     return None
+
+
+_NO_BODY_STATUSES = frozenset({204, 205})
 
 
 def _kind(value: Any) -> str:

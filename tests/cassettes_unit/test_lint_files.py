@@ -138,6 +138,13 @@ REQUEST = "- request: {method: POST, uri: 'http://h/', headers: {}, body: '{}'}\
             "file: not-a-cassette: interaction 0: the response body is binary (!!binary), not text",
         ),
         (
+            b"interactions:\n"
+            + REQUEST.encode()
+            + b"  response: {status: {code: 200}, headers: {}, body: {string: '  '}}\n",
+            "file: not-a-cassette: interaction 0: the response is a success (HTTP 200) with an empty body: cut short, "
+            "or emptied by hand",
+        ),
+        (
             b"interactions:\n" + REQUEST.encode() + b"  response:\n",
             "file: not-a-cassette: interaction 0: 'response' is missing, not a mapping",
         ),
@@ -148,7 +155,10 @@ REQUEST = "- request: {method: POST, uri: 'http://h/', headers: {}, body: '{}'}\
         (b"version: 1\ninteractions: [\xff]\n", "file: corrupt: not valid UTF-8 at byte 26"),
         (b"", "file: corrupt: the file is empty"),
     ],
-    ids=["list", "wrong-type", "status-text", "binary-body", "truncated", "truncated-mid-line", "not-utf8", "empty"],
+    ids=[
+        *("list", "wrong-type", "status-text", "binary-body", "emptied-body"),
+        *("truncated", "truncated-mid-line", "not-utf8", "empty"),
+    ],
 )
 def test_files_that_are_not_cassettes_are_one_line_each(tmp_path: Path, content: bytes, expected: str) -> None:
     path = tmp_path / "c.yaml"

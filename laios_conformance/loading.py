@@ -63,6 +63,7 @@ class Flags:
 
     target: str = "--laios-provider"
     kwargs: str = "--laios-provider-kwargs"
+    secret_env: str = "--laios-secret-env"
 
 
 PLUGIN_FLAGS = Flags()
@@ -432,6 +433,14 @@ def _construct(
                 f"({redact(blocked, secrets)}); the kit builds the provider before any cassette is open, so a "
                 "constructor must not reach the API: connect lazily, on the first call"
             ) from None
+        unset = _unset_key_variables(message)
+        if unset:
+            names = ",".join(unset)
+            raise ProviderLoadError(
+                f"{flags.target} {target!r}: constructing it raised {message}; it reads its key from "
+                f"${' or $'.join(unset)}, which is not set: pass {flags.secret_env} {names} (the kit then gives "
+                "it a fake key for the run, enough to replay; set the real one to record)"
+            ) from None
         fake = (
             f" (the kit passed its own fake api_key, as none was given: pass yours with {flags.kwargs} "
             """'{"api_key": "$MY_API_KEY"}', or check the key's format only when a call is made)"""
@@ -442,6 +451,17 @@ def _construct(
             f"{flags.target} {target!r}: constructing it raised {message}; "
             f"fix the constructor arguments with {flags.kwargs}{fake}"
         ) from None
+
+
+# An environment variable named for a credential, as a constructor's error names it
+# (KeyError: 'OPENAI_API_KEY', "set the ANTHROPIC_API_KEY environment variable").
+_KEY_VARIABLE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?:API_?KEY|KEY|TOKEN|SECRET)\b")
+
+
+def _unset_key_variables(message: str) -> list[str]:
+    """The credential-named environment variables a constructor's error names that are not set."""
+    found = dict.fromkeys(_KEY_VARIABLE.findall(message))
+    return [name for name in found if not os.environ.get(name)]
 
 
 def _close_quietly(instance: Any, timeout: float | None) -> None:

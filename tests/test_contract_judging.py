@@ -386,3 +386,21 @@ def test_a_refusal_may_be_raised_or_returned_but_not_dropped(run_kit) -> None:
     assert run_kit(GOOD, "-k", "refusal_visible").statuses() == {"refusal-visible": "passed"}
     returned = run_kit("tests.providers.openai_style:RefusalAsAnswer", "-k", "refusal_visible")
     assert returned.statuses() == {"refusal-visible": "passed"}
+
+
+def test_a_provider_that_needs_its_key_from_the_environment_is_judged_with_secret_env(run_kit) -> None:
+    """Its constructor raises without ``$LAIOS_TEST_ENV_ONLY_KEY`` (the usage error names the
+    option); named with --laios-secret-env, the variable gets a fake key and both secret
+    clauses judge the provider."""
+    run = run_kit("tests.providers.openai_style:KeyOnlyFromEnvironment", "-k", KEYS, "--laios-allow-partial")
+    assert "pass --laios-secret-env LAIOS_TEST_ENV_ONLY_KEY" in str(run.result.errlines + run.result.outlines)
+    assert os.environ.get("LAIOS_TEST_ENV_ONLY_KEY") is None
+    run = run_kit(
+        "tests.providers.openai_style:KeyOnlyFromEnvironment",
+        "-k",
+        KEYS,
+        "--laios-secret-env=LAIOS_TEST_ENV_ONLY_KEY",
+        "--laios-allow-partial",
+    )
+    assert run.statuses() == {"key-reaches-request": "passed", "no-secret-leak": "passed"}, run.report
+    assert os.environ.get("LAIOS_TEST_ENV_ONLY_KEY") is None

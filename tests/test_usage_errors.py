@@ -57,6 +57,19 @@ class ChecksKeyFormat(Plain):
             raise ValueError(f"not an Anthropic key: {api_key}")
         super().__init__(model)
 
+class KeyFromEnvironment(Plain):
+    def __init__(self, model="m"):
+        import os
+        self.api_key = os.environ["LAIOS_TEST_UNSET_API_KEY"]
+        super().__init__(model)
+
+class SDKStyleKeyFromEnvironment(Plain):
+    def __init__(self, model="m"):
+        raise RuntimeError(
+            "The api_key client option must be set either by passing api_key to the client or by setting "
+            "the LAIOS_TEST_UNSET_API_KEY environment variable"
+        )
+
 class ListsModelsWhenBuilt(Plain):
     def __init__(self, model="m"):
         import urllib.request
@@ -90,6 +103,17 @@ CASES = [
         ["--laios-provider=user_providers:ChecksKeyFormat"],
         "raised ValueError: not an Anthropic key: <REDACTED>; fix the constructor arguments with "
         "--laios-provider-kwargs (the kit passed its own fake api_key, as none was given",
+    ),
+    (
+        ["--laios-provider=user_providers:KeyFromEnvironment"],
+        "constructing it raised KeyError: 'LAIOS_TEST_UNSET_API_KEY'; it reads its key from "
+        "$LAIOS_TEST_UNSET_API_KEY, which is not set: pass --laios-secret-env LAIOS_TEST_UNSET_API_KEY (the kit "
+        "then gives it a fake key for the run",
+    ),
+    (
+        ["--laios-provider=user_providers:SDKStyleKeyFromEnvironment"],
+        "the LAIOS_TEST_UNSET_API_KEY environment variable; it reads its key from $LAIOS_TEST_UNSET_API_KEY, which "
+        "is not set: pass --laios-secret-env LAIOS_TEST_UNSET_API_KEY",
     ),
     (
         ["--laios-provider=user_providers:ListsModelsWhenBuilt"],

@@ -183,6 +183,10 @@ USAGE_ERRORS = [
     (["check", "x:Y", "--kwargs", "{}", "--kwargs", "{}"], "--kwargs was given 2 times for 1 providers"),
     (["check", OPENAI, "--kwargs", '{"no_such_argument": 1}'], "takes no argument(s) no_such_argument"),
     (["check", "no_such_module_here:X"], "no module named 'no_such_module_here'"),
+    (
+        ["check", "tests.providers.openai_style:KeyOnlyFromEnvironment"],
+        "it reads its key from $LAIOS_TEST_ENV_ONLY_KEY, which is not set: pass --secret-env LAIOS_TEST_ENV_ONLY_KEY",
+    ),
     (["check", OPENAI, "--", "--no-such-pytest-option"], "pytest: unrecognized arguments: --no-such-pytest-option"),
     (["check"], "the following arguments are required: TARGET"),
     (["explain", "no-such-clause"], "no clause named 'no-such-clause'"),

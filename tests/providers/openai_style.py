@@ -288,3 +288,11 @@ class JsonWithCharset(GoodOpenAIStyle):
 
     def headers(self) -> dict[str, str]:
         return {**super().headers(), "content-type": "application/json; charset=utf-8"}
+
+
+class KeyOnlyFromEnvironment(GoodOpenAIStyle):
+    """Also correct: takes no ``api_key``; its constructor reads ``$LAIOS_TEST_ENV_ONLY_KEY``
+    (unset in the kit's tests) and raises ``KeyError`` without it, as many providers do."""
+
+    def __init__(self, model: str = "gpt-4o-mini", base_url: str = "https://api.openai.com/v1") -> None:
+        super().__init__(model, base_url=base_url, api_key=os.environ["LAIOS_TEST_ENV_ONLY_KEY"])

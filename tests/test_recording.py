@@ -583,6 +583,19 @@ def test_a_clause_that_could_not_judge_while_recording_keeps_no_new_cassette(fak
     assert cassette.is_file()
 
 
+def test_a_clause_interrupted_while_recording_keeps_no_new_cassette(fake_api: FakeAPI, tmp_path: Path) -> None:
+    """Ctrl-C in the middle of content-fidelity (two calls): vcrpy saves the one exchange it
+    has as the run stops, and the kit's teardown hook is not called then; --record-mode=once
+    would never replace that half cassette."""
+    cassette = tmp_path / "cassettes" / "InterruptedAfterFirstAnswer" / "content-fidelity.yaml"
+    target = "tests.providers.hostile:InterruptedAfterFirstAnswer"
+    args = kit_args(target, {"base_url": fake_api.url + "/v1"}, tmp_path / "cassettes", "--record-mode=once")
+    result = kit_subprocess([*args, "-k", "content_fidelity", "--laios-allow-partial"], cwd=tmp_path)
+    assert "KeyboardInterrupt: after an answer of" in result.stdout, output(result)
+    assert f"laios: not kept {cassette}: the run stopped while its clause was recording" in result.stdout
+    assert not cassette.exists() and cassette.parent.is_dir()
+
+
 def test_a_recorded_cassette_the_kit_refuses_to_read_back_fails_the_gate_in_one_line(
     fake_api: FakeAPI, tmp_path: Path
 ) -> None:

@@ -159,3 +159,13 @@ class StartsThreadWhenBuilt(GoodOpenAIStyle):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         threading.Thread(target=_NEVER.wait, name="hostile-pool-warmer", daemon=False).start()
+
+
+class InterruptedAfterFirstAnswer(GoodOpenAIStyle):
+    """Raises ``KeyboardInterrupt`` once its first answer has arrived, as Ctrl-C would in the
+    middle of a clause that makes two calls: the cassette being recorded holds one exchange
+    of two, and must not be kept."""
+
+    def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
+        answer = super().generate(messages, temperature, max_tokens, **kw)
+        raise KeyboardInterrupt(f"after an answer of {len(answer.content)} characters")

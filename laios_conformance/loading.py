@@ -93,9 +93,11 @@ class ProviderSpec:
         """How verdicts and test ids name this provider (unique within a run)."""
         return self.label or self.target
 
-    def build(self) -> Any:
-        """A fresh provider instance (each clause judges its own), its calls under the timeout."""
-        instance = run_with_timeout("constructing the provider", self.call_timeout, self.factory, **self.kwargs)
+    def build(self, **overrides: Any) -> Any:
+        """A fresh provider instance (each clause judges its own), its calls under the timeout;
+        ``overrides`` replace constructor arguments (a clause that judges one of them)."""
+        kwargs = {**self.kwargs, **overrides}
+        instance = run_with_timeout("constructing the provider", self.call_timeout, self.factory, **kwargs)
         return guard_instance(instance, self.call_timeout)
 
 

@@ -559,7 +559,6 @@ class ConformanceSession:
 
         lines = [f"laios-conformance {__version__}: judging against {BASE_SOURCE} base classes"]
         lines += [f"  provider: {spec.id} (cassettes: {self.cassette_dir(spec)})" for spec in self.specs]
-        lines += [f"laios: removed {path}, left by an interrupted cassette write" for path in self.leftovers_removed]
         return lines
 
     def ordered_verdict(self) -> Verdict:
@@ -578,6 +577,8 @@ class ConformanceSession:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for line in unfinished_work(self.threads_before)[0]:
             terminalreporter.write_line(f"laios: {line}", red=True)
+        for path in self.leftovers_removed:  # here, not in the header, which -q hides
+            terminalreporter.write_line(f"laios: removed {path}, left by an interrupted cassette write")
         if not self.judges():
             if self.collected_nothing_to_judge():
                 terminalreporter.write_line(

@@ -25,6 +25,7 @@ KEYS = "key_reaches_request or no_secret_leak"
 STREAMS = "stream_rechunk or stream_join"
 DEFAULTS = "interface_defaults or params_reach_request"
 HEADERS = "headers_reach_request or params_reach_request"
+TIMEOUTS = "timeout_set or timeout_honoured"
 
 # defective provider -> (selection, the clauses it must fail; every other selected one passes)
 DEFECTS = {
@@ -62,6 +63,8 @@ DEFECTS = {
     "NoDefaultTemperature": (DEFAULTS, {"interface-defaults"}),
     "HotSystemDefaults": (DEFAULTS, {"interface-defaults"}),
     "NoDefaults": (DEFAULTS, {"interface-defaults"}),
+    "ClientOnLibraryDefaults": (TIMEOUTS, {"timeout-honoured"}),
+    "HardCodedTimeout": (TIMEOUTS, {"timeout-honoured"}),
     "SendsTextContentType": (HEADERS, {"headers-reach-request"}),
     "SendsNoContentType": (HEADERS, {"headers-reach-request"}),
     "NeverSendsKey": (KEYS, {"key-reaches-request"}),
@@ -404,3 +407,31 @@ def test_a_provider_that_needs_its_key_from_the_environment_is_judged_with_secre
     )
     assert run.statuses() == {"key-reaches-request": "passed", "no-secret-leak": "passed"}, run.report
     assert os.environ.get("LAIOS_TEST_ENV_ONLY_KEY") is None
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "tests.providers.requests_style:RequestsOpenAIStyle",  # a (connect, read) tuple by default
+        "tests.providers.urllib_style:UrllibOpenAIStyle",
+        "tests.providers.async_bridge:AsyncBridged",
+    ],
+)
+def test_a_timeout_passed_on_is_honoured_on_every_stack(run_kit, target: str) -> None:
+    run = run_kit(target, "-k", TIMEOUTS, "--laios-strict")
+    assert run.statuses() == {"timeout-set": "passed", "timeout-honoured": "passed"}, run.report
+
+
+def test_timeout_honoured_names_the_read_timeout_sent(run_kit) -> None:
+    message = run_kit(D + "ClientOnLibraryDefaults", "-k", TIMEOUTS).message("timeout-honoured")
+    for call in ("generate", "generate_stream"):
+        assert (
+            f"{call}: built with timeout=37, it sent https://api.openai.com/v1/chat/completions with a read " in message
+        )
+    assert "read timeout of 5.0 s" in message
+
+
+def test_timeout_honoured_does_not_apply_without_a_timeout_parameter(run_kit) -> None:
+    run = run_kit("tests.providers.sdk_wrappers:OpenAISDKProvider", "-k", "timeout_honoured", cassettes=False)
+    assert run.statuses() == {"timeout-honoured": "skipped"}, run.report
+    assert "not applicable: the provider's constructor takes no timeout parameter" in run.message("timeout-honoured")

@@ -733,6 +733,7 @@ def test_a_recording_killed_mid_write_leaves_no_partial_cassette(
         "-k",
         "returns_response or cassettes_fresh",
         "--laios-max-cassette-age=30",
+        "-q",  # the line is shown however quiet the run
     )
     verdict = statuses(report)
     assert not leftover.exists(), "the next run removes what the interrupted one left"

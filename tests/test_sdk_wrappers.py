@@ -60,6 +60,9 @@ def test_sdk_wrapper_passes_the_suite(pytester: pytest.Pytester, sdk_cassettes: 
     not_passed = {c: (v["status"], v["message"][:300]) for c, v in clauses.items() if v["status"] != "passed"}
     keyless = {"no-secret-leak", "key-reaches-request", "headers-reach-request"}  # a local Ollama: no key, no header
     no_refusal_field = {"refusal-visible"} if name != "OpenAISDKProvider" else set()
-    expected_skips = OPT_IN | no_refusal_field | (keyless if name == "OllamaSDKProvider" else set())
+    no_timeout_parameter = {"timeout-honoured"}  # each builds its SDK client with a fixed timeout
+    expected_skips = (
+        OPT_IN | no_refusal_field | no_timeout_parameter | (keyless if name == "OllamaSDKProvider" else set())
+    )
     assert set(not_passed) == expected_skips, not_passed
     assert result.ret == 0

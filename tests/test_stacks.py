@@ -29,7 +29,7 @@ TWINS = {
         *("raises-on-http-error", "router-fallback", "circuit-breaker"),
         *("error-carries-status", "error-carries-message"),
     },
-    "NoTimeout": {"timeout-set"},
+    "NoTimeout": {"timeout-set", "timeout-honoured"},
     "DropsLastDelta": {"stream-join", "stream-rechunk", "content-fidelity", "stream-incremental", "thread-safety"},
     "SwallowsDisconnect": {"stream-raises"},
     "SwallowsTransportErrors": {"raises-on-transport-error"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import math
 import secrets
 from collections.abc import Callable
@@ -13,7 +14,7 @@ import pytest
 
 from ..base import LLMMessage
 from ..clauses import clause, note
-from ..seam import Reply, Seen, Traffic
+from ..seam import Reply, Seen, Traffic, adopting_new_threads
 from ..wire import WireFormat
 from ._hypothesis import SHAPES, Conversation, conversations, find_minimal
 from ._params import Sent, describe, sent_params
@@ -485,3 +486,62 @@ def test_timeout_set(provider: Any) -> None:
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+TIMEOUT_GIVEN = 37  # seconds: no HTTP library's default, so a timeout that never reaches a request shows
+
+
+@clause("timeout-honoured", "should")
+def test_timeout_honoured(laios_provider_spec: Any) -> None:
+    """The ``timeout`` the provider is built with is the read timeout of every request it sends.
+
+    **Why**: LAIOS's guide builds providers with a ``timeout`` (60 s in its example) and
+    passes it to the HTTP client. A provider that takes it but never passes it on runs on
+    its library's default instead: httpx gives up after 5 s, so every answer that takes
+    longer to generate (a long one, a reasoning model, a local model on a CPU) fails,
+    although the caller allowed more.
+
+    **Checks**: the kit builds the provider with ``timeout=37`` (a value no library uses by
+    default), and every request of ``generate()`` and of a consumed ``generate_stream()``
+    must carry a read timeout of 37 s; the connect timeout may be shorter.
+
+    **Not applicable when**: the constructor takes no ``timeout`` parameter.
+
+    **How to fix**: pass it on, in seconds: ``httpx.Client(timeout=httpx.Timeout(self.timeout))``
+    (or ``httpx.Timeout(self.timeout, connect=5.0)``), ``requests.post(..., timeout=(5,
+    self.timeout))``, ``urlopen(..., timeout=self.timeout)``, ``openai.OpenAI(...,
+    timeout=self.timeout)``.
+    """
+    if not _takes_parameter(laios_provider_spec.factory, "timeout"):
+        pytest.skip("not applicable: the provider's constructor takes no timeout parameter")
+    try:
+        with adopting_new_threads():
+            provider = laios_provider_spec.build(timeout=TIMEOUT_GIVEN)
+    except Exception as exc:
+        pytest.skip(
+            f"not judged: building the provider with timeout={TIMEOUT_GIVEN} raised {type(exc).__name__}: {exc}"
+        )
+    try:
+        cases = Cases()
+        for name, traffic in requests_of_each_call(provider, 400):
+            for seen in traffic.seen:
+                read = seen.timeout.get("read")
+                if not (isinstance(read, (int, float)) and math.isclose(read, TIMEOUT_GIVEN)):
+                    url = seen.url.split("?")[0]
+                    cases.fail(
+                        name, f"built with timeout={TIMEOUT_GIVEN}, it sent {url} with a read timeout of {read!r} s"
+                    )
+                    break
+        cases.conclude()
+    finally:
+        close = getattr(provider, "close", None)
+        if callable(close):
+            with contextlib.suppress(Exception):
+                close()
+
+
+def _takes_parameter(factory: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to read
+        return False

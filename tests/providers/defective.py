@@ -136,7 +136,7 @@ class HotSystemDefaults(GoodOpenAIStyle):
 
 
 class NoTimeout(GoodOpenAIStyle):
-    """Fails timeout-set: its client waits forever."""
+    """Fails timeout-set and timeout-honoured: its client waits forever, whatever its timeout."""
 
     def client(self) -> httpx.Client:
         if self._client is None:
@@ -752,6 +752,28 @@ class RetriesAuthFailure(GoodOpenAIStyle):
             finally:
                 self._retrying = False
         super().check_status(response)
+
+
+class ClientOnLibraryDefaults(GoodOpenAIStyle):
+    """Fails timeout-honoured: keeps its ``timeout`` but builds ``httpx.Client()`` without it,
+    so every request gives up after httpx's default 5 s (finite: timeout-set passes)."""
+
+    def client(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client()
+            return self._client
+
+
+class HardCodedTimeout(GoodOpenAIStyle):
+    """Fails timeout-honoured: sends every request with a read timeout of 60 s, whatever
+    ``timeout`` it was built with."""
+
+    def client(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=httpx.Timeout(60.0))
+            return self._client
 
 
 class SendsTextContentType(GoodOpenAIStyle):

@@ -39,10 +39,15 @@ class RequestsReturnsEmptyOnHttpError(RequestsOpenAIStyle):
 
 
 class RequestsNoTimeout(RequestsOpenAIStyle):
-    """Fails timeout-set: ``requests`` waits forever unless told otherwise, and it is not told."""
+    """Fails timeout-set and timeout-honoured: ``requests`` waits forever unless told
+    otherwise, and it is not told, whatever ``timeout`` it was given."""
 
     def __init__(
-        self, model: str = "gpt-4o-mini", base_url: str = "https://api.openai.com/v1", api_key: str | None = None
+        self,
+        model: str = "gpt-4o-mini",
+        base_url: str = "https://api.openai.com/v1",
+        api_key: str | None = None,
+        timeout: tuple[float, float] = (5.0, 60.0),
     ) -> None:
         super().__init__(model=model, base_url=base_url, api_key=api_key)
         self.timeout = None  # type: ignore[assignment]
@@ -121,7 +126,8 @@ class UrllibReturnsEmptyOnHttpError(UrllibOpenAIStyle):
 
 
 class UrllibNoTimeout(UrllibOpenAIStyle):
-    """Fails timeout-set: calls ``urlopen`` without a timeout, which waits forever by default."""
+    """Fails timeout-set and timeout-honoured: calls ``urlopen`` without a timeout, which
+    waits forever by default."""
 
     def send(self, request: urllib.request.Request) -> Any:
         return urllib.request.urlopen(request, context=self.tls)

@@ -20,10 +20,14 @@ class PlainResponse:
 
 class DuckTyped:
     def __init__(
-        self, model: str = "gpt-4o-mini", base_url: str = "https://api.openai.com/v1", api_key: str | None = None
+        self,
+        model: str = "gpt-4o-mini",
+        base_url: str = "https://api.openai.com/v1",
+        api_key: str | None = None,
+        timeout: float = 30.0,
     ) -> None:
         self.model = model
-        self._inner = GoodOpenAIStyle(model=model, base_url=base_url, api_key=api_key)
+        self._inner = GoodOpenAIStyle(model=model, base_url=base_url, api_key=api_key, timeout=timeout)
 
     def __repr__(self) -> str:
         return f"DuckTyped(model={self.model!r})"

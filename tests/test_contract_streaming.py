@@ -200,3 +200,17 @@ def test_a_stream_ended_without_done_is_complete_and_a_cut_one_is_not(run_kit) -
     )
     ignoring = run_kit(D + "IgnoresEndMarker", "-k", "stream_end_marker").message("stream-end-marker")
     assert "1 case(s) failed" in ignoring and "stream without data: [DONE] or a finish_reason: " in ignoring
+
+
+def test_a_stream_started_again_after_it_yielded_text_fails(run_kit) -> None:
+    """Retried after its first text, a stream hands the caller that text and then the
+    retry's whole answer."""
+    message = run_kit(D + "RetriesStreamAfterText", "-k", "stream_raises").message("stream-raises")
+    assert "1 case(s) failed" in message
+    assert "connection dropped after the first text, a retry answered in full: the stream was sent again" in message
+    assert "5. retry a stream only while it has yielded nothing" in message
+
+
+def test_a_stream_retried_before_any_text_passes(run_kit) -> None:
+    run = run_kit("tests.providers.openai_style:RetriesStreamBeforeText", "-k", "stream_raises")
+    assert run.statuses() == {"stream-raises": "passed"}, run.report

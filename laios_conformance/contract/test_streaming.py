@@ -149,9 +149,15 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
     when it commits the stream before its backend fails (an SSE parser finds no event in
     it) raises.
 
+    And the connection dropped after the first text event, with any later request
+    answered in full with another text, as a retry is on the live API (a sampled answer
+    differs each time): the stream raises having yielded only the start of the first
+    answer, or yields exactly the retry's answer (it retried before yielding anything);
+    yielding text and then starting over repeats or garbles the answer.
+
     **How to fix**: 1. check the status before iterating; 2. let transport errors from the
     body iterator propagate; 3. raise on error events inside the stream; 4. at the end,
-    raise if no chunk carried text.
+    raise if no chunk carried text; 5. retry a stream only while it has yielded nothing.
     """
     recorded = recorded_stream(provider)
     cases = Cases()
@@ -166,6 +172,7 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
     chunks, error = joined_stream(provider, dropped, virtual_time=True)
     _expect_raise(cases, "connection dropped mid-stream", chunks, error, allow_chunks=True)
     if streams(recorded, profile):
+        _judge_retry_after_text(cases, provider, recorded)
         broken = recorded.with_body(recorded.wire.with_error_midstream(body))
         chunks, error = joined_stream(provider, broken, virtual_time=True)
         _expect_raise(cases, "error inside a 200 stream", chunks, error, allow_chunks=True)
@@ -188,6 +195,41 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
 
 
 NO_TEXT_CASE = "a complete 200 stream with no text"
+RETRY_CASE = "connection dropped after the first text, a retry answered in full"
+RETRY_TEXT = "A retried stream samples another answer."
+
+
+def _judge_retry_after_text(cases: Cases, provider: Any, recorded: Recorded) -> None:
+    """The first stream request dropped after its first text event, any later one answered
+    in full with :data:`RETRY_TEXT`: the provider raises having yielded a start of the first
+    answer, or yields exactly the retry's answer."""
+    body = recorded.reply.body
+    texts = recorded.wire.content_events(body)
+    try:
+        retried = recorded.wire.rebuild(body, RETRY_TEXT, stream=True)
+    except NotImplementedError:
+        retried = None
+    if not texts or retried is None:
+        cases.cannot_judge(RETRY_CASE, f"the wire decoder {recorded.wire.name!r} cannot rewrite the stream's text")
+        return
+    replies = iter([recorded.with_body(body, cuts=recorded.event_cuts(), drop_at=texts[0][1])])
+    whole = recorded.with_body(retried, cuts=recorded.event_cuts(retried))
+    with observed(answer_with(lambda seen: next(replies, whole)), virtual_time=True) as traffic:
+        chunks, error = consume(stream_hello(provider))
+    require_traffic(traffic, "generate_stream()")
+    joined = "".join(c for c in chunks if isinstance(c, str))
+    if error is not None and recorded.text().startswith(joined) or error is None and joined == RETRY_TEXT:
+        cases.ok(RETRY_CASE)
+    elif len(traffic.seen) > 1 and joined:
+        cases.fail(
+            RETRY_CASE,
+            f"the stream was sent again after it had yielded text, and the caller got {joined[:80]!r}: the "
+            "first answer's start, then the retry's answer; once a chunk is yielded, a failure must raise",
+        )
+    else:
+        _expect_raise(cases, RETRY_CASE, chunks, error, allow_chunks=True)
+
+
 UNFRAMED_CASE = "a 200 stream whose body is a bare JSON error"
 
 

@@ -415,6 +415,22 @@ class SwallowsDisconnect(GoodOpenAIStyle):
                 raise
 
 
+class RetriesStreamAfterText(GoodOpenAIStyle):
+    """Fails stream-raises: a stream broken mid-answer is started again, up to three times,
+    after its first attempt has yielded text (the caller gets the text twice)."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        for attempt in range(3):
+            try:
+                yield from super().generate_stream(messages, temperature, max_tokens, **kwargs)
+                return
+            except ProviderError as exc:
+                if attempt == 2 or not isinstance(exc.__cause__, httpx.TransportError):
+                    raise
+
+
 class NeverClosesResponse(GoodOpenAIStyle):
     """Fails stream-closes: opens the response without a ``with`` block and never closes it."""
 

@@ -383,3 +383,11 @@ def test_a_refusal_may_be_raised_or_returned_but_not_dropped(run_kit) -> None:
     assert run_kit(GOOD, "-k", "refusal_visible").statuses() == {"refusal-visible": "passed"}
     returned = run_kit("tests.providers.openai_style:RefusalAsAnswer", "-k", "refusal_visible")
     assert returned.statuses() == {"refusal-visible": "passed"}
+
+
+def test_a_generate_that_streams_is_not_served_a_whole_refusal(run_kit) -> None:
+    """A stream request answered with a JSON body is no answer the live API gives: the
+    provider cannot be judged on it, and is not failed."""
+    run = run_kit("tests.providers.openai_style:GenerateReadsStream", "-k", "refusal_visible")
+    assert run.statuses() == {"refusal-visible": "skipped"}, run.report
+    assert "generate() asks for a stream, and the kit has no streamed refusal" in run.message("refusal-visible")

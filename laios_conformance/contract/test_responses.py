@@ -33,6 +33,7 @@ from ._support import (
     recorded_for,
     requests_of_each_call,
     require_traffic,
+    stream_flag,
     string_values,
     wire_format_for_request,
 )
@@ -101,20 +102,22 @@ def test_refusal_visible(provider: Any) -> None:
 
     **Not judged when**: the kit has no refusal of the provider's protocol to serve: Ollama
     keeps none apart from the answer text, and Anthropic's (``stop_reason: "refusal"``)
-    has no recording the kit could build one from; an unknown wire format; streamed
-    refusals, which no recording shows.
+    has no recording the kit could build one from; an unknown wire format; a ``generate()``
+    that asks for a stream, since no recording shows a streamed refusal.
 
     **How to fix**: when ``content`` is null or empty and ``message.refusal`` is set, raise
     with the refusal text in the message (or return it as the content, if your callers
     should read a refusal as the answer).
     """
     reason = f"I'm very sorry, but I can't assist with request lc-{secrets.token_hex(4)}."
-    answered: list[tuple[WireFormat | None, bool]] = []  # each request's format, and whether it refused
+    # each request's format, whether it was refused, whether it asked for a stream
+    answered: list[tuple[WireFormat | None, bool, bool]] = []
 
     def refusing(seen: Seen) -> Reply:
         wire_format = wire_format_for_request(seen)
-        body = wire_format.refusal_body(reason, _requested_model(seen)) if wire_format else None
-        answered.append((wire_format, body is not None))
+        streamed = stream_flag(seen) is True  # a refusal the kit serves is a whole body, never a stream
+        body = wire_format.refusal_body(reason, _requested_model(seen)) if wire_format and not streamed else None
+        answered.append((wire_format, body is not None, streamed))
         if body is None:  # judged not applicable below; any answer ends the call
             return error_reply(seen, 500)
         return Reply(body=body, headers={"content-type": "application/json"})
@@ -122,9 +125,14 @@ def test_refusal_visible(provider: Any) -> None:
     with observed(answer_with(refusing), virtual_time=True) as traffic:
         outcome = _outcome(lambda: call_generate(provider))
     require_traffic(traffic, "generate() answered with a refusal")
-    wire_format, refused = answered[0]
+    wire_format, refused, streamed = answered[0]
     if wire_format is None:
         pytest.skip("not judged: unknown wire format: no decoder recognises the request")
+    if streamed:
+        pytest.skip(
+            "not judged: generate() asks for a stream, and the kit has no streamed refusal to serve (no "
+            "recording shows one)"
+        )
     if not refused:
         pytest.skip(
             f"not judged: the kit has no refusal answer of the {wire_format.name!r} protocol to serve (its "

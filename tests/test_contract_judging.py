@@ -36,6 +36,7 @@ DEFECTS = {
     "KeepsAnswerOnSelf": ("thread_safety", {"thread-safety"}),
     "LastAnswerOnSelf": ("thread_safety", {"thread-safety"}),
     "SharesStreamLines": ("thread_safety", {"thread-safety"}),
+    "KeepsConversation": ("thread_safety", {"thread-safety"}),
     "RawUsage": (USAGE, {"usage-fidelity", "returns-response"}),
     "RenamesUsageKeys": (USAGE, {"usage-fidelity"}),
     "HardCodedUsage": (USAGE, {"usage-fidelity"}),
@@ -391,3 +392,10 @@ def test_a_generate_that_streams_is_not_served_a_whole_refusal(run_kit) -> None:
     run = run_kit("tests.providers.openai_style:GenerateReadsStream", "-k", "refusal_visible")
     assert run.statuses() == {"refusal-visible": "skipped"}, run.report
     assert "generate() asks for a stream, and the kit has no streamed refusal" in run.message("refusal-visible")
+
+
+def test_a_conversation_kept_on_the_instance_is_named(run_kit) -> None:
+    """Not the error the kit's HTTP 400 made the provider raise."""
+    message = run_kit(D + "KeepsConversation", "-k", "thread_safety").message("thread-safety")
+    assert "requests carrying other calls' messages: " in message
+    assert "as a conversation history kept on the instance does" in message

@@ -209,17 +209,24 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
     own request. This clause runs on real time (no virtual sleep) and costs well under a
     second per provider.
 
+    A request that carries the messages of several calls (a conversation history kept on
+    the instance, which hands every caller the previous callers' prompts) fails too.
+
     **How to fix**: keep per-call state (request, response, line iterator, accumulated text)
-    in local variables; share only thread-safe objects (an ``httpx.Client`` is thread-safe).
+    in local variables; share only thread-safe objects (an ``httpx.Client`` is thread-safe);
+    send exactly the messages the caller passes (a caller that wants a conversation passes
+    its history).
     """
     exchanges = (record_exchange(provider, call_generate), record_exchange(provider, call_stream))
     jitter = random.Random(20261125)
     lock = threading.Lock()
+    merged: list[list[str]] = []  # the markers of each request that carried several calls' messages
 
     def reply_for(seen: Seen) -> Reply:
         markers = [m for text in string_values(seen.json) for m in _MARKER.findall(text)]
         with lock:
             delay = jitter.random() * JITTER
+            merged.extend([markers] if len(markers) > 1 else [])
         threading.Event().wait(delay)  # a real pause, so that calls overlap
         if len(markers) != 1:
             return error_reply(seen, 400)
@@ -265,6 +272,23 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
     if unsent:  # its answer was not the kit's, so it says nothing of thread safety
         refuse_unsent(f"the call for {unsent[0]} (one of {len(unsent)})")
     cases = Cases()
+    if merged:
+        cases.fail(MERGED_CASE, merged_problem(merged))
     if problems:
         cases.fail(f"{len(problems)} of {THREADS * ROUNDS} calls", "; ".join(problems[:3]))
     cases.conclude()
+
+
+MERGED_CASE = "requests carrying other calls' messages"
+
+
+def merged_problem(merged: list[list[str]]) -> str:
+    """What the requests that carried several calls' messages show (the kit answered them HTTP 400)."""
+    largest = max(merged, key=len)
+    shown = ", ".join(largest[:4]) + (", ..." if len(largest) > 4 else "")
+    return (
+        f"{len(merged)} request(s) carried the messages of more than one call, one of them of {len(largest)} "
+        f"calls ({shown}): the provider sends messages of earlier calls with each new one, as a conversation "
+        "history kept on the instance does; each caller's request must carry only the messages it passed "
+        "(the kit answered these requests with HTTP 400)"
+    )

@@ -492,6 +492,20 @@ class KeepsAnswerOnSelf(GoodOpenAIStyle):
         return parsed.model_copy(update={"content": "".join(self._answer_parts)})
 
 
+class KeepsConversation(GoodOpenAIStyle):
+    """Fails thread-safety: keeps a chat history on the instance and sends it with every
+    ``generate()``, so each caller's request carries the earlier callers' prompts."""
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        history: list[Any] = self.__dict__.setdefault("_history", [])
+        history.extend(messages)
+        answer = super().generate(history, temperature, max_tokens, **kwargs)
+        history.append(LLMMessage(role="assistant", content=answer.content))
+        return answer
+
+
 class IgnoresEndMarker(GoodOpenAIStyle):
     """Fails stream-end-marker (a should clause): a stream cut cleanly before ``[DONE]`` looks complete."""
 

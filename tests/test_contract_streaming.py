@@ -214,3 +214,13 @@ def test_a_stream_started_again_after_it_yielded_text_fails(run_kit) -> None:
 def test_a_stream_retried_before_any_text_passes(run_kit) -> None:
     run = run_kit("tests.providers.openai_style:RetriesStreamBeforeText", "-k", "stream_raises")
     assert run.statuses() == {"stream-raises": "passed"}, run.report
+
+
+def test_a_stream_that_ignores_generator_exit_is_named(run_kit) -> None:
+    """Not the bare RuntimeError that ``close()`` raised out of the clause."""
+    run = run_kit(D + "SwallowsGeneratorExit", "-k", "stream_closes")
+    assert run.statuses() == {"stream-closes": "failed"}, run.report
+    message = run.message("stream-closes")
+    assert "2 case(s) failed" in message
+    assert "close(): generate_stream() ignored GeneratorExit: stopped by the caller, it yielded again" in message
+    assert "break: generate_stream() ignored GeneratorExit" in message

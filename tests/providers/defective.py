@@ -431,6 +431,20 @@ class RetriesStreamAfterText(GoodOpenAIStyle):
                     raise
 
 
+class SwallowsGeneratorExit(GoodOpenAIStyle):
+    """Fails stream-closes: treats the caller's ``close()`` as a disconnect to log, and goes
+    on yielding (Python then raises "generator ignored GeneratorExit")."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        for piece in super().generate_stream(messages, temperature, max_tokens, **kwargs):
+            try:
+                yield piece
+            except GeneratorExit:
+                logging.getLogger(__name__).info("the caller stopped reading the stream")
+
+
 class NeverClosesResponse(GoodOpenAIStyle):
     """Fails stream-closes: opens the response without a ``with`` block and never closes it."""
 

@@ -399,3 +399,25 @@ def test_a_conversation_kept_on_the_instance_is_named(run_kit) -> None:
     message = run_kit(D + "KeepsConversation", "-k", "thread_safety").message("thread-safety")
     assert "requests carrying other calls' messages: " in message
     assert "as a conversation history kept on the instance does" in message
+
+
+@pytest.mark.parametrize(
+    ("provider", "expected"),
+    [
+        ("tests.providers.defective_ollama:IndexesCounts", "failed"),
+        ("reference_providers.ollama:OllamaClient", "passed"),
+    ],
+)
+def test_ollama_answer_without_a_prompt_count_is_an_answer(run_kit, tmp_path, provider: str, expected: str) -> None:
+    """Ollama leaves ``prompt_eval_count`` out when it has cached the prompt (recorded): a
+    provider that indexes the counts raises on a good answer."""
+    from tests.support.recording import REPO
+
+    (tmp_path / provider.rsplit(":", 1)[1]).symlink_to(REPO / "cassettes" / "OllamaClient", target_is_directory=True)
+    run = run_kit(provider, "-k", "usage_fidelity", f"--laios-cassette-dir={tmp_path}", cassettes=False)
+    assert run.statuses() == {"usage-fidelity": expected}, run.report
+    if expected == "failed":
+        assert (
+            "without prompt_eval_count (Ollama's answer to a prompt it has cached): generate() raised KeyError"
+            in run.message("usage-fidelity")
+        )

@@ -202,12 +202,18 @@ def test_a_stream_ended_without_done_is_complete_and_a_cut_one_is_not(run_kit) -
     assert "1 case(s) failed" in ignoring and "stream without data: [DONE] or a finish_reason: " in ignoring
 
 
-def test_a_stream_started_again_after_it_yielded_text_fails(run_kit) -> None:
+@pytest.mark.parametrize(
+    ("name", "again"), [("RetriesStreamAfterText", "a streamed"), ("FallsBackToGenerate", "a whole (generate())")]
+)
+def test_a_stream_started_again_after_it_yielded_text_fails(run_kit, name: str, again: str) -> None:
     """Retried after its first text, a stream hands the caller that text and then the
     retry's whole answer."""
-    message = run_kit(D + "RetriesStreamAfterText", "-k", "stream_raises").message("stream-raises")
+    message = run_kit(D + name, "-k", "stream_raises").message("stream-raises")
     assert "1 case(s) failed" in message
-    assert "connection dropped after the first text, a retry answered in full: the stream was sent again" in message
+    assert (
+        f"connection dropped after the first text, a retry answered in full: the caller had got 'South', then "
+        f"{again} request was sent again" in message
+    )
     assert "5. retry a stream only while it has yielded nothing" in message
 
 

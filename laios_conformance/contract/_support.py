@@ -540,9 +540,10 @@ def recorded_for(exchanges: tuple[Recorded, ...], seen: Seen) -> Recorded:
     return next((r for r in exchanges if stream_flag(r.seen) == stream_flag(seen)), exchanges[0])
 
 
-def consume(stream: Any) -> tuple[list[Any], BaseException | None]:
-    """Every chunk a stream yields, and the exception that ended it (if any)."""
-    chunks: list[Any] = []
+def consume(stream: Any, chunks: list[Any] | None = None) -> tuple[list[Any], BaseException | None]:
+    """Every chunk a stream yields (appended to ``chunks`` as they come, when given), and the
+    exception that ended it (if any)."""
+    chunks = [] if chunks is None else chunks
     try:
         for chunk in stream:
             chunks.append(chunk)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from ..clauses import clause, note
-from ..seam import Reply
+from ..seam import Reply, Seen
 from ._hypothesis import cut_points, run_property
 from ._support import (
     Cases,
@@ -29,6 +29,7 @@ from ._support import (
     answer_with,
     chunk_type_problem,
     consume,
+    error_reply,
     error_status,
     first_difference,
     message_problem,
@@ -36,6 +37,7 @@ from ._support import (
     record_exchange,
     replies_saying,
     require_traffic,
+    stream_flag,
     stream_hello,
     writes_messages,
 )
@@ -152,11 +154,13 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
     when it commits the stream before its backend fails (an SSE parser finds no event in
     it) raises.
 
-    And the connection dropped after the first text event, with any later request
+    And the connection dropped after the first text event, with a later stream request
     answered in full with another text, as a retry is on the live API (a sampled answer
     differs each time): the stream raises having yielded only the start of the first
-    answer, or yields exactly the retry's answer (it retried before yielding anything);
-    yielding text and then starting over repeats or garbles the answer.
+    answer, or yields exactly the retry's answer (it retried before yielding anything).
+    Sending the request again, streamed or not (a fallback to ``generate()``, answered
+    with HTTP 500), once text has reached the caller fails: the retry's answer repeats or
+    garbles the text.
 
     **How to fix**: 1. check the status before iterating; 2. let transport errors from the
     body iterator propagate; 3. raise on error events inside the stream; 4. at the end,
@@ -200,40 +204,55 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
 NO_TEXT_CASE = "a complete 200 stream with no text"
 RETRY_CASE = "connection dropped after the first text, a retry answered in full"
 RETRY_TEXT = "A retried stream samples another answer."
+UNFRAMED_CASE = "a 200 stream whose body is a bare JSON error"
 
 
 def _judge_retry_after_text(cases: Cases, provider: Any, recorded: Recorded) -> None:
-    """The first stream request dropped after its first text event, any later one answered
-    in full with :data:`RETRY_TEXT`: the provider raises having yielded a start of the first
-    answer, or yields exactly the retry's answer."""
+    """The first stream request dropped after its first text event; a later stream request
+    answered in full with :data:`RETRY_TEXT`, a later whole one (a fallback to generate())
+    with HTTP 500, as the kit has no whole answer of the protocol to serve. Sending the
+    request again once text has reached the caller fails; otherwise the provider raises
+    having yielded a start of the first answer, or yields exactly the retry's answer."""
     body = recorded.reply.body
     texts = recorded.wire.content_events(body)
     try:
-        retried = recorded.wire.rebuild(body, RETRY_TEXT, stream=True)
+        retried = recorded.with_body(
+            rebuilt := recorded.wire.rebuild(body, RETRY_TEXT, stream=True), cuts=recorded.event_cuts(rebuilt)
+        )
     except NotImplementedError:
-        retried = None
-    if not texts or retried is None:
+        texts = []
+    if not texts:
         cases.cannot_judge(RETRY_CASE, f"the wire decoder {recorded.wire.name!r} cannot rewrite the stream's text")
         return
-    replies = iter([recorded.with_body(body, cuts=recorded.event_cuts(), drop_at=texts[0][1])])
-    whole = recorded.with_body(retried, cuts=recorded.event_cuts(retried))
-    with observed(answer_with(lambda seen: next(replies, whole)), virtual_time=True) as traffic:
-        chunks, error = consume(stream_hello(provider))
+    dropped = recorded.with_body(body, cuts=recorded.event_cuts(), drop_at=texts[0][1])
+    chunks: list[Any] = []
+    sent_again: list[str] = []  # what the caller had got when the request was sent again
+    requests = 0
+
+    def reply_for(seen: Seen) -> Reply:
+        nonlocal requests
+        requests += 1
+        if requests == 1:
+            return dropped
+        shown = "".join(c for c in chunks if isinstance(c, str))
+        if shown and not sent_again:
+            sent_again.append(f"{shown[:60]!r}, then a {'streamed' if stream_flag(seen) else 'whole (generate())'}")
+        return retried if stream_flag(seen) else error_reply(seen, 500)
+
+    with observed(answer_with(reply_for), virtual_time=True) as traffic:
+        _, error = consume(stream_hello(provider), chunks)
     require_traffic(traffic, "generate_stream()")
     joined = "".join(c for c in chunks if isinstance(c, str))
-    if error is not None and recorded.text().startswith(joined) or error is None and joined == RETRY_TEXT:
-        cases.ok(RETRY_CASE)
-    elif len(traffic.seen) > 1 and joined:
+    if sent_again:
         cases.fail(
             RETRY_CASE,
-            f"the stream was sent again after it had yielded text, and the caller got {joined[:80]!r}: the "
-            "first answer's start, then the retry's answer; once a chunk is yielded, a failure must raise",
+            f"the caller had got {sent_again[0]} request was sent again; once a chunk has reached the caller, a "
+            "failure must raise: a retry's answer repeats or garbles the text",
         )
-    else:
+    elif error is None and joined != RETRY_TEXT:
         _expect_raise(cases, RETRY_CASE, chunks, error, allow_chunks=True)
-
-
-UNFRAMED_CASE = "a 200 stream whose body is a bare JSON error"
+    else:
+        cases.ok(RETRY_CASE)
 
 
 def unframed_error(recorded: Recorded) -> Reply | None:

@@ -431,6 +431,21 @@ class RetriesStreamAfterText(GoodOpenAIStyle):
                     raise
 
 
+class FallsBackToGenerate(GoodOpenAIStyle):
+    """Fails stream-raises: when a stream breaks, yields a whole ``generate()`` answer
+    instead, after the text the broken stream already yielded."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        try:
+            yield from super().generate_stream(messages, temperature, max_tokens, **kwargs)
+        except ProviderError as exc:
+            if not isinstance(exc.__cause__, httpx.TransportError):
+                raise
+            yield self.generate(messages, temperature, max_tokens, **kwargs).content
+
+
 class SwallowsGeneratorExit(GoodOpenAIStyle):
     """Fails stream-closes: treats the caller's ``close()`` as a disconnect to log, and goes
     on yielding (Python then raises "generator ignored GeneratorExit")."""

@@ -37,6 +37,7 @@ DEFECTS = {
     "LastAnswerOnSelf": ("thread_safety", {"thread-safety"}),
     "SharesStreamLines": ("thread_safety", {"thread-safety"}),
     "KeepsConversation": ("thread_safety", {"thread-safety"}),
+    "KeepsSystemPrompt": ("thread_safety", {"thread-safety"}),
     "RawUsage": (USAGE, {"usage-fidelity", "returns-response"}),
     "RenamesUsageKeys": (USAGE, {"usage-fidelity"}),
     "HardCodedUsage": (USAGE, {"usage-fidelity"}),
@@ -394,11 +395,12 @@ def test_a_generate_that_streams_is_not_served_a_whole_refusal(run_kit) -> None:
     assert "generate() asks for a stream, and the kit has no streamed refusal" in run.message("refusal-visible")
 
 
-def test_a_conversation_kept_on_the_instance_is_named(run_kit) -> None:
+@pytest.mark.parametrize("name", ["KeepsConversation", "KeepsSystemPrompt"])
+def test_a_conversation_kept_on_the_instance_is_named(run_kit, name: str) -> None:
     """Not the error the kit's HTTP 400 made the provider raise."""
-    message = run_kit(D + "KeepsConversation", "-k", "thread_safety").message("thread-safety")
+    message = run_kit(D + name, "-k", "thread_safety").message("thread-safety")
     assert "requests carrying other calls' messages: " in message
-    assert "as a conversation history kept on the instance does" in message
+    assert "as a conversation history or a system prompt kept on the instance does" in message
 
 
 @pytest.mark.parametrize(

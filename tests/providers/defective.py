@@ -535,6 +535,25 @@ class KeepsConversation(GoodOpenAIStyle):
         return answer
 
 
+class KeepsSystemPrompt(GoodOpenAIStyle):
+    """Fails thread-safety: ``generate_with_system()`` sets the instance's system prompt,
+    which every later ``generate()`` without one sends (and a concurrent call overwrites)."""
+
+    system_prompt: str | None = None
+
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        self.system_prompt = system_prompt
+        return self.generate([LLMMessage(role="user", content=user_message)], temperature, max_tokens, **kwargs)
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        if self.system_prompt and all(m["role"] != "system" for m in body["messages"]):
+            body["messages"].insert(0, {"role": "system", "content": self.system_prompt})
+        return body
+
+
 class IgnoresEndMarker(GoodOpenAIStyle):
     """Fails stream-end-marker (a should clause): a stream cut cleanly before ``[DONE]`` looks complete."""
 

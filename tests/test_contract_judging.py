@@ -63,6 +63,7 @@ DEFECTS = {
     "NoDefaultTemperature": (DEFAULTS, {"interface-defaults"}),
     "HotSystemDefaults": (DEFAULTS, {"interface-defaults"}),
     "NoDefaults": (DEFAULTS, {"interface-defaults"}),
+    "DropsZeroTemperature": (DEFAULTS, {"params-reach-request"}),
     "NeverSendsKey": (KEYS, {"key-reaches-request"}),
     "SendsKeyInAnotherHeader": (KEYS, {"key-reaches-request"}),
     "SendsKeyWithoutBearer": (KEYS, {"key-reaches-request"}),
@@ -423,3 +424,9 @@ def test_ollama_answer_without_a_prompt_count_is_an_answer(run_kit, tmp_path, pr
             "without prompt_eval_count (Ollama's answer to a prompt it has cached): generate() raised KeyError"
             in run.message("usage-fidelity")
         )
+
+
+def test_a_temperature_of_zero_must_reach_the_request(run_kit) -> None:
+    message = run_kit(D + "DropsZeroTemperature", "-k", "params_reach_request").message("params-reach-request")
+    assert "1 case(s) failed:\n  - temperature 0.0: the caller passed 0.0; nothing at temperature, where" in message
+    assert "a falsy 0.0 was taken for no value" in message

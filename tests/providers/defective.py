@@ -55,6 +55,17 @@ class IgnoresParams(GoodOpenAIStyle):
         return super().payload(messages, 0.7, 2048, stream)
 
 
+class DropsZeroTemperature(GoodOpenAIStyle):
+    """Fails params-reach-request: sends ``temperature`` only ``if temperature:``, so a
+    caller's 0.0 is dropped and the API's default (1.0 on OpenAI) applies."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        if not temperature:
+            del body["temperature"]
+        return body
+
+
 class DeclaresButSendsTemperature(GoodOpenAIStyle):
     """Fails params-reach-request: declares temperature omitted, still sends it."""
 

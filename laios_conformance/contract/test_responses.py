@@ -250,12 +250,13 @@ ZERO_CASE = "temperature 0.0"
 
 def _request_of(call: Callable[[], Any], during: str = "generate()") -> Seen:
     """The first request ``call`` sends; the kit answers it HTTP 400 (the request is what is judged)."""
-    with (
-        observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic,
-        contextlib.suppress(Exception),
-    ):
-        call()
-    require_traffic(traffic, during)
+    raised = None
+    with observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic:
+        try:
+            call()
+        except Exception as exc:
+            raised = exc
+    require_traffic(traffic, during, raised=raised)
     return traffic.seen[0]
 
 

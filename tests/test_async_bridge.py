@@ -26,3 +26,12 @@ def test_a_provider_bridging_an_async_stream_passes_the_stream_clauses(run_kit) 
     streaming = {c: s for c, s in run.statuses().items() if c.startswith("stream-")}
     assert len(streaming) == 7
     assert set(streaming.values()) == {"passed"}, {c: run.message(c) for c in streaming}
+
+
+def test_an_async_client_kept_across_event_loops_fails(run_kit) -> None:
+    """Its second call reuses a connection of the first call's closed loop, as on the live API."""
+    run = run_kit(A + "AsyncClientAcrossLoops", "-k", "returns_response or router_fallback", "--laios-allow-partial")
+    assert run.statuses() == {"returns-response": "passed", "router-fallback": "error"}, run.report
+    assert "the call raised RuntimeError: Event loop is closed [laios-conformance: this async client's pool" in (
+        run.message("router-fallback")
+    )

@@ -38,6 +38,8 @@ DEFECTS = {
     "KeepsAnswerOnSelf": ("thread_safety", {"thread-safety"}),
     "LastAnswerOnSelf": ("thread_safety", {"thread-safety"}),
     "SharesStreamLines": ("thread_safety", {"thread-safety"}),
+    "KeepsConversation": ("thread_safety", {"thread-safety"}),
+    "KeepsSystemPrompt": ("thread_safety", {"thread-safety"}),
     "RawUsage": (USAGE, {"usage-fidelity", "returns-response"}),
     "RenamesUsageKeys": (USAGE, {"usage-fidelity"}),
     "HardCodedUsage": (USAGE, {"usage-fidelity"}),
@@ -67,6 +69,7 @@ DEFECTS = {
     "HardCodedTimeout": (TIMEOUTS, {"timeout-honoured"}),
     "SendsTextContentType": (HEADERS, {"headers-reach-request"}),
     "SendsNoContentType": (HEADERS, {"headers-reach-request"}),
+    "DropsZeroTemperature": (DEFAULTS, {"params-reach-request"}),
     "NeverSendsKey": (KEYS, {"key-reaches-request"}),
     "SendsKeyInAnotherHeader": (KEYS, {"key-reaches-request"}),
     "SendsKeyWithoutBearer": (KEYS, {"key-reaches-request"}),
@@ -369,10 +372,14 @@ def test_stream_cases_a_decoder_cannot_write_are_not_judged_never_passed(run_kit
     run = run_kit(GOOD, "-k", "stream_raises")
     assert run.statuses() == {"stream-raises": "skipped"}
     message = run.message("stream-raises")
-    assert message.startswith("2 case(s) not judged") and message.endswith("; 4 passed")
+    assert message.startswith("3 case(s) not judged") and message.endswith("; 4 passed")
     assert (
         "a complete 200 stream with no text: the wire decoder 'writes-nothing' cannot rewrite the answer text"
         in message
+    )
+    assert (
+        "connection dropped after the first text, a retry answered in full: the wire decoder 'writes-nothing' "
+        "cannot rewrite the stream's text" in message
     )
     assert (
         "a 200 stream whose body is a bare JSON error: the wire decoder 'writes-nothing' writes no error body"
@@ -435,3 +442,47 @@ def test_timeout_honoured_does_not_apply_without_a_timeout_parameter(run_kit) ->
     run = run_kit("tests.providers.sdk_wrappers:OpenAISDKProvider", "-k", "timeout_honoured", cassettes=False)
     assert run.statuses() == {"timeout-honoured": "skipped"}, run.report
     assert "not applicable: the provider's constructor takes no timeout parameter" in run.message("timeout-honoured")
+
+
+def test_a_generate_that_streams_is_not_served_a_whole_refusal(run_kit) -> None:
+    """A stream request answered with a JSON body is no answer the live API gives: the
+    provider cannot be judged on it, and is not failed."""
+    run = run_kit("tests.providers.openai_style:GenerateReadsStream", "-k", "refusal_visible")
+    assert run.statuses() == {"refusal-visible": "skipped"}, run.report
+    assert "generate() asks for a stream, and the kit has no streamed refusal" in run.message("refusal-visible")
+
+
+@pytest.mark.parametrize("name", ["KeepsConversation", "KeepsSystemPrompt"])
+def test_a_conversation_kept_on_the_instance_is_named(run_kit, name: str) -> None:
+    """Not the error the kit's HTTP 400 made the provider raise."""
+    message = run_kit(D + name, "-k", "thread_safety").message("thread-safety")
+    assert "requests carrying other calls' messages: " in message
+    assert "as a conversation history or a system prompt kept on the instance does" in message
+
+
+@pytest.mark.parametrize(
+    ("provider", "expected"),
+    [
+        ("tests.providers.defective_ollama:IndexesCounts", "failed"),
+        ("reference_providers.ollama:OllamaClient", "passed"),
+    ],
+)
+def test_ollama_answer_without_a_prompt_count_is_an_answer(run_kit, tmp_path, provider: str, expected: str) -> None:
+    """Ollama leaves ``prompt_eval_count`` out when it has cached the prompt (recorded): a
+    provider that indexes the counts raises on a good answer."""
+    from tests.support.recording import REPO
+
+    (tmp_path / provider.rsplit(":", 1)[1]).symlink_to(REPO / "cassettes" / "OllamaClient", target_is_directory=True)
+    run = run_kit(provider, "-k", "usage_fidelity", f"--laios-cassette-dir={tmp_path}", cassettes=False)
+    assert run.statuses() == {"usage-fidelity": expected}, run.report
+    if expected == "failed":
+        assert (
+            "without prompt_eval_count (Ollama's answer to a prompt it has cached): generate() raised KeyError"
+            in run.message("usage-fidelity")
+        )
+
+
+def test_a_temperature_of_zero_must_reach_the_request(run_kit) -> None:
+    message = run_kit(D + "DropsZeroTemperature", "-k", "params_reach_request").message("params-reach-request")
+    assert "1 case(s) failed:\n  - temperature 0.0: the caller passed 0.0; nothing at temperature, where" in message
+    assert "a falsy 0.0 was taken for no value" in message

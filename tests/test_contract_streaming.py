@@ -200,3 +200,33 @@ def test_a_stream_ended_without_done_is_complete_and_a_cut_one_is_not(run_kit) -
     )
     ignoring = run_kit(D + "IgnoresEndMarker", "-k", "stream_end_marker").message("stream-end-marker")
     assert "1 case(s) failed" in ignoring and "stream without data: [DONE] or a finish_reason: " in ignoring
+
+
+@pytest.mark.parametrize(
+    ("name", "again"), [("RetriesStreamAfterText", "a streamed"), ("FallsBackToGenerate", "a whole (generate())")]
+)
+def test_a_stream_started_again_after_it_yielded_text_fails(run_kit, name: str, again: str) -> None:
+    """Retried after its first text, a stream hands the caller that text and then the
+    retry's whole answer."""
+    message = run_kit(D + name, "-k", "stream_raises").message("stream-raises")
+    assert "1 case(s) failed" in message
+    assert (
+        f"connection dropped after the first text, a retry answered in full: the caller had got 'South', then "
+        f"{again} request was sent again" in message
+    )
+    assert "5. retry a stream only while it has yielded nothing" in message
+
+
+def test_a_stream_retried_before_any_text_passes(run_kit) -> None:
+    run = run_kit("tests.providers.openai_style:RetriesStreamBeforeText", "-k", "stream_raises")
+    assert run.statuses() == {"stream-raises": "passed"}, run.report
+
+
+def test_a_stream_that_ignores_generator_exit_is_named(run_kit) -> None:
+    """Not the bare RuntimeError that ``close()`` raised out of the clause."""
+    run = run_kit(D + "SwallowsGeneratorExit", "-k", "stream_closes")
+    assert run.statuses() == {"stream-closes": "failed"}, run.report
+    message = run.message("stream-closes")
+    assert "2 case(s) failed" in message
+    assert "close(): generate_stream() ignored GeneratorExit: stopped by the caller, it yielded again" in message
+    assert "break: generate_stream() ignored GeneratorExit" in message

@@ -72,6 +72,15 @@ def test_a_timeout_on_every_failure_is_not_a_base_exception_raised(run_kit, sele
     assert run.message(clause_id).startswith("generate() did not return within 0.2 s"), run.message(clause_id)
 
 
+def test_a_call_that_retries_for_ever_is_named(run_kit) -> None:
+    """The call timeout says the call went on sending requests, not only that it hung."""
+    run = run_kit(H + "RetriesForever", FAST, "-k", "retry_bounded", "--laios-allow-partial")
+    assert run.statuses() == {"retry-bounded": "error"}
+    message = run.message("retry-bounded")
+    assert message.startswith("generate() did not return within 0.2 s"), message
+    assert "requests: it retries without a bound, so it never returns while the API keeps failing" in message
+
+
 def test_constructor_that_blocks_in_a_clause_errors_it(run_kit) -> None:
     run = run_kit(H + "BlocksWhenBuiltAgain", FAST, "-k", "returns_response or timeout_set")
     assert run.statuses() == {"returns-response": "error", "timeout-set": "error"}

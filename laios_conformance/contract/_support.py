@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+from .._watchdog import CallTimedOut
 from ..base import LLMMessage
 from ..clauses import ClauseCannotJudge, ClauseRegistrationError, how_to_fix, running
 from ..seam import WATCHED, Fault, Reply, Seen, Traffic, interpose, provider_modules, stack_hint, virtual_sleep
@@ -121,6 +122,8 @@ def observed(
             yield traffic
         except ClauseCannotJudge:
             raise
+        except CallTimedOut as exc:
+            raise CallTimedOut(_timed_out(str(exc), traffic)) from None
         except Exception as exc:
             _refuse_on_upstream_trouble(traffic)
             _remember_sender(provider, traffic)
@@ -136,6 +139,21 @@ def observed(
         _remember_sender(provider, traffic)
     if during is not None:
         require_traffic(traffic, during)
+
+
+RETRYING_FOR_EVER = 10  # requests in one block past which a call that never returns is retrying
+
+
+def _timed_out(message: str, traffic: Traffic) -> str:
+    """The call timeout's message, saying so when the call went on sending requests meanwhile."""
+    sent = len(traffic.seen)
+    if sent <= RETRYING_FOR_EVER:
+        return message
+    return (
+        f"{message}. Meanwhile it sent {sent} requests: it retries without a bound, so it never returns while "
+        "the API keeps failing (the kit moves the clock on instead of sleeping through its backoff); give up "
+        "after a few attempts, or by a deadline"
+    )
 
 
 def require_traffic(traffic: Traffic, during: str, since: int = 0, raised: BaseException | None = None) -> None:
@@ -522,9 +540,10 @@ def recorded_for(exchanges: tuple[Recorded, ...], seen: Seen) -> Recorded:
     return next((r for r in exchanges if stream_flag(r.seen) == stream_flag(seen)), exchanges[0])
 
 
-def consume(stream: Any) -> tuple[list[Any], BaseException | None]:
-    """Every chunk a stream yields, and the exception that ended it (if any)."""
-    chunks: list[Any] = []
+def consume(stream: Any, chunks: list[Any] | None = None) -> tuple[list[Any], BaseException | None]:
+    """Every chunk a stream yields (appended to ``chunks`` as they come, when given), and the
+    exception that ended it (if any)."""
+    chunks = [] if chunks is None else chunks
     try:
         for chunk in stream:
             chunks.append(chunk)

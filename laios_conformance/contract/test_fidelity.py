@@ -188,6 +188,7 @@ STREAM_PACING = 0.004  # seconds over which a streamed reply's events are spread
 JITTER = 0.002  # at most this long before each reply starts
 BARRIER_TIMEOUT = 10.0
 _MARKER = re.compile(r"laios-thread-\d+-call-\d+")
+CALL_KINDS = ("generate", "stream", "system")  # generate(), a consumed generate_stream(), generate_with_system()
 
 
 @clause("thread-safety", "must")
@@ -202,24 +203,33 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
     one caller's answer to another the first time it is.
 
     **Checks**: 8 threads, started together at a barrier, make 12 rounds of calls on one
-    instance, half of them ``generate()`` and half a consumed ``generate_stream()``, mixed in
-    every round. The kit answers each request with text naming that request, after a random
+    instance, a third each ``generate()``, a consumed ``generate_stream()`` and
+    ``generate_with_system()`` (the call's own system prompt), mixed in every round. The
+    kit answers each request with text naming that request, after a random
     delay of up to 2 ms, and spreads the events of a streamed reply over 4 ms so that the
     reads of different threads interleave; every caller must get exactly the reply to its
     own request. This clause runs on real time (no virtual sleep) and costs well under a
     second per provider.
 
+    A request that carries the messages of several calls (a conversation history, or the
+    last system prompt, kept on the instance, which hands every caller the previous callers'
+    prompts) fails too.
+
     **How to fix**: keep per-call state (request, response, line iterator, accumulated text)
-    in local variables; share only thread-safe objects (an ``httpx.Client`` is thread-safe).
+    in local variables; share only thread-safe objects (an ``httpx.Client`` is thread-safe);
+    send exactly the messages the caller passes (a caller that wants a conversation passes
+    its history).
     """
     exchanges = (record_exchange(provider, call_generate), record_exchange(provider, call_stream))
     jitter = random.Random(20261125)
     lock = threading.Lock()
+    merged: list[list[str]] = []  # the markers of each request that carried several calls' messages
 
     def reply_for(seen: Seen) -> Reply:
-        markers = [m for text in string_values(seen.json) for m in _MARKER.findall(text)]
+        markers = sorted({m for text in string_values(seen.json) for m in _MARKER.findall(text)})
         with lock:
             delay = jitter.random() * JITTER
+            merged.extend([markers] if len(markers) > 1 else [])
         threading.Event().wait(delay)  # a real pause, so that calls overlap
         if len(markers) != 1:
             return error_reply(seen, 400)
@@ -231,10 +241,10 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
 
     barrier = threading.Barrier(THREADS)
 
-    def one_call(marker: str, streamed: bool) -> str | None:
+    def one_call(marker: str, how: str) -> str | None:
         messages = [LLMMessage(role="user", content=f"Echo {marker}")]
         try:
-            if streamed:
+            if how == "stream":
                 chunks, error = consume(
                     provider.generate_stream(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
                 )
@@ -243,11 +253,14 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
                 if type_problem := chunk_type_problem(chunks):
                     return f"{marker} (stream) {type_problem}"
                 content = "".join(chunks)
+            elif how == "system":
+                content = provider.generate_with_system(
+                    f"Answer {marker} only.", f"Echo {marker}", temperature=TEMPERATURE, max_tokens=MAX_TOKENS
+                ).content
             else:
                 content = provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS).content
         except Exception as exc:
             return f"{marker} raised {type(exc).__name__}: {str(exc)[:100]}"
-        how = "stream" if streamed else "generate"
         return None if content == f"reply to {marker}" else f"{marker} ({how}) got {content!r:.60}"
 
     def worker(thread: int) -> list[str | None]:
@@ -255,7 +268,7 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
         for call in range(ROUNDS):
             with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(BARRIER_TIMEOUT)
-            outcomes.append(one_call(f"laios-thread-{thread}-call-{call}", streamed=(thread + call) % 2 == 1))
+            outcomes.append(one_call(f"laios-thread-{thread}-call-{call}", CALL_KINDS[(thread + call) % 3]))
         return outcomes
 
     with observed(answer_with(reply_for)) as traffic, ThreadPoolExecutor(max_workers=THREADS) as pool:
@@ -265,6 +278,24 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
     if unsent:  # its answer was not the kit's, so it says nothing of thread safety
         refuse_unsent(f"the call for {unsent[0]} (one of {len(unsent)})")
     cases = Cases()
+    if merged:
+        cases.fail(MERGED_CASE, merged_problem(merged))
     if problems:
         cases.fail(f"{len(problems)} of {THREADS * ROUNDS} calls", "; ".join(problems[:3]))
     cases.conclude()
+
+
+MERGED_CASE = "requests carrying other calls' messages"
+
+
+def merged_problem(merged: list[list[str]]) -> str:
+    """What the requests that carried several calls' messages show (the kit answered them HTTP 400)."""
+    largest = max(merged, key=len)
+    shown = ", ".join(largest[:4]) + (", ..." if len(largest) > 4 else "")
+    return (
+        f"{len(merged)} request(s) carried the messages of more than one call, one of them of {len(largest)} "
+        f"calls ({shown}): the provider sends messages of earlier calls with each new one, as a conversation "
+        "history or a system prompt kept on the instance does; each caller's request must carry only the "
+        "messages it passed "
+        "(the kit answered these requests with HTTP 400)"
+    )

@@ -29,11 +29,13 @@ from ._support import (
     call_stream,
     carries,
     error_reply,
+    hello,
     observed,
     record_exchange,
     recorded_for,
     requests_of_each_call,
     require_traffic,
+    stream_flag,
     string_values,
     wire_format_for_request,
 )
@@ -102,20 +104,22 @@ def test_refusal_visible(provider: Any) -> None:
 
     **Not judged when**: the kit has no refusal of the provider's protocol to serve: Ollama
     keeps none apart from the answer text, and Anthropic's (``stop_reason: "refusal"``)
-    has no recording the kit could build one from; an unknown wire format; streamed
-    refusals, which no recording shows.
+    has no recording the kit could build one from; an unknown wire format; a ``generate()``
+    that asks for a stream, since no recording shows a streamed refusal.
 
     **How to fix**: when ``content`` is null or empty and ``message.refusal`` is set, raise
     with the refusal text in the message (or return it as the content, if your callers
     should read a refusal as the answer).
     """
     reason = f"I'm very sorry, but I can't assist with request lc-{secrets.token_hex(4)}."
-    answered: list[tuple[WireFormat | None, bool]] = []  # each request's format, and whether it refused
+    # each request's format, whether it was refused, whether it asked for a stream
+    answered: list[tuple[WireFormat | None, bool, bool]] = []
 
     def refusing(seen: Seen) -> Reply:
         wire_format = wire_format_for_request(seen)
-        body = wire_format.refusal_body(reason, _requested_model(seen)) if wire_format else None
-        answered.append((wire_format, body is not None))
+        streamed = stream_flag(seen) is True  # a refusal the kit serves is a whole body, never a stream
+        body = wire_format.refusal_body(reason, _requested_model(seen)) if wire_format and not streamed else None
+        answered.append((wire_format, body is not None, streamed))
         if body is None:  # judged not applicable below; any answer ends the call
             return error_reply(seen, 500)
         return Reply(body=body, headers={"content-type": "application/json"})
@@ -123,9 +127,14 @@ def test_refusal_visible(provider: Any) -> None:
     with observed(answer_with(refusing), virtual_time=True) as traffic:
         outcome = _outcome(lambda: call_generate(provider))
     require_traffic(traffic, "generate() answered with a refusal")
-    wire_format, refused = answered[0]
+    wire_format, refused, streamed = answered[0]
     if wire_format is None:
         pytest.skip("not judged: unknown wire format: no decoder recognises the request")
+    if streamed:
+        pytest.skip(
+            "not judged: generate() asks for a stream, and the kit has no streamed refusal to serve (no "
+            "recording shows one)"
+        )
     if not refused:
         pytest.skip(
             f"not judged: the kit has no refusal answer of the {wire_format.name!r} protocol to serve (its "
@@ -205,28 +214,26 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     the body under the usual keys (``temperature``; ``max_tokens``,
     ``max_completion_tokens``, ``num_predict``, ``max_output_tokens``, ``maxOutputTokens``).
 
+    Then ``temperature=0.0``, which callers pass for repeatable answers, must reach the
+    body as 0 (not dropped or replaced by a default as a falsy value).
+
     **Declared limits**: a parameter listed in ``conformance_profile["omits_params"]`` must
     instead be *absent* from the request; the verdict shows the declared reason.
 
-    **How to fix**: 1. send ``temperature`` as given; 2. send ``max_tokens`` under the key your
-    API uses (``max_tokens``, ``max_completion_tokens``, Ollama's ``options.num_predict``);
-    3. put both where your API reads them (Ollama: inside ``options``).
+    **How to fix**: 1. send ``temperature`` as given, 0.0 included (test ``is not None``,
+    never its truth); 2. send ``max_tokens`` under the key your API uses (``max_tokens``,
+    ``max_completion_tokens``, Ollama's ``options.num_predict``); 3. put both where your API
+    reads them (Ollama: inside ``options``).
     """
-    # The request is what this clause judges; the 400 is the kit's.
-    with (
-        observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic,
-        contextlib.suppress(Exception),
-    ):
-        call_generate(provider)
-    require_traffic(traffic, "generate()")
-    body = traffic.seen[0].json
+    seen = _request_of(lambda: call_generate(provider))
+    body = seen.json
     cases = Cases()
     if not isinstance(body, dict):
-        cases.fail("request", f"the request body is not a JSON object: {traffic.seen[0].body[:120]!r}")
+        cases.fail("request", f"the request body is not a JSON object: {seen.body[:120]!r}")
         cases.conclude()
     omitted = profile["omits_params"]
     expected = {"temperature": TEMPERATURE, "max_tokens": MAX_TOKENS}
-    for param, sent in sent_params(body, wire_format_for_request(traffic.seen[0])).items():
+    for param, sent in sent_params(body, wire_format_for_request(seen)).items():
         if param in omitted:
             if sent.anywhere:
                 cases.fail(param, f"declared omitted ({omitted[param]}) but {_sent_as(sent)}")
@@ -234,7 +241,41 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
                 note(request, f"{param} omitted as declared: {omitted[param]}")
         elif expected[param] not in sent.values:
             cases.fail(param, f"the caller passed {expected[param]!r}; {_where_found(sent, expected[param], body)}")
+    if "temperature" not in omitted:
+        _judge_zero_temperature(provider, cases)
     cases.conclude()
+
+
+ZERO_CASE = "temperature 0.0"
+
+
+def _request_of(call: Callable[[], Any], during: str = "generate()") -> Seen:
+    """The first request ``call`` sends; the kit answers it HTTP 400 (the request is what is judged)."""
+    raised = None
+    with observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic:
+        try:
+            call()
+        except Exception as exc:
+            raised = exc
+    require_traffic(traffic, during, raised=raised)
+    return traffic.seen[0]
+
+
+def _judge_zero_temperature(provider: Any, cases: Cases) -> None:
+    """A caller's ``temperature=0.0`` (for repeatable answers) is sent, not taken for "none given"."""
+    seen = _request_of(
+        lambda: provider.generate(hello(), temperature=0.0, max_tokens=MAX_TOKENS), "generate(temperature=0.0)"
+    )
+    body = seen.json
+    sent = sent_params(body, wire_format_for_request(seen))["temperature"] if isinstance(body, dict) else None
+    if sent is None or 0.0 in sent.values:
+        cases.ok(ZERO_CASE)
+        return
+    cases.fail(
+        ZERO_CASE,
+        f"the caller passed 0.0; {_where_found(sent, 0.0, body)}: a falsy 0.0 was taken for no value "
+        "(``if temperature:`` or ``temperature or default``); test ``temperature is not None``",
+    )
 
 
 def _sent_as(sent: Sent) -> str:

@@ -8,16 +8,19 @@ transport seam and watches what the provider yields.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import re
 import secrets
+import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from ..clauses import clause, note
-from ..seam import Reply
+from ..seam import Reply, Seen
 from ._hypothesis import cut_points, run_property
 from ._support import (
     Cases,
@@ -26,6 +29,7 @@ from ._support import (
     answer_with,
     chunk_type_problem,
     consume,
+    error_reply,
     error_status,
     first_difference,
     message_problem,
@@ -33,6 +37,7 @@ from ._support import (
     record_exchange,
     replies_saying,
     require_traffic,
+    stream_flag,
     stream_hello,
     writes_messages,
 )
@@ -149,9 +154,17 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
     when it commits the stream before its backend fails (an SSE parser finds no event in
     it) raises.
 
+    And the connection dropped after the first text event, with a later stream request
+    answered in full with another text, as a retry is on the live API (a sampled answer
+    differs each time): the stream raises having yielded only the start of the first
+    answer, or yields exactly the retry's answer (it retried before yielding anything).
+    Sending the request again, streamed or not (a fallback to ``generate()``, answered
+    with HTTP 500), once text has reached the caller fails: the retry's answer repeats or
+    garbles the text.
+
     **How to fix**: 1. check the status before iterating; 2. let transport errors from the
     body iterator propagate; 3. raise on error events inside the stream; 4. at the end,
-    raise if no chunk carried text.
+    raise if no chunk carried text; 5. retry a stream only while it has yielded nothing.
     """
     recorded = recorded_stream(provider)
     cases = Cases()
@@ -166,6 +179,7 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
     chunks, error = joined_stream(provider, dropped, virtual_time=True)
     _expect_raise(cases, "connection dropped mid-stream", chunks, error, allow_chunks=True)
     if streams(recorded, profile):
+        _judge_retry_after_text(cases, provider, recorded)
         broken = recorded.with_body(recorded.wire.with_error_midstream(body))
         chunks, error = joined_stream(provider, broken, virtual_time=True)
         _expect_raise(cases, "error inside a 200 stream", chunks, error, allow_chunks=True)
@@ -188,7 +202,57 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
 
 
 NO_TEXT_CASE = "a complete 200 stream with no text"
+RETRY_CASE = "connection dropped after the first text, a retry answered in full"
+RETRY_TEXT = "A retried stream samples another answer."
 UNFRAMED_CASE = "a 200 stream whose body is a bare JSON error"
+
+
+def _judge_retry_after_text(cases: Cases, provider: Any, recorded: Recorded) -> None:
+    """The first stream request dropped after its first text event; a later stream request
+    answered in full with :data:`RETRY_TEXT`, a later whole one (a fallback to generate())
+    with HTTP 500, as the kit has no whole answer of the protocol to serve. Sending the
+    request again once text has reached the caller fails; otherwise the provider raises
+    having yielded a start of the first answer, or yields exactly the retry's answer."""
+    body = recorded.reply.body
+    texts = recorded.wire.content_events(body)
+    try:
+        retried = recorded.with_body(
+            rebuilt := recorded.wire.rebuild(body, RETRY_TEXT, stream=True), cuts=recorded.event_cuts(rebuilt)
+        )
+    except NotImplementedError:
+        texts = []
+    if not texts:
+        cases.cannot_judge(RETRY_CASE, f"the wire decoder {recorded.wire.name!r} cannot rewrite the stream's text")
+        return
+    dropped = recorded.with_body(body, cuts=recorded.event_cuts(), drop_at=texts[0][1])
+    chunks: list[Any] = []
+    sent_again: list[str] = []  # what the caller had got when the request was sent again
+    requests = 0
+
+    def reply_for(seen: Seen) -> Reply:
+        nonlocal requests
+        requests += 1
+        if requests == 1:
+            return dropped
+        shown = "".join(c for c in chunks if isinstance(c, str))
+        if shown and not sent_again:
+            sent_again.append(f"{shown[:60]!r}, then a {'streamed' if stream_flag(seen) else 'whole (generate())'}")
+        return retried if stream_flag(seen) else error_reply(seen, 500)
+
+    with observed(answer_with(reply_for), virtual_time=True) as traffic:
+        _, error = consume(stream_hello(provider), chunks)
+    require_traffic(traffic, "generate_stream()")
+    joined = "".join(c for c in chunks if isinstance(c, str))
+    if sent_again:
+        cases.fail(
+            RETRY_CASE,
+            f"the caller had got {sent_again[0]} request was sent again; once a chunk has reached the caller, a "
+            "failure must raise: a retry's answer repeats or garbles the text",
+        )
+    elif error is None and joined != RETRY_TEXT:
+        _expect_raise(cases, RETRY_CASE, chunks, error, allow_chunks=True)
+    else:
+        cases.ok(RETRY_CASE)
 
 
 def unframed_error(recorded: Recorded) -> Reply | None:
@@ -448,26 +512,28 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
     one event every 10 ms, as a live stream's would.
 
     **How to fix**: open the response with ``with client.stream(...) as response:`` inside
-    the generator, so that ``GeneratorExit`` closes it. A reader thread must check a stop
-    flag (set in the generator's ``finally``) between reads, and close the response then.
+    the generator, so that ``GeneratorExit`` closes it; never catch ``GeneratorExit`` (nor
+    ``BaseException``) around a ``yield`` without re-raising it. A reader thread must check a
+    stop flag (set in the generator's ``finally``) between reads, and close the response then.
     """
     recorded = recorded_stream(provider)
     cases = Cases()
     for case in ("break", "close()"):
         reply = recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts(), pace=CLOSE_PACE)
-        with observed(answer_with(always(reply))) as traffic:
+        with observed(answer_with(always(reply))) as traffic, _generator_exit_ignored() as ignored:
             stream = stream_hello(provider)
             for _ in stream:
                 break
             read_at_stop = reply.delivered
             if case == "close()":
-                stream.close()
-            else:
-                del stream  # the caller's loop ended and dropped its last reference
+                _close(stream, ignored)
+            del stream  # the caller's loop ended and dropped its last reference
             closed = all(seen.closed.wait(CLOSE_GRACE) for seen in traffic.seen)
         require_traffic(traffic, "generate_stream()")
         read_after = reply.delivered - read_at_stop
-        if not closed:
+        if ignored:
+            cases.fail(case, IGNORED_EXIT)
+        elif not closed:
             cases.fail(case, "the upstream response was still open after the caller stopped iterating")
         elif read_after > READS_AFTER_STOP and len(reply.pieces()) - read_at_stop > READS_AFTER_STOP + 1:
             cases.fail(
@@ -476,6 +542,43 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
                 f"(the rest of the answer) before closing the response",
             )
     cases.conclude()
+
+
+IGNORED_EXIT = (
+    "generate_stream() ignored GeneratorExit: stopped by the caller, it yielded again, so it never reaches "
+    "the code that closes the response (an `except GeneratorExit:`, `except BaseException:` or bare "
+    "`except:` around a `yield` that does not re-raise); let GeneratorExit propagate"
+)
+
+
+def _close(stream: Any, ignored: list[str]) -> None:
+    try:
+        stream.close()
+    except RuntimeError as exc:
+        if "ignored GeneratorExit" not in str(exc):
+            raise
+        ignored.append(str(exc))  # not exc: its traceback would keep the generator alive
+
+
+@contextlib.contextmanager
+def _generator_exit_ignored() -> Iterator[list[str]]:
+    """The "generator ignored GeneratorExit" errors of generators finalized meanwhile (Python
+    reports them to ``sys.unraisablehook``, as a warning with a traceback); others pass on."""
+    caught: list[str] = []
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, RuntimeError) and "ignored GeneratorExit" in str(unraisable.exc_value):
+            caught.append(str(unraisable.exc_value))
+        else:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield caught
+    finally:
+        gc.collect()  # finalize what the case left behind while the hook still listens
+        sys.unraisablehook = previous
 
 
 CLOSE_PACE = 0.01  # seconds between the events served after the first

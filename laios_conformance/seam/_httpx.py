@@ -13,10 +13,12 @@ each one a request seen, so that they count as the attempts they are.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import itertools
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -79,6 +81,7 @@ def interposed(module: ModuleType, traffic: Traffic) -> Iterator[None]:
 
     async def _handle_async(module: ModuleType, traffic: Traffic, transport: Any, request: Any) -> Any:
         await request.aread()
+        _refuse_closed_loop_pool(transport)
 
         def call_upstream() -> Any:
             call = _own_call(transport, module.AsyncHTTPTransport, "handle_async_request") or async_upstream.current()
@@ -94,12 +97,15 @@ def interposed(module: ModuleType, traffic: Traffic) -> Iterator[None]:
                     response = await _noting_errors(seen, call_upstream())
                     seen.status = seen.upstream_status = response.status_code
                     response.stream = streams.async_tracked(response.stream, seen)
+                    _pool_loop(transport)
                     return response
             except _NeedsUpstream:  # the handler wants the real response: await it, then ask again
                 outcome = await _decided_on_upstream(seen, call_upstream(), traffic)
             # The backoff is not awaited: no clock of the kit's is virtual inside an event loop.
             if outcome not in _CONNECT_FAULTS or next(backoff, None) is None:
-                return _deliver(module, streams.async_shaped, outcome, seen)
+                delivered = _deliver(module, streams.async_shaped, outcome, seen)
+                _pool_loop(transport)
+                return delivered
 
     module.Client._transport_for_url = sync_transport_for_url
     module.AsyncClient._transport_for_url = async_transport_for_url
@@ -111,6 +117,33 @@ def interposed(module: ModuleType, traffic: Traffic) -> Iterator[None]:
 
 
 _CONNECT_FAULTS = (Fault.CONNECT_ERROR, Fault.CONNECT_TIMEOUT)
+
+# The event loop each async transport last answered on: a live API keeps the connection
+# alive, so the transport's pool then holds a connection bound to that loop.
+_POOL_LOOPS: weakref.WeakKeyDictionary[Any, asyncio.AbstractEventLoop] = weakref.WeakKeyDictionary()
+CLOSED_LOOP = (
+    "Event loop is closed [laios-conformance: this async client's pool keeps a connection opened on an event "
+    "loop that has since closed (an asyncio.run() per call on one client); httpcore raises this when it reuses "
+    "the connection, as it does against the live API. Create the async client inside each loop, or keep one "
+    "loop for the provider's life]"
+)
+
+
+def _pool_loop(transport: Any) -> None:
+    """Note the loop ``transport`` answered on (the one a kept-alive connection belongs to)."""
+    with contextlib.suppress(RuntimeError):  # no running asyncio loop (trio): nothing to note
+        _POOL_LOOPS[transport] = asyncio.get_running_loop()
+
+
+def _refuse_closed_loop_pool(transport: Any) -> None:
+    """Raise as httpcore does when ``transport`` reuses a kept-alive connection of a closed loop.
+
+    httpcore then drops that connection, so on the live API only some later calls fail; the
+    kit fails every one, so that the verdict does not depend on which calls a clause makes.
+    """
+    pooled = _POOL_LOOPS.get(transport)
+    if pooled is not None and pooled.is_closed():
+        raise RuntimeError(CLOSED_LOOP)
 
 
 def _connect_backoff(transport: Any) -> Iterator[float]:

@@ -529,6 +529,11 @@ class WireFormat:
         """The stream with every sign of a finished answer removed (text unchanged)."""
         raise NotImplementedError
 
+    def other_usage_shapes(self, response_body: bytes, *, stream: bool) -> list[tuple[str, bytes]]:
+        """``(label, body)`` for each other way real servers of the protocol state the token
+        counts of the same answer (some count left out); none by default."""
+        return []
+
     def other_endings(self, response_body: bytes) -> list[tuple[str, bytes]]:
         """``(label, body)`` for each other way real servers of the protocol end the same
         complete stream; none by default."""

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _ndjson
-from ._base import Event, Path, WireError, WireFormat, decode_utf8, load_json, load_object, render, splice
+from ._base import Event, Path, WireError, WireFormat, _without, decode_utf8, load_json, load_object, render, splice
 from ._json_edit import dumps, replace
 
 __all__ = ["OllamaWire"]
@@ -122,6 +122,21 @@ class OllamaWire(WireFormat):
         return ["done_reason"]
 
     # -- writing
+
+    def other_usage_shapes(self, response_body: bytes, *, stream: bool) -> list[tuple[str, bytes]]:
+        """The answer without ``prompt_eval_count``, as Ollama sends it for a prompt it has
+        cached (recorded: ``tests/data/wire_samples/ollama/chat-llama3-joke-2-nonstream.json``)."""
+        label = "without prompt_eval_count (Ollama's answer to a prompt it has cached)"
+        if not stream:
+            obj = load_object(response_body)
+            obj.pop("prompt_eval_count", None)
+            return [(label, dumps(obj).encode("utf-8"))]
+        parsed = self._dicts(response_body)
+
+        def edit(i: int, doc: str, obj: Any) -> str:
+            return _without(obj, ["prompt_eval_count"]) if "prompt_eval_count" in obj else doc
+
+        return [(label, self._edited_stream(response_body, parsed, edit))]
 
     def _whole_with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
         """Sets ``prompt_eval_count`` and ``eval_count`` (added when absent)."""

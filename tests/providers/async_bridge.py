@@ -106,3 +106,20 @@ class AsyncBridgedOnAnyio(AsyncBridged):
 
     async def back_off(self, attempt: int) -> None:
         await anyio.sleep(self.first_backoff * 2**attempt)
+
+
+class AsyncClientAcrossLoops(AsyncBridged):
+    """Defective: keeps one ``httpx.AsyncClient`` for the instance, and each generate() runs
+    it on a new event loop (``asyncio.run``). Against the live API the client's pool keeps
+    the first call's connection, bound to a loop that is closed by the second call, which
+    then raises ``RuntimeError: Event loop is closed``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client = httpx.AsyncClient(timeout=self.timeout)
+
+    async def _post(self, body: dict[str, Any]) -> bytes:
+        response = await self._client.post(f"{self.base_url}/chat/completions", json=body, headers=self.headers())
+        if response.status_code >= 400:
+            raise ProviderError(f"HTTP {response.status_code}: {response.text[:200]}")
+        return response.content

@@ -55,6 +55,17 @@ class IgnoresParams(GoodOpenAIStyle):
         return super().payload(messages, 0.7, 2048, stream)
 
 
+class DropsZeroTemperature(GoodOpenAIStyle):
+    """Fails params-reach-request: sends ``temperature`` only ``if temperature:``, so a
+    caller's 0.0 is dropped and the API's default (1.0 on OpenAI) applies."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        if not temperature:
+            del body["temperature"]
+        return body
+
+
 class DeclaresButSendsTemperature(GoodOpenAIStyle):
     """Fails params-reach-request: declares temperature omitted, still sends it."""
 
@@ -415,6 +426,51 @@ class SwallowsDisconnect(GoodOpenAIStyle):
                 raise
 
 
+class RetriesStreamAfterText(GoodOpenAIStyle):
+    """Fails stream-raises: a stream broken mid-answer is started again, up to three times,
+    after its first attempt has yielded text (the caller gets the text twice)."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        for attempt in range(3):
+            try:
+                yield from super().generate_stream(messages, temperature, max_tokens, **kwargs)
+                return
+            except ProviderError as exc:
+                if attempt == 2 or not isinstance(exc.__cause__, httpx.TransportError):
+                    raise
+
+
+class FallsBackToGenerate(GoodOpenAIStyle):
+    """Fails stream-raises: when a stream breaks, yields a whole ``generate()`` answer
+    instead, after the text the broken stream already yielded."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        try:
+            yield from super().generate_stream(messages, temperature, max_tokens, **kwargs)
+        except ProviderError as exc:
+            if not isinstance(exc.__cause__, httpx.TransportError):
+                raise
+            yield self.generate(messages, temperature, max_tokens, **kwargs).content
+
+
+class SwallowsGeneratorExit(GoodOpenAIStyle):
+    """Fails stream-closes: treats the caller's ``close()`` as a disconnect to log, and goes
+    on yielding (Python then raises "generator ignored GeneratorExit")."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        for piece in super().generate_stream(messages, temperature, max_tokens, **kwargs):
+            try:
+                yield piece
+            except GeneratorExit:
+                logging.getLogger(__name__).info("the caller stopped reading the stream")
+
+
 class NeverClosesResponse(GoodOpenAIStyle):
     """Fails stream-closes: opens the response without a ``with`` block and never closes it."""
 
@@ -474,6 +530,39 @@ class KeepsAnswerOnSelf(GoodOpenAIStyle):
         parsed = self.parse(self.post(self.payload(messages, temperature, max_tokens, stream=False)))
         self._answer_parts.append(parsed.content)
         return parsed.model_copy(update={"content": "".join(self._answer_parts)})
+
+
+class KeepsConversation(GoodOpenAIStyle):
+    """Fails thread-safety: keeps a chat history on the instance and sends it with every
+    ``generate()``, so each caller's request carries the earlier callers' prompts."""
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        history: list[Any] = self.__dict__.setdefault("_history", [])
+        history.extend(messages)
+        answer = super().generate(history, temperature, max_tokens, **kwargs)
+        history.append(LLMMessage(role="assistant", content=answer.content))
+        return answer
+
+
+class KeepsSystemPrompt(GoodOpenAIStyle):
+    """Fails thread-safety: ``generate_with_system()`` sets the instance's system prompt,
+    which every later ``generate()`` without one sends (and a concurrent call overwrites)."""
+
+    system_prompt: str | None = None
+
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        self.system_prompt = system_prompt
+        return self.generate([LLMMessage(role="user", content=user_message)], temperature, max_tokens, **kwargs)
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        if self.system_prompt and all(m["role"] != "system" for m in body["messages"]):
+            body["messages"].insert(0, {"role": "system", "content": self.system_prompt})
+        return body
 
 
 class IgnoresEndMarker(GoodOpenAIStyle):

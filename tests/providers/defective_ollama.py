@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from laios_conformance import LLMResponse
 from reference_providers.ollama import OllamaClient
 
 
@@ -20,3 +21,14 @@ class ParamsAtTopLevel(OllamaClient):
     def _body(self, messages: Any, temperature: float | None, max_tokens: int | None, stream: bool) -> dict[str, Any]:
         body = super()._body(messages, None, None, stream)
         return {**body, "temperature": temperature, "max_tokens": max_tokens}
+
+
+class IndexesCounts(OllamaClient):
+    """Fails usage-fidelity: reads the token counts as ``payload["prompt_eval_count"]``, so
+    generate() raises KeyError on the answer Ollama sends to a prompt it has cached."""
+
+    def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+        payload = self._post_json("/api/chat", self._body(messages, temperature, max_tokens, False))
+        prompt, completion = payload["prompt_eval_count"], payload["eval_count"]
+        usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        return super().generate(messages, temperature, max_tokens).model_copy(update={"usage": usage})

@@ -11,6 +11,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,6 +59,23 @@ class HangsOnFailure(GoodOpenAIStyle):
         except ProviderError:
             _NEVER.wait()
             raise
+
+
+class RetriesForever(GoodOpenAIStyle):
+    """Retries every failed request once a second without a bound, on ``time.sleep`` (which
+    the kit's virtual clock returns from at once): the call never returns while the API
+    fails, and the kit's call timeout must say why. It gives up after 2 s of real time
+    (``os.times().elapsed``, a clock the kit leaves alone), so that the abandoned call ends."""
+
+    def post(self, body: dict[str, Any]) -> Any:
+        give_up = os.times().elapsed + 2.0
+        while True:
+            try:
+                return super().post(body)
+            except ProviderError:
+                if os.times().elapsed > give_up:
+                    raise
+                time.sleep(1.0)
 
 
 class StreamHangs(GoodOpenAIStyle):

@@ -199,6 +199,25 @@ class RetriesUntilADeadline(GoodOpenAIStyle):
             sleep(1)
 
 
+class RetriesStreamBeforeText(GoodOpenAIStyle):
+    """Also correct: retries a stream broken before it yielded anything, and raises once
+    text has reached the caller."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        for attempt in range(3):
+            yielded = False
+            try:
+                for piece in super().generate_stream(messages, temperature, max_tokens, **kwargs):
+                    yielded = True
+                    yield piece
+                return
+            except ProviderError as exc:
+                if yielded or attempt == 2 or not isinstance(exc.__cause__, httpx.TransportError):
+                    raise
+
+
 class PassesArgumentsOn(GoodOpenAIStyle):
     """Also correct: its ``__init__`` takes ``*args, **kwargs`` and passes them on (to add
     an organization header), so ``api_key`` is its base class's argument."""

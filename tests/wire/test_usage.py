@@ -157,3 +157,28 @@ def test_groq_streams_its_counts_in_x_groq_usage() -> None:
     edited = fmt.with_usage(sample.body, 5, 6, stream=True)
     assert b'"x_groq":{' in edited and b'"usage":{"queue_time"' in edited  # still where Groq puts them
     assert fmt.usage(edited, stream=True) == {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11}
+
+
+@pytest.mark.parametrize(
+    "sample", [s for s in OK if s.family == "ollama" and s.name.startswith("ollama/chat")], ids=str
+)
+def test_an_ollama_answer_leaves_its_prompt_count_out_as_for_a_cached_prompt(sample) -> None:
+    """As Ollama answered in ``chat-llama3-joke-2-nonstream`` (recorded): the same text, no
+    ``prompt_eval_count``, the completion count kept."""
+    wire = by_name("ollama")
+    ((label, body),) = wire.other_usage_shapes(sample.body, stream=sample.stream)
+    assert "cached" in label and b"prompt_eval_count" not in body
+    assert wire.extract_text(body, stream=sample.stream) == wire.extract_text(sample.body, stream=sample.stream)
+    stated = wire.usage(sample.body, stream=sample.stream)
+    if stated is not None:
+        assert wire.usage(body, stream=sample.stream) == {
+            "prompt_tokens": 0,
+            "completion_tokens": stated["completion_tokens"],
+            "total_tokens": stated["completion_tokens"],
+        }
+
+
+@pytest.mark.parametrize("family", ["openai", "anthropic"])
+def test_protocols_that_always_state_their_counts_have_no_other_usage_shape(family) -> None:
+    for sample in (s for s in OK if s.family == family):
+        assert by_name(family).other_usage_shapes(sample.body, stream=sample.stream) == []

@@ -29,6 +29,8 @@ from tests.support.recording import record
 GOOD = "tests.providers.openai_style:GoodOpenAIStyle"
 NON_STREAMING = "tests.providers.defective:NonStreaming"
 DROPS_SYSTEM_PROMPT = "tests.providers.defective:DropsSystemPrompt"
+# The tests that judge GOOD on the whole contract share one run (``judged_together``).
+GOOD_FULL_RUN = "good-full-run"
 OPENAI_BASE = "https://api.openai.com"
 
 
@@ -250,21 +252,22 @@ def run_kit(pytester: pytest.Pytester, good_cassettes: Path):
     return run
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def _shared_runs() -> dict[tuple[str, ...], KitRun]:
     return {}
 
 
 @pytest.fixture
 def judged_together(run_kit, _shared_runs: dict[tuple[str, ...], KitRun]):
-    """One in-process kit run judging several providers, shared by the tests of a module.
+    """One in-process kit run judging several providers, shared by the tests that ask for it.
 
     ``judged_together(targets, *args)`` runs the kit once on all of ``targets`` with ``args``
     (the first test to ask does it) and gives every later test asking for the same the same
     run: one run of N providers costs far less than N runs of one. Each provider's clauses
     are judged by their own tests in that run, so its statuses are those of a run of its
-    own; :func:`gate_of` gives the gate a run of its own would have had. Mark the tests
-    sharing a run with one ``xdist_group``, so that they share it under xdist too.
+    own; :func:`gate_of` gives the gate a run of its own would have had. Only for runs that
+    nothing but their arguments shape (no conftest or files of the test's own). Mark the
+    tests sharing a run with one ``xdist_group``, so that they share it under xdist too.
     """
 
     def run(targets: tuple[str, ...], *args: str) -> KitRun:

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.conftest import GOOD, gate_of
+from tests.conftest import GOOD, GOOD_FULL_RUN, gate_of
 
 CORE_CLAUSES = {
     "returns-response",
@@ -38,8 +38,9 @@ CASSETTE_CLAUSES = {
 D = "tests.providers.defective:"
 
 
-def test_correct_provider_passes_every_core_clause(run_kit) -> None:
-    run = run_kit(GOOD)
+@pytest.mark.xdist_group(GOOD_FULL_RUN)
+def test_correct_provider_passes_every_core_clause(judged_together) -> None:
+    run = judged_together((GOOD,))
     statuses = run.statuses()
     assert set(statuses) >= CORE_CLAUSES
     assert {c: s for c, s in statuses.items() if c in CORE_CLAUSES and s != "passed"} == {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from laios_conformance.contract import catalogue
-from tests.conftest import GOOD, NON_STREAMING
+from tests.conftest import GOOD, GOOD_FULL_RUN, NON_STREAMING
 
 ALL = {c.id for c in catalogue()}
 OPT_IN = {"cassettes-fresh"}  # skipped unless --laios-max-cassette-age is given
@@ -55,8 +55,9 @@ def test_a_stream_returned_as_a_list_is_named_as_such(run_kit) -> None:
     assert "generate_stream() returned a list: it read the whole answer" in run.message("stream-incremental")
 
 
-def test_correct_provider_passes_every_clause(run_kit) -> None:
-    run = run_kit(GOOD)
+@pytest.mark.xdist_group(GOOD_FULL_RUN)
+def test_correct_provider_passes_every_clause(judged_together) -> None:
+    run = judged_together((GOOD,))
     assert set(run.statuses()) == ALL
     assert {c: s for c, s in run.statuses().items() if s != "passed"} == dict.fromkeys(OPT_IN, "skipped")
 

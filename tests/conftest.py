@@ -34,6 +34,36 @@ GOOD_FULL_RUN = "good-full-run"
 OPENAI_BASE = "https://api.openai.com"
 
 
+def _remember_statement_ranges() -> None:
+    """Let pytest find the statement of a traceback line once per source text, not once per failure.
+
+    To show a failing line pytest parses the whole file and walks its syntax tree, for every
+    frame of every failure (``getstatementrange_ast``, cached within one failure only). The
+    kit runs of this suite fail hundreds of clauses through the same frames of the contract,
+    and that walk was a large part of their time. The answer depends on the source text and
+    the line alone, so pytest prints the same tracebacks; where pytest has moved the
+    function, nothing changes.
+    """
+    from _pytest._code import code
+
+    find = getattr(code, "getstatementrange_ast", None)
+    if find is None or getattr(find, "remembers", False):
+        return
+    found: dict[str, dict[tuple[int, bool], Any]] = {}  # source text -> (line, assertion) -> range
+
+    def statement_range(lineno: int, source: Any, assertion: bool = False, astnode: Any = None) -> Any:
+        per_line = found.setdefault("\n".join(source.lines), {})
+        if (lineno, assertion) not in per_line:
+            per_line[lineno, assertion] = find(lineno, source, assertion=assertion, astnode=astnode)
+        return per_line[lineno, assertion]
+
+    statement_range.remembers = True  # type: ignore[attr-defined]
+    code.getstatementrange_ast = statement_range
+
+
+_remember_statement_ranges()
+
+
 # How many xdist workers run the kit's own suite when no -n is given: this is a 2-core
 # machine, and most of the suite's time is subprocesses that one worker would wait on.
 DEFAULT_WORKERS = 2

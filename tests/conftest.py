@@ -57,7 +57,7 @@ def _remember_statement_ranges() -> None:
             per_line[lineno, assertion] = find(lineno, source, assertion=assertion, astnode=astnode)
         return per_line[lineno, assertion]
 
-    statement_range.remembers = True  # type: ignore[attr-defined]
+    statement_range.remembers = True
     code.getstatementrange_ast = statement_range
 
 

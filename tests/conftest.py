@@ -22,14 +22,46 @@ import vcr  # noqa: F401  # imported to warm sys.modules
 
 import laios_conformance.contract._support
 import laios_conformance.session  # noqa: F401  # imported to warm sys.modules
-from laios_conformance.report import verdict_schema
+from laios_conformance.report import verdict_from_dict, verdict_schema
 from tests.support.fake_api import FakeAPI
 from tests.support.recording import record
 
 GOOD = "tests.providers.openai_style:GoodOpenAIStyle"
 NON_STREAMING = "tests.providers.defective:NonStreaming"
 DROPS_SYSTEM_PROMPT = "tests.providers.defective:DropsSystemPrompt"
+# The tests that judge GOOD on the whole contract share one run (``judged_together``).
+GOOD_FULL_RUN = "good-full-run"
 OPENAI_BASE = "https://api.openai.com"
+
+
+def _remember_statement_ranges() -> None:
+    """Let pytest find the statement of a traceback line once per source text, not once per failure.
+
+    To show a failing line pytest parses the whole file and walks its syntax tree, for every
+    frame of every failure (``getstatementrange_ast``, cached within one failure only). The
+    kit runs of this suite fail hundreds of clauses through the same frames of the contract,
+    and that walk was a large part of their time. The answer depends on the source text and
+    the line alone, so pytest prints the same tracebacks; where pytest has moved the
+    function, nothing changes.
+    """
+    from _pytest._code import code
+
+    find = getattr(code, "getstatementrange_ast", None)
+    if find is None or getattr(find, "remembers", False):
+        return
+    found: dict[str, dict[tuple[int, bool], Any]] = {}  # source text -> (line, assertion) -> range
+
+    def statement_range(lineno: int, source: Any, assertion: bool = False, astnode: Any = None) -> Any:
+        per_line = found.setdefault("\n".join(source.lines), {})
+        if (lineno, assertion) not in per_line:
+            per_line[lineno, assertion] = find(lineno, source, assertion=assertion, astnode=astnode)
+        return per_line[lineno, assertion]
+
+    statement_range.remembers = True
+    code.getstatementrange_ast = statement_range
+
+
+_remember_statement_ranges()
 
 
 # How many xdist workers run the kit's own suite when no -n is given: this is a 2-core
@@ -230,17 +262,55 @@ class KitRun:
 
 @pytest.fixture
 def run_kit(pytester: pytest.Pytester, good_cassettes: Path):
-    """Run the kit in-process on a provider replaying the good cassettes."""
+    """Run the kit in-process on a provider (or a tuple of providers, judged in one run)
+    replaying the good cassettes."""
 
-    def run(target: str, *args: str, cassettes: bool = True) -> KitRun:
+    def run(target: str | tuple[str, ...], *args: str, cassettes: bool = True) -> KitRun:
+        targets = (target,) if isinstance(target, str) else target
         report = pytester.path / "verdict.json"
         extra = []
         if cassettes:
-            cassettes_for(good_cassettes, target.rsplit(":", 1)[1].split(".")[-1])
+            for each in targets:
+                cassettes_for(good_cassettes, each.rsplit(":", 1)[1].split(".")[-1])
             extra.append(f"--laios-cassette-dir={good_cassettes}")
+        providers = [f"--laios-provider={each}" for each in targets]
         result = pytester.runpytest_inprocess(
-            f"--laios-provider={target}", f"--laios-report={report}", "-p", "no:cacheprovider", *extra, *args
+            *providers, f"--laios-report={report}", "-p", "no:cacheprovider", *extra, *args
         )
         return KitRun(result, report)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def _shared_runs() -> dict[tuple[str, ...], KitRun]:
+    return {}
+
+
+@pytest.fixture
+def judged_together(run_kit, _shared_runs: dict[tuple[str, ...], KitRun]):
+    """One in-process kit run judging several providers, shared by the tests that ask for it.
+
+    ``judged_together(targets, *args)`` runs the kit once on all of ``targets`` with ``args``
+    (the first test to ask does it) and gives every later test asking for the same the same
+    run: one run of N providers costs far less than N runs of one. Each provider's clauses
+    are judged by their own tests in that run, so its statuses are those of a run of its
+    own; :func:`gate_of` gives the gate a run of its own would have had. Only for runs that
+    nothing but their arguments shape (no conftest or files of the test's own). Mark the
+    tests sharing a run with one ``xdist_group``, so that they share it under xdist too.
+    """
+
+    def run(targets: tuple[str, ...], *args: str) -> KitRun:
+        key = (*targets, "--", *args)
+        if key not in _shared_runs:
+            _shared_runs[key] = run_kit(targets, *args)
+        return _shared_runs[key]
+
+    return run
+
+
+def gate_of(run: KitRun, provider_index: int) -> str:
+    """The gate ("passed", "failed", "partial") of one provider's results in a shared run:
+    what the kit's exit code would have said, had it judged that provider alone."""
+    data = dict(run.report, providers=[run.report["providers"][provider_index]])
+    return verdict_from_dict(data).gate().result

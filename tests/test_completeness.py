@@ -14,7 +14,7 @@ import pytest
 
 from laios_conformance.contract import catalogue
 from laios_conformance.report import verdict_badge, verdict_markdown
-from tests.conftest import GOOD, KitRun
+from tests.conftest import GOOD, GOOD_FULL_RUN, KitRun
 
 D = "tests.providers.defective:"
 MUST = {c.id for c in catalogue() if c.level == "must"}
@@ -133,8 +133,9 @@ def test_allow_partial_never_accepts_a_run_that_judged_no_clause(run_kit) -> Non
     assert verdict_badge(run.report)["color"] == "red"
 
 
-def test_a_full_run_lists_every_clause_with_its_evidence(run_kit, good_cassettes: Path) -> None:
-    run = run_kit(GOOD)
+@pytest.mark.xdist_group(GOOD_FULL_RUN)
+def test_a_full_run_lists_every_clause_with_its_evidence(judged_together, good_cassettes: Path) -> None:
+    run = judged_together((GOOD,))
     assert run.result.ret == 0
     assert run.report["verdict"] == "passed" and run.report["complete"] is True
     clauses = run.report["providers"][0]["clauses"]

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from tests.conftest import GOOD
+from tests.conftest import GOOD, gate_of
 
 D = "tests.providers.defective:"
 INPUTS = "no_input_mutation or message_fidelity"
@@ -89,13 +89,24 @@ DEFECTS = {
 }
 
 
+def judged_with(selection: str) -> tuple[str, ...]:
+    """The defective providers judged on ``selection``: one kit run judges them together."""
+    return tuple(D + name for name, (their_selection, _) in sorted(DEFECTS.items()) if their_selection == selection)
+
+
+# Every provider judged on one selection shares one kit run (its tests share it on one
+# worker); each provider's gate is what a run of its own would have exited with.
+@pytest.mark.xdist_group("judging-defects")
 @pytest.mark.parametrize("name", sorted(DEFECTS))
-def test_defective_provider_fails_exactly_its_clauses(run_kit, name: str) -> None:
+def test_defective_provider_fails_exactly_its_clauses(judged_together, name: str) -> None:
     selection, expected = DEFECTS[name]
-    run = run_kit(D + name, "-k", selection, "--laios-strict")
-    statuses = run.statuses()
-    assert {c for c, s in statuses.items() if s != "passed"} == expected, run.report
+    together = judged_with(selection)
+    run = judged_together(together, "-k", selection, "--laios-strict")
+    index = together.index(D + name)
+    statuses = run.statuses(index)
+    assert {c for c, s in statuses.items() if s != "passed"} == expected, run.report["providers"][index]
     assert {statuses[c] for c in expected} == {"failed"}
+    assert gate_of(run, index) == "failed"
     assert run.result.ret == 1
 
 

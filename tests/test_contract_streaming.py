@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from laios_conformance.contract import catalogue
-from tests.conftest import GOOD, NON_STREAMING
+from tests.conftest import GOOD, GOOD_FULL_RUN, NON_STREAMING
 
 ALL = {c.id for c in catalogue()}
 OPT_IN = {"cassettes-fresh"}  # skipped unless --laios-max-cassette-age is given
@@ -55,18 +55,26 @@ def test_a_stream_returned_as_a_list_is_named_as_such(run_kit) -> None:
     assert "generate_stream() returned a list: it read the whole answer" in run.message("stream-incremental")
 
 
-def test_correct_provider_passes_every_clause(run_kit) -> None:
-    run = run_kit(GOOD)
+@pytest.mark.xdist_group(GOOD_FULL_RUN)
+def test_correct_provider_passes_every_clause(judged_together) -> None:
+    run = judged_together((GOOD,))
     assert set(run.statuses()) == ALL
     assert {c: s for c, s in run.statuses().items() if s != "passed"} == dict.fromkeys(OPT_IN, "skipped")
 
 
+DEFECTIVE = tuple(D + name for name in sorted(DEFECTS))
+
+
+# One kit run judges every defective provider (its tests share it on one worker).
+@pytest.mark.xdist_group("streaming-defects")
 @pytest.mark.parametrize("name", sorted(DEFECTS))
-def test_defective_provider_fails_exactly_its_clauses(run_kit, name: str) -> None:
-    run = run_kit(D + name)
-    failed = {c for c, s in run.statuses().items() if s != "passed" and c not in OPT_IN}
-    assert failed == DEFECTS[name], run.report
-    assert {run.statuses()[c] for c in failed} == {"failed"}
+def test_defective_provider_fails_exactly_its_clauses(judged_together, name: str) -> None:
+    run = judged_together(DEFECTIVE)
+    index = DEFECTIVE.index(D + name)
+    statuses = run.statuses(index)
+    failed = {c for c, s in statuses.items() if s != "passed" and c not in OPT_IN}
+    assert failed == DEFECTS[name], run.report["providers"][index]
+    assert {statuses[c] for c in failed} == {"failed"}
 
 
 def test_failures_show_the_minimal_example(run_kit) -> None:

@@ -77,8 +77,22 @@ def test_a_call_that_retries_for_ever_is_named(run_kit) -> None:
     run = run_kit(H + "RetriesForever", FAST, "-k", "retry_bounded", "--laios-allow-partial")
     assert run.statuses() == {"retry-bounded": "error"}
     message = run.message("retry-bounded")
-    assert message.startswith("generate() did not return within 0.2 s"), message
+    assert message.startswith(("generate() did not return within 0.2 s", "the call had not returned after")), message
     assert "requests: it retries without a bound, so it never returns while the API keeps failing" in message
+
+
+def test_a_call_that_retries_for_ever_is_stopped_long_before_the_call_timeout(run_kit) -> None:
+    """With a 30 s call timeout, every clause that fails the provider would wait it out; the
+    kit stops the call after 1000 requests instead (its backoff is skipped on the virtual
+    clock, so the requests come at once), and says so."""
+    selection = "retry_bounded or raises_on_http_error or no_retry_on_client_error"
+    run = run_kit(H + "RetriesForAlmostEver", "--laios-call-timeout=30", "-k", selection, "--laios-allow-partial")
+    assert set(run.statuses().values()) == {"error"}, run.report
+    message = run.message("raises-on-http-error")
+    assert (
+        "the call had not returned after 1000 requests; the kit stopped it. Meanwhile it sent 1001 requests" in message
+    )
+    assert "did not return within" not in message
 
 
 def test_constructor_that_blocks_in_a_clause_errors_it(run_kit) -> None:

@@ -117,7 +117,11 @@ def observed(
     provider = _clause_provider()
     sleeping = virtual_sleep(provider_modules(provider)) if virtual_time else contextlib.nullcontext()
     error = _CALL_ERROR.set(None)
+    block: list[Traffic] = []
+    if virtual_time and handler is not None:
+        handler = _stopping_endless_retries(handler, block)
     with sleeping, interpose(handler) as traffic:
+        block.append(traffic)
         try:
             yield traffic
         except ClauseCannotJudge:
@@ -142,6 +146,22 @@ def observed(
 
 
 RETRYING_FOR_EVER = 10  # requests in one block past which a call that never returns is retrying
+# Requests in one block that injects failures past which a call is stopped: no bounded retry
+# policy sends so many, and one that never gives up would otherwise run to the call timeout
+# (60 s by default) in every clause that fails it, its backoff skipped by the virtual clock.
+ENDLESS_RETRIES = 1000
+
+
+def _stopping_endless_retries(
+    handler: Callable[[Seen, Callable[[], Reply]], Any], block: list[Traffic]
+) -> Callable[[Seen, Callable[[], Reply]], Any]:
+    def handle(seen: Seen, upstream: Callable[[], Reply]) -> Any:
+        if block and len(block[0]) > ENDLESS_RETRIES:
+            # A BaseException, like the call timeout, so that the provider's retry loop lets it through.
+            raise CallTimedOut(f"the call had not returned after {ENDLESS_RETRIES} requests; the kit stopped it")
+        return handler(seen, upstream)
+
+    return handle
 
 
 def _timed_out(message: str, traffic: Traffic) -> str:

@@ -250,15 +250,22 @@ ZERO_CASE = "temperature 0.0"
 
 
 def _request_of(call: Callable[[], Any], during: str = "generate()") -> Seen:
-    """The first request ``call`` sends; the kit answers it HTTP 400 (the request is what is judged)."""
+    """The first request ``call`` sends."""
+    traffic, raised = _answered_400(call)
+    require_traffic(traffic, during, raised=raised)
+    return traffic.seen[0]
+
+
+def _answered_400(call: Callable[[], Any]) -> tuple[Traffic, Exception | None]:
+    """The traffic of ``call``, each request answered HTTP 400 (the request is what is judged,
+    the 400 is the kit's), and what the call raised."""
     raised = None
     with observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic:
         try:
             call()
         except Exception as exc:
             raised = exc
-    require_traffic(traffic, during, raised=raised)
-    return traffic.seen[0]
+    return traffic, raised
 
 
 def _judge_zero_temperature(provider: Any, cases: Cases) -> None:
@@ -400,13 +407,7 @@ def test_interface_defaults(provider: Any, profile: dict[str, Any]) -> None:
     }
     cases = Cases()
     for label, call in calls.items():
-        # The request is what this clause judges; the 400 is the kit's.
-        raised = None
-        with observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic:
-            try:
-                call()
-            except Exception as exc:
-                raised = exc
+        traffic, raised = _answered_400(call)
         if raised is not None and not traffic.seen and _lacks_defaults(raised):  # LAIOS's call fails
             cases.fail(label, f"cannot be called without them: {type(raised).__name__}: {raised}")
             continue

@@ -215,7 +215,10 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     ``max_completion_tokens``, ``num_predict``, ``max_output_tokens``, ``maxOutputTokens``).
 
     Then ``temperature=0.0``, which callers pass for repeatable answers, must reach the
-    body as 0 (not dropped or replaced by a default as a falsy value).
+    body as 0 (not dropped or replaced by a default as a falsy value). And ``generate()``
+    called without ``max_tokens`` must still send one where the protocol requires it
+    (Anthropic Messages: the API answers 400 to a body without ``max_tokens``, so a
+    provider that sends it only when the caller gives one fails every call that does not).
 
     **Declared limits**: a parameter listed in ``conformance_profile["omits_params"]`` must
     instead be *absent* from the request; the verdict shows the declared reason.
@@ -223,7 +226,8 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     **How to fix**: 1. send ``temperature`` as given, 0.0 included (test ``is not None``,
     never its truth); 2. send ``max_tokens`` under the key your API uses (``max_tokens``,
     ``max_completion_tokens``, Ollama's ``options.num_predict``); 3. put both where your API
-    reads them (Ollama: inside ``options``).
+    reads them (Ollama: inside ``options``); 4. where the API requires ``max_tokens``,
+    default it to LAIOS's 2048 (``max_tokens: int = 2048``) and always send it.
     """
     seen = _request_of(lambda: call_generate(provider))
     body = seen.json
@@ -243,10 +247,30 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
             cases.fail(param, f"the caller passed {expected[param]!r}; {_where_found(sent, expected[param], body)}")
     if "temperature" not in omitted:
         _judge_zero_temperature(provider, cases)
+    _judge_required_params(provider, cases)
     cases.conclude()
 
 
 ZERO_CASE = "temperature 0.0"
+
+
+def _judge_required_params(provider: Any, cases: Cases) -> None:
+    """A parameter the protocol requires is sent when the caller gives none (a call that
+    sends no request is left to interface-defaults, which says why)."""
+    traffic, _ = _answered_400(lambda: provider.generate(hello()))
+    for seen in traffic.seen[:1]:
+        wire_format = wire_format_for_request(seen)
+        body = seen.json
+        if wire_format is None or not isinstance(body, dict):
+            return
+        sent = sent_params(body, wire_format)
+        for param in wire_format.required_params:
+            if not sent[param].values:
+                cases.fail(
+                    f"generate() without {param}",
+                    f"the request carries {sent[param].missing()}; that API requires it, and answers "
+                    f"400 to every call that leaves {param} out",
+                )
 
 
 def _request_of(call: Callable[[], Any], during: str = "generate()") -> Seen:

@@ -218,6 +218,9 @@ class WireFormat:
     #: choose the shape of its answer (``anthropic-version``): a request must send each with
     #: the value the recorded requests sent, since replay does not match on headers.
     required_headers: ClassVar[tuple[str, ...]] = ()
+    #: Sampling parameters (keys of ``param_places``) the API rejects a request without,
+    #: so a provider must send one even when the caller gives none (Anthropic's ``max_tokens``).
+    required_params: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -75,6 +75,8 @@ class AnthropicWire(WireFormat):
     param_places = {"temperature": ("temperature",), "max_tokens": ("max_tokens",)}
     # Both required by Anthropic's API reference; the version also picks the answer's shape.
     required_headers = ("anthropic-version", "content-type")
+    # The API reference marks it required: a body without it is answered 400.
+    required_params = ("max_tokens",)
 
     # -- recognition
 

@@ -6,7 +6,9 @@ one bad habit; its docstring names the clause it must fail.
 
 from __future__ import annotations
 
-from reference_providers.anthropic import AnthropicClient
+from typing import Any
+
+from reference_providers.anthropic import AnthropicClient, parse_message
 
 
 class DropsAnthropicVersion(AnthropicClient):
@@ -26,3 +28,15 @@ class OldAnthropicVersion(AnthropicClient):
 
     def _headers(self) -> dict[str, str]:
         return {**super()._headers(), "anthropic-version": "2023-01-01"}
+
+
+class MaxTokensOnlyWhenGiven(AnthropicClient):
+    """Fails params-reach-request: sends ``max_tokens`` only when the caller gives one (the
+    OpenAI habit of leaving the API's default); Anthropic requires it and answers 400 to
+    every call without it, which replay of calls that pass it never shows."""
+
+    def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int | None = None, **kwargs: Any) -> Any:
+        body = self._body(messages, temperature, max_tokens or 0, False)
+        if max_tokens is None:
+            del body["max_tokens"]
+        return parse_message(self._post_json("/v1/messages", body), self.model)

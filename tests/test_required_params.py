@@ -1,0 +1,38 @@
+"""params-reach-request: a parameter the API requires is sent when the caller gives none.
+
+Anthropic answers 400 to a body without ``max_tokens``. The kit's own calls pass one, so a
+provider that sends it only when given passed every must clause, failing live on every
+call that leaves it at LAIOS's default.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_required_headers import anthropic_cassettes_for
+
+SELECTION = "params_reach_request"
+
+
+@pytest.mark.parametrize(
+    ("target", "fails"),
+    [
+        ("tests.providers.defective_anthropic:MaxTokensOnlyWhenGiven", True),
+        ("reference_providers.anthropic:AnthropicClient", False),
+    ],
+)
+def test_max_tokens_left_out_fails_where_the_api_requires_it(run_kit, pytester, target: str, fails: bool) -> None:
+    cassettes = anthropic_cassettes_for(pytester.path / "cassettes", target.rsplit(":", 1)[1])
+    run = run_kit(target, "-k", SELECTION, f"--laios-cassette-dir={cassettes}", cassettes=False)
+    assert run.statuses() == {"params-reach-request": "failed" if fails else "passed"}, run.report
+    if fails:
+        message = run.message("params-reach-request").split("How to fix")[0]
+        assert "generate() without max_tokens: the request carries nothing at max_tokens" in message
+        assert "answers 400 to every call that leaves max_tokens out" in message
+        assert "temperature" not in message  # the values the caller gave did reach the body
+
+
+def test_a_protocol_without_required_params_passes_without_max_tokens(run_kit) -> None:
+    """OpenAI's API has a default for max_tokens: leaving it out is interface-defaults' concern."""
+    run = run_kit("tests.providers.defective:NoDefaults", "-k", SELECTION)
+    assert run.statuses() == {"params-reach-request": "passed"}, run.report

@@ -32,6 +32,7 @@ from ._support import (
     refuse_unsent,
     stream_hello,
     string_values,
+    wire_format_for_request,
 )
 
 
@@ -50,6 +51,23 @@ def delivery_problem(conversation: Conversation, body: Any) -> str | None:
             if found is None:
                 return f"the {role} message {content[:60]!r} is not in the request verbatim and in order"
             position = found
+    return None
+
+
+def role_problem(seen: Seen) -> str | None:
+    """A message whose role the request's API rejects (a ``system`` turn in Anthropic's ``messages``)."""
+    wire_format = wire_format_for_request(seen)
+    body = seen.json
+    if wire_format is None or not wire_format.message_roles or not isinstance(body, dict):
+        return None
+    messages = body.get("messages")
+    for index, message in enumerate(messages if isinstance(messages, list) else []):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in wire_format.message_roles:
+            return (
+                f"messages[{index}] has role {role!r}; the {wire_format.name!r} API takes only "
+                f"{' and '.join(wire_format.message_roles)} there and answers 400 to any other"
+            )
     return None
 
 
@@ -93,10 +111,15 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
     themselves), and not only as the tail of a copy escaped again (``"Hi`` inside
     ``\\"Hi``). A provider may instead refuse a conversation its API forbids by raising
     before anything is sent; it must never send it mangled. The minimal failing
-    conversation is shown.
+    conversation is shown. Each message must also go where the API accepts it: Anthropic's
+    ``messages`` take only ``user`` and ``assistant`` turns (the API answers 400 to a
+    ``system`` one), so a provider that puts its system prompt in the top-level ``system``
+    field for ``generate_with_system()`` but passes ``generate()``'s system messages
+    through fails every agent call that has one.
 
     **How to fix**: build the body as a dict and let ``json=`` (or ``json.dumps``) encode it;
-    pass contents through untouched (no ``.strip()``, no re-escaping).
+    pass contents through untouched (no ``.strip()``, no re-escaping); send system messages
+    where your API reads them (Anthropic: joined into the top-level ``system`` field).
     """
     refused: list[Exception] = []  # the last shape's refusals
     last_refusal: list[Exception] = []
@@ -117,7 +140,7 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
             last_refusal[:] = [raised]
             return None
         sent.append(1)
-        return delivery_problem(conversation, traffic.seen[0].json)
+        return delivery_problem(conversation, traffic.seen[0].json) or role_problem(traffic.seen[0])
 
     cases = Cases()
     refused_shapes = []

@@ -221,6 +221,9 @@ class WireFormat:
     #: Sampling parameters (keys of ``param_places``) the API rejects a request without,
     #: so a provider must send one even when the caller gives none (Anthropic's ``max_tokens``).
     required_params: ClassVar[tuple[str, ...]] = ()
+    #: The roles the API accepts in the body's ``messages`` list (empty: any role). Anthropic
+    #: answers 400 to a ``system`` message there: its system prompt is a top-level field.
+    message_roles: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -77,6 +77,7 @@ class AnthropicWire(WireFormat):
     required_headers = ("anthropic-version", "content-type")
     # The API reference marks it required: a body without it is answered 400.
     required_params = ("max_tokens",)
+    message_roles = ("user", "assistant")
 
     # -- recognition
 

@@ -40,3 +40,21 @@ class MaxTokensOnlyWhenGiven(AnthropicClient):
         if max_tokens is None:
             del body["max_tokens"]
         return parse_message(self._post_json("/v1/messages", body), self.model)
+
+
+class SystemMessagesPassedThrough(AnthropicClient):
+    """Fails message-fidelity: ``generate_with_system`` sends the top-level ``system``
+    field, but ``generate`` copies the caller's messages as they are, a ``system`` turn
+    included, which Anthropic's API answers 400 (the kit's recorded calls have none)."""
+
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Any:
+        body = self._body([{"role": "user", "content": user_message}], temperature, max_tokens, False)
+        return parse_message(self._post_json("/v1/messages", {**body, "system": system_prompt}), self.model)
+
+    def _body(self, messages: Any, temperature: float | None, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super()._body(messages, temperature, max_tokens, stream)
+        body.pop("system", None)
+        body["messages"] = [m if isinstance(m, dict) else {"role": m.role, "content": m.content} for m in messages]
+        return body

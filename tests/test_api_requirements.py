@@ -1,8 +1,9 @@
-"""params-reach-request: a parameter the API requires is sent when the caller gives none.
+"""What an API rejects that replay cannot show: the kit's own calls never send it.
 
-Anthropic answers 400 to a body without ``max_tokens``. The kit's own calls pass one, so a
-provider that sends it only when given passed every must clause, failing live on every
-call that leaves it at LAIOS's default.
+Anthropic answers 400 to a body without ``max_tokens`` (params-reach-request) and to a
+``system`` turn inside ``messages`` (message-fidelity). The kit's recorded calls pass a
+``max_tokens`` and hold no system turn, so a provider that sent either passed every must
+clause and failed live on every agent call that did.
 """
 
 from __future__ import annotations
@@ -36,3 +37,23 @@ def test_a_protocol_without_required_params_passes_without_max_tokens(run_kit) -
     """OpenAI's API has a default for max_tokens: leaving it out is interface-defaults' concern."""
     run = run_kit("tests.providers.defective:NoDefaults", "-k", SELECTION)
     assert run.statuses() == {"params-reach-request": "passed"}, run.report
+
+
+@pytest.mark.parametrize(
+    ("target", "fails"),
+    [
+        ("tests.providers.defective_anthropic:SystemMessagesPassedThrough", True),
+        ("reference_providers.anthropic:AnthropicClient", False),
+    ],
+)
+def test_a_system_turn_in_anthropic_messages_fails(run_kit, pytester, target: str, fails: bool) -> None:
+    """Anthropic answers 400 to a ``system`` role in ``messages``; the recorded calls carry none."""
+    cassettes = anthropic_cassettes_for(pytester.path / "cassettes", target.rsplit(":", 1)[1])
+    run = run_kit(
+        target, "-k", "message_fidelity or system_prompt", f"--laios-cassette-dir={cassettes}", cassettes=False
+    )
+    expected = {"message-fidelity": "failed" if fails else "passed", "system-prompt": "passed"}
+    assert run.statuses() == expected, run.report
+    if fails:
+        message = run.message("message-fidelity").split("How to fix")[0]
+        assert "messages[0] has role 'system'; the 'anthropic' API takes only user and assistant there" in message

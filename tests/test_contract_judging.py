@@ -302,6 +302,10 @@ def test_ollama_params_count_only_inside_options(run_kit, provider: str, expecte
     message = run.message("params-reach-request")
     assert f"temperature: the caller passed 0.3; sent 0.3 at temperature (top level), {reads}temperature)" in message
     assert f"max_tokens: the caller passed 64; sent 64 at max_tokens (top level), {reads}num_predict)" in message
+    assert (
+        f"temperature 0.0: the caller passed 0.0; sent 0.0 at temperature (top level), {reads}temperature)\n" in message
+    )
+    assert "falsy" not in message  # the 0.0 was sent, in the wrong place: not taken for no value
     defaults = run.message("interface-defaults")
     assert f"LAIOS's default is 0.7, sent 0.7 at temperature (top level), {reads}temperature), so" in defaults
 

@@ -302,6 +302,10 @@ def _judge_zero_temperature(provider: Any, cases: Cases) -> None:
     if sent is None or 0.0 in sent.values:
         cases.ok(ZERO_CASE)
         return
+    if any(value == 0.0 and not isinstance(value, bool) for _, value in sent.unread):
+        # 0.0 was sent, where the protocol does not read it: misplaced like any value, not taken for none
+        cases.fail(ZERO_CASE, f"the caller passed 0.0; {sent.misplaced(0.0)}")
+        return
     cases.fail(
         ZERO_CASE,
         f"the caller passed 0.0; {_where_found(sent, 0.0, body)}: a falsy 0.0 was taken for no value "

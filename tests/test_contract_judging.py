@@ -110,6 +110,17 @@ def test_defective_provider_fails_exactly_its_clauses(judged_together, name: str
     assert run.result.ret == 1
 
 
+@pytest.mark.xdist_group("judging-defects")
+def test_a_truncation_reason_mapped_to_another_apis_name_is_called_mapped(judged_together) -> None:
+    """``max_tokens`` reported as ``length`` still says the answer was cut short: the message
+    says the name was mapped, not that the truncation was lost."""
+    together = judged_with(USAGE)
+    run = judged_together(together, "-k", USAGE, "--laios-strict")
+    message = run.message("finish-reason", together.index(D + "MapsFinishReason"))
+    assert "body stating 'max_tokens': finish_reason is 'length', the body states 'max_tokens': mapped to" in message
+    assert "no longer says so" not in message
+
+
 def test_retries_bounded_by_a_deadline_are_counted_on_the_skipped_sleeps(run_kit) -> None:
     """The clauses skip the provider's backoff sleeps and move its clock on by them: a retry
     loop that stops after 2.5 s makes its real three attempts, not thousands in 2.5 s of

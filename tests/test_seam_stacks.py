@@ -122,6 +122,19 @@ def test_pieces_arrive_as_separate_reads_on_both_stacks() -> None:
         assert list(pieces) == [b"d", SSE[1:15], b"\n", SSE[16:]]
 
 
+def test_a_whole_body_read_with_iter_content_none_ends_as_on_the_network() -> None:
+    """``iter_content(chunk_size=None)`` reads until urllib3 sees its file closed, which
+    http.client's response is once its Content-Length is read; a body served in one piece
+    must end so too (it looped without end, failing stream-end-marker after the call timeout)."""
+    chunks: list[bytes] = []
+    with interpose(lambda seen, upstream: Reply(body=SSE)), post_requests(stream=True) as response:
+        reader = threading.Thread(target=lambda: chunks.extend(response.iter_content(chunk_size=None)), daemon=True)
+        reader.start()
+        reader.join(timeout=10)
+        assert not reader.is_alive(), "iter_content(chunk_size=None) did not end at the end of the body"
+    assert b"".join(chunks) == SSE
+
+
 def test_the_gate_holds_the_rest_back_on_both_stacks() -> None:
     for read_first in (
         lambda: next(post_requests(stream=True).iter_lines()),

@@ -136,7 +136,7 @@ def _deliver(
 ) -> Any:
     if len(reply.pieces()) <= 1 and reply.gate is None and reply.drop_at is None:
         # One intact piece: urllib3 reads a body of known length the same from any file.
-        raw: Any = io.BytesIO(reply.body)
+        raw: Any = _WholeBody(reply.body)
         headers = urllib3.HTTPHeaderDict(reply.headers)
         headers.discard("transfer-encoding")
         headers["content-length"] = str(len(reply.body))
@@ -163,6 +163,19 @@ def _deliver(
         connection=kw.get("response_conn"),
     )
     return _tracked(response, seen)
+
+
+class _WholeBody(io.BytesIO):
+    """A body of known length that, like http.client's response, says it is closed once
+    read to the end: urllib3's ``stream()`` (``requests``' ``iter_content(None)``) reads
+    until then, and on a plain ``BytesIO`` would loop for ever."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__(body)
+        self._length = len(body)
+
+    def isclosed(self) -> bool:
+        return self.closed or self.tell() >= self._length
 
 
 def _fault_error(urllib3: ModuleType, fault: Fault, pool: Any, conn: Any, url: str, seen: Seen) -> Any:

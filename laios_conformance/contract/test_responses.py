@@ -573,7 +573,9 @@ def test_timeout_honoured(laios_provider_spec: Any) -> None:
 
     **Checks**: the kit builds the provider with ``timeout=37`` (a value no library uses by
     default), and every request of ``generate()`` and of a consumed ``generate_stream()``
-    must carry a read timeout of 37 s; the connect timeout may be shorter.
+    must carry a read timeout of 37 s, or at most a second less (a provider that gives the
+    whole call, retries included, one deadline of ``timeout`` seconds has spent a little
+    of it before it sends); the connect timeout may be shorter.
 
     **Not applicable when**: the constructor takes no ``timeout`` parameter.
 
@@ -596,7 +598,7 @@ def test_timeout_honoured(laios_provider_spec: Any) -> None:
         for name, traffic in requests_of_each_call(provider, 400):
             for seen in traffic.seen:
                 read = seen.timeout.get("read")
-                if not (isinstance(read, (int, float)) and math.isclose(read, TIMEOUT_GIVEN)):
+                if not _honours(read):
                     url = seen.url.split("?")[0]
                     cases.fail(
                         name, f"built with timeout={TIMEOUT_GIVEN}, it sent {url} with a read timeout of {read!r} s"
@@ -608,6 +610,18 @@ def test_timeout_honoured(laios_provider_spec: Any) -> None:
         if callable(close):
             with contextlib.suppress(Exception):
                 close()
+
+
+DEADLINE_SPENT = 1.0  # seconds: what a call-wide deadline may have used before its first request
+
+
+def _honours(read: Any) -> bool:
+    """A read timeout of the given seconds, or of what a deadline of them has left."""
+    return (
+        isinstance(read, (int, float))
+        and not isinstance(read, bool)
+        and TIMEOUT_GIVEN - DEADLINE_SPENT <= read <= TIMEOUT_GIVEN + 1e-9
+    )
 
 
 def _takes_parameter(factory: Any, name: str) -> bool:

@@ -8,6 +8,7 @@ by line from a streamed response closed by its ``with`` block. Each defective tw
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,3 +82,29 @@ class RequestsOpenAIStyle(OpenAIChatProvider):
                 yield from self.deltas(response.iter_lines(decode_unicode=False))
         except requests.RequestException as exc:
             raise ProviderError(f"stream broken: {type(exc).__name__}") from exc
+
+
+class DeadlineForTheCall(RequestsOpenAIStyle):
+    """Gives the whole call one deadline of ``timeout`` seconds, retries included: each
+    attempt's read timeout is what is left of it, a little under ``timeout`` on the first."""
+
+    def __init__(
+        self,
+        model: str = "gpt-4o-mini",
+        base_url: str = "https://api.openai.com/v1",
+        api_key: str | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        super().__init__(model, base_url, api_key)
+        self.deadline_seconds = timeout
+
+    def post(self, body: dict[str, Any], stream: bool = False) -> requests.Response:
+        deadline = time.monotonic() + self.deadline_seconds
+        for attempt in range(3):
+            self.timeout = (5.0, deadline - time.monotonic())
+            try:
+                return super().post(body, stream)
+            except ProviderError as exc:
+                if not str(exc).startswith("transport error") or attempt == 2 or deadline - time.monotonic() < 1:
+                    raise
+        raise AssertionError("unreachable")

@@ -128,9 +128,7 @@ class OllamaWire(WireFormat):
         cached (recorded: ``tests/data/wire_samples/ollama/chat-llama3-joke-2-nonstream.json``)."""
         label = "without prompt_eval_count (Ollama's answer to a prompt it has cached)"
         if not stream:
-            obj = load_object(response_body)
-            obj.pop("prompt_eval_count", None)
-            return [(label, dumps(obj).encode("utf-8"))]
+            return [(label, _without(load_object(response_body), ["prompt_eval_count"]).encode("utf-8"))]
         parsed = self._dicts(response_body)
 
         def edit(i: int, doc: str, obj: Any) -> str:

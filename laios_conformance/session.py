@@ -15,7 +15,7 @@ import contextlib
 import os
 import threading
 import warnings
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -208,14 +208,24 @@ class ConformanceSession:
     @pytest.fixture
     def provider(self, laios_provider_spec: ProviderSpec) -> Iterator[Any]:
         """A fresh instance of the provider under test, closed afterwards."""
-        from .seam import adopting_new_threads
-
-        with adopting_new_threads():  # see _built
-            instance = laios_provider_spec.build()
+        instance = _fresh_instance(laios_provider_spec)
         yield instance
-        close = getattr(instance, "close", None)
-        if callable(close):
-            close()
+        _close(instance)
+
+    @pytest.fixture
+    def provider_built_with(self, laios_provider_spec: ProviderSpec) -> Iterator[Callable[..., Any]]:
+        """Builds further instances with some constructor arguments replaced (for a clause that
+        judges one of them, such as ``timeout``); each is closed afterwards, quietly."""
+        built: list[Any] = []
+
+        def build(**overrides: Any) -> Any:
+            built.append(_fresh_instance(laios_provider_spec, **overrides))
+            return built[-1]
+
+        yield build
+        for instance in built:
+            with contextlib.suppress(Exception):
+                _close(instance)
 
     @pytest.fixture
     def profile(self, provider: Any) -> dict[str, Any]:
@@ -624,6 +634,19 @@ def _stage_rewrite(request: pytest.FixtureRequest, path: Path, record_mode: str)
 
     request.addfinalizer(finish)  # vcr depends on vcr_cassette_dir, so this runs after vcr has saved the cassette
     return staged.directory
+
+
+def _fresh_instance(spec: ProviderSpec, **overrides: Any) -> Any:
+    from .seam import adopting_new_threads
+
+    with adopting_new_threads():  # see ConformanceSession._built
+        return spec.build(**overrides)
+
+
+def _close(instance: Any) -> None:
+    close = getattr(instance, "close", None)
+    if callable(close):
+        close()
 
 
 def _spec_of(item: pytest.Item) -> ProviderSpec | None:

@@ -14,7 +14,7 @@ import pytest
 
 from ..base import LLMMessage
 from ..clauses import clause, note
-from ..seam import Reply, Seen, Traffic, adopting_new_threads
+from ..seam import Reply, Seen, Traffic
 from ..wire import WireFormat
 from ._hypothesis import SHAPES, Conversation, conversations, find_minimal
 from ._params import Sent, describe, sent_params
@@ -564,7 +564,7 @@ TIMEOUT_GIVEN = 37  # seconds: no HTTP library's default, so a timeout that neve
 
 
 @clause("timeout-honoured", "should")
-def test_timeout_honoured(laios_provider_spec: Any) -> None:
+def test_timeout_honoured(laios_provider_spec: Any, provider_built_with: Callable[..., Any]) -> None:
     """The ``timeout`` the provider is built with is the read timeout of every request it sends.
 
     **Why**: LAIOS's guide builds providers with a ``timeout`` (60 s in its example) and
@@ -589,29 +589,20 @@ def test_timeout_honoured(laios_provider_spec: Any) -> None:
     if not _takes_parameter(laios_provider_spec.factory, "timeout"):
         pytest.skip("not applicable: the provider's constructor takes no timeout parameter")
     try:
-        with adopting_new_threads():
-            provider = laios_provider_spec.build(timeout=TIMEOUT_GIVEN)
+        provider = provider_built_with(timeout=TIMEOUT_GIVEN)
     except Exception as exc:
         pytest.skip(
             f"not judged: building the provider with timeout={TIMEOUT_GIVEN} raised {type(exc).__name__}: {exc}"
         )
-    try:
-        cases = Cases()
-        for name, traffic in requests_of_each_call(provider, 400):
-            for seen in traffic.seen:
-                read = seen.timeout.get("read")
-                if not _honours(read):
-                    url = seen.url.split("?")[0]
-                    cases.fail(
-                        name, f"built with timeout={TIMEOUT_GIVEN}, it sent {url} with a read timeout of {read!r} s"
-                    )
-                    break
-        cases.conclude()
-    finally:
-        close = getattr(provider, "close", None)
-        if callable(close):
-            with contextlib.suppress(Exception):
-                close()
+    cases = Cases()
+    for name, traffic in requests_of_each_call(provider, 400):
+        for seen in traffic.seen:
+            read = seen.timeout.get("read")
+            if not _honours(read):
+                url = seen.url.split("?")[0]
+                cases.fail(name, f"built with timeout={TIMEOUT_GIVEN}, it sent {url} with a read timeout of {read!r} s")
+                break
+    cases.conclude()
 
 
 DEADLINE_SPENT = 1.0  # seconds: what a call-wide deadline may have used before its first request

@@ -224,9 +224,9 @@ def test_the_stack_hint_names_what_the_provider_s_package_imports(monkeypatch: p
         monkeypatch.setitem(sys.modules, module.__name__, module)
         return type("Provider", (), {"__module__": module.__name__})()
 
-    aiohttp = types.ModuleType("aiohttp")
-    assert stack_hint(provider_in("on_aiohttp", aiohttp=aiohttp, json=json)) == (
-        "the 'on_aiohttp' package imports aiohttp, which the kit does not watch"
+    pycurl = types.ModuleType("pycurl")
+    assert stack_hint(provider_in("on_pycurl", pycurl=pycurl, json=json)) == (
+        "the 'on_pycurl' package imports pycurl, which the kit does not watch"
     )
     assert "imports requests, which the kit watches" in stack_hint(provider_in("on_requests", requests=requests))
     assert "imports http.client, which the kit watches" in stack_hint(

@@ -22,6 +22,7 @@ OPT_IN = {"cassettes-fresh"}  # skipped unless --laios-max-cassette-age is given
 STACKS = {
     "requests": "tests.providers.requests_style:RequestsOpenAIStyle",
     "urllib": "tests.providers.urllib_style:UrllibOpenAIStyle",
+    "aiohttp": "tests.providers.aiohttp_style:AiohttpOpenAIStyle",
 }
 # The httpx twin's name -> the clauses it fails (tests/test_contract_core.py, tests/test_contract_streaming.py).
 TWINS = {
@@ -97,7 +98,7 @@ def test_careful_provider_passes_and_each_twin_fails_where_its_httpx_twin_fails(
 
 def test_committed_cassettes_hold_no_key_and_name_their_sources() -> None:
     provenance = (STACK_CASSETTES / "PROVENANCE.md").read_text(encoding="utf-8")
-    for class_name in ("RequestsOpenAIStyle", "UrllibOpenAIStyle"):
+    for class_name in ("RequestsOpenAIStyle", "UrllibOpenAIStyle", "AiohttpOpenAIStyle"):
         assert f"| {class_name} | openai |" in provenance
         for path in Path(STACK_CASSETTES / class_name).glob("*.yaml"):
             text = path.read_text(encoding="utf-8")

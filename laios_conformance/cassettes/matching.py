@@ -20,7 +20,7 @@ from typing import Any
 
 from vcr.util import read_body
 
-from .scrub import PLACEHOLDER
+from .scrub import PLACEHOLDER, body_as_sent
 
 MATCHER_NAME = "json_body"
 MATCH_ON = ("method", "scheme", "host", "port", "path", "query", MATCHER_NAME)
@@ -61,6 +61,7 @@ def register_matchers(vcr: Any) -> None:
 
 
 def _as_bytes(body: Any) -> bytes:
+    body = body_as_sent(body)
     if body is None:
         return b""
     if isinstance(body, str):

@@ -10,6 +10,7 @@ stack                     where the seam sits                         carries
 httpx, httpx2             ``Client._transport_for_url`` (sync, async)  official SDKs
 urllib3                   ``HTTPConnectionPool._make_request``         ``requests``
 http.client               ``HTTPConnection.request``/``getresponse``   ``urllib.request``
+aiohttp                   ``ClientSession._request`` (above vcrpy's)   async providers
 ========================  ==========================================  =======================
 
 Each request is handed to a *handler* with a lazy ``upstream()`` that fetches the real
@@ -33,7 +34,7 @@ import importlib
 from collections.abc import Iterator
 from types import ModuleType
 
-from . import _http_client, _httpx, _urllib3
+from . import _aiohttp, _http_client, _httpx, _urllib3
 from ._model import Fault, Handler, Reply, Seen, Traffic, adopting_new_threads
 from ._sleep import SleepLog, virtual_sleep
 from ._stacks import WATCHED, provider_modules, stack_hint
@@ -69,6 +70,8 @@ def interpose(handler: Handler | None = None) -> Iterator[Traffic]:
         if _importable("urllib3") is not None:
             stack.enter_context(_urllib3.interposed(traffic))
         stack.enter_context(_http_client.interposed(traffic))
+        if _importable("aiohttp") is not None:
+            stack.enter_context(_aiohttp.interposed(traffic))
         yield traffic
 
 

@@ -6,7 +6,9 @@ import sys
 from types import ModuleType
 from typing import Any
 
-WATCHED = "httpx, httpx2, requests (through urllib3), urllib3, urllib.request (through http.client) and http.client"
+WATCHED = (
+    "httpx, httpx2, requests (through urllib3), urllib3, urllib.request (through http.client), http.client and aiohttp"
+)
 
 # Module (or package) name -> (the stack's name, whether the seam watches it).
 _KNOWN: dict[str, tuple[str, bool]] = {
@@ -20,7 +22,7 @@ _KNOWN: dict[str, tuple[str, bool]] = {
     "urllib.request": ("urllib.request", True),
     "http.client": ("http.client", True),
     "socket": ("bare sockets", False),
-    "aiohttp": ("aiohttp", False),
+    "aiohttp": ("aiohttp", True),
     "niquests": ("niquests", False),
     "pycurl": ("pycurl", False),
     "httplib2": ("httplib2", False),

@@ -1,6 +1,7 @@
-"""The defective twins of ``defective.py`` on the requests and urllib.request stacks.
+"""The defective twins of ``defective.py`` on the requests, urllib.request and aiohttp stacks.
 
-Each class is :class:`RequestsOpenAIStyle` or :class:`UrllibOpenAIStyle` with the one bad
+Each class is :class:`RequestsOpenAIStyle`, :class:`UrllibOpenAIStyle` or
+:class:`AiohttpOpenAIStyle` with the one bad
 habit of the httpx twin of the same name, so it must fail exactly the clauses that twin
 fails (``tests/test_stacks.py`` checks that).
 """
@@ -9,11 +10,16 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
+
+import aiohttp
 
 from laios_conformance import LLMResponse
 
+from .aiohttp_style import TRANSPORT_ERRORS as AIOHTTP_TRANSPORT_ERRORS
+from .aiohttp_style import AiohttpOpenAIStyle
+from .aiohttp_style import ProviderError as AiohttpError
 from .defective import LagsOneDelta
 from .requests_style import TRANSPORT_ERRORS as REQUESTS_TRANSPORT_ERRORS
 from .requests_style import ProviderError as RequestsError
@@ -184,3 +190,82 @@ class UrllibNeverClosesResponse(UrllibOpenAIStyle):
         response = self.open(self.payload(messages, temperature, max_tokens, stream=True))
         self.__dict__.setdefault("_responses", []).append(response)  # kept, as a response cache would
         yield from self.deltas(self.lines(response))
+
+
+# -- on aiohttp -----------------------------------------------------------------------------
+
+
+class AiohttpReturnsEmptyOnHttpError(AiohttpOpenAIStyle):
+    """Fails raises-on-http-error, router-fallback, circuit-breaker: an error status becomes ``""``."""
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        try:
+            return super().generate(messages, temperature, max_tokens, **kwargs)
+        except AiohttpError as exc:
+            if str(exc).startswith("HTTP "):
+                return LLMResponse(content="", model=self.model)
+            raise
+
+
+class AiohttpNoTimeout(AiohttpOpenAIStyle):
+    """Fails timeout-set and timeout-honoured: ``ClientTimeout(total=None)`` (what streaming
+    code often writes to lift aiohttp's 5-minute default) and nothing else: it waits forever,
+    whatever ``timeout`` it was given."""
+
+    def client_timeout(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=None)
+
+
+class AiohttpDropsLastDelta(LagsOneDelta, AiohttpOpenAIStyle):
+    """Fails stream-join, stream-rechunk, content-fidelity, stream-incremental: it lags one delta and loses the last."""
+
+
+class AiohttpSwallowsDisconnect(AiohttpOpenAIStyle):
+    """Fails stream-raises: a connection dropped mid-stream ends the stream quietly."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        try:
+            yield from super().generate_stream(messages, temperature, max_tokens, **kwargs)
+        except AiohttpError as exc:
+            if not isinstance(exc.__cause__, AIOHTTP_TRANSPORT_ERRORS):
+                raise
+
+
+class AiohttpSwallowsTransportErrors(AiohttpOpenAIStyle):
+    """Fails raises-on-transport-error: a broken connection becomes a polite placeholder."""
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        try:
+            return super().generate(messages, temperature, max_tokens, **kwargs)
+        except AiohttpError as exc:
+            if isinstance(exc.__cause__, AIOHTTP_TRANSPORT_ERRORS):
+                return LLMResponse(content="Sorry, the service is unavailable.", model=self.model)
+            raise
+
+
+class AiohttpBuffersWholeStream(AiohttpOpenAIStyle):
+    """Fails stream-incremental: reads the whole body (``await response.read()``) before yielding anything."""
+
+    async def stream_lines(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        async with self.session() as session, await self.post(session, body) as response:
+            raw = await response.read()
+        for line in raw.splitlines():
+            yield line
+
+
+class AiohttpNeverClosesResponse(AiohttpOpenAIStyle):
+    """Fails stream-closes: opens the streamed response (and its session) without ``async
+    with`` and never closes either."""
+
+    async def stream_lines(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        session = self.session()
+        response = await self.post(session, body)
+        self.__dict__.setdefault("_responses", []).append((session, response))  # kept, as a response cache would
+        async for line in self.lines(response.content.iter_any()):
+            yield line

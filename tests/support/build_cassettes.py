@@ -1,5 +1,5 @@
 """Rebuild the committed cassettes of the reference providers, and of the kit's own providers on
-the requests and urllib.request stacks, from real wire samples.
+the requests, urllib.request and aiohttp stacks, from real wire samples.
 
     python -m tests.support.build_cassettes            # all reference and stack providers
     python -m tests.support.build_cassettes OpenAIClient
@@ -53,13 +53,16 @@ REFERENCES = (
     Reference("reference_providers.anthropic:AnthropicClient", "anthropic", "https://api.anthropic.com"),
     Reference("reference_providers.ollama:OllamaClient", "ollama", "http://localhost:11434"),
 )
-# The kit's own OpenAI-compatible providers on requests and on urllib.request (tests/providers/).
+# The kit's own OpenAI-compatible providers on requests, urllib.request and aiohttp (tests/providers/).
 STACK_PROVIDERS = (
     Reference(
         "tests.providers.requests_style:RequestsOpenAIStyle", "openai", "https://api.openai.com", "/v1", STACK_CASSETTES
     ),
     Reference(
         "tests.providers.urllib_style:UrllibOpenAIStyle", "openai", "https://api.openai.com", "/v1", STACK_CASSETTES
+    ),
+    Reference(
+        "tests.providers.aiohttp_style:AiohttpOpenAIStyle", "openai", "https://api.openai.com", "/v1", STACK_CASSETTES
     ),
 )
 

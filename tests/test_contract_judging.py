@@ -447,6 +447,7 @@ def test_a_provider_that_needs_its_key_from_the_environment_is_judged_with_secre
     [
         "tests.providers.requests_style:RequestsOpenAIStyle",  # a (connect, read) tuple by default
         "tests.providers.urllib_style:UrllibOpenAIStyle",
+        "tests.providers.aiohttp_style:AiohttpOpenAIStyle",  # a ClientTimeout's sock_read
         "tests.providers.async_bridge:AsyncBridged",
         "tests.providers.requests_style:DeadlineForTheCall",  # what is left of one deadline
     ],

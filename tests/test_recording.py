@@ -4,7 +4,7 @@ Every recording run is the kit in a subprocess (``--record-mode=...``, exactly a
 provider author runs it) against the loopback :class:`FakeAPI`, which serves real
 recorded responses. Replays of recorded cassettes that only vary one file run
 in-process (pytester) to keep the module fast; the end-to-end replays of the three
-reference providers, and of the kit's providers on requests and urllib.request, run in
+reference providers, and of the kit's providers on requests, urllib.request and aiohttp, run in
 subprocesses, after their fake API has been stopped.
 
 What the interrupt test establishes (and so what the kit guarantees) when a recording
@@ -64,12 +64,15 @@ REFERENCES = {
     "OpenAIClient": Reference(OPENAI, "/v1", "sk-proj-", "authorization"),
     "AnthropicClient": Reference("reference_providers.anthropic:AnthropicClient", "", "sk-ant-api03-", "x-api-key"),
     "OllamaClient": Reference("reference_providers.ollama:OllamaClient", "", None),
-    # The kit's own providers on the other stacks it watches: requests and urllib.request.
+    # The kit's own providers on the other stacks it watches: requests, urllib.request and aiohttp.
     "RequestsOpenAIStyle": Reference(
         "tests.providers.requests_style:RequestsOpenAIStyle", "/v1", "sk-proj-", "authorization"
     ),
     "UrllibOpenAIStyle": Reference(
         "tests.providers.urllib_style:UrllibOpenAIStyle", "/v1", "sk-proj-", "authorization"
+    ),
+    "AiohttpOpenAIStyle": Reference(
+        "tests.providers.aiohttp_style:AiohttpOpenAIStyle", "/v1", "sk-proj-", "authorization"
     ),
 }
 

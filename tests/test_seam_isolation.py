@@ -60,7 +60,12 @@ def run(pytester: pytest.Pytester, *args: str) -> dict:
 
 @pytest.mark.parametrize(
     "target",
-    [GOOD, "tests.providers.requests_style:RequestsOpenAIStyle", "tests.providers.urllib_style:UrllibOpenAIStyle"],
+    [
+        GOOD,
+        "tests.providers.requests_style:RequestsOpenAIStyle",
+        "tests.providers.urllib_style:UrllibOpenAIStyle",
+        "tests.providers.aiohttp_style:AiohttpOpenAIStyle",
+    ],
 )
 def test_clauses_judge_alike_while_another_thread_sends_urllib_and_http_client_traffic(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, good_cassettes: Path, background_traffic, target: str

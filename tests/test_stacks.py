@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from laios_conformance.contract import catalogue
+from laios_conformance.report import verdict_from_dict
 from tests.conftest import load_verdict
 from tests.support.build_cassettes import STACK_CASSETTES
 
@@ -85,8 +86,10 @@ def test_careful_provider_passes_and_each_twin_fails_where_its_httpx_twin_fails(
     monkeypatch.delenv("CI", raising=False)
     prefix = stack.capitalize()
     twins = [f"tests.providers.defective_stacks:{prefix}{name}" for name in TWINS]
-    verdicts = judged(pytester, STACKS[stack], twins)
+    verdicts = judged(pytester, STACKS[stack], twins, "--laios-strict")
     good = verdicts.pop(STACKS[stack].rsplit(":", 1)[1])
+    report = load_verdict(pytester.path / "verdict.json")
+    assert verdict_from_dict(dict(report, providers=report["providers"][:1])).gate().result == "passed"
     assert set(good) == ALL
     assert {c: s for c, s in good.items() if s != "passed"} == dict.fromkeys(OPT_IN, "skipped")
     for name, expected in TWINS.items():

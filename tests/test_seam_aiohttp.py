@@ -1,0 +1,210 @@
+"""The seam on aiohttp: the same interface as on every other stack, aiohttp's own behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from laios_conformance.seam import Fault, Reply, interpose
+from tests.support.fake_api import FakeAPI
+
+URL = "https://api.example.invalid/v1/chat/completions"
+BODY = {"model": "m", "messages": [{"role": "user", "content": "é"}]}
+SSE = b'data: {"n": 1}\n\ndata: {"n": 2}\n\ndata: [DONE]\n\n'
+Reader = Callable[[aiohttp.ClientResponse], Awaitable[Any]]
+
+
+async def _read(response: aiohttp.ClientResponse) -> bytes:
+    return await response.read()
+
+
+def post(read: Reader = _read, url: str = URL, session_timeout: Any = None, **kwargs: Any) -> Any:
+    """POST ``BODY`` on a session of its own, and ``read`` the response inside its ``async with``."""
+
+    async def run() -> Any:
+        options = {} if session_timeout is None else {"timeout": session_timeout}
+        async with (
+            aiohttp.ClientSession(**options) as session,
+            session.post(url, json=BODY, headers={"authorization": "Bearer k"}, **kwargs) as response,
+        ):
+            return await read(response)
+
+    return asyncio.run(run())
+
+
+def test_a_request_is_seen_as_sent_and_the_reply_read_with_aiohttp_s_own_methods() -> None:
+    reply = Reply(body=b'{"ok": 1}', headers={"content-type": "application/json"})
+
+    async def read(response: aiohttp.ClientResponse) -> Any:
+        return response.status, await response.json(), await response.text(), response.headers["content-type"]
+
+    with interpose(lambda seen, upstream: reply) as traffic:
+        assert post(read) == (200, {"ok": 1}, '{"ok": 1}', "application/json")
+    seen = traffic.last
+    assert (seen.stack, seen.method, seen.url, seen.json) == ("aiohttp", "POST", URL, BODY)
+    assert seen.headers["authorization"] == "Bearer k"
+    assert seen.headers["Content-Type"] == "application/json"  # what json= makes aiohttp send
+
+
+@pytest.mark.parametrize(
+    "session_timeout, per_request, expected",
+    [
+        (None, {}, (30.0, 300.0)),  # aiohttp's default: 5 minutes in all, 30 s to connect
+        (aiohttp.ClientTimeout(sock_connect=5, sock_read=37), {}, (5.0, 37.0)),
+        (aiohttp.ClientTimeout(total=20, sock_read=37), {}, (20.0, 20.0)),  # total bounds it all
+        (None, {"timeout": aiohttp.ClientTimeout(total=None)}, (None, None)),  # waits forever
+        (None, {"timeout": 12}, (12.0, 12.0)),  # a number is a total
+    ],
+)
+def test_the_client_timeout_is_seen_as_aiohttp_applies_it(
+    session_timeout: Any, per_request: dict[str, Any], expected: tuple[float | None, float | None]
+) -> None:
+    with interpose(lambda seen, upstream: Reply(body=b"{}")) as traffic:
+        post(session_timeout=session_timeout, **per_request)
+    connect, read = expected
+    assert traffic.last.timeout == {"connect": connect, "read": read, "write": read}
+
+
+@pytest.mark.parametrize(
+    "fault, error",
+    [
+        (Fault.CONNECT_ERROR, aiohttp.ClientConnectorError),
+        (Fault.CONNECT_TIMEOUT, aiohttp.ServerTimeoutError),
+        (Fault.READ_TIMEOUT, aiohttp.ServerTimeoutError),
+        (Fault.DROPPED, aiohttp.ClientPayloadError),
+    ],
+)
+def test_faults_are_aiohttp_s_own_errors(fault: Fault, error: type) -> None:
+    with interpose(lambda seen, upstream: fault), pytest.raises(error) as raised:
+        post()
+    assert isinstance(raised.value, aiohttp.ClientError)
+    if fault in (Fault.CONNECT_TIMEOUT, Fault.READ_TIMEOUT):
+        assert isinstance(raised.value, asyncio.TimeoutError)
+
+
+def test_pieces_arrive_as_separate_reads() -> None:
+    reply = Reply(body=SSE, cuts=[1, 15, 16])
+
+    async def chunks(response: aiohttp.ClientResponse) -> list[bytes]:
+        return [piece async for piece in response.content.iter_any()]
+
+    async def lines(response: aiohttp.ClientResponse) -> list[bytes]:
+        return [line async for line in response.content]
+
+    with interpose(lambda seen, upstream: reply):
+        assert post(chunks) == [b"d", SSE[1:15], b"\n", SSE[16:]]
+        assert post(lines) == SSE.splitlines(keepends=True)
+
+
+def test_the_gate_holds_the_rest_back() -> None:
+    gate = threading.Event()
+    reply = Reply(body=SSE, cuts=[16], gate=gate, gate_timeout=5)
+
+    async def first_line(response: aiohttp.ClientResponse) -> bytes:
+        return await response.content.readline()
+
+    with interpose(lambda seen, upstream: reply):
+        assert post(first_line) == b'data: {"n": 1}\n'
+    assert not reply.gate_expired and not gate.is_set()  # the first line came before the gate opened
+
+
+def test_a_drop_mid_stream_comes_after_the_pieces_before_it() -> None:
+    reply = Reply(body=SSE, cuts=[16], drop_at=16)
+
+    async def read(response: aiohttp.ClientResponse) -> tuple[bytes, BaseException | None]:
+        first = await response.content.readany()
+        try:
+            await response.content.readany()
+        except aiohttp.ClientPayloadError as exc:
+            return first, exc
+        return first, None
+
+    with interpose(lambda seen, upstream: reply):
+        first, error = post(read)
+    assert first == SSE[:16] and error is not None
+
+
+def test_closing_early_is_observed_and_reading_to_the_end_is_not_closing() -> None:
+    reply = Reply(body=SSE, cuts=[16])
+    with interpose(lambda seen, upstream: reply) as traffic:
+
+        async def open_read_all_then_close() -> None:
+            async with aiohttp.ClientSession() as session:
+                response = await session.post(URL, data=b"{}")
+                await response.content.readline()
+                assert not traffic.last.closed.is_set()
+                await response.read()
+                assert not traffic.last.closed.is_set()
+                response.release()
+                assert traffic.last.closed.is_set()
+
+        asyncio.run(open_read_all_then_close())
+
+
+def test_raise_for_status_applies_to_the_seam_s_reply() -> None:
+    with (
+        interpose(lambda seen, upstream: Reply(status=503, body=b"busy")),
+        pytest.raises(aiohttp.ClientResponseError) as raised,
+    ):
+        post(raise_for_status=True)
+    assert raised.value.status == 503
+
+
+CASSETTE = """interactions:
+- request:
+    body: '{"q": 1}'
+    headers: {}
+    method: POST
+    uri: https://api.example.invalid/v1/chat/completions
+  response:
+    body: {string: recorded body}
+    headers: {content-type: [text/plain]}
+    status: {code: 200, message: OK}
+version: 1
+"""
+
+
+def _send(url: str = URL) -> bytes:
+    async def run() -> bytes:
+        async with aiohttp.ClientSession() as session, session.post(url, json={"q": 1}) as response:
+            return await response.read()
+
+    return asyncio.run(run())
+
+
+def test_entered_inside_a_cassette_the_seam_sees_and_reshapes_vcrpy_s_replay(tmp_path: Path) -> None:
+    import vcr
+
+    from laios_conformance.cassettes.matching import MATCH_ON, register_matchers
+
+    cassette = tmp_path / "c.yaml"
+    cassette.write_text(CASSETTE)
+    recorder = vcr.VCR(record_mode="none", match_on=MATCH_ON)
+    register_matchers(recorder)
+    with recorder.use_cassette(str(cassette), allow_playback_repeats=True):
+        with interpose() as passed:
+            assert _send() == b"recorded body"  # json= (a dict to vcrpy) matches the recorded bytes
+        with interpose(lambda seen, upstream: Reply(body=upstream().body.upper())) as reshaped:
+            assert _send() == b"RECORDED BODY"
+    assert [s.status for s in passed.seen + reshaped.seen] == [200, 200]
+
+
+def test_recording_through_vcrpy_still_works_with_the_seam_in_front(tmp_path: Path) -> None:
+    import vcr
+
+    with FakeAPI() as api:
+        url = api.url + "/v1/chat/completions"
+        with (
+            vcr.VCR(record_mode="once").use_cassette(str(tmp_path / "c.yaml")) as recorded,
+            interpose(lambda seen, upstream: Reply(body=upstream().body[:10])) as traffic,
+        ):
+            assert _send(url) == b'{\n  "id": '
+    assert len(api.received) == 1 and len(recorded.data) == 1  # sent once, recorded once
+    assert traffic.last.upstream_status == 200
+    assert recorded.data[0][1]["body"]["string"].startswith('{\n  "id": "chatcmpl-')  # the whole answer

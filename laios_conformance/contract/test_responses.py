@@ -544,7 +544,8 @@ def test_timeout_set(provider: Any) -> None:
     **How to fix**: create your httpx client with ``timeout=httpx.Timeout(<seconds>)``
     (never ``timeout=None``), for both ``generate`` and ``generate_stream``; on
     ``requests`` pass ``timeout=(connect, read)`` to every call, on ``urllib.request``
-    ``urlopen(..., timeout=<seconds>)``.
+    ``urlopen(..., timeout=<seconds>)``, on ``aiohttp`` a ``ClientTimeout`` with
+    ``sock_read`` or ``total`` set (``ClientTimeout(total=None)`` alone waits forever).
     """
     cases = Cases()
     for name, traffic in requests_of_each_call(provider, 500):
@@ -584,7 +585,7 @@ def test_timeout_honoured(laios_provider_spec: Any, provider_built_with: Callabl
     **How to fix**: pass it on, in seconds: ``httpx.Client(timeout=httpx.Timeout(self.timeout))``
     (or ``httpx.Timeout(self.timeout, connect=5.0)``), ``requests.post(..., timeout=(5,
     self.timeout))``, ``urlopen(..., timeout=self.timeout)``, ``openai.OpenAI(...,
-    timeout=self.timeout)``.
+    timeout=self.timeout)``, ``aiohttp.ClientTimeout(sock_connect=5, sock_read=self.timeout)``.
     """
     if not _takes_parameter(laios_provider_spec.factory, "timeout"):
         pytest.skip("not applicable: the provider's constructor takes no timeout parameter")

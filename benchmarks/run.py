@@ -18,7 +18,8 @@ b. for each stack the seam watches, one ``generate()`` answered through the kit'
    answering the same recorded body at the layer the seam replaces: ``OpenAIClient`` on
    ``httpx.MockTransport``; ``RequestsOpenAIStyle`` on a urllib3 pool whose
    ``_make_request`` answers; ``UrllibOpenAIStyle`` on an ``http.client`` connection
-   that answers;
+   that answers; ``AiohttpOpenAIStyle`` on a ``ClientSession`` whose client middleware
+   answers with vcrpy's replayed response;
 c. ``python -m pytest --co -q`` on a one-test file in an empty folder, with the plugin
    installed but not asked for, versus ``-p no:laios_conformance``;
 d. ``-n 2`` (pytest-xdist) versus serial, three providers;
@@ -296,6 +297,7 @@ def _stack_clients(body: bytes, headers: dict[str, str]) -> dict[str, tuple[Any,
         ),
         "requests": (*_requests_clients(key, body, headers), "a urllib3 pool whose _make_request answers"),
         "urllib.request": (*_urllib_clients(key, body, headers), "an http.client connection that answers"),
+        "aiohttp": (*_aiohttp_clients(key, body, headers), "a client middleware that answers"),
     }
 
 
@@ -364,6 +366,30 @@ def _urllib_clients(key: str, body: bytes, headers: dict[str, str]) -> tuple[Any
 
     for provider in (through_seam := UrllibOpenAIStyle(api_key=key)), (plain := Plain(api_key=key)):
         provider.close = lambda: None  # type: ignore[method-assign]
+    return through_seam, plain
+
+
+def _aiohttp_clients(key: str, body: bytes, headers: dict[str, str]) -> tuple[Any, Any]:
+    """aiohttp has no mock transport: its client middlewares (3.12+) may answer instead of
+    sending, inside ``ClientSession._request``, the method the seam takes over; the
+    response is built as vcrpy's replay builds it."""
+    import aiohttp
+    from vcr.request import Request
+    from vcr.stubs.aiohttp_stubs import build_response
+
+    from tests.providers.aiohttp_style import AiohttpOpenAIStyle
+
+    recorded = {"status": {"code": 200, "message": "OK"}, "headers": headers, "body": {"string": body}}
+
+    async def answer(request: Any, handler: Any) -> Any:
+        return build_response(Request(request.method, str(request.url), None, {}), recorded, [])
+
+    class Plain(AiohttpOpenAIStyle):
+        def session(self) -> aiohttp.ClientSession:
+            return aiohttp.ClientSession(timeout=self.client_timeout(), middlewares=(answer,))
+
+    for provider in (through_seam := AiohttpOpenAIStyle(api_key=key)), (plain := Plain(api_key=key)):
+        provider.close = lambda: None  # type: ignore[method-assign]  # a session per call: nothing to close
     return through_seam, plain
 
 

@@ -208,3 +208,36 @@ def test_recording_through_vcrpy_still_works_with_the_seam_in_front(tmp_path: Pa
     assert len(api.received) == 1 and len(recorded.data) == 1  # sent once, recorded once
     assert traffic.last.upstream_status == 200
     assert recorded.data[0][1]["body"]["string"].startswith('{\n  "id": "chatcmpl-')  # the whole answer
+
+
+def test_requests_through_client_middlewares_are_left_alone_and_the_hint_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Middlewares run inside ``_request``, below the seam: a reply of the seam's would skip
+    them (a retry middleware would never see its 503), so such requests are not the seam's."""
+    import sys
+    import types
+
+    from laios_conformance.seam import stack_hint
+
+    answered = []
+
+    async def answer(request: aiohttp.ClientRequest, handler: Any) -> aiohttp.ClientResponse:
+        answered.append(request.url)
+        raise aiohttp.ClientConnectionError("answered by the middleware")
+
+    async def send() -> None:
+        async with aiohttp.ClientSession(middlewares=(answer,)) as session:
+            await session.post(URL, data=b"{}")
+
+    with interpose(lambda seen, upstream: Reply(body=b"{}")) as traffic, pytest.raises(aiohttp.ClientConnectionError):
+        asyncio.run(send())
+    assert len(traffic) == 0 and len(answered) == 1
+
+    module = types.ModuleType("on_aiohttp.client")
+    module.aiohttp = aiohttp  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    provider = type("Provider", (), {"__module__": module.__name__})()
+    assert stack_hint(provider).endswith(
+        "aiohttp requests sent through client middlewares (ClientSession(middlewares=...)) bypass the seam"
+    )

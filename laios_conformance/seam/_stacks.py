@@ -40,6 +40,12 @@ _BYPASSES_HTTP_CLIENT = (
 )
 
 
+# Client middlewares run inside ClientSession._request, below the seam.
+_BYPASSES_AIOHTTP = (
+    "; aiohttp requests sent through client middlewares (ClientSession(middlewares=...)) bypass the seam"
+)
+
+
 def stack_hint(provider: Any) -> str:
     """What the modules of the provider's packages (its class's and every base class's)
     import, in one clause of a sentence ('' if unknown)."""
@@ -64,6 +70,7 @@ def stack_hint(provider: Any) -> str:
         "cross the seam (sent from a thread the provider did not start while the kit built or called it, "
         "from another process, or through a mock or a transport of its own?)"
         + (_BYPASSES_HTTP_CLIENT if "http.client" in found else "")
+        + (_BYPASSES_AIOHTTP if "aiohttp" in found else "")
     )
 
 

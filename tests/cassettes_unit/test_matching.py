@@ -58,3 +58,13 @@ def test_registered_under_the_name_match_on_uses() -> None:
     register_matchers(recorder)
     assert MATCH_ON[-1] == "json_body"
     assert recorder._get_matchers(MATCH_ON)[-1] is json_body
+
+
+def test_a_json_document_body_matches_the_recorded_bytes() -> None:
+    """vcrpy's aiohttp stub keeps ``json=`` as the document: it is compared as the JSON it is sent as."""
+    json_body(
+        request(body={"stream": True, "model": "m", "messages": [{"role": "user", "content": "hello"}]}),
+        request(body=CONVERSATION),
+    )  # type: ignore[arg-type]
+    with pytest.raises(AssertionError, match=r"\$\.model"):
+        json_body(request(body={"model": "other"}), request(body=b'{"model": "m"}'))  # type: ignore[arg-type]

@@ -268,3 +268,13 @@ def test_the_forms_of_the_key_read_back_from_the_cassette(tmp_path, fake_key: st
         "header:authorization": {f"Bearer {PLACEHOLDER}"},
         "header:x-api-key": {PLACEHOLDER},
     }
+
+
+def test_a_json_document_body_is_scrubbed_as_the_bytes_sent(fake_key: str) -> None:
+    """vcrpy's aiohttp stub records ``json=`` as the document itself, not bytes: the key in
+    it must be redacted all the same (it reached the cassette as it was)."""
+    before_request, _ = make_scrubbers([fake_key])
+    sent = {"model": "m", "auth": {"api_key": fake_key}, "messages": [{"role": "user", "content": "hi"}]}
+    req = before_request(request(body=sent))  # type: ignore[arg-type]
+    assert fake_key not in serialize(cassette_dict((req, response())), laios_yaml)
+    assert json.loads(req.body) == {**sent, "auth": {"api_key": PLACEHOLDER}}

@@ -97,9 +97,14 @@ def test_pieces_arrive_as_separate_reads() -> None:
     async def lines(response: aiohttp.ClientResponse) -> list[bytes]:
         return [line async for line in response.content]
 
+    async def fours(response: aiohttp.ClientResponse) -> list[bytes]:
+        return [piece async for piece in response.content.iter_chunked(4)]
+
     with interpose(lambda seen, upstream: reply):
         assert post(chunks) == [b"d", SSE[1:15], b"\n", SSE[16:]]
         assert post(lines) == SSE.splitlines(keepends=True)
+        pieces = post(fours)
+    assert pieces[:2] == [b"d", b"ata:"] and b"".join(pieces) == SSE  # a read never waits past a piece
 
 
 def test_the_gate_holds_the_rest_back() -> None:
@@ -241,3 +246,42 @@ def test_requests_through_client_middlewares_are_left_alone_and_the_hint_says_wh
     assert stack_hint(provider).endswith(
         "aiohttp requests sent through client middlewares (ClientSession(middlewares=...)) bypass the seam"
     )
+
+
+@pytest.mark.parametrize(
+    "data, body, content_type",
+    [
+        (b"raw", b"raw", "application/octet-stream"),
+        ("café", "café".encode(), "text/plain; charset=utf-8"),
+        ({"a": "1", "b": "é"}, b"a=1&b=%C3%A9", "application/x-www-form-urlencoded"),
+        ([("a", "1")], b"a=1", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_a_body_is_seen_as_aiohttp_sends_it(tmp_path: Path, data: Any, body: bytes, content_type: str) -> None:
+    async def send() -> bytes:
+        async with aiohttp.ClientSession() as session, session.post(URL, data=data) as response:
+            return await response.read()
+
+    with interpose(lambda seen, upstream: Reply(body=b"ok")) as traffic:
+        assert asyncio.run(send()) == b"ok"
+    assert (traffic.last.body, traffic.last.headers["Content-Type"]) == (body, content_type)
+
+
+def test_a_body_readable_once_is_read_by_the_seam_and_sent_as_read() -> None:
+    """An async generator (a streaming upload) is read once: the seam reads it, and the
+    real request (vcrpy's, when recording) sends what the seam read."""
+
+    async def chunks() -> Any:
+        yield b'{"a": '
+        yield b"1}"
+
+    with FakeAPI() as api:
+        url = api.url + "/v1/chat/completions"
+
+        async def send() -> bytes:
+            async with aiohttp.ClientSession() as session, session.post(url, data=chunks()) as response:
+                return await response.read()
+
+        with interpose() as traffic:
+            assert asyncio.run(send()).startswith(b"{")
+    assert traffic.last.body == b'{"a": 1}' == api.received[0].body

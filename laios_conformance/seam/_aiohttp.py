@@ -21,8 +21,10 @@ followed (the real response, redirects followed, is what ``upstream()`` fetches)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
+import http
 import inspect
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -159,11 +161,20 @@ async def _body(aiohttp: Any, session: Any, kwargs: dict[str, Any]) -> tuple[byt
     if hasattr(data, "read") and not isinstance(data, payloads.Payload):
         data = kwargs["data"] = materialized(data)
         return (data.encode("utf-8") if isinstance(data, str) else data), "application/octet-stream"
+    fields = list(data.values() if isinstance(data, dict) else data if isinstance(data, (list, tuple)) else [data])
+    if not isinstance(data, (aiohttp.FormData, payloads.Payload)) and not any(hasattr(f, "read") for f in fields):
+        form = aiohttp.FormData(data)()  # url-encoded: aiohttp encodes it the same again
+        return await form.as_bytes(), form.content_type
+    # Read once (a FormData, a form of files, a payload): sent, and recorded, as the seam read it.
     payload = data() if isinstance(data, aiohttp.FormData) else data
     if not isinstance(payload, payloads.Payload):
         payload = aiohttp.FormData(data)()
     body = await payload.as_bytes()
-    kwargs["data"] = payloads.BytesPayload(body, headers=payload.headers)  # sent as the seam read it
+    from multidict import CIMultiDict
+
+    headers = CIMultiDict(kwargs.get("headers") or {})
+    headers.setdefault("Content-Type", payload.content_type)
+    kwargs["data"], kwargs["headers"] = body, headers
     return body, payload.content_type
 
 
@@ -217,8 +228,6 @@ async def _raise_for_status(session: Any, raise_for_status: Any, response: Any) 
 
 
 def _response(aiohttp: Any, session: Any, reply: Reply, seen: Seen) -> Any:
-    import asyncio
-
     from multidict import CIMultiDict, CIMultiDictProxy
     from yarl import URL
 
@@ -242,8 +251,6 @@ def _response(aiohttp: Any, session: Any, reply: Reply, seen: Seen) -> Any:
 
 
 def _reason(status: int) -> str:
-    import http
-
     try:
         return http.HTTPStatus(status).phrase
     except ValueError:

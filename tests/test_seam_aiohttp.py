@@ -285,3 +285,29 @@ def test_a_body_readable_once_is_read_by_the_seam_and_sent_as_read() -> None:
         with interpose() as traffic:
             assert asyncio.run(send()).startswith(b"{")
     assert traffic.last.body == b'{"a": 1}' == api.received[0].body
+
+
+def test_a_session_kept_across_event_loops_fails_as_it_does_against_the_live_api(tmp_path: Path) -> None:
+    """aiohttp raises "Event loop is closed" on any request of a session whose loop has
+    closed; vcrpy's replay (and a reply of the seam's) would not notice, so the seam raises it."""
+    import vcr
+
+    from laios_conformance.seam._aiohttp import CLOSED_LOOP
+
+    async def make() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession()
+
+    session = asyncio.run(make())
+
+    async def use() -> bytes:
+        async with session.post(URL, json={"q": 1}) as response:
+            return await response.read()
+
+    cassette = tmp_path / "c.yaml"
+    cassette.write_text(CASSETTE)
+    with vcr.VCR(record_mode="none").use_cassette(str(cassette), allow_playback_repeats=True):
+        for handler in (None, lambda seen, upstream: Reply(body=b"{}")):
+            with interpose(handler) as traffic, pytest.raises(RuntimeError) as raised:
+                asyncio.run(use())
+            assert str(raised.value) == CLOSED_LOOP and len(traffic) == 0
+    session._connector = None  # nothing to close on the closed loop; no "unclosed session" warning

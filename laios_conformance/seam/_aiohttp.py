@@ -47,6 +47,8 @@ def interposed(traffic: Traffic) -> Iterator[None]:
     async def _request(session: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
         if traffic.passes_by() or _through_middlewares(session, kwargs):
             return await current(session, method, str_or_url, **kwargs)
+        if session._loop.is_closed():  # vcrpy's replay never touches the loop: aiohttp's first step does
+            raise RuntimeError(CLOSED_LOOP)
         raise_for_status = kwargs.pop("raise_for_status", None)
         seen = await _seen(aiohttp, session, method, str_or_url, kwargs)
         traffic.record(seen)
@@ -78,6 +80,14 @@ def interposed(traffic: Traffic) -> Iterator[None]:
         yield
     finally:
         setattr(session_class, "_request", current)  # noqa: B010
+
+
+CLOSED_LOOP = (
+    "Event loop is closed [laios-conformance: this aiohttp ClientSession was created on an event loop that has "
+    "since closed (a session kept across asyncio.run() calls); aiohttp raises this on every request it makes, "
+    "against the live API. Create the session inside each loop (async with aiohttp.ClientSession() ...), or keep "
+    "one loop for the provider's life]"
+)
 
 
 def _through_middlewares(session: Any, kwargs: dict[str, Any]) -> bool:

@@ -269,3 +269,9 @@ class AiohttpNeverClosesResponse(AiohttpOpenAIStyle):
         self.__dict__.setdefault("_responses", []).append((session, response))  # kept, as a response cache would
         async for line in self.lines(response.content.iter_any()):
             yield line
+
+    def close(self) -> None:
+        """At the end of the run: the sessions are let go (their loops are closed), without a
+        warning for each; the responses were never closed."""
+        for session, _ in self.__dict__.get("_responses", []):
+            session.detach()

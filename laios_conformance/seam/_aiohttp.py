@@ -67,8 +67,7 @@ def interposed(traffic: Traffic) -> Iterator[None]:
         except _NeedsUpstream:  # the handler wants the real response: await it, then ask again
             response = await _noting_errors(seen, fetch())
             fetched = (response, await response.read())
-            outcome = Exchange(seen, lambda: fetched, _as_reply).decide(traffic.handler)
-            assert outcome is not None  # the fetched response is delivered as a copy
+            outcome = Exchange(seen, lambda: fetched, _as_reply).decide(traffic.handler) or _as_reply(fetched)
         if isinstance(outcome, Fault):
             raise _fault_error(aiohttp, outcome, seen)
         delivered = _response(aiohttp, session, outcome, seen)
@@ -151,7 +150,6 @@ async def _seen(aiohttp: Any, session: Any, method: str, str_or_url: Any, kwargs
 async def _body(aiohttp: Any, session: Any, kwargs: dict[str, Any]) -> tuple[bytes, str | None]:
     """The request body's bytes and the content type aiohttp gives it. A body that can be
     read only once (a file, an async iterator) is read here and sent as read."""
-    payloads = aiohttp.payload
     if kwargs.get("json") is not None:
         dumps_bytes = getattr(session, "_json_serialize_bytes", None)
         if dumps_bytes is not None:
@@ -168,20 +166,26 @@ async def _body(aiohttp: Any, session: Any, kwargs: dict[str, Any]) -> tuple[byt
         data = b"".join([bytes(chunk) async for chunk in data])
         kwargs["data"] = data
         return data, "application/octet-stream"
-    if hasattr(data, "read") and not isinstance(data, payloads.Payload):
+    if hasattr(data, "read") and not isinstance(data, aiohttp.payload.Payload):
         data = kwargs["data"] = materialized(data)
         return (data.encode("utf-8") if isinstance(data, str) else data), "application/octet-stream"
+    return await _form_body(aiohttp, data, kwargs)
+
+
+async def _form_body(aiohttp: Any, data: Any, kwargs: dict[str, Any]) -> tuple[bytes, str | None]:
+    """A form's or a payload's bytes. One that can be read only once (a ``FormData``, a form
+    of files, a payload) is sent, and recorded, as the seam read it."""
+    from multidict import CIMultiDict
+
+    payloads = aiohttp.payload
     fields = list(data.values() if isinstance(data, dict) else data if isinstance(data, (list, tuple)) else [data])
     if not isinstance(data, (aiohttp.FormData, payloads.Payload)) and not any(hasattr(f, "read") for f in fields):
         form = aiohttp.FormData(data)()  # url-encoded: aiohttp encodes it the same again
         return await form.as_bytes(), form.content_type
-    # Read once (a FormData, a form of files, a payload): sent, and recorded, as the seam read it.
     payload = data() if isinstance(data, aiohttp.FormData) else data
     if not isinstance(payload, payloads.Payload):
         payload = aiohttp.FormData(data)()
     body = await payload.as_bytes()
-    from multidict import CIMultiDict
-
     headers = CIMultiDict(kwargs.get("headers") or {})
     headers.setdefault("Content-Type", payload.content_type)
     kwargs["data"], kwargs["headers"] = body, headers

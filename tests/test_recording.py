@@ -636,7 +636,9 @@ def _write_synced(path, data):
         file.write(data[: len(data) // 2])
         file.flush()
         os.fsync(file.fileno())
-        SIGNAL.write_text(str(path))
+        ready = SIGNAL.with_suffix(".partial")  # whole before it exists: the test polls for it
+        ready.write_text(str(path))
+        os.replace(ready, SIGNAL)
         deadline = time.monotonic() + 10
         while not RELEASE.exists():  # never created: the test kills us first
             if time.monotonic() > deadline:

@@ -152,6 +152,23 @@ def test_closing_early_is_observed_and_reading_to_the_end_is_not_closing() -> No
         asyncio.run(open_read_all_then_close())
 
 
+@pytest.mark.parametrize("owner", [True, False])
+def test_closing_a_session_closes_the_responses_on_its_connector_if_it_owns_it(owner: bool) -> None:
+    with interpose(lambda seen, upstream: Reply(body=SSE, cuts=[16])) as traffic:
+
+        async def open_then_close_the_session() -> tuple[bool, bool]:
+            connector = aiohttp.TCPConnector()
+            session = aiohttp.ClientSession(connector=connector, connector_owner=owner)
+            response = await session.post(URL, data=b"{}")
+            await response.content.readline()
+            await session.close()
+            by_the_session = traffic.last.closed.is_set()
+            await connector.close()
+            return by_the_session, traffic.last.closed.is_set()
+
+        assert asyncio.run(open_then_close_the_session()) == (owner, True)
+
+
 def test_raise_for_status_applies_to_the_seam_s_reply() -> None:
     with (
         interpose(lambda seen, upstream: Reply(status=503, body=b"busy")),

@@ -99,6 +99,30 @@ def test_careful_provider_passes_and_each_twin_fails_where_its_httpx_twin_fails(
         ), (name, statuses)
 
 
+def test_aiohttp_habits_are_judged_on_cassettes_that_name_headers_as_aiohttp_reads_them(
+    pytester: pytest.Pytester,
+) -> None:
+    """aiohttp records ``Content-Type``, not ``content-type``: the stream is still known as
+    server-sent events (and cut at lone CRs); and a stream whose session, not its response,
+    is closed on stopping is closed (the session's connector closes its connections)."""
+    text = (STACK_CASSETTES / "AiohttpOpenAIStyle" / "stream-rechunk.yaml").read_text(encoding="utf-8")
+    assert "Content-Type:\n      - text/event-stream" in text
+    twins = [
+        "tests.providers.defective_stacks:AiohttpEndsLinesAtLfOnly",
+        "tests.providers.aiohttp_style:AiohttpClosesTheSession",
+    ]
+    selection = ("-k", "stream_rechunk or stream_closes", "--laios-allow-partial")
+    statuses = judged(pytester, STACKS["aiohttp"], twins, *selection)
+    picked = {name: {c: s for c, s in by_clause.items() if s != "not-run"} for name, by_clause in statuses.items()}
+    assert picked == {
+        "AiohttpOpenAIStyle": {"stream-rechunk": "passed", "stream-closes": "passed"},
+        "AiohttpEndsLinesAtLfOnly": {"stream-rechunk": "failed", "stream-closes": "passed"},
+        "AiohttpClosesTheSession": {"stream-rechunk": "passed", "stream-closes": "passed"},
+    }
+    report = load_verdict(pytester.path / "verdict.json")
+    assert "CR line endings" in report["providers"][1]["clauses"]["stream-rechunk"]["message"]
+
+
 def test_committed_cassettes_hold_no_key_and_name_their_sources() -> None:
     provenance = (STACK_CASSETTES / "PROVENANCE.md").read_text(encoding="utf-8")
     for class_name in ("RequestsOpenAIStyle", "UrllibOpenAIStyle", "AiohttpOpenAIStyle"):

@@ -26,6 +26,7 @@ import contextlib
 import errno
 import http
 import inspect
+import weakref
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -43,6 +44,20 @@ def interposed(traffic: Traffic) -> Iterator[None]:
 
     session_class = aiohttp.ClientSession
     current = session_class.__dict__["_request"]  # vcrpy's stub, while a cassette is open
+    connector_close = aiohttp.BaseConnector.__dict__["close"]
+    delivered_by: weakref.WeakKeyDictionary[Any, list[Seen]] = weakref.WeakKeyDictionary()
+
+    def close(connector: Any, *args: Any, **kwargs: Any) -> Any:
+        """Closing the connector (as a session that owns it does on closing) closes every
+        connection it holds, and so every response still open on one."""
+        for seen in delivered_by.pop(connector, ()):
+            seen.closed.set()
+        return connector_close(connector, *args, **kwargs)
+
+    def delivering(session: Any, seen: Seen, response: Any) -> Any:
+        if session.connector is not None:
+            delivered_by.setdefault(session.connector, []).append(seen)
+        return response
 
     async def _request(session: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
         if traffic.passes_by() or _through_middlewares(session, kwargs):
@@ -61,7 +76,7 @@ def interposed(traffic: Traffic) -> Iterator[None]:
             if outcome is None:
                 response = await _noting_errors(seen, fetch())
                 seen.status = seen.upstream_status = response.status
-                delivered = _tracked(response, seen)
+                delivered = delivering(session, seen, _tracked(response, seen))
                 await _raise_for_status(session, raise_for_status, delivered)
                 return delivered
         except _NeedsUpstream:  # the handler wants the real response: await it, then ask again
@@ -70,15 +85,17 @@ def interposed(traffic: Traffic) -> Iterator[None]:
             outcome = Exchange(seen, lambda: fetched, _as_reply).decide(traffic.handler) or _as_reply(fetched)
         if isinstance(outcome, Fault):
             raise _fault_error(aiohttp, outcome, seen)
-        delivered = _response(aiohttp, session, outcome, seen)
+        delivered = delivering(session, seen, _response(aiohttp, session, outcome, seen))
         await _raise_for_status(session, raise_for_status, delivered)
         return delivered
 
     setattr(session_class, "_request", _request)  # noqa: B010  (mypy: no assigning to methods)
+    setattr(aiohttp.BaseConnector, "close", close)  # noqa: B010
     try:
         yield
     finally:
         setattr(session_class, "_request", current)  # noqa: B010
+        setattr(aiohttp.BaseConnector, "close", connector_close)  # noqa: B010
 
 
 CLOSED_LOOP = (

@@ -55,6 +55,11 @@ class Reply:
     pace: float = 0.0
     delivered: int = 0
 
+    def __post_init__(self) -> None:
+        # Names as aiohttp, urllib3 and http.client read them off the wire ("Content-Type"):
+        # HTTP's are case-insensitive, and the kit looks them up in lower case.
+        self.headers = {name.lower(): value for name, value in self.headers.items()}
+
     def pieces(self) -> list[bytes]:
         end = len(self.body) if self.drop_at is None else min(self.drop_at, len(self.body))
         bounds = sorted({c for c in self.cuts if 0 < c < end})

@@ -124,3 +124,18 @@ class AiohttpOpenAIStyle(OpenAIChatProvider):
                 yield line
         if pending:
             yield pending.removesuffix(b"\r")
+
+
+class AiohttpClosesTheSession(AiohttpOpenAIStyle):
+    """Careful too, closing only its session: ``async with`` the session, not the response.
+    A session that owns its connector closes the connector's connections on closing, the
+    streamed response's among them, so a stream stopped early is closed all the same."""
+
+    async def stream_lines(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        async with self.session() as session:
+            response = await self.post(session, body)
+            try:
+                async for line in self.lines(response.content.iter_any()):
+                    yield line
+            except TRANSPORT_ERRORS as exc:
+                raise ProviderError(f"stream broken: {type(exc).__name__}") from exc

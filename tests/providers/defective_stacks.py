@@ -275,3 +275,14 @@ class AiohttpNeverClosesResponse(AiohttpOpenAIStyle):
         warning for each; the responses were never closed."""
         for session, _ in self.__dict__.get("_responses", []):
             session.detach()
+
+
+class AiohttpEndsLinesAtLfOnly(AiohttpOpenAIStyle):
+    """Fails stream-rechunk (its CR line endings case): reads lines with ``async for line in
+    response.content``, which aiohttp ends at LF only, so a stream whose lines end in a lone
+    CR (as SSE allows) is one line."""
+
+    async def stream_lines(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        async with self.session() as session, await self.post(session, body) as response:
+            async for line in response.content:
+                yield line.rstrip(b"\r\n")

@@ -232,6 +232,32 @@ def test_recording_through_vcrpy_still_works_with_the_seam_in_front(tmp_path: Pa
     assert recorded.data[0][1]["body"]["string"].startswith('{\n  "id": "chatcmpl-')  # the whole answer
 
 
+def test_a_session_s_base_url_reaches_vcrpy_which_records_and_replays_the_whole_url(tmp_path: Path) -> None:
+    """vcrpy's stub ignores ``base_url``: handed the bare path, it recorded ``v1/...`` and
+    then matched no cassette recorded with the whole URL."""
+    import vcr
+
+    def send(base_url: str) -> bytes:
+        async def run() -> bytes:
+            async with (
+                aiohttp.ClientSession(base_url=base_url) as session,
+                session.post("v1/chat/completions", json={"q": 1}) as response,
+            ):
+                return await response.read()
+
+        return asyncio.run(run())
+
+    with FakeAPI() as api:
+        with vcr.VCR(record_mode="once").use_cassette(str(tmp_path / "c.yaml")) as recorded, interpose():
+            assert send(api.url + "/").startswith(b'{\n  "id": ')
+        assert recorded.data[0][0].uri == api.url + "/v1/chat/completions"
+    cassette = tmp_path / "d.yaml"
+    cassette.write_text(CASSETTE)
+    with vcr.VCR(record_mode="none").use_cassette(str(cassette)), interpose() as traffic:
+        assert send("https://api.example.invalid/") == b"recorded body"
+    assert traffic.last.url == URL
+
+
 def test_requests_through_client_middlewares_are_left_alone_and_the_hint_says_why(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

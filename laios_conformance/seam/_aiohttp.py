@@ -69,7 +69,7 @@ def interposed(traffic: Traffic) -> Iterator[None]:
         traffic.record(seen)
 
         def fetch() -> Any:  # aiohttp's own status check comes after the handler's say
-            return current(session, method, str_or_url, raise_for_status=False, **kwargs)
+            return current(session, method, _joined(session, str_or_url), raise_for_status=False, **kwargs)
 
         try:
             outcome = Exchange(seen, _upstream_unfetched, _as_reply).decide(traffic.handler)
@@ -104,6 +104,20 @@ CLOSED_LOOP = (
     "against the live API. Create the session inside each loop (async with aiohttp.ClientSession() ...), or keep "
     "one loop for the provider's life]"
 )
+
+
+def _joined(session: Any, str_or_url: Any) -> Any:
+    """The URL with the session's ``base_url`` joined in, for vcrpy's stub, which ignores
+    ``base_url`` (it would match and record the bare path), where aiohttp takes an absolute
+    URL beside a ``base_url`` (3.11 and later; before, the URL goes on as given)."""
+    if getattr(session, "_base_url", None) is None:
+        return str_or_url
+    url = session._build_url(str_or_url)
+    try:
+        session._build_url(url)
+    except AssertionError:
+        return str_or_url
+    return url
 
 
 def _through_middlewares(session: Any, kwargs: dict[str, Any]) -> bool:

@@ -123,6 +123,18 @@ def test_aiohttp_habits_are_judged_on_cassettes_that_name_headers_as_aiohttp_rea
     assert "CR line endings" in report["providers"][1]["clauses"]["stream-rechunk"]["message"]
 
 
+def test_an_aiohttp_read_timeout_alone_fails_timeout_set_and_is_told_to_bound_connecting(
+    pytester: pytest.Pytester,
+) -> None:
+    twin = "tests.providers.defective_stacks:AiohttpReadTimeoutOnly"
+    statuses = judged(pytester, STACKS["aiohttp"], [twin], "-k", "timeout_set", "--laios-allow-partial")
+    assert statuses["AiohttpReadTimeoutOnly"]["timeout-set"] == "failed"
+    assert statuses["AiohttpOpenAIStyle"]["timeout-set"] == "passed"
+    message = load_verdict(pytester.path / "verdict.json")["providers"][1]["clauses"]["timeout-set"]["message"]
+    assert "no finite connect timeout" in message
+    assert "with ``sock_read`` and ``sock_connect``" in " ".join(message.split())
+
+
 def test_committed_cassettes_hold_no_key_and_name_their_sources() -> None:
     provenance = (STACK_CASSETTES / "PROVENANCE.md").read_text(encoding="utf-8")
     for class_name in ("RequestsOpenAIStyle", "UrllibOpenAIStyle", "AiohttpOpenAIStyle"):

@@ -544,8 +544,9 @@ def test_timeout_set(provider: Any) -> None:
     **How to fix**: create your httpx client with ``timeout=httpx.Timeout(<seconds>)``
     (never ``timeout=None``), for both ``generate`` and ``generate_stream``; on
     ``requests`` pass ``timeout=(connect, read)`` to every call, on ``urllib.request``
-    ``urlopen(..., timeout=<seconds>)``, on ``aiohttp`` a ``ClientTimeout`` with
-    ``sock_read`` or ``total`` set (``ClientTimeout(total=None)`` alone waits forever).
+    ``urlopen(..., timeout=<seconds>)``, on ``aiohttp`` a ``ClientTimeout`` with ``total``
+    set, or with ``sock_read`` and ``sock_connect`` (``ClientTimeout(total=None)`` alone waits
+    forever; ``ClientTimeout(sock_read=...)`` alone leaves connecting unbounded).
     """
     cases = Cases()
     for name, traffic in requests_of_each_call(provider, 500):

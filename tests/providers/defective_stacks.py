@@ -286,3 +286,11 @@ class AiohttpEndsLinesAtLfOnly(AiohttpOpenAIStyle):
         async with self.session() as session, await self.post(session, body) as response:
             async for line in response.content:
                 yield line.rstrip(b"\r\n")
+
+
+class AiohttpReadTimeoutOnly(AiohttpOpenAIStyle):
+    """Fails timeout-set: ``ClientTimeout(sock_read=...)`` alone, which leaves ``total``,
+    ``connect`` and ``sock_connect`` unset, so connecting is never bounded."""
+
+    def client_timeout(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(sock_read=self.timeout)

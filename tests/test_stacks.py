@@ -135,6 +135,18 @@ def test_an_aiohttp_read_timeout_alone_fails_timeout_set_and_is_told_to_bound_co
     assert "with ``sock_read`` and ``sock_connect``" in " ".join(message.split())
 
 
+def test_a_key_in_an_aiohttp_error_s_request_info_is_a_leak_and_the_message_says_where(
+    pytester: pytest.Pytester,
+) -> None:
+    twin = "tests.providers.defective_stacks:AiohttpChainsClientResponseError"
+    statuses = judged(pytester, STACKS["aiohttp"], [twin], "-k", "no_secret_leak", "--laios-allow-partial")
+    assert statuses["AiohttpChainsClientResponseError"]["no-secret-leak"] == "failed"
+    assert statuses["AiohttpOpenAIStyle"]["no-secret-leak"] == "passed"
+    message = load_verdict(pytester.path / "verdict.json")["providers"][1]["clauses"]["no-secret-leak"]["message"]
+    assert "exception on HTTP 401 (ProviderError or its chain): contains the API key (aiohttp's" in message
+    assert "ClientResponseError keeps the request's headers" in message
+
+
 def test_committed_cassettes_hold_no_key_and_name_their_sources() -> None:
     provenance = (STACK_CASSETTES / "PROVENANCE.md").read_text(encoding="utf-8")
     for class_name in ("RequestsOpenAIStyle", "UrllibOpenAIStyle", "AiohttpOpenAIStyle"):

@@ -142,7 +142,8 @@ def test_no_secret_leak(
     arguments), as it is or base64-encoded (as in HTTP Basic credentials), in ``repr``/``str``
     of the provider and of its response; in the whole chain of every exception raised on
     HTTP 401, 500, a connection error and a malformed body
-    (``str``, ``repr``, ``args``, attributes, ``__cause__`` and ``__context__``, tracebacks);
+    (``str``, ``repr``, ``args``, attributes, ``__cause__`` and ``__context__``,
+    tracebacks);
     in every log record of every logger at every level, DEBUG included; in every warning;
     in anything written to stdout or stderr, also straight to file descriptors 1 and 2,
     during a successful call, a consumed stream and the failing calls; in the provider's
@@ -155,7 +156,9 @@ def test_no_secret_leak(
     characters: so short a value turns up in ordinary text, and could not be hunted reliably.
 
     **How to fix**: keep the key out of ``__repr__`` and messages (show a prefix at most); do
-    not log or print request headers or URLs that carry it, at any level.
+    not log or print request headers or URLs that carry it, at any level; on aiohttp, check
+    ``response.status`` and raise your own exception rather than catch a ``ClientResponseError``
+    (it keeps the request's headers, and any exception raised while handling it keeps it).
     """
     secrets = [s for s in laios_provider_spec.secrets if s]
     if not secrets:
@@ -170,9 +173,9 @@ def test_no_secret_leak(
     cases = Cases()
     forms = [*secrets, *(form for secret in secrets for form in base64_forms(secret))]  # as in Basic credentials
 
-    def check(where: str, text: str) -> None:
+    def check(where: str, text: str, hint: str = "") -> None:
         if any(form in text for form in forms):
-            cases.fail(where, "contains the API key")
+            cases.fail(where, "contains the API key" + hint)
 
     check("repr(provider)", repr(provider))
     check("str(provider)", str(provider))
@@ -198,7 +201,8 @@ def test_no_secret_leak(
                 try:
                     call_generate(provider)
                 except Exception as exc:
-                    check(f"exception on {label} ({type(exc).__name__} or its chain)", exception_texts(exc))
+                    where = f"exception on {label} ({type(exc).__name__} or its chain)"
+                    check(where, exception_texts(exc), _request_info_hint(exc, forms))
     for record in records:
         check(f"log record from {record.name!r} at {record.levelname}", _log_text(record))
     for warning in caught:
@@ -208,6 +212,19 @@ def test_no_secret_leak(
         if path.is_file():
             check(f"cassette {path.name}", path.read_text(encoding="utf-8", errors="replace"))
     cases.conclude()
+
+
+def _request_info_hint(exc: BaseException, forms: list[str]) -> str:
+    """Where the key is when it is in an aiohttp error's ``request_info``, which its ``repr`` shows."""
+    for link in whole_chain(exc):
+        if any(form in repr(getattr(link, "request_info", "")) for form in forms):
+            return (
+                f" (aiohttp's {type(link).__name__} keeps the request's headers, the key among them, in its "
+                "request_info, which its repr shows; an exception raised while handling it keeps it as "
+                "__context__, even `from None`: check response.status and raise your own instead of "
+                "raise_for_status())"
+            )
+    return ""
 
 
 @clause("key-reaches-request", "must")

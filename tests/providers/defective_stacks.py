@@ -294,3 +294,15 @@ class AiohttpReadTimeoutOnly(AiohttpOpenAIStyle):
 
     def client_timeout(self) -> aiohttp.ClientTimeout:
         return aiohttp.ClientTimeout(sock_read=self.timeout)
+
+
+class AiohttpChainsClientResponseError(AiohttpOpenAIStyle):
+    """Fails no-secret-leak: checks the status with ``raise_for_status()`` and wraps the
+    ``ClientResponseError`` (``from exc``), whose ``request_info`` holds the request's
+    headers, ``Authorization`` among them, and whose ``repr`` shows them."""
+
+    async def check_status(self, response: aiohttp.ClientResponse) -> None:
+        try:
+            response.raise_for_status()
+        except aiohttp.ClientResponseError as exc:
+            raise AiohttpError(f"HTTP {exc.status}: {exc.message}") from exc

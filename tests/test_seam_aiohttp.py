@@ -258,6 +258,29 @@ def test_a_session_s_base_url_reaches_vcrpy_which_records_and_replays_the_whole_
     assert traffic.last.url == URL
 
 
+@pytest.mark.filterwarnings("ignore:.*auth.*is deprecated:DeprecationWarning")  # aiohttp 3.14: auth=, BasicAuth
+def test_a_session_s_auth_reaches_vcrpy_which_records_where_the_key_went(tmp_path: Path) -> None:
+    """vcrpy's stub records only a request's ``auth``: a ``ClientSession(auth=...)``'s cassettes
+    kept no Authorization header, and key-reaches-request had no recorded place to hold to."""
+    import vcr
+
+    auth = aiohttp.BasicAuth("user", "sk-session")
+
+    async def run(url: str) -> bytes:
+        async with aiohttp.ClientSession(auth=auth) as session, session.post(url, json={"q": 1}) as response:
+            return await response.read()
+
+    with (
+        FakeAPI() as api,
+        vcr.VCR(record_mode="once").use_cassette(str(tmp_path / "c.yaml")) as recorded,
+        interpose() as traffic,
+    ):
+        assert asyncio.run(run(api.url + "/v1/chat/completions")).startswith(b'{\n  "id": ')
+    sent = auth.encode()
+    assert api.received[0].headers["Authorization"] == traffic.last.headers["Authorization"] == sent
+    assert recorded.data[0][0].headers["AUTHORIZATION"] == sent
+
+
 def test_requests_through_client_middlewares_are_left_alone_and_the_hint_says_why(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

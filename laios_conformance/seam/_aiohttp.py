@@ -46,6 +46,7 @@ def interposed(traffic: Traffic) -> Iterator[None]:
     current = session_class.__dict__["_request"]  # vcrpy's stub, while a cassette is open
     connector_close = aiohttp.BaseConnector.__dict__["close"]
     delivered_by: weakref.WeakKeyDictionary[Any, list[Seen]] = weakref.WeakKeyDictionary()
+    recorder = hasattr(current, "__wrapped__")  # vcrpy's stub wraps aiohttp's method
 
     def close(connector: Any, *args: Any, **kwargs: Any) -> Any:
         """Closing the connector (as a session that owns it does on closing) closes every
@@ -69,7 +70,8 @@ def interposed(traffic: Traffic) -> Iterator[None]:
         traffic.record(seen)
 
         def fetch() -> Any:  # aiohttp's own status check comes after the handler's say
-            return current(session, method, _joined(session, str_or_url), raise_for_status=False, **kwargs)
+            options = _with_session_auth(session, str_or_url, kwargs) if recorder else kwargs
+            return current(session, method, _joined(session, str_or_url), raise_for_status=False, **options)
 
         try:
             outcome = Exchange(seen, _upstream_unfetched, _as_reply).decide(traffic.handler)
@@ -118,6 +120,19 @@ def _joined(session: Any, str_or_url: Any) -> Any:
     except AssertionError:
         return str_or_url
     return url
+
+
+def _with_session_auth(session: Any, str_or_url: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The request's options with the session's ``auth`` (``ClientSession(auth=...)``) as its
+    own, for vcrpy's stub, which records only a request's ``auth``: its cassettes would keep
+    no trace of where the key went. aiohttp sends the two alike (warning that a request's
+    ``auth`` is deprecated, as it warned when the session was given one)."""
+    auth = getattr(session, "_default_auth", None)
+    if auth is None or kwargs.get("auth") is not None or session._build_url(str_or_url).user:
+        return kwargs
+    if any(str(name).lower() == "authorization" for name in (kwargs.get("headers") or {})):
+        return kwargs  # aiohttp refuses the pair: left for it to say so
+    return {**kwargs, "auth": auth}
 
 
 def _through_middlewares(session: Any, kwargs: dict[str, Any]) -> bool:

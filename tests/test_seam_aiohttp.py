@@ -377,3 +377,37 @@ def test_a_session_kept_across_event_loops_fails_as_it_does_against_the_live_api
                 asyncio.run(use())
             assert str(raised.value) == CLOSED_LOOP and len(traffic) == 0
     session._connector = None  # nothing to close on the closed loop; no "unclosed session" warning
+
+
+def test_a_session_used_on_another_open_loop_fails_as_it_does_against_the_live_api(tmp_path: Path) -> None:
+    """A loop per call (``new_event_loop()``, never closed) around one kept session: live, its
+    requests fail with "attached to a different loop" or hang; vcrpy's replay answered them.
+    What to do fits in the 200 characters of an error's message that the verdict keeps."""
+    import vcr
+
+    from laios_conformance.seam._aiohttp import CLOSED_LOOP, OTHER_LOOP
+
+    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+
+    async def make() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession()
+
+    async def use() -> bytes:
+        async with session.post(URL, json={"q": 1}) as response:
+            return await response.read()
+
+    session = first.run_until_complete(make())
+    cassette = tmp_path / "c.yaml"
+    cassette.write_text(CASSETTE)
+    try:
+        with vcr.VCR(record_mode="none").use_cassette(str(cassette), allow_playback_repeats=True):
+            with interpose() as traffic:
+                assert first.run_until_complete(use()) == b"recorded body"
+            with interpose() as traffic, pytest.raises(RuntimeError) as raised:
+                second.run_until_complete(use())
+        assert str(raised.value) == OTHER_LOOP and len(traffic) == 0
+        assert all("create the session inside each loop" in text[:200] for text in (CLOSED_LOOP, OTHER_LOOP))
+    finally:
+        first.run_until_complete(session.close())
+        first.close()
+        second.close()

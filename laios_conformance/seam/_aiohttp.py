@@ -63,8 +63,8 @@ def interposed(traffic: Traffic) -> Iterator[None]:
     async def _request(session: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
         if traffic.passes_by() or _through_middlewares(session, kwargs):
             return await current(session, method, str_or_url, **kwargs)
-        if session._loop.is_closed():  # vcrpy's replay never touches the loop: aiohttp's first step does
-            raise RuntimeError(CLOSED_LOOP)
+        if session._loop is not asyncio.get_running_loop():  # vcrpy's replay never touches the loop
+            raise RuntimeError(CLOSED_LOOP if session._loop.is_closed() else OTHER_LOOP)
         raise_for_status = kwargs.pop("raise_for_status", None)
         seen = await _seen(aiohttp, session, method, str_or_url, kwargs)
         traffic.record(seen)
@@ -100,11 +100,14 @@ def interposed(traffic: Traffic) -> Iterator[None]:
         setattr(aiohttp.BaseConnector, "close", connector_close)  # noqa: B010
 
 
+# Each short enough that what to do survives the kit's cut of an error's message (200 characters).
 CLOSED_LOOP = (
-    "Event loop is closed [laios-conformance: this aiohttp ClientSession was created on an event loop that has "
-    "since closed (a session kept across asyncio.run() calls); aiohttp raises this on every request it makes, "
-    "against the live API. Create the session inside each loop (async with aiohttp.ClientSession() ...), or keep "
-    "one loop for the provider's life]"
+    "Event loop is closed [laios-conformance: an aiohttp ClientSession whose loop has closed fails every "
+    "request live; create the session inside each loop, or keep one loop for the provider's life]"
+)
+OTHER_LOOP = (
+    "attached to a different loop [laios-conformance: an aiohttp ClientSession used on another event loop "
+    "than its own fails or hangs live; create the session inside each loop, or keep one loop]"
 )
 
 

@@ -204,3 +204,37 @@ def test_urllib3_retry_that_raises_on_a_persisting_status_is_told_to_hand_the_re
     assert "urllib3's Retry gave up on the status with MaxRetryError: mount it with raise_on_status=False" in message
     assert "HTTP 400" not in message  # not retried: its response came back
     assert "raise_on_status=False" in raising["error-carries-message"]["message"]
+
+
+@pytest.mark.xdist_group("stack-aiohttp-native")
+def test_aiohttp_anthropic_and_ollama_pass_on_the_reference_cassettes_and_their_twins_fail_where_they_differ(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SSE with named events and NDJSON on aiohttp, replaying the reference providers' cassettes."""
+    monkeypatch.delenv("CI", raising=False)
+    root = pytester.path / "cassettes"
+    root.mkdir()
+    families = {"AiohttpAnthropic": "AnthropicClient", "AiohttpOllama": "OllamaClient"}
+    targets = [*families, "AiohttpAnthropicLfOnly", "AiohttpOllamaBuffers"]
+    for name in targets:
+        family = next(cassettes for prefix, cassettes in families.items() if name.startswith(prefix))
+        (root / name).symlink_to(STACK_CASSETTES.parents[2] / "cassettes" / family, target_is_directory=True)
+    report = pytester.path / "verdict.json"
+    pytester.runpytest_inprocess(
+        *[f"--laios-provider=tests.providers.aiohttp_native:{name}" for name in targets],
+        f"--laios-cassette-dir={root}",
+        f"--laios-report={report}",
+        "--laios-strict",
+        "-p",
+        "no:cacheprovider",
+    )
+    providers = load_verdict(report)["providers"]
+    unpassed = [{cid: c["status"] for cid, c in p["clauses"].items() if c["status"] != "passed"} for p in providers]
+    skipped = OPT_IN | {"refusal-visible"}  # a refusal field is OpenAI's alone, as for the reference providers
+    keyless = skipped | {"no-secret-leak", "key-reaches-request", "headers-reach-request"}  # Ollama's native API
+    assert unpassed == [
+        dict.fromkeys(skipped, "skipped"),
+        dict.fromkeys(keyless, "skipped"),
+        {**dict.fromkeys(skipped, "skipped"), "stream-rechunk": "failed"},
+        {**dict.fromkeys(keyless, "skipped"), "stream-incremental": "failed"},
+    ]

@@ -122,10 +122,8 @@ _CONNECT_FAULTS = (Fault.CONNECT_ERROR, Fault.CONNECT_TIMEOUT)
 # alive, so the transport's pool then holds a connection bound to that loop.
 _POOL_LOOPS: weakref.WeakKeyDictionary[Any, asyncio.AbstractEventLoop] = weakref.WeakKeyDictionary()
 CLOSED_LOOP = (
-    "Event loop is closed [laios-conformance: this async client's pool keeps a connection opened on an event "
-    "loop that has since closed (an asyncio.run() per call on one client); httpcore raises this when it reuses "
-    "the connection, as it does against the live API. Create the async client inside each loop, or keep one "
-    "loop for the provider's life]"
+    "Event loop is closed [laios-conformance: an async client kept across asyncio.run() calls reuses a "
+    "connection of a closed loop, which fails live; create the client inside each loop, or keep one loop]"
 )
 
 

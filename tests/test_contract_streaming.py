@@ -20,6 +20,7 @@ DEFECTS = {
     "DropsLastDelta": {"stream-join", "stream-rechunk", "content-fidelity", "stream-incremental", "thread-safety"},
     "StripsDeltas": {"stream-join", "stream-rechunk", "content-fidelity"},
     "DecodesEachRead": {"stream-rechunk"},
+    "DecodesEachReadKeepingLines": {"stream-rechunk"},
     "BuffersWholeStream": {"stream-incremental"},
     "LagsOneEventYieldingEmpties": {"stream-incremental"},
     "SwallowsDisconnect": {"stream-raises"},
@@ -41,6 +42,7 @@ DEFECTS = {
     "RequiresDoneMarker": {"stream-end-marker"},
     "NeverClosesResponse": {"stream-closes"},
     "FormatsJsonByHand": {"message-fidelity"},
+    "DropsRepeatedMessages": {"message-fidelity"},
     "StripsReply": {"content-fidelity"},
     "KeepsAnswerOnSelf": {"thread-safety"},
     "IgnoresEndMarker": {"stream-end-marker"},
@@ -85,6 +87,21 @@ def test_failures_show_the_minimal_example(run_kit) -> None:
     )
     run = run_kit(D + "FormatsJsonByHand", "-k", "message_fidelity")
     assert "content with surrounding whitespace: the request body is not valid JSON" in run.message("message-fidelity")
+
+
+def test_an_ascii_recording_still_judges_characters_split_across_reads(run_kit) -> None:
+    # The recorded answer is ASCII: only the stream rewritten to a non-ASCII answer has
+    # characters for a network cut to split.
+    run = run_kit(D + "DecodesEachReadKeepingLines", "-k", "rechunk", "--laios-allow-partial")
+    assert run.statuses() == {"stream-rechunk": "failed"}
+    assert "cuts inside multi-byte UTF-8 characters of a non-ASCII answer: " in run.message("stream-rechunk")
+
+
+def test_a_repeated_message_is_judged_whatever_hypothesis_draws(run_kit, monkeypatch) -> None:
+    monkeypatch.setenv("CI", "1")  # the derandomized profile CI gates with never drew a repeat
+    run = run_kit(D + "DropsRepeatedMessages", "-k", "message_fidelity", "--laios-allow-partial")
+    assert run.statuses() == {"message-fidelity": "failed"}
+    assert "a repeated message: the user message 'Continue.' is not in the request" in run.message("message-fidelity")
 
 
 def test_non_streaming_provider_is_judged_on_join_and_raises_only(run_kit) -> None:

@@ -21,7 +21,7 @@ import pytest
 
 from ..clauses import clause, note
 from ..seam import Reply, Seen
-from ._hypothesis import cut_points, run_property
+from ._hypothesis import MULTIBYTE_CUTS, cut_points, run_property
 from ._support import (
     Cases,
     Recorded,
@@ -460,7 +460,8 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
     character can be split across reads. A provider that decodes each read on its own
     garbles ``é`` into ``\\ufffd\\ufffd`` or drops half an event under real-world latency.
 
-    **Checks**: 1-byte pieces; cuts inside every multi-byte character, inside ``\\r\\n``,
+    **Checks**: 1-byte pieces; cuts inside every multi-byte character (of the recorded
+    stream rewritten to carry a non-ASCII answer when its own is ASCII), inside ``\\r\\n``,
     inside ``data:`` lines and between events; a server-sent-event stream again with its
     line endings rewritten to CRLF and to a lone CR (both allowed by the SSE specification
     and used by real services), cut after every CR; then cut points chosen by hypothesis.
@@ -480,9 +481,12 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
     def problem_with(cuts: list[int]) -> str | None:
         return stream_text_problem(*joined_stream(provider, recorded.with_body(body, cuts=cuts)), expected)
 
-    for case, cuts in cut_points(body).items():
+    named_cuts = cut_points(body)
+    for case, cuts in named_cuts.items():
         problem = problem_with(cuts)
         cases.fail(case, problem) if problem else cases.ok(case)
+    if MULTIBYTE_CUTS not in named_cuts:  # an ASCII answer has no character for a cut to split
+        _judge_multibyte_answer(cases, provider, recorded)
     if is_event_stream(recorded):
         for case, eol in (("CRLF line endings", b"\r\n"), ("CR line endings", b"\r")):
             rewritten = _LINE_END.sub(eol, body)
@@ -495,6 +499,24 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
         if counterexample:
             cases.fail("hypothesis-chosen cuts", counterexample)
     cases.conclude()
+
+
+MULTIBYTE_CASE = f"{MULTIBYTE_CUTS} of a non-ASCII answer"
+MULTIBYTE_TEXT = "Grüße aus Köln: 日本語のテキスト, 👩\u200d👩\u200d👧 and é."
+
+
+def _judge_multibyte_answer(cases: Cases, provider: Any, recorded: Recorded) -> None:
+    """The recorded stream rewritten to carry :data:`MULTIBYTE_TEXT`, cut inside each of its
+    multi-byte characters: with an ASCII recording, a provider decoding each read on its own
+    would otherwise pass."""
+    try:
+        body = recorded.wire.rebuild(recorded.reply.body, MULTIBYTE_TEXT, stream=True)
+    except NotImplementedError:
+        cases.cannot_judge(MULTIBYTE_CASE, f"the wire decoder {recorded.wire.name!r} cannot rewrite the stream's text")
+        return
+    chunks, error = joined_stream(provider, recorded.with_body(body, cuts=cut_points(body).get(MULTIBYTE_CUTS, [])))
+    problem = stream_text_problem(chunks, error, MULTIBYTE_TEXT)
+    cases.fail(MULTIBYTE_CASE, problem) if problem else cases.ok(MULTIBYTE_CASE)
 
 
 @clause("stream-closes", "must")

@@ -1167,3 +1167,34 @@ class ShowsEnvironmentKeyInRepr(KeyFromItsEnvironment):
 
     def __repr__(self) -> str:
         return f"ShowsEnvironmentKeyInRepr(key={self._api_key!r})"
+
+
+class DropsRepeatedMessages(GoodOpenAIStyle):
+    """Fails message-fidelity: sends each (role, content) once, dropping a message that
+    repeats an earlier one (an agent's second "Continue.")."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        kept: dict[tuple[str, str], dict[str, Any]] = {}
+        for message in body["messages"]:
+            kept.setdefault((message["role"], message["content"]), message)
+        return {**body, "messages": list(kept.values())}
+
+
+class DecodesEachReadKeepingLines(GoodOpenAIStyle):
+    """Fails stream-rechunk: keeps a partial line until its line break arrives, but decodes
+    each network read on its own, so a character split across two reads is garbled."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        with self.open_stream(body) as response:
+            yield from self.deltas(self._lines(response.iter_bytes()))
+
+    @staticmethod
+    def _lines(reads: Iterable[bytes]) -> Iterator[str]:
+        decoder = httpx._decoders.LineDecoder()  # the line splitting httpx's iter_lines does
+        for read in reads:
+            yield from decoder.decode(read.decode("utf-8", errors="replace"))
+        yield from decoder.flush()

@@ -22,6 +22,7 @@ DEFECTS = {
     "DecodesEachRead": {"stream-rechunk"},
     "DecodesEachReadKeepingLines": {"stream-rechunk"},
     "BuffersWholeStream": {"stream-incremental"},
+    "SplitsEventsOnLFLF": {"stream-incremental"},
     "LagsOneEventYieldingEmpties": {"stream-incremental"},
     "SwallowsDisconnect": {"stream-raises"},
     "EndsTextlessStreamQuietly": {"stream-raises"},
@@ -95,6 +96,15 @@ def test_an_ascii_recording_still_judges_characters_split_across_reads(run_kit) 
     run = run_kit(D + "DecodesEachReadKeepingLines", "-k", "rechunk", "--laios-allow-partial")
     assert run.statuses() == {"stream-rechunk": "failed"}
     assert "cuts inside multi-byte UTF-8 characters of a non-ASCII answer: " in run.message("stream-rechunk")
+
+
+def test_a_stream_read_whole_only_with_crlf_line_endings_is_not_incremental(run_kit) -> None:
+    # The recorded stream ends its lines with LF, which this provider splits events at.
+    run = run_kit(D + "SplitsEventsOnLFLF", "-k", "stream_incremental", "--laios-allow-partial")
+    assert run.statuses() == {"stream-incremental": "failed"}
+    message = run.message("stream-incremental")
+    assert "first chunk (CRLF line endings, as Perplexity sends): arrived only after the kit released" in message
+    assert "first chunk: " not in message
 
 
 def test_a_repeated_message_is_judged_whatever_hypothesis_draws(run_kit, monkeypatch) -> None:

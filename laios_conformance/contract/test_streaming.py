@@ -401,23 +401,40 @@ def test_stream_incremental(provider: Any, profile: dict[str, Any], cassette: An
     **Checks**: the kit sends the body up to the first content event, then withholds the
     rest until the caller has the first chunk with text (empty strings before it do not
     count; waiting at most 2 seconds; no wait at all when the provider reads for the rest
-    in the very call that should yield the chunk).
+    in the very call that should yield the chunk). A server-sent-event stream is judged
+    again with its line endings rewritten to LF and to CRLF (as Perplexity sends them,
+    recorded in ``tests/data/wire_samples``), where that changes them: a provider that
+    splits events on ``\\n\\n`` alone reads a CRLF stream to its end before yielding.
 
     **Not applicable when**: the provider does not stream.
 
     **How to fix**: iterate the response (``iter_lines``/``iter_bytes``) and yield as events
-    arrive; do not call ``response.read()`` or ``.json()`` on a stream.
+    arrive, ending lines at CRLF, LF or a lone CR; do not call ``response.read()`` or
+    ``.json()`` on a stream.
     """
     recorded = recorded_stream(provider)
     require_streaming(recorded, profile)
-    content_events = recorded.wire.content_events(recorded.reply.body)
-    first_content_end = content_events[0][1] if content_events else recorded.event_cuts()[0]
-    gate = threading.Event()
-    cuts = [first_content_end, *[c for c in recorded.event_cuts() if c > first_content_end]]
-    reply = recorded.with_body(
-        recorded.reply.body, cuts=cuts, gate=gate, gate_timeout=GATE_TIMEOUT, gate_opener=threading.current_thread()
-    )
     cases = Cases()
+    bodies = {"": recorded.reply.body}
+    if is_event_stream(recorded):
+        for label, eol in ((" (LF line endings)", b"\n"), (" (CRLF line endings, as Perplexity sends)", b"\r\n")):
+            rewritten = _LINE_END.sub(eol, recorded.reply.body)
+            if rewritten not in bodies.values():
+                bodies[label] = rewritten
+    for label, body in bodies.items():
+        _judge_first_chunk(cases, provider, recorded, body, label)
+    cases.conclude()
+
+
+def _judge_first_chunk(cases: Cases, provider: Any, recorded: Recorded, body: bytes, label: str) -> None:
+    """Whether the first text of ``body`` reaches the caller while the kit withholds the rest."""
+    content_events = recorded.wire.content_events(body)
+    first_content_end = content_events[0][1] if content_events else recorded.event_cuts(body)[0]
+    gate = threading.Event()
+    cuts = [first_content_end, *[c for c in recorded.event_cuts(body) if c > first_content_end]]
+    reply = recorded.with_body(
+        body, cuts=cuts, gate=gate, gate_timeout=GATE_TIMEOUT, gate_opener=threading.current_thread()
+    )
     returned: list[Any] = []
     with observed(answer_with(lambda seen: reply)) as traffic:
         stream = iter(stream_hello(provider, returned))
@@ -427,23 +444,23 @@ def test_stream_incremental(provider: Any, profile: dict[str, Any], cassette: An
         gate.set()
         rest, error = consume(stream)
     require_traffic(traffic, "generate_stream()")
+    case = f"first chunk{label}"
     if first is None:
-        cases.fail("first chunk", "the stream yielded nothing")
+        cases.fail(case, "the stream yielded nothing")
     elif reply.gate_expired and isinstance(own := _provider_stream(returned), (list, tuple)):
         cases.fail(
-            "first chunk",
+            case,
             f"generate_stream() returned a {type(own).__name__}: it read the whole answer before "
             "the caller got any of it; yield each piece as it arrives (make it a generator)",
         )
     elif reply.gate_expired:
         cases.fail(
-            "first chunk",
+            case,
             "arrived only after the kit released the rest of the body: the provider read on past the "
             "first event before yielding it (it buffers the stream, or holds each chunk back until the next)",
         )
     if error is not None:
-        cases.fail("rest of the stream", f"raised {type(error).__name__}: {error}")
-    cases.conclude()
+        cases.fail(f"rest of the stream{label}", f"raised {type(error).__name__}: {error}")
 
 
 def _provider_stream(returned: list[Any]) -> Any:

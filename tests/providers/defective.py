@@ -1198,3 +1198,26 @@ class DecodesEachReadKeepingLines(GoodOpenAIStyle):
         for read in reads:
             yield from decoder.decode(read.decode("utf-8", errors="replace"))
         yield from decoder.flush()
+
+
+class SplitsEventsOnLFLF(GoodOpenAIStyle):
+    """Fails stream-incremental: splits events at ``\\n\\n`` and lines with ``splitlines()``,
+    so a CRLF stream (Perplexity's) is one event until the body ends: the whole answer is
+    read before any of it is yielded, though it joins right."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        with self.open_stream(body) as response:
+            yield from self.deltas(self._lines(response.iter_bytes()))
+
+    @staticmethod
+    def _lines(reads: Iterable[bytes]) -> Iterator[str]:
+        pending = b""
+        for read in reads:
+            pending += read
+            while b"\n\n" in pending:
+                event, pending = pending.split(b"\n\n", 1)
+                yield from event.decode("utf-8").splitlines()
+        yield from pending.decode("utf-8").splitlines()

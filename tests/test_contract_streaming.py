@@ -42,6 +42,7 @@ DEFECTS = {
     },
     "RequiresDoneMarker": {"stream-end-marker"},
     "NeverClosesResponse": {"stream-closes"},
+    "TurnsGeneratorExitIntoError": {"stream-closes"},
     "FormatsJsonByHand": {"message-fidelity"},
     "DropsRepeatedMessages": {"message-fidelity"},
     "StripsReply": {"content-fidelity"},
@@ -105,6 +106,14 @@ def test_a_stream_read_whole_only_with_crlf_line_endings_is_not_incremental(run_
     message = run.message("stream-incremental")
     assert "first chunk (CRLF line endings, as Perplexity sends): arrived only after the kit released" in message
     assert "first chunk: " not in message
+
+
+def test_a_stream_raising_when_closed_is_named_as_such(run_kit) -> None:
+    run = run_kit(D + "TurnsGeneratorExitIntoError", "-k", "stream_closes", "--laios-allow-partial")
+    assert run.statuses() == {"stream-closes": "failed"}
+    message = run.message("stream-closes")
+    assert "close(): close() raised ProviderError: the stream failed: generate_stream() turned GeneratorExit" in message
+    assert "break:" not in message
 
 
 def test_a_repeated_message_is_judged_whatever_hypothesis_draws(run_kit, monkeypatch) -> None:

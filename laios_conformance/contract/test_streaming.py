@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from ..clauses import clause, note
+from ..clauses import ClauseCannotJudge, clause, note
 from ..seam import Reply, Seen
 from ._hypothesis import MULTIBYTE_CUTS, cut_points, run_property
 from ._support import (
@@ -545,10 +545,10 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
     generating tokens you pay for) until garbage collection, and exhausts the pool.
 
     **Checks**: after the first chunk, ``break`` out of the loop, and ``close()`` the
-    generator: in both cases the response is closed, at once or (a reader thread of the
-    provider's noticing the stop) within half a second, and the provider reads at most a
-    network read or two after the stop, not the rest of the answer. The rest arrives
-    one event every 10 ms, as a live stream's would.
+    generator (which must return without raising): in both cases the response is closed, at
+    once or (a reader thread of the provider's noticing the stop) within half a second, and
+    the provider reads at most a network read or two after the stop, not the rest of the
+    answer. The rest arrives one event every 10 ms, as a live stream's would.
 
     **How to fix**: open the response with ``with client.stream(...) as response:`` inside
     the generator, so that ``GeneratorExit`` closes it; never catch ``GeneratorExit`` (nor
@@ -558,6 +558,7 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
     recorded = recorded_stream(provider)
     cases = Cases()
     for case in ("break", "close()"):
+        raised: list[str] = []
         reply = recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts(), pace=CLOSE_PACE)
         with observed(answer_with(always(reply))) as traffic, _generator_exit_ignored() as ignored:
             stream = stream_hello(provider)
@@ -565,13 +566,15 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
                 break
             read_at_stop = reply.delivered
             if case == "close()":
-                _close(stream, ignored)
+                raised = _close(stream, ignored)
             del stream  # the caller's loop ended and dropped its last reference
             closed = all(seen.closed.wait(CLOSE_GRACE) for seen in traffic.seen)
         require_traffic(traffic, "generate_stream()")
         read_after = reply.delivered - read_at_stop
         if ignored:
             cases.fail(case, IGNORED_EXIT)
+        elif raised:
+            cases.fail(case, CLOSE_RAISED.format(raised[0]))
         elif not closed:
             cases.fail(case, "the upstream response was still open after the caller stopped iterating")
         elif read_after > READS_AFTER_STOP and len(reply.pieces()) - read_at_stop > READS_AFTER_STOP + 1:
@@ -590,13 +593,26 @@ IGNORED_EXIT = (
 )
 
 
-def _close(stream: Any, ignored: list[str]) -> None:
+CLOSE_RAISED = (
+    "close() raised {}: generate_stream() turned GeneratorExit into another exception (an `except:` or "
+    "`except BaseException:` around a `yield` that raises anew), so a caller that stops iterating gets it from "
+    "close(), or as an 'Exception ignored' warning when the generator is collected; let GeneratorExit propagate"
+)
+
+
+def _close(stream: Any, ignored: list[str]) -> list[str]:
+    """Close the stream as a caller does; what it raised instead of closing quietly."""
     try:
         stream.close()
     except RuntimeError as exc:
         if "ignored GeneratorExit" not in str(exc):
-            raise
+            return [f"{type(exc).__name__}: {str(exc)[:160]}"]
         ignored.append(str(exc))  # not exc: its traceback would keep the generator alive
+    except ClauseCannotJudge:
+        raise
+    except Exception as exc:
+        return [f"{type(exc).__name__}: {str(exc)[:160]}"]
+    return []
 
 
 @contextlib.contextmanager

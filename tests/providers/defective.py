@@ -1221,3 +1221,20 @@ class SplitsEventsOnLFLF(GoodOpenAIStyle):
                 event, pending = pending.split(b"\n\n", 1)
                 yield from event.decode("utf-8").splitlines()
         yield from pending.decode("utf-8").splitlines()
+
+
+class TurnsGeneratorExitIntoError(GoodOpenAIStyle):
+    """Fails stream-closes: a bare ``except:`` around the ``yield`` raises its own error, so
+    closing the stream raises ProviderError (the response itself is closed)."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        try:
+            with self.open_stream(body) as response:
+                yield from self.deltas(response.iter_lines())
+        except ProviderError:
+            raise
+        except:  # noqa: E722  # the habit under test
+            raise ProviderError("the stream failed") from None

@@ -47,6 +47,7 @@ DEFECTS = {
     "DropsRepeatedMessages": {"message-fidelity"},
     "StripsReply": {"content-fidelity"},
     "KeepsAnswerOnSelf": {"thread-safety"},
+    "ClosesResponseOnSelf": {"thread-safety"},
     "IgnoresEndMarker": {"stream-end-marker"},
     "StreamErrorWithoutMessage": {"stream-error-carries-message"},
     "StreamStatusWithoutBody": {"stream-error-carries-message"},

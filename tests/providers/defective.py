@@ -1238,3 +1238,24 @@ class TurnsGeneratorExitIntoError(GoodOpenAIStyle):
             raise
         except:  # noqa: E722  # the habit under test
             raise ProviderError("the stream failed") from None
+
+
+class ClosesResponseOnSelf(GoodOpenAIStyle):
+    """Fails thread-safety: keeps its streamed response on ``self`` and closes ``self``'s
+    when a stream ends, which under concurrent calls is another caller's, mid-stream."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        request = self.client().build_request(
+            "POST", f"{self.base_url}/chat/completions", json=body, headers=self.headers()
+        )
+        self._response = self.client().send(request, stream=True)
+        try:
+            self.check_status(self._response)
+            yield from self.deltas(self._response.iter_lines())
+        except httpx.TransportError as exc:
+            raise ProviderError(f"stream broken: {type(exc).__name__}") from exc
+        finally:
+            self._response.close()

@@ -160,7 +160,9 @@ SHAPES: dict[str, Conversation] = {
     "two system messages": [("system", "Be terse."), ("system", "Answer in French."), ("user", "Hi.")],
     "content with surrounding whitespace": [("system", "  Be terse.\n"), ("user", "\tHi. \r\n")],
     "unusual Unicode": [("system", "e\u0301\u200f\u2028"), ("user", "👩‍👩‍👧 שלום 日本語\u00a0ß")],
-    # Drawn conversations almost never repeat a message; agents do ("Continue.", a tool's output).
+    # Drawn conversations almost never repeat a message, nor hold one this long; agents do
+    # ("Continue."; a tool's output, a pasted document).
+    "a long message": [("user", "".join(f"log line {i:04d}: status=ok\n" for i in range(1000)))],
     "a repeated message": [("user", "Continue."), ("user", "Continue."), ("assistant", "Done."), ("user", "Continue.")],
     "long history": [("system", "Be terse.")]
     + [(("user", "assistant")[i % 2], f"turn {i}") for i in range(_LONG)]

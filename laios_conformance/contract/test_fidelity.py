@@ -104,18 +104,18 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
 
     **Checks**: conversations of every shape (no system message, one message, a system
     message not first, two system messages, content padded with whitespace, unusual Unicode,
-    long histories, a message repeated, at once and later), then conversations hypothesis
-    draws from the same shapes (text with quotes, backslashes, newlines, tabs, emoji,
-    combining marks, right-to-left text, messages up to ~20 KB): each message appears as, or
-    inside, a JSON string of the request body, in order (system messages among themselves,
-    the other turns among themselves), and not only as the tail of a copy escaped again
-    (``"Hi`` inside ``\\"Hi``). A provider may instead refuse a conversation its API forbids
-    by raising before anything is sent; it must never send it mangled. The minimal failing
-    conversation is shown. Each message must also go where the API accepts it: Anthropic's
-    ``messages`` take only ``user`` and ``assistant`` turns (the API answers 400 to a
-    ``system`` one), so a provider that puts its system prompt in the top-level ``system``
-    field for ``generate_with_system()`` but passes ``generate()``'s system messages through
-    fails every agent call that has one.
+    long histories, a message repeated, at once and later, a 27 000-character message), then
+    conversations hypothesis draws from the same shapes (text with quotes, backslashes,
+    newlines, tabs, emoji, combining marks, right-to-left text, messages up to ~20 KB): each
+    message appears as, or inside, a JSON string of the request body, in order (system
+    messages among themselves, the other turns among themselves), and not only as the tail
+    of a copy escaped again (``"Hi`` inside ``\\"Hi``). A provider may instead refuse a
+    conversation its API forbids by raising before anything is sent; it must never send it
+    mangled. The minimal failing conversation is shown. Each message must also go where the
+    API accepts it: Anthropic's ``messages`` take only ``user`` and ``assistant`` turns (the
+    API answers 400 to a ``system`` one), so a provider that puts its system prompt in the
+    top-level ``system`` field for ``generate_with_system()`` but passes ``generate()``'s
+    system messages through fails every agent call that has one.
 
     **How to fix**: build the body as a dict and let ``json=`` (or ``json.dumps``) encode it;
     pass contents through untouched (no ``.strip()``, no re-escaping, no dropping of repeated

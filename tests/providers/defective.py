@@ -1259,3 +1259,12 @@ class ClosesResponseOnSelf(GoodOpenAIStyle):
             raise ProviderError(f"stream broken: {type(exc).__name__}") from exc
         finally:
             self._response.close()
+
+
+class TruncatesLongMessages(GoodOpenAIStyle):
+    """Fails message-fidelity: cuts every message to 8000 characters to spare the context
+    window, so a long tool output or pasted document reaches the model cut short."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        return {**body, "messages": [{**m, "content": m["content"][:8000]} for m in body["messages"]]}

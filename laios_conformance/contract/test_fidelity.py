@@ -169,9 +169,10 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
     **Why**: leading spaces, trailing newlines, quotes and emoji are part of the answer (code
     blocks, lists, names); a provider that strips or re-decodes them corrupts output.
 
-    **Checks**: hypothesis-generated texts placed into the recorded response (whole and
-    streamed) by the wire decoder are returned exactly by ``generate()`` and by the joined
-    ``generate_stream()``. The minimal failing text is shown.
+    **Checks**: texts placed into the recorded response (whole and streamed) by the wire
+    decoder are returned exactly by ``generate()`` and by the joined ``generate_stream()``:
+    first a few fixed ones (leading spaces, a trailing newline, CRLF, a combining accent,
+    HTML entities), then texts hypothesis generates. The minimal failing text is shown.
 
     **Not judged when**: no decoder knows the provider's wire format (skipped).
 
@@ -201,10 +202,23 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
         return None if joined == text else first_difference(text, joined)
 
     for case, problem_with in (("generate()", generate_problem), ("joined generate_stream()", stream_problem)):
-        found = find_minimal(texts(), problem_with)
-        if found is not None:
+        failing = next(((text, problem) for text in FIXED_REPLIES if (problem := problem_with(text))), None)
+        if failing is not None:
+            cases.fail(case, f"counter-example {failing[0]!r}: {failing[1]}")
+        elif found := find_minimal(texts(), problem_with):
             cases.fail(case, f"minimal counter-example {found[0]!r}: {found[1]}")
     cases.conclude()
+
+
+# Tried before any drawn text, so that both hypothesis profiles catch the normalisations
+# providers apply most: strip() or rstrip("\n"), CRLF to LF, NFC, HTML unescaping.
+FIXED_REPLIES = (
+    "  Indented first line.",
+    "Ends with a newline.\n",
+    "Windows\r\nline endings",
+    "Cafe\u0301 (a combining accent)",
+    "AT&amp;T &lt;b&gt;",
+)
 
 
 THREADS, ROUNDS = 8, 12

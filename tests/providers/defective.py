@@ -1268,3 +1268,12 @@ class TruncatesLongMessages(GoodOpenAIStyle):
     def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
         body = super().payload(messages, temperature, max_tokens, stream)
         return {**body, "messages": [{**m, "content": m["content"][:8000]} for m in body["messages"]]}
+
+
+class DropsTrailingNewline(GoodOpenAIStyle):
+    """Fails content-fidelity: ``generate()`` returns ``content.rstrip("\\n")``, so an answer
+    ending in a code block or a list loses its last line break."""
+
+    def parse(self, response: httpx.Response) -> LLMResponse:
+        parsed = super().parse(response)
+        return parsed.model_copy(update={"content": parsed.content.rstrip("\n") or parsed.content})

@@ -1277,3 +1277,18 @@ class DropsTrailingNewline(GoodOpenAIStyle):
     def parse(self, response: httpx.Response) -> LLMResponse:
         parsed = super().parse(response)
         return parsed.model_copy(update={"content": parsed.content.rstrip("\n") or parsed.content})
+
+
+class KeyInClassAttribute(GoodOpenAIStyle):
+    """Fails key-reaches-request: sets its key in a dict that is a class attribute (a
+    mutable default shared by every instance), so the last instance built sends its key
+    for all of them: a router holding two of this class for two accounts bills one."""
+
+    default_headers: dict[str, str] = {}  # the habit under test
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_headers["authorization"] = f"Bearer {self._api_key}"
+
+    def headers(self) -> dict[str, str]:
+        return dict(self.default_headers)

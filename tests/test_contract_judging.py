@@ -74,6 +74,7 @@ DEFECTS = {
     "SendsKeyInAnotherHeader": (KEYS, {"key-reaches-request"}),
     "SendsKeyWithoutBearer": (KEYS, {"key-reaches-request"}),
     "KeyFromEnvironment": (KEYS, {"key-reaches-request"}),
+    "KeyInClassAttribute": (KEYS, {"key-reaches-request"}),
     "KeyMovesAround": (KEYS, {"key-reaches-request", "no-secret-leak"}),  # httpx logs the URL with its key
     "SplitsOnLFOnly": (STREAMS, {"stream-rechunk"}),
     "KeepsCarriageReturn": (STREAMS, {"stream-rechunk"}),
@@ -221,6 +222,13 @@ def test_leak_report_names_the_channel_never_the_key(run_kit, pytester) -> None:
         output = run.result.stdout.str() + run.result.stderr.str() + "".join(f.read_text() for f in files)
         canary_seen += [name for line in output.splitlines() if "sk-proj-" in line]
     assert canary_seen == []
+
+
+def test_a_key_shared_by_every_instance_is_caught(run_kit) -> None:
+    run = run_kit(D + "KeyInClassAttribute", "-k", "key_reaches_request", "--laios-allow-partial")
+    assert run.statuses() == {"key-reaches-request": "failed"}
+    message = run.message("key-reaches-request")
+    assert "after another instance was built with another key: generate() sent the other instance's key" in message
 
 
 def test_key_is_checked_on_every_request(run_kit) -> None:

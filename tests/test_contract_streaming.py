@@ -20,7 +20,9 @@ DEFECTS = {
     "DropsLastDelta": {"stream-join", "stream-rechunk", "content-fidelity", "stream-incremental", "thread-safety"},
     "StripsDeltas": {"stream-join", "stream-rechunk", "content-fidelity"},
     "DecodesEachRead": {"stream-rechunk"},
+    "DecodesEachReadKeepingLines": {"stream-rechunk"},
     "BuffersWholeStream": {"stream-incremental"},
+    "SplitsEventsOnLFLF": {"stream-incremental"},
     "LagsOneEventYieldingEmpties": {"stream-incremental"},
     "SwallowsDisconnect": {"stream-raises"},
     "EndsTextlessStreamQuietly": {"stream-raises"},
@@ -40,9 +42,14 @@ DEFECTS = {
     },
     "RequiresDoneMarker": {"stream-end-marker"},
     "NeverClosesResponse": {"stream-closes"},
+    "TurnsGeneratorExitIntoError": {"stream-closes"},
     "FormatsJsonByHand": {"message-fidelity"},
+    "DropsRepeatedMessages": {"message-fidelity"},
+    "TruncatesLongMessages": {"message-fidelity"},
     "StripsReply": {"content-fidelity"},
+    "DropsTrailingNewline": {"content-fidelity"},
     "KeepsAnswerOnSelf": {"thread-safety"},
+    "ClosesResponseOnSelf": {"thread-safety"},
     "IgnoresEndMarker": {"stream-end-marker"},
     "StreamErrorWithoutMessage": {"stream-error-carries-message"},
     "StreamStatusWithoutBody": {"stream-error-carries-message"},
@@ -85,6 +92,52 @@ def test_failures_show_the_minimal_example(run_kit) -> None:
     )
     run = run_kit(D + "FormatsJsonByHand", "-k", "message_fidelity")
     assert "content with surrounding whitespace: the request body is not valid JSON" in run.message("message-fidelity")
+
+
+def test_an_ascii_recording_still_judges_characters_split_across_reads(run_kit) -> None:
+    # The recorded answer is ASCII: only the stream rewritten to a non-ASCII answer has
+    # characters for a network cut to split.
+    run = run_kit(D + "DecodesEachReadKeepingLines", "-k", "rechunk", "--laios-allow-partial")
+    assert run.statuses() == {"stream-rechunk": "failed"}
+    assert "cuts inside multi-byte UTF-8 characters of a non-ASCII answer: " in run.message("stream-rechunk")
+
+
+def test_a_stream_read_whole_only_with_crlf_line_endings_is_not_incremental(run_kit) -> None:
+    # The recorded stream ends its lines with LF, which this provider splits events at.
+    run = run_kit(D + "SplitsEventsOnLFLF", "-k", "stream_incremental", "--laios-allow-partial")
+    assert run.statuses() == {"stream-incremental": "failed"}
+    message = run.message("stream-incremental")
+    assert "first chunk (CRLF line endings, as Perplexity sends): arrived only after the kit released" in message
+    assert "first chunk: " not in message
+
+
+def test_a_stream_raising_when_closed_is_named_as_such(run_kit) -> None:
+    run = run_kit(D + "TurnsGeneratorExitIntoError", "-k", "stream_closes", "--laios-allow-partial")
+    assert run.statuses() == {"stream-closes": "failed"}
+    message = run.message("stream-closes")
+    assert "close(): close() raised ProviderError: the stream failed: generate_stream() turned GeneratorExit" in message
+    assert "break:" not in message
+
+
+def test_a_dropped_trailing_newline_is_caught_without_the_ci_profile(run_kit, monkeypatch) -> None:
+    monkeypatch.delenv("CI", raising=False)  # the random profile's draws missed it in some runs
+    run = run_kit(D + "DropsTrailingNewline", "-k", "content_fidelity", "--laios-allow-partial")
+    assert run.statuses() == {"content-fidelity": "failed"}
+    assert "generate(): counter-example 'Ends with a newline.\\n': " in run.message("content-fidelity")
+
+
+@pytest.mark.parametrize(
+    ("name", "case"),
+    [
+        ("DropsRepeatedMessages", "a repeated message: the user message 'Continue.' is not in the request"),
+        ("TruncatesLongMessages", "a long message: the user message 'log line 0000: status=ok"),
+    ],
+)
+def test_conversations_hypothesis_rarely_draws_are_judged_every_time(run_kit, monkeypatch, name, case) -> None:
+    monkeypatch.setenv("CI", "1")  # the derandomized profile CI gates with drew none of these
+    run = run_kit(D + name, "-k", "message_fidelity", "--laios-allow-partial")
+    assert run.statuses() == {"message-fidelity": "failed"}
+    assert case in run.message("message-fidelity")
 
 
 def test_non_streaming_provider_is_judged_on_join_and_raises_only(run_kit) -> None:

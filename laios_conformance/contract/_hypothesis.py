@@ -116,13 +116,16 @@ def find_minimal(
     return None
 
 
+MULTIBYTE_CUTS = "cuts inside multi-byte UTF-8 characters"
+
+
 def cut_points(body: bytes) -> dict[str, list[int]]:
     """Named, deterministic ways to cut ``body`` into network reads."""
     size = len(body)
     cases = {"1-byte pieces": list(range(1, size))}
     inside_chars = [i for i in range(1, size) if 0x80 <= body[i] <= 0xBF]
     if inside_chars:
-        cases["cuts inside multi-byte UTF-8 characters"] = inside_chars
+        cases[MULTIBYTE_CUTS] = inside_chars
     inside_crlf = [m.start() + 1 for m in re.finditer(rb"\r\n", body)]
     if inside_crlf:
         cases["cuts inside \\r\\n"] = inside_crlf
@@ -157,6 +160,10 @@ SHAPES: dict[str, Conversation] = {
     "two system messages": [("system", "Be terse."), ("system", "Answer in French."), ("user", "Hi.")],
     "content with surrounding whitespace": [("system", "  Be terse.\n"), ("user", "\tHi. \r\n")],
     "unusual Unicode": [("system", "e\u0301\u200f\u2028"), ("user", "👩‍👩‍👧 שלום 日本語\u00a0ß")],
+    # Drawn conversations almost never repeat a message, nor hold one this long; agents do
+    # ("Continue."; a tool's output, a pasted document).
+    "a long message": [("user", "".join(f"log line {i:04d}: status=ok\n" for i in range(1000)))],
+    "a repeated message": [("user", "Continue."), ("user", "Continue."), ("assistant", "Done."), ("user", "Continue.")],
     "long history": [("system", "Be terse.")]
     + [(("user", "assistant")[i % 2], f"turn {i}") for i in range(_LONG)]
     + [("user", "Last.")],

@@ -7,6 +7,7 @@ import io
 import logging
 import os
 import re
+import secrets as token_source
 import sys
 import tempfile
 import traceback
@@ -229,7 +230,11 @@ def _request_info_hint(exc: BaseException, forms: list[str]) -> str:
 
 @clause("key-reaches-request", "must")
 def test_key_reaches_request(
-    provider: Any, laios_provider_spec: Any, recorded_key_places: dict[str, set[str]], request: pytest.FixtureRequest
+    provider: Any,
+    laios_provider_spec: Any,
+    recorded_key_places: dict[str, set[str]],
+    provider_built_with: Any,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Every request carries the API key the provider was given, in the same place each time.
 
@@ -246,7 +251,8 @@ def test_key_reaches_request(
     query parameter or body field that the live API accepted, kept with ``<REDACTED>`` for
     its value, or ``Bearer <REDACTED>`` with its scheme), it must still be there, in that
     form: replay does not match on credentials, so a key moved to another header, or sent
-    without its ``Bearer``, would otherwise pass here and meet a 401 live.
+    without its ``Bearer``, would otherwise pass here and meet a 401 live. And once another
+    instance has been built with another key, the first still sends its own.
 
     **Not applicable when**: the kit knows no key for the provider (it takes no
     ``api_key``, none came from ``$ENV`` and ``--laios-secret-env`` names none, such as a
@@ -254,7 +260,8 @@ def test_key_reaches_request(
 
     **How to fix**: send the ``api_key`` you were given on every request (``Authorization:
     Bearer <key>``, ``x-api-key``, ...); do not read another key from the environment when
-    one was passed. If the API really moved the key, record the cassettes again.
+    one was passed; keep the key on the instance, not on a client or class that all instances
+    share. If the API really moved the key, record the cassettes again.
     """
     secrets = [s for s in laios_provider_spec.secrets if s]
     if not secrets:
@@ -288,7 +295,32 @@ def test_key_reaches_request(
         )
     elif where:
         _compare_forms(cases, recorded_key_places, forms)
+    if where and "api_key" in laios_provider_spec.kwargs:
+        _judge_key_kept(cases, provider, provider_built_with, secrets)
     cases.conclude()
+
+
+OTHER_INSTANCE_CASE = "after another instance was built with another key"
+
+
+def _judge_key_kept(cases: Cases, provider: Any, build: Any, secrets: list[str]) -> None:
+    """The provider's requests after another instance of its class was built with another
+    key (a router holding two of one class, for two services or two accounts)."""
+    other = f"sk-laios-other-{token_source.token_hex(16)}"
+    try:
+        build(api_key=other)
+    except Exception as exc:  # what the other instance cannot be built with is not this clause's
+        cases.cannot_judge(OTHER_INSTANCE_CASE, f"building it raised {type(exc).__name__}")
+        return
+    for name, traffic in requests_of_each_call(provider, 400):
+        if any(key_places(seen, [other]) and not key_places(seen, secrets) for seen in traffic.seen):
+            cases.fail(
+                OTHER_INSTANCE_CASE,
+                f"{name}() sent the other instance's key: the instances share where the key is kept (a "
+                "module-level client whose headers each constructor sets, a class attribute); keep it on the instance",
+            )
+            return
+    cases.ok(OTHER_INSTANCE_CASE)
 
 
 def _compare_forms(cases: Cases, recorded: dict[str, set[str]], sent: dict[str, set[str]]) -> None:

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from ..clauses import clause, note
+from ..clauses import ClauseCannotJudge, clause, note
 from ..seam import Reply, Seen
-from ._hypothesis import cut_points, run_property
+from ._hypothesis import MULTIBYTE_CUTS, cut_points, run_property
 from ._support import (
     Cases,
     Recorded,
@@ -401,23 +401,42 @@ def test_stream_incremental(provider: Any, profile: dict[str, Any], cassette: An
     **Checks**: the kit sends the body up to the first content event, then withholds the
     rest until the caller has the first chunk with text (empty strings before it do not
     count; waiting at most 2 seconds; no wait at all when the provider reads for the rest
-    in the very call that should yield the chunk).
+    in the very call that should yield the chunk). A server-sent-event stream is judged
+    again with its line endings rewritten to LF and to CRLF (as Perplexity sends them,
+    recorded in ``tests/data/wire_samples``), where that changes them: a provider that
+    splits events on ``\\n\\n`` alone reads a CRLF stream to its end before yielding.
 
     **Not applicable when**: the provider does not stream.
 
     **How to fix**: iterate the response (``iter_lines``/``iter_bytes``) and yield as events
-    arrive; do not call ``response.read()`` or ``.json()`` on a stream.
+    arrive, ending lines at CRLF, LF or a lone CR; do not call ``response.read()`` or
+    ``.json()`` on a stream.
     """
     recorded = recorded_stream(provider)
     require_streaming(recorded, profile)
-    content_events = recorded.wire.content_events(recorded.reply.body)
-    first_content_end = content_events[0][1] if content_events else recorded.event_cuts()[0]
-    gate = threading.Event()
-    cuts = [first_content_end, *[c for c in recorded.event_cuts() if c > first_content_end]]
-    reply = recorded.with_body(
-        recorded.reply.body, cuts=cuts, gate=gate, gate_timeout=GATE_TIMEOUT, gate_opener=threading.current_thread()
-    )
     cases = Cases()
+    bodies = {"": recorded.reply.body}
+    if is_event_stream(recorded):
+        for label, eol in ((" (LF line endings)", b"\n"), (" (CRLF line endings, as Perplexity sends)", b"\r\n")):
+            rewritten = _LINE_END.sub(eol, recorded.reply.body)
+            if rewritten not in bodies.values():
+                bodies[label] = rewritten
+    for label, body in bodies.items():
+        if cases.failures:  # one buffered body tells; each more would wait out the gate again
+            break
+        _judge_first_chunk(cases, provider, recorded, body, label)
+    cases.conclude()
+
+
+def _judge_first_chunk(cases: Cases, provider: Any, recorded: Recorded, body: bytes, label: str) -> None:
+    """Whether the first text of ``body`` reaches the caller while the kit withholds the rest."""
+    content_events = recorded.wire.content_events(body)
+    first_content_end = content_events[0][1] if content_events else recorded.event_cuts(body)[0]
+    gate = threading.Event()
+    cuts = [first_content_end, *[c for c in recorded.event_cuts(body) if c > first_content_end]]
+    reply = recorded.with_body(
+        body, cuts=cuts, gate=gate, gate_timeout=GATE_TIMEOUT, gate_opener=threading.current_thread()
+    )
     returned: list[Any] = []
     with observed(answer_with(lambda seen: reply)) as traffic:
         stream = iter(stream_hello(provider, returned))
@@ -427,23 +446,23 @@ def test_stream_incremental(provider: Any, profile: dict[str, Any], cassette: An
         gate.set()
         rest, error = consume(stream)
     require_traffic(traffic, "generate_stream()")
+    case = f"first chunk{label}"
     if first is None:
-        cases.fail("first chunk", "the stream yielded nothing")
+        cases.fail(case, "the stream yielded nothing")
     elif reply.gate_expired and isinstance(own := _provider_stream(returned), (list, tuple)):
         cases.fail(
-            "first chunk",
+            case,
             f"generate_stream() returned a {type(own).__name__}: it read the whole answer before "
             "the caller got any of it; yield each piece as it arrives (make it a generator)",
         )
     elif reply.gate_expired:
         cases.fail(
-            "first chunk",
+            case,
             "arrived only after the kit released the rest of the body: the provider read on past the "
             "first event before yielding it (it buffers the stream, or holds each chunk back until the next)",
         )
     if error is not None:
-        cases.fail("rest of the stream", f"raised {type(error).__name__}: {error}")
-    cases.conclude()
+        cases.fail(f"rest of the stream{label}", f"raised {type(error).__name__}: {error}")
 
 
 def _provider_stream(returned: list[Any]) -> Any:
@@ -460,7 +479,8 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
     character can be split across reads. A provider that decodes each read on its own
     garbles ``é`` into ``\\ufffd\\ufffd`` or drops half an event under real-world latency.
 
-    **Checks**: 1-byte pieces; cuts inside every multi-byte character, inside ``\\r\\n``,
+    **Checks**: 1-byte pieces; cuts inside every multi-byte character (of the recorded
+    stream rewritten to carry a non-ASCII answer when its own is ASCII), inside ``\\r\\n``,
     inside ``data:`` lines and between events; a server-sent-event stream again with its
     line endings rewritten to CRLF and to a lone CR (both allowed by the SSE specification
     and used by real services), cut after every CR; then cut points chosen by hypothesis.
@@ -480,9 +500,12 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
     def problem_with(cuts: list[int]) -> str | None:
         return stream_text_problem(*joined_stream(provider, recorded.with_body(body, cuts=cuts)), expected)
 
-    for case, cuts in cut_points(body).items():
+    named_cuts = cut_points(body)
+    for case, cuts in named_cuts.items():
         problem = problem_with(cuts)
         cases.fail(case, problem) if problem else cases.ok(case)
+    if MULTIBYTE_CUTS not in named_cuts:  # an ASCII answer has no character for a cut to split
+        _judge_multibyte_answer(cases, provider, recorded)
     if is_event_stream(recorded):
         for case, eol in (("CRLF line endings", b"\r\n"), ("CR line endings", b"\r")):
             rewritten = _LINE_END.sub(eol, body)
@@ -497,6 +520,24 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
     cases.conclude()
 
 
+MULTIBYTE_CASE = f"{MULTIBYTE_CUTS} of a non-ASCII answer"
+MULTIBYTE_TEXT = "Grüße aus Köln: 日本語のテキスト, 👩\u200d👩\u200d👧 and é."
+
+
+def _judge_multibyte_answer(cases: Cases, provider: Any, recorded: Recorded) -> None:
+    """The recorded stream rewritten to carry :data:`MULTIBYTE_TEXT`, cut inside each of its
+    multi-byte characters: with an ASCII recording, a provider decoding each read on its own
+    would otherwise pass."""
+    try:
+        body = recorded.wire.rebuild(recorded.reply.body, MULTIBYTE_TEXT, stream=True)
+    except NotImplementedError:
+        cases.cannot_judge(MULTIBYTE_CASE, f"the wire decoder {recorded.wire.name!r} cannot rewrite the stream's text")
+        return
+    chunks, error = joined_stream(provider, recorded.with_body(body, cuts=cut_points(body).get(MULTIBYTE_CUTS, [])))
+    problem = stream_text_problem(chunks, error, MULTIBYTE_TEXT)
+    cases.fail(MULTIBYTE_CASE, problem) if problem else cases.ok(MULTIBYTE_CASE)
+
+
 @clause("stream-closes", "must")
 @pytest.mark.vcr
 def test_stream_closes(provider: Any, cassette: Any) -> None:
@@ -506,10 +547,10 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
     generating tokens you pay for) until garbage collection, and exhausts the pool.
 
     **Checks**: after the first chunk, ``break`` out of the loop, and ``close()`` the
-    generator: in both cases the response is closed, at once or (a reader thread of the
-    provider's noticing the stop) within half a second, and the provider reads at most a
-    network read or two after the stop, not the rest of the answer. The rest arrives
-    one event every 10 ms, as a live stream's would.
+    generator (which must return without raising): in both cases the response is closed, at
+    once or (a reader thread of the provider's noticing the stop) within half a second, and
+    the provider reads at most a network read or two after the stop, not the rest of the
+    answer. The rest arrives one event every 10 ms, as a live stream's would.
 
     **How to fix**: open the response with ``with client.stream(...) as response:`` inside
     the generator, so that ``GeneratorExit`` closes it; never catch ``GeneratorExit`` (nor
@@ -519,6 +560,7 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
     recorded = recorded_stream(provider)
     cases = Cases()
     for case in ("break", "close()"):
+        raised: list[str] = []
         reply = recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts(), pace=CLOSE_PACE)
         with observed(answer_with(always(reply))) as traffic, _generator_exit_ignored() as ignored:
             stream = stream_hello(provider)
@@ -526,13 +568,15 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
                 break
             read_at_stop = reply.delivered
             if case == "close()":
-                _close(stream, ignored)
+                raised = _close(stream, ignored)
             del stream  # the caller's loop ended and dropped its last reference
             closed = all(seen.closed.wait(CLOSE_GRACE) for seen in traffic.seen)
         require_traffic(traffic, "generate_stream()")
         read_after = reply.delivered - read_at_stop
         if ignored:
             cases.fail(case, IGNORED_EXIT)
+        elif raised:
+            cases.fail(case, CLOSE_RAISED.format(raised[0]))
         elif not closed:
             cases.fail(case, "the upstream response was still open after the caller stopped iterating")
         elif read_after > READS_AFTER_STOP and len(reply.pieces()) - read_at_stop > READS_AFTER_STOP + 1:
@@ -551,13 +595,26 @@ IGNORED_EXIT = (
 )
 
 
-def _close(stream: Any, ignored: list[str]) -> None:
+CLOSE_RAISED = (
+    "close() raised {}: generate_stream() turned GeneratorExit into another exception (an `except:` or "
+    "`except BaseException:` around a `yield` that raises anew), so a caller that stops iterating gets it from "
+    "close(), or as an 'Exception ignored' warning when the generator is collected; let GeneratorExit propagate"
+)
+
+
+def _close(stream: Any, ignored: list[str]) -> list[str]:
+    """Close the stream as a caller does; what it raised instead of closing quietly."""
     try:
         stream.close()
     except RuntimeError as exc:
         if "ignored GeneratorExit" not in str(exc):
-            raise
+            return [f"{type(exc).__name__}: {str(exc)[:160]}"]
         ignored.append(str(exc))  # not exc: its traceback would keep the generator alive
+    except ClauseCannotJudge:
+        raise
+    except Exception as exc:
+        return [f"{type(exc).__name__}: {str(exc)[:160]}"]
+    return []
 
 
 @contextlib.contextmanager

@@ -272,7 +272,10 @@ def _streams(module: ModuleType) -> SimpleNamespace:
             self.reply, self.seen = reply, seen
 
         def __iter__(self) -> Iterator[bytes]:
-            yield from self.reply.paced()
+            for piece in self.reply.paced():
+                if self.seen.closed.is_set():  # httpcore's read on the closed connection fails
+                    raise module.ReadError("[laios-conformance] read from a response that was closed meanwhile")
+                yield piece
             if self.reply.drop_at is not None:
                 raise _dropped(module)
 
@@ -285,6 +288,8 @@ def _streams(module: ModuleType) -> SimpleNamespace:
 
         async def __aiter__(self) -> Any:
             for piece in self.reply.paced():
+                if self.seen.closed.is_set():
+                    raise module.ReadError("[laios-conformance] read from a response that was closed meanwhile")
                 yield piece
             if self.reply.drop_at is not None:
                 raise _dropped(module)

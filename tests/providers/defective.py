@@ -1167,3 +1167,128 @@ class ShowsEnvironmentKeyInRepr(KeyFromItsEnvironment):
 
     def __repr__(self) -> str:
         return f"ShowsEnvironmentKeyInRepr(key={self._api_key!r})"
+
+
+class DropsRepeatedMessages(GoodOpenAIStyle):
+    """Fails message-fidelity: sends each (role, content) once, dropping a message that
+    repeats an earlier one (an agent's second "Continue.")."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        kept: dict[tuple[str, str], dict[str, Any]] = {}
+        for message in body["messages"]:
+            kept.setdefault((message["role"], message["content"]), message)
+        return {**body, "messages": list(kept.values())}
+
+
+class DecodesEachReadKeepingLines(GoodOpenAIStyle):
+    """Fails stream-rechunk: keeps a partial line until its line break arrives, but decodes
+    each network read on its own, so a character split across two reads is garbled."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        with self.open_stream(body) as response:
+            yield from self.deltas(self._lines(response.iter_bytes()))
+
+    @staticmethod
+    def _lines(reads: Iterable[bytes]) -> Iterator[str]:
+        decoder = httpx._decoders.LineDecoder()  # the line splitting httpx's iter_lines does
+        for read in reads:
+            yield from decoder.decode(read.decode("utf-8", errors="replace"))
+        yield from decoder.flush()
+
+
+class SplitsEventsOnLFLF(GoodOpenAIStyle):
+    """Fails stream-incremental: splits events at ``\\n\\n`` and lines with ``splitlines()``,
+    so a CRLF stream (Perplexity's) is one event until the body ends: the whole answer is
+    read before any of it is yielded, though it joins right."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        with self.open_stream(body) as response:
+            yield from self.deltas(self._lines(response.iter_bytes()))
+
+    @staticmethod
+    def _lines(reads: Iterable[bytes]) -> Iterator[str]:
+        pending = b""
+        for read in reads:
+            pending += read
+            while b"\n\n" in pending:
+                event, pending = pending.split(b"\n\n", 1)
+                yield from event.decode("utf-8").splitlines()
+        yield from pending.decode("utf-8").splitlines()
+
+
+class TurnsGeneratorExitIntoError(GoodOpenAIStyle):
+    """Fails stream-closes: a bare ``except:`` around the ``yield`` raises its own error, so
+    closing the stream raises ProviderError (the response itself is closed)."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        try:
+            with self.open_stream(body) as response:
+                yield from self.deltas(response.iter_lines())
+        except ProviderError:
+            raise
+        except:  # noqa: E722  # the habit under test
+            raise ProviderError("the stream failed") from None
+
+
+class ClosesResponseOnSelf(GoodOpenAIStyle):
+    """Fails thread-safety: keeps its streamed response on ``self`` and closes ``self``'s
+    when a stream ends, which under concurrent calls is another caller's, mid-stream."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        request = self.client().build_request(
+            "POST", f"{self.base_url}/chat/completions", json=body, headers=self.headers()
+        )
+        self._response = self.client().send(request, stream=True)
+        try:
+            self.check_status(self._response)
+            yield from self.deltas(self._response.iter_lines())
+        except httpx.TransportError as exc:
+            raise ProviderError(f"stream broken: {type(exc).__name__}") from exc
+        finally:
+            self._response.close()
+
+
+class TruncatesLongMessages(GoodOpenAIStyle):
+    """Fails message-fidelity: cuts every message to 8000 characters to spare the context
+    window, so a long tool output or pasted document reaches the model cut short."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        return {**body, "messages": [{**m, "content": m["content"][:8000]} for m in body["messages"]]}
+
+
+class DropsTrailingNewline(GoodOpenAIStyle):
+    """Fails content-fidelity: ``generate()`` returns ``content.rstrip("\\n")``, so an answer
+    ending in a code block or a list loses its last line break."""
+
+    def parse(self, response: httpx.Response) -> LLMResponse:
+        parsed = super().parse(response)
+        return parsed.model_copy(update={"content": parsed.content.rstrip("\n") or parsed.content})
+
+
+class KeyInClassAttribute(GoodOpenAIStyle):
+    """Fails key-reaches-request: sets its key in a dict that is a class attribute (a
+    mutable default shared by every instance), so the last instance built sends its key
+    for all of them: a router holding two of this class for two accounts bills one."""
+
+    default_headers: dict[str, str] = {}  # the habit under test
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_headers["authorization"] = f"Bearer {self._api_key}"
+
+    def headers(self) -> dict[str, str]:
+        return dict(self.default_headers)

@@ -336,6 +336,13 @@ class WireFormat:
                     found[key] = value
         return laios_usage(found["prompt"], found["completion"], found["total"])
 
+    def usage_readings(self, response_body: bytes, *, stream: bool) -> list[dict[str, int]]:
+        """Every reading of the body's counts that LAIOS's three keys may hold, ``usage()``'s
+        first (empty when the body states none). A protocol whose input count leaves cached
+        prompt tokens out adds the reading that counts them in."""
+        stated = self.usage(response_body, stream=stream)
+        return [] if stated is None else [stated]
+
     def finish_reason(self, response_body: bytes, *, stream: bool) -> str | None:
         """Why the answer ended, as the body states it (unmapped), or None."""
         reasons = [r for obj in self._objects(response_body, stream) if isinstance(r := self._finish(obj), str)]

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _sse
-from ._base import Event, Path, WireError, WireFormat, decode_utf8, load_json, load_object, render, splice
+from ._base import Event, Path, WireError, WireFormat, count, decode_utf8, load_json, load_object, render, splice
 from ._json_edit import dumps, replace
 
 __all__ = ["AnthropicWire"]
@@ -49,6 +49,17 @@ _ERRORS: dict[int, tuple[str, str]] = {
     504: ("timeout_error", "Request timed out"),
     529: ("overloaded_error", "Overloaded"),
 }
+
+_CACHE_COUNTS = ("cache_creation_input_tokens", "cache_read_input_tokens")
+
+
+def _usage_of(obj: Any) -> dict[str, Any]:
+    """The usage an event or body states ({} if none): whole bodies and ``message_delta``
+    carry it at the top, ``message_start`` inside its message."""
+    holder = obj.get("message") if obj.get("type") == "message_start" else obj
+    usage = holder.get("usage") if isinstance(holder, dict) else None
+    return usage if isinstance(usage, dict) else {}
+
 
 _OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
 
@@ -123,12 +134,29 @@ class AnthropicWire(WireFormat):
         return bool(obj.get("type") == "message_stop")
 
     def _counts(self, obj: Any) -> tuple[Any, Any, Any]:
-        # Whole bodies and message_delta carry usage at the top; message_start inside message.
-        holder = obj.get("message") if obj.get("type") == "message_start" else obj
-        usage = holder.get("usage") if isinstance(holder, dict) else None
-        if not isinstance(usage, dict):
-            return None, None, None
+        usage = _usage_of(obj)
         return usage.get("input_tokens"), usage.get("output_tokens"), None
+
+    def usage_readings(self, response_body: bytes, *, stream: bool) -> list[dict[str, int]]:
+        """Also the reading with cached prompt tokens counted in: ``input_tokens`` leaves out
+        ``cache_creation_input_tokens`` and ``cache_read_input_tokens``, which Anthropic's
+        API reference adds to it for the whole input, as OpenAI's ``prompt_tokens`` does."""
+        readings = super().usage_readings(response_body, stream=stream)
+        cached = self._cached_prompt_tokens(response_body, stream)
+        if readings and cached:
+            prompt, completion = readings[0]["prompt_tokens"] + cached, readings[0]["completion_tokens"]
+            readings.append(
+                {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+            )
+        return readings
+
+    def _cached_prompt_tokens(self, response_body: bytes, stream: bool) -> int:
+        """The cache counts the body states (the last of each kind, in a stream)."""
+        found = dict.fromkeys(_CACHE_COUNTS, 0)
+        for obj in self._objects(response_body, stream):
+            usage = _usage_of(obj)
+            found.update({key: usage[key] for key in _CACHE_COUNTS if count(usage.get(key)) is not None})
+        return sum(found.values())
 
     def _finish(self, obj: Any) -> Any:
         if obj.get("type") == "message_delta":

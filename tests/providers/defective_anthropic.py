@@ -58,3 +58,29 @@ class SystemMessagesPassedThrough(AnthropicClient):
         body.pop("system", None)
         body["messages"] = [m if isinstance(m, dict) else {"role": m.role, "content": m.content} for m in messages]
         return body
+
+
+def _with_cached_prompt(payload: dict[str, Any], times: int) -> dict[str, Any]:
+    """``payload`` whose ``input_tokens`` counts the cache's tokens ``times`` times."""
+    usage = dict(payload.get("usage") or {})
+    cached = usage.get("cache_creation_input_tokens", 0) + usage.get("cache_read_input_tokens", 0)
+    return {**payload, "usage": {**usage, "input_tokens": usage.get("input_tokens", 0) + times * cached}}
+
+
+class CountsCachedPromptTokens(AnthropicClient):
+    """Passes usage-fidelity (a correct alternative): ``prompt_tokens`` is the whole prompt,
+    ``input_tokens`` plus the tokens written to and read from the prompt cache, as OpenAI's
+    ``prompt_tokens`` counts its cached tokens in."""
+
+    def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> Any:
+        payload = self._post_json("/v1/messages", self._body(messages, temperature, max_tokens, False))
+        return parse_message(_with_cached_prompt(payload, 1), self.model)
+
+
+class CountsCachedPromptTokensTwice(AnthropicClient):
+    """Fails usage-fidelity: adds the cache counts to ``input_tokens`` twice (once as read
+    from ``usage``, once again from a copy of it), a count the body states nowhere."""
+
+    def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> Any:
+        payload = self._post_json("/v1/messages", self._body(messages, temperature, max_tokens, False))
+        return parse_message(_with_cached_prompt(payload, 2), self.model)

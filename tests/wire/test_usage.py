@@ -182,3 +182,39 @@ def test_an_ollama_answer_leaves_its_prompt_count_out_as_for_a_cached_prompt(sam
 def test_protocols_that_always_state_their_counts_have_no_other_usage_shape(family) -> None:
     for sample in (s for s in OK if s.family == family):
         assert by_name(family).other_usage_shapes(sample.body, stream=sample.stream) == []
+
+
+def _with_cache_counts(body: bytes, created: int, read: int) -> bytes:
+    """A recorded Anthropic body with its (recorded, zero) cache counts set: the values only."""
+    text = body.decode("utf-8")
+    for key, value in (("cache_creation_input_tokens", created), ("cache_read_input_tokens", read)):
+        text = text.replace(f'\\"{key}\\":0', f'\\"{key}\\":{value}').replace(f'"{key}":0', f'"{key}":{value}')
+    return text.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "name", ["anthropic/opus3-hello-nonstream", "anthropic/sonnet4-sum-nonstream", "anthropic/sonnet4-sum-stream"]
+)
+def test_anthropic_usage_may_count_its_cached_prompt_tokens_in(name: str) -> None:
+    """``input_tokens`` leaves the cache's tokens out; the reading with them counted in is the
+    whole prompt, as OpenAI's ``prompt_tokens`` is."""
+    sample = next(s for s in OK if s.name == name)
+    fmt = by_name("anthropic")
+    (stated,) = fmt.usage_readings(sample.body, stream=sample.stream)  # zero cache counts: one reading
+    body = _with_cache_counts(sample.body, 100, 2000)
+    assert body != sample.body
+    plain, cached = fmt.usage_readings(body, stream=sample.stream)
+    assert plain == stated == fmt.usage(body, stream=sample.stream)
+    prompt = stated["prompt_tokens"] + 2100
+    assert cached == {
+        "prompt_tokens": prompt,
+        "completion_tokens": stated["completion_tokens"],
+        "total_tokens": prompt + stated["completion_tokens"],
+    }
+
+
+@pytest.mark.parametrize("sample", [s for s in OK if s.family != "anthropic"], ids=str)
+def test_other_protocols_have_one_reading_of_their_counts(sample) -> None:
+    fmt = by_name(sample.family)
+    stated = fmt.usage(sample.body, stream=sample.stream)
+    assert fmt.usage_readings(sample.body, stream=sample.stream) == ([] if stated is None else [stated])

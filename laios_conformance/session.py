@@ -149,7 +149,7 @@ class ConformanceSession:
         try:
             # The instance built to check the target is a provider's code too; a thread its
             # module or constructor starts (an event loop, a pool) sends the provider's requests.
-            with _network_guard(config), adopting_new_threads():
+            with _network_guard(config), adopting_new_threads(), _same_working_directory():
                 specs = load_providers(
                     targets, kwargs_list, secret_names=secret_names, call_timeout=call_timeout, env_secrets=env_secrets
                 )
@@ -793,6 +793,18 @@ def _blocked_network(config: pytest.Config) -> tuple[bool, list[str] | None]:
         return False, None
     allowed = config.getoption("--allowed-hosts", None)
     return True, allowed.split(",") if isinstance(allowed, str) else allowed
+
+
+@contextlib.contextmanager
+def _same_working_directory() -> Iterator[None]:
+    """The working directory as it was, whatever the provider's import or constructor did:
+    relative paths (the cassette folder, ``--junitxml``, ``--laios-report``) are the
+    user's, resolved against the directory the run started in."""
+    start = os.getcwd()
+    try:
+        yield
+    finally:
+        os.chdir(start)
 
 
 @contextlib.contextmanager

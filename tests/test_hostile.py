@@ -5,6 +5,7 @@ output paths it cannot write. Each test asserts the exact outcome."""
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -153,6 +154,30 @@ def test_plain_pytest_leaves_no_verdict_when_the_provider_ends_the_process(
     result = run_kit([*args, f"--laios-report={report}", "-k", "returns_response"], cwd=tmp_path)
     assert result.returncode == 0
     assert not report.exists()
+
+
+def test_a_constructor_that_changes_directory_moves_no_relative_path(
+    pytester: pytest.Pytester, good_cassettes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cassette folder and the JUnit file named relative to where the run started stay there."""
+    elsewhere = pytester.mkdir("elsewhere")
+    monkeypatch.setenv("LAIOS_TEST_CHDIR_TO", str(elsewhere))
+    cassettes = os.path.relpath(cassettes_for(good_cassettes, "ChangesDirectory"), pytester.path)
+    result = pytester.runpytest_inprocess(
+        f"--laios-provider={H}ChangesDirectory",
+        f"--laios-cassette-dir={cassettes}",
+        "--laios-report=verdict.json",
+        "--junitxml=junit.xml",
+        "-k",
+        "returns_response",
+        "--laios-allow-partial",
+        "-p",
+        "no:cacheprovider",
+    )
+    verdict = json.loads((pytester.path / "verdict.json").read_text())
+    assert verdict["providers"][0]["clauses"]["returns-response"]["status"] == "passed", result.stdout.str()
+    assert (pytester.path / "junit.xml").is_file()
+    assert list(elsewhere.iterdir()) == []
 
 
 # -- secrets by name ----------------------------------------------------------------------------

@@ -196,3 +196,12 @@ class InterruptedAfterFirstAnswer(GoodOpenAIStyle):
     def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
         answer = super().generate(messages, temperature, max_tokens, **kw)
         raise KeyboardInterrupt(f"after an answer of {len(answer.content)} characters")
+
+
+class ChangesDirectory(GoodOpenAIStyle):
+    """Its constructor changes the working directory to ``$LAIOS_TEST_CHDIR_TO`` (a local
+    model runner moving to its model folder): the user's relative paths must not follow it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        os.chdir(os.environ["LAIOS_TEST_CHDIR_TO"])

@@ -112,6 +112,15 @@ def test_constructor_that_calls_sys_exit_is_one_usage_line(pytester: pytest.Pyte
     assert "constructing it called sys.exit(3); a provider must raise an exception" in usage_line(result)
 
 
+def test_constructor_that_needs_the_main_thread_is_told_why(pytester: pytest.Pytester) -> None:
+    """Not "fix the constructor arguments": the arguments are fine, the thread is the kit's."""
+    result = pytester.runpytest_inprocess(f"--laios-provider={H}SetsSignalHandlerWhenBuilt", "-p", "no:cacheprovider")
+    line = usage_line(result)
+    assert "signal only works in main thread" in line
+    assert "pass --laios-call-timeout=0 to build and call it in the main thread" in line
+    assert "constructor arguments" not in line
+
+
 @pytest.mark.parametrize("value", ["soon", "-1"])
 def test_call_timeout_must_be_seconds(pytester: pytest.Pytester, value: str) -> None:
     result = pytester.runpytest_inprocess(f"--laios-provider={GOOD}", f"--laios-call-timeout={value}")

@@ -59,7 +59,7 @@ def _main() -> int:
         load_providers(
             request["targets"],
             request["kwargs"],
-            Flags(target="target", kwargs="--kwargs", secret_env="--secret-env"),
+            Flags(target="target", kwargs="--kwargs", secret_env="--secret-env", call_timeout="--call-timeout"),
             request["secret_names"],
             request["call_timeout"],
             env_secrets,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -205,3 +206,12 @@ class ChangesDirectory(GoodOpenAIStyle):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         os.chdir(os.environ["LAIOS_TEST_CHDIR_TO"])
+
+
+class SetsSignalHandlerWhenBuilt(GoodOpenAIStyle):
+    """Its constructor installs a SIGTERM handler (the one already there), which Python
+    allows in the main thread only: the kit builds providers in a helper thread."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGTERM))

@@ -371,6 +371,15 @@ def test_recording_into_a_file_is_one_usage_line(pytester: pytest.Pytester) -> N
     assert "is a file, not a directory" in usage_line(result)
 
 
+def test_recording_into_a_broken_link_is_one_usage_line(pytester: pytest.Pytester) -> None:
+    """Not a FileExistsError per clause at teardown, after the live API has answered."""
+    (pytester.path / "cassettes").symlink_to(pytester.path / "gone")
+    result = pytester.runpytest_inprocess(
+        f"--laios-provider={GOOD}", f"--laios-cassette-dir={pytester.path / 'cassettes'}", "--record-mode=once"
+    )
+    assert "is a broken symbolic link" in usage_line(result)
+
+
 def test_on_ci_the_probe_instance_is_built_offline(
     run_kit, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -387,6 +387,31 @@ class ConformanceSession:
         for provider, clause_id in getattr(node, "workeroutput", {}).get(_DESELECTED_KEY, ()):
             self.verdict.mark_not_run(provider, clause_id, DESELECTED)
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+        """Under pytest-xdist a clause whose worker process ended sends no result of its own:
+        it errors, rather than reading as a clause that never ran."""
+        found = self._clause_of_nodeid(crashitem)
+        if found is not None:
+            provider, known = found
+            self.verdict.add(
+                provider,
+                known.id,
+                known.level,
+                "error",
+                f"{report.longrepr}: the process ended during this clause (the provider called os._exit, raised "
+                "KeyboardInterrupt, or crashed); a provider must raise an exception instead",
+            )
+
+    def _clause_of_nodeid(self, nodeid: str) -> tuple[str, Clause] | None:
+        """(provider id, clause) of a clause's node id: ``path::test_name[provider id]``."""
+        name, _, param = nodeid.rpartition("::")[2].partition("[")
+        provider = param.removesuffix("]")
+        known = next((c for c in self.catalogue if c.function.__name__ == name), None)
+        if known is None or all(spec.id != provider for spec in self.specs):
+            return None
+        return provider, known
+
     # -- running and verdicts ------------------------------------------------------------
 
     @pytest.hookimpl(wrapper=True)

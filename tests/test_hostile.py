@@ -189,6 +189,19 @@ def test_a_constructor_that_changes_directory_moves_no_relative_path(
     assert list(elsewhere.iterdir()) == []
 
 
+def test_under_xdist_a_clause_whose_worker_ended_errors(tmp_path: Path, good_cassettes: Path) -> None:
+    """xdist reports the crash, not the clause: the verdict must not call it a clause that never ran."""
+    pytest.importorskip("xdist")
+    cassettes_for(good_cassettes, "ExitsInGenerate")
+    report = tmp_path / "verdict.json"
+    args = [f"--laios-provider={H}ExitsInGenerate", f"--laios-cassette-dir={good_cassettes}", "-n", "1"]
+    run_kit([*args, f"--laios-report={report}", "-k", "returns_response", "--laios-allow-partial"], cwd=tmp_path)
+    clause = json.loads(report.read_text())["providers"][0]["clauses"]["returns-response"]
+    assert clause["status"] == "error", clause
+    assert "crashed while running" in clause["message"]
+    assert "the process ended during this clause" in clause["message"]
+
+
 # -- secrets by name ----------------------------------------------------------------------------
 
 

@@ -575,7 +575,7 @@ class ConformanceSession:
         if self.report_path and self.judges():
             text = redact(dump_json(self.ordered_verdict().to_dict(__version__)), self.secrets)
             atomic_write_text(Path(self.report_path), text)
-        elif self.report_path and not self.config.option.collectonly and session.exitstatus in _GATE_CAN_FAIL:
+        elif self.report_path and not _runs_no_clause(self.config) and session.exitstatus in _GATE_CAN_FAIL:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a verdict was asked for, and there is none
         self.exitstatus = int(session.exitstatus)
 
@@ -602,12 +602,12 @@ class ConformanceSession:
 
     def collected_nothing_to_judge(self) -> bool:
         """Paths were given (the project's own tests), and none of them is the contract's."""
-        return not self.judging and not self.refused and not self.config.option.collectonly
+        return not self.judging and not self.refused and not _runs_no_clause(self.config)
 
     def judges(self) -> bool:
         """Whether this run is a conformance run: it collected the contract (not only the
-        user's own tests) and meant to run it (not ``--collect-only``)."""
-        return self.judging and not self.config.option.collectonly
+        user's own tests) and meant to run it (not ``--collect-only``, ``--fixtures``...)."""
+        return self.judging and not _runs_no_clause(self.config)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for line in unfinished_work(self.threads_before)[0]:
@@ -672,6 +672,15 @@ def _close(instance: Any) -> None:
     close = getattr(instance, "close", None)
     if callable(close):
         close()
+
+
+# pytest options (their dests) that show the tests, their fixtures or their setup instead of running them.
+_RUN_NO_TEST = ("collectonly", "showfixtures", "show_fixtures_per_test", "setuponly", "setupplan")
+
+
+def _runs_no_clause(config: pytest.Config) -> bool:
+    """This run only lists or sets up the clauses: there is no verdict to give."""
+    return any(getattr(config.option, dest, False) for dest in _RUN_NO_TEST)
 
 
 def _spec_of(item: pytest.Item) -> ProviderSpec | None:

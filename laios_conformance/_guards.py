@@ -134,7 +134,7 @@ def unfinished_work(threads_before: set[int | None]) -> tuple[list[str], list[th
     """Lines naming the provider calls abandoned after the timeout and the non-daemon threads
     still alive (which would keep the process from exiting), and those threads."""
     lines = [
-        f"abandoned after the call timeout, still running: {call.what} in thread {call.thread.name!r}"
+        f"abandoned {call.when}, still running: {call.what} in thread {call.thread.name!r}"
         for call in abandoned_calls()
     ]
     strays = stray_threads(threads_before)

@@ -215,3 +215,12 @@ class SetsSignalHandlerWhenBuilt(GoodOpenAIStyle):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGTERM))
+
+
+class BlocksAfterSayingSo(GoodOpenAIStyle):
+    """generate() touches the file named by ``$LAIOS_TEST_STARTED``, then never returns: a
+    run to press Ctrl-C in, at a known moment."""
+
+    def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
+        Path(os.environ["LAIOS_TEST_STARTED"]).touch()
+        _NEVER.wait()

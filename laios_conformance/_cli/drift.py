@@ -54,6 +54,11 @@ def run_drift(args: argparse.Namespace) -> int:
 
             raise UsageError(usage_message(output))
         if code == pytest.ExitCode.INTERRUPTED:
+            print(
+                "drift: the recording run was interrupted (Ctrl-C, or a KeyboardInterrupt the provider raised), "
+                "so nothing was compared; run it again",
+                file=sys.stderr,
+            )
             return 130
         lines = compare_dirs(committed, Path(scratch) / class_name, _clause_messages(Path(scratch) / "verdict.json"))
     for line in lines:

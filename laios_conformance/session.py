@@ -97,6 +97,7 @@ class ConformanceSession:
         self.wire_formats: list[Any] = []
         self.judging = config.args_source is not pytest.Config.ArgsSource.ARGS
         self.deselected: dict[str, tuple[str, str]] = {}
+        self.running: pytest.Item | None = None  # the clause being run, if any
         self.threads_before = {t.ident for t in threading.enumerate()}
         self.undo_redaction: Any = lambda: None
         self.terminal = RedactedTerminal(())
@@ -416,8 +417,28 @@ class ConformanceSession:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+        self.running = item
         with _offline_guard(self.config):
-            return (yield)
+            result = yield
+        self.running = None
+        return result
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """The clause running at a KeyboardInterrupt errors, saying whose it was: pytest
+        reports no result for it, and it would read as one the run never reached."""
+        item, self.running = self.running, None
+        key, spec = (_verdict_key(item), _spec_of(item)) if item is not None else (None, None)
+        found = clause_of(item) if item is not None else None
+        if key is None or spec is None or found is None:
+            return
+        cause = roots.provider_exception(excinfo, spec, self.secrets)
+        why = (
+            f"the provider raised KeyboardInterrupt at {cause['where']} (in {cause['call']}): a provider must "
+            "raise an Exception, which callers handle, not end the caller's program"
+            if cause
+            else "interrupted (Ctrl-C) while this clause ran"
+        )
+        self.verdict.add(*key, found[1], "error", f"{why}; the clauses after it did not run")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:

@@ -189,6 +189,23 @@ def test_a_constructor_that_changes_directory_moves_no_relative_path(
     assert list(elsewhere.iterdir()) == []
 
 
+def test_a_keyboard_interrupt_from_the_provider_errors_its_clause_naming_where(
+    tmp_path: Path, good_cassettes: Path
+) -> None:
+    """Not "not-run: the run stopped before it", as if the run had never reached the clause.
+    In a subprocess: in-process, pytester hands the interrupt on to this suite."""
+    cassettes_for(good_cassettes, "InterruptedAfterFirstAnswer")
+    report = tmp_path / "verdict.json"
+    args = [f"--laios-provider={H}InterruptedAfterFirstAnswer", f"--laios-cassette-dir={good_cassettes}"]
+    result = run_kit([*args, f"--laios-report={report}", "-k", "returns_response or system_prompt"], cwd=tmp_path)
+    assert result.returncode == pytest.ExitCode.INTERRUPTED, result.stdout + result.stderr
+    clauses = json.loads(report.read_text())["providers"][0]["clauses"]
+    message = clauses["returns-response"]["message"]
+    assert clauses["returns-response"]["status"] == "error", message
+    assert message.startswith("the provider raised KeyboardInterrupt at ") and "hostile.py:" in message
+    assert clauses["system-prompt"]["message"].startswith("the run stopped before it")
+
+
 def test_under_xdist_a_clause_whose_worker_ended_errors(tmp_path: Path, good_cassettes: Path) -> None:
     """xdist reports the crash, not the clause: the verdict must not call it a clause that never ran."""
     pytest.importorskip("xdist")

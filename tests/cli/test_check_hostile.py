@@ -57,7 +57,7 @@ def test_a_constructor_that_ends_the_process_fails_the_gate(tmp_path: Path) -> N
 
 def test_ctrl_c_still_writes_the_verdict_of_what_was_judged(tmp_path: Path, good_cassettes: Path) -> None:
     """Ctrl-C reaches check and its pytest child alike; check waits for the child's verdict
-    (every clause, the unjudged ones not-run) and writes its reports from it."""
+    (every clause: the one it stopped errors, the later ones are not-run) and writes its reports from it."""
     cassettes_for(good_cassettes, "BlocksAfterSayingSo")
     started = tmp_path / "started"
     reports = {"--report-json": tmp_path / "verdict.json", "--report-md": tmp_path / "summary.md"}
@@ -81,7 +81,9 @@ def test_ctrl_c_still_writes_the_verdict_of_what_was_judged(tmp_path: Path, good
         out, err = check.communicate(timeout=120)
     assert check.returncode == 130, out + err
     clauses = json.loads(reports["--report-json"].read_text())["providers"][0]["clauses"]
-    assert clauses["returns-response"]["status"] == "not-run" and len(clauses) > 30
+    assert clauses["returns-response"]["status"] == "error" and len(clauses) > 30
+    assert clauses["returns-response"]["message"].startswith("interrupted (Ctrl-C) while this clause ran")
+    assert clauses["system-prompt"]["status"] == "not-run"
     assert "gate failed" in reports["--report-md"].read_text()
     assert "gate: FAILED" in out
     # The blocked call was abandoned at once, not waited on by close() for the call timeout (60 s).

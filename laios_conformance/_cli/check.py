@@ -113,9 +113,25 @@ def pytest_arguments(args: argparse.Namespace, extra: list[str]) -> list[str]:
     return argv + list(extra)
 
 
+def refuse_overridden_options(args: argparse.Namespace, extra: list[str]) -> None:
+    """A pytest option after ``--`` naming a file that check names itself: one of the two
+    would silently not be written."""
+    overridden = {"--laios-report": "--report-json PATH"}
+    if args.junit:
+        overridden |= {"--junitxml": "--junit PATH", "--junit-xml": "--junit PATH"}
+    for argument in extra:
+        option = argument.partition("=")[0]
+        if option in overridden:
+            raise UsageError(
+                f"{option} after -- clashes with the file check writes itself (one of the two would not be "
+                f"written): give {overridden[option]} to check instead (before --)"
+            )
+
+
 def check_outputs(args: argparse.Namespace, extra: list[str]) -> None:
     """Every file ``check`` will write, and the cassette folder (written when recording, read
     when replaying), checked up front."""
+    refuse_overridden_options(args, extra)
     check_report_files(args)
     try:
         if _records(extra):

@@ -128,10 +128,24 @@ def refuse_overridden_options(args: argparse.Namespace, extra: list[str]) -> Non
             )
 
 
+# pytest options that show the clauses instead of running them: no verdict comes of them.
+_SHOW_ONLY = ("--co", "--collect-only", "--collectonly", "--fixtures", "--fixtures-per-test", "--setup-plan")
+
+
+def refuse_show_only_options(extra: list[str]) -> None:
+    for argument in extra:
+        if argument in _SHOW_ONLY:
+            raise UsageError(
+                f"{argument} after -- shows the clauses without running them, so check would get no verdict: "
+                f"run pytest --laios-provider=TARGET {argument} to see them, or 'laios-conformance clauses'"
+            )
+
+
 def check_outputs(args: argparse.Namespace, extra: list[str]) -> None:
     """Every file ``check`` will write, and the cassette folder (written when recording, read
     when replaying), checked up front."""
     refuse_overridden_options(args, extra)
+    refuse_show_only_options(extra)
     check_report_files(args)
     try:
         if _records(extra):

@@ -194,6 +194,7 @@ USAGE_ERRORS = [
         "give --report-json PATH to check instead",
     ),
     (["check", OPENAI, "--junit", "a.xml", "--", "--junitxml", "b.xml"], "give --junit PATH to check instead"),
+    (["check", OPENAI, "--", "--co"], "--co after -- shows the clauses without running them, so check would get no"),
     (["check"], "the following arguments are required: TARGET"),
     (["explain", "no-such-clause"], "no clause named 'no-such-clause'"),
     (["explain", "returns-respnse"], "did you mean returns-response"),

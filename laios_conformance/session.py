@@ -28,6 +28,7 @@ from ._guards import (
     exit_past,
     install_redaction,
     read_call_timeout,
+    read_flag,
     read_secret_env,
     read_secret_names,
     redact_warning,
@@ -76,8 +77,8 @@ class ConformanceSession:
         self.config = config
         self.specs = specs
         self.catalogue = catalogue
-        self.strict = bool(config.getoption("laios_strict") or config.getini("laios_strict"))
-        allow_partial = bool(config.getoption("laios_allow_partial") or config.getini("laios_allow_partial"))
+        self.strict = read_flag(config, "laios_strict")
+        allow_partial = read_flag(config, "laios_allow_partial")
         self.verdict = Verdict(self.strict, allow_partial)
         for spec in specs:
             for known in catalogue:
@@ -111,6 +112,8 @@ class ConformanceSession:
         kwargs_list = config.getoption("laios_provider_kwargs") or [config.getini("laios_provider_kwargs") or None]
         threads_before = {t.ident for t in threading.enumerate()}  # before any provider code runs
         secret_names, call_timeout = read_secret_names(config), read_call_timeout(config)
+        for flag in ("laios_strict", "laios_allow_partial"):  # checked before any provider code runs
+            read_flag(config, flag)
         _apply_ci_defaults(config)
         check_paths(config, cls._cassette_root(config), _is_recording(config))
         try:

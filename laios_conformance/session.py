@@ -423,16 +423,15 @@ class ConformanceSession:
         self.running = item
         with _offline_guard(self.config):
             result = yield
-        self.running = None
+        self.running = None  # left set when a KeyboardInterrupt leaves the clause, for the hook below
         return result
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         """The clause running at a KeyboardInterrupt errors, saying whose it was: pytest
         reports no result for it, and it would read as one the run never reached."""
         item, self.running = self.running, None
-        key, spec = (_verdict_key(item), _spec_of(item)) if item is not None else (None, None)
-        found = clause_of(item) if item is not None else None
-        if key is None or spec is None or found is None:
+        spec, found = (_spec_of(item), clause_of(item)) if item is not None else (None, None)
+        if spec is None or found is None:
             return
         cause = roots.provider_exception(excinfo, spec, self.secrets)
         why = (
@@ -441,7 +440,7 @@ class ConformanceSession:
             if cause
             else "interrupted (Ctrl-C) while this clause ran"
         )
-        self.verdict.add(*key, found[1], "error", f"{why}; the clauses after it did not run")
+        self.verdict.add(spec.id, found[0], found[1], "error", f"{why}; the clauses after it did not run")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:

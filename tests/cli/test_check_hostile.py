@@ -90,6 +90,15 @@ def test_ctrl_c_still_writes_the_verdict_of_what_was_judged(tmp_path: Path, good
     assert "laios: abandoned at an interrupt, still running: generate()" in out
 
 
+def test_a_constructor_that_prints_bytes_that_are_not_utf8_is_judged(tmp_path: Path, good_cassettes: Path) -> None:
+    """check builds the provider in a child first, and reads what it printed (a UnicodeDecodeError traceback)."""
+    cassettes_for(good_cassettes, "PrintsBytesWhenBuilt")
+    args = ["check", H + "PrintsBytesWhenBuilt", "--cassette-dir", str(good_cassettes), "--allow-partial"]
+    result = cli(*args, "--", "-k", "returns_response", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "gate: partial" in result.stdout
+
+
 def test_an_incomplete_verdict_is_no_verdict(tmp_path: Path) -> None:
     report = tmp_path / "verdict.json"
     run = child.ChildRun(0, "", "")

@@ -224,3 +224,12 @@ class BlocksAfterSayingSo(GoodOpenAIStyle):
     def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
         Path(os.environ["LAIOS_TEST_STARTED"]).touch()
         _NEVER.wait()
+
+
+class PrintsBytesWhenBuilt(GoodOpenAIStyle):
+    """Its constructor writes bytes that are not UTF-8 to stdout (a C library's output, a
+    log line in Latin-1): what the kit reads back from a child must not choke on them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        os.write(1, b"caf\xe9 \xff\xfe\n")

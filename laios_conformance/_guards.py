@@ -56,6 +56,16 @@ def read_call_timeout(config: pytest.Config) -> float | None:
     return seconds or None
 
 
+def read_flag(config: pytest.Config, name: str) -> bool:
+    """``--laios-strict``-like option ``name`` (its dest), or its ini key of the same name."""
+    if config.getoption(name):
+        return True
+    try:
+        return bool(config.getini(name))
+    except ValueError as error:  # pytest's own words: invalid truth value 'maybe'
+        raise pytest.UsageError(f"{name} (ini): {error}; write {name} = true or {name} = false") from None
+
+
 def read_secret_names(config: pytest.Config) -> tuple[str, ...]:
     return parse_secret_names(config.getoption("laios_secret_kwargs") or config.getini("laios_secret_kwargs"))
 
@@ -134,7 +144,7 @@ def unfinished_work(threads_before: set[int | None]) -> tuple[list[str], list[th
     """Lines naming the provider calls abandoned after the timeout and the non-daemon threads
     still alive (which would keep the process from exiting), and those threads."""
     lines = [
-        f"abandoned after the call timeout, still running: {call.what} in thread {call.thread.name!r}"
+        f"abandoned {call.when}, still running: {call.what} in thread {call.thread.name!r}"
         for call in abandoned_calls()
     ]
     strays = stray_threads(threads_before)

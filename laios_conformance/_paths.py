@@ -37,7 +37,7 @@ def check_output_dir(option: str, path: str | os.PathLike[str]) -> None:
     if target.is_dir():
         _require_writable(option, target, target)
         return
-    _check_parent(option, target, target.parent)
+    _check_parent(option, target, target)
 
 
 def check_replay_dir(option: str, path: str | os.PathLike[str]) -> None:
@@ -53,11 +53,14 @@ def check_replay_dir(option: str, path: str | os.PathLike[str]) -> None:
 
 
 def _check_parent(option: str, target: Path, parent: Path) -> None:
-    """The nearest existing folder above ``target`` must be a writable directory."""
+    """The nearest existing folder from ``parent`` up must be a writable directory."""
     existing = parent
     while not existing.exists() and existing != existing.parent:
         if existing.is_symlink():  # a dangling link: mkdir would fail on it
-            raise PathError(f"{option} {str(target)!r}: {str(existing)!r} is a broken symbolic link")
+            raise PathError(
+                f"{option} {str(target)!r}: {str(existing)!r} is a broken symbolic link "
+                f"(to {os.readlink(existing)!r}); create what it points to, or choose another path"
+            )
         existing = existing.parent
     if not existing.is_dir():
         raise PathError(

@@ -40,6 +40,7 @@ class CallTimedOut(BaseException):
 class Abandoned:
     what: str
     thread: threading.Thread
+    when: str = "after the call timeout"
 
 
 _abandoned: list[Abandoned] = []
@@ -154,10 +155,13 @@ def run_with_timeout(
 
     worker = _call_thread()
     worker.submit(job)
-    if not done.wait(timeout):
-        worker.abandon()
-        _serving.held = None
-        _abandoned.append(Abandoned(what, worker.thread))
+    try:
+        finished = done.wait(timeout)
+    except BaseException:  # Ctrl-C while waiting: the call runs on, and must not hold up the caller's next
+        _abandon(worker, what, "at an interrupt")
+        raise
+    if not finished:
+        _abandon(worker, what)
         raise CallTimedOut(
             f"{what} did not return within {timeout:g} s (--laios-call-timeout); the call was abandoned "
             "and the run went on with a fresh instance"
@@ -165,6 +169,12 @@ def run_with_timeout(
     if "error" in outcome:
         raise outcome.pop("error")
     return outcome.pop("value")
+
+
+def _abandon(worker: _CallThread, what: str, when: str = "after the call timeout") -> None:
+    worker.abandon()
+    _serving.held = None
+    _abandoned.append(Abandoned(what, worker.thread, when))
 
 
 def guard_instance(instance: Any, timeout: float | None) -> Any:
@@ -186,7 +196,7 @@ def _guarded(name: str, method: Callable[..., Any], timeout: float, state: dict[
             return None  # a hung call may hold the lock close() needs; the instance is abandoned
         try:
             result = run_with_timeout(f"{name}()", timeout, method, *args, **kwargs)
-        except CallTimedOut:
+        except (CallTimedOut, KeyboardInterrupt):  # the call may still run, holding what close() needs
             state["hung"] = True
             raise
         # a str is left unwrapped, so that the clause can name the mistake
@@ -217,7 +227,7 @@ class _GuardedStream:
     def __next__(self) -> Any:
         try:
             return run_with_timeout("generate_stream() (its next chunk)", self._timeout, next, self._iterator)
-        except CallTimedOut:
+        except (CallTimedOut, KeyboardInterrupt):
             self._state["hung"] = True
             raise
 

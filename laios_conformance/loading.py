@@ -64,6 +64,7 @@ class Flags:
     target: str = "--laios-provider"
     kwargs: str = "--laios-provider-kwargs"
     secret_env: str = "--laios-secret-env"
+    call_timeout: str = "--laios-call-timeout"
 
 
 PLUGIN_FLAGS = Flags()
@@ -403,6 +404,11 @@ def _check_arguments(target: str, signature: inspect.Signature, kwargs: dict[str
         )
 
 
+def _needs_main_thread(exc: Exception) -> bool:
+    """``signal.signal`` (and what calls it) outside the main thread raises this ValueError."""
+    return isinstance(exc, ValueError) and "main thread" in str(exc)
+
+
 def _construct(
     target: str,
     factory: Callable[..., Any],
@@ -434,6 +440,13 @@ def _construct(
                 f"{flags.target} {target!r}: constructing it made a network request, which replay refuses "
                 f"({redact(blocked, secrets)}); the kit builds the provider before any cassette is open, so a "
                 "constructor must not reach the API: connect lazily, on the first call"
+            ) from None
+        if timeout and _needs_main_thread(exc):
+            raise ProviderLoadError(
+                f"{flags.target} {target!r}: constructing it raised {message}; the kit builds and calls the "
+                f"provider in a helper thread, so that {flags.call_timeout} can stop a call that hangs (LAIOS "
+                "may call it from any thread too): install signal handlers outside the provider, or pass "
+                f"{flags.call_timeout}=0 to build and call it in the main thread"
             ) from None
         unset = _unset_key_variables(message)
         if unset:

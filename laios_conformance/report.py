@@ -83,13 +83,18 @@ class Gate:
     why_not_run: list[str] = field(default_factory=list)  # the distinct reasons, in order
     lint: list[str] = field(default_factory=list)  # cassette lint findings of the recording
     unjudged: list[str] = field(default_factory=list)  # providers not one clause was judged for
+    providers: list[str] = field(default_factory=list)  # every provider of the verdict
 
     @property
     def passed(self) -> bool:
         return self.result != "failed"
 
     def reason(self, short: bool = True) -> str:
-        """The failing clauses, then the clauses that did not run and what to do about them."""
+        """The failing clauses, then the clauses that did not run and what to do about them.
+
+        ``short`` names providers by class, unless two of them share a class name."""
+        named = {p for p, _ in self.failing + self.not_run} | set(self.unjudged) | set(self.providers)
+        short = short and len({_short(p, True) for p in named}) == len(named)
         parts = []
         if self.unjudged:
             parts.append(f"no clause was judged for {', '.join(_short(p, short) for p in self.unjudged)}")
@@ -220,7 +225,7 @@ class Verdict:
         else:
             result = "passed"
         why = list(dict.fromkeys(self.providers[p][cid].message for p, cid in not_run))
-        return Gate(result, failing, not_run, self.allow_partial, why, list(self.lint), unjudged)
+        return Gate(result, failing, not_run, self.allow_partial, why, list(self.lint), unjudged, list(self.providers))
 
     def root_causes(self) -> list[RootCause]:
         """Exceptions raised at one place in a provider behind 3 or more failing clauses."""

@@ -28,6 +28,7 @@ from ._guards import (
     exit_past,
     install_redaction,
     read_call_timeout,
+    read_flag,
     read_secret_env,
     read_secret_names,
     redact_warning,
@@ -76,8 +77,8 @@ class ConformanceSession:
         self.config = config
         self.specs = specs
         self.catalogue = catalogue
-        self.strict = bool(config.getoption("laios_strict") or config.getini("laios_strict"))
-        allow_partial = bool(config.getoption("laios_allow_partial") or config.getini("laios_allow_partial"))
+        self.strict = read_flag(config, "laios_strict")
+        allow_partial = read_flag(config, "laios_allow_partial")
         self.verdict = Verdict(self.strict, allow_partial)
         for spec in specs:
             for known in catalogue:
@@ -97,6 +98,7 @@ class ConformanceSession:
         self.wire_formats: list[Any] = []
         self.judging = config.args_source is not pytest.Config.ArgsSource.ARGS
         self.deselected: dict[str, tuple[str, str]] = {}
+        self.running: pytest.Item | None = None  # the clause being run, if any
         self.threads_before = {t.ident for t in threading.enumerate()}
         self.undo_redaction: Any = lambda: None
         self.terminal = RedactedTerminal(())
@@ -110,6 +112,8 @@ class ConformanceSession:
         kwargs_list = config.getoption("laios_provider_kwargs") or [config.getini("laios_provider_kwargs") or None]
         threads_before = {t.ident for t in threading.enumerate()}  # before any provider code runs
         secret_names, call_timeout = read_secret_names(config), read_call_timeout(config)
+        for flag in ("laios_strict", "laios_allow_partial"):  # checked before any provider code runs
+            read_flag(config, flag)
         _apply_ci_defaults(config)
         check_paths(config, cls._cassette_root(config), _is_recording(config))
         try:
@@ -149,7 +153,7 @@ class ConformanceSession:
         try:
             # The instance built to check the target is a provider's code too; a thread its
             # module or constructor starts (an event loop, a pool) sends the provider's requests.
-            with _network_guard(config), adopting_new_threads():
+            with _network_guard(config), adopting_new_threads(), _same_working_directory():
                 specs = load_providers(
                     targets, kwargs_list, secret_names=secret_names, call_timeout=call_timeout, env_secrets=env_secrets
                 )
@@ -387,12 +391,56 @@ class ConformanceSession:
         for provider, clause_id in getattr(node, "workeroutput", {}).get(_DESELECTED_KEY, ()):
             self.verdict.mark_not_run(provider, clause_id, DESELECTED)
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+        """Under pytest-xdist a clause whose worker process ended sends no result of its own:
+        it errors, rather than reading as a clause that never ran."""
+        found = self._clause_of_nodeid(crashitem)
+        if found is not None:
+            provider, known = found
+            self.verdict.add(
+                provider,
+                known.id,
+                known.level,
+                "error",
+                f"{report.longrepr}: the process ended during this clause (the provider called os._exit, raised "
+                "KeyboardInterrupt, or crashed); a provider must raise an exception instead",
+            )
+
+    def _clause_of_nodeid(self, nodeid: str) -> tuple[str, Clause] | None:
+        """(provider id, clause) of a clause's node id: ``path::test_name[provider id]``."""
+        name, _, param = nodeid.rpartition("::")[2].partition("[")
+        provider = param.removesuffix("]")
+        known = next((c for c in self.catalogue if c.function.__name__ == name), None)
+        if known is None or all(spec.id != provider for spec in self.specs):
+            return None
+        return provider, known
+
     # -- running and verdicts ------------------------------------------------------------
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+        self.running = item
         with _offline_guard(self.config):
-            return (yield)
+            result = yield
+        self.running = None  # left set when a KeyboardInterrupt leaves the clause, for the hook below
+        return result
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """The clause running at a KeyboardInterrupt errors, saying whose it was: pytest
+        reports no result for it, and it would read as one the run never reached."""
+        item, self.running = self.running, None
+        spec, found = (_spec_of(item), clause_of(item)) if item is not None else (None, None)
+        if spec is None or found is None:
+            return
+        cause = roots.provider_exception(excinfo, spec, self.secrets)
+        why = (
+            f"the provider raised KeyboardInterrupt at {cause['where']} (in {cause['call']}): a provider must "
+            "raise an Exception, which callers handle, not end the caller's program"
+            if cause
+            else "interrupted (Ctrl-C) while this clause ran"
+        )
+        self.verdict.add(spec.id, found[0], found[1], "error", f"{why}; the clauses after it did not run")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
@@ -550,7 +598,7 @@ class ConformanceSession:
         if self.report_path and self.judges():
             text = redact(dump_json(self.ordered_verdict().to_dict(__version__)), self.secrets)
             atomic_write_text(Path(self.report_path), text)
-        elif self.report_path and not self.config.option.collectonly and session.exitstatus in _GATE_CAN_FAIL:
+        elif self.report_path and not _runs_no_clause(self.config) and session.exitstatus in _GATE_CAN_FAIL:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a verdict was asked for, and there is none
         self.exitstatus = int(session.exitstatus)
 
@@ -577,12 +625,12 @@ class ConformanceSession:
 
     def collected_nothing_to_judge(self) -> bool:
         """Paths were given (the project's own tests), and none of them is the contract's."""
-        return not self.judging and not self.refused and not self.config.option.collectonly
+        return not self.judging and not self.refused and not _runs_no_clause(self.config)
 
     def judges(self) -> bool:
         """Whether this run is a conformance run: it collected the contract (not only the
-        user's own tests) and meant to run it (not ``--collect-only``)."""
-        return self.judging and not self.config.option.collectonly
+        user's own tests) and meant to run it (not ``--collect-only``, ``--fixtures``...)."""
+        return self.judging and not _runs_no_clause(self.config)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for line in unfinished_work(self.threads_before)[0]:
@@ -647,6 +695,15 @@ def _close(instance: Any) -> None:
     close = getattr(instance, "close", None)
     if callable(close):
         close()
+
+
+# pytest options (their dests) that show the tests, their fixtures or their setup instead of running them.
+_RUN_NO_TEST = ("collectonly", "showfixtures", "show_fixtures_per_test", "setuponly", "setupplan")
+
+
+def _runs_no_clause(config: pytest.Config) -> bool:
+    """This run only lists or sets up the clauses: there is no verdict to give."""
+    return any(getattr(config.option, dest, False) for dest in _RUN_NO_TEST)
 
 
 def _spec_of(item: pytest.Item) -> ProviderSpec | None:
@@ -793,6 +850,18 @@ def _blocked_network(config: pytest.Config) -> tuple[bool, list[str] | None]:
         return False, None
     allowed = config.getoption("--allowed-hosts", None)
     return True, allowed.split(",") if isinstance(allowed, str) else allowed
+
+
+@contextlib.contextmanager
+def _same_working_directory() -> Iterator[None]:
+    """The working directory as it was, whatever the provider's import or constructor did:
+    relative paths (the cassette folder, ``--junitxml``, ``--laios-report``) are the
+    user's, resolved against the directory the run started in."""
+    start = os.getcwd()
+    try:
+        yield
+    finally:
+        os.chdir(start)
 
 
 @contextlib.contextmanager

@@ -57,6 +57,19 @@ def test_deselect_fails_the_gate(run_kit, pytester: pytest.Pytester) -> None:
     assert_incomplete_gate(run, set(ALL) - {"timeout-set"}, "deselected")
 
 
+@pytest.mark.parametrize("option", ["--fixtures", "--fixtures-per-test", "--setup-plan"])
+def test_options_that_show_the_tests_instead_of_running_them_give_no_verdict(
+    pytester: pytest.Pytester, option: str
+) -> None:
+    """As ``--collect-only``: no gate line (it said FAILED, "the run stopped before it: -x, --maxfail
+    or an interrupt") and no verdict file (it held a failed verdict)."""
+    report = pytester.path / "verdict.json"
+    result = pytester.runpytest_inprocess(f"--laios-provider={GOOD}", f"--laios-report={report}", option)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert "gate:" not in result.stdout.str()
+    assert not report.exists()
+
+
 def test_marker_selection_fails_the_gate(run_kit) -> None:
     run = run_kit(GOOD, "-m", "not vcr")
     cassette_users = {c.id for c in catalogue() if c.uses_cassette}

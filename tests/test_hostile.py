@@ -5,6 +5,7 @@ output paths it cannot write. Each test asserts the exact outcome."""
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -111,6 +112,15 @@ def test_constructor_that_calls_sys_exit_is_one_usage_line(pytester: pytest.Pyte
     assert "constructing it called sys.exit(3); a provider must raise an exception" in usage_line(result)
 
 
+def test_constructor_that_needs_the_main_thread_is_told_why(pytester: pytest.Pytester) -> None:
+    """Not "fix the constructor arguments": the arguments are fine, the thread is the kit's."""
+    result = pytester.runpytest_inprocess(f"--laios-provider={H}SetsSignalHandlerWhenBuilt", "-p", "no:cacheprovider")
+    line = usage_line(result)
+    assert "signal only works in main thread" in line
+    assert "pass --laios-call-timeout=0 to build and call it in the main thread" in line
+    assert "constructor arguments" not in line
+
+
 @pytest.mark.parametrize("value", ["soon", "-1"])
 def test_call_timeout_must_be_seconds(pytester: pytest.Pytester, value: str) -> None:
     result = pytester.runpytest_inprocess(f"--laios-provider={GOOD}", f"--laios-call-timeout={value}")
@@ -153,6 +163,60 @@ def test_plain_pytest_leaves_no_verdict_when_the_provider_ends_the_process(
     result = run_kit([*args, f"--laios-report={report}", "-k", "returns_response"], cwd=tmp_path)
     assert result.returncode == 0
     assert not report.exists()
+
+
+def test_a_constructor_that_changes_directory_moves_no_relative_path(
+    pytester: pytest.Pytester, good_cassettes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cassette folder and the JUnit file named relative to where the run started stay there."""
+    elsewhere = pytester.mkdir("elsewhere")
+    monkeypatch.setenv("LAIOS_TEST_CHDIR_TO", str(elsewhere))
+    cassettes = os.path.relpath(cassettes_for(good_cassettes, "ChangesDirectory"), pytester.path)
+    result = pytester.runpytest_inprocess(
+        f"--laios-provider={H}ChangesDirectory",
+        f"--laios-cassette-dir={cassettes}",
+        "--laios-report=verdict.json",
+        "--junitxml=junit.xml",
+        "-k",
+        "returns_response",
+        "--laios-allow-partial",
+        "-p",
+        "no:cacheprovider",
+    )
+    verdict = json.loads((pytester.path / "verdict.json").read_text())
+    assert verdict["providers"][0]["clauses"]["returns-response"]["status"] == "passed", result.stdout.str()
+    assert (pytester.path / "junit.xml").is_file()
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_keyboard_interrupt_from_the_provider_errors_its_clause_naming_where(
+    tmp_path: Path, good_cassettes: Path
+) -> None:
+    """Not "not-run: the run stopped before it", as if the run had never reached the clause.
+    In a subprocess: in-process, pytester hands the interrupt on to this suite."""
+    cassettes_for(good_cassettes, "InterruptedAfterFirstAnswer")
+    report = tmp_path / "verdict.json"
+    args = [f"--laios-provider={H}InterruptedAfterFirstAnswer", f"--laios-cassette-dir={good_cassettes}"]
+    result = run_kit([*args, f"--laios-report={report}", "-k", "returns_response or system_prompt"], cwd=tmp_path)
+    assert result.returncode == pytest.ExitCode.INTERRUPTED, result.stdout + result.stderr
+    clauses = json.loads(report.read_text())["providers"][0]["clauses"]
+    message = clauses["returns-response"]["message"]
+    assert clauses["returns-response"]["status"] == "error", message
+    assert message.startswith("the provider raised KeyboardInterrupt at ") and "hostile.py:" in message
+    assert clauses["system-prompt"]["message"].startswith("the run stopped before it")
+
+
+def test_under_xdist_a_clause_whose_worker_ended_errors(tmp_path: Path, good_cassettes: Path) -> None:
+    """xdist reports the crash, not the clause: the verdict must not call it a clause that never ran."""
+    pytest.importorskip("xdist")
+    cassettes_for(good_cassettes, "ExitsInGenerate")
+    report = tmp_path / "verdict.json"
+    args = [f"--laios-provider={H}ExitsInGenerate", f"--laios-cassette-dir={good_cassettes}", "-n", "1"]
+    run_kit([*args, f"--laios-report={report}", "-k", "returns_response", "--laios-allow-partial"], cwd=tmp_path)
+    clause = json.loads(report.read_text())["providers"][0]["clauses"]["returns-response"]
+    assert clause["status"] == "error", clause
+    assert "crashed while running" in clause["message"]
+    assert "the process ended during this clause" in clause["message"]
 
 
 # -- secrets by name ----------------------------------------------------------------------------
@@ -335,6 +399,15 @@ def test_recording_into_a_file_is_one_usage_line(pytester: pytest.Pytester) -> N
         f"--laios-provider={GOOD}", f"--laios-cassette-dir={pytester.path / 'a-file'}", "--record-mode=once"
     )
     assert "is a file, not a directory" in usage_line(result)
+
+
+def test_recording_into_a_broken_link_is_one_usage_line(pytester: pytest.Pytester) -> None:
+    """Not a FileExistsError per clause at teardown, after the live API has answered."""
+    (pytester.path / "cassettes").symlink_to(pytester.path / "gone")
+    result = pytester.runpytest_inprocess(
+        f"--laios-provider={GOOD}", f"--laios-cassette-dir={pytester.path / 'cassettes'}", "--record-mode=once"
+    )
+    assert "is a broken symbolic link" in usage_line(result)
 
 
 def test_on_ci_the_probe_instance_is_built_offline(

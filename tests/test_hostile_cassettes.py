@@ -121,3 +121,13 @@ def test_a_cassette_over_the_size_bound_is_refused(cassettes: Path, replay, monk
     monkeypatch.setenv("LAIOS_CONFORMANCE_MAX_CASSETTE_MB", str(path.stat().st_size / 2 / 1048576))
     size, limit = path.stat().st_size, int(path.stat().st_size / 2)
     expect_refusal(replay, path, f"refused: {human_size(size)}, over the {human_size(limit)} limit for one cassette")
+
+
+def test_an_emptied_cassette_is_named_not_blamed_on_the_provider(cassettes: Path, replay) -> None:
+    path = cassettes / "OpenAIClient" / f"{CLAUSE}.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.index("interactions:")] + "interactions: []\n", encoding="utf-8")
+    status, message, _ = replay()
+    assert status == "error", message
+    assert message.startswith(f"the cassette {path} holds no recorded request (interactions is empty)"), message
+    assert "the provider now sends" not in message

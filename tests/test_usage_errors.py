@@ -289,6 +289,17 @@ def test_collection_settings_that_hide_the_contract_are_a_usage_error(
     assert len(errors) == 1 and expected in errors[0], result.errlines
 
 
+@pytest.mark.parametrize("key", ["laios_strict", "laios_allow_partial"])
+def test_an_ini_flag_that_is_not_true_or_false_is_one_usage_line(pytester: pytest.Pytester, key: str) -> None:
+    """Not pytest's INTERNALERROR traceback."""
+    pytester.makepyfile(user_providers=PROVIDERS)
+    pytester.makeini(f"[pytest]\n{key} = maybe\n")
+    result = pytester.runpytest_inprocess(*PLAIN)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.errlines if line.startswith("ERROR:")]
+    assert errors == [f"ERROR: {key} (ini): invalid truth value 'maybe'; write {key} = true or {key} = false"]
+
+
 def test_paths_without_the_contract_judge_nothing_and_say_so(pytester: pytest.Pytester) -> None:
     """The project's own tests run; a verdict asked for and not made fails the run."""
     pytester.makepyfile(user_providers=PROVIDERS, test_own="def test_own():\n    pass\n")

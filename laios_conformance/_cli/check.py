@@ -113,9 +113,39 @@ def pytest_arguments(args: argparse.Namespace, extra: list[str]) -> list[str]:
     return argv + list(extra)
 
 
+def refuse_overridden_options(args: argparse.Namespace, extra: list[str]) -> None:
+    """A pytest option after ``--`` naming a file that check names itself: one of the two
+    would silently not be written."""
+    overridden = {"--laios-report": "--report-json PATH"}
+    if args.junit:
+        overridden |= {"--junitxml": "--junit PATH", "--junit-xml": "--junit PATH"}
+    for argument in extra:
+        option = argument.partition("=")[0]
+        if option in overridden:
+            raise UsageError(
+                f"{option} after -- clashes with the file check writes itself (one of the two would not be "
+                f"written): give {overridden[option]} to check instead (before --)"
+            )
+
+
+# pytest options that show the clauses instead of running them: no verdict comes of them.
+_SHOW_ONLY = ("--co", "--collect-only", "--collectonly", "--fixtures", "--fixtures-per-test", "--setup-plan")
+
+
+def refuse_show_only_options(extra: list[str]) -> None:
+    for argument in extra:
+        if argument in _SHOW_ONLY:
+            raise UsageError(
+                f"{argument} after -- shows the clauses without running them, so check would get no verdict: "
+                f"run pytest --laios-provider=TARGET {argument} to see them, or 'laios-conformance clauses'"
+            )
+
+
 def check_outputs(args: argparse.Namespace, extra: list[str]) -> None:
     """Every file ``check`` will write, and the cassette folder (written when recording, read
     when replaying), checked up front."""
+    refuse_overridden_options(args, extra)
+    refuse_show_only_options(extra)
     check_report_files(args)
     try:
         if _records(extra):

@@ -51,7 +51,7 @@ def run_child(argv: list[str], verbose: bool, progress: bool) -> ChildRun:
     """``python -m pytest ARGV`` in a child; its output is kept back unless ``verbose``."""
     command = [sys.executable, "-m", "pytest", *argv]
     if verbose:
-        return ChildRun(subprocess.run(command, check=False).returncode, "", "")
+        return _waited(subprocess.Popen(command))
     env = dict(os.environ)
     fds: tuple[int, ...] = ()
     if progress:
@@ -59,14 +59,32 @@ def run_child(argv: list[str], verbose: bool, progress: bool) -> ChildRun:
         if fd is not None:
             fds, env[PROGRESS_FD_VARIABLE] = (fd,), str(fd)
             command[3:3] = ["-p", _THIS_PLUGIN]
+    pipe = subprocess.PIPE
     try:
-        done = subprocess.run(
-            command, env=env, pass_fds=fds, capture_output=True, text=True, errors="replace", check=False
-        )
+        child = subprocess.Popen(command, env=env, pass_fds=fds, stdout=pipe, stderr=pipe, text=True, errors="replace")
     finally:
         for fd in fds:
             os.close(fd)
-    return ChildRun(done.returncode, done.stdout, done.stderr)
+    return _waited(child)
+
+
+# How long ``check``, interrupted, waits for the child to write the verdict of what it judged.
+_GRACE_SECONDS = 30
+
+
+def _waited(child: subprocess.Popen[Any]) -> ChildRun:
+    """The ended child's run. Ctrl-C reaches the child too (one process group): pytest then
+    stops and writes the verdict of what it judged, so ``check`` waits for that, a while."""
+    with child:
+        try:
+            out, err = child.communicate()
+        except KeyboardInterrupt:
+            try:
+                out, err = child.communicate(timeout=_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                raise KeyboardInterrupt from None
+    return ChildRun(child.returncode, out or "", err or "")
 
 
 def missing_verdict(path: Path, child: ChildRun) -> str | None:

@@ -1,8 +1,8 @@
 """``drift``: record the cassette clauses against the live API and compare the shapes with the committed ones.
 
-The clauses that replay a cassette run through pytest in-process with
-``--record-mode=once`` into a temporary directory (the committed cassette dir is only
-read), so keys come from ``$NAME`` kwargs and are scrubbed exactly as in any recording.
+The clauses that replay a cassette run through pytest, in a child process (a provider may
+end the process), with ``--record-mode=once`` into a temporary directory (the committed
+cassette dir is only read), so keys come from ``$NAME`` kwargs and are scrubbed exactly as in any recording.
 Each new cassette is then compared with the committed one, interaction by interaction,
 with :mod:`laios_conformance.cassettes.shape`.
 """
@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -42,7 +43,50 @@ class DriftLine:
         return f"{self.kind}: {self.clause}{where}: {self.path}: {self.change}"
 
 
+# Set in the child process that does the work: the file it writes its exit code to once it finished.
+_DONE_FILE = "LAIOS_DRIFT_DONE_FILE"
+
+
 def run_drift(args: argparse.Namespace) -> int:
+    """In a child process, which runs the provider: one that ends the process (``os._exit(0)``)
+    must not end drift with status 0 as if nothing had changed."""
+    done = os.environ.get(_DONE_FILE)
+    if not done:
+        return _run_in_child(args)
+    try:
+        code = _drift(args)
+    except UsageError:
+        Path(done).write_text("2", encoding="utf-8")
+        raise
+    Path(done).write_text(str(code), encoding="utf-8")
+    return code
+
+
+def _run_in_child(args: argparse.Namespace) -> int:
+    from .child import ChildRun
+
+    command = [sys.executable, "-m", "laios_conformance.cli", "drift", args.target]
+    for option, value in (
+        ("--kwargs", args.kwargs),
+        ("--cassette-dir", args.cassette_dir),
+        ("--report-md", args.report_md),
+    ):
+        command += [option, value] if value is not None else []
+    with tempfile.TemporaryDirectory(prefix="laios-drift-") as scratch:
+        done = Path(scratch) / "done"
+        child = subprocess.run(command, env={**os.environ, _DONE_FILE: str(done)}, check=False)
+        if done.exists() or child.returncode == 130:
+            return child.returncode
+    ending = ChildRun(child.returncode, "", "").describe_exit()
+    print(
+        f"drift: the recording run ended before drift finished (it {ending}): the provider (or a crash) may have "
+        "ended the process; nothing was compared",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _drift(args: argparse.Namespace) -> int:
     class_name = _class_name(args.target, args.kwargs)
     committed = Path(args.cassette_dir or "cassettes") / class_name
     if not committed.is_dir():
@@ -54,6 +98,11 @@ def run_drift(args: argparse.Namespace) -> int:
 
             raise UsageError(usage_message(output))
         if code == pytest.ExitCode.INTERRUPTED:
+            print(
+                "drift: the recording run was interrupted (Ctrl-C, or a KeyboardInterrupt the provider raised), "
+                "so nothing was compared; run it again",
+                file=sys.stderr,
+            )
             return 130
         lines = compare_dirs(committed, Path(scratch) / class_name, _clause_messages(Path(scratch) / "verdict.json"))
     for line in lines:

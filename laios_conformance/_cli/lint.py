@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -17,21 +18,35 @@ def run_lint(
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise UsageError(f"lint: no such file or directory: {missing[0]}")
-    class_names = provider_class_names(providers, kwargs_json)
+    from .probe import ProviderEndedProcess
+
     max_bytes = None if max_size_mb is None else int(max_size_mb * 1024 * 1024)
-    findings = lint_paths(list(paths), max_bytes) + unused_cassettes(paths, class_names)
+    findings = lint_paths(list(paths), max_bytes)
     secrets = declared_secrets([kwargs_json])
+    ended = None
+    try:
+        findings += unused_cassettes(paths, provider_class_names(providers, kwargs_json))
+    except ProviderEndedProcess as error:  # the secrets are still reported, and lint fails
+        ended = f"lint: {error}; unused cassettes were not looked for"
     for finding in findings:
         print(redact(str(finding), secrets))
-    return 1 if findings else 0
+    if ended:
+        print(ended, file=sys.stderr)
+    return 1 if findings or ended else 0
 
 
 def provider_class_names(targets: Sequence[str], kwargs_json: str | None) -> list[str]:
     """The class each target builds (its cassettes live in ``<dir>/<ClassName>/``)."""
     if not targets:
         return []
+    from .._guards import DEFAULT_CALL_TIMEOUT
     from ..loading import ProviderLoadError, load_provider, make_canary_key
+    from .probe import validate_in_child
 
+    # First in a child process: a provider that ends the process must not end lint with status 0.
+    kwargs = [kwargs_json] if kwargs_json is not None else []
+    request = {"targets": list(targets), "kwargs": kwargs, "secret_names": [], "secret_env": []}
+    validate_in_child({**request, "call_timeout": DEFAULT_CALL_TIMEOUT})
     canary = make_canary_key()
     try:
         return [load_provider(target, kwargs_json, canary).class_name for target in targets]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import atomic_write_text
-from ..report import dump_json, verdict_from_dict
+from ..report import STATUSES, dump_json, verdict_from_dict
 from . import UsageError
 
 __all__ = ["load_verdict", "merge_verdicts", "run_merge"]
@@ -92,6 +92,9 @@ def _not_a_verdict(data: Any) -> str:
         for clause_id, result in clauses.items():
             if not (isinstance(result, dict) and isinstance(result.get("status"), str)):
                 return f"clause {clause_id} of {entry['provider']} has no status"
+            if result["status"] not in STATUSES:
+                known = ", ".join(STATUSES)
+                return f"clause {clause_id} of {entry['provider']} has status {result['status']!r}, not one of {known}"
             if not isinstance(result.get("level"), str):
                 return f"clause {clause_id} of {entry['provider']} has no level"
     return ""

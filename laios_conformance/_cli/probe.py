@@ -39,6 +39,7 @@ def validate_in_child(request: dict[str, Any]) -> None:
         input=json.dumps(request),
         capture_output=True,
         text=True,
+        errors="replace",  # what the provider prints while it is built need not be UTF-8
         check=False,
     )
     if child.returncode == 0 and {_OK, _LEFT_TO_PYTEST} & set(child.stdout.splitlines()):
@@ -59,7 +60,7 @@ def _main() -> int:
         load_providers(
             request["targets"],
             request["kwargs"],
-            Flags(target="target", kwargs="--kwargs", secret_env="--secret-env"),
+            Flags(target="target", kwargs="--kwargs", secret_env="--secret-env", call_timeout="--call-timeout"),
             request["secret_names"],
             request["call_timeout"],
             env_secrets,

@@ -281,7 +281,10 @@ def _load_json(text: str) -> Any:
 
 
 def _load_yaml(text: str) -> tuple[Any, list[tuple[int, str]]]:
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as error:  # the reader refuses control characters (NUL...) before parsing
+        raise CorruptFile(None, f"invalid YAML: {str(error).splitlines()[0]}") from error
     try:
         return loader.get_single_data(), loader.unknown_tags
     except AliasBudgetExceeded as error:

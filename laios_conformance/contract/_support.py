@@ -259,6 +259,7 @@ def _refuse_on_upstream_trouble(traffic: Traffic) -> None:
     for seen in traffic.seen:
         error = seen.upstream_error
         if error is not None and type(error).__name__ == "CannotOverwriteExistingCassetteException":
+            _refuse_on_empty_cassette(error, seen)
             _refuse_on_unrecorded_host(error, seen)
             differences = [line.strip() for line in str(error).splitlines() if "differs" in line]
             raise ClauseCannotJudge(
@@ -276,6 +277,18 @@ def _refuse_on_upstream_trouble(traffic: Traffic) -> None:
                 f"the API answered HTTP {seen.upstream_status} to {seen.url}, where the clause needs a "
                 f"successful answer to judge the provider by{_upstream_hint(seen.upstream_status)}"
             )
+
+
+def _refuse_on_empty_cassette(error: Exception, seen: Seen) -> None:
+    """A cassette that holds no request at all was emptied (by hand, or a merge): nothing the
+    provider sends could match it, and the provider has not changed."""
+    cassette = getattr(error, "cassette", None)
+    if cassette is not None and getattr(cassette, "requests", None) == []:
+        raise ClauseCannotJudge(
+            f"the cassette {getattr(cassette, 'path', '')} holds no recorded request (interactions is "
+            f"empty), so the request to {seen.url} cannot be replayed; restore it from version control, or "
+            "delete it and record it again with --record-mode=once"
+        )
 
 
 def _refuse_on_unrecorded_host(error: Exception, seen: Seen) -> None:

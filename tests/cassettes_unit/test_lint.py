@@ -183,6 +183,14 @@ def test_yaml_that_fails_to_construct_is_corrupt_not_a_crash(tmp_path) -> None:
     assert [f.kind for f in lint_paths([path])] == ["corrupt"]
 
 
+def test_a_control_character_is_corrupt_not_a_crash(tmp_path) -> None:
+    """PyYAML's reader refuses NUL and other control characters before it parses anything."""
+    path = tmp_path / "t.yaml"
+    path.write_text("interactions: []\nnote: a\x00b\n", encoding="utf-8")
+    finding = only(lint_paths([path]))
+    assert finding.kind == "corrupt" and "unacceptable character #x0000" in str(finding)
+
+
 def test_symlinked_directories_are_walked_once(tmp_path) -> None:
     (tmp_path / "a").mkdir()
     cassette(tmp_path / "a", interaction(response_body=SHAPES[0][1]))

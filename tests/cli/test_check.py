@@ -188,6 +188,13 @@ USAGE_ERRORS = [
         "it reads its key from $LAIOS_TEST_ENV_ONLY_KEY, which is not set: pass --secret-env LAIOS_TEST_ENV_ONLY_KEY",
     ),
     (["check", OPENAI, "--", "--no-such-pytest-option"], "pytest: unrecognized arguments: --no-such-pytest-option"),
+    (
+        ["check", OPENAI, "--", "--laios-report=v.json"],
+        "--laios-report after -- clashes with the file check writes itself (one of the two would not be written): "
+        "give --report-json PATH to check instead",
+    ),
+    (["check", OPENAI, "--junit", "a.xml", "--", "--junitxml", "b.xml"], "give --junit PATH to check instead"),
+    (["check", OPENAI, "--", "--co"], "--co after -- shows the clauses without running them, so check would get no"),
     (["check"], "the following arguments are required: TARGET"),
     (["explain", "no-such-clause"], "no clause named 'no-such-clause'"),
     (["explain", "returns-respnse"], "did you mean returns-response"),

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import os
 import pty
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ import pytest
 from laios_conformance._cli import child
 from tests.cli.helpers import cli, make_unwritable_places, one_line_error, unwritable_outputs
 from tests.conftest import GOOD, cassettes_for
+from tests.support.recording import REPO
 
 H = "tests.providers.hostile:"
 KEY = "sk-proj-" + "Cz4mR" * 9
@@ -49,6 +53,50 @@ def test_a_constructor_that_ends_the_process_fails_the_gate(tmp_path: Path) -> N
         "the run ended without a verdict: loading the provider ended the process (exit status 0) before it was judged"
     )
     assert not report.exists()
+
+
+def test_ctrl_c_still_writes_the_verdict_of_what_was_judged(tmp_path: Path, good_cassettes: Path) -> None:
+    """Ctrl-C reaches check and its pytest child alike; check waits for the child's verdict
+    (every clause: the one it stopped errors, the later ones are not-run) and writes its reports from it."""
+    cassettes_for(good_cassettes, "BlocksAfterSayingSo")
+    started = tmp_path / "started"
+    reports = {"--report-json": tmp_path / "verdict.json", "--report-md": tmp_path / "summary.md"}
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
+    env.update(PYTHONPATH=str(REPO), LAIOS_TEST_STARTED=str(started))
+    command = [sys.executable, "-m", "laios_conformance.cli", "check", H + "BlocksAfterSayingSo"]
+    command += ["--cassette-dir", str(good_cassettes), *(str(a) for pair in reports.items() for a in pair)]
+    with subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as check:
+        deadline = time.monotonic() + 120
+        while not started.exists() and check.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(check.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        out, err = check.communicate(timeout=120)
+    assert check.returncode == 130, out + err
+    clauses = json.loads(reports["--report-json"].read_text())["providers"][0]["clauses"]
+    assert clauses["returns-response"]["status"] == "error" and len(clauses) > 30
+    assert clauses["returns-response"]["message"].startswith("interrupted (Ctrl-C) while this clause ran")
+    assert clauses["system-prompt"]["status"] == "not-run"
+    assert "gate failed" in reports["--report-md"].read_text()
+    assert "gate: FAILED" in out
+    # The blocked call was abandoned at once, not waited on by close() for the call timeout (60 s).
+    assert "laios: abandoned at an interrupt, still running: generate()" in out
+
+
+def test_a_constructor_that_prints_bytes_that_are_not_utf8_is_judged(tmp_path: Path, good_cassettes: Path) -> None:
+    """check builds the provider in a child first, and reads what it printed (a UnicodeDecodeError traceback)."""
+    cassettes_for(good_cassettes, "PrintsBytesWhenBuilt")
+    args = ["check", H + "PrintsBytesWhenBuilt", "--cassette-dir", str(good_cassettes), "--allow-partial"]
+    result = cli(*args, "--", "-k", "returns_response", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "gate: partial" in result.stdout
 
 
 def test_an_incomplete_verdict_is_no_verdict(tmp_path: Path) -> None:

@@ -124,6 +124,29 @@ def test_a_clause_that_records_nothing_fails_the_drift_check(committed: Path, tm
     assert lines[-1] == f"drift: {count} recorded nothing, in {count} of {count} cassette(s)"
 
 
+def test_a_provider_that_interrupts_the_recording_is_one_line_not_silence(committed: Path, tmp_path: Path) -> None:
+    target = "tests.providers.hostile:InterruptedAfterFirstAnswer"
+    shutil.copytree(committed / "OpenAIClient", committed / "InterruptedAfterFirstAnswer")
+    with FakeAPI() as api:
+        kwargs = json.dumps({"base_url": api.url + "/v1"})
+        result = cli("drift", target, "--kwargs", kwargs, "--cassette-dir", str(committed))
+    assert result.returncode == 130, result.stdout + result.stderr
+    assert one_line_error(result).startswith("drift: the recording run was interrupted")
+
+
+def test_a_provider_that_ends_the_process_fails_the_drift_check(committed: Path, tmp_path: Path) -> None:
+    """Not exit status 0, "nothing breaking", with nothing compared and nothing said."""
+    shutil.copytree(committed / "OpenAIClient", committed / "ExitsInGenerate")
+    report = tmp_path / "drift.md"
+    with FakeAPI() as api:
+        kwargs = json.dumps({"base_url": api.url + "/v1"})
+        args = ["--kwargs", kwargs, "--cassette-dir", str(committed), "--report-md", str(report)]
+        result = cli("drift", "tests.providers.hostile:ExitsInGenerate", *args)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert one_line_error(result).startswith("drift: the recording run ended before drift finished (it exited with OK")
+    assert not report.exists()
+
+
 def test_drift_loads_each_plugin_once_when_the_user_names_them_with_autoload_off(
     committed: Path, tmp_path: Path
 ) -> None:

@@ -52,6 +52,21 @@ def test_planted_key_is_found_and_not_printed(tmp_path: Path) -> None:
     assert KEY[:12] not in result.stdout
 
 
+def test_a_provider_that_ends_the_process_cannot_hide_a_planted_key(tmp_path: Path) -> None:
+    """lint builds the provider to find its folder: one that ends the process ended lint with status 0."""
+    folder = tmp_path / "cassettes" / "EndsProcessInConstructor"
+    folder.mkdir(parents=True)
+    (folder / "returns-response.yaml").write_text(LEAKY, encoding="utf-8")
+    target = "tests.providers.hostile:EndsProcessInConstructor"
+    result = cli("lint", str(tmp_path / "cassettes"), "--laios-provider", target, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "openai-key:" in result.stdout and KEY not in result.stdout + result.stderr
+    assert result.stderr.strip() == (
+        "lint: loading the provider ended the process (exit status 0) before it was judged; "
+        "unused cassettes were not looked for"
+    )
+
+
 def copy_of_openai_cassettes(tmp_path: Path) -> Path:
     root = tmp_path / "cassettes"
     shutil.copytree(REPO / "cassettes" / "OpenAIClient", root / "OpenAIClient")

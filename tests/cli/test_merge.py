@@ -221,6 +221,9 @@ def refused(data: dict[str, Any]) -> dict[str, Any]:
     def lowers_a_failure(clauses: dict[str, Any]) -> None:
         clauses["returns-response"].update(status="failed", message="content ''", level="should")
 
+    def unknown_status(clauses: dict[str, Any]) -> None:
+        clauses["returns-response"].update(status="waived")  # no gate counts it as failing
+
     other_kit = dict(data, kit_version=data["kit_version"] + ".post1")
     schema = data.get("schema_version")
     other_schema = {key: value for key, value in data.items() if key != "schema_version"}
@@ -234,6 +237,10 @@ def refused(data: dict[str, Any]) -> dict[str, Any]:
         "clause-without-status": (
             {**data, "providers": [{"provider": "x:Y", "clauses": {"c": {"level": "must"}}}]},
             "clause c of x:Y has no status",
+        ),
+        "unknown-status": (
+            another_provider(data, unknown_status),
+            "clause returns-response of x:Other has status 'waived', not one of passed, failed, error, skipped",
         ),
         "lacks-clauses": (
             another_provider(data, lacks_two),
@@ -254,6 +261,7 @@ REFUSALS = [
     "duplicate-provider",
     "not-a-verdict",
     "clause-without-status",
+    "unknown-status",
     "lacks-clauses",
     "level-lowered",
     "not-json",

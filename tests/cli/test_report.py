@@ -159,3 +159,13 @@ def test_not_run_gates_unless_partial_is_allowed() -> None:
         ("m:P", "stream-join"),
         ("m:P", "retry-bounded"),
     ]
+
+
+def test_the_gate_line_names_providers_by_class_unless_two_share_a_class_name() -> None:
+    gate = verdict_from_dict(
+        verdict(("a.m:Client", GOOD), ("b.m:Client", MUST_FAILS), ("c.m:Other", MUST_FAILS))
+    ).gate()
+    assert gate.reason() == "failing: returns-response [b.m:Client], returns-response [c.m:Other]"
+    assert (
+        verdict_from_dict(verdict(("b.m:Client", MUST_FAILS))).gate().reason() == "failing: returns-response [Client]"
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -196,3 +197,39 @@ class InterruptedAfterFirstAnswer(GoodOpenAIStyle):
     def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
         answer = super().generate(messages, temperature, max_tokens, **kw)
         raise KeyboardInterrupt(f"after an answer of {len(answer.content)} characters")
+
+
+class ChangesDirectory(GoodOpenAIStyle):
+    """Its constructor changes the working directory to ``$LAIOS_TEST_CHDIR_TO`` (a local
+    model runner moving to its model folder): the user's relative paths must not follow it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        os.chdir(os.environ["LAIOS_TEST_CHDIR_TO"])
+
+
+class SetsSignalHandlerWhenBuilt(GoodOpenAIStyle):
+    """Its constructor installs a SIGTERM handler (the one already there), which Python
+    allows in the main thread only: the kit builds providers in a helper thread."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGTERM))
+
+
+class BlocksAfterSayingSo(GoodOpenAIStyle):
+    """generate() touches the file named by ``$LAIOS_TEST_STARTED``, then never returns: a
+    run to press Ctrl-C in, at a known moment."""
+
+    def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
+        Path(os.environ["LAIOS_TEST_STARTED"]).touch()
+        _NEVER.wait()
+
+
+class PrintsBytesWhenBuilt(GoodOpenAIStyle):
+    """Its constructor writes bytes that are not UTF-8 to stdout (a C library's output, a
+    log line in Latin-1): what the kit reads back from a child must not choke on them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        os.write(1, b"caf\xe9 \xff\xfe\n")

@@ -94,6 +94,11 @@ class ProviderSpec:
         """How verdicts and test ids name this provider (unique within a run)."""
         return self.label or self.target
 
+    def takes(self, name: str) -> bool:
+        """Whether the constructor takes ``name``, itself or through ``**kwargs`` passed on to
+        a base class that names it."""
+        return takes_parameter(self.factory, name)
+
     def build(self, **overrides: Any) -> Any:
         """A fresh provider instance (each clause judges its own), its calls under the timeout;
         ``overrides`` replace constructor arguments (a clause that judges one of them)."""
@@ -232,7 +237,7 @@ def load_provider(
     secrets = secret_values(kwargs, tuple(secret_names))
     signature = _signature_of(factory)
     injected = None
-    if signature is not None and _takes_api_key(factory, signature) and "api_key" not in kwargs:
+    if signature is not None and takes_parameter(factory, "api_key") and "api_key" not in kwargs:
         kwargs["api_key"] = injected = canary_key
     if signature is not None:
         _check_arguments(target, signature, kwargs, flags)
@@ -361,20 +366,22 @@ def _signature_of(factory: Callable[..., Any]) -> inspect.Signature | None:
         return None
 
 
-def _takes_api_key(factory: Callable[..., Any], signature: inspect.Signature) -> bool:
-    """Whether ``api_key`` is a constructor argument: named in the signature, or, for a class
+def takes_parameter(factory: Callable[..., Any], name: str) -> bool:
+    """Whether ``name`` is a constructor argument: named in the signature, or, for a class
     whose ``__init__`` takes ``**kwargs`` (a subclass passing them on), in a base class's."""
-    params = signature.parameters.values()
-    if "api_key" in signature.parameters:
+    signature = _signature_of(factory)
+    if signature is None:
+        return False
+    if name in signature.parameters:
         return True
-    if not isinstance(factory, type) or not any(p.kind is p.VAR_KEYWORD for p in params):
+    if not isinstance(factory, type) or not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
         return False
     for base in factory.__mro__[1:]:
         init = vars(base).get("__init__")
         base_signature = _signature_of(init) if init is not None and base is not object else None
         if base_signature is None:
             continue
-        if "api_key" in base_signature.parameters:
+        if name in base_signature.parameters:
             return True
         if not any(p.kind is p.VAR_KEYWORD for p in base_signature.parameters.values()):
             return False

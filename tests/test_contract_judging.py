@@ -139,6 +139,18 @@ def test_a_subclass_passing_kwargs_on_to_a_base_taking_api_key_is_given_the_kit_
     assert run.statuses() == {"key-reaches-request": "passed", "no-secret-leak": "passed"}, run.not_run()
 
 
+def test_a_timeout_passed_on_through_kwargs_is_judged(run_kit) -> None:
+    """The same hidden parameter, ``timeout``: timeout-honoured judges it (it was skipped as
+    "takes no timeout parameter"), and fails a base class that ignores it."""
+    good, ignored = (
+        "tests.providers.openai_style:PassesArgumentsOn",
+        "tests.providers.defective:" + ("PassesArgumentsOnToHardCodedTimeout"),
+    )
+    run = run_kit((good, ignored), "-k", "timeout_honoured", "--laios-strict")
+    assert run.statuses(0) == {"timeout-honoured": "passed"}, run.report
+    assert run.statuses(1) == {"timeout-honoured": "failed"}, run.report
+
+
 @pytest.mark.parametrize("name", ["KeyInBasicCredentials", "KeyInBody", "KeyNestedInBody"])
 def test_a_key_sent_as_basic_credentials_or_in_the_body_reaches_the_request(run_kit, name: str) -> None:
     run = run_kit(

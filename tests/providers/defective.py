@@ -1292,3 +1292,11 @@ class KeyInClassAttribute(GoodOpenAIStyle):
 
     def headers(self) -> dict[str, str]:
         return dict(self.default_headers)
+
+
+class PassesArgumentsOnToHardCodedTimeout(HardCodedTimeout):
+    """Fails timeout-honoured: its ``__init__(*args, **kwargs)`` hides ``timeout`` from its
+    signature, but passes it on to a base class that takes it and then ignores it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)

@@ -447,7 +447,7 @@ def _construct(
     except CallTimedOut:
         raise ProviderLoadError(
             f"{flags.target} {target!r}: constructing it did not return within {timeout:g} s; a constructor "
-            "must not block (connect lazily, on the first call), or raise --laios-call-timeout"
+            f"must not block (connect lazily, on the first call), or raise {flags.call_timeout}"
         ) from None
     except SystemExit as exc:
         raise ProviderLoadError(

@@ -34,6 +34,9 @@ _ENTRY_POINTS = (
 )
 # Patches these packages make are not the provider's: the kit's own, the recorder's, C methods.
 _NOT_THE_PROVIDERS = ("laios_conformance", "vcr", "pytest_recording", "builtins")
+# Instrumentation that calls through, though some versions keep no ``__wrapped__`` (Sentry's
+# stdlib integration replaced ``HTTPConnection.getresponse`` with a plain closure).
+_INSTRUMENTATION = ("sentry_sdk", "opentelemetry", "ddtrace", "newrelic", "elasticapm")
 
 EntryPoints = dict[str, Any]
 
@@ -60,7 +63,7 @@ def replaced_entry_points(before: EntryPoints, provider_package: str) -> list[st
         new_and_foreign = name not in before and package != stack_package
         if not (changed or new_and_foreign or package == provider_package):
             continue
-        if package == stack_package or package in _NOT_THE_PROVIDERS or hasattr(value, "__wrapped__"):
+        if package in (stack_package, *_NOT_THE_PROVIDERS, *_INSTRUMENTATION) or hasattr(value, "__wrapped__"):
             continue
         found.append(f"{name} (by {origin})")
     return found

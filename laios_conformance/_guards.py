@@ -23,7 +23,7 @@ import pytest
 from ._paths import PathError, check_output_dir, check_output_file, check_replay_dir
 from ._redact import RedactingFilter, RedactingFormatter, redact, redactable
 from ._watchdog import abandoned_calls, describe_threads, stray_threads
-from .loading import parse_secret_names
+from .loading import Flags, parse_secret_names
 
 __all__ = [
     "DEFAULT_CALL_TIMEOUT",
@@ -34,6 +34,7 @@ __all__ = [
     "read_secret_env",
     "read_secret_names",
     "redact_warning",
+    "spelled_flags",
     "unfinished_work",
 ]
 
@@ -45,15 +46,32 @@ _LOG_HANDLERS = ("caplog_handler", "report_handler", "log_cli_handler", "log_fil
 def read_call_timeout(config: pytest.Config) -> float | None:
     """``--laios-call-timeout`` (or its ini key) in seconds; ``None`` for no limit."""
     text = config.getoption("laios_call_timeout") or config.getini("laios_call_timeout") or DEFAULT_CALL_TIMEOUT
+    named = spelled_flags(config).call_timeout
     try:
         seconds = float(text)
     except ValueError:
         raise pytest.UsageError(
-            f"--laios-call-timeout {text!r} is not a number of seconds; e.g. --laios-call-timeout=60 (0: no limit)"
+            f"{named} {text!r} is not a number of seconds; e.g. --laios-call-timeout=60 (0: no limit)"
         ) from None
     if seconds < 0 or seconds != seconds:
-        raise pytest.UsageError(f"--laios-call-timeout {text!r} must be 0 (no limit) or a positive number of seconds")
+        raise pytest.UsageError(f"{named} {text!r} must be 0 (no limit) or a positive number of seconds")
     return seconds or None
+
+
+def spelled_flags(config: pytest.Config) -> Flags:
+    """How the user gave each provider setting: its option, or its ini key when only the ini set it."""
+
+    def named(dest: str, option: str, default: str = "") -> str:
+        if config.getoption(dest) or config.getini(dest) in ("", [], default):
+            return option
+        return f"{dest} (ini)"
+
+    return Flags(
+        target=named("laios_provider", "--laios-provider"),
+        kwargs=named("laios_provider_kwargs", "--laios-provider-kwargs"),
+        secret_env=named("laios_secret_env", "--laios-secret-env"),
+        call_timeout=named("laios_call_timeout", "--laios-call-timeout", default="60"),  # the ini's default
+    )
 
 
 def read_flag(config: pytest.Config, name: str) -> bool:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ._offline import blocked_reach
+from ._patched_stack import replaced_entry_points, snapshot
 from ._redact import REDACTED, redact
 from ._watchdog import CallTimedOut, guard_instance, run_with_timeout
 
@@ -232,6 +233,7 @@ def load_provider(
     env_secrets: Sequence[str] = (),
 ) -> ProviderSpec:
     """Validate ``target`` and its kwargs, build one instance to prove they work, return the spec."""
+    entry_points = snapshot()
     factory = _import_target(target, flags)
     kwargs = _parse_kwargs(kwargs_json, flags)
     secrets = secret_values(kwargs, tuple(secret_names))
@@ -250,6 +252,7 @@ def load_provider(
         )
     _close_quietly(instance, call_timeout)
     _refuse_async_methods(target, instance, flags)
+    _refuse_patched_stack(target, entry_points, flags)
     return ProviderSpec(
         target=target,
         factory=factory,
@@ -278,6 +281,19 @@ def _refuse_async_methods(target: str, instance: Any, flags: Flags) -> None:
                 "LAIOS calls it synchronously and would get a coroutine that never runs; make it a plain "
                 "def, and run an async client inside it with asyncio.run()"
             )
+
+
+def _refuse_patched_stack(target: str, before: dict[str, Any], flags: Flags) -> None:
+    """Replay sits above the HTTP stack's lower layers: a patch the provider put there would
+    never be judged, and in production it would answer instead of the API."""
+    replaced = replaced_entry_points(before, target.partition(":")[0].split(".")[0])
+    if replaced:
+        raise ProviderLoadError(
+            f"{flags.target} {target!r}: importing or building it replaced {', '.join(replaced)}, below the "
+            "kit's seam, where replay never reaches, so no clause could judge what answers in production; "
+            "remove the patch (a mock must not outlive its test), or wrap the original and call through, "
+            "keeping it as __wrapped__ (functools.wraps), as instrumentation does"
+        )
 
 
 def _import_target(target: str, flags: Flags) -> Callable[..., Any]:
@@ -431,7 +447,7 @@ def _construct(
     except CallTimedOut:
         raise ProviderLoadError(
             f"{flags.target} {target!r}: constructing it did not return within {timeout:g} s; a constructor "
-            "must not block (connect lazily, on the first call), or raise --laios-call-timeout"
+            f"must not block (connect lazily, on the first call), or raise {flags.call_timeout}"
         ) from None
     except SystemExit as exc:
         raise ProviderLoadError(

@@ -32,6 +32,7 @@ from ._guards import (
     read_secret_env,
     read_secret_names,
     redact_warning,
+    spelled_flags,
     unfinished_work,
 )
 from ._offline import blocked_reach, offline
@@ -117,7 +118,7 @@ class ConformanceSession:
         _apply_ci_defaults(config)
         check_paths(config, cls._cassette_root(config), _is_recording(config))
         try:
-            env_secrets, env_set = provide_secret_env(read_secret_env(config))
+            env_secrets, env_set = provide_secret_env(read_secret_env(config), spelled_flags(config).secret_env)
         except ProviderLoadError as exc:
             raise pytest.UsageError(str(exc)) from None
         # pytest captures nothing while it is configured: the constructor the kit calls now to
@@ -155,7 +156,12 @@ class ConformanceSession:
             # module or constructor starts (an event loop, a pool) sends the provider's requests.
             with _network_guard(config), adopting_new_threads(), _same_working_directory():
                 specs = load_providers(
-                    targets, kwargs_list, secret_names=secret_names, call_timeout=call_timeout, env_secrets=env_secrets
+                    targets,
+                    kwargs_list,
+                    spelled_flags(config),
+                    secret_names=secret_names,
+                    call_timeout=call_timeout,
+                    env_secrets=env_secrets,
                 )
         except ProviderLoadError as exc:
             raise pytest.UsageError(str(exc)) from None

@@ -420,3 +420,51 @@ def test_on_ci_the_probe_instance_is_built_offline(
     attempts = log.read_text().splitlines()
     assert len(attempts) == 2, run.result.stdout.str()  # the probe, then the clause's instance
     assert all(attempt.startswith("RuntimeError: Network is disabled") for attempt in attempts), attempts
+
+
+# -- patches below the seam ------------------------------------------------------------------
+
+
+@pytest.fixture
+def restored_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    """httpx's transport as it was after the test, whatever the provider put there."""
+    import httpx
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", httpx.HTTPTransport.handle_request)
+
+
+@pytest.mark.usefixtures("restored_transport")
+def test_a_provider_that_patches_the_transport_when_built_is_refused(run_kit) -> None:
+    """Replay never reaches httpx's transport: a canned answer put there would pass every clause."""
+    run = run_kit(H + "PatchesTransportWhenBuilt", "-k", "returns_response")
+    line = usage_line(run.result)
+    assert "httpx.HTTPTransport.handle_request (by tests.providers.hostile._canned_answer)" in line, line
+    assert "remove the patch" in line
+    assert run.report is None
+
+
+@pytest.mark.usefixtures("restored_transport")
+def test_a_provider_that_patches_the_transport_at_import_is_refused(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        patches_at_import="""
+        import httpx
+        from tests.providers.openai_style import GoodOpenAIStyle
+
+        httpx.HTTPTransport.handle_request = lambda self, request: httpx.Response(200, request=request)
+
+        class Client(GoodOpenAIStyle):
+            pass
+        """
+    )
+    pytester.syspathinsert(REPO)
+    result = pytester.runpytest_inprocess("--laios-provider=patches_at_import:Client", "-p", "no:cacheprovider")
+    line = usage_line(result)
+    assert (
+        "importing or building it replaced httpx.HTTPTransport.handle_request (by patches_at_import.<lambda>)" in line
+    )
+
+
+@pytest.mark.usefixtures("restored_transport")
+def test_instrumentation_that_calls_through_is_judged_as_usual(run_kit) -> None:
+    run = run_kit(H + "InstrumentsTransportWhenBuilt", "-k", "returns_response")
+    assert run.statuses() == {"returns-response": "passed"}, run.result.stdout.str()

@@ -20,7 +20,7 @@ ALLOWED = {
     "contract": {"seam", "wire", "base", "clauses", "_redact", "_watchdog"},
     "clauses": set(),
     "cassettes": {"_files", "_redact"},
-    "loading": {"_redact", "_watchdog", "_offline"},
+    "loading": {"_redact", "_watchdog", "_offline", "_patched_stack"},
     "report": set(),
     "seam": {"_watchdog"},
     # Leaf helpers anything may use: they import nothing from the kit.
@@ -28,6 +28,7 @@ ALLOWED = {
     "_watchdog": set(),
     "_paths": set(),
     "_offline": set(),
+    "_patched_stack": set(),
     "_terminal": {"_redact"},
 }
 # Nothing but these may import session; nothing at all may import plugin.

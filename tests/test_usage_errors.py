@@ -200,6 +200,26 @@ def test_a_missing_cassette_folder_named_in_the_ini_is_one_clear_line(pytester: 
     assert "missing-cassettes' does not exist" in errors[0]
 
 
+INI_MISTAKES = [
+    ("laios_provider_kwargs = {bad", "laios_provider_kwargs (ini) is not valid JSON"),
+    ("laios_provider_kwargs = {}", "pass them with laios_provider_kwargs (ini)="),
+    ("laios_call_timeout = soon", "laios_call_timeout (ini) 'soon' is not a number of seconds"),
+    ("laios_secret_env = 1BAD", "laios_secret_env (ini) '1BAD' is not an environment variable name"),
+]
+
+
+@pytest.mark.parametrize("ini, expected", INI_MISTAKES, ids=[line.partition(" ")[0] for line, _ in INI_MISTAKES])
+def test_a_mistake_in_the_ini_names_the_ini_key(pytester: pytest.Pytester, ini: str, expected: str) -> None:
+    """The user wrote no command-line flag: the message names what they wrote."""
+    pytester.makepyfile(user_providers=PROVIDERS)
+    pytester.makeini(f"[pytest]\nlaios_provider = user_providers:NeedsArgs\n{ini}\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.errlines if line.startswith("ERROR:")]
+    assert len(errors) == 1 and expected in errors[0], result.errlines
+    assert "--laios-" not in errors[0].partition("(ini)")[0]
+
+
 def test_a_missing_cassette_folder_is_fine_when_recording_into_it(pytester: pytest.Pytester) -> None:
     """Recording creates the folder; only replay needs it to exist."""
     pytester.makepyfile(user_providers=PROVIDERS)

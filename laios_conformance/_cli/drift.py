@@ -105,8 +105,8 @@ def _drift(args: argparse.Namespace) -> int:
             )
             return 130
         lines = compare_dirs(committed, Path(scratch) / class_name, _clause_messages(Path(scratch) / "verdict.json"))
-    for line in lines:
-        print(line)
+    for text in collapsed(lines):
+        print(text)
     print(summary(lines, len(_cassettes(committed))))
     if args.report_md:
         atomic_write_text(Path(args.report_md), markdown(lines, args.target))
@@ -173,6 +173,23 @@ def _request_key(request: Any) -> tuple[str, str, str]:
     except ValueError:
         canonical = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else str(body)
     return request.method, request.path, canonical
+
+
+def collapsed(lines: list[DriftLine]) -> list[str]:
+    """The lines to print: cassettes that recorded nothing for the same cause (an API that
+    cannot be reached: every clause) in one line, naming them and how many."""
+    groups: dict[tuple[str, str] | int, list[DriftLine]] = {}
+    for index, line in enumerate(lines):
+        key = (line.path, line.change) if line.kind == NOT_RECORDED else index
+        groups.setdefault(key, []).append(line)
+    printed = []
+    for same in groups.values():
+        if len(same) == 1:
+            printed.append(str(same[0]))
+            continue
+        clauses = f"{len(same)} clauses ({', '.join(line.clause for line in same)})"
+        printed.append(str(DriftLine(clauses, "", same[0].path, same[0].change, NOT_RECORDED)))
+    return printed
 
 
 def summary(lines: list[DriftLine], clauses: int) -> str:

@@ -16,7 +16,7 @@ from importlib.metadata import entry_points
 
 import pytest
 
-__all__ = ["LOAD", "NEEDED", "pytest_load_initial_conftests"]
+__all__ = ["LOAD", "NEEDED", "pytest_cmdline_main", "pytest_load_initial_conftests"]
 
 NEEDED = ("laios_conformance.plugin", "pytest_recording.plugin")
 LOAD = ("-p", __name__)  # what check and drift give pytest, autoload or not
@@ -36,3 +36,15 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 def plugin_names(module_name: str) -> set[str]:
     """Every name ``-p`` may load or block ``module_name`` by: the module's, and its entry points'."""
     return {module_name} | {point.name for point in entry_points(group="pytest11") if point.value == module_name}
+
+
+@pytest.hookimpl(tryfirst=True)  # once pytest has parsed its arguments, before any provider code runs
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Paths given to pytest replace the contract: the run would judge nothing and write no
+    verdict. pytest's own parser tells them from option values (``-k expr``, ``-p name``)."""
+    if config.args_source is pytest.Config.ArgsSource.ARGS:
+        paths = " ".join(config.args)
+        raise pytest.UsageError(
+            f"{paths} after --: check runs the contract only (paths given to pytest would replace it); "
+            "drop them, and run your own tests with plain pytest"
+        )

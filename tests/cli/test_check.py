@@ -195,6 +195,12 @@ USAGE_ERRORS = [
     ),
     (["check", OPENAI, "--junit", "a.xml", "--", "--junitxml", "b.xml"], "give --junit PATH to check instead"),
     (["check", OPENAI, "--", "--co"], "--co after -- shows the clauses without running them, so check would get no"),
+    (["check", OPENAI, "--", "tests/"], "error: tests/ after --: check runs the contract only"),
+    (  # option values are not paths: only the path is named
+        ["check", OPENAI, "--", "-k", "returns", "-p", "no:randomly", "tests/x.py"],
+        "error: tests/x.py after --: check runs the contract only (paths given to pytest would replace it); "
+        "drop them, and run your own tests with plain pytest",
+    ),
     (["check"], "the following arguments are required: TARGET"),
     (["explain", "no-such-clause"], "no clause named 'no-such-clause'"),
     (["explain", "returns-respnse"], "did you mean returns-response"),

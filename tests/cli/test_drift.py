@@ -115,12 +115,14 @@ def test_a_clause_that_records_nothing_fails_the_drift_check(committed: Path, tm
     assert result.returncode == 1, result.stdout + result.stderr
     assert files_under(committed) == before
     lines = result.stdout.splitlines()
-    mine = [line for line in lines if line.startswith("not recorded: returns-response: ")]
-    assert len(mine) == 1, lines
-    # The API being down says nothing about the provider: its clause errors, it does not fail.
-    assert mine[0].startswith("not recorded: returns-response: cassette: its clause recorded nothing (error: ")
-    assert "got no response (ConnectError: [Errno 111] Connection refused)" in mine[0], mine[0]
     count = len(list((committed / "OpenAIClient").glob("*.yaml")))
+    # One cause, one line: not one per cassette, all alike.
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"not recorded: {count} clauses ("), lines
+    assert "returns-response, " in lines[0] or "returns-response)" in lines[0], lines[0]
+    # The API being down says nothing about the provider: its clause errors, it does not fail.
+    assert "): cassette: its clause recorded nothing (error: " in lines[0], lines[0]
+    assert "got no response (ConnectError: [Errno 111] Connection refused)" in lines[0], lines[0]
     assert lines[-1] == f"drift: {count} recorded nothing, in {count} of {count} cassette(s)"
 
 
@@ -156,7 +158,7 @@ def test_drift_loads_each_plugin_once_when_the_user_names_them_with_autoload_off
     result = drift(down, committed, tmp_path / "drift.md", env=env)
     assert "Traceback" not in result.stderr and "already registered" not in result.stderr, result.stderr
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "not recorded: returns-response: cassette: its clause recorded nothing" in result.stdout, result.stdout
+    assert "returns-response" in result.stdout and "its clause recorded nothing" in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize(
@@ -187,3 +189,21 @@ def test_interactions_are_paired_by_request_not_by_order(committed: Path, tmp_pa
     document["interactions"].reverse()
     (new / source.name).write_text(serializer.serialize(document), encoding="utf-8")
     assert compare_dirs(old, new) == []
+
+
+def test_cassettes_that_recorded_nothing_for_one_cause_are_one_line() -> None:
+    from laios_conformance._cli.drift import NOT_RECORDED, DriftLine, collapsed
+
+    down = "its clause recorded nothing (error: the request got no response)"
+    lines = [
+        DriftLine("returns-response", "", "cassette", down, NOT_RECORDED),
+        DriftLine("stream-join", "0 (POST /v1/chat/completions)", "$.choices", "list -> null", "breaking"),
+        DriftLine("stream-raises", "", "cassette", down, NOT_RECORDED),
+        DriftLine("system-prompt", "", "cassette", "its clause recorded nothing (skipped: no key)", NOT_RECORDED),
+        DriftLine("usage-fidelity", "", "cassette", down, NOT_RECORDED),
+    ]
+    assert collapsed(lines) == [
+        f"not recorded: 3 clauses (returns-response, stream-raises, usage-fidelity): cassette: {down}",
+        "breaking: stream-join interaction 0 (POST /v1/chat/completions): $.choices: list -> null",
+        "not recorded: system-prompt: cassette: its clause recorded nothing (skipped: no key)",
+    ]

@@ -6,6 +6,8 @@ what the kit must do about it.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import signal
@@ -233,3 +235,36 @@ class PrintsBytesWhenBuilt(GoodOpenAIStyle):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         os.write(1, b"caf\xe9 \xff\xfe\n")
+
+
+def _canned_answer(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+    """What a patched transport answers instead of the API: a well-formed chat completion."""
+    message = {"role": "assistant", "content": "canned"}
+    body = {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}], "model": "gpt-4o-mini"}
+    return httpx.Response(200, content=json.dumps(body).encode(), request=request)
+
+
+class PatchesTransportWhenBuilt(GoodOpenAIStyle):
+    """Its constructor replaces ``httpx.HTTPTransport.handle_request`` with a canned answer:
+    replay never reaches that layer, so the kit must refuse it rather than pass it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        httpx.HTTPTransport.handle_request = _canned_answer  # type: ignore[method-assign]
+
+
+class InstrumentsTransportWhenBuilt(GoodOpenAIStyle):
+    """Its constructor wraps ``httpx.HTTPTransport.handle_request`` as tracing does: the
+    wrapper calls through and keeps ``__wrapped__``, so the kit judges it as usual."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        original = httpx.HTTPTransport.handle_request
+        if hasattr(original, "__wrapped__"):
+            return
+
+        @functools.wraps(original)
+        def traced(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+            return original(transport, request)
+
+        httpx.HTTPTransport.handle_request = traced  # type: ignore[method-assign]

@@ -28,6 +28,7 @@ ALLOWED = {
     "_watchdog": set(),
     "_paths": set(),
     "_offline": set(),
+    "_tracebacks": set(),
     "_terminal": {"_redact"},
 }
 # Nothing but these may import session; nothing at all may import plugin.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import json
 import os
 from collections.abc import Iterator
@@ -113,6 +114,26 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker")
     if getattr(config, "workerinput", {}).get("own_suite_dist") == "loadgroup":
         config.option.loadgroup = True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Keep the worker's old objects out of the collections an in-process kit run makes.
+
+    The kit collects garbage after each case of ``stream-closes`` (and pytest several times at
+    the end of each session), and a full collection walks every object the worker holds:
+    hundreds of milliseconds each in a worker that has run many kit runs. Frozen, the objects
+    from before the test are left out of those walks (``gc.freeze``, O(1)) and are handed
+    back to the collector when the test ends: what the test itself creates is collected
+    as before.
+    """
+    if "pytester" not in item.fixturenames:
+        return (yield)
+    gc.freeze()
+    try:
+        return (yield)
+    finally:
+        gc.unfreeze()
 
 
 def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:

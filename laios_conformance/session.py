@@ -38,6 +38,7 @@ from ._guards import (
 from ._offline import blocked_reach, offline
 from ._redact import redact_report
 from ._terminal import RedactedTerminal
+from ._tracebacks import remember_statement_ranges
 from ._version import __version__
 from ._watchdog import CallTimedOut
 from .cassette_dirs import cassette_dir
@@ -467,6 +468,7 @@ class ConformanceSession:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.undo_redaction = install_redaction(self.config, self.secrets)
+        remember_statement_ranges()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_warning_recorded(self, warning_message: warnings.WarningMessage) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import json
 import os
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import vcr  # noqa: F401  # imported to warm sys.modules
 
 import laios_conformance.contract._support
 import laios_conformance.session  # noqa: F401  # imported to warm sys.modules
+from laios_conformance._tracebacks import remember_statement_ranges
 from laios_conformance.report import verdict_from_dict, verdict_schema
 from tests.support.fake_api import FakeAPI
 from tests.support.recording import record
@@ -34,34 +36,9 @@ GOOD_FULL_RUN = "good-full-run"
 OPENAI_BASE = "https://api.openai.com"
 
 
-def _remember_statement_ranges() -> None:
-    """Let pytest find the statement of a traceback line once per source text, not once per failure.
-
-    To show a failing line pytest parses the whole file and walks its syntax tree, for every
-    frame of every failure (``getstatementrange_ast``, cached within one failure only). The
-    kit runs of this suite fail hundreds of clauses through the same frames of the contract,
-    and that walk was a large part of their time. The answer depends on the source text and
-    the line alone, so pytest prints the same tracebacks; where pytest has moved the
-    function, nothing changes.
-    """
-    from _pytest._code import code
-
-    find = getattr(code, "getstatementrange_ast", None)
-    if find is None or getattr(find, "remembers", False):
-        return
-    found: dict[str, dict[tuple[int, bool], Any]] = {}  # source text -> (line, assertion) -> range
-
-    def statement_range(lineno: int, source: Any, assertion: bool = False, astnode: Any = None) -> Any:
-        per_line = found.setdefault("\n".join(source.lines), {})
-        if (lineno, assertion) not in per_line:
-            per_line[lineno, assertion] = find(lineno, source, assertion=assertion, astnode=astnode)
-        return per_line[lineno, assertion]
-
-    statement_range.remembers = True
-    code.getstatementrange_ast = statement_range
-
-
-_remember_statement_ranges()
+# The kit installs this in its own runs; the suite's own failures (and in-process kit runs
+# that fail before the kit's session starts) get it too.
+remember_statement_ranges()
 
 
 # How many xdist workers run the kit's own suite when no -n is given: this is a 2-core
@@ -137,6 +114,26 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker")
     if getattr(config, "workerinput", {}).get("own_suite_dist") == "loadgroup":
         config.option.loadgroup = True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Keep the worker's old objects out of the collections an in-process kit run makes.
+
+    The kit collects garbage after each case of ``stream-closes`` (and pytest several times at
+    the end of each session), and a full collection walks every object the worker holds:
+    hundreds of milliseconds each in a worker that has run many kit runs. Frozen, the objects
+    from before the test are left out of those walks (``gc.freeze``, O(1)) and are handed
+    back to the collector when the test ends: what the test itself creates is collected
+    as before.
+    """
+    if "pytester" not in item.fixturenames:
+        return (yield)
+    gc.freeze()
+    try:
+        return (yield)
+    finally:
+        gc.unfreeze()
 
 
 def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -29,6 +29,7 @@ ALLOWED = {
     "_paths": set(),
     "_offline": set(),
     "_patched_stack": set(),
+    "_tracebacks": set(),
     "_terminal": {"_redact"},
 }
 # Nothing but these may import session; nothing at all may import plugin.

@@ -31,7 +31,17 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
-from ._model import Exchange, Fault, Reply, Seen, Traffic, finite_or_none
+from ._model import (
+    Exchange,
+    Fault,
+    NeedsUpstream,
+    Reply,
+    Seen,
+    Traffic,
+    finite_or_none,
+    noting_upstream_errors,
+    upstream_unfetched,
+)
 from ._wire import materialized
 
 STACK = "aiohttp"
@@ -74,15 +84,15 @@ def interposed(traffic: Traffic) -> Iterator[None]:
             return current(session, method, _joined(session, str_or_url), raise_for_status=False, **options)
 
         try:
-            outcome = Exchange(seen, _upstream_unfetched, _as_reply).decide(traffic.handler)
+            outcome = Exchange(seen, upstream_unfetched, _as_reply).decide(traffic.handler)
             if outcome is None:
-                response = await _noting_errors(seen, fetch())
+                response = await noting_upstream_errors(seen, fetch())
                 seen.status = seen.upstream_status = response.status
                 delivered = delivering(session, seen, _tracked(response, seen))
                 await _raise_for_status(session, raise_for_status, delivered)
                 return delivered
-        except _NeedsUpstream:  # the handler wants the real response: await it, then ask again
-            response = await _noting_errors(seen, fetch())
+        except NeedsUpstream:  # the handler wants the real response: await it, then ask again
+            response = await noting_upstream_errors(seen, fetch())
             fetched = (response, await response.read())
             outcome = Exchange(seen, lambda: fetched, _as_reply).decide(traffic.handler) or _as_reply(fetched)
         if isinstance(outcome, Fault):
@@ -144,23 +154,6 @@ def _through_middlewares(session: Any, kwargs: dict[str, Any]) -> bool:
     fault of the seam's would never reach them, so the seam leaves such requests alone."""
     middlewares = kwargs.get("middlewares")
     return bool(getattr(session, "_middlewares", ()) if middlewares is None else middlewares)
-
-
-class _NeedsUpstream(BaseException):
-    """The upstream response is needed, and must be awaited first (a BaseException, so that
-    neither a handler nor the error bookkeeping swallows it)."""
-
-
-def _upstream_unfetched() -> Any:
-    raise _NeedsUpstream
-
-
-async def _noting_errors(seen: Seen, pending: Any) -> Any:
-    try:
-        return await pending
-    except Exception as exc:
-        seen.upstream_error = exc
-        raise
 
 
 def _as_reply(fetched: tuple[Any, bytes]) -> Reply:

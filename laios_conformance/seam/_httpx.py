@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-from ._model import Exchange, Fault, Reply, Seen, Traffic
+from ._model import Exchange, Fault, NeedsUpstream, Reply, Seen, Traffic, noting_upstream_errors, upstream_unfetched
 from ._vcr_aware import Replaying
 
 MODULES = ("httpx", "httpx2")
@@ -92,14 +92,14 @@ def interposed(module: ModuleType, traffic: Traffic) -> Iterator[None]:
             seen = _seen(module, request)
             traffic.record(seen)
             try:
-                outcome = Exchange(seen, _upstream_unfetched, _async_reply).decide(traffic.handler)
+                outcome = Exchange(seen, upstream_unfetched, _async_reply).decide(traffic.handler)
                 if outcome is None:
-                    response = await _noting_errors(seen, call_upstream())
+                    response = await noting_upstream_errors(seen, call_upstream())
                     seen.status = seen.upstream_status = response.status_code
                     response.stream = streams.async_tracked(response.stream, seen)
                     _pool_loop(transport)
                     return response
-            except _NeedsUpstream:  # the handler wants the real response: await it, then ask again
+            except NeedsUpstream:  # the handler wants the real response: await it, then ask again
                 outcome = await _decided_on_upstream(seen, call_upstream(), traffic)
             # The backoff is not awaited: no clock of the kit's is virtual inside an event loop.
             if outcome not in _CONNECT_FAULTS or next(backoff, None) is None:
@@ -190,29 +190,10 @@ def _async_reply(response: Any) -> Reply:
     return Reply(status=response.status_code, body=response.content, headers=dict(response.headers))
 
 
-class _NeedsUpstream(BaseException):
-    """The upstream response of an async request is needed, and must be awaited first.
-
-    A BaseException, so that neither a handler nor the error bookkeeping swallows it.
-    """
-
-
-def _upstream_unfetched() -> Any:
-    raise _NeedsUpstream
-
-
 async def _decided_on_upstream(seen: Seen, pending: Any, traffic: Traffic) -> Reply | Fault | None:
-    response = await _noting_errors(seen, pending)
+    response = await noting_upstream_errors(seen, pending)
     await response.aread()
     return Exchange(seen, lambda: response, _async_reply).decide(traffic.handler)
-
-
-async def _noting_errors(seen: Seen, pending: Any) -> Any:
-    try:
-        return await pending
-    except Exception as exc:
-        seen.upstream_error = exc
-        raise
 
 
 def _deliver(module: ModuleType, shaped: Any, outcome: Reply | Fault | None, seen: Seen) -> Any:

@@ -227,3 +227,27 @@ def finite_or_none(value: Any) -> float | None:
 
 def timeouts(connect: Any, read: Any, write: Any) -> dict[str, Any]:
     return {"connect": finite_or_none(connect), "read": finite_or_none(read), "write": finite_or_none(write)}
+
+
+# -- async exchanges: the real response must be awaited before the handler may see it --------
+
+
+class NeedsUpstream(BaseException):
+    """The upstream response of an async request is needed, and must be awaited first.
+
+    A BaseException, so that neither a handler nor the error bookkeeping swallows it.
+    """
+
+
+def upstream_unfetched() -> Any:
+    """The ``upstream()`` of an async exchange's first ask: the handler wants the response."""
+    raise NeedsUpstream
+
+
+async def noting_upstream_errors(seen: Seen, pending: Any) -> Any:
+    """Await the real response, keeping on ``seen`` the error it raised, if any."""
+    try:
+        return await pending
+    except Exception as exc:
+        seen.upstream_error = exc
+        raise

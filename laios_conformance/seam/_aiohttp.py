@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import http
 import inspect
 import weakref
@@ -313,12 +314,8 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
-_CLASSES: dict[str, Any] = {}
-
-
+@functools.cache
 def _response_class(aiohttp: Any) -> Any:
-    if "response" in _CLASSES:
-        return _CLASSES["response"]
     writer_wanted = "stream_writer" in inspect.signature(aiohttp.ClientResponse.__init__).parameters
 
     class SeamResponse(aiohttp.ClientResponse):  # type: ignore[misc]
@@ -349,7 +346,6 @@ def _response_class(aiohttp: Any) -> Any:
             self.seen.closed.set()
             return super().release()
 
-    _CLASSES["response"] = SeamResponse
     return SeamResponse
 
 
@@ -366,10 +362,8 @@ class _NoConnection:
         pass
 
 
+@functools.cache
 def _reader_class(aiohttp: Any) -> Any:
-    if "reader" in _CLASSES:
-        return _CLASSES["reader"]
-
     class ShapedReader(aiohttp.StreamReader):  # type: ignore[misc]
         """aiohttp's own ``StreamReader``, fed the reply's next piece (one network read)
         each time a read finds it empty, and broken off as aiohttp breaks off a body cut short."""
@@ -395,7 +389,6 @@ def _reader_class(aiohttp: Any) -> Any:
             else:
                 self.feed_eof()
 
-    _CLASSES["reader"] = ShapedReader
     return ShapedReader
 
 

@@ -43,11 +43,13 @@ def provider_class_names(targets: Sequence[str], kwargs_json: str | None) -> lis
     from ..loading import ProviderLoadError, load_provider, make_canary_key
     from .probe import validate_in_child
 
-    # First in a child process: a provider that ends the process must not end lint with status 0.
+    # In a child process: a provider that ends the process must not end lint with status 0.
     kwargs = [kwargs_json] if kwargs_json is not None else []
     request = {"targets": list(targets), "kwargs": kwargs, "secret_names": [], "secret_env": []}
-    validate_in_child({**request, "call_timeout": DEFAULT_CALL_TIMEOUT})
-    canary = make_canary_key()
+    class_names = validate_in_child({**request, "call_timeout": DEFAULT_CALL_TIMEOUT})
+    if class_names is not None:
+        return class_names
+    canary = make_canary_key()  # a module the child could not find: the same error, said here
     try:
         return [load_provider(target, kwargs_json, canary).class_name for target in targets]
     except ProviderLoadError as error:

@@ -23,6 +23,7 @@ from typing import Any
 __all__ = ["ProviderEndedProcess", "validate_in_child"]
 
 _OK = "laios-conformance probe: providers load"
+_CLASSES = "laios-conformance probe: classes "  # then the JSON list of the class each target builds
 _LEFT_TO_PYTEST = "laios-conformance probe: a module is not found here; the judged run imports it"
 
 
@@ -30,8 +31,9 @@ class ProviderEndedProcess(Exception):
     """The child that loads the providers ended without saying whether they load."""
 
 
-def validate_in_child(request: dict[str, Any]) -> None:
-    """Raise UsageError for a bad target or kwargs, ProviderEndedProcess for a provider that ends the process."""
+def validate_in_child(request: dict[str, Any]) -> list[str] | None:
+    """The class each target builds (None when a module is left to the judged run to import).
+    Raise UsageError for a bad target or kwargs, ProviderEndedProcess for a provider that ends the process."""
     from . import UsageError
 
     child = subprocess.run(
@@ -42,8 +44,11 @@ def validate_in_child(request: dict[str, Any]) -> None:
         errors="replace",  # what the provider prints while it is built need not be UTF-8
         check=False,
     )
-    if child.returncode == 0 and {_OK, _LEFT_TO_PYTEST} & set(child.stdout.splitlines()):
-        return
+    lines = child.stdout.splitlines()
+    if child.returncode == 0 and _LEFT_TO_PYTEST in lines:
+        return None
+    if child.returncode == 0 and _OK in lines:
+        return next((json.loads(line.removeprefix(_CLASSES)) for line in lines if line.startswith(_CLASSES)), None)
     if child.returncode == 2 and child.stderr.strip():
         raise UsageError(child.stderr.strip().splitlines()[-1])
     raise ProviderEndedProcess(
@@ -57,7 +62,7 @@ def _main() -> int:
     request = json.loads(sys.stdin.read())
     try:
         env_secrets, _ = provide_secret_env(request.get("secret_env", ()), "--secret-env")
-        load_providers(
+        specs = load_providers(
             request["targets"],
             request["kwargs"],
             Flags(target="target", kwargs="--kwargs", secret_env="--secret-env", call_timeout="--call-timeout"),
@@ -71,6 +76,7 @@ def _main() -> int:
     except ProviderLoadError as error:
         print(str(error), file=sys.stderr)
         return 2
+    print(f"{_CLASSES}{json.dumps([spec.class_name for spec in specs])}", flush=True)
     print(_OK, flush=True)
     return 0
 

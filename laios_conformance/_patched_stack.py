@@ -4,7 +4,8 @@ The seam (and vcrpy's replay) sits above these methods, so a replay never reache
 provider that patches one (a canned answer, a global ``respx``/``responses``-style mock
 left active) would pass every clause while, in production, its patch answers instead of
 the API. A wrapper that keeps ``__wrapped__`` (OpenTelemetry's and Sentry's
-instrumentation) is taken to call through and is allowed.
+instrumentation) is taken to call through and is allowed, as are the known instrumentation
+and cooperative-I/O packages (gevent, eventlet) that keep none.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ _ENTRY_POINTS = (
 )
 # Patches these packages make are not the provider's: the kit's own, the recorder's, C methods.
 _NOT_THE_PROVIDERS = ("laios_conformance", "vcr", "pytest_recording", "builtins")
-# Instrumentation that calls through, though some versions keep no ``__wrapped__`` (Sentry's
-# stdlib integration replaced ``HTTPConnection.getresponse`` with a plain closure).
-_INSTRUMENTATION = ("sentry_sdk", "opentelemetry", "ddtrace", "newrelic", "elasticapm")
+# Patches that call through, though they keep no ``__wrapped__``: instrumentation (Sentry's
+# stdlib integration replaced ``HTTPConnection.getresponse`` with a plain closure), and the
+# cooperative-I/O libraries whose monkey-patching swaps ``socket.socket`` for a green one.
+_CALLS_THROUGH = ("sentry_sdk", "opentelemetry", "ddtrace", "newrelic", "elasticapm", "gevent", "eventlet")
 
 EntryPoints = dict[str, Any]
 
@@ -63,7 +65,7 @@ def replaced_entry_points(before: EntryPoints, provider_package: str) -> list[st
         new_and_foreign = name not in before and package != stack_package
         if not (changed or new_and_foreign or package == provider_package):
             continue
-        if package in (stack_package, *_NOT_THE_PROVIDERS, *_INSTRUMENTATION) or hasattr(value, "__wrapped__"):
+        if package in (stack_package, *_NOT_THE_PROVIDERS, *_CALLS_THROUGH) or hasattr(value, "__wrapped__"):
             continue
         found.append(f"{name} (by {origin})")
     return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.client
+import socket
 from types import FunctionType
 from unittest import mock
 
@@ -58,3 +59,19 @@ def test_a_wrapper_keeping_wrapped_is_allowed(monkeypatch: pytest.MonkeyPatch) -
     wrapper.__module__ = "tracing"  # what functools.wraps copied would pass on its own
     monkeypatch.setattr(http.client.HTTPConnection, "getresponse", wrapper)
     assert replaced_entry_points(before, "my_provider") == []
+
+
+@pytest.mark.parametrize("module", ["gevent._socket3", "eventlet.green.socket"])
+def test_green_sockets_of_a_monkey_patching_import_are_not_the_providers_patch(
+    monkeypatch: pytest.MonkeyPatch, module: str
+) -> None:
+    """``gevent.monkey.patch_all()`` in the provider's import swaps ``socket.socket`` for its own
+    class, which calls through to the network: not a patch that answers instead of the API."""
+    green = type("socket", (socket.socket,), {"connect": defined_in(module), "__module__": module})
+    before = snapshot()
+    monkeypatch.setattr(socket, "socket", green)
+    assert replaced_entry_points(before, "my_provider") == []
+    monkeypatch.setattr(green, "connect", defined_in("my_provider.client"))
+    assert replaced_entry_points(before, "my_provider") == [
+        "socket.socket.connect (by my_provider.client.defined_in.<locals>.getresponse)"
+    ]

@@ -41,10 +41,18 @@ def plugin_names(module_name: str) -> set[str]:
 @pytest.hookimpl(tryfirst=True)  # once pytest has parsed its arguments, before any provider code runs
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """Paths given to pytest replace the contract: the run would judge nothing and write no
-    verdict. pytest's own parser tells them from option values (``-k expr``, ``-p name``)."""
-    if config.args_source is pytest.Config.ArgsSource.ARGS:
-        paths = " ".join(config.args)
+    verdict. pytest's own parser tells them from option values (``-k expr``, ``-p name``); those
+    check did not pass on came from ``addopts`` (the ini's or ``$PYTEST_ADDOPTS``)."""
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        return
+    typed = [path for path in config.args if path in config.invocation_params.args]
+    if typed:
         raise pytest.UsageError(
-            f"{paths} after --: check runs the contract only (paths given to pytest would replace it); "
+            f"{' '.join(typed)} after --: check runs the contract only (paths given to pytest would replace it); "
             "drop them, and run your own tests with plain pytest"
         )
+    raise pytest.UsageError(
+        f"{' '.join(config.args)} from addopts: check runs the contract only (paths given to pytest would "
+        "replace it); move them to the ini's testpaths, or pass -- -o addopts= to check (and keep them out of "
+        "$PYTEST_ADDOPTS)"
+    )

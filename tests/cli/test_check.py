@@ -14,7 +14,7 @@ import pytest
 from laios_conformance._version import __version__
 from laios_conformance.report import must_counts, verdict_badge
 from tests.cli.helpers import REPO, cli, one_line_error
-from tests.conftest import cassettes_for, load_verdict
+from tests.conftest import GOOD, cassettes_for, load_verdict
 
 OPENAI = "reference_providers.openai:OpenAIClient"
 D = "tests.providers.defective:"
@@ -216,6 +216,39 @@ def test_usage_error_is_one_line_and_exit_code_2(args: list, expected: str) -> N
     line = one_line_error(result)
     assert line.startswith("laios-conformance")
     assert expected in line
+
+
+@pytest.mark.parametrize("where", ["ini", "environment"])
+def test_a_path_in_addopts_is_named_as_coming_from_addopts(tmp_path: Path, where: str) -> None:
+    """Not "after --": the user typed nothing there, and the fix is the ini's testpaths."""
+    env = {}
+    if where == "ini":
+        (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -ra tests\n", encoding="utf-8")
+    else:
+        env = {"PYTEST_ADDOPTS": "tests"}
+    result = cli("check", OPENAI, cwd=tmp_path, env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert one_line_error(result).startswith(
+        "laios-conformance: error: tests from addopts: check runs the contract only"
+    )
+
+
+def test_check_runs_when_the_ini_has_testpaths(tmp_path: Path, good_cassettes: Path) -> None:
+    """What the addopts message advises: testpaths name a plain pytest run's tests, and leave check alone."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\ntestpaths = tests\n", encoding="utf-8")
+    result = cli(
+        "check",
+        GOOD,
+        "--cassette-dir",
+        str(good_cassettes),
+        "--allow-partial",
+        "--",
+        "-k",
+        "returns_response",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "gate: partial (" in result.stdout
 
 
 def test_version() -> None:

@@ -6,9 +6,15 @@ clause; correct OpenAI-, Anthropic- and Ollama-style providers pass them all.
 
 from __future__ import annotations
 
+import gc
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from laios_conformance.contract import catalogue
+from laios_conformance.contract.test_streaming import _generator_exit_ignored
 from tests.conftest import GOOD, GOOD_FULL_RUN, NON_STREAMING
 
 ALL = {c.id for c in catalogue()}
@@ -283,11 +289,46 @@ def test_a_stream_retried_before_any_text_passes(run_kit) -> None:
     assert run.statuses() == {"stream-raises": "passed"}, run.report
 
 
-def test_a_stream_that_ignores_generator_exit_is_named(run_kit) -> None:
-    """Not the bare RuntimeError that ``close()`` raised out of the clause."""
-    run = run_kit(D + "SwallowsGeneratorExit", "-k", "stream_closes")
+@pytest.mark.parametrize("name", ["SwallowsGeneratorExit", "SwallowsGeneratorExitInACycle"])
+def test_a_stream_that_ignores_generator_exit_is_named(run_kit, name: str) -> None:
+    """Not the bare RuntimeError that ``close()`` raised out of the clause; nor, for a
+    generator only the garbage collector frees, "still open"."""
+    run = run_kit(D + name, "-k", "stream_closes")
     assert run.statuses() == {"stream-closes": "failed"}, run.report
     message = run.message("stream-closes")
     assert "2 case(s) failed" in message
     assert "close(): generate_stream() ignored GeneratorExit: stopped by the caller, it yielded again" in message
     assert "break: generate_stream() ignored GeneratorExit" in message
+
+
+def test_stream_closes_collects_garbage_only_for_a_stream_left_behind() -> None:
+    """A full collection costs a quarter second in a large process: stream-closes runs one
+    only when a stream outlived the caller's last reference, which only it would finalize."""
+
+    def pieces(holder: list[Any]) -> Iterator[str]:
+        yield "a"
+        yield "b"
+
+    gc.disable()  # no automatic collection may free the cycle before the clause looks
+    try:
+        with _generator_exit_ignored() as freed:
+            stream = pieces([])
+            next(stream)
+            freed.watch(stream)
+            del stream
+            assert not freed.left_behind()
+        holder: list[Any] = []
+        with _generator_exit_ignored() as cycled:
+            stream = pieces(holder)
+            holder.append(stream)  # the generator's frame holds the list that holds it
+            next(stream)
+            cycled.watch(stream)
+            alive = weakref.ref(stream)
+            del stream, holder
+            assert cycled.left_behind()
+        assert alive() is None, "left behind, it is collected before the clause stops listening"
+    finally:
+        gc.enable()
+    with _generator_exit_ignored() as listed:
+        listed.watch(["a", "b"])  # no weak references to a list: only a collection can tell
+        assert listed.left_behind()

@@ -14,6 +14,7 @@ import re
 import secrets
 import sys
 import threading
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -562,18 +563,21 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
     for case in ("break", "close()"):
         raised: list[str] = []
         reply = recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts(), pace=CLOSE_PACE)
-        with observed(answer_with(always(reply))) as traffic, _generator_exit_ignored() as ignored:
-            stream = stream_hello(provider)
+        with observed(answer_with(always(reply))) as traffic, _generator_exit_ignored() as finalized:
+            returned: list[Any] = []
+            stream = stream_hello(provider, returned)
             for _ in stream:
                 break
+            finalized.watch(stream, *returned)
+            returned.clear()
             read_at_stop = reply.delivered
             if case == "close()":
-                raised = _close(stream, ignored)
+                raised = _close(stream, finalized.ignored)
             del stream  # the caller's loop ended and dropped its last reference
             closed = all(seen.closed.wait(CLOSE_GRACE) for seen in traffic.seen)
         require_traffic(traffic, "generate_stream()")
         read_after = reply.delivered - read_at_stop
-        if ignored:
+        if finalized.ignored:
             cases.fail(case, IGNORED_EXIT)
         elif raised:
             cases.fail(case, CLOSE_RAISED.format(raised[0]))
@@ -617,24 +621,48 @@ def _close(stream: Any, ignored: list[str]) -> list[str]:
     return []
 
 
+class _Finalized:
+    """What ``_generator_exit_ignored`` heard: the errors, and the streams it must see finalized."""
+
+    def __init__(self) -> None:
+        self.ignored: list[str] = []
+        self._streams: list[weakref.ref[Any]] = []
+        self._unwatchable = False
+
+    def watch(self, *streams: Any) -> None:
+        for stream in streams:
+            try:
+                self._streams.append(weakref.ref(stream))
+            except TypeError:  # no weak references to it: only a collection tells it is gone
+                self._unwatchable = True
+
+    def left_behind(self) -> bool:
+        """Whether a watched stream outlived the caller's last reference (in a reference
+        cycle, or held elsewhere): only the garbage collector would finalize it."""
+        return self._unwatchable or any(ref() is not None for ref in self._streams)
+
+
 @contextlib.contextmanager
-def _generator_exit_ignored() -> Iterator[list[str]]:
+def _generator_exit_ignored() -> Iterator[_Finalized]:
     """The "generator ignored GeneratorExit" errors of generators finalized meanwhile (Python
     reports them to ``sys.unraisablehook``, as a warning with a traceback); others pass on."""
-    caught: list[str] = []
+    finalized = _Finalized()
     previous = sys.unraisablehook
 
     def hook(unraisable: Any) -> None:
         if isinstance(unraisable.exc_value, RuntimeError) and "ignored GeneratorExit" in str(unraisable.exc_value):
-            caught.append(str(unraisable.exc_value))
+            finalized.ignored.append(str(unraisable.exc_value))
         else:
             previous(unraisable)
 
     sys.unraisablehook = hook
     try:
-        yield caught
+        yield finalized
     finally:
-        gc.collect()  # finalize what the case left behind while the hook still listens
+        # A stream freed by its last reference was finalized then, and the hook heard it. A
+        # full collection costs a quarter second in a large process: only for one left behind.
+        if finalized.left_behind():
+            gc.collect()
         sys.unraisablehook = previous
 
 

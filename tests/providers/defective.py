@@ -471,6 +471,23 @@ class SwallowsGeneratorExit(GoodOpenAIStyle):
                 logging.getLogger(__name__).info("the caller stopped reading the stream")
 
 
+class SwallowsGeneratorExitInACycle(SwallowsGeneratorExit):
+    """Fails stream-closes as its base does, but its generator sits in a reference cycle (its
+    frame holds a list holding it), so only the garbage collector finalizes it."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        holder: list[Iterator[str]] = []
+        stream = self._held(holder, super().generate_stream(messages, temperature, max_tokens, **kwargs))
+        holder.append(stream)
+        return stream
+
+    @staticmethod
+    def _held(holder: list[Iterator[str]], pieces: Iterator[str]) -> Iterator[str]:
+        yield from pieces
+
+
 class NeverClosesResponse(GoodOpenAIStyle):
     """Fails stream-closes: opens the response without a ``with`` block and never closes it."""
 

@@ -17,13 +17,14 @@ from typing import Any
 # at the top: the README's first command (``pytest --laios-provider=...`` from the
 # repository root, installed without the dev extras) loads this conftest too, so the dev
 # extras (filelock, jsonschema) are imported where they are used.
-import hypothesis  # noqa: F401  # imported to warm sys.modules
+import hypothesis
 import pytest
 import vcr  # noqa: F401  # imported to warm sys.modules
 
 import laios_conformance.contract._support
 import laios_conformance.session  # noqa: F401  # imported to warm sys.modules
 from laios_conformance._tracebacks import remember_statement_ranges
+from laios_conformance.contract._hypothesis import register_profiles
 from laios_conformance.report import verdict_from_dict, verdict_schema
 from tests.support.fake_api import FakeAPI
 from tests.support.recording import record
@@ -114,15 +115,27 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker")
     if getattr(config, "workerinput", {}).get("own_suite_dist") == "loadgroup":
         config.option.loadgroup = True
+    if not getattr(config.option, "laios_provider", None):
+        judge_with_the_ci_profiles_draws()
+
+
+def judge_with_the_ci_profiles_draws() -> None:
+    """The own suite's kit runs draw as on CI on every machine (derandomized, 25 examples):
+    a verdict a test asserts must not hang on one run's random draws. Not in a kit run from
+    the repository root (the README's first command), which keeps the kit's own choice. That
+    choice (random unless ``CI`` is set, a user's profile of the same name first) is proven
+    in a fresh process, in tests/test_hypothesis_profiles.py."""
+    register_profiles()
+    hypothesis.settings.register_profile("laios-dev", parent=hypothesis.settings.get_profile("laios-ci"))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """Keep the worker's old objects out of the collections an in-process kit run makes.
 
-    The kit collects garbage after each case of ``stream-closes`` (and pytest several times at
-    the end of each session), and a full collection walks every object the worker holds:
-    hundreds of milliseconds each in a worker that has run many kit runs. Frozen, the objects
+    The kit collects garbage when a stream outlives its caller in ``stream-closes``, and a full
+    collection walks every object the worker holds: hundreds of milliseconds each in a worker
+    that has run many kit runs. Frozen, the objects
     from before the test are left out of those walks (``gc.freeze``, O(1)) and are handed
     back to the collector when the test ends: what the test itself creates is collected
     as before.
@@ -134,6 +147,16 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         return (yield)
     finally:
         gc.unfreeze()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish() -> None:
+    """Collect the worker's garbage once, then freeze what is left before pytest's own
+    collections at the end (five, to report unraisable exceptions): over the heap the
+    in-process kit runs built up, they outlasted the 5 s execnet gives an ending xdist worker
+    before it interrupts it with SIGINT (a KeyboardInterrupt in a gc callback)."""
+    gc.collect()
+    gc.freeze()
 
 
 def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -236,17 +236,8 @@ def test_a_path_in_addopts_is_named_as_coming_from_addopts(tmp_path: Path, where
 def test_check_runs_when_the_ini_has_testpaths(tmp_path: Path, good_cassettes: Path) -> None:
     """What the addopts message advises: testpaths name a plain pytest run's tests, and leave check alone."""
     (tmp_path / "pytest.ini").write_text("[pytest]\ntestpaths = tests\n", encoding="utf-8")
-    result = cli(
-        "check",
-        GOOD,
-        "--cassette-dir",
-        str(good_cassettes),
-        "--allow-partial",
-        "--",
-        "-k",
-        "returns_response",
-        cwd=tmp_path,
-    )
+    one_clause = ["--allow-partial", "--", "-k", "returns_response"]
+    result = cli("check", GOOD, "--cassette-dir", str(good_cassettes), *one_clause, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "gate: partial (" in result.stdout
 

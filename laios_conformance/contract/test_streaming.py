@@ -155,13 +155,14 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
     when it commits the stream before its backend fails (an SSE parser finds no event in
     it) raises.
 
-    And the connection dropped after the first text event, with a later stream request
-    answered in full with another text, as a retry is on the live API (a sampled answer
-    differs each time): the stream raises having yielded only the start of the first
-    answer, or yields exactly the retry's answer (it retried before yielding anything).
-    Sending the request again, streamed or not (a fallback to ``generate()``, answered
-    with HTTP 500), once text has reached the caller fails: the retry's answer repeats or
-    garbles the text.
+    And the connection dropped after the first text event, and the in-stream error after
+    it (Anthropic's ``overloaded_error``, which its API reference says to retry), each with
+    a later stream request answered in full with another text, as a retry is on the live
+    API (a sampled answer differs each time): the stream raises having yielded only the
+    start of the first answer, or yields exactly the retry's answer (it retried before
+    yielding anything). Sending the request again, streamed or not (a fallback to
+    ``generate()``, answered with HTTP 500), once text has reached the caller fails: the
+    retry's answer repeats or garbles the text.
 
     **How to fix**: 1. check the status before iterating; 2. let transport errors from the
     body iterator propagate; 3. raise on error events inside the stream; 4. at the end,
@@ -182,8 +183,7 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
     if streams(recorded, profile):
         _judge_retry_after_text(cases, provider, recorded)
         broken = recorded.with_body(recorded.wire.with_error_midstream(body))
-        chunks, error = joined_stream(provider, broken, virtual_time=True)
-        _expect_raise(cases, "error inside a 200 stream", chunks, error, allow_chunks=True)
+        _judge_failure_after_text(cases, provider, recorded, ERROR_CASE, broken, _retried_answer(recorded))
         unframed = unframed_error(recorded)
         if unframed is None:
             cases.cannot_judge(UNFRAMED_CASE, f"the wire decoder {recorded.wire.name!r} writes no error body")
@@ -204,28 +204,45 @@ def test_stream_raises(provider: Any, profile: dict[str, Any], cassette: Any, re
 
 NO_TEXT_CASE = "a complete 200 stream with no text"
 RETRY_CASE = "connection dropped after the first text, a retry answered in full"
+ERROR_CASE = "error inside a 200 stream"
 RETRY_TEXT = "A retried stream samples another answer."
 UNFRAMED_CASE = "a 200 stream whose body is a bare JSON error"
+
+
+def _retried_answer(recorded: Recorded) -> Reply | None:
+    """The recorded stream saying :data:`RETRY_TEXT`, each event its own read, as a retry is
+    answered on the live API (a sampled answer differs each time); None when the wire
+    decoder cannot rewrite the stream's text."""
+    body = recorded.reply.body
+    try:
+        rebuilt = recorded.wire.rebuild(body, RETRY_TEXT, stream=True)
+    except NotImplementedError:
+        return None
+    return recorded.with_body(rebuilt, cuts=recorded.event_cuts(rebuilt))
 
 
 def _judge_retry_after_text(cases: Cases, provider: Any, recorded: Recorded) -> None:
     """The first stream request dropped after its first text event; a later stream request
     answered in full with :data:`RETRY_TEXT`, a later whole one (a fallback to generate())
-    with HTTP 500, as the kit has no whole answer of the protocol to serve. Sending the
-    request again once text has reached the caller fails; otherwise the provider raises
-    having yielded a start of the first answer, or yields exactly the retry's answer."""
+    with HTTP 500, as the kit has no whole answer of the protocol to serve."""
     body = recorded.reply.body
     texts = recorded.wire.content_events(body)
-    try:
-        retried = recorded.with_body(
-            rebuilt := recorded.wire.rebuild(body, RETRY_TEXT, stream=True), cuts=recorded.event_cuts(rebuilt)
-        )
-    except NotImplementedError:
-        texts = []
-    if not texts:
+    retried = _retried_answer(recorded)
+    if not texts or retried is None:
         cases.cannot_judge(RETRY_CASE, f"the wire decoder {recorded.wire.name!r} cannot rewrite the stream's text")
         return
     dropped = recorded.with_body(body, cuts=recorded.event_cuts(), drop_at=texts[0][1])
+    _judge_failure_after_text(cases, provider, recorded, RETRY_CASE, dropped, retried)
+
+
+def _judge_failure_after_text(
+    cases: Cases, provider: Any, recorded: Recorded, case: str, failing: Reply, retried: Reply | None
+) -> None:
+    """The first stream request answered with ``failing``, which fails after its first text
+    event; a later stream request with ``retried`` (``failing`` again when the decoder
+    cannot write it), a later whole one (a fallback to generate()) with HTTP 500. Sending
+    the request again once text has reached the caller fails; otherwise the provider
+    raises having yielded a start of the first answer, or yields exactly the retry's answer."""
     chunks: list[Any] = []
     sent_again: list[str] = []  # what the caller had got when the request was sent again
     requests = 0
@@ -234,11 +251,13 @@ def _judge_retry_after_text(cases: Cases, provider: Any, recorded: Recorded) -> 
         nonlocal requests
         requests += 1
         if requests == 1:
-            return dropped
+            return failing
         shown = "".join(c for c in chunks if isinstance(c, str))
         if shown and not sent_again:
             sent_again.append(f"{shown[:60]!r}, then a {'streamed' if stream_flag(seen) else 'whole (generate())'}")
-        return retried if stream_flag(seen) else error_reply(seen, 500)
+        if not stream_flag(seen):
+            return error_reply(seen, 500)
+        return failing if retried is None else retried
 
     with observed(answer_with(reply_for), virtual_time=True) as traffic:
         _, error = consume(stream_hello(provider), chunks)
@@ -246,14 +265,14 @@ def _judge_retry_after_text(cases: Cases, provider: Any, recorded: Recorded) -> 
     joined = "".join(c for c in chunks if isinstance(c, str))
     if sent_again:
         cases.fail(
-            RETRY_CASE,
+            case,
             f"the caller had got {sent_again[0]} request was sent again; once a chunk has reached the caller, a "
             "failure must raise: a retry's answer repeats or garbles the text",
         )
-    elif error is None and joined != RETRY_TEXT:
-        _expect_raise(cases, RETRY_CASE, chunks, error, allow_chunks=True)
+    elif error is None and (retried is None or joined != RETRY_TEXT):
+        _expect_raise(cases, case, chunks, error, allow_chunks=True)
     else:
-        cases.ok(RETRY_CASE)
+        cases.ok(case)
 
 
 def unframed_error(recorded: Recorded) -> Reply | None:

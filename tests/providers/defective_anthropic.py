@@ -6,8 +6,10 @@ one bad habit; its docstring names the clause it must fail.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from reference_providers._errors import StreamError
 from reference_providers.anthropic import AnthropicClient, parse_message
 
 
@@ -84,3 +86,20 @@ class CountsCachedPromptTokensTwice(AnthropicClient):
     def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> Any:
         payload = self._post_json("/v1/messages", self._body(messages, temperature, max_tokens, False))
         return parse_message(_with_cached_prompt(payload, 2), self.model)
+
+
+class RetriesOverloadedStream(AnthropicClient):
+    """Fails stream-raises: retries the stream on a retryable in-stream error (Anthropic's
+    ``overloaded_error``, which its API reference says to retry) also once text has reached
+    the caller, who then gets the start of the failed answer followed by the retried one."""
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        for attempt in range(3):
+            try:
+                yield from super().generate_stream(messages, temperature, max_tokens)
+                return
+            except StreamError as exc:
+                if not exc.retryable or attempt == 2:
+                    raise

@@ -6,9 +6,11 @@ bad habit; its docstring names the clause(s) it must fail.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from laios_conformance import LLMResponse
+from reference_providers._errors import StreamError
 from reference_providers.ollama import OllamaClient
 
 
@@ -32,3 +34,20 @@ class IndexesCounts(OllamaClient):
         prompt, completion = payload["prompt_eval_count"], payload["eval_count"]
         usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
         return super().generate(messages, temperature, max_tokens).model_copy(update={"usage": usage})
+
+
+class RetriesFailedStream(OllamaClient):
+    """Fails stream-raises: sends the stream request again when a ``{"error": ...}`` line
+    ends it, also once text has reached the caller, who then gets the start of the failed
+    answer followed by the retried one."""
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        for attempt in range(3):
+            try:
+                yield from super().generate_stream(messages, temperature, max_tokens)
+                return
+            except StreamError:
+                if attempt == 2:
+                    raise

@@ -1,0 +1,74 @@
+"""Defective providers of Anthropic's Messages API and Ollama's native ``/api/chat``, judged on
+the reference providers' own cassettes (each class replays its family's folder).
+
+One kit run judges every provider of the table on the union of their selections, with the
+two reference providers beside them: each defective one must fail exactly the clauses listed
+and pass the other selected ones; the references pass them all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import KitRun, gate_of
+
+REPO = Path(__file__).resolve().parent.parent
+ANTHROPIC = "tests.providers.defective_anthropic:"
+OLLAMA = "tests.providers.defective_ollama:"
+REFERENCES = ("reference_providers.anthropic:AnthropicClient", "reference_providers.ollama:OllamaClient")
+
+# defective provider -> the clauses it must fail; every other clause of SELECTION passes
+DEFECTS = {
+    ANTHROPIC + "RetriesOverloadedStream": {"stream-raises"},
+    OLLAMA + "RetriesFailedStream": {"stream-raises"},
+}
+SELECTION = "stream_raises"
+TARGETS = (*REFERENCES, *sorted(DEFECTS))
+
+
+def family_cassettes(target: str) -> Path:
+    module = target.split(":", 1)[0]
+    family = "AnthropicClient" if "anthropic" in module else "OllamaClient"
+    return REPO / "cassettes" / family
+
+
+@pytest.fixture
+def judged_natively(run_kit, _shared_runs: dict[tuple[str, ...], KitRun], tmp_path_factory) -> KitRun:
+    """The one kit run of TARGETS, each class replaying its family's reference cassettes."""
+    key = ("native-formats", *TARGETS, "--", SELECTION)
+    if key not in _shared_runs:
+        root = tmp_path_factory.mktemp("native-cassettes")
+        for target in TARGETS:
+            (root / target.rsplit(":", 1)[1]).symlink_to(family_cassettes(target), target_is_directory=True)
+        args = ("-k", SELECTION, "--laios-strict", "--laios-allow-partial", f"--laios-cassette-dir={root}")
+        _shared_runs[key] = run_kit(TARGETS, *args, cassettes=False)
+    return _shared_runs[key]
+
+
+@pytest.mark.xdist_group("native-format-defects")
+@pytest.mark.parametrize("target", REFERENCES)
+def test_reference_passes_the_selection(judged_natively: KitRun, target: str) -> None:
+    statuses = judged_natively.statuses(TARGETS.index(target))
+    assert statuses and set(statuses.values()) == {"passed"}, statuses
+
+
+@pytest.mark.xdist_group("native-format-defects")
+@pytest.mark.parametrize("target", sorted(DEFECTS))
+def test_defective_provider_fails_exactly_its_clauses(judged_natively: KitRun, target: str) -> None:
+    index = TARGETS.index(target)
+    statuses = judged_natively.statuses(index)
+    assert {c for c, s in statuses.items() if s != "passed"} == DEFECTS[target], statuses
+    assert {statuses[c] for c in DEFECTS[target]} == {"failed"}
+    assert gate_of(judged_natively, index) == "failed"
+
+
+@pytest.mark.xdist_group("native-format-defects")
+@pytest.mark.parametrize("target", [ANTHROPIC + "RetriesOverloadedStream", OLLAMA + "RetriesFailedStream"])
+def test_a_stream_sent_again_after_an_in_stream_error_is_named(judged_natively: KitRun, target: str) -> None:
+    """A retryable in-stream error (Anthropic's ``overloaded_error``) retried once the caller
+    has text repeats the answer's start: the failure says the request was sent again."""
+    message = judged_natively.message("stream-raises", TARGETS.index(target))
+    assert "- error inside a 200 stream: the caller had got " in message
+    assert "then a streamed request was sent again" in message

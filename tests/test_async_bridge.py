@@ -18,7 +18,9 @@ def test_an_async_backoff_is_skipped_on_the_virtual_clock(run_kit, name: str) ->
     assert run.statuses() == dict.fromkeys(
         ("retry-bounded", "raises-on-http-error", "raises-on-transport-error", "no-retry-on-client-error"), "passed"
     ), {c: run.message(c) for c in run.statuses()}
-    assert run.message("retry-bounded") == "HTTP 503: 3 attempt(s); connect error: 3 attempt(s)"
+    assert run.message("retry-bounded") == (
+        "HTTP 503: 3 attempt(s); connect error: 3 attempt(s); HTTP 429: 3 attempt(s); HTTP 529: 3 attempt(s)"
+    )
 
 
 def test_a_provider_bridging_an_async_stream_passes_the_stream_clauses(run_kit) -> None:

@@ -126,7 +126,10 @@ def test_should_clause_failure_gates_under_strict(run_kit) -> None:
 
 def test_retry_count_is_shown_when_passing(run_kit) -> None:
     run = run_kit(GOOD, "-k", "retry_bounded")
-    assert run.message("retry-bounded") == "HTTP 503: 1 attempt(s); connect error: 1 attempt(s)"
+    assert (
+        run.message("retry-bounded")
+        == "HTTP 503: 1 attempt(s); connect error: 1 attempt(s); HTTP 429: 1 attempt(s); HTTP 529: 1 attempt(s)"
+    )
 
 
 def test_invisible_traffic_is_an_error_never_a_pass(run_kit) -> None:

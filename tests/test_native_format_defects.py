@@ -23,8 +23,10 @@ REFERENCES = ("reference_providers.anthropic:AnthropicClient", "reference_provid
 DEFECTS = {
     ANTHROPIC + "RetriesOverloadedStream": {"stream-raises"},
     OLLAMA + "RetriesFailedStream": {"stream-raises"},
+    ANTHROPIC + "RetriesOverloadedEightTimes": {"retry-bounded"},
+    ANTHROPIC + "RetriesRateLimitTenTimes": {"retry-bounded"},
 }
-SELECTION = "stream_raises"
+SELECTION = "stream_raises or retry_bounded"
 TARGETS = (*REFERENCES, *sorted(DEFECTS))
 
 
@@ -72,3 +74,18 @@ def test_a_stream_sent_again_after_an_in_stream_error_is_named(judged_natively: 
     message = judged_natively.message("stream-raises", TARGETS.index(target))
     assert "- error inside a 200 stream: the caller had got " in message
     assert "then a streamed request was sent again" in message
+
+
+@pytest.mark.xdist_group("native-format-defects")
+@pytest.mark.parametrize(
+    ("target", "case"),
+    [
+        (ANTHROPIC + "RetriesOverloadedEightTimes", "HTTP 529: 8 upstream attempts for one call (at most 3)"),
+        (ANTHROPIC + "RetriesRateLimitTenTimes", "HTTP 429: 10 upstream attempts for one call (at most 3)"),
+    ],
+)
+def test_a_retry_loop_kept_for_one_status_is_bounded_too(judged_natively: KitRun, target: str, case: str) -> None:
+    """Anthropic's 529 ``overloaded_error`` and 429 ``rate_limit_error`` are what such loops
+    wait out; retry-bounded tried only 503 and a connection error, which they raise at once."""
+    message = judged_natively.message("retry-bounded", TARGETS.index(target))
+    assert "1 case(s) failed" in message and f"- {case}" in message, message

@@ -106,7 +106,8 @@ def test_json_report_shape(pytester: pytest.Pytester, good_cassettes: Path) -> N
     assert data["providers"][0]["clauses"]["retry-bounded"] == {
         "status": "passed",
         "level": "should",
-        "message": "HTTP 503: 1 attempt(s); connect error: 1 attempt(s)",
+        "message": "HTTP 503: 1 attempt(s); connect error: 1 attempt(s); HTTP 429: 1 attempt(s); "
+        "HTTP 529: 1 attempt(s)",
         "evidence": {"kind": "synthetic"},
         "exception": None,
     }

@@ -25,7 +25,6 @@ from ._support import (
     call_generate,
     carries,
     describe_outcome,
-    error_reply,
     error_status,
     exception_chain,
     failing_http,
@@ -206,13 +205,22 @@ def test_retry_bounded(provider: Any, request: pytest.FixtureRequest) -> None:
     **Why**: LLMRouter and CircuitBreaker already handle failure; a provider that retries
     ten times multiplies the latency of every outage and the bill of every rate limit.
 
-    **How to fix**: cap your own (or your SDK's) retries at 2, e.g. ``max_retries=2``.
+    **Checks**: ``generate()`` answered with HTTP 503, with a connection error, with HTTP
+    429 (rate limited) and with HTTP 529 (Anthropic's ``overloaded_error``, its most
+    common transient failure), each with the error body of the provider's wire format,
+    on every attempt: each makes at most 3 upstream attempts. A retry loop kept for one
+    status (``except RateLimitError``, ``except OverloadedError``) is bounded too.
+
+    **How to fix**: cap your own (or your SDK's) retries at 2, e.g. ``max_retries=2``,
+    for every status you retry.
     """
     cases = Cases()
     counts = []
     for label, reply in (
-        ("HTTP 503", lambda seen: error_reply(seen, 503)),
+        ("HTTP 503", error_status(503)),
         ("connect error", lambda seen: Fault.CONNECT_ERROR),
+        ("HTTP 429", error_status(429)),
+        ("HTTP 529", error_status(529)),
     ):
         with observed(answer_with(reply), virtual_time=True) as traffic:
             _outcome_problem(lambda: call_generate(provider))

@@ -6,10 +6,11 @@ one bad habit; its docstring names the clause it must fail.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
-from reference_providers._errors import StreamError
+from reference_providers._errors import RateLimitError, ServerError, StreamError
 from reference_providers.anthropic import AnthropicClient, parse_message
 
 
@@ -103,3 +104,35 @@ class RetriesOverloadedStream(AnthropicClient):
             except StreamError as exc:
                 if not exc.retryable or attempt == 2:
                     raise
+
+
+class RetriesOverloadedEightTimes(AnthropicClient):
+    """Fails retry-bounded: waits out HTTP 529 (``overloaded_error``) with a doubling backoff,
+    up to eight attempts, as Anthropic's overloads last; every other failure raises at once."""
+
+    def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> Any:
+        delay = 1.0
+        for attempt in range(8):
+            try:
+                return super().generate(messages, temperature, max_tokens)
+            except ServerError as exc:
+                if exc.status_code != 529 or attempt == 7:
+                    raise
+            time.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+
+class RetriesRateLimitTenTimes(AnthropicClient):
+    """Fails retry-bounded: waits out HTTP 429 (``rate_limit_error``) up to ten times, the
+    ``retry-after`` it is given or a second; every other failure raises at once."""
+
+    def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> Any:
+        for attempt in range(10):
+            try:
+                return super().generate(messages, temperature, max_tokens)
+            except RateLimitError as exc:
+                if attempt == 9:
+                    raise
+                time.sleep(exc.retry_after or 1.0)
+        raise AssertionError("unreachable")

@@ -25,8 +25,9 @@ DEFECTS = {
     OLLAMA + "RetriesFailedStream": {"stream-raises"},
     ANTHROPIC + "RetriesOverloadedEightTimes": {"retry-bounded"},
     ANTHROPIC + "RetriesRateLimitTenTimes": {"retry-bounded"},
+    ANTHROPIC + "SkipsBlankDeltas": {"content-fidelity"},
 }
-SELECTION = "stream_raises or retry_bounded"
+SELECTION = "stream_raises or retry_bounded or content_fidelity"
 TARGETS = (*REFERENCES, *sorted(DEFECTS))
 
 
@@ -89,3 +90,13 @@ def test_a_retry_loop_kept_for_one_status_is_bounded_too(judged_natively: KitRun
     wait out; retry-bounded tried only 503 and a connection error, which they raise at once."""
     message = judged_natively.message("retry-bounded", TARGETS.index(target))
     assert "1 case(s) failed" in message and f"- {case}" in message, message
+
+
+@pytest.mark.xdist_group("native-format-defects")
+def test_a_paragraph_break_sent_as_its_own_delta_must_be_yielded(judged_natively: KitRun) -> None:
+    """The recorded Anthropic stream has one text delta, which the kit's texts were spread
+    over in halves: none was whitespace only, as Anthropic's ``"\\n\\n"`` deltas are."""
+    message = judged_natively.message("content-fidelity", TARGETS.index(ANTHROPIC + "SkipsBlankDeltas"))
+    assert "1 case(s) failed" in message, message
+    assert "- joined generate_stream(), a paragraph break in an event of its own: " in message
+    assert "got 'paragraph.Second par'" in message

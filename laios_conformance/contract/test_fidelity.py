@@ -6,6 +6,7 @@ import contextlib
 import random
 import re
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,6 +20,7 @@ from ._support import (
     MAX_TOKENS,
     TEMPERATURE,
     Cases,
+    Recorded,
     answer_with,
     call_generate,
     call_stream,
@@ -173,11 +175,16 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
     decoder are returned exactly by ``generate()`` and by the joined ``generate_stream()``:
     first a few fixed ones (leading spaces, a trailing newline, CRLF, a combining accent,
     HTML entities), then texts hypothesis generates. The minimal failing text is shown.
+    And the stream with two paragraphs whose break (``"\\n\\n"``) arrives in a text
+    event of its own, as Anthropic sends it (recorded in ``tests/data/wire_samples``;
+    Ollama's pieces can be a lone space too): a provider that skips whitespace-only
+    deltas runs the paragraphs together.
 
     **Not judged when**: no decoder knows the provider's wire format (skipped).
 
     **How to fix**: return the content field as parsed, without ``.strip()`` or other
-    normalisation; join stream deltas without separators.
+    normalisation; yield every stream delta, whitespace-only ones too (``if text.strip():``
+    drops paragraph breaks), and join them without separators.
     """
     whole = record_exchange(provider, call_generate)
     streamed = record_exchange(provider, lambda p: list(stream_hello(p)))
@@ -189,8 +196,11 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
             content = call_generate(provider).content
         return None if content == text else first_difference(text, content)
 
-    def stream_problem(text: str) -> str | None:
-        body = streamed.wire.rebuild(streamed.reply.body, text, stream=streamed.stream)
+    def stream_problem(text: str, pieces: list[str] | None = None) -> str | None:
+        if pieces is None:
+            body = streamed.wire.rebuild(streamed.reply.body, text, stream=streamed.stream)
+        else:
+            body = streamed.wire.rebuild_in_pieces(streamed.reply.body, pieces)
         reply = streamed.with_body(body, cuts=streamed.event_cuts(body))
         with observed(answer_with(lambda seen: reply), during="generate_stream()"):
             chunks, error = consume(stream_hello(provider))
@@ -207,7 +217,25 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
             cases.fail(case, f"counter-example {failing[0]!r}: {failing[1]}")
         elif found := find_minimal(texts(), problem_with):
             cases.fail(case, f"minimal counter-example {found[0]!r}: {found[1]}")
+    if streamed.stream:
+        _judge_paragraph_break(cases, streamed, stream_problem)
     cases.conclude()
+
+
+PARAGRAPHS = ["First paragraph.", "\n\n", "Second paragraph."]
+PARAGRAPH_CASE = "joined generate_stream(), a paragraph break in an event of its own"
+
+
+def _judge_paragraph_break(cases: Cases, streamed: Recorded, stream_problem: Callable[..., str | None]) -> None:
+    try:
+        problem = stream_problem("".join(PARAGRAPHS), PARAGRAPHS)
+    except NotImplementedError:
+        cases.cannot_judge(PARAGRAPH_CASE, f"the wire decoder {streamed.wire.name!r} cannot place text pieces")
+        return
+    if problem:
+        cases.fail(PARAGRAPH_CASE, f"{problem}; the break came as a delta of its own, which must be yielded too")
+    else:
+        cases.ok(PARAGRAPH_CASE)
 
 
 # Tried before any drawn text, so that both hypothesis profiles catch the normalisations

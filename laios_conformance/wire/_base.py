@@ -13,6 +13,7 @@ can be produced by splicing the original bytes instead of re-serialising them.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
@@ -611,7 +612,19 @@ class WireFormat:
                 return i
         raise WireError("the stream has no event to cut after")
 
-    def _rebuild_stream(self, body: bytes, text: str) -> bytes:
+    def rebuild_in_pieces(self, response_body: bytes, pieces: list[str]) -> bytes:
+        """The stream carrying ``pieces`` as its answer, each in a text event of its own, in
+        order: the events that carried text before take them in turn (the left-over ones
+        carry ``""``), copies of the last one carry the rest. For the pieces a server sends
+        apart, such as a paragraph break (``"\\n\\n"``) in a delta of its own.
+
+        Raises NotImplementedError for a decoder without the per-event hooks.
+        """
+        if self.framing is None or "pieces" not in inspect.signature(self._rebuild_stream).parameters:
+            raise NotImplementedError(f"{type(self).__name__} cannot place text pieces in a stream's events")
+        return self._rebuild_stream(response_body, "".join(pieces), pieces=pieces)
+
+    def _rebuild_stream(self, body: bytes, text: str, pieces: list[str] | None = None) -> bytes:
         parsed = self._parsed(body)
         texts = [self._text_of(obj) for _, obj in parsed]
         slots = [i for i, t in enumerate(texts) if t] or [i for i, t in enumerate(texts) if t is not None][:1]
@@ -622,7 +635,10 @@ class WireFormat:
             if carrier is None:
                 raise WireError(f"no event of this {self.name} stream can carry text")
             slots = [carrier]
-        pieces = split_text(text, max(len(slots), 2 if len(text) >= 2 else 1))
+        if pieces is None:
+            pieces = split_text(text, max(len(slots), 2 if len(text) >= 2 else 1))
+        else:
+            pieces = [*pieces, *[""] * (len(slots) - len(pieces))]
         given = dict(zip(slots[:-1], pieces, strict=False))
         rest = pieces[len(slots) - 1 :]
         out, cursor = [], 0

@@ -265,8 +265,8 @@ class OpenAIWire(WireFormat):
             doc = replace(doc, path + [other], "")
         return doc.encode("utf-8")
 
-    def _rebuild_stream(self, body: bytes, text: str) -> bytes:
-        return self._sync_messages(super()._rebuild_stream(body, text))
+    def _rebuild_stream(self, body: bytes, text: str, pieces: list[str] | None = None) -> bytes:
+        return self._sync_messages(super()._rebuild_stream(body, text, pieces))
 
     def _sync_messages(self, body: bytes) -> bytes:
         """Make accumulated ``message.content`` fields (Perplexity) agree with the deltas."""

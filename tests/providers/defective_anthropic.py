@@ -136,3 +136,16 @@ class RetriesRateLimitTenTimes(AnthropicClient):
                     raise
                 time.sleep(exc.retry_after or 1.0)
         raise AssertionError("unreachable")
+
+
+class SkipsBlankDeltas(AnthropicClient):
+    """Fails content-fidelity: yields only the text deltas that hold more than whitespace
+    (``if text.strip():``, meant to skip empty ones), so a paragraph break, which Anthropic
+    sends as a ``"\\n\\n"`` delta of its own, never reaches the caller."""
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        for text in super().generate_stream(messages, temperature, max_tokens):
+            if text.strip():
+                yield text

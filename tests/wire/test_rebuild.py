@@ -134,3 +134,14 @@ def _events_without_text(fmt, body):
     """Byte-exact events that carry no text, skipping Perplexity's accumulated ``message``."""
     events = [body[start:end] for start, end in fmt.event_spans(body)]
     return [e for e in events if not fmt.extract_text(e, stream=True) and b'"message"' not in e]
+
+
+@pytest.mark.parametrize("sample", stream_samples(), ids=str)
+def test_pieces_go_to_events_of_their_own(sample):
+    """``rebuild_in_pieces`` keeps a whitespace-only piece (a paragraph break) apart, as
+    Anthropic sends one, whatever number of text events the recording had."""
+    fmt = by_name(sample.family)
+    pieces = ["First paragraph.", "\n\n", "Second paragraph."]
+    out = fmt.rebuild_in_pieces(sample.body, pieces)
+    assert fmt.extract_text(out, stream=True) == "".join(pieces)
+    assert [fmt.extract_text(out[start:end], stream=True) for start, end in fmt.content_events(out)] == pieces

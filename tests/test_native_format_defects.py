@@ -26,8 +26,10 @@ DEFECTS = {
     ANTHROPIC + "RetriesOverloadedEightTimes": {"retry-bounded"},
     ANTHROPIC + "RetriesRateLimitTenTimes": {"retry-bounded"},
     ANTHROPIC + "SkipsBlankDeltas": {"content-fidelity"},
+    ANTHROPIC + "StreamDropsSystemMessages": {"message-fidelity"},
+    ANTHROPIC + "StreamSendsSystemTurns": {"message-fidelity"},
 }
-SELECTION = "stream_raises or retry_bounded or content_fidelity"
+SELECTION = "stream_raises or retry_bounded or content_fidelity or message_fidelity"
 TARGETS = (*REFERENCES, *sorted(DEFECTS))
 
 
@@ -100,3 +102,18 @@ def test_a_paragraph_break_sent_as_its_own_delta_must_be_yielded(judged_natively
     assert "1 case(s) failed" in message, message
     assert "- joined generate_stream(), a paragraph break in an event of its own: " in message
     assert "got 'paragraph.Second par'" in message
+
+
+@pytest.mark.xdist_group("native-format-defects")
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ("StreamDropsSystemMessages", "the system message 'Be terse.' is not in the request verbatim and in order"),
+        ("StreamSendsSystemTurns", "has role 'system'; the 'anthropic' API takes only user and assistant there"),
+    ],
+)
+def test_the_system_messages_of_a_stream_are_judged(judged_natively: KitRun, target: str, problem: str) -> None:
+    """A stream path of its own that loses the system prompt: only the stream's cases fail."""
+    message = judged_natively.message("message-fidelity", TARGETS.index(ANTHROPIC + target)).split("How to fix")[0]
+    assert "- generate_stream(), two system messages: " in message and problem in message, message
+    assert all(line.startswith("  - generate_stream(), ") for line in message.splitlines()[1:] if line.strip())

@@ -117,41 +117,47 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
     API accepts it: Anthropic's ``messages`` take only ``user`` and ``assistant`` turns (the
     API answers 400 to a ``system`` one), so a provider that puts its system prompt in the
     top-level ``system`` field for ``generate_with_system()`` but passes ``generate()``'s
-    system messages through fails every agent call that has one.
+    system messages through fails every agent call that has one. Each named shape is also
+    sent by a consumed ``generate_stream()``, whose request is judged the same way: a
+    stream code path of its own that drops the system messages, or passes them as turns,
+    fails every streamed agent call that has one while replay of the kit's streamed hello
+    (no system message) never shows it.
 
     **How to fix**: build the body as a dict and let ``json=`` (or ``json.dumps``) encode it;
     pass contents through untouched (no ``.strip()``, no re-escaping, no dropping of repeated
     messages); send system messages where your API reads them (Anthropic: joined into the
-    top-level ``system`` field).
+    top-level ``system`` field), from ``generate_stream()`` too: build both requests with
+    one function.
     """
     refused: list[Exception] = []  # the last shape's refusals
     last_refusal: list[Exception] = []
     sent: list[int] = []
 
-    def problem_with(conversation: Conversation) -> str | None:
+    def problem_with(conversation: Conversation, stream: bool = False) -> str | None:
         messages = [LLMMessage(role=role, content=content) for role, content in conversation]
         raised = None
         with observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic:
             try:
-                provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+                _send(provider, messages, stream)
             except Exception as exc:
                 raised = exc
         if not traffic.seen:
             if raised is None:  # answered the kit's HTTP 400 without asking: nothing was sent to judge
-                refuse_unsent("generate()", traffic)
+                refuse_unsent("generate_stream()" if stream else "generate()", traffic)
             refused.append(raised)
             last_refusal[:] = [raised]
             return None
-        sent.append(1)
+        sent.extend([] if stream else [1])  # generate() alone decides whether anything was judged
         return delivery_problem(conversation, traffic.seen[0].json) or role_problem(traffic.seen[0])
 
     cases = Cases()
     refused_shapes = []
     for shape, conversation in SHAPES.items():
-        problem = problem_with(conversation)
-        cases.fail(shape, problem) if problem else cases.ok(shape)
-        refused_shapes += [shape] if refused else []
-        refused.clear()
+        for case, stream in ((shape, False), (f"generate_stream(), {shape}", True)):
+            problem = problem_with(conversation, stream)
+            cases.fail(case, problem) if problem else cases.ok(case)
+            refused_shapes += [case] if refused else []
+            refused.clear()
     found = None if cases.failures else find_minimal(conversations(), problem_with)
     if not sent:
         refuse_unsent("generate() of every conversation", raised=last_refusal[0] if last_refusal else None)
@@ -161,6 +167,15 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
     if refused_shapes:  # drawn ones are not noted: which are drawn varies between runs
         note(request, f"refused before sending, so not judged: {', '.join(refused_shapes)}")
     cases.conclude()
+
+
+def _send(provider: Any, messages: list[Any], stream: bool) -> None:
+    """``generate()``, or a consumed ``generate_stream()``, of ``messages``."""
+    if not stream:
+        provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+        return
+    for _ in provider.generate_stream(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS):
+        pass
 
 
 @clause("content-fidelity", "must")

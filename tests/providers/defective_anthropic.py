@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from reference_providers._errors import RateLimitError, ServerError, StreamError
-from reference_providers.anthropic import AnthropicClient, parse_message
+from reference_providers._wire import guard_sse, iter_sse, message_dicts
+from reference_providers.anthropic import AnthropicClient, parse_message, stream_text
 
 
 class DropsAnthropicVersion(AnthropicClient):
@@ -149,3 +150,36 @@ class SkipsBlankDeltas(AnthropicClient):
         for text in super().generate_stream(messages, temperature, max_tokens):
             if text.strip():
                 yield text
+
+
+class StreamDropsSystemMessages(AnthropicClient):
+    """Fails message-fidelity: ``generate_stream()`` builds its own body, keeping the user
+    and assistant turns but never setting the top-level ``system`` field, so every streamed
+    call loses its system prompt (the kit's streamed hello has none to lose)."""
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        turns = [m for m in message_dicts(messages) if m["role"] != "system"]
+        body = {**self._body(messages, temperature, max_tokens, True), "messages": turns}
+        body.pop("system", None)
+        with self._stream_lines("/v1/messages", body) as lines:
+            yield from stream_text(
+                iter_sse(guard_sse(lines, self.provider_name, self._redact)), self._json_line, self._redact
+            )
+
+
+class StreamSendsSystemTurns(AnthropicClient):
+    """Fails message-fidelity: ``generate_stream()`` passes the caller's messages through as
+    they are, a ``system`` turn included, which Anthropic answers 400; ``generate()`` sets
+    the top-level ``system`` field as it should."""
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = {**self._body(messages, temperature, max_tokens, True), "messages": message_dicts(messages)}
+        body.pop("system", None)
+        with self._stream_lines("/v1/messages", body) as lines:
+            yield from stream_text(
+                iter_sse(guard_sse(lines, self.provider_name, self._redact)), self._json_line, self._redact
+            )

@@ -28,8 +28,9 @@ DEFECTS = {
     ANTHROPIC + "SkipsBlankDeltas": {"content-fidelity"},
     ANTHROPIC + "StreamDropsSystemMessages": {"message-fidelity"},
     ANTHROPIC + "StreamSendsSystemTurns": {"message-fidelity"},
+    ANTHROPIC + "StreamUsesConfiguredLimits": {"params-reach-request"},
 }
-SELECTION = "stream_raises or retry_bounded or content_fidelity or message_fidelity"
+SELECTION = "stream_raises or retry_bounded or content_fidelity or message_fidelity or params_reach_request"
 TARGETS = (*REFERENCES, *sorted(DEFECTS))
 
 
@@ -39,6 +40,35 @@ def family_cassettes(target: str) -> Path:
     return REPO / "cassettes" / family
 
 
+# Providers whose streamed requests differ from the reference's on purpose replay a copy of
+# its cassettes whose streamed requests say what they send (the responses are untouched).
+STREAM_BODY_EDITS = {
+    "StreamUsesConfiguredLimits": {
+        '"max_tokens": 64,': '"max_tokens": 2048,',
+        '"temperature": 0.3': '"temperature": 0.7',
+    }
+}
+
+
+def cassettes_for(root: Path, target: str) -> None:
+    class_name = target.rsplit(":", 1)[1]
+    source = family_cassettes(target)
+    edits = STREAM_BODY_EDITS.get(class_name)
+    if edits is None:
+        (root / class_name).symlink_to(source, target_is_directory=True)
+        return
+    (root / class_name).mkdir()
+    for cassette in source.glob("*.yaml"):
+        interactions = cassette.read_text(encoding="utf-8").split("\n- request:")
+        for i, text in enumerate(interactions):
+            if '"stream": true' in text:
+                for old, new in edits.items():
+                    assert old in text, (cassette, old)
+                    text = text.replace(old, new)
+                interactions[i] = text
+        (root / class_name / cassette.name).write_text("\n- request:".join(interactions), encoding="utf-8")
+
+
 @pytest.fixture
 def judged_natively(run_kit, _shared_runs: dict[tuple[str, ...], KitRun], tmp_path_factory) -> KitRun:
     """The one kit run of TARGETS, each class replaying its family's reference cassettes."""
@@ -46,7 +76,7 @@ def judged_natively(run_kit, _shared_runs: dict[tuple[str, ...], KitRun], tmp_pa
     if key not in _shared_runs:
         root = tmp_path_factory.mktemp("native-cassettes")
         for target in TARGETS:
-            (root / target.rsplit(":", 1)[1]).symlink_to(family_cassettes(target), target_is_directory=True)
+            cassettes_for(root, target)
         args = ("-k", SELECTION, "--laios-strict", "--laios-allow-partial", f"--laios-cassette-dir={root}")
         _shared_runs[key] = run_kit(TARGETS, *args, cassettes=False)
     return _shared_runs[key]
@@ -117,3 +147,11 @@ def test_the_system_messages_of_a_stream_are_judged(judged_natively: KitRun, tar
     message = judged_natively.message("message-fidelity", TARGETS.index(ANTHROPIC + target)).split("How to fix")[0]
     assert "- generate_stream(), two system messages: " in message and problem in message, message
     assert all(line.startswith("  - generate_stream(), ") for line in message.splitlines()[1:] if line.strip())
+
+
+@pytest.mark.xdist_group("native-format-defects")
+def test_the_parameters_of_a_stream_are_judged(judged_natively: KitRun) -> None:
+    message = judged_natively.message("params-reach-request", TARGETS.index(ANTHROPIC + "StreamUsesConfiguredLimits"))
+    assert "2 case(s) failed" in message, message
+    assert "- generate_stream() temperature: the caller passed 0.3; " in message
+    assert "- generate_stream() max_tokens: the caller passed 64; " in message

@@ -219,6 +219,11 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     (Anthropic Messages: the API answers 400 to a body without ``max_tokens``, so a
     provider that sends it only when the caller gives one fails every call that does not).
 
+    The request of a consumed ``generate_stream()`` must carry them the same way (unless
+    the provider declares ``conformance_profile["streams"] = False``): a stream path that
+    builds its body from other values (the constructor's ``max_tokens``, LAIOS's defaults)
+    ignores every caller that streams.
+
     **Declared limits**: a parameter listed in ``conformance_profile["omits_params"]`` must
     instead be *absent* from the request; the verdict shows the declared reason.
 
@@ -235,21 +240,48 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
         cases.fail("request", f"the request body is not a JSON object: {seen.body[:120]!r}")
         cases.conclude()
     omitted = profile["omits_params"]
-    expected = {"temperature": TEMPERATURE, "max_tokens": MAX_TOKENS}
     wire_format = wire_format_for_request(seen)
-    for param, sent in sent_params(body, wire_format).items():
-        if param in omitted:
-            if sent.anywhere:
-                cases.fail(param, f"declared omitted ({omitted[param]}) but {_sent_as(sent)}")
-            else:
-                note(request, f"{param} omitted as declared: {omitted[param]}")
-        elif expected[param] not in sent.values:
-            cases.fail(param, f"the caller passed {expected[param]!r}; {_where_found(sent, expected[param], body)}")
+    _judge_params(cases, body, wire_format, omitted, request)
+    if profile.get("streams") is not False:
+        _judge_stream_params(provider, cases, omitted, request)
     if "temperature" not in omitted:
         _judge_zero_temperature(provider, cases)
     if wire_format is not None and wire_format.required_params:  # else that call would judge nothing
         _judge_required_params(provider, cases)
     cases.conclude()
+
+
+def _judge_params(
+    cases: Cases,
+    body: dict[str, Any],
+    wire_format: WireFormat | None,
+    omitted: dict[str, str],
+    request: pytest.FixtureRequest,
+    call: str = "",
+) -> None:
+    """Whether ``body`` carries the caller's values where ``wire_format`` reads them."""
+    expected = {"temperature": TEMPERATURE, "max_tokens": MAX_TOKENS}
+    for param, sent in sent_params(body, wire_format).items():
+        if param in omitted:
+            if sent.anywhere:
+                cases.fail(f"{call}{param}", f"declared omitted ({omitted[param]}) but {_sent_as(sent)}")
+            elif not call:
+                note(request, f"{param} omitted as declared: {omitted[param]}")
+        elif expected[param] not in sent.values:
+            problem = f"the caller passed {expected[param]!r}; {_where_found(sent, expected[param], body)}"
+            cases.fail(f"{call}{param}", problem)
+
+
+def _judge_stream_params(provider: Any, cases: Cases, omitted: dict[str, str], request: pytest.FixtureRequest) -> None:
+    """The same for a consumed ``generate_stream()``'s request: a stream path of its own may
+    build its body from other values (the constructor's, LAIOS's defaults)."""
+    traffic, _ = _answered_400(lambda: call_stream(provider))
+    if not traffic.seen:
+        note(request, "generate_stream() sent no request, so its parameters were not judged")
+        return
+    seen = traffic.seen[0]
+    if isinstance(seen.json, dict):
+        _judge_params(cases, seen.json, wire_format_for_request(seen), omitted, request, "generate_stream() ")
 
 
 ZERO_CASE = "temperature 0.0"

@@ -183,3 +183,18 @@ class StreamSendsSystemTurns(AnthropicClient):
             yield from stream_text(
                 iter_sse(guard_sse(lines, self.provider_name, self._redact)), self._json_line, self._redact
             )
+
+
+class StreamUsesConfiguredLimits(AnthropicClient):
+    """Fails params-reach-request: ``generate_stream()`` sends the ``temperature`` and
+    ``max_tokens`` the client was configured with (LAIOS's defaults), not the caller's, so
+    a streamed call asking for a short or deterministic answer gets neither."""
+
+    def __init__(self, *args: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_temperature, self.default_max_tokens = temperature, max_tokens
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        yield from super().generate_stream(messages, self.default_temperature, self.default_max_tokens)

@@ -29,8 +29,10 @@ DEFECTS = {
     ANTHROPIC + "StreamDropsSystemMessages": {"message-fidelity"},
     ANTHROPIC + "StreamSendsSystemTurns": {"message-fidelity"},
     ANTHROPIC + "StreamUsesConfiguredLimits": {"params-reach-request"},
+    ANTHROPIC + "StreamRetriesEveryError": {"retry-bounded", "no-retry-on-client-error"},
 }
-SELECTION = "stream_raises or retry_bounded or content_fidelity or message_fidelity or params_reach_request"
+JUDGED = ("stream_raises", "retry_bounded", "no_retry_on_client_error", "content_fidelity", "message_fidelity")
+SELECTION = " or ".join((*JUDGED, "params_reach_request"))
 TARGETS = (*REFERENCES, *sorted(DEFECTS))
 
 
@@ -155,3 +157,12 @@ def test_the_parameters_of_a_stream_are_judged(judged_natively: KitRun) -> None:
     assert "2 case(s) failed" in message, message
     assert "- generate_stream() temperature: the caller passed 0.3; " in message
     assert "- generate_stream() max_tokens: the caller passed 64; " in message
+
+
+@pytest.mark.xdist_group("native-format-defects")
+def test_the_retries_of_a_stream_are_counted(judged_natively: KitRun) -> None:
+    index = TARGETS.index(ANTHROPIC + "StreamRetriesEveryError")
+    bounded = judged_natively.message("retry-bounded", index)
+    assert "4 case(s) failed" in bounded and "- generate_stream() HTTP 529: 6 upstream attempts" in bounded
+    client = judged_natively.message("no-retry-on-client-error", index)
+    assert "5 case(s) failed" in client and "- generate_stream() HTTP 401: 6 attempts for one call" in client

@@ -23,6 +23,7 @@ from ._support import (
     always,
     answer_with,
     call_generate,
+    call_stream,
     carries,
     describe_outcome,
     error_status,
@@ -199,7 +200,7 @@ def test_raises_on_bad_body(provider: Any, cassette: Any) -> None:
 
 
 @clause("retry-bounded", "should")
-def test_retry_bounded(provider: Any, request: pytest.FixtureRequest) -> None:
+def test_retry_bounded(provider: Any, profile: dict[str, Any], request: pytest.FixtureRequest) -> None:
     """A failing call makes at most 3 upstream attempts.
 
     **Why**: LLMRouter and CircuitBreaker already handle failure; a provider that retries
@@ -209,7 +210,9 @@ def test_retry_bounded(provider: Any, request: pytest.FixtureRequest) -> None:
     429 (rate limited) and with HTTP 529 (Anthropic's ``overloaded_error``, its most
     common transient failure), each with the error body of the provider's wire format,
     on every attempt: each makes at most 3 upstream attempts. A retry loop kept for one
-    status (``except RateLimitError``, ``except OverloadedError``) is bounded too.
+    status (``except RateLimitError``, ``except OverloadedError``) is bounded too. So is
+    a consumed ``generate_stream()`` (unless ``conformance_profile["streams"]`` is False),
+    whose retries before its first chunk may be a loop of their own.
 
     **How to fix**: cap your own (or your SDK's) retries at 2, e.g. ``max_retries=2``,
     for every status you retry.
@@ -228,23 +231,39 @@ def test_retry_bounded(provider: Any, request: pytest.FixtureRequest) -> None:
         counts.append(f"{label}: {len(traffic)} attempt(s)")
         if len(traffic) > 3:
             cases.fail(label, f"{len(traffic)} upstream attempts for one call (at most 3)")
+        streamed = _stream_attempts(provider, profile, reply)
+        if streamed is not None and streamed > 3:
+            cases.fail(f"generate_stream() {label}", f"{streamed} upstream attempts for one call (at most 3)")
     note(request, "; ".join(counts))
     cases.conclude()
+
+
+def _stream_attempts(provider: Any, profile: dict[str, Any], reply: Callable[[Seen], Any]) -> int | None:
+    """How many requests a consumed ``generate_stream()`` sent, each answered with ``reply``;
+    None when the provider does not stream or its stream sent none."""
+    if profile.get("streams") is False:
+        return None
+    with observed(answer_with(reply), virtual_time=True) as traffic:
+        _outcome_problem(lambda: call_stream(provider))
+    return len(traffic) or None
 
 
 CLIENT_ERRORS = (400, 401, 403, 404, 422)
 
 
 @clause("no-retry-on-client-error", "should")
-def test_no_retry_on_client_error(provider: Any) -> None:
+def test_no_retry_on_client_error(provider: Any, profile: dict[str, Any]) -> None:
     """On HTTP 400, 401, 403, 404 and 422 the provider makes exactly one attempt.
 
     **Why**: the kit's own requirement (LAIOS documents no retry policy): the same request
     gets the same answer, so retrying a 401 can lock an account and retrying a 400 only
     bills again. 408, 409, 429 and 5xx may be retried, within ``retry-bounded``.
 
+    **Checks**: ``generate()`` and a consumed ``generate_stream()`` (unless
+    ``conformance_profile["streams"]`` is False), each answered with each status.
+
     **How to fix**: retry only on 408, 409, 429, 5xx and transport errors (official SDKs
-    already do); raise at once on any other 4xx.
+    already do); raise at once on any other 4xx, in the stream's retries too.
     """
     cases = Cases()
     for status in CLIENT_ERRORS:
@@ -255,6 +274,10 @@ def test_no_retry_on_client_error(provider: Any) -> None:
             cases.fail(f"HTTP {status}", f"{len(traffic)} attempts for one call; a client error must not be retried")
         else:
             cases.ok(f"HTTP {status}")
+        streamed = _stream_attempts(provider, profile, error_status(status))
+        if streamed is not None and streamed != 1:
+            problem = f"{streamed} attempts for one call; a client error must not be retried"
+            cases.fail(f"generate_stream() HTTP {status}", problem)
     cases.conclude()
 
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from reference_providers._errors import RateLimitError, ServerError, StreamError
+from reference_providers._errors import ProviderError, RateLimitError, ServerError, StreamError
 from reference_providers._wire import guard_sse, iter_sse, message_dicts
 from reference_providers.anthropic import AnthropicClient, parse_message, stream_text
 
@@ -198,3 +198,23 @@ class StreamUsesConfiguredLimits(AnthropicClient):
         self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[str]:
         yield from super().generate_stream(messages, self.default_temperature, self.default_max_tokens)
+
+
+class StreamRetriesEveryError(AnthropicClient):
+    """Fails retry-bounded and no-retry-on-client-error: ``generate_stream()`` opens the
+    stream again on any failure while it has yielded nothing, up to six attempts, a 401 or
+    400 included (``generate()`` does not retry)."""
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        for attempt in range(6):
+            yielded = False
+            try:
+                for text in super().generate_stream(messages, temperature, max_tokens):
+                    yielded = True
+                    yield text
+                return
+            except ProviderError:
+                if yielded or attempt == 5:
+                    raise

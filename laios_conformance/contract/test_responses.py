@@ -231,7 +231,8 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     never its truth); 2. send ``max_tokens`` under the key your API uses (``max_tokens``,
     ``max_completion_tokens``, Ollama's ``options.num_predict``); 3. put both where your API
     reads them (Ollama: inside ``options``); 4. where the API requires ``max_tokens``,
-    default it to LAIOS's 2048 (``max_tokens: int = 2048``) and always send it.
+    default it to LAIOS's 2048 (``max_tokens: int = 2048``) and always send it; 5. build
+    ``generate_stream()``'s request from the caller's values with the same function.
     """
     seen = _request_of(lambda: call_generate(provider))
     body = seen.json

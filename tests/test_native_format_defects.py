@@ -30,9 +30,10 @@ DEFECTS = {
     ANTHROPIC + "StreamSendsSystemTurns": {"message-fidelity"},
     ANTHROPIC + "StreamUsesConfiguredLimits": {"params-reach-request"},
     ANTHROPIC + "StreamRetriesEveryError": {"retry-bounded", "no-retry-on-client-error"},
+    ANTHROPIC + "DrainsStreamOnStop": {"stream-closes"},
 }
 JUDGED = ("stream_raises", "retry_bounded", "no_retry_on_client_error", "content_fidelity", "message_fidelity")
-SELECTION = " or ".join((*JUDGED, "params_reach_request"))
+SELECTION = " or ".join((*JUDGED, "params_reach_request", "stream_closes"))
 TARGETS = (*REFERENCES, *sorted(DEFECTS))
 
 
@@ -166,3 +167,12 @@ def test_the_retries_of_a_stream_are_counted(judged_natively: KitRun) -> None:
     assert "4 case(s) failed" in bounded and "- generate_stream() HTTP 529: 6 upstream attempts" in bounded
     client = judged_natively.message("no-retry-on-client-error", index)
     assert "5 case(s) failed" in client and "- generate_stream() HTTP 401: 6 attempts for one call" in client
+
+
+@pytest.mark.xdist_group("native-format-defects")
+def test_a_stream_drained_after_the_caller_stops_fails(judged_natively: KitRun) -> None:
+    """The recorded hello has one text delta: after it, three events were left, too few to
+    tell a drain from a read in flight. The answer served is longer now."""
+    message = judged_natively.message("stream-closes", TARGETS.index(ANTHROPIC + "DrainsStreamOnStop"))
+    assert "2 case(s) failed" in message, message
+    assert "- break: the provider went on reading " in message and "(the rest of the answer)" in message

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from reference_providers._errors import ProviderError, RateLimitError, ServerError, StreamError
-from reference_providers._wire import guard_sse, iter_sse, message_dicts
+from reference_providers._wire import guard_sse, iter_lines, iter_sse, message_dicts
 from reference_providers.anthropic import AnthropicClient, parse_message, stream_text
 
 
@@ -218,3 +218,27 @@ class StreamRetriesEveryError(AnthropicClient):
             except ProviderError:
                 if yielded or attempt == 5:
                     raise
+
+
+class DrainsStreamOnStop(AnthropicClient):
+    """Fails stream-closes: when the caller stops early, reads the rest of the body before the
+    response closes, to hand a clean connection back to the pool; the model goes on
+    generating (and billing) the whole answer meanwhile, and ``close()`` waits for it."""
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self._body(messages, temperature, max_tokens, True)
+        url = self.base_url + "/v1/messages"
+        with (
+            self._translated_errors(),
+            self._http().stream("POST", url, json=body, headers=self._headers()) as response,
+        ):
+            self._raise_for_status(response)
+            chunks = response.iter_bytes()
+            lines = guard_sse(iter_lines(chunks, self.provider_name), self.provider_name, self._redact)
+            try:
+                yield from stream_text(iter_sse(lines), self._json_line, self._redact)
+            finally:
+                for _ in chunks:  # drain, so that the connection can be reused
+                    pass

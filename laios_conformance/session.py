@@ -61,7 +61,9 @@ _CANNOT_JUDGE = (ClauseCannotJudge, CallTimedOut)
 _BLOCKED_REACH = (
     "the provider reached for the network beyond the recorded requests ({blocked}), and replay blocks "
     "it: this clause cannot be judged offline. A library that downloads data on first use (tiktoken's "
-    "encodings, a Hugging Face tokenizer) needs its cache in place before the run (TIKTOKEN_CACHE_DIR, HF_HOME)"
+    "encodings, a Hugging Face tokenizer) needs its cache in place before the run (TIKTOKEN_CACHE_DIR, HF_HOME); "
+    "a request to the API itself that no cassette records (a token-counting endpoint, say) is judged only by a "
+    "recording run"
 )
 _EVIDENCE_KEY = "laios_evidence"
 _RECORDED_KEY = "laios_recorded"

@@ -16,6 +16,8 @@ from tests.conftest import GOOD, cassettes_for, load_verdict
 from tests.providers import probes
 from tests.support.fake_api import FakeAPI
 
+REPO = Path(__file__).resolve().parents[1]
+
 CLAUSES_WITH_CASSETTES_AND_THREADS = "thread_safety or returns_response or stream_join or circuit_breaker or retry"
 
 
@@ -147,6 +149,21 @@ def test_a_call_the_network_block_refuses_makes_the_clause_unable_to_judge(run_k
         "of 'openaipublic.blob.core.windows.net' while replaying cassettes), and replay blocks it"
     )
     assert "TIKTOKEN_CACHE_DIR" in run.message("count-tokens")
+
+
+def test_a_count_tokens_that_asks_the_api_is_told_only_a_recording_run_judges_it(run_kit, tmp_path: Path) -> None:
+    """Not only the hint about tokenizer caches: the request went to the API itself."""
+    (tmp_path / "CountsTokensOnTheApi").symlink_to(REPO / "cassettes" / "AnthropicClient", target_is_directory=True)
+    target = "tests.providers.probes:CountsTokensOnTheApi"
+    args = ["-k", "count_tokens", "--laios-allow-partial", f"--laios-cassette-dir={tmp_path}"]
+    run = run_kit(target, *args, cassettes=False)
+    assert run.statuses() == {"count-tokens": "error"}
+    message = run.message("count-tokens")
+    assert "no DNS lookup of 'api.anthropic.com' while replaying cassettes" in message
+    assert message.endswith(
+        "a request to the API itself that no cassette records (a token-counting endpoint, say) is judged only "
+        "by a recording run"
+    )
 
 
 def test_a_request_to_a_host_the_cassette_never_saw_is_named_as_such(run_kit) -> None:

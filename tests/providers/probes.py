@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import urllib.request
 from typing import Any
+
+from reference_providers.anthropic import AnthropicClient
 
 from .openai_style import GoodOpenAIStyle
 
@@ -76,6 +79,21 @@ class DownloadsEncodingOnFirstUse(GoodOpenAIStyle):
         with urllib.request.urlopen(ENCODING_URL, timeout=2) as response:
             response.read()
         return len(text) // 4
+
+
+class CountsTokensOnTheApi(AnthropicClient):
+    """Correct, but its count_tokens() asks Anthropic's token-counting endpoint, which no
+    cassette can answer for the texts the clause draws."""
+
+    def count_tokens(self, text: str) -> int:
+        body = {"model": self.model, "messages": [{"role": "user", "content": text or " "}]}
+        request = urllib.request.Request(
+            "https://api.anthropic.com/v1/messages/count_tokens",
+            data=json.dumps(body).encode(),
+            headers={"content-type": "application/json", "anthropic-version": "2023-06-01"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(json.load(response)["input_tokens"])
 
 
 class PingsTelemetryInGenerate(GoodOpenAIStyle):

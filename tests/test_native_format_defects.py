@@ -18,6 +18,8 @@ REPO = Path(__file__).resolve().parent.parent
 ANTHROPIC = "tests.providers.defective_anthropic:"
 OLLAMA = "tests.providers.defective_ollama:"
 REFERENCES = ("reference_providers.anthropic:AnthropicClient", "reference_providers.ollama:OllamaClient")
+# Correct providers unlike the references by design: each passes the selection as they do.
+CAREFUL = ("tests.providers.careful_anthropic:StreamFallsBackToGenerate",)
 
 # defective provider -> the clauses it must fail; every other clause of SELECTION passes
 DEFECTS = {
@@ -30,11 +32,12 @@ DEFECTS = {
     ANTHROPIC + "StreamSendsSystemTurns": {"message-fidelity"},
     ANTHROPIC + "StreamUsesConfiguredLimits": {"params-reach-request"},
     ANTHROPIC + "StreamRetriesEveryError": {"retry-bounded", "no-retry-on-client-error"},
+    ANTHROPIC + "StreamFallsBackAfterRetries": {"retry-bounded"},
     ANTHROPIC + "DrainsStreamOnStop": {"stream-closes"},
 }
 JUDGED = ("stream_raises", "retry_bounded", "no_retry_on_client_error", "content_fidelity", "message_fidelity")
 SELECTION = " or ".join((*JUDGED, "params_reach_request", "stream_closes"))
-TARGETS = (*REFERENCES, *sorted(DEFECTS))
+TARGETS = (*REFERENCES, *CAREFUL, *sorted(DEFECTS))
 
 
 def family_cassettes(target: str) -> Path:
@@ -86,7 +89,7 @@ def judged_natively(run_kit, _shared_runs: dict[tuple[str, ...], KitRun], tmp_pa
 
 
 @pytest.mark.xdist_group("native-format-defects")
-@pytest.mark.parametrize("target", REFERENCES)
+@pytest.mark.parametrize("target", (*REFERENCES, *CAREFUL))
 def test_reference_passes_the_selection(judged_natively: KitRun, target: str) -> None:
     statuses = judged_natively.statuses(TARGETS.index(target))
     assert statuses and set(statuses.values()) == {"passed"}, statuses
@@ -176,3 +179,14 @@ def test_a_stream_drained_after_the_caller_stops_fails(judged_natively: KitRun) 
     message = judged_natively.message("stream-closes", TARGETS.index(ANTHROPIC + "DrainsStreamOnStop"))
     assert "2 case(s) failed" in message, message
     assert "- break: the provider went on reading " in message and "(the rest of the answer)" in message
+
+
+@pytest.mark.xdist_group("native-format-defects")
+def test_a_fallback_to_generate_is_named_among_the_attempts(judged_natively: KitRun) -> None:
+    """Three streamed attempts (an SDK's ``max_retries=2``) then three whole ones: each part
+    looks within the bound to its author, so the failure says how the six split."""
+    message = judged_natively.message("retry-bounded", TARGETS.index(ANTHROPIC + "StreamFallsBackAfterRetries"))
+    assert "4 case(s) failed" in message, message
+    fallback = "(3 streamed, then 3 without streaming: a fallback to generate() counts too)"
+    assert f"- generate_stream() HTTP 529: 6 upstream attempts {fallback} for one call (at most 3)" in message
+    assert "- HTTP 529: 3 upstream attempts" not in message  # generate() alone is within the bound

@@ -242,3 +242,34 @@ class DrainsStreamOnStop(AnthropicClient):
             finally:
                 for _ in chunks:  # drain, so that the connection can be reused
                     pass
+
+
+class StreamFallsBackAfterRetries(AnthropicClient):
+    """Fails retry-bounded: a stream that cannot open is retried 3 times (as an SDK's
+    ``max_retries=2`` does), then falls back to a ``generate()`` retried 3 times too: six
+    attempts for one call, each part within the bound on its own."""
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        from .careful_anthropic import with_retries
+
+        try:
+            opened = with_retries(lambda: self._opened_stream(messages, temperature, max_tokens), attempts=3)
+        except ProviderError as exc:
+            if not exc.retryable or isinstance(exc, StreamError):
+                raise
+            yield with_retries(lambda: self.generate(messages, temperature, max_tokens), attempts=3).content
+            return
+        yield from opened
+
+    def _opened_stream(self, messages: Any, temperature: float, max_tokens: int) -> Iterator[str]:
+        """The stream, its first text read (the request sent and answered), then the rest."""
+        stream = super().generate_stream(messages, temperature, max_tokens)
+        first = next(stream, None)
+        return iter(()) if first is None else _chained(first, stream)
+
+
+def _chained(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest

@@ -19,12 +19,16 @@ ANTHROPIC = "tests.providers.defective_anthropic:"
 OLLAMA = "tests.providers.defective_ollama:"
 REFERENCES = ("reference_providers.anthropic:AnthropicClient", "reference_providers.ollama:OllamaClient")
 # Correct providers unlike the references by design: each passes the selection as they do.
-CAREFUL = ("tests.providers.careful_anthropic:StreamFallsBackToGenerate",)
+CAREFUL = (
+    "tests.providers.careful_anthropic:StreamFallsBackToGenerate",
+    "tests.providers.careful_ollama:PullsMissingModel",
+)
 
 # defective provider -> the clauses it must fail; every other clause of SELECTION passes
 DEFECTS = {
     ANTHROPIC + "RetriesOverloadedStream": {"stream-raises"},
     OLLAMA + "RetriesFailedStream": {"stream-raises"},
+    OLLAMA + "AsksAgainAfterFailedPull": {"no-retry-on-client-error"},
     ANTHROPIC + "RetriesOverloadedEightTimes": {"retry-bounded"},
     ANTHROPIC + "RetriesRateLimitTenTimes": {"retry-bounded"},
     ANTHROPIC + "SkipsBlankDeltas": {"content-fidelity"},
@@ -190,3 +194,17 @@ def test_a_fallback_to_generate_is_named_among_the_attempts(judged_natively: Kit
     fallback = "(3 streamed, then 3 without streaming: a fallback to generate() counts too)"
     assert f"- generate_stream() HTTP 529: 6 upstream attempts {fallback} for one call (at most 3)" in message
     assert "- HTTP 529: 3 upstream attempts" not in message  # generate() alone is within the bound
+
+
+@pytest.mark.xdist_group("native-format-defects")
+def test_a_request_elsewhere_is_no_attempt(judged_natively: KitRun) -> None:
+    """A 404 prompting a model pull (``POST /api/pull``) is not the chat asked again; asking
+    again after the pull failed is."""
+    assert (
+        judged_natively.statuses(TARGETS.index("tests.providers.careful_ollama:PullsMissingModel"))[
+            "no-retry-on-client-error"
+        ]
+        == "passed"
+    )
+    message = judged_natively.message("no-retry-on-client-error", TARGETS.index(OLLAMA + "AsksAgainAfterFailedPull"))
+    assert "1 case(s) failed" in message and "- HTTP 404: 2 attempts for one call" in message, message

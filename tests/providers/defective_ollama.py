@@ -6,11 +6,12 @@ bad habit; its docstring names the clause(s) it must fail.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
 from laios_conformance import LLMResponse
-from reference_providers._errors import StreamError
+from reference_providers._errors import NotFoundError, ProviderError, StreamError
 from reference_providers.ollama import OllamaClient
 
 
@@ -51,3 +52,16 @@ class RetriesFailedStream(OllamaClient):
             except StreamError:
                 if attempt == 2:
                     raise
+
+
+class AsksAgainAfterFailedPull(OllamaClient):
+    """Fails no-retry-on-client-error: on a 404 it pulls the model and asks again even when
+    the pull failed, so a model name that does not exist is asked for twice."""
+
+    def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+        try:
+            return super().generate(messages, temperature, max_tokens)
+        except NotFoundError:
+            with contextlib.suppress(ProviderError):
+                self._post_json("/api/pull", {"model": self.model, "stream": False})
+        return super().generate(messages, temperature, max_tokens)

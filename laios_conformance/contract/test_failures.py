@@ -254,12 +254,12 @@ def _stream_attempts(provider: Any, profile: dict[str, Any], reply: Callable[[Se
 
 
 def _same_endpoint(requests: list[Seen]) -> list[Seen]:
-    """The ``requests`` sent to the first one's endpoint (method, scheme, host and path): the
-    call's attempts. A request elsewhere (a model pull, a token refresh) is not one."""
+    """The ``requests`` sent to the first one's endpoint (method and path, on any host, so that
+    a failover to another host counts): the call's attempts. A request to another endpoint
+    (a model pull, a token refresh) is not one."""
 
-    def endpoint(seen: Seen) -> tuple[str, ...]:
-        url = urlsplit(seen.url)
-        return (seen.method.upper(), url.scheme, url.netloc, url.path)
+    def endpoint(seen: Seen) -> tuple[str, str]:
+        return (seen.method.upper(), urlsplit(seen.url).path.rstrip("/"))
 
     return [seen for seen in requests if endpoint(seen) == endpoint(requests[0])] if requests else []
 

@@ -37,6 +37,7 @@ DEFECTS = {
     ANTHROPIC + "StreamUsesConfiguredLimits": {"params-reach-request"},
     ANTHROPIC + "StreamRetriesEveryError": {"retry-bounded", "no-retry-on-client-error"},
     ANTHROPIC + "StreamFallsBackAfterRetries": {"retry-bounded"},
+    ANTHROPIC + "AsksBackupHostOnClientError": {"no-retry-on-client-error"},
     ANTHROPIC + "DrainsStreamOnStop": {"stream-closes"},
 }
 JUDGED = ("stream_raises", "retry_bounded", "no_retry_on_client_error", "content_fidelity", "message_fidelity")
@@ -199,7 +200,7 @@ def test_a_fallback_to_generate_is_named_among_the_attempts(judged_natively: Kit
 @pytest.mark.xdist_group("native-format-defects")
 def test_a_request_elsewhere_is_no_attempt(judged_natively: KitRun) -> None:
     """A 404 prompting a model pull (``POST /api/pull``) is not the chat asked again; asking
-    again after the pull failed is."""
+    again after the pull failed is, and so is asking the same path of a backup host."""
     assert (
         judged_natively.statuses(TARGETS.index("tests.providers.careful_ollama:PullsMissingModel"))[
             "no-retry-on-client-error"
@@ -208,3 +209,7 @@ def test_a_request_elsewhere_is_no_attempt(judged_natively: KitRun) -> None:
     )
     message = judged_natively.message("no-retry-on-client-error", TARGETS.index(OLLAMA + "AsksAgainAfterFailedPull"))
     assert "1 case(s) failed" in message and "- HTTP 404: 2 attempts for one call" in message, message
+    backup = judged_natively.message(
+        "no-retry-on-client-error", TARGETS.index(ANTHROPIC + "AsksBackupHostOnClientError")
+    )
+    assert "5 case(s) failed" in backup and "- HTTP 401: 2 attempts for one call" in backup, backup  # same path

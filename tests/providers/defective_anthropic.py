@@ -273,3 +273,21 @@ class StreamFallsBackAfterRetries(AnthropicClient):
 def _chained(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield first
     yield from rest
+
+
+class AsksBackupHostOnClientError(AnthropicClient):
+    """Fails no-retry-on-client-error: a failed ``generate()`` is asked again of a backup
+    host (another region's endpoint), a 4xx included; the same request with the same key
+    gets the same answer there."""
+
+    backup_url = "https://backup.anthropic.invalid"
+
+    def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> Any:
+        try:
+            return super().generate(messages, temperature, max_tokens)
+        except ProviderError:
+            body = self._body(messages, temperature, max_tokens, False)
+            with self._translated_errors():
+                response = self._http().post(self.backup_url + "/v1/messages", json=body, headers=self._headers())
+                self._raise_for_status(response)
+            return parse_message(response.json(), self.model)

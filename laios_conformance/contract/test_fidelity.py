@@ -138,7 +138,7 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
         raised = None
         with observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic:
             try:
-                _send(provider, messages, stream)
+                (call_stream if stream else call_generate)(provider, messages)
             except Exception as exc:
                 raised = exc
         if not traffic.seen:
@@ -147,7 +147,8 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
             refused.append(raised)
             last_refusal[:] = [raised]
             return None
-        sent.extend([] if stream else [1])  # generate() alone decides whether anything was judged
+        if not stream:  # generate() alone decides whether anything was judged
+            sent.append(1)
         return delivery_problem(conversation, traffic.seen[0].json) or role_problem(traffic.seen[0])
 
     cases = Cases()
@@ -167,15 +168,6 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
     if refused_shapes:  # drawn ones are not noted: which are drawn varies between runs
         note(request, f"refused before sending, so not judged: {', '.join(refused_shapes)}")
     cases.conclude()
-
-
-def _send(provider: Any, messages: list[Any], stream: bool) -> None:
-    """``generate()``, or a consumed ``generate_stream()``, of ``messages``."""
-    if not stream:
-        provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
-        return
-    for _ in provider.generate_stream(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS):
-        pass
 
 
 @clause("content-fidelity", "must")

@@ -22,6 +22,7 @@ REFERENCES = ("reference_providers.anthropic:AnthropicClient", "reference_provid
 CAREFUL = (
     "tests.providers.careful_anthropic:StreamFallsBackToGenerate",
     "tests.providers.careful_ollama:PullsMissingModel",
+    "tests.providers.careful_anthropic:EndsAtStopReason",
 )
 
 # defective provider -> the clauses it must fail; every other clause of SELECTION passes
@@ -39,9 +40,10 @@ DEFECTS = {
     ANTHROPIC + "StreamFallsBackAfterRetries": {"retry-bounded"},
     ANTHROPIC + "AsksBackupHostOnClientError": {"no-retry-on-client-error"},
     ANTHROPIC + "DrainsStreamOnStop": {"stream-closes"},
+    ANTHROPIC + "TrustsEndOfStream": {"stream-raises", "stream-end-marker"},
 }
 JUDGED = ("stream_raises", "retry_bounded", "no_retry_on_client_error", "content_fidelity", "message_fidelity")
-SELECTION = " or ".join((*JUDGED, "params_reach_request", "stream_closes"))
+SELECTION = " or ".join((*JUDGED, "params_reach_request", "stream_closes", "stream_end_marker"))
 TARGETS = (*REFERENCES, *CAREFUL, *sorted(DEFECTS))
 
 

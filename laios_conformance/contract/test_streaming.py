@@ -383,15 +383,18 @@ def test_stream_end_marker(provider: Any, profile: dict[str, Any], cassette: Any
     answers: LAIOS's guide points OpenAI-style clients at OpenAI-compatible servers.
 
     **Checks**: the recorded stream without ``data: [DONE]`` and without any
-    ``finish_reason`` (OpenAI-style), without ``message_stop`` (Anthropic), without the
-    ``"done": true`` object (Ollama) raises. An OpenAI-style stream without ``data: [DONE]``
-    but with its last chunk's ``finish_reason``, as Perplexity ends every stream (recorded
-    in ``tests/data/wire_samples``), ends without raising (its text is ``stream-join``'s).
+    ``finish_reason`` (OpenAI-style), without ``message_stop`` and the ``message_delta``
+    carrying the ``stop_reason`` (Anthropic), without the ``"done": true`` object (Ollama)
+    raises. An OpenAI-style stream without ``data: [DONE]`` but with its last chunk's
+    ``finish_reason``, as Perplexity ends every stream (recorded in
+    ``tests/data/wire_samples``), ends without raising (its text is ``stream-join``'s). An
+    Anthropic stream cut between its ``stop_reason`` and ``message_stop`` is complete, and
+    the kit accepts either answer to it: returning the text, or raising.
 
     **Not applicable when**: the provider does not stream.
 
-    **How to fix**: track whether the end marker (``message_stop`` for Anthropic: its
-    ``stop_reason`` arrives before the end; the object with ``"done": true`` for Ollama;
+    **How to fix**: track whether the end marker (``message_stop`` for Anthropic, or the
+    ``stop_reason`` of the ``message_delta`` just before it; the object with ``"done": true`` for Ollama;
     ``[DONE]`` or, for servers that never send it, a ``finish_reason`` for OpenAI-style
     streams) was seen, and raise when the body ends without it.
     """

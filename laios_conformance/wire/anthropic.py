@@ -82,7 +82,7 @@ class AnthropicWire(WireFormat):
     name = "anthropic"
     framing = _sse
     endpoints = ("/v1/messages",)
-    end_marker = "the message_stop event (a stop_reason comes before the end)"
+    end_marker = "message_stop or the message_delta with its stop_reason"
     param_places = {"temperature": ("temperature",), "max_tokens": ("max_tokens",)}
     # Both required by Anthropic's API reference; the version also picks the answer's shape.
     required_headers = ("anthropic-version", "content-type")
@@ -131,7 +131,12 @@ class AnthropicWire(WireFormat):
         return str(error.get("message") or error) if isinstance(error, dict) else str(error)
 
     def _is_end(self, obj: Any) -> bool:
-        return bool(obj.get("type") == "message_stop")
+        # The stop reason comes after the last content block, so it proves the text complete
+        # even when a proxy cuts the stream before message_stop (as a finish_reason does for
+        # OpenAI-style streams).
+        return obj.get("type") == "message_stop" or (
+            obj.get("type") == "message_delta" and self._finish(obj) is not None
+        )
 
     def _counts(self, obj: Any) -> tuple[Any, Any, Any]:
         usage = _usage_of(obj)
@@ -224,7 +229,7 @@ class AnthropicWire(WireFormat):
         return bool(obj["type"] == "content_block_start")  # deltas must follow their block's start
 
     def without_end_marker(self, response_body: bytes) -> bytes:
-        """Drops the ``message_stop`` event; ``message_delta`` and its stop reason stay."""
+        """Drops the ``message_stop`` event and the ``message_delta`` carrying the stop reason."""
         parsed = self._parsed(response_body)
         return splice(response_body, [(e, b"") for e, obj in parsed if obj is not None and self._is_end(obj)])
 

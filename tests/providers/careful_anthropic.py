@@ -6,11 +6,13 @@ clause's edge; it must pass every clause the reference passes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from reference_providers._errors import ProviderError, StreamError
-from reference_providers.anthropic import AnthropicClient
+from reference_providers._wire import SSEEvent, guard_sse, iter_sse
+from reference_providers.anthropic import AnthropicClient, stream_text
 
 T = TypeVar("T")
 
@@ -44,3 +46,27 @@ class StreamFallsBackToGenerate(AnthropicClient):
                 raise
             fallback = with_retries(lambda: self.generate(messages, temperature, max_tokens), attempts=2)
             yield fallback.content
+
+
+def _ended_by_stop_reason(events: Iterable[SSEEvent]) -> Iterator[SSEEvent]:
+    """The events up to the ``message_delta`` that carries the stop reason, then a ``message_stop``."""
+    for event in events:
+        yield event
+        data = json.loads(event.data) if event.event == "message_delta" else {}
+        if (data.get("delta") or {}).get("stop_reason"):
+            yield SSEEvent("message_stop", '{"type": "message_stop"}')
+            return
+
+
+class EndsAtStopReason(AnthropicClient):
+    """Takes the ``stop_reason`` of ``message_delta`` as the end of the answer: every content
+    block has ended by then, so a stream cut just before ``message_stop`` still answers
+    (as an OpenAI-style stream ends at its ``finish_reason``)."""
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self._body(messages, temperature, max_tokens, True)
+        with self._stream_lines("/v1/messages", body) as lines:
+            events = iter_sse(guard_sse(lines, self.provider_name, self._redact))
+            yield from stream_text(_ended_by_stop_reason(events), self._json_line, self._redact)

@@ -291,3 +291,21 @@ class AsksBackupHostOnClientError(AnthropicClient):
                 response = self._http().post(self.backup_url + "/v1/messages", json=body, headers=self._headers())
                 self._raise_for_status(response)
             return parse_message(response.json(), self.model)
+
+
+class TrustsEndOfStream(AnthropicClient):
+    """Fails stream-end-marker and stream-raises: takes the end of the body for the end of the answer, so a
+    stream a proxy cut cleanly, before any stop reason, returns its first words as the answer."""
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self._body(messages, temperature, max_tokens, True)
+        with self._stream_lines("/v1/messages", body) as lines:
+            for event in iter_sse(guard_sse(lines, self.provider_name, self._redact)):
+                data = self._json_line(event.data, "stream event") if event.data.strip() else {}
+                if event.event == "error":
+                    raise StreamError(str(data), provider=self.provider_name)
+                delta = data.get("delta") or {}
+                if event.event == "content_block_delta" and delta.get("type") == "text_delta" and delta.get("text"):
+                    yield delta["text"]

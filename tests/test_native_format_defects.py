@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from laios_conformance.wire.anthropic import UNKNOWN_EVENT_CASE
 from tests.conftest import KitRun, gate_of
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,9 +42,10 @@ DEFECTS = {
     ANTHROPIC + "AsksBackupHostOnClientError": {"no-retry-on-client-error"},
     ANTHROPIC + "DrainsStreamOnStop": {"stream-closes"},
     ANTHROPIC + "TrustsEndOfStream": {"stream-raises", "stream-end-marker"},
+    ANTHROPIC + "RejectsUnknownEvents": {"stream-join"},
 }
 JUDGED = ("stream_raises", "retry_bounded", "no_retry_on_client_error", "content_fidelity", "message_fidelity")
-SELECTION = " or ".join((*JUDGED, "params_reach_request", "stream_closes", "stream_end_marker"))
+SELECTION = " or ".join((*JUDGED, "params_reach_request", "stream_closes", "stream_end_marker", "stream_join"))
 TARGETS = (*REFERENCES, *CAREFUL, *sorted(DEFECTS))
 
 
@@ -215,3 +217,11 @@ def test_a_request_elsewhere_is_no_attempt(judged_natively: KitRun) -> None:
         "no-retry-on-client-error", TARGETS.index(ANTHROPIC + "AsksBackupHostOnClientError")
     )
     assert "5 case(s) failed" in backup and "- HTTP 401: 2 attempts for one call" in backup, backup  # same path
+
+
+@pytest.mark.xdist_group("native-format-defects")
+def test_an_event_type_added_later_must_be_skipped(judged_natively: KitRun) -> None:
+    """Anthropic may add event types; a provider raising on one fails only that case."""
+    message = judged_natively.message("stream-join", TARGETS.index(ANTHROPIC + "RejectsUnknownEvents"))
+    assert "1 case(s) failed" in message, message
+    assert f"- {UNKNOWN_EVENT_CASE}: " in message and "unexpected stream event 'laios_future_event'" in message

@@ -255,3 +255,20 @@ def test_the_stack_hint_names_what_the_provider_s_package_imports(monkeypatch: p
     monkeypatch.setitem(sys.modules, module.__name__, module)
     subclass = type("Provider", (base,), {"__module__": module.__name__})
     assert "the 'app' and 'vendor_base' packages import requests, which the kit watches" in stack_hint(subclass())
+
+
+def test_provider_modules_include_a_module_of_its_package_imported_since_the_last_look(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import types
+
+    from laios_conformance.seam import provider_modules
+
+    package = types.ModuleType("laios_lazy_pkg")
+    monkeypatch.setitem(sys.modules, "laios_lazy_pkg", package)
+    provider = type("Provider", (), {"__module__": "laios_lazy_pkg"})()
+    assert provider_modules(provider) == [package]
+    assert provider_modules(provider) == [package]  # asked again, nothing new
+    later = types.ModuleType("laios_lazy_pkg.backoff")
+    monkeypatch.setitem(sys.modules, "laios_lazy_pkg.backoff", later)
+    assert provider_modules(provider) == [package, later]

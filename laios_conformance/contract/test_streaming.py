@@ -100,18 +100,24 @@ def test_stream_join(provider: Any, cassette: Any) -> None:
     reads from the same recorded response, with each event arriving as its own network read;
     and, for a server-sent-event stream, the same again after three ``:`` comment lines, the
     keep-alives OpenRouter sends before its first chunk (recorded in
-    ``tests/data/wire_samples``), which the SSE specification says to ignore.
+    ``tests/data/wire_samples``), which the SSE specification says to ignore. For an
+    Anthropic stream, the same again with an event of a type the API does not send today
+    right after ``message_start``: Anthropic's streaming documentation says new event types
+    may be added and that clients should handle unknown ones gracefully.
 
     **Not judged when**: no decoder knows the provider's wire format (skipped: unknown wire
     format).
 
     **How to fix**: 1. yield every content delta, including the last; 2. never strip or
-    re-space deltas; 3. skip non-content events (role chunks, usage chunks, pings, comments).
+    re-space deltas; 3. skip non-content events (role chunks, usage chunks, pings, comments,
+    and event types you do not know, rather than raising on them).
     """
     recorded = recorded_stream(provider)
     replies = {"the recorded stream": recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts())}
     if is_event_stream(recorded):
         replies[COMMENTS_CASE] = with_keepalive_comments(recorded)
+    for case, body in recorded.wire.with_unknown_events(recorded.reply.body):
+        replies[case] = recorded.with_body(body, cuts=recorded.event_cuts(body))
     cases = Cases()
     for case, reply in replies.items():
         problem = stream_text_problem(*joined_stream(provider, reply), recorded.text())

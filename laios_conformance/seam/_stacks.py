@@ -85,12 +85,23 @@ def _packages_of(cls: type) -> list[str]:
     return [p for p in dict.fromkeys(packages) if p and p not in ("builtins", "abc", "typing", "laios_conformance")]
 
 
+# package -> (len(sys.modules) when scanned, its modules then). Failure-injecting clauses ask
+# once per block, and a scan of sys.modules costs milliseconds in a process of thousands of
+# modules; it is done again whenever a module was imported or dropped since.
+_scanned: dict[str, tuple[int, list[ModuleType]]] = {}
+
+
 def _package_modules(package: str) -> list[ModuleType]:
-    return [
+    size = len(sys.modules)
+    if (cached := _scanned.get(package)) is not None and cached[0] == size:
+        return cached[1]
+    modules = [
         module
         for name, module in list(sys.modules.items())
         if isinstance(module, ModuleType) and (name == package or name.startswith(package + "."))
     ]
+    _scanned[package] = (size, modules)
+    return modules
 
 
 def _known_stacks(value: Any) -> list[tuple[str, bool]]:

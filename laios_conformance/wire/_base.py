@@ -553,6 +553,11 @@ class WireFormat:
         complete stream; none by default."""
         return []
 
+    def with_unknown_events(self, response_body: bytes) -> list[tuple[str, bytes]]:
+        """``(label, body)`` for the same stream with an event of a type it never had, where
+        the protocol says clients must skip such events; none by default."""
+        return []
+
     def with_error_midstream(self, response_body: bytes, message: str | None = None) -> bytes:
         """The stream cut after its first text event and ended by an in-stream error: the
         service's usual one, or one saying ``message`` where given (a decoder may not take

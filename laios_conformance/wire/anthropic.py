@@ -62,6 +62,9 @@ def _usage_of(obj: Any) -> dict[str, Any]:
 
 
 _OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+# Stands for an event type added after the recording; no real stream has it.
+_UNKNOWN_EVENT = {"type": "laios_future_event", "note": "an event type added later"}
+UNKNOWN_EVENT_CASE = "after an event of a type added later (Anthropic's docs: skip unknown event types)"
 
 
 def _text_blocks(obj: dict[str, Any]) -> list[int]:
@@ -232,6 +235,18 @@ class AnthropicWire(WireFormat):
         """Drops the ``message_stop`` event and the ``message_delta`` carrying the stop reason."""
         parsed = self._parsed(response_body)
         return splice(response_body, [(e, b"") for e, obj in parsed if obj is not None and self._is_end(obj)])
+
+    def with_unknown_events(self, response_body: bytes) -> list[tuple[str, bytes]]:
+        """An event of a type the API does not send today, right after ``message_start``:
+        Anthropic's streaming documentation says new event types may be added, and that
+        clients should handle unknown ones gracefully (its SDK skips them)."""
+        parsed = self._parsed(response_body)
+        start = next((e for e, obj in parsed if obj is not None and obj.get("type") == "message_start"), None)
+        if start is None:
+            return []
+        eol = _sse.line_end(response_body[start.start : start.end])
+        unknown = _sse.make(dumps(_UNKNOWN_EVENT), name=_UNKNOWN_EVENT["type"], eol=eol)
+        return [(UNKNOWN_EVENT_CASE, response_body[: start.end] + unknown + response_body[start.end :])]
 
     def _error_event(self, body: bytes, event: Event, obj: Any, message: str | None) -> bytes:
         eol = _sse.line_end(body[event.start : event.end])

@@ -309,3 +309,34 @@ class TrustsEndOfStream(AnthropicClient):
                 delta = data.get("delta") or {}
                 if event.event == "content_block_delta" and delta.get("type") == "text_delta" and delta.get("text"):
                     yield delta["text"]
+
+
+_KNOWN_EVENTS = {
+    "message_start",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_stop",
+    "message_delta",
+    "message_stop",
+    "ping",
+    "error",
+}
+
+
+class RejectsUnknownEvents(AnthropicClient):
+    """Fails stream-join: raises on an event type it does not know, which Anthropic's
+    streaming docs say may be added at any time and should be skipped."""
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self._body(messages, temperature, max_tokens, True)
+        with self._stream_lines("/v1/messages", body) as lines:
+            events = iter_sse(guard_sse(lines, self.provider_name, self._redact))
+            yield from stream_text(self._known_only(events), self._json_line, self._redact)
+
+    def _known_only(self, events: Iterator[Any]) -> Iterator[Any]:
+        for event in events:
+            if event.event not in _KNOWN_EVENTS:
+                raise StreamError(f"unexpected stream event {event.event!r}", provider=self.provider_name)
+            yield event

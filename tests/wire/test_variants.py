@@ -133,3 +133,16 @@ def test_anthropic_client_gets_the_text_without_message_stop(sample):
     message = _read_anthropic(fmt.without_end_marker(sample.body))
     text = "".join(b.text for b in message.content if b.type == "text")
     assert text == fmt.extract_text(sample.body, stream=True)
+
+
+@pytest.mark.parametrize("sample", STREAMS, ids=str)
+def test_with_unknown_events(sample):
+    fmt = by_name(sample.family)
+    variants = fmt.with_unknown_events(sample.body)
+    assert len(variants) == (sample.family == "anthropic")
+    for _, body in variants:
+        assert detect(sample.url, sample.request_body, sample.headers, body) is fmt
+        assert fmt.extract_text(body, stream=True) == fmt.extract_text(sample.body, stream=True)
+        assert len(fmt.framing.parse(body)) == len(fmt.framing.parse(sample.body)) + 1
+        message = _read_anthropic(body)  # the official SDK skips the event
+        assert "".join(b.text for b in message.content if b.type == "text") == fmt.extract_text(body, stream=True)

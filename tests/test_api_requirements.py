@@ -18,17 +18,19 @@ SELECTION = "params_reach_request"
 @pytest.mark.parametrize(
     ("target", "fails"),
     [
-        ("tests.providers.defective_anthropic:MaxTokensOnlyWhenGiven", True),
-        ("reference_providers.anthropic:AnthropicClient", False),
+        ("tests.providers.defective_anthropic:MaxTokensOnlyWhenGiven", "generate()"),
+        ("tests.providers.defective_anthropic:StreamMaxTokensOnlyWhenGiven", "generate_stream()"),
+        ("reference_providers.anthropic:AnthropicClient", None),
     ],
 )
-def test_max_tokens_left_out_fails_where_the_api_requires_it(run_kit, pytester, target: str, fails: bool) -> None:
+def test_max_tokens_left_out_fails_where_the_api_requires_it(run_kit, pytester, target: str, fails: str | None) -> None:
     cassettes = anthropic_cassettes_for(pytester.path / "cassettes", target.rsplit(":", 1)[1])
     run = run_kit(target, "-k", SELECTION, f"--laios-cassette-dir={cassettes}", cassettes=False)
     assert run.statuses() == {"params-reach-request": "failed" if fails else "passed"}, run.report
     if fails:
         message = run.message("params-reach-request").split("How to fix")[0]
-        assert "generate() without max_tokens: the request carries nothing at max_tokens" in message
+        assert "1 case(s) failed" in message
+        assert f"{fails} without max_tokens: the request carries nothing at max_tokens" in message
         assert "answers 400 to every call that leaves max_tokens out" in message
         assert "temperature" not in message  # the values the caller gave did reach the body
 

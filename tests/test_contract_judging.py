@@ -532,5 +532,13 @@ def test_ollama_answer_without_a_prompt_count_is_an_answer(run_kit, tmp_path, pr
 
 def test_a_temperature_of_zero_must_reach_the_request(run_kit) -> None:
     message = run_kit(D + "DropsZeroTemperature", "-k", "params_reach_request").message("params-reach-request")
-    assert "1 case(s) failed:\n  - temperature 0.0: the caller passed 0.0; nothing at temperature, where" in message
+    assert "2 case(s) failed:\n  - temperature 0.0: the caller passed 0.0; nothing at temperature, where" in message
+    assert "\n  - generate_stream() temperature 0.0: the caller passed 0.0; nothing at temperature" in message
     assert "a falsy 0.0 was taken for no value" in message
+
+
+def test_a_temperature_of_zero_must_reach_the_streams_request_too(run_kit) -> None:
+    run = run_kit(D + "StreamDropsZeroTemperature", "-k", "params_reach_request")
+    assert run.statuses() == {"params-reach-request": "failed"}
+    message = run.message("params-reach-request")
+    assert "1 case(s) failed:\n  - generate_stream() temperature 0.0: the caller passed 0.0; nothing at" in message

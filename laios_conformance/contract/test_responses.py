@@ -218,6 +218,7 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     called without ``max_tokens`` must still send one where the protocol requires it
     (Anthropic Messages: the API answers 400 to a body without ``max_tokens``, so a
     provider that sends it only when the caller gives one fails every call that does not).
+    Both go for a consumed ``generate_stream()`` too.
 
     The request of a consumed ``generate_stream()`` must carry them the same way (unless
     the provider declares ``conformance_profile["streams"] = False``): a stream path that
@@ -245,10 +246,11 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     _judge_params(cases, body, wire_format, omitted, request)
     if profile.get("streams") is not False:
         _judge_stream_params(provider, cases, omitted, request)
+    streams = profile.get("streams") is not False
     if "temperature" not in omitted:
-        _judge_zero_temperature(provider, cases)
+        _judge_zero_temperature(provider, cases, streams)
     if wire_format is not None and wire_format.required_params:  # else that call would judge nothing
-        _judge_required_params(provider, cases)
+        _judge_required_params(provider, cases, streams)
     cases.conclude()
 
 
@@ -288,23 +290,28 @@ def _judge_stream_params(provider: Any, cases: Cases, omitted: dict[str, str], r
 ZERO_CASE = "temperature 0.0"
 
 
-def _judge_required_params(provider: Any, cases: Cases) -> None:
-    """A parameter the protocol requires is sent when the caller gives none (a call that
-    sends no request is left to interface-defaults, which says why)."""
-    traffic, _ = _answered_400(lambda: provider.generate(hello()))
-    for seen in traffic.seen[:1]:
-        wire_format = wire_format_for_request(seen)
-        body = seen.json
-        if wire_format is None or not isinstance(body, dict):
-            return
-        sent = sent_params(body, wire_format)
-        for param in wire_format.required_params:
-            if not sent[param].values:
-                cases.fail(
-                    f"generate() without {param}",
-                    f"the request carries {sent[param].missing()}; that API requires it, and answers "
-                    f"400 to every call that leaves {param} out",
-                )
+def _judge_required_params(provider: Any, cases: Cases, streams: bool) -> None:
+    """A parameter the protocol requires is sent when the caller gives none, by ``generate()``
+    and by a consumed ``generate_stream()`` (a call that sends no request is left to
+    interface-defaults, which says why)."""
+    calls = {"generate()": lambda: provider.generate(hello())}
+    if streams:
+        calls["generate_stream()"] = lambda: list(provider.generate_stream(hello()))
+    for name, call in calls.items():
+        traffic, _ = _answered_400(call)
+        for seen in traffic.seen[:1]:
+            wire_format = wire_format_for_request(seen)
+            body = seen.json
+            if wire_format is None or not isinstance(body, dict):
+                continue
+            sent = sent_params(body, wire_format)
+            for param in wire_format.required_params:
+                if not sent[param].values:
+                    cases.fail(
+                        f"{name} without {param}",
+                        f"the request carries {sent[param].missing()}; that API requires it, and answers "
+                        f"400 to every call that leaves {param} out",
+                    )
 
 
 def _request_of(call: Callable[[], Any], during: str = "generate()") -> Seen:
@@ -326,22 +333,34 @@ def _answered_400(call: Callable[[], Any]) -> tuple[Traffic, Exception | None]:
     return traffic, raised
 
 
-def _judge_zero_temperature(provider: Any, cases: Cases) -> None:
-    """A caller's ``temperature=0.0`` (for repeatable answers) is sent, not taken for "none given"."""
+def _judge_zero_temperature(provider: Any, cases: Cases, streams: bool) -> None:
+    """A caller's ``temperature=0.0`` (for repeatable answers) is sent, not taken for "none given",
+    by ``generate()`` and by a consumed ``generate_stream()`` (one that sends no request is
+    noted by the stream's parameter check)."""
     seen = _request_of(
         lambda: provider.generate(hello(), temperature=0.0, max_tokens=MAX_TOKENS), "generate(temperature=0.0)"
     )
+    _judge_zero_in(cases, ZERO_CASE, seen)
+    if streams:
+        traffic, _ = _answered_400(
+            lambda: list(provider.generate_stream(hello(), temperature=0.0, max_tokens=MAX_TOKENS))
+        )
+        for seen in traffic.seen[:1]:
+            _judge_zero_in(cases, f"generate_stream() {ZERO_CASE}", seen)
+
+
+def _judge_zero_in(cases: Cases, case: str, seen: Seen) -> None:
     body = seen.json
     sent = sent_params(body, wire_format_for_request(seen))["temperature"] if isinstance(body, dict) else None
     if sent is None or 0.0 in sent.values:
-        cases.ok(ZERO_CASE)
+        cases.ok(case)
         return
     if any(value == 0.0 and not isinstance(value, bool) for _, value in sent.unread):
         # 0.0 was sent, where the protocol does not read it: misplaced like any value, not taken for none
-        cases.fail(ZERO_CASE, f"the caller passed 0.0; {sent.misplaced(0.0)}")
+        cases.fail(case, f"the caller passed 0.0; {sent.misplaced(0.0)}")
         return
     cases.fail(
-        ZERO_CASE,
+        case,
         f"the caller passed 0.0; {_where_found(sent, 0.0, body)}: a falsy 0.0 was taken for no value "
         "(``if temperature:`` or ``temperature or default``); test ``temperature is not None``",
     )

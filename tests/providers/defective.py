@@ -66,6 +66,17 @@ class DropsZeroTemperature(GoodOpenAIStyle):
         return body
 
 
+class StreamDropsZeroTemperature(GoodOpenAIStyle):
+    """Fails params-reach-request: the stream's request sends ``temperature`` only ``if
+    temperature:``, so a streaming caller's 0.0 is dropped; ``generate()`` sends it."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        if stream and not temperature:
+            del body["temperature"]
+        return body
+
+
 class DeclaresButSendsTemperature(GoodOpenAIStyle):
     """Fails params-reach-request: declares temperature omitted, still sends it."""
 

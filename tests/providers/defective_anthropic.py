@@ -46,6 +46,23 @@ class MaxTokensOnlyWhenGiven(AnthropicClient):
         return parse_message(self._post_json("/v1/messages", body), self.model)
 
 
+class StreamMaxTokensOnlyWhenGiven(AnthropicClient):
+    """Fails params-reach-request: ``generate_stream`` sends ``max_tokens`` only when the
+    caller gives one; ``generate`` always does. Anthropic answers 400 to every stream
+    without it."""
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int | None = None, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self._body(messages, temperature, max_tokens or 0, True)
+        if max_tokens is None:
+            del body["max_tokens"]
+        with self._stream_lines("/v1/messages", body) as lines:
+            yield from stream_text(
+                iter_sse(guard_sse(lines, self.provider_name, self._redact)), self._json_line, self._redact
+            )
+
+
 class SystemMessagesPassedThrough(AnthropicClient):
     """Fails message-fidelity: ``generate_with_system`` sends the top-level ``system``
     field, but ``generate`` copies the caller's messages as they are, a ``system`` turn

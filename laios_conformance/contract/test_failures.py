@@ -80,8 +80,9 @@ def test_raises_on_http_error(provider: Any) -> None:
 def test_raises_on_transport_error(provider: Any) -> None:
     """A connection error, a timeout, or a connection dropped mid-body makes generate() raise.
 
-    **Why**: networks fail; a provider that catches the error and returns a placeholder
-    turns an outage into a wrong answer.
+    **Why**: networks fail, and LAIOS's guide asks a provider to raise on network errors
+    and timeouts so that LLMRouter tries the next provider; one that catches the error and
+    returns a placeholder turns an outage into a wrong answer.
 
     **How to fix**: do not swallow ``httpx.TransportError`` (or your SDK's equivalent); let it
     propagate or re-raise your own error chained with ``from``.
@@ -205,8 +206,10 @@ def test_raises_on_bad_body(provider: Any, cassette: Any) -> None:
 def test_retry_bounded(provider: Any, profile: dict[str, Any], request: pytest.FixtureRequest) -> None:
     """A failing call makes at most 3 upstream attempts.
 
-    **Why**: LLMRouter and CircuitBreaker already handle failure; a provider that retries
-    ten times multiplies the latency of every outage and the bill of every rate limit.
+    **Why**: the kit's own requirement (LAIOS documents no retry policy, and its guide
+    leaves retry logic to the provider): LLMRouter and CircuitBreaker already handle
+    failure, and a provider that retries ten times multiplies the latency of every outage
+    and the bill of every rate limit.
 
     **Checks**: ``generate()`` answered with HTTP 503, with a connection error, with HTTP
     429 (rate limited) and with HTTP 529 (Anthropic's ``overloaded_error``, its most

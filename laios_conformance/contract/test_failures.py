@@ -289,8 +289,9 @@ def test_no_retry_on_client_error(provider: Any, profile: dict[str, Any]) -> Non
 
     **Checks**: ``generate()`` and a consumed ``generate_stream()`` (unless
     ``conformance_profile["streams"]`` is False), each answered with each status. The
-    attempts are the requests to the call's endpoint: a request elsewhere that the error
-    prompts is not the request sent again (ollama-python's README pulls a model its 404
+    attempts are the requests to the call's endpoint (its method and path, on any host, so
+    a failover to another host counts): a request elsewhere that the error prompts is not
+    the request sent again (ollama-python's README pulls a model its 404
     says is missing, ``POST /api/pull``; that pull answered 404 too, the call must raise).
 
     **How to fix**: retry only on 408, 409, 429, 5xx and transport errors (official SDKs

@@ -221,10 +221,11 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     (Anthropic Messages: the API answers 400 to a body without ``max_tokens``, so a
     provider that sends it only when the caller gives one fails every call that does not).
 
-    The request of a consumed ``generate_stream()`` must carry them the same way (unless
-    the provider declares ``conformance_profile["streams"] = False``): a stream path that
-    builds its body from other values (the constructor's ``max_tokens``, LAIOS's defaults)
-    ignores every caller that streams.
+    The request of a consumed ``generate_stream()`` must carry the caller's values the
+    same way (unless the provider declares ``conformance_profile["streams"] = False``): a
+    stream path that builds its body from other values (the constructor's ``max_tokens``,
+    LAIOS's defaults) ignores every caller that streams. The ``temperature=0.0`` and
+    missing ``max_tokens`` cases are judged on ``generate()`` alone.
 
     **Declared limits**: a parameter listed in ``conformance_profile["omits_params"]`` must
     instead be *absent* from the request; the verdict shows the declared reason.

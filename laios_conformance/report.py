@@ -105,12 +105,15 @@ class Gate:
         if self.not_run:
             ids = list(dict.fromkeys(cid for _, cid in self.not_run))
             providers = list(dict.fromkeys(_short(p, short) for p, _ in self.not_run))
-            advice = (
-                "accepted by --laios-allow-partial"
-                if self.allow_partial
-                else "run them all (no -k, -m, --deselect, -x), or pass --laios-allow-partial to accept a partial "
-                "verdict"
-            )
+            if not self.allow_partial:
+                advice = (
+                    "run them all (no -k, -m, --deselect, -x), or pass --laios-allow-partial to accept a partial "
+                    "verdict"
+                )
+            elif self.unjudged:
+                advice = "--laios-allow-partial accepts clauses left out, never a provider with no clause judged"
+            else:
+                advice = "accepted by --laios-allow-partial"
             why = "; ".join(self.why_not_run)
             parts.append(
                 f"not run: {len(ids)} gating clause(s) for {', '.join(providers)} ({why}): {', '.join(ids)}; {advice}"

@@ -142,6 +142,7 @@ def test_allow_partial_never_accepts_a_run_that_judged_no_clause(run_kit) -> Non
     run = run_kit(GOOD, "-k", "no_such_clause_anywhere", "--laios-allow-partial")
     assert run.result.ret == 1, run.result.stdout.str()
     assert gate_line(run).startswith("gate: FAILED (no clause was judged for GoodOpenAIStyle; not run: ")
+    assert "accepted by" not in gate_line(run) and "never a provider with no clause judged" in gate_line(run)
     assert run.report["verdict"] == "failed"
     assert verdict_badge(run.report)["color"] == "red"
 

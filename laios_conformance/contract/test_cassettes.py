@@ -15,8 +15,9 @@ from ._support import Cases
 def test_cassettes_fresh(cassette_age_limit: int | None, recorded_cassettes: list[tuple[str, Any]]) -> None:
     """The provider's cassettes were recorded within ``--laios-max-cassette-age`` days.
 
-    **Why**: live APIs change (new fields, new error shapes, retired models); a provider
-    that passes on year-old recordings may fail against today's API.
+    **Why**: the kit's own requirement: live APIs change (new fields, new error shapes,
+    retired models); a provider that passes on year-old recordings may fail against
+    today's API.
 
     **Not applicable when**: ``--laios-max-cassette-age`` is not given. Not judged when the
     provider has no cassettes (nothing was recorded to be stale). A date in the future

@@ -80,8 +80,9 @@ def test_raises_on_http_error(provider: Any) -> None:
 def test_raises_on_transport_error(provider: Any) -> None:
     """A connection error, a timeout, or a connection dropped mid-body makes generate() raise.
 
-    **Why**: networks fail; a provider that catches the error and returns a placeholder
-    turns an outage into a wrong answer.
+    **Why**: networks fail, and LAIOS's guide asks a provider to raise on network errors
+    and timeouts so that LLMRouter tries the next provider; one that catches the error and
+    returns a placeholder turns an outage into a wrong answer.
 
     **How to fix**: do not swallow ``httpx.TransportError`` (or your SDK's equivalent); let it
     propagate or re-raise your own error chained with ``from``.
@@ -205,8 +206,10 @@ def test_raises_on_bad_body(provider: Any, cassette: Any) -> None:
 def test_retry_bounded(provider: Any, profile: dict[str, Any], request: pytest.FixtureRequest) -> None:
     """A failing call makes at most 3 upstream attempts.
 
-    **Why**: LLMRouter and CircuitBreaker already handle failure; a provider that retries
-    ten times multiplies the latency of every outage and the bill of every rate limit.
+    **Why**: the kit's own requirement (LAIOS documents no retry policy, and its guide
+    leaves retry logic to the provider): LLMRouter and CircuitBreaker already handle
+    failure, and a provider that retries ten times multiplies the latency of every outage
+    and the bill of every rate limit.
 
     **Checks**: ``generate()`` answered with HTTP 503, with a connection error, with HTTP
     429 (rate limited) and with HTTP 529 (Anthropic's ``overloaded_error``, its most
@@ -286,8 +289,9 @@ def test_no_retry_on_client_error(provider: Any, profile: dict[str, Any]) -> Non
 
     **Checks**: ``generate()`` and a consumed ``generate_stream()`` (unless
     ``conformance_profile["streams"]`` is False), each answered with each status. The
-    attempts are the requests to the call's endpoint: a request elsewhere that the error
-    prompts is not the request sent again (ollama-python's README pulls a model its 404
+    attempts are the requests to the call's endpoint (its method and path, on any host, so
+    a failover to another host counts): a request elsewhere that the error prompts is not
+    the request sent again (ollama-python's README pulls a model its 404
     says is missing, ``POST /api/pull``; that pull answered 404 too, the call must raise).
 
     **How to fix**: retry only on 408, 409, 429, 5xx and transport errors (official SDKs

@@ -101,12 +101,14 @@ def _escape_tail(text: str, start: int, end: int, contents: set[str]) -> bool:
 def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None:
     """Every message's content reaches the request verbatim and in order.
 
-    **Why**: a provider that strips, re-escapes or reorders messages changes what the model
-    is asked; one that builds JSON by string formatting breaks on the first quote.
+    **Why**: LAIOS's guide sends each message's role and content as given, in a body that
+    httpx encodes (``json=``). A provider that strips, re-escapes or reorders messages
+    changes what the model is asked; one that builds JSON by string formatting breaks on
+    the first quote.
 
     **Checks**: conversations of every shape (no system message, one message, a system
     message not first, two system messages, content padded with whitespace, unusual Unicode,
-    long histories, a message repeated, at once and later, a 27 000-character message), then
+    long histories, a message repeated, at once and later, a 25 000-character message), then
     conversations hypothesis draws from the same shapes (text with quotes, backslashes,
     newlines, tabs, emoji, combining marks, right-to-left text, messages up to ~20 KB): each
     message appears as, or inside, a JSON string of the request body, in order (system
@@ -175,8 +177,9 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
 def test_content_fidelity(provider: Any, cassette: Any) -> None:
     """A reply text substituted into the recorded response comes back exactly.
 
-    **Why**: leading spaces, trailing newlines, quotes and emoji are part of the answer (code
-    blocks, lists, names); a provider that strips or re-decodes them corrupts output.
+    **Why**: LAIOS's guide returns the body's content field as it is. Leading spaces,
+    trailing newlines, quotes and emoji are part of the answer (code blocks, lists,
+    names); a provider that strips or re-decodes them corrupts output.
 
     **Checks**: texts placed into the recorded response (whole and streamed) by the wire
     decoder are returned exactly by ``generate()`` and by the joined ``generate_stream()``:

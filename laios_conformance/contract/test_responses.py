@@ -178,8 +178,9 @@ def _refusal_problem(outcome: Any, reason: str) -> str | None:
 def test_system_prompt(provider: Any, cassette: Any) -> None:
     """generate_with_system() answers, and the system prompt text reaches the request.
 
-    **Why**: LAIOS's planner and reflector steer the model through the system prompt; a
-    provider that drops it answers a different question without any error.
+    **Why**: LAIOS's interface has ``generate_with_system()`` so that a caller can steer
+    the model with a system prompt; a provider that drops it answers a different question
+    without any error.
 
     **How to fix**: 1. put the system prompt where the API expects it (a ``system`` message,
     Anthropic's top-level ``system`` field, ...); 2. send it verbatim.
@@ -199,10 +200,11 @@ def test_system_prompt(provider: Any, cassette: Any) -> None:
 def test_params_reach_request(provider: Any, profile: dict[str, Any], request: pytest.FixtureRequest) -> None:
     """The temperature and max_tokens the caller passes reach the request body, where the API reads them.
 
-    **Why**: a provider that ignores them runs every call at the API's defaults: answers
-    get cut short or long, and the caller cannot tell. So does one that sends them where
-    its API does not look: Ollama's server ignores a top-level ``temperature`` or
-    ``max_tokens`` without an error.
+    **Why**: LAIOS's interface passes them to every call, and its guide's example sends
+    both in the request body. A provider that ignores them runs every call at the API's
+    defaults: answers get cut short or long, and the caller cannot tell. So does one that
+    sends them where its API does not look: Ollama's server ignores a top-level
+    ``temperature`` or ``max_tokens`` without an error.
 
     **Checks**: the body of ``generate()``'s request carries the caller's values where the
     provider's protocol reads them: top-level ``temperature`` and ``max_tokens`` or
@@ -220,10 +222,11 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     provider that sends it only when the caller gives one fails every call that does not).
     Both go for a consumed ``generate_stream()`` too.
 
-    The request of a consumed ``generate_stream()`` must carry them the same way (unless
-    the provider declares ``conformance_profile["streams"] = False``): a stream path that
-    builds its body from other values (the constructor's ``max_tokens``, LAIOS's defaults)
-    ignores every caller that streams.
+    The request of a consumed ``generate_stream()`` must carry the caller's values the
+    same way (unless the provider declares ``conformance_profile["streams"] = False``): a
+    stream path that builds its body from other values (the constructor's ``max_tokens``,
+    LAIOS's defaults) ignores every caller that streams. The ``temperature=0.0`` and
+    missing ``max_tokens`` cases are judged on ``generate()`` alone.
 
     **Declared limits**: a parameter listed in ``conformance_profile["omits_params"]`` must
     instead be *absent* from the request; the verdict shows the declared reason.
@@ -531,15 +534,16 @@ DRAWN_SHAPES = 20  # each costs a generate() and a consumed stream; the named sh
 def test_no_input_mutation(provider: Any, cassette: Any) -> None:
     """The caller's message list and message objects are unchanged by generate and a consumed stream.
 
-    **Why**: the caller owns the conversation: LAIOS's agent keeps each session's history
-    and sends it again on the next turn, and LAIOS's guide builds the request from fresh
-    dicts. A provider that pops the system message, merges system messages, moves them first
-    or strips a content in place corrupts that history silently. (``generate_with_system``
-    takes only strings, which cannot be mutated.)
+    **Why**: the caller owns the conversation: a caller that keeps a history (a chat
+    session) sends the same list again on the next turn, and LAIOS's guide builds the
+    request from fresh dicts. A provider that pops the system message, merges system
+    messages, moves them first or strips a content in place corrupts that history
+    silently. (``generate_with_system`` takes only strings, which cannot be mutated.)
 
     **Checks**: for conversations of every shape (no system message, one message, a system
     message not first, two system messages, content padded with whitespace, unusual
-    Unicode, long histories), then 20 conversations hypothesis draws from the same shapes,
+    Unicode, a long message, a repeated message, long histories), then 20 conversations
+    hypothesis draws from the same shapes,
     ``generate()`` and a consumed ``generate_stream()`` answered with the recorded
     responses: afterwards the list holds the same message objects in the same order, and a
     deep snapshot of every message is unchanged. The minimal failing conversation is shown.

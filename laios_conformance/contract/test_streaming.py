@@ -93,8 +93,10 @@ def stream_text_problem(chunks: list[Any], error: BaseException | None, expected
 def test_stream_join(provider: Any, cassette: Any) -> None:
     """The joined chunks of generate_stream() are exactly the text the response carried.
 
-    **Why**: callers render or store the joined stream; a dropped last delta, a ``.strip()``
-    that eats the spaces between words, or a stray ``data:`` line corrupts every answer.
+    **Why**: LAIOS's default ``generate_stream()`` yields ``generate()``'s whole answer as
+    one chunk, so the joined chunks are the answer, and callers render or store them as
+    such; a dropped last delta, a ``.strip()`` that eats the spaces between words, or a
+    stray ``data:`` line corrupts every answer.
 
     **Checks**: every chunk is a ``str``; ``"".join(chunks)`` equals the text a wire decoder
     reads from the same recorded response, with each event arriving as its own network read;
@@ -386,7 +388,8 @@ def test_stream_end_marker(provider: Any, profile: dict[str, Any], cassette: Any
     **Why**: a proxy or load balancer that cuts a stream cleanly (no transport error) leaves
     the end marker as the only evidence the answer is incomplete. And a provider that
     insists on one marker where the protocol's servers use another rejects complete
-    answers: LAIOS's guide points OpenAI-style clients at OpenAI-compatible servers.
+    answers: LAIOS's guide points OpenAI-style clients at OpenAI-compatible servers. The
+    kit's own requirement: LAIOS's guide does not mention end markers.
 
     **Checks**: the recorded stream without ``data: [DONE]`` and without any
     ``finish_reason`` (OpenAI-style), without ``message_stop`` and the ``message_delta``
@@ -424,8 +427,9 @@ def test_stream_end_marker(provider: Any, profile: dict[str, Any], cassette: Any
 def test_stream_incremental(provider: Any, profile: dict[str, Any], cassette: Any) -> None:
     """The first chunk reaches the caller while the rest of the body is still on its way.
 
-    **Why**: streaming exists so that users see the answer as it is generated; a provider
-    that reads the whole body before yielding streams in name only.
+    **Why**: LAIOS's guide overrides ``generate_stream()`` for true token-by-token streaming,
+    so that users see the answer as it is generated; a provider that reads the whole body
+    before yielding streams in name only.
 
     **Checks**: the kit sends the body up to the first content event, then withholds the
     rest until the caller has the first chunk with text (empty strings before it do not
@@ -507,6 +511,7 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
     **Why**: TCP delivers bytes, not events: a line, a ``\\r\\n`` or a multi-byte UTF-8
     character can be split across reads. A provider that decodes each read on its own
     garbles ``é`` into ``\\ufffd\\ufffd`` or drops half an event under real-world latency.
+    The joined text must be ``stream-join``'s answer whatever the network does.
 
     **Checks**: 1-byte pieces; cuts inside every multi-byte character (of the recorded
     stream rewritten to carry a non-ASCII answer when its own is ASCII), inside ``\\r\\n``,
@@ -573,7 +578,9 @@ def test_stream_closes(provider: Any, cassette: Any) -> None:
     """When the caller stops iterating early, the provider closes the upstream response.
 
     **Why**: an unclosed response holds its connection (and, on paid APIs, keeps the model
-    generating tokens you pay for) until garbage collection, and exhausts the pool.
+    generating tokens you pay for) until garbage collection, and exhausts the pool. LAIOS's
+    guide opens the stream in a ``with`` block inside the generator, which closes it; the
+    requirement that it be closed at once is the kit's own.
 
     **Checks**: after the first chunk, ``break`` out of the loop, and ``close()`` the
     generator (which must return without raising): in both cases the response is closed, at

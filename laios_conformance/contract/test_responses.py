@@ -220,13 +220,12 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     called without ``max_tokens`` must still send one where the protocol requires it
     (Anthropic Messages: the API answers 400 to a body without ``max_tokens``, so a
     provider that sends it only when the caller gives one fails every call that does not).
-    Both go for a consumed ``generate_stream()`` too.
 
-    The request of a consumed ``generate_stream()`` must carry the caller's values the
-    same way (unless the provider declares ``conformance_profile["streams"] = False``): a
-    stream path that builds its body from other values (the constructor's ``max_tokens``,
-    LAIOS's defaults) ignores every caller that streams. The ``temperature=0.0`` and
-    missing ``max_tokens`` cases are judged on ``generate()`` alone.
+    The request of a consumed ``generate_stream()`` is judged the same way, the
+    ``temperature=0.0`` and missing ``max_tokens`` cases included (unless the provider
+    declares ``conformance_profile["streams"] = False``): a stream path that builds its body
+    from other values (the constructor's ``max_tokens``, LAIOS's defaults, ``if
+    temperature:``) ignores every caller that streams.
 
     **Declared limits**: a parameter listed in ``conformance_profile["omits_params"]`` must
     instead be *absent* from the request; the verdict shows the declared reason.

@@ -33,6 +33,7 @@ breaking change or could not record a clause; 2 usage error; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -197,6 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader stopped reading (``| head``): stop quietly, as a pipe's writer does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's own flush cannot fail
+        return 141  # 128 + SIGPIPE, what a shell reports for a writer the pipe's end stopped
 
 
 def _dispatch(args: argparse.Namespace, pytest_args: list[str]) -> int:

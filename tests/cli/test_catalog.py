@@ -45,3 +45,21 @@ def test_cassette_clauses_are_those_with_the_vcr_mark() -> None:
     assert {"returns-response", "no-secret-leak"} <= ids
     assert not {"timeout-set", "retry-bounded", "raises-on-http-error"} & ids
     assert ids <= {c.id for c in catalogue()}
+
+
+def test_a_reader_that_stops_early_ends_the_listing_quietly() -> None:
+    """``laios-conformance clauses | head -3``: no BrokenPipeError traceback, SIGPIPE's status."""
+    import subprocess
+    import sys
+
+    listing = subprocess.Popen(
+        [sys.executable, "-m", "laios_conformance.cli", "clauses"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**__import__("os").environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert listing.stdout is not None and listing.stderr is not None
+    listing.stdout.readline()
+    listing.stdout.close()  # the reader goes away after one line
+    assert listing.wait(timeout=60) == 141
+    assert listing.stderr.read() == b""

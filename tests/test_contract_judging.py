@@ -79,6 +79,7 @@ DEFECTS = {
     "SplitsOnLFOnly": (STREAMS, {"stream-rechunk"}),
     "KeepsCarriageReturn": (STREAMS, {"stream-rechunk"}),
     "LeaksKeyInErrors": (KEYS, {"no-secret-leak"}),
+    "LeaksKeyOnBadBody": (KEYS, {"no-secret-leak"}),
     "LeaksKeyBehindKwargs": (KEYS, {"no-secret-leak"}),  # its api_key is a base class's argument
     "WarnsWithKey": (KEYS, {"no-secret-leak"}),
     "WritesKeyToStderr": (KEYS, {"no-secret-leak"}),

@@ -23,7 +23,7 @@ import pytest
 
 from .._redact import REDACTED, base64_forms, basic_credentials, key_form, string_fields
 from ..clauses import clause, note
-from ..seam import Fault
+from ..seam import Fault, Reply, Seen
 from ._support import (
     Cases,
     answer_with,
@@ -142,7 +142,7 @@ def test_no_secret_leak(
     **Checks**: the key the kit passed (a fake ``sk-...`` canary, or the values of your secret
     arguments), as it is or base64-encoded (as in HTTP Basic credentials), in ``repr``/``str``
     of the provider and of its response; in the whole chain of every exception raised on
-    HTTP 401, 500, a connection error and a malformed body
+    HTTP 401, 500, a connection error and a 200 whose body is cut in half
     (``str``, ``repr``, ``args``, attributes, ``__cause__`` and ``__context__``,
     tracebacks);
     in every log record of every logger at every level, DEBUG included; in every warning;
@@ -180,10 +180,18 @@ def test_no_secret_leak(
 
     check("repr(provider)", repr(provider))
     check("str(provider)", str(provider))
+    recorded: list[Reply] = []
+
+    def keep(seen: Seen, upstream: Any) -> Reply:
+        reply: Reply = upstream()
+        recorded.append(reply)
+        return reply
+
     failures = {
         "HTTP 401": lambda seen: error_reply(seen, 401),
         "HTTP 500": lambda seen: error_reply(seen, 500),
         "connect error": lambda seen: Fault.CONNECT_ERROR,
+        "a malformed body": lambda seen: _cut_in_half(recorded[0]),
     }
     with (
         captured_logs() as records,
@@ -191,7 +199,7 @@ def test_no_secret_leak(
         captured_output() as written,
     ):
         warnings.simplefilter("always")
-        with observed() as traffic:
+        with observed(keep) as traffic:
             response = call_generate(provider)
             call_stream(provider)
         require_traffic(traffic, "generate()")
@@ -213,6 +221,11 @@ def test_no_secret_leak(
         if path.is_file():
             check(f"cassette {path.name}", path.read_text(encoding="utf-8", errors="replace"))
     cases.conclude()
+
+
+def _cut_in_half(reply: Reply) -> Reply:
+    """``generate()``'s recorded answer with its body cut in half: a 200 no reader can use."""
+    return Reply(body=reply.body[: max(1, len(reply.body) // 2)], headers={"content-type": "application/json"})
 
 
 def _request_info_hint(exc: BaseException, forms: list[str]) -> str:

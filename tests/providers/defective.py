@@ -287,6 +287,17 @@ class LeaksKeyInErrors(GoodOpenAIStyle):
             raise ProviderError(f"HTTP {response.status_code} for request with headers {self.headers()}")
 
 
+class LeaksKeyOnBadBody(GoodOpenAIStyle):
+    """Fails no-secret-leak: the error for a 200 body it cannot parse names the headers it
+    sent, the key among them; its errors for error statuses are clean."""
+
+    def parse(self, response: httpx.Response) -> LLMResponse:
+        try:
+            return super().parse(response)
+        except Exception as exc:
+            raise ProviderError(f"unusable answer to a request with headers {self.headers()}") from exc
+
+
 class RetriesTooMuch(GoodOpenAIStyle):
     """Fails retry-bounded (a should clause): six attempts for every failing call."""
 

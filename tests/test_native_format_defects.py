@@ -167,9 +167,10 @@ def test_the_system_messages_of_a_stream_are_judged(judged_natively: KitRun, tar
 @pytest.mark.xdist_group("native-format-defects")
 def test_the_parameters_of_a_stream_are_judged(judged_natively: KitRun) -> None:
     message = judged_natively.message("params-reach-request", TARGETS.index(ANTHROPIC + "StreamUsesConfiguredLimits"))
-    assert "2 case(s) failed" in message, message
+    assert "3 case(s) failed" in message, message
     assert "- generate_stream() temperature: the caller passed 0.3; " in message
     assert "- generate_stream() max_tokens: the caller passed 64; " in message
+    assert "- generate_stream() temperature 0.0: the caller passed 0.0; found 0.7 at temperature" in message
 
 
 @pytest.mark.xdist_group("native-format-defects")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from laios_conformance.contract import catalogue
+from laios_conformance.contract.test_fidelity import CHARSETLESS_CASE
 from laios_conformance.report import verdict_from_dict
 from tests.conftest import load_verdict
 from tests.support.build_cassettes import STACK_CASSETTES
@@ -121,6 +122,18 @@ def test_aiohttp_habits_are_judged_on_cassettes_that_name_headers_as_aiohttp_rea
     }
     report = load_verdict(pytester.path / "verdict.json")
     assert "CR line endings" in report["providers"][1]["clauses"]["stream-rechunk"]["message"]
+
+
+def test_a_stream_decoded_by_its_label_fails_on_a_label_without_charset(pytester: pytest.Pytester) -> None:
+    """Groq and OpenRouter label their streams ``text/event-stream`` without a charset, which
+    requests decodes as ISO-8859-1; the recorded OpenAI stream carries ``charset=utf-8``."""
+    twin = "tests.providers.defective_stacks:RequestsDecodesAsLabelled"
+    statuses = judged(pytester, STACKS["requests"], [twin], "-k", "content_fidelity", "--laios-allow-partial")
+    assert statuses["RequestsDecodesAsLabelled"]["content-fidelity"] == "failed"
+    assert statuses["RequestsOpenAIStyle"]["content-fidelity"] == "passed"
+    message = load_verdict(pytester.path / "verdict.json")["providers"][1]["clauses"]["content-fidelity"]["message"]
+    assert f"1 case(s) failed:\n  - {CHARSETLESS_CASE}: counter-example " in message
+    assert "an event stream is UTF-8" in message
 
 
 def test_an_aiohttp_read_timeout_alone_fails_timeout_set_and_is_told_to_bound_connecting(

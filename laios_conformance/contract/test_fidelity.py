@@ -188,13 +188,19 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
     And the stream with two paragraphs whose break (``"\\n\\n"``) arrives in a text
     event of its own, as Anthropic sends it (recorded in ``tests/data/wire_samples``;
     Ollama's pieces can be a lone space too): a provider that skips whitespace-only
-    deltas runs the paragraphs together.
+    deltas runs the paragraphs together. And a server-sent-event stream of non-ASCII text
+    labelled ``text/event-stream`` without a ``charset``, as Groq, OpenRouter and Ollama's
+    ``/v1`` send it (recorded in ``tests/data/wire_samples``): the SSE specification says
+    an event stream is always UTF-8, but ``requests`` decodes a ``text/*`` body without a
+    charset as ISO-8859-1 (``iter_lines(decode_unicode=True)``, ``response.text``).
 
     **Not judged when**: no decoder knows the provider's wire format (skipped).
 
     **How to fix**: return the content field as parsed, without ``.strip()`` or other
     normalisation; yield every stream delta, whitespace-only ones too (``if text.strip():``
-    drops paragraph breaks), and join them without separators.
+    drops paragraph breaks), and join them without separators; decode a stream's bytes as
+    UTF-8 yourself, whatever its ``content-type`` says (``iter_lines()`` of bytes, then
+    ``.decode("utf-8")``).
     """
     whole = record_exchange(provider, call_generate)
     streamed = record_exchange(provider, lambda p: list(stream_hello(p)))
@@ -206,12 +212,14 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
             content = call_generate(provider).content
         return None if content == text else first_difference(text, content)
 
-    def stream_problem(text: str, pieces: list[str] | None = None) -> str | None:
+    def stream_problem(text: str, pieces: list[str] | None = None, content_type: str | None = None) -> str | None:
         if pieces is None:
             body = streamed.wire.rebuild(streamed.reply.body, text, stream=streamed.stream)
         else:
             body = streamed.wire.rebuild_in_pieces(streamed.reply.body, pieces)
         reply = streamed.with_body(body, cuts=streamed.event_cuts(body))
+        if content_type is not None:
+            reply.headers = {**_without_content_type(reply.headers), "content-type": content_type}
         with observed(answer_with(lambda seen: reply), during="generate_stream()"):
             chunks, error = consume(stream_hello(provider))
         if error is not None:
@@ -229,7 +237,31 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
             cases.fail(case, f"minimal counter-example {found[0]!r}: {found[1]}")
     if streamed.stream:
         _judge_paragraph_break(cases, streamed, stream_problem)
+        _judge_stream_without_charset(cases, streamed, stream_problem)
     cases.conclude()
+
+
+CHARSETLESS_CASE = "joined generate_stream(), text/event-stream without a charset (as Groq and OpenRouter send it)"
+NON_ASCII_REPLY = "Ça coûte 5 €: naïve façade, 日本語"
+
+
+def _without_content_type(headers: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in headers.items() if name.lower() != "content-type"}
+
+
+def _judge_stream_without_charset(cases: Cases, streamed: Recorded, stream_problem: Callable[..., str | None]) -> None:
+    """The stream labelled as the servers that send no charset label it; only for SSE streams
+    labelled with a charset (Ollama's native NDJSON is no ``text/*`` type, so no library
+    guesses a charset for it)."""
+    content_type = next((v for k, v in streamed.reply.headers.items() if k.lower() == "content-type"), "")
+    media_type, _, parameters = content_type.partition(";")
+    if media_type.strip().lower() != "text/event-stream" or "charset" not in parameters.lower():
+        return
+    problem = stream_problem(NON_ASCII_REPLY, content_type="text/event-stream")
+    if problem:
+        cases.fail(CHARSETLESS_CASE, f"counter-example {NON_ASCII_REPLY!r}: {problem}; an event stream is UTF-8")
+    else:
+        cases.ok(CHARSETLESS_CASE)
 
 
 PARAGRAPHS = ["First paragraph.", "\n\n", "Second paragraph."]

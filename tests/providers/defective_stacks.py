@@ -100,6 +100,23 @@ class RequestsBuffersWholeStream(RequestsOpenAIStyle):
         yield from self.deltas(iter(response.content.splitlines()))
 
 
+class RequestsDecodesAsLabelled(RequestsOpenAIStyle):
+    """Fails content-fidelity: reads the stream with ``iter_lines(decode_unicode=True)``,
+    which decodes as the ``content-type`` says, and requests takes a ``text/event-stream``
+    without a charset (Groq, OpenRouter) for ISO-8859-1: every non-ASCII character is
+    garbled. Its httpx twin cannot have the habit (httpx decodes lines as UTF-8)."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        try:
+            with self.post(body, stream=True) as response:
+                yield from self.deltas(response.iter_lines(decode_unicode=True))
+        except REQUESTS_TRANSPORT_ERRORS as exc:
+            raise RequestsError(f"stream broken: {type(exc).__name__}") from exc
+
+
 class RequestsNeverClosesResponse(RequestsOpenAIStyle):
     """Fails stream-closes: opens the streamed response without a ``with`` block and never closes it."""
 

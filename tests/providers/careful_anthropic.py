@@ -48,20 +48,12 @@ class StreamFallsBackToGenerate(AnthropicClient):
             yield fallback.content
 
 
-def _ended_by_stop_reason(events: Iterable[SSEEvent]) -> Iterator[SSEEvent]:
-    """The events up to the ``message_delta`` that carries the stop reason, then a ``message_stop``."""
-    for event in events:
-        yield event
-        data = json.loads(event.data) if event.event == "message_delta" else {}
-        if (data.get("delta") or {}).get("stop_reason"):
-            yield SSEEvent("message_stop", '{"type": "message_stop"}')
-            return
+class FiltersStreamEvents(AnthropicClient):
+    """The reference client with its stream's SSE events passed through :meth:`events`
+    before it reads them: the base for providers that differ only in what they make of them."""
 
-
-class EndsAtStopReason(AnthropicClient):
-    """Takes the ``stop_reason`` of ``message_delta`` as the end of the answer: every content
-    block has ended by then, so a stream cut just before ``message_stop`` still answers
-    (as an OpenAI-style stream ends at its ``finish_reason``)."""
+    def events(self, events: Iterable[SSEEvent]) -> Iterator[SSEEvent]:
+        return iter(events)
 
     def generate_stream(
         self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
@@ -69,4 +61,18 @@ class EndsAtStopReason(AnthropicClient):
         body = self._body(messages, temperature, max_tokens, True)
         with self._stream_lines("/v1/messages", body) as lines:
             events = iter_sse(guard_sse(lines, self.provider_name, self._redact))
-            yield from stream_text(_ended_by_stop_reason(events), self._json_line, self._redact)
+            yield from stream_text(self.events(events), self._json_line, self._redact)
+
+
+class EndsAtStopReason(FiltersStreamEvents):
+    """Takes the ``stop_reason`` of ``message_delta`` as the end of the answer: every content
+    block has ended by then, so a stream cut just before ``message_stop`` still answers
+    (as an OpenAI-style stream ends at its ``finish_reason``)."""
+
+    def events(self, events: Iterable[SSEEvent]) -> Iterator[SSEEvent]:
+        for event in events:
+            yield event
+            data = json.loads(event.data) if event.event == "message_delta" else {}
+            if (data.get("delta") or {}).get("stop_reason"):
+                yield SSEEvent("message_stop", '{"type": "message_stop"}')
+                return

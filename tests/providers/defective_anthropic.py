@@ -7,12 +7,14 @@ one bad habit; its docstring names the clause it must fail.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from reference_providers._errors import ProviderError, RateLimitError, ServerError, StreamError
 from reference_providers._wire import guard_sse, iter_lines, iter_sse, message_dicts
 from reference_providers.anthropic import AnthropicClient, parse_message, stream_text
+
+from .careful_anthropic import FiltersStreamEvents
 
 
 class DropsAnthropicVersion(AnthropicClient):
@@ -340,19 +342,11 @@ _KNOWN_EVENTS = {
 }
 
 
-class RejectsUnknownEvents(AnthropicClient):
+class RejectsUnknownEvents(FiltersStreamEvents):
     """Fails stream-join: raises on an event type it does not know, which Anthropic's
     streaming docs say may be added at any time and should be skipped."""
 
-    def generate_stream(
-        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
-    ) -> Iterator[str]:
-        body = self._body(messages, temperature, max_tokens, True)
-        with self._stream_lines("/v1/messages", body) as lines:
-            events = iter_sse(guard_sse(lines, self.provider_name, self._redact))
-            yield from stream_text(self._known_only(events), self._json_line, self._redact)
-
-    def _known_only(self, events: Iterator[Any]) -> Iterator[Any]:
+    def events(self, events: Iterable[Any]) -> Iterator[Any]:
         for event in events:
             if event.event not in _KNOWN_EVENTS:
                 raise StreamError(f"unexpected stream event {event.event!r}", provider=self.provider_name)

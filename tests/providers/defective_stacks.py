@@ -106,15 +106,7 @@ class RequestsDecodesAsLabelled(RequestsOpenAIStyle):
     without a charset (Groq, OpenRouter) for ISO-8859-1: every non-ASCII character is
     garbled. Its httpx twin cannot have the habit (httpx decodes lines as UTF-8)."""
 
-    def generate_stream(
-        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
-    ) -> Iterator[str]:
-        body = self.payload(messages, temperature, max_tokens, stream=True)
-        try:
-            with self.post(body, stream=True) as response:
-                yield from self.deltas(response.iter_lines(decode_unicode=True))
-        except REQUESTS_TRANSPORT_ERRORS as exc:
-            raise RequestsError(f"stream broken: {type(exc).__name__}") from exc
+    decode_unicode = True
 
 
 class RequestsNeverClosesResponse(RequestsOpenAIStyle):

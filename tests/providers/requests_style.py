@@ -23,6 +23,10 @@ TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.excepti
 
 
 class RequestsOpenAIStyle(OpenAIChatProvider):
+    # Lines as bytes, decoded as UTF-8 by deltas(): requests decodes them as the response's
+    # content-type says, ISO-8859-1 for a text/event-stream without a charset.
+    decode_unicode = False
+
     def __init__(
         self,
         model: str = "gpt-4o-mini",
@@ -79,7 +83,7 @@ class RequestsOpenAIStyle(OpenAIChatProvider):
         body = self.payload(messages, temperature, max_tokens, stream=True)
         try:
             with self.post(body, stream=True) as response:
-                yield from self.deltas(response.iter_lines(decode_unicode=False))
+                yield from self.deltas(response.iter_lines(decode_unicode=self.decode_unicode))
         except requests.RequestException as exc:
             raise ProviderError(f"stream broken: {type(exc).__name__}") from exc
 

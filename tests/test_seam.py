@@ -329,3 +329,23 @@ def test_the_seam_holds_while_vcrpy_resets_its_patches_in_another_thread(tmp_pat
     assert synthetic == [b"from the seam"] * calls and len(answered) == calls
     assert recorded == [b"recorded body"] * calls and len(replayed) == calls
     assert len(background) > 10 and set(background) == {b"ok"}  # it ran alongside, unseen by the seam
+
+
+def test_virtual_sleep_reaches_time_functions_a_provider_module_binds_by_name_later_too() -> None:
+    import time
+    import types
+
+    provider_module = types.ModuleType("laios_provider_with_its_own_sleep")
+    provider_module.sleep = time.sleep  # from time import sleep
+    with virtual_sleep([provider_module]) as sleeps:
+        provider_module.sleep(30)
+    assert sleeps.calls == [30.0] and provider_module.sleep is time.sleep
+    provider_module.monotonic = time.monotonic  # bound after the first block
+    with virtual_sleep([provider_module]) as sleeps:
+        before = provider_module.monotonic()
+        provider_module.sleep(60)
+        assert provider_module.monotonic() - before >= 60
+    assert provider_module.monotonic is time.monotonic
+    provider_module.sleep = print  # rebound to something else: left alone
+    with virtual_sleep([provider_module]):
+        assert provider_module.sleep is print

@@ -86,14 +86,26 @@ def _async_sleep_logged(log: SleepLog) -> Callable[..., Any]:
     return sleep
 
 
+# module name -> (the module, how many globals it had, what _bound_from_time found then).
+# Failure-injecting clauses enter a virtual-time block for every call they make; a module
+# is scanned again only when its globals were added or removed since.
+_found: dict[str, tuple[ModuleType, int, list[tuple[str, str]]]] = {}
+
+
 def _bound_from_time(module: ModuleType, real: dict[str, Any]) -> list[tuple[str, str]]:
     """``(global name, time function)`` for each of ``real`` a module bound by name."""
+    namespace = vars(module)
+    cached = _found.get(module.__name__)
+    if cached is not None and cached[0] is module and cached[1] == len(namespace):
+        return [(name, attribute) for name, attribute in cached[2] if namespace.get(name) is real[attribute]]
     by_identity = {id(function): attribute for attribute, function in real.items()}
-    return [
+    found = [
         (name, by_identity[id(value)])
-        for name, value in list(vars(module).items())
+        for name, value in list(namespace.items())
         if id(value) in by_identity and value is real[by_identity[id(value)]]
     ]
+    _found[module.__name__] = (module, len(namespace), found)
+    return found
 
 
 def _ahead(clock: Callable[[], float], log: SleepLog) -> Callable[[], float]:

@@ -72,6 +72,11 @@ _DESELECTED_KEY = "laios_deselected"
 NO_RESULT = "no result: not collected, deselected, or the run stopped before it"
 DESELECTED = "deselected by -k, -m or --deselect"
 STOPPED = "the run stopped before it: -x, --maxfail or an interrupt"
+_PASSED_WHEN_RUN_AGAIN = (
+    "flaky: an earlier run of this clause failed, and it passed when run again (--reruns, a flaky mark or "
+    "--force-flaky); a clause that fails once fails, as the provider's callers would have seen that failure. "
+    "The failure: "
+)
 
 
 class ConformanceSession:
@@ -456,12 +461,14 @@ class ConformanceSession:
         found = clause_of(item)
         with running_clause(found[0] if found else None):
             try:
-                return (yield)
+                result = yield
             except Exception as exc:
                 blocked = None if isinstance(exc, _CANNOT_JUDGE) else blocked_reach(exc)
                 if blocked is None:
                     raise
                 raise ClauseCannotJudge(_BLOCKED_REACH.format(blocked=blocked)) from exc
+        _failed_before(item)
+        return result
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -511,6 +518,9 @@ class ConformanceSession:
             report.longrepr = message
         if status == "passed":
             message = "; ".join(notes_of(item))
+        earlier = item.stash.get(_WORST_SO_FAR, None)
+        if earlier is not None and message.startswith(_PASSED_WHEN_RUN_AGAIN):  # see _failed_before
+            status, cause = earlier["status"], earlier["exception"]
         if status in ("failed", "error") and level == "should" and not self.strict:
             report.outcome = "skipped"
             report.wasxfail = f"should-level clause {clause_id} {status} (reported, not gating): {message}"
@@ -522,8 +532,7 @@ class ConformanceSession:
             "message": redact(message, self.secrets),
             "exception": cause,
         }
-        worst = item.stash.get(_WORST_SO_FAR, None)
-        if worst is None or worse_status(result["status"], worst["status"]):
+        if earlier is None or worse_status(result["status"], earlier["status"]):
             item.stash[_WORST_SO_FAR] = result
         report.user_properties.append((_VERDICT_KEY, result))
 
@@ -543,6 +552,7 @@ class ConformanceSession:
                         value["status"],
                         value["message"],
                         value.get("exception"),
+                        supersede=value["message"].startswith(_PASSED_WHEN_RUN_AGAIN),
                     )
             elif key == _EVIDENCE_KEY:
                 self.verdict.set_evidence(value["provider"], value["clause"], value["evidence"])
@@ -668,6 +678,15 @@ class ConformanceSession:
         for kept in self.kept:
             terminalreporter.write_line(kept)
         terminalreporter.write_line(verdict.gate_line())
+
+
+def _failed_before(item: pytest.Item) -> None:
+    """A clause run again (``--reruns``, a flaky mark, ``--force-flaky``) after an attempt
+    failed fails, whatever this attempt found: raised here, in the call, so that the plugin
+    running it again, pytest's counts and the JUnit XML all see the failure."""
+    earlier = item.stash.get(_WORST_SO_FAR, None)
+    if earlier is not None and earlier["status"] in ("failed", "error"):
+        pytest.fail(_PASSED_WHEN_RUN_AGAIN + earlier["message"].removeprefix(_PASSED_WHEN_RUN_AGAIN), pytrace=False)
 
 
 def _unset(names: list[str]) -> None:

@@ -1,0 +1,52 @@
+"""The verdict under the pytest plugins and options a provider's CI commonly has.
+
+A plugin that runs a clause again (pytest-rerunfailures' ``--reruns``, flaky's
+``--force-flaky``) must not turn a failure into a pass: a clause that failed once failed, in
+the JSON verdict, the JUnit XML and pytest's own counts alike, and its message says it was
+flaky.
+"""
+
+from __future__ import annotations
+
+import itertools
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.conftest import KitRun
+
+FLAKY = "tests.providers.defective:FailsEveryOtherCall"
+
+
+def junit_outcomes(path) -> dict[str, list[str]]:
+    """Each test function's JUnit testcases, as the tags a test-report view reads."""
+    outcomes: dict[str, list[str]] = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        tags = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+        outcomes.setdefault(case.get("name", "").split("[")[0], []).append(tags[0] if tags else "passed")
+    return outcomes
+
+
+def flaky_run(run_kit, *args: str) -> KitRun:
+    from tests.providers.defective import FailsEveryOtherCall
+
+    FailsEveryOtherCall.calls = itertools.count()  # its first call fails, its second passes
+    return run_kit(FLAKY, "-k", "returns_response", "--laios-allow-partial", *args)
+
+
+def test_a_clause_that_passes_only_when_rerun_fails(
+    run_kit, pytester: pytest.Pytester, request: pytest.FixtureRequest
+) -> None:
+    pytest.importorskip("pytest_rerunfailures")
+    if request.config.pluginmanager.has_plugin("flaky"):
+        pytest.skip("flaky runs every test of this process itself (it patches pytest's runner): -p no:flaky")
+    junit = pytester.path / "junit.xml"
+    run = flaky_run(run_kit, "--reruns", "1", "-p", "no:flaky", f"--junitxml={junit}")
+    assert run.statuses() == {"returns-response": "failed"}
+    message = run.message("returns-response")
+    assert message.startswith("flaky: an earlier run of this clause failed, and it passed when run again")
+    assert "model must be a non-empty str" in message
+    assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+    assert junit_outcomes(junit)["test_returns_response"][-1] == "failure"
+    outcomes = run.result.parseoutcomes()
+    assert (outcomes.get("failed"), outcomes.get("rerun"), outcomes.get("passed")) == (1, 1, None), outcomes

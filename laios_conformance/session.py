@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 import warnings
 from collections.abc import Callable, Generator, Iterator
@@ -72,6 +73,7 @@ _DESELECTED_KEY = "laios_deselected"
 NO_RESULT = "no result: not collected, deselected, or the run stopped before it"
 DESELECTED = "deselected by -k, -m or --deselect"
 STOPPED = "the run stopped before it: -x, --maxfail or an interrupt"
+_PYTEST_TIMEOUT = r"Timeout \(>(.+?)s\) from pytest-timeout\."  # its failure's message (PYTEST_FAILURE_MESSAGE)
 _PASSED_WHEN_RUN_AGAIN = (
     "flaky: an earlier run of this clause failed, and it passed when run again (--reruns, a flaky mark or "
     "--force-flaky); a clause that fails once fails, as the provider's callers would have seen that failure. "
@@ -828,9 +830,30 @@ def _status_of(report: pytest.TestReport, call: pytest.CallInfo[Any], item: pyte
             return "not-run", f"skipped before the clause ran (a skip mark or a conftest hook): {reason}"
         return "skipped", reason
     message = _message_of(report, call)
+    stopped = _stopped_by_pytest_timeout(call)
+    if stopped:
+        return "error", stopped
     if report.when != "call" or (call.excinfo is not None and call.excinfo.errisinstance(_CANNOT_JUDGE)):
         return "error", message
     return "failed", message
+
+
+def _stopped_by_pytest_timeout(call: pytest.CallInfo[Any]) -> str | None:
+    """pytest-timeout's signal method fails the clause wherever it is, mostly while the kit
+    waits on the provider: the clause was not judged, as when the kit's own call timeout ends a call."""
+    excinfo = call.excinfo
+    found = (
+        re.fullmatch(_PYTEST_TIMEOUT, str(excinfo.value))
+        if excinfo and excinfo.errisinstance(pytest.fail.Exception)
+        else None
+    )
+    if found is None:
+        return None
+    return (
+        f"pytest-timeout stopped this clause after {found[1]} s (its --timeout, timeout ini key or timeout mark), so "
+        "it was not judged: the provider hung, or the clause needs longer. Raise that limit for the conformance run; "
+        "the kit's own --laios-call-timeout ends a hung provider call and names it"
+    )
 
 
 def _message_of(report: pytest.TestReport, call: pytest.CallInfo[Any]) -> str:

@@ -50,3 +50,23 @@ def test_a_clause_that_passes_only_when_rerun_fails(
     assert junit_outcomes(junit)["test_returns_response"][-1] == "failure"
     outcomes = run.result.parseoutcomes()
     assert (outcomes.get("failed"), outcomes.get("rerun"), outcomes.get("passed")) == (1, 1, None), outcomes
+
+
+def test_a_clause_pytest_timeout_stops_is_not_judged(run_kit) -> None:
+    """pytest-timeout's signal method raises its failure in the kit, which waits on the
+    provider: it is no exception of the provider's, and the clause was not judged."""
+    pytest.importorskip("pytest_timeout")
+    run = run_kit(
+        "tests.providers.hostile:HangsOnFailure",
+        "--timeout=0.2",
+        "--timeout-method=signal",
+        "--laios-call-timeout=30",
+        "-k",
+        "raises_on_http_error",
+        "--laios-allow-partial",
+    )
+    assert run.statuses() == {"raises-on-http-error": "error"}
+    message = run.message("raises-on-http-error")
+    assert message.startswith("pytest-timeout stopped this clause after 0.2 s"), message
+    assert "BaseException" not in message
+    assert run.result.ret == pytest.ExitCode.TESTS_FAILED

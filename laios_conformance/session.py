@@ -411,15 +411,19 @@ class ConformanceSession:
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
         """Under pytest-xdist a clause whose worker process ended sends no result of its own:
         it errors, rather than reading as a clause that never ran."""
-        found = self._clause_of_nodeid(crashitem)
+        self._process_ended(crashitem, str(report.longrepr))
+
+    def _process_ended(self, nodeid: str, how: str) -> None:
+        found = self._clause_of_nodeid(nodeid)
         if found is not None:
             provider, known = found
+            self.judging = True
             self.verdict.add(
                 provider,
                 known.id,
                 known.level,
                 "error",
-                f"{report.longrepr}: the process ended during this clause (the provider called os._exit, raised "
+                f"{how}: the process ended during this clause (the provider called os._exit, raised "
                 "KeyboardInterrupt, or crashed); a provider must raise an exception instead",
             )
 
@@ -541,6 +545,9 @@ class ConformanceSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         from .cassettes.rewrite import KEPT_PROPERTY
 
+        if report.failed and all(key != _VERDICT_KEY for key, _ in report.user_properties):
+            # A report written past the kit's report hook: pytest-forked's, for a child that ended.
+            self._process_ended(report.nodeid, re.sub(r"^\S+\.py:\d+: ", "", str(report.longrepr)))
         for key, value in cast("list[tuple[str, Any]]", report.user_properties):
             if key == _VERDICT_KEY:
                 self.judging = True

@@ -70,3 +70,16 @@ def test_a_clause_pytest_timeout_stops_is_not_judged(run_kit) -> None:
     assert message.startswith("pytest-timeout stopped this clause after 0.2 s"), message
     assert "BaseException" not in message
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_under_forked_a_clause_whose_process_ended_errors(run_kit) -> None:
+    """pytest-forked reports a child that ended without a result itself, past the kit's
+    report hook: the clause errors, as under pytest-xdist, rather than reading as not run."""
+    pytest.importorskip("pytest_forked")
+    run = run_kit(
+        "tests.providers.hostile:ExitsInGenerate", "--forked", "-k", "returns_response", "--laios-allow-partial"
+    )
+    assert run.statuses() == {"returns-response": "error"}
+    message = run.message("returns-response")
+    assert message.startswith("running the test EXITED with status 0: the process ended during this clause"), message
+    assert run.report["verdict"] == "failed"

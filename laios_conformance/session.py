@@ -629,6 +629,8 @@ class ConformanceSession:
             atomic_write_text(Path(self.report_path), text)
         elif self.report_path and not _runs_no_clause(self.config) and session.exitstatus in _GATE_CAN_FAIL:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a verdict was asked for, and there is none
+        if self.judges() and self.config.getoption("no_summary", False):  # no summary hooks: the gate says why
+            self._announce(self.ordered_verdict().gate_line())
         self.exitstatus = int(session.exitstatus)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:

@@ -83,3 +83,13 @@ def test_under_forked_a_clause_whose_process_ended_errors(run_kit) -> None:
     message = run.message("returns-response")
     assert message.startswith("running the test EXITED with status 0: the process ended during this clause"), message
     assert run.report["verdict"] == "failed"
+
+
+def test_no_summary_still_shows_the_gate_line(run_kit) -> None:
+    """--no-summary leaves out every plugin's summary, and so the kit's table: the run's
+    exit status still follows the gate, and the gate line says why."""
+    run = run_kit("tests.providers.defective:EmptyModelName", "--no-summary", "-k", "returns_response")
+    gates = [line for line in run.result.stdout.lines if line.startswith("gate: ")]
+    assert len(gates) == 1 and gates[0].startswith("gate: FAILED (failing: returns-response"), run.result.stdout.str()
+    assert "returns-response   " not in run.result.stdout.str()  # the table stays left out, as asked
+    assert run.result.ret == pytest.ExitCode.TESTS_FAILED

@@ -428,11 +428,13 @@ class ConformanceSession:
             )
 
     def _clause_of_nodeid(self, nodeid: str) -> tuple[str, Clause] | None:
-        """(provider id, clause) of a clause's node id: ``path::test_name[provider id]``."""
+        """(provider id, clause) of a clause's node id: ``path::test_name[provider id]``, the id
+        maybe joined with other parameters' by ``-`` (``[provider id-1-3]`` under pytest-repeat)."""
         name, _, param = nodeid.rpartition("::")[2].partition("[")
-        provider = param.removesuffix("]")
+        joined = f"-{param.removesuffix(']')}-"
+        provider = max((spec.id for spec in self.specs if f"-{spec.id}-" in joined), key=len, default=None)
         known = next((c for c in self.catalogue if c.function.__name__ == name), None)
-        if known is None or all(spec.id != provider for spec in self.specs):
+        if known is None or provider is None:
             return None
         return provider, known
 

@@ -72,13 +72,15 @@ def test_a_clause_pytest_timeout_stops_is_not_judged(run_kit) -> None:
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
 
 
-def test_under_forked_a_clause_whose_process_ended_errors(run_kit) -> None:
+@pytest.mark.parametrize("repeated", [False, True], ids=["once", "count-2"])
+def test_under_forked_a_clause_whose_process_ended_errors(run_kit, repeated: bool) -> None:
     """pytest-forked reports a child that ended without a result itself, past the kit's
-    report hook: the clause errors, as under pytest-xdist, rather than reading as not run."""
+    report hook: the clause errors, as under pytest-xdist, rather than reading as not run;
+    also when pytest-repeat adds its step to the test's id (``[provider-1-2]``)."""
     pytest.importorskip("pytest_forked")
-    run = run_kit(
-        "tests.providers.hostile:ExitsInGenerate", "--forked", "-k", "returns_response", "--laios-allow-partial"
-    )
+    count = ["--count=2"] if repeated and pytest.importorskip("pytest_repeat") else []
+    args = ("--forked", *count, "-k", "returns_response", "--laios-allow-partial")
+    run = run_kit("tests.providers.hostile:ExitsInGenerate", *args)
     assert run.statuses() == {"returns-response": "error"}
     message = run.message("returns-response")
     assert message.startswith("running the test EXITED with status 0: the process ended during this clause"), message

@@ -72,7 +72,8 @@ _UNKEPT_KEY = "laios_recording_not_kept"
 _DESELECTED_KEY = "laios_deselected"
 NO_RESULT = "no result: not collected, deselected, or the run stopped before it"
 DESELECTED = "deselected by -k, -m or --deselect"
-STOPPED = "the run stopped before it: -x, --maxfail or an interrupt"
+STOPPED = "the run stopped before it: -x, --maxfail, --sw or an interrupt"
+DESELECTED_OR_PASSED_LAST_TIME = "deselected by -k, -m, --deselect, or --lf (it passed in the last run)"
 _PYTEST_TIMEOUT = r"Timeout \(>(.+?)s\) from pytest-timeout\."  # its failure's message (PYTEST_FAILURE_MESSAGE)
 _PASSED_WHEN_RUN_AGAIN = (
     "flaky: an earlier run of this clause failed, and it passed when run again (--reruns, a flaky mark or "
@@ -399,13 +400,16 @@ class ConformanceSession:
             if key is not None:
                 self.judging = True
                 self.deselected[item.nodeid] = key
-                self.verdict.mark_not_run(*key, DESELECTED)
+                self.verdict.mark_not_run(*key, self._deselected_reason())
+
+    def _deselected_reason(self) -> str:
+        return DESELECTED_OR_PASSED_LAST_TIME if self.config.getoption("lf", False) else DESELECTED
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """Under pytest-xdist the workers collect and deselect; the controller hears why here."""
         for provider, clause_id in getattr(node, "workeroutput", {}).get(_DESELECTED_KEY, ()):
-            self.verdict.mark_not_run(provider, clause_id, DESELECTED)
+            self.verdict.mark_not_run(provider, clause_id, self._deselected_reason())
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:

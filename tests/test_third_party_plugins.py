@@ -95,3 +95,22 @@ def test_no_summary_still_shows_the_gate_line(run_kit) -> None:
     assert len(gates) == 1 and gates[0].startswith("gate: FAILED (failing: returns-response"), run.result.stdout.str()
     assert "returns-response   " not in run.result.stdout.str()  # the table stays left out, as asked
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_last_failed_names_itself_as_why_clauses_did_not_run(pytester: pytest.Pytester, good_cassettes) -> None:
+    """--lf (pytest's cache) runs again only what failed last time: the clauses it leaves
+    out are not run, the gate fails, and the reason names --lf, not only -k, -m or --deselect."""
+    from tests.conftest import cassettes_for, load_verdict
+
+    target = "tests.providers.defective:EmptyModelName"
+    cassettes_for(good_cassettes, "EmptyModelName")
+    report = pytester.path / "verdict.json"
+    args = [f"--laios-provider={target}", f"--laios-cassette-dir={good_cassettes}", f"--laios-report={report}"]
+    selection = ["-k", "returns_response or timeout_set"]
+    assert pytester.runpytest_inprocess(*args, *selection).ret == pytest.ExitCode.TESTS_FAILED
+    result = pytester.runpytest_inprocess(*args, *selection, "--lf")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    clauses = load_verdict(report)["providers"][0]["clauses"]
+    assert clauses["returns-response"]["status"] == "failed"
+    assert clauses["timeout-set"]["status"] == "not-run"
+    assert clauses["timeout-set"]["message"] == "deselected by -k, -m, --deselect, or --lf (it passed in the last run)"

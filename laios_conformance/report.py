@@ -154,14 +154,17 @@ class Verdict:
         status: str,
         message: str = "",
         exception: dict[str, str] | None = None,
+        supersede: bool = False,
     ) -> None:
+        """The clause's result, unless it already has a worse one. ``supersede``: a later
+        attempt's result of the same clause (run again) replaces an earlier one as bad."""
         clauses = self.providers.setdefault(provider, {})
         current = clauses.get(clause_id)
         if (
             current is None
             or current.status == "not-run"
             or _RANK[status] > _RANK[current.status]
-            or (_RANK[status] == _RANK[current.status] and message and not current.message)
+            or (_RANK[status] == _RANK[current.status] and ((message and not current.message) or supersede))
         ):
             evidence = current.evidence if current else None
             clauses[clause_id] = ClauseResult(status, level, message[:_MESSAGE_LIMIT], evidence, exception)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 import warnings
 from collections.abc import Callable, Generator, Iterator
@@ -71,7 +72,14 @@ _UNKEPT_KEY = "laios_recording_not_kept"
 _DESELECTED_KEY = "laios_deselected"
 NO_RESULT = "no result: not collected, deselected, or the run stopped before it"
 DESELECTED = "deselected by -k, -m or --deselect"
-STOPPED = "the run stopped before it: -x, --maxfail or an interrupt"
+STOPPED = "the run stopped before it: -x, --maxfail, --sw or an interrupt"
+DESELECTED_OR_PASSED_LAST_TIME = "deselected by -k, -m, --deselect, or --lf (it passed in the last run)"
+_PYTEST_TIMEOUT = r"Timeout \(>(.+?)s\) from pytest-timeout\."  # its failure's message (PYTEST_FAILURE_MESSAGE)
+_PASSED_WHEN_RUN_AGAIN = (
+    "flaky: an earlier run of this clause failed, and it passed when run again (--reruns, a flaky mark or "
+    "--force-flaky); a clause that fails once fails, as the provider's callers would have seen that failure. "
+    "The failure: "
+)
 
 
 class ConformanceSession:
@@ -392,36 +400,45 @@ class ConformanceSession:
             if key is not None:
                 self.judging = True
                 self.deselected[item.nodeid] = key
-                self.verdict.mark_not_run(*key, DESELECTED)
+                self.verdict.mark_not_run(*key, self._deselected_reason())
+
+    def _deselected_reason(self) -> str:
+        return DESELECTED_OR_PASSED_LAST_TIME if self.config.getoption("lf", False) else DESELECTED
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """Under pytest-xdist the workers collect and deselect; the controller hears why here."""
         for provider, clause_id in getattr(node, "workeroutput", {}).get(_DESELECTED_KEY, ()):
-            self.verdict.mark_not_run(provider, clause_id, DESELECTED)
+            self.verdict.mark_not_run(provider, clause_id, self._deselected_reason())
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
         """Under pytest-xdist a clause whose worker process ended sends no result of its own:
         it errors, rather than reading as a clause that never ran."""
-        found = self._clause_of_nodeid(crashitem)
+        self._process_ended(crashitem, str(report.longrepr))
+
+    def _process_ended(self, nodeid: str, how: str) -> None:
+        found = self._clause_of_nodeid(nodeid)
         if found is not None:
             provider, known = found
+            self.judging = True
             self.verdict.add(
                 provider,
                 known.id,
                 known.level,
                 "error",
-                f"{report.longrepr}: the process ended during this clause (the provider called os._exit, raised "
+                f"{how}: the process ended during this clause (the provider called os._exit, raised "
                 "KeyboardInterrupt, or crashed); a provider must raise an exception instead",
             )
 
     def _clause_of_nodeid(self, nodeid: str) -> tuple[str, Clause] | None:
-        """(provider id, clause) of a clause's node id: ``path::test_name[provider id]``."""
+        """(provider id, clause) of a clause's node id: ``path::test_name[provider id]``, the id
+        maybe joined with other parameters' by ``-`` (``[provider id-1-3]`` under pytest-repeat)."""
         name, _, param = nodeid.rpartition("::")[2].partition("[")
-        provider = param.removesuffix("]")
+        joined = f"-{param.removesuffix(']')}-"
+        provider = max((spec.id for spec in self.specs if f"-{spec.id}-" in joined), key=len, default=None)
         known = next((c for c in self.catalogue if c.function.__name__ == name), None)
-        if known is None or all(spec.id != provider for spec in self.specs):
+        if known is None or provider is None:
             return None
         return provider, known
 
@@ -456,12 +473,14 @@ class ConformanceSession:
         found = clause_of(item)
         with running_clause(found[0] if found else None):
             try:
-                return (yield)
+                result = yield
             except Exception as exc:
                 blocked = None if isinstance(exc, _CANNOT_JUDGE) else blocked_reach(exc)
                 if blocked is None:
                     raise
                 raise ClauseCannotJudge(_BLOCKED_REACH.format(blocked=blocked)) from exc
+        _failed_before(item)
+        return result
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -511,6 +530,9 @@ class ConformanceSession:
             report.longrepr = message
         if status == "passed":
             message = "; ".join(notes_of(item))
+        earlier = item.stash.get(_WORST_SO_FAR, None)
+        if earlier is not None and message.startswith(_PASSED_WHEN_RUN_AGAIN):  # see _failed_before
+            status, cause = earlier["status"], earlier["exception"]
         if status in ("failed", "error") and level == "should" and not self.strict:
             report.outcome = "skipped"
             report.wasxfail = f"should-level clause {clause_id} {status} (reported, not gating): {message}"
@@ -522,14 +544,16 @@ class ConformanceSession:
             "message": redact(message, self.secrets),
             "exception": cause,
         }
-        worst = item.stash.get(_WORST_SO_FAR, None)
-        if worst is None or worse_status(result["status"], worst["status"]):
+        if earlier is None or worse_status(result["status"], earlier["status"]):
             item.stash[_WORST_SO_FAR] = result
         report.user_properties.append((_VERDICT_KEY, result))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         from .cassettes.rewrite import KEPT_PROPERTY
 
+        if report.failed and all(key != _VERDICT_KEY for key, _ in report.user_properties):
+            # A report written past the kit's report hook: pytest-forked's, for a child that ended.
+            self._process_ended(report.nodeid, re.sub(r"^\S+\.py:\d+: ", "", str(report.longrepr)))
         for key, value in cast("list[tuple[str, Any]]", report.user_properties):
             if key == _VERDICT_KEY:
                 self.judging = True
@@ -543,6 +567,7 @@ class ConformanceSession:
                         value["status"],
                         value["message"],
                         value.get("exception"),
+                        supersede=value["message"].startswith(_PASSED_WHEN_RUN_AGAIN),
                     )
             elif key == _EVIDENCE_KEY:
                 self.verdict.set_evidence(value["provider"], value["clause"], value["evidence"])
@@ -610,6 +635,8 @@ class ConformanceSession:
             atomic_write_text(Path(self.report_path), text)
         elif self.report_path and not _runs_no_clause(self.config) and session.exitstatus in _GATE_CAN_FAIL:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a verdict was asked for, and there is none
+        if self.judges() and self.config.getoption("no_summary", False):  # no summary hooks: the gate says why
+            self._announce(self.ordered_verdict().gate_line())
         self.exitstatus = int(session.exitstatus)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -668,6 +695,15 @@ class ConformanceSession:
         for kept in self.kept:
             terminalreporter.write_line(kept)
         terminalreporter.write_line(verdict.gate_line())
+
+
+def _failed_before(item: pytest.Item) -> None:
+    """A clause run again (``--reruns``, a flaky mark, ``--force-flaky``) after an attempt
+    failed fails, whatever this attempt found: raised here, in the call, so that the plugin
+    running it again, pytest's counts and the JUnit XML all see the failure."""
+    earlier = item.stash.get(_WORST_SO_FAR, None)
+    if earlier is not None and earlier["status"] in ("failed", "error"):
+        pytest.fail(_PASSED_WHEN_RUN_AGAIN + earlier["message"].removeprefix(_PASSED_WHEN_RUN_AGAIN), pytrace=False)
 
 
 def _unset(names: list[str]) -> None:
@@ -809,9 +845,30 @@ def _status_of(report: pytest.TestReport, call: pytest.CallInfo[Any], item: pyte
             return "not-run", f"skipped before the clause ran (a skip mark or a conftest hook): {reason}"
         return "skipped", reason
     message = _message_of(report, call)
+    stopped = _stopped_by_pytest_timeout(call)
+    if stopped:
+        return "error", stopped
     if report.when != "call" or (call.excinfo is not None and call.excinfo.errisinstance(_CANNOT_JUDGE)):
         return "error", message
     return "failed", message
+
+
+def _stopped_by_pytest_timeout(call: pytest.CallInfo[Any]) -> str | None:
+    """pytest-timeout's signal method fails the clause wherever it is, mostly while the kit
+    waits on the provider: the clause was not judged, as when the kit's own call timeout ends a call."""
+    excinfo = call.excinfo
+    found = (
+        re.fullmatch(_PYTEST_TIMEOUT, str(excinfo.value))
+        if excinfo and excinfo.errisinstance(pytest.fail.Exception)
+        else None
+    )
+    if found is None:
+        return None
+    return (
+        f"pytest-timeout stopped this clause after {found[1]} s (its --timeout, timeout ini key or timeout mark), so "
+        "it was not judged: the provider hung, or the clause needs longer. Raise that limit for the conformance run; "
+        "the kit's own --laios-call-timeout ends a hung provider call and names it"
+    )
 
 
 def _message_of(report: pytest.TestReport, call: pytest.CallInfo[Any]) -> str:

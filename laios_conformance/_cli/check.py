@@ -141,11 +141,31 @@ def refuse_show_only_options(extra: list[str]) -> None:
             )
 
 
+# pytest options that need its cache, which check turns off (-p no:cacheprovider): pytest calls them unknown.
+_CACHE_OPTIONS = (
+    *("--lf", "--last-failed", "--lfnf", "--last-failed-no-failures", "--ff", "--failed-first", "--nf", "--new-first"),
+    *("--sw", "--stepwise", "--sw-skip", "--stepwise-skip", "--sw-reset", "--stepwise-reset"),
+    *("--cache-show", "--cache-clear"),
+)
+
+
+def refuse_cache_options(extra: list[str]) -> None:
+    for argument in extra:
+        option = argument.partition("=")[0]
+        if option in _CACHE_OPTIONS:
+            raise UsageError(
+                f"{option} after -- needs pytest's cache, which check turns off: a gate judges every clause on every "
+                f"run, whatever the last run found; drop it (to run again only what failed while you fix it: pytest "
+                f"--laios-provider=TARGET {option} --laios-allow-partial)"
+            )
+
+
 def check_outputs(args: argparse.Namespace, extra: list[str]) -> None:
     """Every file ``check`` will write, and the cassette folder (written when recording, read
     when replaying), checked up front."""
     refuse_overridden_options(args, extra)
     refuse_show_only_options(extra)
+    refuse_cache_options(extra)
     check_report_files(args)
     try:
         if _records(extra):

@@ -195,6 +195,8 @@ USAGE_ERRORS = [
     ),
     (["check", OPENAI, "--junit", "a.xml", "--", "--junitxml", "b.xml"], "give --junit PATH to check instead"),
     (["check", OPENAI, "--", "--co"], "--co after -- shows the clauses without running them, so check would get no"),
+    (["check", OPENAI, "--", "--lf"], "--lf after -- needs pytest's cache, which check turns off: a gate judges"),
+    (["check", OPENAI, "--", "--stepwise"], "--stepwise after -- needs pytest's cache, which check turns off"),
     (["check", OPENAI, "--", "tests/"], "error: tests/ after --: check runs the contract only"),
     (  # option values are not paths: only the path is named
         ["check", OPENAI, "--", "-k", "returns", "-p", "no:randomly", "tests/x.py"],

@@ -7,6 +7,7 @@ names the clause(s) it must fail.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -37,6 +38,18 @@ class EmptyModelName(GoodOpenAIStyle):
 
     def parse(self, response: httpx.Response) -> LLMResponse:
         return super().parse(response).model_copy(update={"model": ""})
+
+
+class FailsEveryOtherCall(GoodOpenAIStyle):
+    """Fails returns-response, flakily: every other response it parses (the first one, the
+    third...) has an empty ``model``, so the clause passes when run again (``--reruns``).
+    The count is the class's: reset ``calls`` before a run."""
+
+    calls = itertools.count()
+
+    def parse(self, response: httpx.Response) -> LLMResponse:
+        parsed = super().parse(response)
+        return parsed.model_copy(update={"model": ""}) if next(FailsEveryOtherCall.calls) % 2 == 0 else parsed
 
 
 class DropsSystemPrompt(GoodOpenAIStyle):

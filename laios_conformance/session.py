@@ -621,6 +621,7 @@ class ConformanceSession:
             session.config.workeroutput[_DESELECTED_KEY] = list(self.deselected.values())  # type: ignore[attr-defined]
             self.exitstatus = int(session.exitstatus)
             return
+        self._name_why_the_run_stopped(session)
         if self.recorded:
             from .cassettes import lint_paths
 
@@ -638,6 +639,17 @@ class ConformanceSession:
         if self.judges() and self.config.getoption("no_summary", False):  # no summary hooks: the gate says why
             self._announce(self.ordered_verdict().gate_line())
         self.exitstatus = int(session.exitstatus)
+
+    def _name_why_the_run_stopped(self, session: pytest.Session) -> None:
+        """The reason pytest stopped early, where it gives one (``-x``/``--maxfail``,
+        ``--sw``, pytest-timeout's ``--session-timeout``), for the clauses it left out."""
+        why = session.shouldfail or session.shouldstop
+        if not isinstance(why, str) or not why:
+            return
+        for clauses in self.verdict.providers.values():
+            for result in clauses.values():
+                if result.status == "not-run" and result.message == STOPPED:
+                    result.message = f"the run stopped before it (pytest: {why})"
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         from . import wire

@@ -81,7 +81,7 @@ def test_stopping_early_lists_what_never_ran(run_kit) -> None:
     """``-x`` ends the session at the first failure; the clauses after it are still listed."""
     run = run_kit(D + "EmptyModelName", "-x")
     assert run.statuses() == {"returns-response": "failed"}
-    assert_incomplete_gate(run, set(ALL) - {"returns-response"}, "the run stopped before it")
+    assert_incomplete_gate(run, set(ALL) - {"returns-response"}, "the run stopped before it (pytest: stopping after 1")
     assert "failing: returns-response" in gate_line(run)
 
 

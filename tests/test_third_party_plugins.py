@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.conftest import KitRun
+from tests.conftest import GOOD, KitRun
 
 FLAKY = "tests.providers.defective:FailsEveryOtherCall"
 
@@ -114,3 +114,12 @@ def test_last_failed_names_itself_as_why_clauses_did_not_run(pytester: pytest.Py
     assert clauses["returns-response"]["status"] == "failed"
     assert clauses["timeout-set"]["status"] == "not-run"
     assert clauses["timeout-set"]["message"] == "deselected by -k, -m, --deselect, or --lf (it passed in the last run)"
+
+
+def test_a_session_timeout_is_named_as_why_the_clauses_after_it_did_not_run(run_kit) -> None:
+    """pytest-timeout's ``--session-timeout`` stops the run between two tests, as ``-x`` does;
+    the clauses left out say so, in pytest's own words."""
+    pytest.importorskip("pytest_timeout")
+    run = run_kit(GOOD, "-k", "returns_response or system_prompt", "--session-timeout=0.001")
+    assert run.statuses() == {"returns-response": "passed"}
+    assert run.not_run()["system-prompt"] == "the run stopped before it (pytest: session-timeout: 0.001 sec exceeded)"

@@ -29,6 +29,7 @@ import pytest
 
 __all__ = [
     "LEVELS",
+    "NOT_JUDGED",
     "Clause",
     "ClauseCannotJudge",
     "ClauseRegistrationError",
@@ -44,6 +45,9 @@ __all__ = [
 ]
 
 LEVELS = ("must", "should")
+# How a clause's skip says the kit could not judge it (as opposed to "not applicable: ..."):
+# the gate names such clauses (report.Verdict.not_judged reads this prefix).
+NOT_JUDGED = "not judged: "
 MARKER = "laios_clause"
 _ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _SECTION = re.compile(r"^\*\*(?P<name>[^*]+)\*\*:?\s*", re.MULTILINE)

@@ -84,6 +84,7 @@ class Gate:
     lint: list[str] = field(default_factory=list)  # cassette lint findings of the recording
     unjudged: list[str] = field(default_factory=list)  # providers not one clause was judged for
     providers: list[str] = field(default_factory=list)  # every provider of the verdict
+    not_judged: list[tuple[str, str]] = field(default_factory=list)  # skipped, the kit unable to judge them
 
     @property
     def passed(self) -> bool:
@@ -93,7 +94,7 @@ class Gate:
         """The failing clauses, then the clauses that did not run and what to do about them.
 
         ``short`` names providers by class, unless two of them share a class name."""
-        named = {p for p, _ in self.failing + self.not_run} | set(self.unjudged) | set(self.providers)
+        named = {p for p, _ in self.failing + self.not_run + self.not_judged} | set(self.unjudged) | set(self.providers)
         short = short and len({_short(p, True) for p in named}) == len(named)
         parts = []
         if self.unjudged:
@@ -117,6 +118,13 @@ class Gate:
             why = "; ".join(self.why_not_run)
             parts.append(
                 f"not run: {len(ids)} gating clause(s) for {', '.join(providers)} ({why}): {', '.join(ids)}; {advice}"
+            )
+        if self.not_judged:
+            ids = list(dict.fromkeys(cid for _, cid in self.not_judged))
+            providers = list(dict.fromkeys(_short(p, short) for p, _ in self.not_judged))
+            parts.append(
+                f"not judged: {len(ids)} gating clause(s) for {', '.join(providers)}, skipped because the kit "
+                f"could not judge them (each message says why): {', '.join(ids)}"
             )
         return "; ".join(parts)
 
@@ -206,6 +214,19 @@ class Verdict:
             if result.status in _FAILING and (result.level == "must" or strict)
         ]
 
+    def not_judged(self) -> list[tuple[str, str]]:
+        """(provider, clause) pairs at a gating level that the kit could not judge: skipped with
+        a message that starts ``not judged`` (``clauses.NOT_JUDGED``), not as not applicable."""
+        strict = self.strict
+        return [
+            (provider, cid)
+            for provider, clauses in self.providers.items()
+            for cid, result in clauses.items()
+            if result.status == "skipped"
+            and result.message.startswith("not judged")
+            and (result.level == "must" or strict)
+        ]
+
     def not_run(self) -> list[tuple[str, str]]:
         """(provider, clause) pairs at a gating level that never ran."""
         return [
@@ -231,7 +252,17 @@ class Verdict:
         else:
             result = "passed"
         why = list(dict.fromkeys(self.providers[p][cid].message for p, cid in not_run))
-        return Gate(result, failing, not_run, self.allow_partial, why, list(self.lint), unjudged, list(self.providers))
+        return Gate(
+            result,
+            failing,
+            not_run,
+            self.allow_partial,
+            why,
+            list(self.lint),
+            unjudged,
+            list(self.providers),
+            self.not_judged(),
+        )
 
     def root_causes(self) -> list[RootCause]:
         """Exceptions raised at one place in a provider behind 3 or more failing clauses."""
@@ -410,7 +441,7 @@ def _markdown_gate(data: dict[str, Any], verdict: Verdict) -> str:
         return f"❌ **gate failed**: {counts}; {reason}"
     if gate.result == "partial":
         return f"⚠️ **gate passed, partial verdict**: {counts}; {reason}"
-    return f"✅ **gate passed**: {counts}"
+    return f"✅ **gate passed**: {counts}" + (f"; {reason}" if reason else "")
 
 
 def _markdown_table(verdict: Verdict) -> list[str]:

@@ -385,7 +385,7 @@ def test_error_message_is_not_judged_when_the_decoder_cannot_write_one(run_kit, 
     assert "no decoder writes its error messages" in run.message("error-carries-message")
     # the proxy's page and the protocol's other error shapes need no error_body(message=)
     assert "4 passed" in run.message("error-carries-message")
-    assert "2 case(s) not judged" in run.message("stream-error-carries-message")
+    assert run.message("stream-error-carries-message").startswith("not judged: 2 case(s) (")
     assert "the wire decoder 'no-message' cannot write an in-stream error message" in run.message(
         "stream-error-carries-message"
     )
@@ -419,7 +419,9 @@ def test_stream_cases_a_decoder_cannot_write_are_not_judged_never_passed(run_kit
     run = run_kit(GOOD, "-k", "stream_raises")
     assert run.statuses() == {"stream-raises": "skipped"}
     message = run.message("stream-raises")
-    assert message.startswith("3 case(s) not judged") and message.endswith("; 4 passed")
+    assert message.startswith("not judged: 3 case(s) (") and message.endswith("; 4 passed")
+    gate = next(line for line in run.result.outlines if line.startswith("gate: "))
+    assert "; not judged: 1 gating clause(s) for GoodOpenAIStyle, skipped because" in gate, gate
     assert (
         "a complete 200 stream with no text: the wire decoder 'writes-nothing' cannot rewrite the answer text"
         in message

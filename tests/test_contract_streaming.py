@@ -225,9 +225,15 @@ def test_unknown_wire_format_is_skipped_never_passed(run_kit, pytester, monkeypa
     from laios_conformance import wire
 
     monkeypatch.setattr(wire._registry, "_BUILT_IN", ())
-    run = run_kit(GOOD, "-k", "stream_join or content_fidelity or stream_rechunk")
+    run = run_kit(GOOD, "-k", "stream_join or content_fidelity or stream_rechunk", "--laios-allow-partial")
     assert set(run.statuses().values()) == {"skipped"}
-    assert run.message("stream-join").startswith("unknown wire format")
+    assert run.message("stream-join").startswith("not judged: unknown wire format")
+    gate = next(line for line in run.result.outlines if line.startswith("gate: "))
+    assert gate.endswith(
+        "; not judged: 3 gating clause(s) for GoodOpenAIStyle, skipped because the kit could not judge them "
+        "(each message says why): stream-join, stream-rechunk, content-fidelity)"
+    ), gate
+    assert "not judged: 3 gating clause(s)" in run.report["gate_reason"]
 
 
 def test_streams_without_text_must_raise_each_case_on_its_own(run_kit) -> None:

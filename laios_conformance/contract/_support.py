@@ -23,7 +23,7 @@ import pytest
 
 from .._watchdog import CallTimedOut
 from ..base import LLMMessage
-from ..clauses import ClauseCannotJudge, ClauseRegistrationError, how_to_fix, running
+from ..clauses import NOT_JUDGED, ClauseCannotJudge, ClauseRegistrationError, how_to_fix, running
 from ..seam import WATCHED, Fault, Reply, Seen, Traffic, interpose, provider_modules, stack_hint, virtual_sleep
 
 if TYPE_CHECKING:
@@ -452,7 +452,7 @@ class Cases:
             pytest.fail("\n".join(lines), pytrace=False)
         if self.unjudged:
             cases = "; ".join(f"{case}: {why}" for case, why in self.unjudged.items())
-            pytest.skip(f"{len(self.unjudged)} case(s) not judged ({cases}); {len(self.passed)} passed")
+            pytest.skip(f"{NOT_JUDGED}{len(self.unjudged)} case(s) ({cases}); {len(self.passed)} passed")
 
 
 def describe_outcome(value: Any) -> str:
@@ -555,7 +555,7 @@ def record_exchange(provider: Any, call: Callable[[Any], Any], *, need_wire: boo
     if fmt is None:
         if need_wire:
             pytest.skip(
-                f"unknown wire format: no decoder recognises the response from {seen.url}; register one "
+                f"{NOT_JUDGED}unknown wire format: no decoder recognises the response from {seen.url}; register one "
                 "with laios_conformance.wire.register() (see docs/wire-formats.md)"
             )
         return Recorded(seen, reply, None, False)

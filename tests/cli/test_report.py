@@ -169,3 +169,16 @@ def test_the_gate_line_names_providers_by_class_unless_two_share_a_class_name() 
     assert (
         verdict_from_dict(verdict(("b.m:Client", MUST_FAILS))).gate().reason() == "failing: returns-response [Client]"
     )
+
+
+def test_markdown_names_the_clauses_the_kit_could_not_judge() -> None:
+    not_judged = {
+        **GOOD,
+        "stream-join": ("skipped", "must", "not judged: unknown wire format: no decoder recognises the response"),
+        "key-reaches-request": ("skipped", "must", "not applicable: the provider takes no api_key"),
+        "retry-bounded": ("skipped", "should", "not judged: the kit cannot say"),  # not gating without --strict
+    }
+    text = verdict_markdown(verdict(("a:A", not_judged)))
+    assert "✅ **gate passed**: 1/3 must clauses passed; not judged: 1 gating clause(s) for a:A, skipped " in text
+    assert text.split("\n\n")[1].endswith("(each message says why): stream-join")
+    assert verdict_from_dict(verdict(("a:A", GOOD))).gate_line() == "gate: passed"

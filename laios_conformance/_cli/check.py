@@ -130,17 +130,6 @@ def refuse_overridden_options(args: argparse.Namespace, extra: list[str]) -> Non
 
 # pytest options that show the clauses instead of running them: no verdict comes of them.
 _SHOW_ONLY = ("--co", "--collect-only", "--collectonly", "--fixtures", "--fixtures-per-test", "--setup-plan")
-
-
-def refuse_show_only_options(extra: list[str]) -> None:
-    for argument in extra:
-        if argument in _SHOW_ONLY:
-            raise UsageError(
-                f"{argument} after -- shows the clauses without running them, so check would get no verdict: "
-                f"run pytest --laios-provider=TARGET {argument} to see them, or 'laios-conformance clauses'"
-            )
-
-
 # pytest options that need its cache, which check turns off (-p no:cacheprovider): pytest calls them unknown.
 _CACHE_OPTIONS = (
     *("--lf", "--last-failed", "--lfnf", "--last-failed-no-failures", "--ff", "--failed-first", "--nf", "--new-first"),
@@ -149,9 +138,15 @@ _CACHE_OPTIONS = (
 )
 
 
-def refuse_cache_options(extra: list[str]) -> None:
+def refuse_options_without_a_verdict(extra: list[str]) -> None:
+    """pytest options after ``--`` that check cannot honour: one line saying what to run instead."""
     for argument in extra:
         option = argument.partition("=")[0]
+        if option in _SHOW_ONLY:
+            raise UsageError(
+                f"{option} after -- shows the clauses without running them, so check would get no verdict: "
+                f"run pytest --laios-provider=TARGET {option} to see them, or 'laios-conformance clauses'"
+            )
         if option in _CACHE_OPTIONS:
             raise UsageError(
                 f"{option} after -- needs pytest's cache, which check turns off: a gate judges every clause on every "
@@ -164,8 +159,7 @@ def check_outputs(args: argparse.Namespace, extra: list[str]) -> None:
     """Every file ``check`` will write, and the cassette folder (written when recording, read
     when replaying), checked up front."""
     refuse_overridden_options(args, extra)
-    refuse_show_only_options(extra)
-    refuse_cache_options(extra)
+    refuse_options_without_a_verdict(extra)
     check_report_files(args)
     try:
         if _records(extra):

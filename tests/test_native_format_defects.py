@@ -25,6 +25,9 @@ CAREFUL = (
     "tests.providers.careful_ollama:PullsMissingModel",
     "tests.providers.careful_anthropic:EndsAtStopReason",
 )
+# A careful provider that never streams: the clauses on streams are not applicable to it.
+WHOLE_ANSWER = "tests.providers.careful_anthropic:StreamsWholeAnswer"
+NOT_STREAMING = {"stream-end-marker"}
 
 # defective provider -> the clauses it must fail; every other clause of SELECTION passes
 DEFECTS = {
@@ -46,7 +49,7 @@ DEFECTS = {
 }
 JUDGED = ("stream_raises", "retry_bounded", "no_retry_on_client_error", "content_fidelity", "message_fidelity")
 SELECTION = " or ".join((*JUDGED, "params_reach_request", "stream_closes", "stream_end_marker", "stream_join"))
-TARGETS = (*REFERENCES, *CAREFUL, *sorted(DEFECTS))
+TARGETS = (*REFERENCES, *CAREFUL, WHOLE_ANSWER, *sorted(DEFECTS))
 
 
 def family_cassettes(target: str) -> Path:
@@ -68,6 +71,11 @@ STREAM_BODY_EDITS = {
 def cassettes_for(root: Path, target: str) -> None:
     class_name = target.rsplit(":", 1)[1]
     source = family_cassettes(target)
+    if target == WHOLE_ANSWER:  # its every call is generate()'s hello, as recorded for returns-response
+        (root / class_name).mkdir()
+        for cassette in source.glob("*.yaml"):
+            (root / class_name / cassette.name).write_bytes((source / "returns-response.yaml").read_bytes())
+        return
     edits = STREAM_BODY_EDITS.get(class_name)
     if edits is None:
         (root / class_name).symlink_to(source, target_is_directory=True)
@@ -102,6 +110,17 @@ def judged_natively(run_kit, _shared_runs: dict[tuple[str, ...], KitRun], tmp_pa
 def test_reference_passes_the_selection(judged_natively: KitRun, target: str) -> None:
     statuses = judged_natively.statuses(TARGETS.index(target))
     assert statuses and set(statuses.values()) == {"passed"}, statuses
+
+
+@pytest.mark.xdist_group("native-format-defects")
+def test_a_provider_that_never_streams_is_judged_on_its_one_chunk(judged_natively: KitRun) -> None:
+    """LAIOS's default generate_stream() sends generate()'s request: stream-join judges its
+    one chunk against the whole answer (the Anthropic case with an event type added later,
+    which only a stream can carry, crashed on the JSON body)."""
+    statuses = judged_natively.statuses(TARGETS.index(WHOLE_ANSWER))
+    assert {c for c, s in statuses.items() if s != "passed"} == NOT_STREAMING, statuses
+    assert {statuses[c] for c in NOT_STREAMING} == {"skipped"}
+    assert statuses["stream-join"] == "passed"
 
 
 @pytest.mark.xdist_group("native-format-defects")

@@ -118,7 +118,9 @@ def test_stream_join(provider: Any, cassette: Any) -> None:
     replies = {"the recorded stream": recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts())}
     if is_event_stream(recorded):
         replies[COMMENTS_CASE] = with_keepalive_comments(recorded)
-    for case, body in recorded.wire.with_unknown_events(recorded.reply.body):
+    # A provider whose generate_stream() does not stream (LAIOS's default) was answered with
+    # a whole body, where no event can be added.
+    for case, body in recorded.wire.with_unknown_events(recorded.reply.body) if recorded.stream else []:
         replies[case] = recorded.with_body(body, cuts=recorded.event_cuts(body))
     cases = Cases()
     for case, reply in replies.items():

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from laios_conformance import LLMClient
 from reference_providers._errors import ProviderError, StreamError
 from reference_providers._wire import SSEEvent, guard_sse, iter_sse
 from reference_providers.anthropic import AnthropicClient, stream_text
@@ -76,3 +77,14 @@ class EndsAtStopReason(FiltersStreamEvents):
             if (data.get("delta") or {}).get("stop_reason"):
                 yield SSEEvent("message_stop", '{"type": "message_stop"}')
                 return
+
+
+class StreamsWholeAnswer(AnthropicClient):
+    """Keeps LAIOS's default ``generate_stream()``: ``generate()``'s whole answer as one
+    chunk, from a request that does not stream (the guide's default, before an author
+    writes true streaming)."""
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        yield from LLMClient.generate_stream(self, messages, temperature, max_tokens, **kwargs)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from laios_conformance.wire.anthropic import UNKNOWN_EVENT_CASE
+from laios_conformance.wire.anthropic import UNKNOWN_EVENT_AFTER_CONTENT_CASE, UNKNOWN_EVENT_CASE
 from tests.conftest import KitRun, gate_of
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,6 +46,7 @@ DEFECTS = {
     ANTHROPIC + "DrainsStreamOnStop": {"stream-closes"},
     ANTHROPIC + "TrustsEndOfStream": {"stream-raises", "stream-end-marker"},
     ANTHROPIC + "RejectsUnknownEvents": {"stream-join"},
+    ANTHROPIC + "RejectsUnknownEventsAfterContent": {"stream-join"},
 }
 JUDGED = ("stream_raises", "retry_bounded", "no_retry_on_client_error", "content_fidelity", "message_fidelity")
 SELECTION = " or ".join((*JUDGED, "params_reach_request", "stream_closes", "stream_end_marker", "stream_join"))
@@ -243,5 +244,14 @@ def test_a_request_elsewhere_is_no_attempt(judged_natively: KitRun) -> None:
 def test_an_event_type_added_later_must_be_skipped(judged_natively: KitRun) -> None:
     """Anthropic may add event types; a provider raising on one fails only that case."""
     message = judged_natively.message("stream-join", TARGETS.index(ANTHROPIC + "RejectsUnknownEvents"))
-    assert "1 case(s) failed" in message, message
+    assert "2 case(s) failed" in message, message
     assert f"- {UNKNOWN_EVENT_CASE}: " in message and "unexpected stream event 'laios_future_event'" in message
+
+
+@pytest.mark.xdist_group("native-format-defects")
+def test_an_event_type_added_later_is_also_served_after_the_content(judged_natively: KitRun) -> None:
+    """A reader strict only once the content has begun met the added event only right after
+    ``message_start``, where it was still skipping the preamble, and passed."""
+    message = judged_natively.message("stream-join", TARGETS.index(ANTHROPIC + "RejectsUnknownEventsAfterContent"))
+    assert "1 case(s) failed" in message, message
+    assert f"- {UNKNOWN_EVENT_AFTER_CONTENT_CASE}: raised StreamError: " in message, message

@@ -104,8 +104,9 @@ def test_stream_join(provider: Any, cassette: Any) -> None:
     keep-alives OpenRouter sends before its first chunk (recorded in
     ``tests/data/wire_samples``), which the SSE specification says to ignore. For an
     Anthropic stream, the same again with an event of a type the API does not send today
-    right after ``message_start``: Anthropic's streaming documentation says new event types
-    may be added and that clients should handle unknown ones gracefully.
+    right after ``message_start``, and again with one after the content, right before
+    ``message_delta``: Anthropic's streaming documentation says new event types may be
+    added and that clients should handle unknown ones gracefully.
 
     **Not judged when**: no decoder knows the provider's wire format (skipped: unknown wire
     format).

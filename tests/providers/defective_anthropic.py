@@ -351,3 +351,17 @@ class RejectsUnknownEvents(FiltersStreamEvents):
             if event.event not in _KNOWN_EVENTS:
                 raise StreamError(f"unexpected stream event {event.event!r}", provider=self.provider_name)
             yield event
+
+
+class RejectsUnknownEventsAfterContent(FiltersStreamEvents):
+    """Fails stream-join: skips whatever comes before the first content block (the
+    preamble), then raises on an event type it does not know; Anthropic may add one
+    anywhere in the stream."""
+
+    def events(self, events: Iterable[Any]) -> Iterator[Any]:
+        started = False
+        for event in events:
+            started = started or event.event == "content_block_start"
+            if started and event.event not in _KNOWN_EVENTS:
+                raise StreamError(f"unexpected stream event {event.event!r}", provider=self.provider_name)
+            yield event

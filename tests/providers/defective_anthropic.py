@@ -65,6 +65,20 @@ class StreamMaxTokensOnlyWhenGiven(AnthropicClient):
             )
 
 
+class SendsNullMaxTokens(AnthropicClient):
+    """Fails params-reach-request: ``max_tokens: int | None = None`` passed through to the
+    body, so a caller who gives none sends ``"max_tokens": null``, which Anthropic answers
+    with 400 (an integer is required), from ``generate`` and ``generate_stream`` alike."""
+
+    def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int | None = None, **kwargs: Any) -> Any:
+        return super().generate(messages, temperature, max_tokens, **kwargs)  # type: ignore[arg-type]
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int | None = None, **kwargs: Any
+    ) -> Iterator[str]:
+        return super().generate_stream(messages, temperature, max_tokens, **kwargs)  # type: ignore[arg-type]
+
+
 class SystemMessagesPassedThrough(AnthropicClient):
     """Fails message-fidelity: ``generate_with_system`` sends the top-level ``system``
     field, but ``generate`` copies the caller's messages as they are, a ``system`` turn

@@ -24,6 +24,7 @@ CAREFUL = (
     "tests.providers.careful_anthropic:StreamFallsBackToGenerate",
     "tests.providers.careful_ollama:PullsMissingModel",
     "tests.providers.careful_anthropic:EndsAtStopReason",
+    "tests.providers.careful_anthropic:DecodesAsLabelled",
 )
 # A careful provider that never streams: the clauses on streams are not applicable to it.
 WHOLE_ANSWER = "tests.providers.careful_anthropic:StreamsWholeAnswer"

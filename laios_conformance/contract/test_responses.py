@@ -219,8 +219,8 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     body as 0 (not dropped or replaced by a default as a falsy value). And ``generate()``
     called without ``max_tokens`` must still send one, a number (not ``null``), where the
     protocol requires it (Anthropic Messages: the API answers 400 to a body without
-    ``max_tokens``, so a
-    provider that sends it only when the caller gives one fails every call that does not).
+    ``max_tokens``, so a provider that sends it only when the caller gives one fails every
+    call that does not).
 
     The request of a consumed ``generate_stream()`` is judged the same way, the
     ``temperature=0.0`` and missing ``max_tokens`` cases included (unless the provider

@@ -35,6 +35,19 @@ def test_max_tokens_left_out_fails_where_the_api_requires_it(run_kit, pytester, 
         assert "temperature" not in message  # the values the caller gave did reach the body
 
 
+def test_a_null_max_tokens_is_no_max_tokens(run_kit, pytester) -> None:
+    """``"max_tokens": null`` (a ``None`` default sent as it is) is answered 400 as an absent
+    one is; it was taken for a value sent."""
+    target = "tests.providers.defective_anthropic:SendsNullMaxTokens"
+    cassettes = anthropic_cassettes_for(pytester.path / "cassettes", target.rsplit(":", 1)[1])
+    run = run_kit(target, "-k", SELECTION, f"--laios-cassette-dir={cassettes}", cassettes=False)
+    assert run.statuses() == {"params-reach-request": "failed"}, run.report
+    message = run.message("params-reach-request").split("How to fix")[0]
+    assert "2 case(s) failed" in message, message
+    for call in ("generate()", "generate_stream()"):
+        assert f"{call} without max_tokens: the request carries null at max_tokens (top level); " in message
+
+
 def test_a_protocol_without_required_params_passes_without_max_tokens(run_kit) -> None:
     """OpenAI's API has a default for max_tokens: leaving it out is interface-defaults' concern."""
     run = run_kit("tests.providers.defective:NoDefaults", "-k", SELECTION)

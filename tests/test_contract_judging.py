@@ -80,6 +80,7 @@ DEFECTS = {
     "KeepsCarriageReturn": (STREAMS, {"stream-rechunk"}),
     "LeaksKeyInErrors": (KEYS, {"no-secret-leak"}),
     "LeaksKeyOnBadBody": (KEYS, {"no-secret-leak"}),
+    "LeaksKeyOnStreamError": (KEYS, {"no-secret-leak"}),
     "LeaksKeyBehindKwargs": (KEYS, {"no-secret-leak"}),  # its api_key is a base class's argument
     "WarnsWithKey": (KEYS, {"no-secret-leak"}),
     "WritesKeyToStderr": (KEYS, {"no-secret-leak"}),
@@ -110,6 +111,21 @@ def test_defective_provider_fails_exactly_its_clauses(judged_together, name: str
     assert {statuses[c] for c in expected} == {"failed"}
     assert gate_of(run, index) == "failed"
     assert run.result.ret == 1
+
+
+@pytest.mark.xdist_group("judging-defects")
+def test_a_key_in_the_errors_of_the_stream_path_is_found(judged_together) -> None:
+    """Only generate()'s errors were hunted: a stream path checking the status itself, with
+    its own error text, passed however much of the request that text repeated."""
+    together = judged_with(KEYS)
+    run = judged_together(together, "-k", KEYS, "--laios-strict")
+    message = run.message("no-secret-leak", together.index(D + "LeaksKeyOnStreamError")).split("How to fix")[0]
+    assert "3 case(s) failed" not in message and "2 case(s) failed" in message, message
+    for status in ("HTTP 401", "HTTP 500"):
+        assert (
+            f"- generate_stream() exception on {status} (ProviderError or its chain): contains the API key" in message
+        )
+    assert "- exception on" not in message, message  # generate()'s own errors are clean
 
 
 @pytest.mark.xdist_group("judging-defects")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from laios_conformance.wire.anthropic import UNKNOWN_EVENT_CASE
+from laios_conformance.wire.anthropic import UNKNOWN_EVENT_AFTER_CONTENT_CASE, UNKNOWN_EVENT_CASE
 from tests.conftest import KitRun, gate_of
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,7 +24,11 @@ CAREFUL = (
     "tests.providers.careful_anthropic:StreamFallsBackToGenerate",
     "tests.providers.careful_ollama:PullsMissingModel",
     "tests.providers.careful_anthropic:EndsAtStopReason",
+    "tests.providers.careful_anthropic:DecodesAsLabelled",
 )
+# A careful provider that never streams: the clauses on streams are not applicable to it.
+WHOLE_ANSWER = "tests.providers.careful_anthropic:StreamsWholeAnswer"
+NOT_STREAMING = {"stream-end-marker"}
 
 # defective provider -> the clauses it must fail; every other clause of SELECTION passes
 DEFECTS = {
@@ -43,10 +47,11 @@ DEFECTS = {
     ANTHROPIC + "DrainsStreamOnStop": {"stream-closes"},
     ANTHROPIC + "TrustsEndOfStream": {"stream-raises", "stream-end-marker"},
     ANTHROPIC + "RejectsUnknownEvents": {"stream-join"},
+    ANTHROPIC + "RejectsUnknownEventsAfterContent": {"stream-join"},
 }
 JUDGED = ("stream_raises", "retry_bounded", "no_retry_on_client_error", "content_fidelity", "message_fidelity")
 SELECTION = " or ".join((*JUDGED, "params_reach_request", "stream_closes", "stream_end_marker", "stream_join"))
-TARGETS = (*REFERENCES, *CAREFUL, *sorted(DEFECTS))
+TARGETS = (*REFERENCES, *CAREFUL, WHOLE_ANSWER, *sorted(DEFECTS))
 
 
 def family_cassettes(target: str) -> Path:
@@ -68,6 +73,11 @@ STREAM_BODY_EDITS = {
 def cassettes_for(root: Path, target: str) -> None:
     class_name = target.rsplit(":", 1)[1]
     source = family_cassettes(target)
+    if target == WHOLE_ANSWER:  # its every call is generate()'s hello, as recorded for returns-response
+        (root / class_name).mkdir()
+        for cassette in source.glob("*.yaml"):
+            (root / class_name / cassette.name).write_bytes((source / "returns-response.yaml").read_bytes())
+        return
     edits = STREAM_BODY_EDITS.get(class_name)
     if edits is None:
         (root / class_name).symlink_to(source, target_is_directory=True)
@@ -102,6 +112,17 @@ def judged_natively(run_kit, _shared_runs: dict[tuple[str, ...], KitRun], tmp_pa
 def test_reference_passes_the_selection(judged_natively: KitRun, target: str) -> None:
     statuses = judged_natively.statuses(TARGETS.index(target))
     assert statuses and set(statuses.values()) == {"passed"}, statuses
+
+
+@pytest.mark.xdist_group("native-format-defects")
+def test_a_provider_that_never_streams_is_judged_on_its_one_chunk(judged_natively: KitRun) -> None:
+    """LAIOS's default generate_stream() sends generate()'s request: stream-join judges its
+    one chunk against the whole answer (the Anthropic case with an event type added later,
+    which only a stream can carry, crashed on the JSON body)."""
+    statuses = judged_natively.statuses(TARGETS.index(WHOLE_ANSWER))
+    assert {c for c, s in statuses.items() if s != "passed"} == NOT_STREAMING, statuses
+    assert {statuses[c] for c in NOT_STREAMING} == {"skipped"}
+    assert statuses["stream-join"] == "passed"
 
 
 @pytest.mark.xdist_group("native-format-defects")
@@ -224,5 +245,14 @@ def test_a_request_elsewhere_is_no_attempt(judged_natively: KitRun) -> None:
 def test_an_event_type_added_later_must_be_skipped(judged_natively: KitRun) -> None:
     """Anthropic may add event types; a provider raising on one fails only that case."""
     message = judged_natively.message("stream-join", TARGETS.index(ANTHROPIC + "RejectsUnknownEvents"))
-    assert "1 case(s) failed" in message, message
+    assert "2 case(s) failed" in message, message
     assert f"- {UNKNOWN_EVENT_CASE}: " in message and "unexpected stream event 'laios_future_event'" in message
+
+
+@pytest.mark.xdist_group("native-format-defects")
+def test_an_event_type_added_later_is_also_served_after_the_content(judged_natively: KitRun) -> None:
+    """A reader strict only once the content has begun met the added event only right after
+    ``message_start``, where it was still skipping the preamble, and passed."""
+    message = judged_natively.message("stream-join", TARGETS.index(ANTHROPIC + "RejectsUnknownEventsAfterContent"))
+    assert "1 case(s) failed" in message, message
+    assert f"- {UNKNOWN_EVENT_AFTER_CONTENT_CASE}: raised StreamError: " in message, message

@@ -217,9 +217,10 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
 
     Then ``temperature=0.0``, which callers pass for repeatable answers, must reach the
     body as 0 (not dropped or replaced by a default as a falsy value). And ``generate()``
-    called without ``max_tokens`` must still send one where the protocol requires it
-    (Anthropic Messages: the API answers 400 to a body without ``max_tokens``, so a
-    provider that sends it only when the caller gives one fails every call that does not).
+    called without ``max_tokens`` must still send one, a number (not ``null``), where the
+    protocol requires it (Anthropic Messages: the API answers 400 to a body without
+    ``max_tokens``, so a provider that sends it only when the caller gives one fails every
+    call that does not).
 
     The request of a consumed ``generate_stream()`` is judged the same way, the
     ``temperature=0.0`` and missing ``max_tokens`` cases included (unless the provider
@@ -308,12 +309,19 @@ def _judge_required_params(provider: Any, cases: Cases, streams: bool) -> None:
                 continue
             sent = sent_params(body, wire_format)
             for param in wire_format.required_params:
-                if not sent[param].values:
-                    cases.fail(
-                        f"{name} without {param}",
-                        f"the request carries {sent[param].missing()}; that API requires it, and answers "
-                        f"400 to every call that leaves {param} out",
-                    )
+                if any(value is not None for value in sent[param].values):
+                    continue
+                # A None default passed through arrives as null, which the API rejects as it does no value.
+                carried = _null_at(sent[param]) if sent[param].values else sent[param].missing()
+                cases.fail(
+                    f"{name} without {param}",
+                    f"the request carries {carried}; that API requires it, and answers 400 to every call "
+                    f"that leaves {param} out" + (" or sends it null" if sent[param].values else ""),
+                )
+
+
+def _null_at(sent: Sent) -> str:
+    return "null at " + " and ".join(describe(place) for place, _ in sent.read)
 
 
 def _request_of(call: Callable[[], Any], during: str = "generate()") -> Seen:

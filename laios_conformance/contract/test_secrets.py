@@ -144,9 +144,10 @@ def test_no_secret_leak(
     of the provider and of its response; in the whole chain of every exception raised on
     HTTP 401, 500, a connection error and a 200 whose body is cut in half
     (``str``, ``repr``, ``args``, attributes, ``__cause__`` and ``__context__``,
-    tracebacks);
-    in every log record of every logger at every level, DEBUG included; in every warning;
-    in anything written to stdout or stderr, also straight to file descriptors 1 and 2,
+    tracebacks); in the same for ``generate_stream()`` answered with HTTP 401, 500 and a
+    connection error; in every log record of every logger at every level, DEBUG included;
+    in every warning; in anything written to stdout or stderr, also straight to file
+    descriptors 1 and 2,
     during a successful call, a consumed stream and the failing calls; in the provider's
     cassettes. A leak is reported by where it was found, never by repeating the key.
 
@@ -205,12 +206,16 @@ def test_no_secret_leak(
         require_traffic(traffic, "generate()")
         check("repr(response)", repr(response))
         check("str(response)", str(response))
-        for label, reply in failures.items():
-            with observed(answer_with(reply), virtual_time=True, during=f"generate() answered with {label}"):
+        calls = [("generate()", call_generate, label) for label in failures]
+        # A stream path of its own checks the status and raises its own errors.
+        calls += [("generate_stream()", call_stream, label) for label in STREAM_FAILURES]
+        for call, run, label in calls:
+            with observed(answer_with(failures[label]), virtual_time=True, during=f"{call} answered with {label}"):
                 try:
-                    call_generate(provider)
+                    run(provider)
                 except Exception as exc:
-                    where = f"exception on {label} ({type(exc).__name__} or its chain)"
+                    prefix = "" if call == "generate()" else f"{call} "
+                    where = f"{prefix}exception on {label} ({type(exc).__name__} or its chain)"
                     check(where, exception_texts(exc), _request_info_hint(exc, forms))
     for record in records:
         check(f"log record from {record.name!r} at {record.levelname}", _log_text(record))
@@ -221,6 +226,9 @@ def test_no_secret_leak(
         if path.is_file():
             check(f"cassette {path.name}", path.read_text(encoding="utf-8", errors="replace"))
     cases.conclude()
+
+
+STREAM_FAILURES = ("HTTP 401", "HTTP 500", "connect error")
 
 
 def _cut_in_half(reply: Reply) -> Reply:

@@ -225,6 +225,10 @@ class WireFormat:
     #: The roles the API accepts in the body's ``messages`` list (empty: any role). Anthropic
     #: answers 400 to a ``system`` message there: its system prompt is a top-level field.
     message_roles: ClassVar[tuple[str, ...]] = ()
+    #: Whether servers of this protocol were recorded labelling a server-sent-event stream
+    #: ``text/event-stream`` without a ``charset``: ``content-fidelity`` then serves one, which
+    #: a reader decoding as labelled (``requests``: ISO-8859-1) garbles.
+    charsetless_streams: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

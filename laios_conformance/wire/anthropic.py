@@ -65,6 +65,7 @@ _OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message":
 # Stands for an event type added after the recording; no real stream has it.
 _UNKNOWN_EVENT = {"type": "laios_future_event", "note": "an event type added later"}
 UNKNOWN_EVENT_CASE = "after an event of a type added later (Anthropic's docs: skip unknown event types)"
+UNKNOWN_EVENT_AFTER_CONTENT_CASE = "an event of a type added later after the content, before message_delta"
 
 
 def _text_blocks(obj: dict[str, Any]) -> list[int]:
@@ -237,16 +238,27 @@ class AnthropicWire(WireFormat):
         return splice(response_body, [(e, b"") for e, obj in parsed if obj is not None and self._is_end(obj)])
 
     def with_unknown_events(self, response_body: bytes) -> list[tuple[str, bytes]]:
-        """An event of a type the API does not send today, right after ``message_start``:
-        Anthropic's streaming documentation says new event types may be added, and that
-        clients should handle unknown ones gracefully (its SDK skips them)."""
+        """An event of a type the API does not send today, right after ``message_start``,
+        and (a second case) after the content, right before ``message_delta``: Anthropic's
+        streaming documentation says new event types may be added, and that clients should
+        handle unknown ones gracefully (its SDK skips them). A reader may skip the
+        preamble before the first content block and be strict only from there on."""
         parsed = self._parsed(response_body)
-        start = next((e for e, obj in parsed if obj is not None and obj.get("type") == "message_start"), None)
+        start = self._first_of("message_start", parsed)
         if start is None:
             return []
         eol = _sse.line_end(response_body[start.start : start.end])
         unknown = _sse.make(dumps(_UNKNOWN_EVENT), name=_UNKNOWN_EVENT["type"], eol=eol)
-        return [(UNKNOWN_EVENT_CASE, response_body[: start.end] + unknown + response_body[start.end :])]
+        cases = [(UNKNOWN_EVENT_CASE, response_body[: start.end] + unknown + response_body[start.end :])]
+        delta = self._first_of("message_delta", parsed)
+        if delta is not None:
+            body = response_body[: delta.start] + unknown + response_body[delta.start :]
+            cases.append((UNKNOWN_EVENT_AFTER_CONTENT_CASE, body))
+        return cases
+
+    @staticmethod
+    def _first_of(kind: str, parsed: list[tuple[Event, Any]]) -> Event | None:
+        return next((e for e, obj in parsed if obj is not None and obj.get("type") == kind), None)
 
     def _error_event(self, body: bytes, event: Event, obj: Any, message: str | None) -> bytes:
         eol = _sse.line_end(body[event.start : event.end])

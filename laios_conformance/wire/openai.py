@@ -133,6 +133,9 @@ class OpenAIWire(WireFormat):
     param_places = {"temperature": ("temperature",), "max_tokens": ("max_tokens", "max_completion_tokens")}
     # A JSON body sent without it is refused by OpenAI-compatible servers (vLLM answers 400).
     required_headers = ("content-type",)
+    # Groq, OpenRouter, Cloudflare, Gemini's and Ollama's compatible endpoints, and
+    # api.openai.com itself in 2023 (tests/data/wire_samples).
+    charsetless_streams = True
 
     # -- recognition
 

@@ -6,12 +6,15 @@ clause's edge; it must pass every clause the reference passes.
 
 from __future__ import annotations
 
+import codecs
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from laios_conformance import LLMClient
 from reference_providers._errors import ProviderError, StreamError
-from reference_providers._wire import SSEEvent, guard_sse, iter_sse
+from reference_providers._wire import SSEEvent, guard_sse, iter_lines, iter_sse
 from reference_providers.anthropic import AnthropicClient, stream_text
 
 T = TypeVar("T")
@@ -76,3 +79,31 @@ class EndsAtStopReason(FiltersStreamEvents):
             if (data.get("delta") or {}).get("stop_reason"):
                 yield SSEEvent("message_stop", '{"type": "message_stop"}')
                 return
+
+
+class StreamsWholeAnswer(AnthropicClient):
+    """Keeps LAIOS's default ``generate_stream()``: ``generate()``'s whole answer as one
+    chunk, from a request that does not stream (the guide's default, before an author
+    writes true streaming)."""
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        yield from LLMClient.generate_stream(self, messages, temperature, max_tokens, **kwargs)
+
+
+class DecodesAsLabelled(AnthropicClient):
+    """Decodes a stream as its ``content-type`` says, ISO-8859-1 for a ``text/*`` type
+    without a charset (as ``requests``' ``iter_lines(decode_unicode=True)`` does). Every
+    Anthropic stream recorded is labelled ``charset=utf-8``, so it reads each as UTF-8."""
+
+    @contextmanager
+    def _stream_lines(self, path: str, body: Mapping[str, Any]) -> Iterator[Iterator[str]]:
+        with (
+            self._translated_errors(),
+            self._http().stream("POST", self.base_url + path, json=body, headers=self._headers()) as response,
+        ):
+            self._raise_for_status(response)
+            decoder = codecs.getincrementaldecoder(response.charset_encoding or "iso-8859-1")()
+            chunks = (decoder.decode(chunk).encode("utf-8") for chunk in response.iter_bytes())
+            yield iter_lines(chunks, self.provider_name)

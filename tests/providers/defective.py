@@ -311,6 +311,22 @@ class LeaksKeyOnBadBody(GoodOpenAIStyle):
             raise ProviderError(f"unusable answer to a request with headers {self.headers()}") from exc
 
 
+class LeaksKeyOnStreamError(GoodOpenAIStyle):
+    """Fails no-secret-leak: the stream path checks the status itself, and its error names
+    the request it answered, headers and key included; ``generate()``'s errors are clean."""
+
+    @contextlib.contextmanager
+    def open_stream(self, body: dict[str, Any]) -> Iterator[httpx.Response]:
+        with self.client().stream(
+            "POST", f"{self.base_url}/chat/completions", json=body, headers=self.headers()
+        ) as response:
+            if response.status_code >= 400:
+                response.read()
+                request = response.request
+                raise ProviderError(f"HTTP {response.status_code} for {request.method} {dict(request.headers)}")
+            yield response
+
+
 class RetriesTooMuch(GoodOpenAIStyle):
     """Fails retry-bounded (a should clause): six attempts for every failing call."""
 

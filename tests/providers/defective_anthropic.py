@@ -65,6 +65,20 @@ class StreamMaxTokensOnlyWhenGiven(AnthropicClient):
             )
 
 
+class SendsNullMaxTokens(AnthropicClient):
+    """Fails params-reach-request: ``max_tokens: int | None = None`` passed through to the
+    body, so a caller who gives none sends ``"max_tokens": null``, which Anthropic answers
+    with 400 (an integer is required), from ``generate`` and ``generate_stream`` alike."""
+
+    def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int | None = None, **kwargs: Any) -> Any:
+        return super().generate(messages, temperature, max_tokens, **kwargs)  # type: ignore[arg-type]
+
+    def generate_stream(
+        self, messages: Any, temperature: float = 0.7, max_tokens: int | None = None, **kwargs: Any
+    ) -> Iterator[str]:
+        return super().generate_stream(messages, temperature, max_tokens, **kwargs)  # type: ignore[arg-type]
+
+
 class SystemMessagesPassedThrough(AnthropicClient):
     """Fails message-fidelity: ``generate_with_system`` sends the top-level ``system``
     field, but ``generate`` copies the caller's messages as they are, a ``system`` turn
@@ -349,5 +363,19 @@ class RejectsUnknownEvents(FiltersStreamEvents):
     def events(self, events: Iterable[Any]) -> Iterator[Any]:
         for event in events:
             if event.event not in _KNOWN_EVENTS:
+                raise StreamError(f"unexpected stream event {event.event!r}", provider=self.provider_name)
+            yield event
+
+
+class RejectsUnknownEventsAfterContent(FiltersStreamEvents):
+    """Fails stream-join: skips whatever comes before the first content block (the
+    preamble), then raises on an event type it does not know; Anthropic may add one
+    anywhere in the stream."""
+
+    def events(self, events: Iterable[Any]) -> Iterator[Any]:
+        started = False
+        for event in events:
+            started = started or event.event == "content_block_start"
+            if started and event.event not in _KNOWN_EVENTS:
                 raise StreamError(f"unexpected stream event {event.event!r}", provider=self.provider_name)
             yield event

@@ -274,15 +274,16 @@ class AiohttpNeverClosesResponse(AiohttpOpenAIStyle):
 
     async def stream_lines(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
         session = self.session()
+        self.__dict__.setdefault("_sessions", []).append(session)  # an error status leaves it open too
         response = await self.post(session, body)
-        self.__dict__.setdefault("_responses", []).append((session, response))  # kept, as a response cache would
+        self.__dict__.setdefault("_responses", []).append(response)  # kept, as a response cache would
         async for line in self.lines(response.content.iter_any()):
             yield line
 
     def close(self) -> None:
         """At the end of the run: the sessions are let go (their loops are closed), without a
         warning for each; the responses were never closed."""
-        for session, _ in self.__dict__.get("_responses", []):
+        for session in self.__dict__.get("_sessions", []):
             session.detach()
 
 

@@ -26,3 +26,13 @@ def test_an_openai_stream_ends_without_done_as_perplexity_ends_it(sample) -> Non
 def test_protocols_with_one_ending_have_no_other(family) -> None:
     for sample in (s for s in stream_samples() if s.family == family):
         assert by_name(family).other_endings(sample.body) == []
+
+
+@pytest.mark.parametrize("family", ["openai", "anthropic", "ollama"])
+def test_a_stream_without_charset_is_served_where_servers_were_recorded_sending_one(family) -> None:
+    """content-fidelity's stream labelled ``text/event-stream`` without a charset, for the
+    protocols whose recorded event streams include one so labelled, and only those."""
+    labels = [s.headers.get("content-type", "") for s in stream_samples() if s.family == family]
+    event_streams = [label for label in labels if label.startswith("text/event-stream")]
+    charsetless = any("charset" not in label for label in event_streams)
+    assert by_name(family).charsetless_streams == charsetless, event_streams

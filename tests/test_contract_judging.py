@@ -81,6 +81,7 @@ DEFECTS = {
     "LeaksKeyInErrors": (KEYS, {"no-secret-leak"}),
     "LeaksKeyOnBadBody": (KEYS, {"no-secret-leak"}),
     "LeaksKeyOnStreamError": (KEYS, {"no-secret-leak"}),
+    "LeaksKeyOnBrokenStream": (KEYS, {"no-secret-leak"}),
     "LeaksKeyBehindKwargs": (KEYS, {"no-secret-leak"}),  # its api_key is a base class's argument
     "WarnsWithKey": (KEYS, {"no-secret-leak"}),
     "WritesKeyToStderr": (KEYS, {"no-secret-leak"}),

@@ -33,6 +33,7 @@ from ._support import (
     observed,
     requests_of_each_call,
     require_traffic,
+    stream_flag,
 )
 
 MIN_SECRET_LENGTH = 8  # as the kit's redaction (laios_conformance._redact): shorter ones are not hunted
@@ -144,10 +145,10 @@ def test_no_secret_leak(
     of the provider and of its response; in the whole chain of every exception raised on
     HTTP 401, 500, a connection error and a 200 whose body is cut in half
     (``str``, ``repr``, ``args``, attributes, ``__cause__`` and ``__context__``,
-    tracebacks); in the same for ``generate_stream()`` answered with HTTP 401, 500 and a
-    connection error; in every log record of every logger at every level, DEBUG included;
-    in every warning; in anything written to stdout or stderr, also straight to file
-    descriptors 1 and 2,
+    tracebacks); in the same for ``generate_stream()`` answered with HTTP 401, 500, a
+    connection error and its recorded stream cut in half; in every log record of every
+    logger at every level, DEBUG included; in every warning; in anything written to stdout
+    or stderr, also straight to file descriptors 1 and 2,
     during a successful call, a consumed stream and the failing calls; in the provider's
     cassettes. A leak is reported by where it was found, never by repeating the key.
 
@@ -181,18 +182,21 @@ def test_no_secret_leak(
 
     check("repr(provider)", repr(provider))
     check("str(provider)", str(provider))
-    recorded: list[Reply] = []
+    recorded: dict[bool, Reply] = {}  # the recorded answer, whole (False) and streamed (True)
 
     def keep(seen: Seen, upstream: Any) -> Reply:
         reply: Reply = upstream()
-        recorded.append(reply)
+        recorded.setdefault(bool(stream_flag(seen)), reply)
         return reply
+
+    def malformed(seen: Seen) -> Reply:
+        return _cut_in_half(recorded.get(bool(stream_flag(seen))) or next(iter(recorded.values())))
 
     failures = {
         "HTTP 401": lambda seen: error_reply(seen, 401),
         "HTTP 500": lambda seen: error_reply(seen, 500),
         "connect error": lambda seen: Fault.CONNECT_ERROR,
-        "a malformed body": lambda seen: _cut_in_half(recorded[0]),
+        "a malformed body": malformed,
     }
     with (
         captured_logs() as records,
@@ -228,12 +232,14 @@ def test_no_secret_leak(
     cases.conclude()
 
 
-STREAM_FAILURES = ("HTTP 401", "HTTP 500", "connect error")
+STREAM_FAILURES = ("HTTP 401", "HTTP 500", "connect error", "a malformed body")
 
 
 def _cut_in_half(reply: Reply) -> Reply:
-    """``generate()``'s recorded answer with its body cut in half: a 200 no reader can use."""
-    return Reply(body=reply.body[: max(1, len(reply.body) // 2)], headers={"content-type": "application/json"})
+    """A recorded answer with its body cut in half: a 200 no reader can use (a whole body's
+    JSON broken off, a stream ended inside an event)."""
+    kind = next((v for k, v in reply.headers.items() if k.lower() == "content-type"), "application/json")
+    return Reply(body=reply.body[: max(1, len(reply.body) // 2)], headers={"content-type": kind})
 
 
 def _request_info_hint(exc: BaseException, forms: list[str]) -> str:

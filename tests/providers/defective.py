@@ -327,6 +327,17 @@ class LeaksKeyOnStreamError(GoodOpenAIStyle):
             yield response
 
 
+class LeaksKeyOnBrokenStream(GoodOpenAIStyle):
+    """Fails no-secret-leak: a stream it cannot read (an event broken off) raises an error
+    naming the headers it sent, the key among them; every other error is clean."""
+
+    def deltas(self, lines: Iterable[str | bytes]) -> Iterator[str]:
+        try:
+            yield from super().deltas(lines)
+        except (ProviderError, ValueError) as exc:
+            raise ProviderError(f"unreadable stream from a request with headers {self.headers()}") from exc
+
+
 class RetriesTooMuch(GoodOpenAIStyle):
     """Fails retry-bounded (a should clause): six attempts for every failing call."""
 

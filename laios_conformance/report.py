@@ -104,8 +104,7 @@ class Gate:
         if self.failing:
             parts.append("failing: " + ", ".join(f"{cid} [{_short(p, short)}]" for p, cid in self.failing))
         if self.not_run:
-            ids = list(dict.fromkeys(cid for _, cid in self.not_run))
-            providers = list(dict.fromkeys(_short(p, short) for p, _ in self.not_run))
+            ids, providers = _named(self.not_run, short)
             if not self.allow_partial:
                 advice = (
                     "run them all (no -k, -m, --deselect, -x), or pass --laios-allow-partial to accept a partial "
@@ -120,13 +119,17 @@ class Gate:
                 f"not run: {len(ids)} gating clause(s) for {', '.join(providers)} ({why}): {', '.join(ids)}; {advice}"
             )
         if self.not_judged:
-            ids = list(dict.fromkeys(cid for _, cid in self.not_judged))
-            providers = list(dict.fromkeys(_short(p, short) for p, _ in self.not_judged))
+            ids, providers = _named(self.not_judged, short)
             parts.append(
                 f"not judged: {len(ids)} gating clause(s) for {', '.join(providers)}, skipped because the kit "
                 f"could not judge them (each message says why): {', '.join(ids)}"
             )
         return "; ".join(parts)
+
+
+def _named(pairs: list[tuple[str, str]], short: bool) -> tuple[list[str], list[str]]:
+    """The clause ids and the provider names of (provider, clause) pairs, each once, in order."""
+    return list(dict.fromkeys(cid for _, cid in pairs)), list(dict.fromkeys(_short(p, short) for p, _ in pairs))
 
 
 def _short(provider: str, short: bool) -> str:
@@ -217,14 +220,11 @@ class Verdict:
     def not_judged(self) -> list[tuple[str, str]]:
         """(provider, clause) pairs at a gating level that the kit could not judge: skipped with
         a message that starts ``not judged`` (``clauses.NOT_JUDGED``), not as not applicable."""
-        strict = self.strict
         return [
             (provider, cid)
             for provider, clauses in self.providers.items()
             for cid, result in clauses.items()
-            if result.status == "skipped"
-            and result.message.startswith("not judged")
-            and (result.level == "must" or strict)
+            if result.status == "skipped" and result.message.startswith("not judged") and self._gating(result)
         ]
 
     def not_run(self) -> list[tuple[str, str]]:

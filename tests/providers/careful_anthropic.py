@@ -8,27 +8,16 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from laios_conformance import LLMClient
 from reference_providers._errors import ProviderError, StreamError
 from reference_providers._wire import SSEEvent, guard_sse, iter_lines, iter_sse
 from reference_providers.anthropic import AnthropicClient, stream_text
 
-T = TypeVar("T")
-
-
-def with_retries(call: Callable[[], T], attempts: int) -> T:
-    """``call()``, sent again on a retryable error, ``attempts`` times in all."""
-    for attempt in range(attempts):
-        try:
-            return call()
-        except ProviderError as exc:
-            if not exc.retryable or attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
+from ._retries import with_retries
 
 
 class StreamFallsBackToGenerate(AnthropicClient):

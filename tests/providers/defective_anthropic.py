@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any
 
 from reference_providers._errors import ProviderError, RateLimitError, ServerError, StreamError
 from reference_providers._wire import guard_sse, iter_lines, iter_sse, message_dicts
 from reference_providers.anthropic import AnthropicClient, parse_message, stream_text
 
+from ._retries import stream_with_retries, with_retries
 from .careful_anthropic import FiltersStreamEvents
 
 
@@ -131,13 +133,8 @@ class RetriesOverloadedStream(AnthropicClient):
     def generate_stream(
         self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[str]:
-        for attempt in range(3):
-            try:
-                yield from super().generate_stream(messages, temperature, max_tokens)
-                return
-            except StreamError as exc:
-                if not exc.retryable or attempt == 2:
-                    raise
+        restream = partial(super().generate_stream, messages, temperature, max_tokens)
+        yield from stream_with_retries(restream, attempts=3, retry=lambda exc: exc.retryable)
 
 
 class RetriesOverloadedEightTimes(AnthropicClient):
@@ -285,8 +282,6 @@ class StreamFallsBackAfterRetries(AnthropicClient):
     def generate_stream(
         self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[str]:
-        from .careful_anthropic import with_retries
-
         try:
             opened = with_retries(lambda: self._opened_stream(messages, temperature, max_tokens), attempts=3)
         except ProviderError as exc:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from laios_conformance import LLMResponse
-from reference_providers._errors import NotFoundError, ProviderError, StreamError
+from reference_providers._errors import NotFoundError, ProviderError
 from reference_providers.ollama import OllamaClient
+
+from ._retries import stream_with_retries
 
 
 class ParamsAtTopLevel(OllamaClient):
@@ -45,13 +48,8 @@ class RetriesFailedStream(OllamaClient):
     def generate_stream(
         self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[str]:
-        for attempt in range(3):
-            try:
-                yield from super().generate_stream(messages, temperature, max_tokens)
-                return
-            except StreamError:
-                if attempt == 2:
-                    raise
+        restream = partial(super().generate_stream, messages, temperature, max_tokens)
+        yield from stream_with_retries(restream, attempts=3, retry=lambda exc: True)
 
 
 class AsksAgainAfterFailedPull(OllamaClient):

@@ -446,8 +446,10 @@ class ConformanceSession:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+        from .seam import resets_serialised
+
         self.running = item
-        with _offline_guard(self.config):
+        with _offline_guard(self.config), resets_serialised():  # the clause's cassette opens and closes inside
             result = yield
         self.running = None  # left set when a KeyboardInterrupt leaves the clause, for the hook below
         return result

@@ -331,6 +331,33 @@ def test_the_seam_holds_while_vcrpy_resets_its_patches_in_another_thread(tmp_pat
     assert len(background) > 10 and set(background) == {b"ok"}  # it ran alongside, unseen by the seam
 
 
+def test_a_cassette_closes_only_after_another_thread_s_momentary_reset_ends(tmp_path) -> None:
+    """Closed during another thread's reset, a cassette's classes came back when the reset
+    ended, and the next cassette's requests were answered from the closed one."""
+    import threading
+
+    import vcr
+    import vcr.patch
+
+    from laios_conformance.seam import resets_serialised
+
+    cassette = tmp_path / "c.yaml"
+    cassette.write_text(THREADED_CASSETTE)
+    real = http.client.HTTPSConnection
+    opened = vcr.VCR(record_mode="none").use_cassette(str(cassette))
+    with resets_serialised():
+        opened.__enter__()
+        reset = vcr.patch.force_reset()
+        reset.__enter__()  # this thread is inside one of vcrpy's momentary resets
+        closer = threading.Thread(target=opened.__exit__, args=(None, None, None))
+        closer.start()
+        closer.join(0.2)  # unserialised, the close happens here, inside the reset
+        assert closer.is_alive()
+        reset.__exit__(None, None, None)
+        closer.join()
+    assert http.client.HTTPSConnection is real  # not the closed cassette's class
+
+
 def test_virtual_sleep_reaches_time_functions_a_provider_module_binds_by_name_later_too() -> None:
     import time
     import types

@@ -272,3 +272,20 @@ def test_provider_modules_include_a_module_of_its_package_imported_since_the_las
     later = types.ModuleType("laios_lazy_pkg.backoff")
     monkeypatch.setitem(sys.modules, "laios_lazy_pkg.backoff", later)
     assert provider_modules(provider) == [package, later]
+
+
+def test_an_https_connection_built_across_one_of_vcrpy_s_swaps_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """vcrpy swaps ``http.client.HTTPSConnection`` process-wide, and back for a moment in
+    another thread whenever it builds a connection; a connection whose class was read on
+    one side of a swap and built on the other must not fail in ``super(HTTPSConnection, self)``."""
+    real = http.client.HTTPSConnection
+    stand_in = type("StandIn", (real,), {})
+    with interpose(), interpose():
+        monkeypatch.setattr(http.client, "HTTPSConnection", stand_in)
+        connection = real("api.example.invalid", 8443, timeout=3)
+        monkeypatch.setattr(http.client, "HTTPSConnection", real)
+    assert (connection.host, connection.port, connection.timeout) == ("api.example.invalid", 8443, 3)
+    assert "_laios_wrapped" not in vars(real)["__init__"].__dict__  # restored on the way out
+    with pytest.raises(TypeError, match="super"), monkeypatch.context() as patched:
+        patched.setattr(http.client, "HTTPSConnection", stand_in)
+        real("api.example.invalid")  # the race the seam removes, outside it

@@ -38,7 +38,7 @@ from . import _aiohttp, _http_client, _httpx, _urllib3
 from ._model import Fault, Handler, Reply, Seen, Traffic, adopting_new_threads
 from ._sleep import SleepLog, virtual_sleep
 from ._stacks import WATCHED, provider_modules, stack_hint
-from ._vcr_aware import resets_announced
+from ._vcr_aware import resets_serialised
 
 __all__ = [
     "WATCHED",
@@ -51,6 +51,7 @@ __all__ = [
     "adopting_new_threads",
     "interpose",
     "provider_modules",
+    "resets_serialised",
     "stack_hint",
     "virtual_sleep",
 ]
@@ -62,7 +63,7 @@ def interpose(handler: Handler | None = None) -> Iterator[Traffic]:
     traffic = Traffic(handler)
     with contextlib.ExitStack() as stack:
         stack.enter_context(adopting_new_threads())
-        stack.enter_context(resets_announced())
+        stack.enter_context(resets_serialised())
         for name in _httpx.MODULES:
             module = _importable(name)
             if module is not None:

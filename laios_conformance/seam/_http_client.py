@@ -7,6 +7,12 @@ module's ``HTTPConnection``/``HTTPSConnection`` for its own classes (and back, f
 moment, whenever it builds a real connection): the seam takes over the ``request`` and
 ``getresponse`` methods of both the real classes and vcrpy's, attributes vcrpy never
 touches. Connections that belong to urllib3 are left to the urllib3 adapter.
+
+Those swaps also break ``HTTPSConnection.__init__`` in other threads: it calls
+``super(HTTPSConnection, self)``, reading the module's name at that moment, so a
+connection whose class was read on one side of a swap and built on the other raised
+``TypeError: super(type, obj)``. While the seam is in place, that ``__init__`` reads the
+name from a namespace where it is always the real class.
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ import http.client
 import socket
 import sys
 import threading
+import types
 from collections.abc import Iterator
 from typing import Any
 
 from ._model import Exchange, Fault, Reply, Seen, Traffic, timeouts
-from ._vcr_aware import Replaying, pristine
+from ._vcr_aware import Replaying, pristine, wrapped_once
 from ._wire import http_client_response, materialized
 
 STACK = "http.client"
@@ -32,9 +39,27 @@ _upstream = threading.local()  # set while the seam itself sends a request for r
 @contextlib.contextmanager
 def interposed(traffic: Traffic) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_super_pinned(_real("HTTPSConnection")))
         for connection_class in _connection_classes():
             stack.enter_context(_patched(connection_class, traffic))
         yield
+
+
+def _super_pinned(https_class: Any) -> contextlib.AbstractContextManager[None]:
+    """``https_class.__init__`` with ``HTTPSConnection`` bound to ``https_class``, whatever the module holds."""
+
+    def pinned_init(original: Any) -> Any:
+        def __init__(conn: Any, *args: Any, **kwargs: Any) -> None:
+            namespace = {**vars(http.client), "HTTPSConnection": https_class}
+            pinned = types.FunctionType(
+                original.__code__, namespace, original.__name__, original.__defaults__, original.__closure__
+            )
+            pinned.__kwdefaults__ = original.__kwdefaults__
+            pinned(conn, *args, **kwargs)
+
+        return __init__
+
+    return wrapped_once(https_class, "__init__", pinned_init)
 
 
 def _connection_classes() -> list[type]:

@@ -8,8 +8,14 @@ moments cover most of the time. A seam installed on any of those attributes woul
 for every other thread meanwhile, so the seam sits only on attributes vcrpy never touches.
 
 The replaying classes and methods the seam calls upstream are read with
-:class:`Replaying`, under the lock that :func:`resets_announced` makes vcrpy hold for
+:class:`Replaying`, under the lock that :func:`resets_serialised` makes vcrpy hold for
 each such moment: a read never sees the originals vcrpy put back for a moment.
+
+A cassette opened or closed during one of those moments leaves vcrpy's patches wrong:
+closed, and the moment's end puts the closed cassette's classes back, so the next
+cassette's requests are answered from the closed one's recordings (and its own are
+"not replayed"). Under :func:`resets_serialised` a cassette opens and closes only
+between such moments.
 """
 
 from __future__ import annotations
@@ -32,28 +38,52 @@ def pristine(name: str) -> Any:
 
 
 @contextlib.contextmanager
-def resets_announced() -> Iterator[None]:
-    """While the block runs, each of vcrpy's momentary resets holds ``_RESETTING``.
+def resets_serialised() -> Iterator[None]:
+    """While the block runs, each of vcrpy's momentary resets holds ``_RESETTING``, and so
+    does each opening and closing of a cassette. Nested blocks add nothing."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(wrapped_once(sys.modules.get("vcr.patch"), "force_reset", _resetting_force_reset))
+        decorator = getattr(sys.modules.get("vcr.cassette"), "CassetteContextDecorator", None)
+        for name in ("__enter__", "__exit__"):
+            stack.enter_context(wrapped_once(decorator, name, _serialised_method))
+        yield
 
-    vcrpy's stubs look ``vcr.patch.force_reset`` up each time they use it, so a wrapper
-    placed there is used by every thread.
-    """
-    patch: Any = sys.modules.get("vcr.patch")
-    real = getattr(patch, "force_reset", None)
-    if patch is None or real is None:
+
+@contextlib.contextmanager
+def wrapped_once(owner: Any, name: str, wrap: Any) -> Iterator[None]:
+    """``owner.name`` replaced by ``wrap(original)`` until the block ends; an inner block
+    finding it already wrapped leaves it (as does a missing owner or attribute)."""
+    original = None if owner is None else vars(owner).get(name)
+    if original is None or getattr(original, "_laios_wrapped", False):
         yield
         return
+    wrapper = wrap(original)
+    wrapper._laios_wrapped = True
+    setattr(owner, name, wrapper)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
+
+
+def _resetting_force_reset(real: Any) -> Any:
+    """vcrpy's stubs look ``vcr.patch.force_reset`` up each time they use it, so this
+    wrapper placed there is used by every thread."""
 
     @contextlib.contextmanager
     def force_reset() -> Iterator[None]:
         with _RESETTING, real():
             yield
 
-    patch.force_reset = force_reset
-    try:
-        yield
-    finally:
-        patch.force_reset = real
+    return force_reset
+
+
+def _serialised_method(method: Any) -> Any:
+    def serialised(self: Any, *args: Any) -> Any:
+        with _RESETTING:
+            return method(self, *args)
+
+    return serialised
 
 
 def cassette_open() -> bool:

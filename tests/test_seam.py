@@ -358,6 +358,45 @@ def test_a_cassette_closes_only_after_another_thread_s_momentary_reset_ends(tmp_
     assert http.client.HTTPSConnection is real  # not the closed cassette's class
 
 
+def test_a_reset_that_never_ends_delays_a_cassette_by_a_bounded_wait_only(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While recording, a reset lasts as long as a real connect: a provider thread whose
+    connect has no timeout must not keep the next clause's cassette from opening and closing."""
+    import threading
+
+    import vcr
+    import vcr.patch
+
+    from laios_conformance.seam import _vcr_aware, resets_serialised
+
+    monkeypatch.setattr(_vcr_aware, "_LONGEST_RESET", 0.01)
+    cassette = tmp_path / "c.yaml"
+    cassette.write_text(THREADED_CASSETTE)
+    inside, release = threading.Event(), threading.Event()
+
+    def connecting_forever() -> None:
+        with vcr.patch.force_reset():
+            inside.set()
+            release.wait(30)
+
+    def next_clause() -> None:
+        with vcr.VCR(record_mode="none").use_cassette(str(cassette)):
+            pass
+
+    with resets_serialised():
+        connect = threading.Thread(target=connecting_forever)
+        connect.start()
+        inside.wait(30)
+        clause = threading.Thread(target=next_clause)
+        clause.start()
+        clause.join(30)
+        went_on = not clause.is_alive()
+        release.set()
+        connect.join()
+    assert went_on
+
+
 def test_virtual_sleep_reaches_time_functions_a_provider_module_binds_by_name_later_too() -> None:
     import time
     import types

@@ -40,7 +40,8 @@ def pristine(name: str) -> Any:
 @contextlib.contextmanager
 def resets_serialised() -> Iterator[None]:
     """While the block runs, each of vcrpy's momentary resets holds ``_RESETTING``, and so
-    does each opening and closing of a cassette. Nested blocks add nothing."""
+    does each opening and closing of a cassette (each waiting ``_LONGEST_RESET`` at most).
+    Nested blocks add nothing."""
     with contextlib.ExitStack() as stack:
         stack.enter_context(wrapped_once(sys.modules.get("vcr.patch"), "force_reset", _resetting_force_reset))
         decorator = getattr(sys.modules.get("vcr.cassette"), "CassetteContextDecorator", None)
@@ -72,7 +73,7 @@ def _resetting_force_reset(real: Any) -> Any:
 
     @contextlib.contextmanager
     def force_reset() -> Iterator[None]:
-        with _RESETTING, real():
+        with _between_resets(), real():
             yield
 
     return force_reset
@@ -80,10 +81,23 @@ def _resetting_force_reset(real: Any) -> Any:
 
 def _serialised_method(method: Any) -> Any:
     def serialised(self: Any, *args: Any) -> Any:
-        with _RESETTING:
+        with _between_resets():
             return method(self, *args)
 
     return serialised
+
+
+@contextlib.contextmanager
+def _between_resets() -> Iterator[None]:
+    """Holds ``_RESETTING``, once no other thread's reset is under way; after waiting
+    ``_LONGEST_RESET`` goes on without it. While recording, a reset lasts as long as a real
+    connect, and a provider's connect without a timeout must not hang the run."""
+    acquired = _RESETTING.acquire(timeout=_LONGEST_RESET)
+    try:
+        yield
+    finally:
+        if acquired:
+            _RESETTING.release()
 
 
 def cassette_open() -> bool:
@@ -102,7 +116,7 @@ class Replaying:
         self.original = pristine(original_name)
 
     def _read(self) -> Any:
-        with _RESETTING:
+        with _between_resets():
             return self.owner.__dict__[self.name] if isinstance(self.owner, type) else getattr(self.owner, self.name)
 
     def current(self) -> Any:

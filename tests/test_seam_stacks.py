@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import inspect
 import json
 import socket
 import sys
@@ -280,7 +281,9 @@ def test_an_https_connection_built_across_one_of_vcrpy_s_swaps_is_built(monkeypa
     one side of a swap and built on the other must not fail in ``super(HTTPSConnection, self)``."""
     real = http.client.HTTPSConnection
     stand_in = type("StandIn", (real,), {})
+    signature = inspect.signature(real)
     with interpose(), interpose():
+        assert inspect.signature(real) == signature  # for providers that inspect it
         monkeypatch.setattr(http.client, "HTTPSConnection", stand_in)
         connection = real("api.example.invalid", 8443, timeout=3)
         monkeypatch.setattr(http.client, "HTTPSConnection", real)

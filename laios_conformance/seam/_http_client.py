@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import http.client
 import socket
 import sys
@@ -49,6 +50,7 @@ def _super_pinned(https_class: Any) -> contextlib.AbstractContextManager[None]:
     """``https_class.__init__`` with ``HTTPSConnection`` bound to ``https_class``, whatever the module holds."""
 
     def pinned_init(original: Any) -> Any:
+        @functools.wraps(original)  # the signature stays the real one, for providers that inspect it
         def __init__(conn: Any, *args: Any, **kwargs: Any) -> None:
             namespace = {**vars(http.client), "HTTPSConnection": https_class}
             pinned = types.FunctionType(

@@ -123,7 +123,7 @@ class Replaying:
         value = self._read()
         if value is not self.original or self.original is None or not cassette_open():
             return value
-        # A reset that began before resets_announced() was entered: wait for its end.
+        # A reset that began before resets_serialised() was entered: wait for its end.
         deadline = time.monotonic() + _LONGEST_RESET
         while value is self.original and cassette_open() and time.monotonic() < deadline:
             _pause(0.0001)

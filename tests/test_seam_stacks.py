@@ -292,3 +292,16 @@ def test_an_https_connection_built_across_one_of_vcrpy_s_swaps_is_built(monkeypa
     with pytest.raises(TypeError, match="super"), monkeypatch.context() as patched:
         patched.setattr(http.client, "HTTPSConnection", stand_in)
         real("api.example.invalid")  # the race the seam removes, outside it
+
+
+def test_on_a_python_without_ssl_the_seam_still_goes_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built without ``ssl``, ``http.client`` has no ``HTTPSConnection``: nothing to pin."""
+    import vcr.patch
+
+    monkeypatch.setattr(vcr.patch, "_HTTPSConnection", None)
+    monkeypatch.delattr(http.client, "HTTPSConnection")
+    with interpose(lambda seen, upstream: Reply(body=b"plain")) as traffic:
+        connection = http.client.HTTPConnection("api.example.invalid", timeout=3)
+        connection.request("GET", "/x")
+        assert connection.getresponse().read() == b"plain"
+    assert [seen.url for seen in traffic.seen] == ["http://api.example.invalid/x"]

@@ -47,7 +47,8 @@ def interposed(traffic: Traffic) -> Iterator[None]:
 
 
 def _super_pinned(https_class: Any) -> contextlib.AbstractContextManager[None]:
-    """``https_class.__init__`` with ``HTTPSConnection`` bound to ``https_class``, whatever the module holds."""
+    """``https_class.__init__`` with ``HTTPSConnection`` bound to ``https_class``, whatever the
+    module holds (nothing to pin on a Python built without ``ssl``, which has no such class)."""
 
     def pinned_init(original: Any) -> Any:
         @functools.wraps(original)  # the signature stays the real one, for providers that inspect it
@@ -133,7 +134,7 @@ def _patched(connection_class: type, traffic: Traffic) -> Iterator[None]:
 def _replaying_connection(conn: Any, replaying: dict[str, Replaying]) -> Any:
     """vcrpy's replaying connection in place of a real one made while vcrpy had put the
     module's classes back for a moment (in another thread); None when ``conn`` will do."""
-    secure = isinstance(conn, _real("HTTPSConnection"))
+    secure = _secure(conn)
     stub = replaying["HTTPSConnection" if secure else "HTTPConnection"].current()
     if getattr(stub, "cassette", None) is None or isinstance(conn, stub) or "real_connection" in conn.__dict__:
         return None
@@ -142,8 +143,14 @@ def _replaying_connection(conn: Any, replaying: dict[str, Replaying]) -> Any:
 
 
 def _real(name: str) -> Any:
-    """``http.client``'s own class, even while vcrpy's stands in its place."""
-    return pristine(f"_{name}") or getattr(http.client, name)
+    """``http.client``'s own class, even while vcrpy's stands in its place (None for
+    ``HTTPSConnection`` on a Python built without ``ssl``)."""
+    return pristine(f"_{name}") or getattr(http.client, name, None)
+
+
+def _secure(conn: Any) -> bool:
+    https_class = _real("HTTPSConnection")
+    return https_class is not None and isinstance(conn, https_class)
 
 
 def _left_alone(conn: Any) -> bool:
@@ -183,7 +190,7 @@ def _absolute(conn: Any, url: str) -> str:
     if not url.startswith("/"):
         return url  # through a proxy: already absolute
     real = conn.__dict__.get("real_connection", conn)  # vcrpy's stub wraps the real one
-    secure = isinstance(real, _real("HTTPSConnection"))
+    secure = _secure(real)
     host = getattr(real, "_tunnel_host", None) or real.host
     port = getattr(real, "_tunnel_port", None) if getattr(real, "_tunnel_host", None) else real.port
     default = 443 if secure else 80

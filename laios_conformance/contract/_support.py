@@ -452,7 +452,13 @@ class Cases:
             pytest.fail("\n".join(lines), pytrace=False)
         if self.unjudged:
             cases = "; ".join(f"{case}: {why}" for case, why in self.unjudged.items())
-            pytest.skip(f"{NOT_JUDGED}{len(self.unjudged)} case(s) ({cases}); {len(self.passed)} passed")
+            skip_not_judged(f"{len(self.unjudged)} case(s) ({cases}); {len(self.passed)} passed")
+
+
+def skip_not_judged(why: str) -> NoReturn:
+    """Skip the clause as one the kit could not judge (the gate names such clauses), not as
+    one that does not apply."""
+    pytest.skip(NOT_JUDGED + why)
 
 
 def describe_outcome(value: Any) -> str:
@@ -554,8 +560,8 @@ def record_exchange(provider: Any, call: Callable[[Any], Any], *, need_wire: boo
     fmt = wire.detect(seen.url, seen.body, reply.headers, reply.body)
     if fmt is None:
         if need_wire:
-            pytest.skip(
-                f"{NOT_JUDGED}unknown wire format: no decoder recognises the response from {seen.url}; register one "
+            skip_not_judged(
+                f"unknown wire format: no decoder recognises the response from {seen.url}; register one "
                 "with laios_conformance.wire.register() (see docs/wire-formats.md)"
             )
         return Recorded(seen, reply, None, False)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ..clauses import clause
-from ._support import Cases
+from ._support import Cases, skip_not_judged
 
 
 @clause("cassettes-fresh", "should")
@@ -30,7 +30,7 @@ def test_cassettes_fresh(cassette_age_limit: int | None, recorded_cassettes: lis
     if max_age is None:
         pytest.skip("not applicable: no --laios-max-cassette-age given")
     if not recorded_cassettes:
-        pytest.skip("not judged: the provider has no cassettes, so none can be stale")
+        skip_not_judged("the provider has no cassettes, so none can be stale")
     today = dt.datetime.now(dt.timezone.utc).date()
     cases = Cases()
     for name, recorded in recorded_cassettes:

@@ -34,6 +34,7 @@ from ._support import (
     recorded_for,
     requests_of_each_call,
     require_traffic,
+    skip_not_judged,
     stream_flag,
     string_values,
     wire_format_for_request,
@@ -128,15 +129,14 @@ def test_refusal_visible(provider: Any) -> None:
     require_traffic(traffic, "generate() answered with a refusal")
     wire_format, refused, streamed = answered[0]
     if wire_format is None:
-        pytest.skip("not judged: unknown wire format: no decoder recognises the request")
+        skip_not_judged("unknown wire format: no decoder recognises the request")
     if streamed:
-        pytest.skip(
-            "not judged: generate() asks for a stream, and the kit has no streamed refusal to serve (no "
-            "recording shows one)"
+        skip_not_judged(
+            "generate() asks for a stream, and the kit has no streamed refusal to serve (no recording shows one)"
         )
     if not refused:
-        pytest.skip(
-            f"not judged: the kit has no refusal answer of the {wire_format.name!r} protocol to serve (its "
+        skip_not_judged(
+            f"the kit has no refusal answer of the {wire_format.name!r} protocol to serve (its "
             "decoder writes none: the protocol keeps none apart from the answer text, or none was recorded)"
         )
     cases = Cases()
@@ -433,7 +433,7 @@ def test_headers_reach_request(
         pytest.skip("not applicable: the provider's protocol requires no request header the kit knows of")
     unrecorded = sorted(required - recorded_request_headers.keys())
     if unrecorded == sorted(required):
-        pytest.skip(f"not judged: the provider's cassettes keep no {' or '.join(unrecorded)} header to compare with")
+        skip_not_judged(f"the provider's cassettes keep no {' or '.join(unrecorded)} header to compare with")
     if unrecorded:
         note(request, f"the cassettes keep no {', '.join(unrecorded)} header, so it was not compared")
     cases.conclude()
@@ -656,9 +656,7 @@ def test_timeout_honoured(laios_provider_spec: Any, provider_built_with: Callabl
     try:
         provider = provider_built_with(timeout=TIMEOUT_GIVEN)
     except Exception as exc:
-        pytest.skip(
-            f"not judged: building the provider with timeout={TIMEOUT_GIVEN} raised {type(exc).__name__}: {exc}"
-        )
+        skip_not_judged(f"building the provider with timeout={TIMEOUT_GIVEN} raised {type(exc).__name__}: {exc}")
     cases = Cases()
     for name, traffic in requests_of_each_call(provider, 400):
         for seen in traffic.seen:

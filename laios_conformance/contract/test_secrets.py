@@ -33,6 +33,7 @@ from ._support import (
     observed,
     requests_of_each_call,
     require_traffic,
+    skip_not_judged,
     stream_flag,
 )
 
@@ -386,8 +387,8 @@ def skip_without_key(provider: Any, why: str) -> NoReturn:
         )
     names = sorted({name for name, _ in sent})
     places = ", ".join(f"${name} in {place}" for name, place in sorted(sent))
-    pytest.skip(
-        f"not judged: {why}, yet its requests carry a key the kit was not told about ({places}); pass "
+    skip_not_judged(
+        f"{why}, yet its requests carry a key the kit was not told about ({places}); pass "
         f"{SECRET_ENV} {','.join(names)} to have it judged, and scrubbed by value when recording"
     )
 

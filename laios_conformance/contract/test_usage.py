@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ..clauses import ClauseCannotJudge, clause, note
 from ._hypothesis import find_minimal, texts
-from ._support import Cases, Recorded, answer_with, call_generate, observed, record_exchange
+from ._support import Cases, Recorded, answer_with, call_generate, observed, record_exchange, skip_not_judged
 
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 FINISH_REASONS = ("stop", "length", "end_turn", "max_tokens", "content_filter", "stop_sequence", "tool_calls", "eos")
@@ -64,7 +64,7 @@ def readable(read: Any, what: str) -> Any:
         return read()
     except NotImplementedError as exc:
         why = str(exc) or f"the wire decoder cannot read the {what}"
-        pytest.skip(f"not judged: {why} (see docs/wire-formats.md)")
+        skip_not_judged(f"{why} (see docs/wire-formats.md)")
 
 
 def usage_problem(usage: Any, readings: list[dict[str, int]]) -> str | None:

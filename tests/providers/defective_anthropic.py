@@ -38,19 +38,27 @@ class OldAnthropicVersion(AnthropicClient):
         return {**super()._headers(), "anthropic-version": "2023-01-01"}
 
 
-class MaxTokensOnlyWhenGiven(AnthropicClient):
+class _LeavesOutMaxTokensOfNone(AnthropicClient):
+    """The reference client, its body without ``max_tokens`` when given None: the base for
+    providers whose calls default ``max_tokens`` to None."""
+
+    def _body(self, messages: Any, temperature: float | None, max_tokens: int | None, stream: bool) -> dict[str, Any]:
+        body = super()._body(messages, temperature, max_tokens, stream)  # type: ignore[arg-type]
+        if max_tokens is None:
+            del body["max_tokens"]
+        return body
+
+
+class MaxTokensOnlyWhenGiven(_LeavesOutMaxTokensOfNone):
     """Fails params-reach-request: sends ``max_tokens`` only when the caller gives one (the
     OpenAI habit of leaving the API's default); Anthropic requires it and answers 400 to
     every call without it, which replay of calls that pass it never shows."""
 
     def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int | None = None, **kwargs: Any) -> Any:
-        body = self._body(messages, temperature, max_tokens or 0, False)
-        if max_tokens is None:
-            del body["max_tokens"]
-        return parse_message(self._post_json("/v1/messages", body), self.model)
+        return super().generate(messages, temperature, max_tokens, **kwargs)  # type: ignore[arg-type]
 
 
-class StreamMaxTokensOnlyWhenGiven(AnthropicClient):
+class StreamMaxTokensOnlyWhenGiven(_LeavesOutMaxTokensOfNone):
     """Fails params-reach-request: ``generate_stream`` sends ``max_tokens`` only when the
     caller gives one; ``generate`` always does. Anthropic answers 400 to every stream
     without it."""
@@ -58,13 +66,7 @@ class StreamMaxTokensOnlyWhenGiven(AnthropicClient):
     def generate_stream(
         self, messages: Any, temperature: float = 0.7, max_tokens: int | None = None, **kwargs: Any
     ) -> Iterator[str]:
-        body = self._body(messages, temperature, max_tokens or 0, True)
-        if max_tokens is None:
-            del body["max_tokens"]
-        with self._stream_lines("/v1/messages", body) as lines:
-            yield from stream_text(
-                iter_sse(guard_sse(lines, self.provider_name, self._redact)), self._json_line, self._redact
-            )
+        return super().generate_stream(messages, temperature, max_tokens, **kwargs)  # type: ignore[arg-type]
 
 
 class SendsNullMaxTokens(AnthropicClient):

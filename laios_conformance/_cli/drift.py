@@ -91,7 +91,9 @@ def _drift(args: argparse.Namespace) -> int:
     committed = Path(args.cassette_dir or "cassettes") / class_name
     if not committed.is_dir():
         raise UsageError(f"drift: no committed cassettes for {class_name} in {committed}; record them first")
-    with tempfile.TemporaryDirectory(prefix="laios-drift-") as scratch:
+    # Inside the parent's scratch directory, which the parent removes even when the provider ends this process.
+    parent_scratch = Path(os.environ[_DONE_FILE]).parent
+    with tempfile.TemporaryDirectory(prefix="recording-", dir=parent_scratch) as scratch:
         code, output = _record(args.target, args.kwargs, Path(scratch))
         if code == pytest.ExitCode.USAGE_ERROR:
             from .check import usage_message

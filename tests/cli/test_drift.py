@@ -137,16 +137,20 @@ def test_a_provider_that_interrupts_the_recording_is_one_line_not_silence(commit
 
 
 def test_a_provider_that_ends_the_process_fails_the_drift_check(committed: Path, tmp_path: Path) -> None:
-    """Not exit status 0, "nothing breaking", with nothing compared and nothing said."""
+    """Not exit status 0, "nothing breaking", with nothing compared and nothing said; and no
+    scratch directory of the ended run left behind."""
     shutil.copytree(committed / "OpenAIClient", committed / "ExitsInGenerate")
     report = tmp_path / "drift.md"
+    temp = tmp_path / "temp"
+    temp.mkdir()
     with FakeAPI() as api:
         kwargs = json.dumps({"base_url": api.url + "/v1"})
         args = ["--kwargs", kwargs, "--cassette-dir", str(committed), "--report-md", str(report)]
-        result = cli("drift", "tests.providers.hostile:ExitsInGenerate", *args)
+        result = cli("drift", "tests.providers.hostile:ExitsInGenerate", *args, env={"TMPDIR": str(temp)})
     assert result.returncode == 1, result.stdout + result.stderr
     assert one_line_error(result).startswith("drift: the recording run ended before drift finished (it exited with OK")
     assert not report.exists()
+    assert list(temp.iterdir()) == []
 
 
 def test_drift_loads_each_plugin_once_when_the_user_names_them_with_autoload_off(

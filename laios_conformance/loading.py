@@ -234,7 +234,7 @@ def load_provider(
 ) -> ProviderSpec:
     """Validate ``target`` and its kwargs, build one instance to prove they work, return the spec."""
     entry_points = snapshot()
-    factory = _import_target(target, flags)
+    factory = _import_target(target, flags, call_timeout)
     kwargs = _parse_kwargs(kwargs_json, flags)
     secrets = secret_values(kwargs, tuple(secret_names))
     signature = _signature_of(factory)
@@ -296,11 +296,11 @@ def _refuse_patched_stack(target: str, before: dict[str, Any], flags: Flags) -> 
         )
 
 
-def _import_target(target: str, flags: Flags) -> Callable[..., Any]:
+def _import_target(target: str, flags: Flags, timeout: float | None = None) -> Callable[..., Any]:
     module_name, sep, attr_path = target.partition(":")
     if not sep or not module_name or not attr_path:
         raise ProviderLoadError(f"{flags.target} {target!r} has no ':'; use module:Class, e.g. my_pkg.client:MyClient")
-    module = _import_module(target, module_name, flags)
+    module = _import_module(target, module_name, flags, timeout)
     obj: Any = module
     for part in attr_path.split("."):
         if not hasattr(obj, part):
@@ -318,12 +318,17 @@ def _import_target(target: str, flags: Flags) -> Callable[..., Any]:
     return factory
 
 
-def _import_module(target: str, module_name: str, flags: Flags) -> Any:
+def _import_module(target: str, module_name: str, flags: Flags, timeout: float | None = None) -> Any:
     # Like ``python -m``: the current directory is importable.
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        return importlib.import_module(module_name)
+        return _imported(module_name, timeout)
+    except CallTimedOut:
+        raise ProviderLoadError(
+            f"{flags.target} {target!r}: importing {module_name!r} did not finish within {timeout:g} s; a module "
+            f"must not block at import (connect lazily, on the first call), or raise {flags.call_timeout}"
+        ) from None
     except ModuleNotFoundError as exc:
         if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
             raise ModuleNotImportable(
@@ -425,6 +430,22 @@ def _check_arguments(target: str, signature: inspect.Signature, kwargs: dict[str
             f"{flags.target} {target!r} takes no argument(s) {', '.join(unknown)}; "
             f"accepted: {', '.join(sorted(known)) or 'none'}"
         )
+
+
+def _imported(module_name: str, timeout: float | None) -> Any:
+    """The module, imported in a helper thread under ``timeout`` so that a module that blocks
+    at import cannot hang the run; imported again in this thread when it failed only for
+    want of the main thread (a signal handler, or an event loop, set up at import)."""
+    try:
+        return run_with_timeout(f"importing {module_name}", timeout, importlib.import_module, module_name)
+    except (ValueError, RuntimeError) as exc:
+        if not (_needs_main_thread(exc) or _NO_LOOP_IN_THREAD in str(exc)):
+            raise
+    return importlib.import_module(module_name)
+
+
+# asyncio.get_event_loop() outside the main thread, with no loop set there.
+_NO_LOOP_IN_THREAD = "There is no current event loop in thread"
 
 
 def _needs_main_thread(exc: Exception) -> bool:

@@ -76,8 +76,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--laios-call-timeout",
         default=None,
         metavar="SECONDS",
-        help="error a clause whose provider call (or constructor) takes longer than this; 0 for no limit "
-        "(default: 60). ini: laios_call_timeout",
+        help="error a clause whose provider call (or constructor, or module import) takes longer than this; "
+        "0 for no limit (default: 60). ini: laios_call_timeout",
     )
     group.addoption(
         "--laios-strict",

@@ -121,6 +121,36 @@ def test_constructor_that_needs_the_main_thread_is_told_why(pytester: pytest.Pyt
     assert "constructor arguments" not in line
 
 
+def test_a_module_that_blocks_at_import_is_one_usage_line(pytester: pytest.Pytester) -> None:
+    """Importing runs the provider's code too: bounded by the call timeout, like the constructor."""
+    pytester.makepyfile(blocks_at_import="import threading\n\nthreading.Event().wait()\n")
+    result = pytester.runpytest_inprocess("--laios-provider=blocks_at_import:Client", FAST, "-p", "no:cacheprovider")
+    line = usage_line(result)
+    assert "importing 'blocks_at_import' did not finish within 0.2 s; a module must not block at import" in line
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        pytest.param("import signal\n\nsignal.signal(signal.SIGTERM, signal.getsignal(signal.SIGTERM))\n", id="signal"),
+        pytest.param(
+            "import asyncio\nimport warnings\n\nwith warnings.catch_warnings():\n"
+            "    warnings.simplefilter('ignore', DeprecationWarning)\n    LOOP = asyncio.get_event_loop()\n",
+            id="event-loop",
+        ),
+    ],
+)
+def test_a_module_that_needs_the_main_thread_at_import_still_loads(
+    run_kit, pytester: pytest.Pytester, setup: str
+) -> None:
+    """A signal handler or an event loop set up at import needs the main thread, where the
+    module is imported again after its import in the helper thread failed for that reason."""
+    module = f"main_thread_{setup.split()[1]}"
+    pytester.makepyfile(**{module: f"{setup}\nfrom tests.providers.openai_style import GoodOpenAIStyle as Client\n"})
+    run = run_kit(f"{module}:Client", "-k", "returns_response", "--laios-allow-partial")
+    assert run.statuses() == {"returns-response": "passed"}, run.result.stdout.str()
+
+
 @pytest.mark.parametrize("value", ["soon", "-1"])
 def test_call_timeout_must_be_seconds(pytester: pytest.Pytester, value: str) -> None:
     result = pytester.runpytest_inprocess(f"--laios-provider={GOOD}", f"--laios-call-timeout={value}")

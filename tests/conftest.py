@@ -42,14 +42,18 @@ OPENAI_BASE = "https://api.openai.com"
 remember_statement_ranges()
 
 
-# How many xdist workers run the kit's own suite when no -n is given: this is a 2-core
-# machine, and most of the suite's time is subprocesses that one worker would wait on.
-DEFAULT_WORKERS = 2
+def default_workers() -> int:
+    """How many xdist workers run the kit's own suite when no -n is given: one more than the
+    cores this process may use (at most 8). Workers wait on subprocesses and on clauses that
+    pace replies on the real clock; on 2 cores a third worker fills those waits (325 s ->
+    282 to 290 s of wall time), a fourth gained nothing more (docs/performance.md)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(cores + 1, 8)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
-    """Run the whole own suite (``pytest`` with no paths) on two pytest-xdist workers.
+    """Run the whole own suite (``pytest`` with no paths) on pytest-xdist workers (:func:`default_workers`).
 
     Set here rather than in ``addopts`` so that ``-p no:xdist`` still works, and so that the
     kit runs this suite starts from the repository root (``--laios-provider=...``) keep
@@ -66,7 +70,7 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         return
     if option.usepdb or option.collectonly:
         return
-    option.numprocesses = DEFAULT_WORKERS
+    option.numprocesses = default_workers()
     option.dist = "loadgroup"
 
 

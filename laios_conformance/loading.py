@@ -250,8 +250,12 @@ def load_provider(
             f"{flags.target} {target!r} built a {type(instance).__name__} object, which has no "
             "generate() method; point it at an LLMClient-like class or a factory returning one"
         )
+    class_name = type(instance).__name__
     _close_quietly(instance, call_timeout)
     _refuse_async_methods(target, instance, flags)
+    held = [instance]
+    del instance
+    _release(target, held, flags, call_timeout)
     _refuse_patched_stack(target, entry_points, flags)
     return ProviderSpec(
         target=target,
@@ -259,9 +263,23 @@ def load_provider(
         kwargs=kwargs,
         secrets=all_secrets,
         canary_key=injected,
-        class_name=type(instance).__name__,
+        class_name=class_name,
         call_timeout=call_timeout,
     )
+
+
+def _release(target: str, held: list[Any], flags: Flags, timeout: float | None) -> None:
+    """Drop the last reference to the instance built to check the target, in a helper thread
+    under the timeout: a ``__del__`` that blocks would otherwise hang the run right here, in
+    the main thread, with nothing said."""
+    try:
+        run_with_timeout("releasing it", timeout, held.clear)
+    except CallTimedOut:
+        raise ProviderLoadError(
+            f"{flags.target} {target!r}: releasing the instance the kit built (its __del__) did not finish within "
+            f"{timeout:g} s; a finalizer must not block (LAIOS drops a client from any thread), or raise "
+            f"{flags.call_timeout}"
+        ) from None
 
 
 def _refuse_async_methods(target: str, instance: Any, flags: Flags) -> None:

@@ -129,6 +129,20 @@ def test_a_module_that_blocks_at_import_is_one_usage_line(pytester: pytest.Pytes
     assert "importing 'blocks_at_import' did not finish within 0.2 s; a module must not block at import" in line
 
 
+def test_a_finalizer_that_blocks_is_one_usage_line(pytester: pytest.Pytester) -> None:
+    """The kit releases the instance it built to check the target in a helper thread, so a
+    ``__del__`` that never returns is reported instead of hanging the run."""
+    pytester.makepyfile(
+        blocks_in_del=(
+            "import threading\n\nfrom tests.providers.openai_style import GoodOpenAIStyle\n\n\n"
+            "class Client(GoodOpenAIStyle):\n    def __del__(self):\n        threading.Event().wait()\n"
+        )
+    )
+    result = pytester.runpytest_inprocess("--laios-provider=blocks_in_del:Client", FAST, "-p", "no:cacheprovider")
+    line = usage_line(result)
+    assert "releasing the instance the kit built (its __del__) did not finish within 0.2 s" in line
+
+
 @pytest.mark.parametrize(
     "setup",
     [

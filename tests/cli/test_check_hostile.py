@@ -55,6 +55,17 @@ def test_a_constructor_that_ends_the_process_fails_the_gate(tmp_path: Path) -> N
     assert not report.exists()
 
 
+def test_a_module_that_blocks_at_import_is_one_line_not_a_hang(tmp_path: Path) -> None:
+    """check loads the provider in a child first: that child imports the module under the call timeout too."""
+    (tmp_path / "blocks_at_import.py").write_text("import threading\n\nthreading.Event().wait()\n")
+    result = cli("check", "blocks_at_import:Client", "--call-timeout", "0.5", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert one_line_error(result) == (
+        "laios-conformance: error: target 'blocks_at_import:Client': importing 'blocks_at_import' did not finish "
+        "within 0.5 s; a module must not block at import (connect lazily, on the first call), or raise --call-timeout"
+    )
+
+
 def test_ctrl_c_still_writes_the_verdict_of_what_was_judged(tmp_path: Path, good_cassettes: Path) -> None:
     """Ctrl-C reaches check and its pytest child alike; check waits for the child's verdict
     (every clause: the one it stopped errors, the later ones are not-run) and writes its reports from it."""

@@ -69,7 +69,6 @@ def call_stream(provider: Any, messages: list[Any] | None = None) -> list[Any]:
 # The last exception a provider call raised in the current observed() block: a clause may
 # swallow it (the request is what it judges), but when no request was sent it is the reason.
 _CALL_ERROR: ContextVar[BaseException | None] = ContextVar("laios_call_error", default=None)
-_RAISED: weakref.WeakKeyDictionary[Traffic, BaseException] = weakref.WeakKeyDictionary()
 
 
 @contextlib.contextmanager
@@ -135,9 +134,7 @@ def observed(
                 raise ClauseCannotJudge(_no_request(None, provider, exc)) from exc
             raise
         finally:
-            raised = _CALL_ERROR.get()
-            if raised is not None:
-                _RAISED[traffic] = raised
+            traffic.raised = _CALL_ERROR.get() or traffic.raised
             _CALL_ERROR.reset(error)
         _refuse_on_upstream_trouble(traffic)
         _remember_sender(provider, traffic)
@@ -186,7 +183,7 @@ def require_traffic(traffic: Traffic, during: str, since: int = 0, raised: BaseE
 def refuse_unsent(during: str, traffic: Traffic | None = None, raised: BaseException | None = None) -> NoReturn:
     """Refuse to judge ``during``, a call whose request did not cross the seam."""
     if raised is None and traffic is not None:
-        raised = _RAISED.get(traffic)
+        raised = traffic.raised
     raise ClauseCannotJudge(_no_request(during, _clause_provider(), raised)) from raised
 
 

@@ -162,6 +162,10 @@ class Traffic:
     def __init__(self, handler: Handler | None) -> None:
         self.handler = handler
         self.seen: list[Seen] = []
+        # What the provider's call in the block raised, kept by the contract to say why no
+        # request was sent. Held here, not in a table keyed by the traffic: the exception's
+        # frames hold the traffic, a cycle the garbage collector frees only this way.
+        self.raised: BaseException | None = None
         self._lock = threading.Lock()
         self._elsewhere = set(threading.enumerate()) - {threading.current_thread()} - set(_ADOPTED)
 

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import urllib.request
+import weakref
 from typing import Any
 
 from reference_providers.anthropic import AnthropicClient
@@ -102,3 +103,16 @@ class PingsTelemetryInGenerate(GoodOpenAIStyle):
     def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
         self.client().post("https://telemetry.laios-probe.invalid/v1/events", json={"event": "generate"})
         return super().generate(messages, temperature, max_tokens, **kw)
+
+
+# Every TracksItsInstances instance still alive. Read by tests/test_retention.py.
+LIVE: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+class TracksItsInstances(GoodOpenAIStyle):
+    """Puts each of its instances in :data:`LIVE`, a weak set: what is still there after a
+    run (and a garbage collection) is held by something that outlived its clause."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        LIVE.add(self)

@@ -94,7 +94,11 @@ class AiohttpOpenAIStyle(OpenAIChatProvider):
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[str]:
         body = self.payload(messages, temperature, max_tokens, stream=True)
-        yield from self.deltas(self.bridged(self.stream_lines(body)))
+        lines = self.bridged(self.stream_lines(body))
+        try:
+            yield from self.deltas(lines)
+        finally:
+            lines.close()  # when deltas() raises, it does not close the generator it reads
 
     @staticmethod
     def bridged(lines: AsyncIterator[bytes]) -> Iterator[bytes]:

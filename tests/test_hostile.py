@@ -144,10 +144,15 @@ def test_a_finalizer_that_blocks_is_one_usage_line(pytester: pytest.Pytester) ->
 
 
 @pytest.mark.parametrize(
-    "setup",
+    "module, setup",
     [
-        pytest.param("import signal\n\nsignal.signal(signal.SIGTERM, signal.getsignal(signal.SIGTERM))\n", id="signal"),
         pytest.param(
+            "sets_signal_handler",
+            "import signal\n\nsignal.signal(signal.SIGTERM, signal.getsignal(signal.SIGTERM))\n",
+            id="signal",
+        ),
+        pytest.param(
+            "gets_event_loop",
             "import asyncio\nimport warnings\n\nwith warnings.catch_warnings():\n"
             "    warnings.simplefilter('ignore', DeprecationWarning)\n    LOOP = asyncio.get_event_loop()\n",
             id="event-loop",
@@ -155,11 +160,10 @@ def test_a_finalizer_that_blocks_is_one_usage_line(pytester: pytest.Pytester) ->
     ],
 )
 def test_a_module_that_needs_the_main_thread_at_import_still_loads(
-    run_kit, pytester: pytest.Pytester, setup: str
+    run_kit, pytester: pytest.Pytester, module: str, setup: str
 ) -> None:
     """A signal handler or an event loop set up at import needs the main thread, where the
     module is imported again after its import in the helper thread failed for that reason."""
-    module = f"main_thread_{setup.split()[1]}"
     pytester.makepyfile(**{module: f"{setup}\nfrom tests.providers.openai_style import GoodOpenAIStyle as Client\n"})
     run = run_kit(f"{module}:Client", "-k", "returns_response", "--laios-allow-partial")
     assert run.statuses() == {"returns-response": "passed"}, run.result.stdout.str()

@@ -134,7 +134,7 @@ def observed(
                 raise ClauseCannotJudge(_no_request(None, provider, exc)) from exc
             raise
         finally:
-            traffic.raised = _CALL_ERROR.get() or traffic.raised
+            traffic.raised = _CALL_ERROR.get()
             _CALL_ERROR.reset(error)
         _refuse_on_upstream_trouble(traffic)
         _remember_sender(provider, traffic)

@@ -14,9 +14,10 @@ disappears, changes type, or a stream's events change. The shape of one response
 
 A change is *breaking* when a client that worked before may fail now: a removed field,
 header or event type, a field whose types no longer include what it had (``str -> list``,
-``str -> null``), another status code or media type, another event order. It is
-*additive* when everything old is still there: an added field, header or event type, or a
-field that may now also be something else while keeping its old type (``null -> str``).
+``str -> null``), a list that had items and is now always empty, another status code or
+media type, another event order. It is *additive* when everything old is still there: an
+added field, header or event type, a field that may now also be something else while
+keeping its old type (``null -> str``), or a list that was always empty and now has items.
 """
 
 from __future__ import annotations
@@ -221,8 +222,12 @@ def _path_changes(old: Shape, new: Shape) -> list[Change]:
     changes = []
     for path in sorted(old.paths.keys() | new.paths.keys(), key=_path_order):
         root = _event_root(path)
-        if _under_empty_list(path, old, new) or (root and not (root in old.paths and root in new.paths)):
-            continue  # nothing to compare inside an empty list; an added or removed event type is reported once
+        if root and not (root in old.paths and root in new.paths):
+            continue  # an added or removed event type is reported once, in _event_changes
+        if path.endswith("[]") and not _under_empty_list(path[:-2], old, new):
+            changes += _emptied_or_filled(path[:-2], old, new)
+        if _under_empty_list(path, old, new):
+            continue  # nothing to compare inside a list that is empty on one side
         before, after = old.paths.get(path), new.paths.get(path)
         if before is None:
             if _topmost(path, old):
@@ -235,6 +240,17 @@ def _path_changes(old: Shape, new: Shape) -> list[Change]:
             kind = BREAKING if lost or ("null" in after and "null" not in before) else ADDITIVE
             changes.append(Change(path, f"{_types(before)} -> {_types(after)}", kind))
     return changes
+
+
+def _emptied_or_filled(path: str, old: Shape, new: Shape) -> list[Change]:
+    """A list that always had items and is now always empty (a client reading its first item
+    fails), or the other way round."""
+    items = path + "[]"
+    if items in old.paths and items not in new.paths and path in new.empty_lists:
+        return [Change(path, "had items, now always empty", BREAKING)]
+    if items in new.paths and items not in old.paths and path in old.empty_lists:
+        return [Change(path, "was always empty, now has items", ADDITIVE)]
+    return []
 
 
 def _under_empty_list(path: str, old: Shape, new: Shape) -> bool:

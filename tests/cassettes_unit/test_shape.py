@@ -30,8 +30,25 @@ def sse(*events: tuple[str | None, dict | str]) -> str:
 
 def test_values_do_not_matter_only_paths_and_types() -> None:
     old = response({"id": "a", "choices": [{"text": "hi", "n": 1}], "list": []})
-    new = response({"id": "zzz", "choices": [{"text": "bye", "n": 2.5}, {"text": "x", "n": 3}], "list": [{"a": 1}]})
-    assert changes(old, new) == []  # an empty list says nothing about its items
+    new = response({"id": "zzz", "choices": [{"text": "bye", "n": 2.5}, {"text": "x", "n": 3}], "list": []})
+    assert changes(old, new) == []
+
+
+def test_a_list_that_empties_is_breaking_and_one_that_fills_is_additive() -> None:
+    old = response({"choices": [{"message": {"content": "hi"}}], "tool_calls": [], "a": [{"b": [1]}]})
+    new = response({"choices": [], "tool_calls": [{"id": "x"}], "a": [{"b": []}]})
+    assert changes(old, new) == [
+        ("choices: had items, now always empty", BREAKING),
+        ("tool_calls: was always empty, now has items", ADDITIVE),
+        ("a[].b: had items, now always empty", BREAKING),
+    ]
+    # What is inside an emptied list is not reported again, nor a list that empties inside it.
+    assert changes(response({"a": [{"b": [1], "c": 2}]}), response({"a": []})) == [
+        ("a: had items, now always empty", BREAKING)
+    ]
+    # Merged items: a list empty in one event and full in another still has items.
+    stream = response(sse((None, {"choices": [{"delta": {}}]}), (None, {"choices": []})), "text/event-stream")
+    assert changes(stream, response(sse((None, {"choices": [{"delta": {}}]})), "text/event-stream")) == []
 
 
 def test_types_that_widen_are_additive_and_types_that_change_or_become_null_are_breaking() -> None:

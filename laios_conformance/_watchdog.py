@@ -28,7 +28,7 @@ from typing import Any
 
 __all__ = ["CallTimedOut", "abandoned_calls", "guard_instance", "run_with_timeout", "stray_threads"]
 
-_GUARDED_METHODS = ("generate", "generate_with_system", "generate_stream", "close")
+_GUARDED_METHODS = ("generate", "generate_with_system", "generate_stream", "count_tokens", "close")
 _counter = itertools.count(1)
 
 

@@ -62,16 +62,38 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     ``-n`` is given.
     """
     option = config.option
+    if getattr(option, "laios_provider", None):
+        return  # a kit run from the repository root (the README's first command) keeps its defaults
+    limit_each_test(config)
     if not config.pluginmanager.has_plugin("xdist") or os.environ.get("PYTEST_XDIST_WORKER"):
         return
     if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
         return
-    if option.numprocesses is not None or option.dist != "no" or getattr(option, "laios_provider", None):
+    if option.numprocesses is not None or option.dist != "no":
         return
     if option.usepdb or option.collectonly:
         return
     option.numprocesses = default_workers()
     option.dist = "loadgroup"
+
+
+# The longest own test takes under a minute on a busy 2-core machine.
+OWN_TEST_TIME_LIMIT = 600
+
+
+def limit_each_test(config: pytest.Config) -> None:
+    """Stop an own test that runs for ten minutes, with every thread's stack, rather than let a
+    hang run into CI's 90-minute limit with nothing to show (pytest-timeout, a dev extra).
+
+    Its ``thread`` method, because many tests run the kit in process under pytest-timeout's
+    own ``signal`` method (``tests/test_third_party_plugins.py``), which takes SIGALRM over and
+    gives it back reset. ``--timeout``, the ini's ``timeout`` or ``PYTEST_TIMEOUT`` still win.
+    """
+    if not config.pluginmanager.has_plugin("timeout") or os.environ.get("PYTEST_TIMEOUT"):
+        return
+    if config.option.timeout is None and not config.getini("timeout"):
+        config.option.timeout = OWN_TEST_TIME_LIMIT
+        config.option.timeout_method = "thread"
 
 
 # Module- and session-scoped fixtures that run the kit in subprocesses for a minute or more.

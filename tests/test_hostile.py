@@ -58,6 +58,14 @@ def test_stream_that_stops_yielding_errors_its_clause(run_kit) -> None:
     assert "generate_stream() (its next chunk) did not return within 0.2 s" in run.message("stream-join")
 
 
+def test_a_count_tokens_that_never_returns_errors_its_clause(run_kit) -> None:
+    run = run_kit(H + "CountTokensHangs", FAST, "-k", "count_tokens or returns_response", "--laios-allow-partial")
+    assert run.statuses() == {"count-tokens": "error", "returns-response": "passed"}
+    assert run.message("count-tokens").startswith("count_tokens() did not return within 0.2 s"), run.message(
+        "count-tokens"
+    )
+
+
 def test_a_timeout_is_not_the_provider_raising(run_kit) -> None:
     """raises-on-http-error wants an exception; a hang must not count as one."""
     run = run_kit(H + "HangsOnce", FAST, "-k", "raises_on_http_error")

@@ -100,6 +100,15 @@ class StreamHangs(GoodOpenAIStyle):
         _NEVER.wait()
 
 
+class CountTokensHangs(GoodOpenAIStyle):
+    """count_tokens() never returns, as one that fetches a tokenizer over a network that never
+    answers (tiktoken downloads its encodings on first use)."""
+
+    def count_tokens(self, text: str) -> int:
+        _NEVER.wait()
+        return 0
+
+
 class BlocksInConstructor(GoodOpenAIStyle):
     """Its constructor never returns."""
 

@@ -8,12 +8,13 @@ disappears, changes type, or a stream's events change. The shape of one response
 * the presence of the response headers the kit keeps (those clients read, see
   :data:`.scrub.RESPONSE_HEADERS_KEPT`), and the media type of ``content-type``;
 * its body: for JSON, every path and the set of types found there (list items merged
-  under ``[]``); for SSE, the pattern of event types (repeats collapsed, ``delta+``) and
-  the JSON shape of each event type's data under ``events[TYPE]``; for NDJSON, the
+  under ``[]``); for SSE, the pattern of event types (repeats collapsed, ``delta+``;
+  keep-alive events such as ``ping`` left out of the order) and the JSON shape of each
+  event type's data under ``events[TYPE]``; for NDJSON, the
   merged shape of its lines under ``lines[]``.
 
 A change is *breaking* when a client that worked before may fail now: a removed field,
-header or event type, a field whose types no longer include what it had (``str -> list``,
+header or event type (a keep-alive excepted), a field whose types no longer include what it had (``str -> list``,
 ``str -> null``), a list that had items and is now always empty, another status code or
 media type, another event order. It is *additive* when everything old is still there: an
 added field, header or event type, a field that may now also be something else while
@@ -31,6 +32,12 @@ from .scrub import RESPONSE_HEADERS_KEPT
 
 BREAKING = "breaking"
 ADDITIVE = "additive"
+# Keep-alive events: sent when the server sees fit, so where they fall, and whether a
+# short answer has one at all, is timing, not shape. Anthropic's ``ping`` falls before the
+# first delta, between deltas or after them in recordings of the same API
+# (tests/data/wire_samples/anthropic/haiku3-hello-stream.json, sonnet4-sum-stream.json,
+# opus3-count-stream.json); clients skip it.
+KEEP_ALIVE_EVENTS = frozenset({"ping"})
 _ID_HEADERS = frozenset({"x-request-id", "request-id"})
 
 
@@ -201,9 +208,12 @@ def _header_changes(old: dict[str, str], new: dict[str, str]) -> list[Change]:
 
 def _event_changes(old: tuple[str, ...], new: tuple[str, ...]) -> list[Change]:
     old_types, new_types = {e.rstrip("+") for e in old}, {e.rstrip("+") for e in new}
-    changes = [Change(f"events[{name}]", "removed", BREAKING) for name in sorted(old_types - new_types)]
+    changes = [
+        Change(f"events[{name}]", "removed", ADDITIVE if name in KEEP_ALIVE_EVENTS else BREAKING)
+        for name in sorted(old_types - new_types)
+    ]
     changes += [Change(f"events[{name}]", "added", ADDITIVE) for name in sorted(new_types - old_types)]
-    if _order(old, new_types) != _order(new, old_types):
+    if _order(old, new_types - KEEP_ALIVE_EVENTS) != _order(new, old_types - KEEP_ALIVE_EVENTS):
         changes.append(Change("events", f"{' '.join(old)} -> {' '.join(new)}", BREAKING))
     return changes
 

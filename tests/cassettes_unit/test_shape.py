@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from itertools import permutations
+from pathlib import Path
 
 from laios_conformance.cassettes.shape import ADDITIVE, BREAKING, compare, response_shape
 
@@ -13,6 +15,20 @@ def response(body: object, content_type: str = "application/json", status: int =
         "status": {"code": status, "message": ""},
         "headers": {"content-type": [content_type], **{k.replace("_", "-"): [v] for k, v in headers.items()}},
         "body": {"string": text.encode()},
+    }
+
+
+SAMPLES = Path(__file__).parents[1] / "data" / "wire_samples"
+
+
+def recorded(name: str) -> dict:
+    """A real exchange's response (tests/data/wire_samples, provenance in its MANIFEST)."""
+    response = json.loads((SAMPLES / name).read_text(encoding="utf-8"))["response"]
+    headers = {name: [value] for name, value in response.get("headers", {}).items()}
+    return {
+        "status": {"code": response["status"]},
+        "headers": headers,
+        "body": {"string": response["body_text"].encode()},
     }
 
 
@@ -104,3 +120,36 @@ def test_ndjson_lines_are_merged() -> None:
         ("headers.content-type: application/x-ndjson -> application/json", BREAKING),
         ("body: ndjson -> json", BREAKING),
     ]
+
+
+def test_two_years_of_the_live_openai_api_are_additive_and_undoing_them_is_breaking() -> None:
+    # gpt-3.5-turbo-0613 in November 2023, gpt-4o-mini in November 2025 (their "created").
+    then, now = recorded("openai/gpt35-hi-2023-nonstream.json"), recorded("openai/gpt4omini-hello-nonstream.json")
+    forward = changes(then, now)
+    assert ("choices[].message.refusal: added", ADDITIVE) in forward
+    assert ("usage.prompt_tokens_details: added", ADDITIVE) in forward
+    assert {kind for _, kind in forward} == {ADDITIVE}, forward
+    backward = changes(now, then)
+    assert ("choices[].message.refusal: removed", BREAKING) in backward
+    assert {kind for _, kind in backward} == {BREAKING}, backward
+    streams = changes(recorded("openai/gpt35-hello-2023-stream.json"), recorded("openai/gpt4omini-ocean-stream.json"))
+    assert streams and {kind for _, kind in streams} == {ADDITIVE}, streams
+
+
+def test_where_anthropic_sends_its_ping_is_no_drift() -> None:
+    # The same API put ping before the first delta, between deltas, and after the deltas.
+    streams = [
+        recorded("anthropic/haiku3-hello-stream.json"),
+        recorded("anthropic/sonnet4-sum-stream.json"),
+        recorded("anthropic/opus3-count-stream.json"),
+    ]
+    for old, new in permutations(streams, 2):
+        assert not [change for change in changes(old, new) if change[0].startswith(("events:", "events[ping]"))], (
+            changes(old, new)
+        )
+    with_ping = response(
+        sse(("message_start", {}), ("ping", {"type": "ping"}), ("message_stop", {})), "text/event-stream"
+    )
+    without = response(sse(("message_start", {}), ("message_stop", {})), "text/event-stream")
+    assert changes(with_ping, without) == [("events[ping]: removed", ADDITIVE)]
+    assert changes(without, with_ping) == [("events[ping]: added", ADDITIVE)]

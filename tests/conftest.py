@@ -53,7 +53,8 @@ def default_workers() -> int:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
-    """Run the whole own suite (``pytest`` with no paths) on pytest-xdist workers (:func:`default_workers`).
+    """Run the whole own suite (``pytest`` with no paths) on pytest-xdist workers (:func:`default_workers`),
+    and stop any own test that hangs (:func:`limit_each_test`).
 
     Set here rather than in ``addopts`` so that ``-p no:xdist`` still works, and so that the
     kit runs this suite starts from the repository root (``--laios-provider=...``) keep

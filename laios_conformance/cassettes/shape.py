@@ -10,15 +10,16 @@ disappears, changes type, or a stream's events change. The shape of one response
 * its body: for JSON, every path and the set of types found there (list items merged
   under ``[]``); for SSE, the pattern of event types (repeats collapsed, ``delta+``;
   keep-alive events such as ``ping`` left out of the order) and the JSON shape of each
-  event type's data under ``events[TYPE]``; for NDJSON, the
-  merged shape of its lines under ``lines[]``.
+  event type's data under ``events[TYPE]``; for NDJSON, the merged shape of its lines
+  under ``lines[]``.
 
 A change is *breaking* when a client that worked before may fail now: a removed field,
-header or event type (a keep-alive excepted), a field whose types no longer include what it had (``str -> list``,
-``str -> null``), a list that had items and is now always empty, another status code or
-media type, another event order. It is *additive* when everything old is still there: an
-added field, header or event type, a field that may now also be something else while
-keeping its old type (``null -> str``), or a list that was always empty and now has items.
+header or event type (a keep-alive excepted), a field whose types no longer include what
+it had (``str -> list``, ``str -> null``), a list that had items and is now always empty,
+another status code or media type, another event order. It is *additive* when everything
+old is still there: an added field, header or event type, a field that may now also be
+something else while keeping its old type (``null -> str``), or a list that was always
+empty and now has items.
 """
 
 from __future__ import annotations

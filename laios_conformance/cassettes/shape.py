@@ -14,7 +14,8 @@ disappears, changes type, or a stream's events change. The shape of one response
   under ``lines[]``.
 
 A change is *breaking* when a client that worked before may fail now: a removed field,
-header or event type (a keep-alive excepted), a field whose types no longer include what
+header or event type (a keep-alive, or a field the API leaves out of some answers,
+excepted), a field whose types no longer include what
 it had (``str -> list``, ``str -> null``), a list that had items and is now always empty,
 another status code or media type, another event order. It is *additive* when everything
 old is still there: an added field, header or event type, a field that may now also be
@@ -39,6 +40,13 @@ ADDITIVE = "additive"
 # (tests/data/wire_samples/anthropic/haiku3-hello-stream.json, sonnet4-sum-stream.json,
 # opus3-count-stream.json); clients skip it.
 KEEP_ALIVE_EVENTS = frozenset({"ping"})
+# Fields an API leaves out of some answers for their values, not for a change of shape, so
+# that a client must already do without them. Ollama leaves ``prompt_eval_count`` out when it
+# answers a prompt it has cached: the same request, recorded an hour apart with the model
+# still loaded, has it and then has not (tests/data/wire_samples/ollama/
+# chat-llama3-joke-nonstream.json, chat-llama3-joke-2-nonstream.json); ``usage-fidelity``
+# serves such an answer. Their coming and going is additive.
+LEFT_OUT_BY_VALUE = frozenset({"prompt_eval_count"})
 _ID_HEADERS = frozenset({"x-request-id", "request-id"})
 
 
@@ -245,12 +253,18 @@ def _path_changes(old: Shape, new: Shape) -> list[Change]:
                 changes.append(Change(path, "added", ADDITIVE))
         elif after is None:
             if _topmost(path, new):
-                changes.append(Change(path, "removed", BREAKING))
+                changes.append(_removed(path))
         elif before != after:
             lost = (before - {"null"}) - after
             kind = BREAKING if lost or ("null" in after and "null" not in before) else ADDITIVE
             changes.append(Change(path, f"{_types(before)} -> {_types(after)}", kind))
     return changes
+
+
+def _removed(path: str) -> Change:
+    if path.rsplit(".", 1)[-1] in LEFT_OUT_BY_VALUE:
+        return Change(path, "left out (as the API does for some answers, such as a cached prompt)", ADDITIVE)
+    return Change(path, "removed", BREAKING)
 
 
 def _emptied_or_filled(path: str, old: Shape, new: Shape) -> list[Change]:

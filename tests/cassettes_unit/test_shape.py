@@ -153,3 +153,17 @@ def test_where_anthropic_sends_its_ping_is_no_drift() -> None:
     without = response(sse(("message_start", {}), ("message_stop", {})), "text/event-stream")
     assert changes(with_ping, without) == [("events[ping]: removed", ADDITIVE)]
     assert changes(without, with_ping) == [("events[ping]: added", ADDITIVE)]
+
+
+def test_a_field_ollama_leaves_out_for_a_cached_prompt_is_no_breaking_drift() -> None:
+    # The same request an hour apart, the model still loaded: the second answer has no
+    # prompt_eval_count, as Ollama answers a prompt it has cached.
+    first, again = (
+        recorded("ollama/chat-llama3-joke-nonstream.json"),
+        recorded("ollama/chat-llama3-joke-2-nonstream.json"),
+    )
+    assert changes(first, again) == [
+        ("prompt_eval_count: left out (as the API does for some answers, such as a cached prompt)", ADDITIVE)
+    ]
+    assert changes(again, first) == [("prompt_eval_count: added", ADDITIVE)]
+    assert changes(response({"eval_count": 3}), response({})) == [("eval_count: removed", BREAKING)]

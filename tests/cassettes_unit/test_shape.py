@@ -24,7 +24,7 @@ SAMPLES = Path(__file__).parents[1] / "data" / "wire_samples"
 def recorded(name: str) -> dict:
     """A real exchange's response (tests/data/wire_samples, provenance in its MANIFEST)."""
     response = json.loads((SAMPLES / name).read_text(encoding="utf-8"))["response"]
-    headers = {name: [value] for name, value in response.get("headers", {}).items()}
+    headers = {header: [value] for header, value in response.get("headers", {}).items()}
     return {
         "status": {"code": response["status"]},
         "headers": headers,

@@ -275,11 +275,20 @@ def _release(target: str, held: list[Any], flags: Flags, timeout: float | None) 
     try:
         run_with_timeout("releasing it", timeout, held.clear)
     except CallTimedOut:
-        raise ProviderLoadError(
-            f"{flags.target} {target!r}: releasing the instance the kit built (its __del__) did not finish within "
-            f"{timeout:g} s; a finalizer must not block (LAIOS drops a client from any thread), or raise "
-            f"{flags.call_timeout}"
+        raise _overran(
+            target,
+            flags,
+            timeout,
+            "releasing the instance the kit built (its __del__) did not finish",
+            "a finalizer must not block (LAIOS drops a client from any thread)",
         ) from None
+
+
+def _overran(target: str, flags: Flags, timeout: float | None, what: str, rule: str) -> ProviderLoadError:
+    """The one line for provider code that loading ran under the call timeout and that overran it."""
+    return ProviderLoadError(
+        f"{flags.target} {target!r}: {what} within {timeout:g} s; {rule}, or raise {flags.call_timeout}"
+    )
 
 
 def _refuse_async_methods(target: str, instance: Any, flags: Flags) -> None:
@@ -343,9 +352,12 @@ def _import_module(target: str, module_name: str, flags: Flags, timeout: float |
     try:
         return _imported(module_name, timeout)
     except CallTimedOut:
-        raise ProviderLoadError(
-            f"{flags.target} {target!r}: importing {module_name!r} did not finish within {timeout:g} s; a module "
-            f"must not block at import (connect lazily, on the first call), or raise {flags.call_timeout}"
+        raise _overran(
+            target,
+            flags,
+            timeout,
+            f"importing {module_name!r} did not finish",
+            "a module must not block at import (connect lazily, on the first call)",
         ) from None
     except ModuleNotFoundError as exc:
         if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
@@ -484,9 +496,12 @@ def _construct(
     try:
         return run_with_timeout("constructing it", timeout, factory, **kwargs)
     except CallTimedOut:
-        raise ProviderLoadError(
-            f"{flags.target} {target!r}: constructing it did not return within {timeout:g} s; a constructor "
-            f"must not block (connect lazily, on the first call), or raise {flags.call_timeout}"
+        raise _overran(
+            target,
+            flags,
+            timeout,
+            "constructing it did not return",
+            "a constructor must not block (connect lazily, on the first call)",
         ) from None
     except SystemExit as exc:
         raise ProviderLoadError(

@@ -15,12 +15,11 @@ disappears, changes type, or a stream's events change. The shape of one response
 
 A change is *breaking* when a client that worked before may fail now: a removed field,
 header or event type (a keep-alive, or a field the API leaves out of some answers,
-excepted), a field whose types no longer include what
-it had (``str -> list``, ``str -> null``), a list that had items and is now always empty,
-another status code or media type, another event order. It is *additive* when everything
-old is still there: an added field, header or event type, a field that may now also be
-something else while keeping its old type (``null -> str``), or a list that was always
-empty and now has items.
+excepted), a field whose types no longer include what it had (``str -> list``,
+``str -> null``), a list that had items and is now always empty, another status code or
+media type, another event order. It is *additive* when everything old is still there: an
+added field, header or event type, a field that may now also be something else while
+keeping its old type (``null -> str``), or a list that was always empty and now has items.
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ DEFECTS = {
     "MergesSystemMessages": (INPUTS, {"no-input-mutation"}),
     "StripsContentInPlace": (INPUTS, {"no-input-mutation", "message-fidelity"}),
     "DropsSecondSystemMessage": (INPUTS, {"message-fidelity"}),
+    "SystemDropsUserMessage": (INPUTS, {"message-fidelity"}),
+    "SystemStripsTexts": (INPUTS, {"message-fidelity"}),
     "EscapesQuotesInPlace": (INPUTS, {"no-input-mutation", "message-fidelity"}),
     "KeepsAnswerOnSelf": ("thread_safety", {"thread-safety"}),
     "LastAnswerOnSelf": ("thread_safety", {"thread-safety"}),
@@ -70,6 +72,8 @@ DEFECTS = {
     "SendsTextContentType": (HEADERS, {"headers-reach-request"}),
     "SendsNoContentType": (HEADERS, {"headers-reach-request"}),
     "DropsZeroTemperature": (DEFAULTS, {"params-reach-request"}),
+    "SystemIgnoresParams": (DEFAULTS, {"params-reach-request"}),
+    "SystemDropsZeroTemperature": (DEFAULTS, {"params-reach-request"}),
     "NeverSendsKey": (KEYS, {"key-reaches-request"}),
     "SendsKeyInAnotherHeader": (KEYS, {"key-reaches-request"}),
     "SendsKeyWithoutBearer": (KEYS, {"key-reaches-request"}),
@@ -127,6 +131,46 @@ def test_a_key_in_the_errors_of_the_stream_path_is_found(judged_together) -> Non
             f"- generate_stream() exception on {status} (ProviderError or its chain): contains the API key" in message
         )
     assert "- exception on" not in message, message  # generate()'s own errors are clean
+
+
+@pytest.mark.xdist_group("judging-defects")
+def test_generate_with_system_is_judged_on_its_own_texts_and_parameters(judged_together) -> None:
+    """Its one cassette was recorded from what the provider sent: a generate_with_system() that
+    drops the user message, strips both texts or drops the caller's parameters replayed it
+    fine and passed every clause."""
+    inputs = judged_with(INPUTS)
+    run = judged_together(inputs, "-k", INPUTS, "--laios-strict")
+    dropped = run.message("message-fidelity", inputs.index(D + "SystemDropsUserMessage"))
+    assert "- generate_with_system(), content with surrounding whitespace: the user message '\\tHi. " in dropped
+    stripped = run.message("message-fidelity", inputs.index(D + "SystemStripsTexts")).split("How to fix")[0]
+    assert "- generate_with_system(), content with surrounding whitespace: the system message '  Be terse." in stripped
+    assert "  - content with surrounding whitespace" not in stripped, stripped  # generate() sends them as given
+    defaults = judged_with(DEFAULTS)
+    run = judged_together(defaults, "-k", DEFAULTS, "--laios-strict")
+    ignored = run.message("params-reach-request", defaults.index(D + "SystemIgnoresParams")).split("How to fix")[0]
+    assert "- generate_with_system() temperature: the caller passed 0.3" in ignored, ignored
+    assert "- generate_with_system() max_tokens: the caller passed" in ignored
+    zero = run.message("params-reach-request", defaults.index(D + "SystemDropsZeroTemperature")).split("How to fix")[0]
+    assert "1 case(s) failed" in zero and "- generate_with_system() temperature 0.0: the caller passed 0.0" in zero
+
+
+def test_a_stream_that_raises_on_the_recorded_answer_leaves_the_leak_unjudged_unless_it_names_the_key(run_kit) -> None:
+    """no-secret-leak failed with leak advice when generate_stream() raised NotImplementedError,
+    though nothing leaked; what such a call raises is still hunted."""
+    run = run_kit(D + "StreamNotImplemented", "-k", "no_secret_leak", "--laios-allow-partial")
+    assert run.statuses() == {"no-secret-leak": "skipped"}, run.report  # as one the kit could not judge
+    assert "could not judge them (each message says why): no-secret-leak" in run.report["gate_reason"]
+    message = run.message("no-secret-leak")
+    assert "generate_stream(): it raised NotImplementedError on the recorded answer" in message
+    assert "How to fix" not in message
+    run = run_kit(D + "StreamNotImplementedNamingHeaders", "-k", "no_secret_leak", "--laios-allow-partial")
+    assert run.statuses() == {"no-secret-leak": "failed"}, run.report
+    message = run.message("no-secret-leak")
+    assert (
+        "- generate_stream() exception on the recorded answer (NotImplementedError or its chain): contains the API key"
+        in message
+    )
+    assert "(not judged: generate_stream(): it raised NotImplementedError" in message
 
 
 @pytest.mark.xdist_group("judging-defects")
@@ -552,7 +596,8 @@ def test_ollama_answer_without_a_prompt_count_is_an_answer(run_kit, tmp_path, pr
 
 def test_a_temperature_of_zero_must_reach_the_request(run_kit) -> None:
     message = run_kit(D + "DropsZeroTemperature", "-k", "params_reach_request").message("params-reach-request")
-    assert "2 case(s) failed:\n  - temperature 0.0: the caller passed 0.0; nothing at temperature, where" in message
+    assert "3 case(s) failed:\n  - temperature 0.0: the caller passed 0.0; nothing at temperature, where" in message
+    assert "\n  - generate_with_system() temperature 0.0: the caller passed 0.0; nothing at temperature" in message
     assert "\n  - generate_stream() temperature 0.0: the caller passed 0.0; nothing at temperature" in message
     assert "a falsy 0.0 was taken for no value" in message
 

@@ -261,7 +261,8 @@ def _refuse_on_upstream_trouble(traffic: Traffic) -> None:
             differences = [line.strip() for line in str(error).splitlines() if "differs" in line]
             raise ClauseCannotJudge(
                 f"the request to {seen.url} does not match the recorded cassette: the provider now sends "
-                "something different from what was recorded; re-record with --record-mode=rewrite"
+                "something different from what was recorded; if you changed it on purpose, re-record with "
+                "--record-mode=rewrite (the other clauses judge whether what it now sends is right)"
                 + (f" ({differences[0]})" if differences else "")
             )
         if error is not None:

@@ -97,6 +97,32 @@ def _escape_tail(text: str, start: int, end: int, contents: set[str]) -> bool:
     return before or after
 
 
+def _messages(conversation: Conversation) -> list[LLMMessage]:
+    return [LLMMessage(role=role, content=content) for role, content in conversation]
+
+
+# How message-fidelity sends a conversation; generate_with_system() takes a (system, user) pair.
+_CALLS: dict[str, Callable[[Any, Conversation], Any]] = {
+    "generate()": lambda provider, conversation: call_generate(provider, _messages(conversation)),
+    "generate_stream()": lambda provider, conversation: call_stream(provider, _messages(conversation)),
+    "generate_with_system()": lambda provider, conversation: provider.generate_with_system(
+        conversation[0][1], conversation[1][1], temperature=TEMPERATURE, max_tokens=MAX_TOKENS
+    ),
+}
+
+# The system prompt and user message generate_with_system() is given: texts a provider that
+# strips, re-escapes, truncates or drops one of them sends changed.
+SYSTEM_SHAPES: dict[str, tuple[str, str]] = {
+    **{
+        shape: (SHAPES[shape][0][1], SHAPES[shape][1][1])
+        for shape in ("content with surrounding whitespace", "unusual Unicode")
+    },
+    # No quote, as in SHAPES: quoting bugs are left to the drawn conversations, which show the minimal one.
+    "backslashes": ("Answer yes or no.", "Is C:\\temp\\new a path?\n"),
+    "a long message": ("Be terse.", SHAPES["a long message"][0][1]),
+}
+
+
 @clause("message-fidelity", "must")
 def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None:
     """Every message's content reaches the request verbatim and in order.
@@ -123,44 +149,55 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
     sent by a consumed ``generate_stream()``, whose request is judged the same way: a
     stream code path of its own that drops the system messages, or passes them as turns,
     fails every streamed agent call that has one while replay of the kit's streamed hello
-    (no system message) never shows it.
+    (no system message) never shows it. ``generate_with_system()`` is given a system prompt
+    and a user message padded with whitespace, in unusual Unicode, with backslashes, and
+    25 000 characters long: both must reach the request the same way. Its
+    one cassette cannot show that, since it was recorded from what the provider sent: one
+    that drops the user message or strips both texts records them so and replays fine.
 
     **How to fix**: build the body as a dict and let ``json=`` (or ``json.dumps``) encode it;
     pass contents through untouched (no ``.strip()``, no re-escaping, no dropping of repeated
     messages); send system messages where your API reads them (Anthropic: joined into the
     top-level ``system`` field), from ``generate_stream()`` too: build both requests with
-    one function.
+    one function; let ``generate_with_system()`` pass a system and a user message, as given,
+    to ``generate()``.
     """
     refused: list[Exception] = []  # the last shape's refusals
     last_refusal: list[Exception] = []
     sent: list[int] = []
 
-    def problem_with(conversation: Conversation, stream: bool = False) -> str | None:
-        messages = [LLMMessage(role=role, content=content) for role, content in conversation]
+    def problem_with(conversation: Conversation, call: str = "generate()") -> str | None:
         raised = None
         with observed(answer_with(lambda seen: error_reply(seen, 400)), virtual_time=True) as traffic:
             try:
-                (call_stream if stream else call_generate)(provider, messages)
+                _CALLS[call](provider, conversation)
             except Exception as exc:
                 raised = exc
         if not traffic.seen:
             if raised is None:  # answered the kit's HTTP 400 without asking: nothing was sent to judge
-                refuse_unsent("generate_stream()" if stream else "generate()", traffic)
+                refuse_unsent(call, traffic)
             refused.append(raised)
             last_refusal[:] = [raised]
             return None
-        if not stream:  # generate() alone decides whether anything was judged
+        if call == "generate()":  # generate() alone decides whether anything was judged
             sent.append(1)
         return delivery_problem(conversation, traffic.seen[0].json) or role_problem(traffic.seen[0])
 
     cases = Cases()
     refused_shapes = []
-    for shape, conversation in SHAPES.items():
-        for case, stream in ((shape, False), (f"generate_stream(), {shape}", True)):
-            problem = problem_with(conversation, stream)
-            cases.fail(case, problem) if problem else cases.ok(case)
-            refused_shapes += [case] if refused else []
-            refused.clear()
+    named = [(shape, conversation, "generate()") for shape, conversation in SHAPES.items()]
+    named += [
+        (f"generate_stream(), {shape}", conversation, "generate_stream()") for shape, conversation in SHAPES.items()
+    ]
+    named += [
+        (f"generate_with_system(), {shape}", [("system", system), ("user", user)], "generate_with_system()")
+        for shape, (system, user) in SYSTEM_SHAPES.items()
+    ]
+    for case, conversation, call in named:
+        problem = problem_with(conversation, call)
+        cases.fail(case, problem) if problem else cases.ok(case)
+        refused_shapes += [case] if refused else []
+        refused.clear()
     found = None if cases.failures else find_minimal(conversations(), problem_with)
     if not sent:
         refuse_unsent("generate() of every conversation", raised=last_refusal[0] if last_refusal else None)

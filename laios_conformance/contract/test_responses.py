@@ -222,11 +222,12 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     ``max_tokens``, so a provider that sends it only when the caller gives one fails every
     call that does not).
 
-    The request of a consumed ``generate_stream()`` is judged the same way, the
-    ``temperature=0.0`` and missing ``max_tokens`` cases included (unless the provider
-    declares ``conformance_profile["streams"] = False``): a stream path that builds its body
-    from other values (the constructor's ``max_tokens``, LAIOS's defaults, ``if
-    temperature:``) ignores every caller that streams.
+    The requests of ``generate_with_system()`` and of a consumed ``generate_stream()`` are
+    judged the same way, ``temperature=0.0`` included, and the stream's without
+    ``max_tokens`` too (unless the provider declares ``conformance_profile["streams"] =
+    False``): a path that builds its body from other values (the constructor's
+    ``max_tokens``, LAIOS's defaults, ``if temperature:``) ignores every caller that streams,
+    or that steers the model with a system prompt.
 
     **Declared limits**: a parameter listed in ``conformance_profile["omits_params"]`` must
     instead be *absent* from the request; the verdict shows the declared reason.
@@ -236,7 +237,9 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     ``max_completion_tokens``, Ollama's ``options.num_predict``); 3. put both where your API
     reads them (Ollama: inside ``options``); 4. where the API requires ``max_tokens``,
     default it to LAIOS's 2048 (``max_tokens: int = 2048``) and always send it; 5. build
-    ``generate_stream()``'s request from the caller's values with the same function.
+    the requests of ``generate_with_system()`` and ``generate_stream()`` from the caller's
+    values with the same function (``generate_with_system()`` passing its ``temperature``
+    and ``max_tokens`` on to ``generate()``).
     """
     seen = _request_of(lambda: call_generate(provider))
     body = seen.json
@@ -247,9 +250,9 @@ def test_params_reach_request(provider: Any, profile: dict[str, Any], request: p
     omitted = profile["omits_params"]
     wire_format = wire_format_for_request(seen)
     _judge_params(cases, body, wire_format, omitted, request)
-    if profile.get("streams") is not False:
-        _judge_stream_params(provider, cases, omitted, request)
     streams = profile.get("streams") is not False
+    for name, call in _other_calls(provider, TEMPERATURE, streams).items():
+        _judge_call_params(name, call, cases, omitted, request)
     if "temperature" not in omitted:
         _judge_zero_temperature(provider, cases, streams)
     if wire_format is not None and wire_format.required_params:  # else that call would judge nothing
@@ -278,16 +281,33 @@ def _judge_params(
             cases.fail(f"{call}{param}", problem)
 
 
-def _judge_stream_params(provider: Any, cases: Cases, omitted: dict[str, str], request: pytest.FixtureRequest) -> None:
-    """The same for a consumed ``generate_stream()``'s request: a stream path of its own may
-    build its body from other values (the constructor's, LAIOS's defaults)."""
-    traffic, _ = _answered_400(lambda: call_stream(provider))
+def _other_calls(provider: Any, temperature: float, streams: bool) -> dict[str, Callable[[], Any]]:
+    """``generate_with_system()`` and (when the provider streams) a consumed ``generate_stream()``
+    with the caller's ``temperature`` and ``max_tokens``: paths of their own may build their
+    bodies from other values (the constructor's, LAIOS's defaults)."""
+    calls: dict[str, Callable[[], Any]] = {
+        "generate_with_system()": lambda: provider.generate_with_system(
+            SYSTEM_PROMPT, HELLO, temperature=temperature, max_tokens=MAX_TOKENS
+        )
+    }
+    if streams:
+        calls["generate_stream()"] = lambda: list(
+            provider.generate_stream(hello(), temperature=temperature, max_tokens=MAX_TOKENS)
+        )
+    return calls
+
+
+def _judge_call_params(
+    name: str, call: Callable[[], Any], cases: Cases, omitted: dict[str, str], request: pytest.FixtureRequest
+) -> None:
+    """:func:`_judge_params` on the request of ``call``, the call ``name``."""
+    traffic, _ = _answered_400(call)
     if not traffic.seen:
-        note(request, "generate_stream() sent no request, so its parameters were not judged")
+        note(request, f"{name} sent no request, so its parameters were not judged")
         return
     seen = traffic.seen[0]
     if isinstance(seen.json, dict):
-        _judge_params(cases, seen.json, wire_format_for_request(seen), omitted, request, "generate_stream() ")
+        _judge_params(cases, seen.json, wire_format_for_request(seen), omitted, request, f"{name} ")
 
 
 ZERO_CASE = "temperature 0.0"
@@ -345,18 +365,16 @@ def _answered_400(call: Callable[[], Any]) -> tuple[Traffic, Exception | None]:
 
 def _judge_zero_temperature(provider: Any, cases: Cases, streams: bool) -> None:
     """A caller's ``temperature=0.0`` (for repeatable answers) is sent, not taken for "none given",
-    by ``generate()`` and by a consumed ``generate_stream()`` (one that sends no request is
-    noted by the stream's parameter check)."""
+    by ``generate()``, ``generate_with_system()`` and a consumed ``generate_stream()`` (a call
+    that sends no request is noted by its parameter check)."""
     seen = _request_of(
         lambda: provider.generate(hello(), temperature=0.0, max_tokens=MAX_TOKENS), "generate(temperature=0.0)"
     )
     _judge_zero_in(cases, ZERO_CASE, seen)
-    if streams:
-        traffic, _ = _answered_400(
-            lambda: list(provider.generate_stream(hello(), temperature=0.0, max_tokens=MAX_TOKENS))
-        )
+    for name, call in _other_calls(provider, 0.0, streams).items():
+        traffic, _ = _answered_400(call)
         for seen in traffic.seen[:1]:
-            _judge_zero_in(cases, f"generate_stream() {ZERO_CASE}", seen)
+            _judge_zero_in(cases, f"{name} {ZERO_CASE}", seen)
 
 
 def _judge_zero_in(cases: Cases, case: str, seen: Seen) -> None:

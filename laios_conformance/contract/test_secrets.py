@@ -151,7 +151,9 @@ def test_no_secret_leak(
     logger at every level, DEBUG included; in every warning; in anything written to stdout
     or stderr, also straight to file descriptors 1 and 2,
     during a successful call, a consumed stream and the failing calls; in the provider's
-    cassettes. A leak is reported by where it was found, never by repeating the key.
+    cassettes. A leak is reported by where it was found, never by repeating the key. A call
+    that raises on the recorded answer has its exception hunted too, and leaves the clause
+    not judged: it never reached what a successful call logs, prints or returns.
 
     **Not applicable when**: the provider takes no ``api_key``, no constructor argument
     holds a secret (one whose name says so, such as ``token`` or ``*_key``, or one named with
@@ -206,16 +208,22 @@ def test_no_secret_leak(
     ):
         warnings.simplefilter("always")
         with observed(keep) as traffic:
-            response = call_generate(provider)
-            call_stream(provider)
+            response = _answer_of(call_generate, provider, "generate()", check, cases)
+        if cases.failures:  # a key in what generate() raised is a leak, whether or not it sent a request
+            cases.conclude()
         require_traffic(traffic, "generate()")
-        check("repr(response)", repr(response))
-        check("str(response)", str(response))
+        with observed(keep):
+            _answer_of(call_stream, provider, "generate_stream()", check, cases)
+        if response is not None:
+            check("repr(response)", repr(response))
+            check("str(response)", str(response))
         # generate_stream() too: a stream path of its own checks the status and raises its own errors
         for call, run, prefix in (
             ("generate()", call_generate, ""),
             ("generate_stream()", call_stream, "generate_stream() "),
         ):
+            if call in cases.unjudged:  # it raised on the recorded answer: its errors would say nothing more
+                continue
             for label, reply in failures.items():
                 with observed(answer_with(reply), virtual_time=True, during=f"{call} answered with {label}"):
                     try:
@@ -239,6 +247,22 @@ def _cut_in_half(reply: Reply) -> Reply:
     JSON broken off, a stream ended inside an event)."""
     kind = reply.headers.get("content-type", "application/json")  # Reply keeps header names in lower case
     return Reply(body=reply.body[: max(1, len(reply.body) // 2)], headers={"content-type": kind})
+
+
+def _answer_of(call: Any, provider: Any, name: str, check: Any, cases: Cases) -> Any:
+    """What ``call`` answers to the recorded answer; None when it raised, which is hunted for
+    the key and leaves that call's path not judged (it never reached what a successful call
+    logs, prints or returns)."""
+    try:
+        return call(provider)
+    except Exception as exc:
+        check(f"{name} exception on the recorded answer ({type(exc).__name__} or its chain)", exception_texts(exc))
+        cases.cannot_judge(
+            name,
+            f"it raised {type(exc).__name__} on the recorded answer, so what it does with a successful answer "
+            "was not judged; fix that error first (its own clauses say more)",
+        )
+        return None
 
 
 def _request_info_hint(exc: BaseException, forms: list[str]) -> str:

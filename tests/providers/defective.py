@@ -788,6 +788,66 @@ class DropsSecondSystemMessage(GoodOpenAIStyle):
         )
 
 
+class SystemDropsUserMessage(GoodOpenAIStyle):
+    """Fails message-fidelity: generate_with_system() sends the system prompt alone, so the
+    caller's question never reaches the model (the cassette it records replays fine)."""
+
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        return self.generate([LLMMessage(role="system", content=system_prompt)], temperature, max_tokens, **kwargs)
+
+
+class SystemStripsTexts(GoodOpenAIStyle):
+    """Fails message-fidelity, only for texts padded with whitespace: generate_with_system()
+    strips its system prompt and user message."""
+
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        return super().generate_with_system(system_prompt.strip(), user_message.strip(), temperature, max_tokens)
+
+
+class SystemIgnoresParams(GoodOpenAIStyle):
+    """Fails params-reach-request: generate_with_system() drops the caller's temperature and
+    max_tokens, so every system-prompted call runs on LAIOS's defaults."""
+
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        return super().generate_with_system(system_prompt, user_message)
+
+
+class SystemDropsZeroTemperature(GoodOpenAIStyle):
+    """Fails params-reach-request, only for ``temperature=0.0``: generate_with_system() passes
+    ``temperature or 0.7`` on."""
+
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        return super().generate_with_system(system_prompt, user_message, temperature or 0.7, max_tokens)
+
+
+class StreamNotImplemented(GoodOpenAIStyle):
+    """Leaks nothing, but cannot be judged by no-secret-leak on the stream path: generate_stream()
+    raises NotImplementedError."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        raise NotImplementedError("streaming is not supported by this provider")
+
+
+class StreamNotImplementedNamingHeaders(GoodOpenAIStyle):
+    """Fails no-secret-leak: generate_stream() raises on every call, the key among the headers
+    its message names."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        raise NotImplementedError(f"streaming is not supported with headers {self.headers()}")
+
+
 # -- races (thread-safety) ---------------------------------------------------------------------
 
 

@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 
-from ._paths import PathError, check_output_dir, check_output_file, check_replay_dir
+from ._paths import PathError, check_output_dir, check_output_files, check_replay_dir
 from ._redact import RedactingFilter, RedactingFormatter, redact, redactable
 from ._watchdog import abandoned_calls, describe_threads, stray_threads
+from .cassettes.limits import max_cassette_bytes
 from .loading import Flags, parse_secret_names
 
 __all__ = [
@@ -48,14 +49,24 @@ def read_call_timeout(config: pytest.Config) -> float | None:
     text = config.getoption("laios_call_timeout") or config.getini("laios_call_timeout") or DEFAULT_CALL_TIMEOUT
     named = spelled_flags(config).call_timeout
     try:
+        return call_timeout_seconds(str(text)) or None
+    except ValueError as problem:
+        raise pytest.UsageError(f"{named} {text!r} {problem}") from None
+
+
+def call_timeout_seconds(text: str) -> float:
+    """``text`` as a call timeout in seconds, 0 for no limit; ValueError saying what is wrong with it.
+
+    Capped at the longest wait a thread can make (``threading.TIMEOUT_MAX``, about 292 years):
+    a longer one, or ``inf``, overflows the clock where the kit waits on the provider's code.
+    """
+    try:
         seconds = float(text)
     except ValueError:
-        raise pytest.UsageError(
-            f"{named} {text!r} is not a number of seconds; e.g. --laios-call-timeout=60 (0: no limit)"
-        ) from None
-    if seconds < 0 or seconds != seconds:
-        raise pytest.UsageError(f"{named} {text!r} must be 0 (no limit) or a positive number of seconds")
-    return seconds or None
+        raise ValueError("is not a number of seconds; e.g. --laios-call-timeout=60 (0: no limit)") from None
+    if not 0 <= seconds <= threading.TIMEOUT_MAX:  # nan too
+        raise ValueError(f"must be 0 (no limit) or a positive number of seconds up to {threading.TIMEOUT_MAX:.0f}")
+    return seconds
 
 
 def spelled_flags(config: pytest.Config) -> Flags:
@@ -99,15 +110,18 @@ def check_paths(config: pytest.Config, cassette_root: Path, recording: bool) -> 
     files = [("--laios-report", config.getoption("laios_report")), ("--junitxml", config.getoption("xmlpath", None))]
     named = _named_cassette_dir(config)
     try:
-        for option, path in files:
-            if path and not hasattr(config, "workerinput"):
-                check_output_file(option, path)
+        if not hasattr(config, "workerinput"):
+            check_output_files(files)
         if recording:
             check_output_dir("--laios-cassette-dir (recording)", cassette_root)
         elif named:
             check_replay_dir(named, cassette_root)
     except PathError as error:
         raise pytest.UsageError(str(error)) from None
+    try:
+        max_cassette_bytes()
+    except ValueError as problem:  # else every clause that reads a cassette errors on it
+        raise pytest.UsageError(str(problem)) from None
 
 
 def _named_cassette_dir(config: pytest.Config) -> str | None:

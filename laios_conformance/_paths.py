@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["PathError", "check_output_dir", "check_output_file", "check_replay_dir"]
+__all__ = ["PathError", "check_output_dir", "check_output_file", "check_output_files", "check_replay_dir"]
 
 
 class PathError(Exception):
@@ -27,6 +27,20 @@ def check_output_file(option: str, path: str | os.PathLike[str]) -> None:
     if target.exists() and not os.access(target, os.W_OK):
         raise PathError(f"{option} {str(target)!r} is not writable; fix its permissions or choose another path")
     _check_parent(option, target, target.parent)
+
+
+def check_output_files(files: list[tuple[str, str | None]]) -> None:
+    """:func:`check_output_file` for each ``(option, path)`` given a path, and no two of them
+    the same file: the one written last would replace the other (a JSON verdict read back
+    as JUnit XML, say)."""
+    named: dict[Path, str] = {}
+    for option, path in files:
+        if not path:
+            continue
+        check_output_file(option, path)
+        same = named.setdefault(Path(path).resolve(), option)
+        if same != option:
+            raise PathError(f"{same} and {option} both name {path!r}; give each report a file of its own")
 
 
 def check_output_dir(option: str, path: str | os.PathLike[str]) -> None:

@@ -99,7 +99,7 @@ def _add_check(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     check.add_argument(
         "--call-timeout",
-        type=float,
+        type=_call_timeout,
         metavar="SECONDS",
         help="error a clause whose provider call takes longer (default: 60; 0: no limit)",
     )
@@ -114,6 +114,17 @@ def _add_check(commands: argparse._SubParsersAction[_Parser]) -> None:
     check.add_argument("--badge", metavar="PATH", help="write a shields.io endpoint badge JSON")
     check.add_argument("--cassette-dir", metavar="DIR", help="cassette directory (default: cassettes/)")
     check.add_argument("-v", "--verbose", action="store_true", help="show pytest's output live (no progress bar)")
+
+
+def _call_timeout(text: str) -> float:
+    from ._guards import call_timeout_seconds
+
+    try:
+        return call_timeout_seconds(text)
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} {str(problem).replace('--laios-call-timeout', '--call-timeout')}"
+        ) from None
 
 
 def _add_merge(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -152,7 +163,7 @@ def _add_lint(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="also report <DIR>/<ProviderClass>/*.yaml files no clause replays; repeatable",
     )
     lint.add_argument("--kwargs", metavar="JSON", help="constructor arguments for the providers, if they need any")
-    lint.add_argument("--max-size", type=float, metavar="MB", help="largest cassette to read (default: 50)")
+    lint.add_argument("--max-size", metavar="MB", help="largest cassette to read (default: 50)")
 
 
 def _add_drift(commands: argparse._SubParsersAction[_Parser]) -> None:

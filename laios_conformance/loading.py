@@ -326,7 +326,8 @@ def _refuse_patched_stack(target: str, before: dict[str, Any], flags: Flags) -> 
 def _import_target(target: str, flags: Flags, timeout: float | None = None) -> Callable[..., Any]:
     module_name, sep, attr_path = target.partition(":")
     if not sep or not module_name or not attr_path:
-        raise ProviderLoadError(f"{flags.target} {target!r} has no ':'; use module:Class, e.g. my_pkg.client:MyClient")
+        lacks = "no ':'" if not sep else ("no module before ':'" if not module_name else "no class after ':'")
+        raise ProviderLoadError(f"{flags.target} {target!r} has {lacks}; use module:Class, e.g. my_pkg.client:MyClient")
     module = _import_module(target, module_name, flags, timeout)
     obj: Any = module
     for part in attr_path.split("."):

@@ -449,6 +449,27 @@ def test_unwritable_output_is_one_usage_line(pytester: pytest.Pytester, option: 
     assert line.startswith(f"ERROR: {option} ") and expected in line
 
 
+def test_two_reports_in_one_file_is_one_usage_line(pytester: pytest.Pytester) -> None:
+    """The one written last replaced the other: a run asked for a JSON verdict and got JUnit XML."""
+    result = pytester.runpytest_inprocess(f"--laios-provider={GOOD}", "--laios-report=out", "--junitxml=./out")
+    assert (
+        usage_line(result)
+        == "ERROR: --laios-report and --junitxml both name './out'; give each report a file of its own"
+    )
+
+
+def test_a_cassette_size_limit_that_is_no_number_is_one_usage_line(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``inf`` errored every clause that reads a cassette with an OverflowError; ``abc`` was ignored."""
+    monkeypatch.setenv("LAIOS_CONFORMANCE_MAX_CASSETTE_MB", "inf")
+    result = pytester.runpytest_inprocess(f"--laios-provider={GOOD}")
+    assert usage_line(result) == (
+        "ERROR: LAIOS_CONFORMANCE_MAX_CASSETTE_MB 'inf' is not a number of megabytes between 0 and 1048576 "
+        "(the default is 50)"
+    )
+
+
 def test_recording_into_a_file_is_one_usage_line(pytester: pytest.Pytester) -> None:
     (pytester.path / "a-file").write_text("")
     result = pytester.runpytest_inprocess(

@@ -204,6 +204,7 @@ INI_MISTAKES = [
     ("laios_provider_kwargs = {bad", "laios_provider_kwargs (ini) is not valid JSON"),
     ("laios_provider_kwargs = {}", "pass them with laios_provider_kwargs (ini)="),
     ("laios_call_timeout = soon", "laios_call_timeout (ini) 'soon' is not a number of seconds"),
+    ("laios_call_timeout = inf", "laios_call_timeout (ini) 'inf' must be 0 (no limit) or a positive number of"),
     ("laios_secret_env = 1BAD", "laios_secret_env (ini) '1BAD' is not an environment variable name"),
 ]
 

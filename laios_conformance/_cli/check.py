@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import pytest
 
 from .._files import atomic_write_text
-from .._paths import PathError, check_output_dir, check_output_file, check_replay_dir
+from .._paths import PathError, check_output_dir, check_output_files, check_replay_dir
 from .._redact import redact, redact_value, redactable
 from ..loading import declared_secrets, parse_secret_names
 from ..report import dump_json, verdict_badge, verdict_from_dict, verdict_markdown
@@ -138,10 +138,21 @@ _CACHE_OPTIONS = (
 )
 
 
+# pytest options that print something and stop before any clause runs.
+_PRINT_ONLY = ("-h", "--help", "-V", "--version")
+
+
 def refuse_options_without_a_verdict(extra: list[str]) -> None:
     """pytest options after ``--`` that check cannot honour: one line saying what to run instead."""
     for argument in extra:
         option = argument.partition("=")[0]
+        if option in _PRINT_ONLY:
+            printed = "help" if option in ("-h", "--help") else "version"
+            raise UsageError(
+                f"{option} after -- makes pytest print its {printed} and stop, so check would get no verdict: "
+                f"run pytest {option} for that "
+                "(laios-conformance check --help lists check's own options)"
+            )
         if option in _SHOW_ONLY:
             raise UsageError(
                 f"{option} after -- shows the clauses without running them, so check would get no verdict: "
@@ -175,9 +186,7 @@ def check_report_files(args: argparse.Namespace) -> None:
     files = [("--report-json", args.report_json), ("--report-md", args.report_md), ("--junit", args.junit)]
     files.append(("--badge", args.badge))
     try:
-        for option, path in files:
-            if path:
-                check_output_file(option, path)
+        check_output_files(files)
     except PathError as error:
         raise UsageError(str(error)) from None
 

@@ -13,17 +13,20 @@ descriptor (``LAIOS_PROGRESS_FD``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-__all__ = ["ChildRun", "missing_verdict", "run_child"]
+__all__ = ["ChildRun", "ended_with_this_process", "missing_verdict", "run_child"]
 
 PROGRESS_FD_VARIABLE = "LAIOS_PROGRESS_FD"
 _THIS_PLUGIN = "laios_conformance._cli.child"
@@ -75,7 +78,7 @@ _GRACE_SECONDS = 30
 def _waited(child: subprocess.Popen[Any]) -> ChildRun:
     """The ended child's run. Ctrl-C reaches the child too (one process group): pytest then
     stops and writes the verdict of what it judged, so ``check`` waits for that, a while."""
-    with child:
+    with child, ended_with_this_process(child):
         try:
             out, err = child.communicate()
         except KeyboardInterrupt:
@@ -85,6 +88,40 @@ def _waited(child: subprocess.Popen[Any]) -> ChildRun:
                 child.kill()
                 raise KeyboardInterrupt from None
     return ChildRun(child.returncode, out or "", err or "")
+
+
+class _Terminated(Exception):
+    """This process got SIGTERM."""
+
+
+@contextlib.contextmanager
+def ended_with_this_process(child: subprocess.Popen[Any]) -> Iterator[None]:
+    """SIGTERM sent to this process alone (``kill PID``, a supervisor stopping it) ends ``child``
+    too, rather than leave it running the provider with no one to read its verdict; then this
+    process exits as SIGTERM would have ended it (status 143), its temporary files removed.
+    Ctrl-C needs none of this: it reaches the whole process group."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals
+        return
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    except _Terminated:
+        child.terminate()
+        try:
+            child.wait(timeout=_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        print(
+            "laios-conformance: stopped by SIGTERM, and the run it started with it; nothing was judged", file=sys.stderr
+        )
+        raise SystemExit(128 + signal.SIGTERM) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def missing_verdict(path: Path, child: ChildRun) -> str | None:

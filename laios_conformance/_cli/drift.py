@@ -52,6 +52,7 @@ def run_drift(args: argparse.Namespace) -> int:
     must not end drift with status 0 as if nothing had changed."""
     done = os.environ.get(_DONE_FILE)
     if not done:
+        _check_report_file(args.report_md)  # before the recording, which may cost API calls
         return _run_in_child(args)
     try:
         code = _drift(args)
@@ -62,8 +63,17 @@ def run_drift(args: argparse.Namespace) -> int:
     return code
 
 
+def _check_report_file(path: str | None) -> None:
+    from .._paths import PathError, check_output_files
+
+    try:
+        check_output_files([("--report-md", path)])
+    except PathError as error:
+        raise UsageError(f"drift: {error}") from None
+
+
 def _run_in_child(args: argparse.Namespace) -> int:
-    from .child import ChildRun
+    from .child import ChildRun, ended_with_this_process
 
     command = [sys.executable, "-m", "laios_conformance.cli", "drift", args.target]
     for option, value in (
@@ -74,7 +84,13 @@ def _run_in_child(args: argparse.Namespace) -> int:
         command += [option, value] if value is not None else []
     with tempfile.TemporaryDirectory(prefix="laios-drift-") as scratch:
         done = Path(scratch) / "done"
-        child = subprocess.run(command, env={**os.environ, _DONE_FILE: str(done)}, check=False)
+        with subprocess.Popen(command, env={**os.environ, _DONE_FILE: str(done)}) as child:
+            try:
+                with ended_with_this_process(child):
+                    child.wait()
+            except BaseException:  # as subprocess.run does
+                child.kill()
+                raise
         if done.exists() or child.returncode == 130:
             return child.returncode
     ending = ChildRun(child.returncode, "", "").describe_exit()

@@ -7,21 +7,21 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .._redact import redact
+from ..cassettes.limits import max_cassette_bytes, megabytes_limit
 from ..cassettes.lint import CASSETTE_SUFFIXES, Finding, lint_paths
 from ..loading import declared_secrets
 from . import UsageError
 
 
 def run_lint(
-    paths: Sequence[str], providers: Sequence[str], kwargs_json: str | None, max_size_mb: float | None = None
+    paths: Sequence[str], providers: Sequence[str], kwargs_json: str | None, max_size_mb: str | None = None
 ) -> int:
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise UsageError(f"lint: no such file or directory: {missing[0]}")
     from .probe import ProviderEndedProcess
 
-    max_bytes = None if max_size_mb is None else int(max_size_mb * 1024 * 1024)
-    findings = lint_paths(list(paths), max_bytes)
+    findings = _linted(paths, max_size_mb)
     secrets = declared_secrets([kwargs_json])
     ended = None
     try:
@@ -33,6 +33,17 @@ def run_lint(
     if ended:
         print(ended, file=sys.stderr)
     return 1 if findings or ended else 0
+
+
+def _linted(paths: Sequence[str], max_size_mb: str | None) -> list[Finding]:
+    """lint_paths, bounded by ``--max-size`` or else the variable; a wrong value of either is a usage error."""
+    try:
+        if max_size_mb is None:
+            max_cassette_bytes()
+            return lint_paths(list(paths))
+        return lint_paths(list(paths), megabytes_limit(max_size_mb, "--max-size"), "--max-size MB")
+    except ValueError as problem:
+        raise UsageError(f"lint: {problem}") from None
 
 
 def provider_class_names(targets: Sequence[str], kwargs_json: str | None) -> list[str]:

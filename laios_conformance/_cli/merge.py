@@ -81,6 +81,11 @@ def _not_a_verdict(data: Any) -> str:
         return f"a JSON {type(data).__name__}, not an object"
     if not isinstance(data.get("kit_version"), str):
         return 'no "kit_version" string'
+    if "schema_version" in data and type(data["schema_version"]) is not int:
+        return f'"schema_version" {data["schema_version"]!r} is not a whole number'
+    lint = data.get("cassette_lint", [])
+    if not (isinstance(lint, list) and all(isinstance(finding, str) for finding in lint)):
+        return '"cassette_lint" is not a list of strings'
     if not isinstance(data.get("providers"), list):
         return 'no "providers" list'
     for entry in data["providers"]:
@@ -90,14 +95,33 @@ def _not_a_verdict(data: Any) -> str:
         if not isinstance(clauses, dict):
             return f'provider {entry["provider"]} has no "clauses" object'
         for clause_id, result in clauses.items():
-            if not (isinstance(result, dict) and isinstance(result.get("status"), str)):
-                return f"clause {clause_id} of {entry['provider']} has no status"
-            if result["status"] not in STATUSES:
-                known = ", ".join(STATUSES)
-                return f"clause {clause_id} of {entry['provider']} has status {result['status']!r}, not one of {known}"
-            if not isinstance(result.get("level"), str):
-                return f"clause {clause_id} of {entry['provider']} has no level"
+            problem = _result_problem(result)
+            if problem:
+                return f"clause {clause_id} of {entry['provider']} {problem}"
     return ""
+
+
+def _result_problem(result: Any) -> str:
+    """What is wrong with one clause's result, as the report writers read it ("" when nothing)."""
+    if not (isinstance(result, dict) and isinstance(result.get("status"), str)):
+        return "has no status"
+    if result["status"] not in STATUSES:
+        return f"has status {result['status']!r}, not one of {', '.join(STATUSES)}"
+    if not isinstance(result.get("level"), str):
+        return "has no level"
+    if not isinstance(result.get("message", ""), str):
+        return "has a message that is not a string"
+    evidence, exception = result.get("evidence"), result.get("exception")
+    if evidence is not None and not (isinstance(evidence, dict) and evidence.get("kind") in _EVIDENCE_KINDS):
+        return f"has evidence that is not one of {', '.join(_EVIDENCE_KINDS)}"
+    if exception is not None and not (
+        isinstance(exception, dict) and all(isinstance(exception.get(key), str) for key in ("type", "message", "where"))
+    ):
+        return "has an exception without its type, message and where"
+    return ""
+
+
+_EVIDENCE_KINDS = ("synthetic", "replayed", "recorded")
 
 
 def merge_verdicts(files: list[VerdictFile], *, strict: bool = False) -> dict[str, Any]:
@@ -153,9 +177,16 @@ def _judged_against_this_contract(files: list[VerdictFile]) -> None:
     from ..contract import catalogue
 
     contract = catalogue()
+    known_ids = {known.id for known in contract}
     for file in files:
         for entry in file.data["providers"]:
             clauses, name = entry["clauses"], entry["provider"]
+            unknown = [clause_id for clause_id in clauses if clause_id not in known_ids]
+            if unknown:
+                raise UsageError(
+                    f"merge: {file.path} has clause {unknown[0]!r} for {name}, which is not in this kit's contract; "
+                    f"{_REJUDGE}"
+                )
             missing = [known.id for known in contract if known.id not in clauses]
             if missing:
                 shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")

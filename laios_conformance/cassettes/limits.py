@@ -17,6 +17,7 @@ share these bounds, and both turn a breach into one line instead of a hang or a 
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -32,17 +33,37 @@ class CassetteRefused(ValueError):
     """A file the kit will not read as a cassette; the message is one line, without the path."""
 
 
+_MB = 1024 * 1024
+_MAX_MB = 1024.0 * 1024  # a terabyte: no cassette is that large
+# How a user raises the limit: the variable, or lint's option that overrides it.
+RAISE_WITH_ENV = f"{MAX_SIZE_ENV}=MB"
+
+
 def max_cassette_bytes() -> int:
+    """The limit ``LAIOS_CONFORMANCE_MAX_CASSETTE_MB`` sets, or 50 MB; ValueError when it is not
+    a positive number of megabytes (the kit checks it when a run starts)."""
     raw = os.environ.get(MAX_SIZE_ENV, "").strip()
+    return megabytes_limit(raw, MAX_SIZE_ENV) if raw else int(DEFAULT_MAX_MB * _MB)
+
+
+def megabytes_limit(text: str, named: str) -> int:
+    """``text`` megabytes in bytes; ValueError, naming what the user set (``named``), unless it
+    is a positive number (a wrong value used to be ignored, or an ``inf`` to crash the run)."""
     try:
-        megabytes = float(raw) if raw else DEFAULT_MAX_MB
+        megabytes = float(text)
     except ValueError:
-        megabytes = DEFAULT_MAX_MB
-    return int(megabytes * 1024 * 1024) if megabytes > 0 else int(DEFAULT_MAX_MB * 1024 * 1024)
+        megabytes = math.nan
+    if not 0 < megabytes <= _MAX_MB:  # nan and inf too
+        raise ValueError(
+            f"{named} {text!r} is not a number of megabytes between 0 and {_MAX_MB:.0f} "
+            f"(the default is {DEFAULT_MAX_MB:.0f})"
+        )
+    return max(1, int(megabytes * _MB))
 
 
-def check_file(path: Path, limit: int | None = None) -> None:
-    """Raise :class:`CassetteRefused` unless ``path`` is a regular file (no link) within the size bound."""
+def check_file(path: Path, limit: int | None = None, raise_with: str = RAISE_WITH_ENV) -> None:
+    """Raise :class:`CassetteRefused` unless ``path`` is a regular file (no link) within the size
+    bound (``limit`` bytes, else the variable's); ``raise_with`` says how to raise the bound."""
     if path.is_symlink():
         raise CassetteRefused(symlink_reason(path))
     if not path.exists():
@@ -55,7 +76,7 @@ def check_file(path: Path, limit: int | None = None) -> None:
     if size > limit:
         raise CassetteRefused(
             f"{human_size(size)}, over the {human_size(limit)} limit for one cassette "
-            f"(raise it with {MAX_SIZE_ENV}=MB if the file is genuine)"
+            f"(raise it with {raise_with} if the file is genuine)"
         )
 
 

@@ -61,7 +61,7 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from .leftovers import is_leftover
-from .limits import AliasBudgetExceeded, BoundedLoader, CassetteRefused, check_file
+from .limits import RAISE_WITH_ENV, AliasBudgetExceeded, BoundedLoader, CassetteRefused, check_file
 from .structure import cassette_problem
 
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -136,8 +136,12 @@ class Finding:
         return f"{where}{self.location}: {self.kind}: {self.excerpt}"
 
 
-def lint_paths(paths: Sequence[Path | str], max_bytes: int | None = None) -> list[Finding]:
-    return [finding for file in iter_cassette_files(paths) for finding in lint_file(file, max_bytes)]
+def lint_paths(
+    paths: Sequence[Path | str], max_bytes: int | None = None, raise_with: str = RAISE_WITH_ENV
+) -> list[Finding]:
+    """Findings in every cassette file under ``paths``; ``max_bytes`` (else the variable's limit),
+    which ``raise_with`` says how to raise, bounds the files read."""
+    return [finding for file in iter_cassette_files(paths) for finding in lint_file(file, max_bytes, raise_with)]
 
 
 def iter_cassette_files(paths: Sequence[Path | str]) -> Iterator[Path]:
@@ -150,11 +154,11 @@ def iter_cassette_files(paths: Sequence[Path | str]) -> Iterator[Path]:
             yield path
 
 
-def lint_file(file: Path, max_bytes: int | None = None) -> list[Finding]:
+def lint_file(file: Path, max_bytes: int | None = None, raise_with: str = RAISE_WITH_ENV) -> list[Finding]:
     if is_leftover(file):
         return [Finding(file, "file", "leftover", LEFTOVER_ADVICE)]
     try:
-        check_file(file, max_bytes)
+        check_file(file, max_bytes, raise_with)
     except CassetteRefused as error:
         return [Finding(file, "file", "refused", str(error))]
     try:

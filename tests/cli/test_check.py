@@ -179,6 +179,7 @@ def test_a_key_read_from_the_environment_is_named_with_secret_env(
 
 USAGE_ERRORS = [
     (["check", "nocolon"], "target 'nocolon' has no ':'; use module:Class"),
+    (["check", ":OpenAIClient"], "target ':OpenAIClient' has no module before ':'; use module:Class"),
     (["check", OPENAI, "--kwargs", "{bad"], "--kwargs is not valid JSON"),
     (["check", "x:Y", "--kwargs", "{}", "--kwargs", "{}"], "--kwargs was given 2 times for 1 providers"),
     (["check", OPENAI, "--kwargs", '{"no_such_argument": 1}'], "takes no argument(s) no_such_argument"),
@@ -195,6 +196,8 @@ USAGE_ERRORS = [
     ),
     (["check", OPENAI, "--junit", "a.xml", "--", "--junitxml", "b.xml"], "give --junit PATH to check instead"),
     (["check", OPENAI, "--", "--co"], "--co after -- shows the clauses without running them, so check would get no"),
+    (["check", OPENAI, "--", "--help"], "--help after -- makes pytest print its help and stop, so check would get"),
+    (["check", OPENAI, "--", "-V"], "-V after -- makes pytest print its version and stop"),
     (["check", OPENAI, "--", "--lf"], "--lf after -- needs pytest's cache, which check turns off: a gate judges"),
     (["check", OPENAI, "--", "--stepwise"], "--stepwise after -- needs pytest's cache, which check turns off"),
     (["check", OPENAI, "--", "tests/"], "error: tests/ after --: check runs the contract only"),
@@ -204,6 +207,16 @@ USAGE_ERRORS = [
         "drop them, and run your own tests with plain pytest",
     ),
     (["check"], "the following arguments are required: TARGET"),
+    (  # a wait that long overflows the clock: it was blamed on the provider's import
+        ["check", OPENAI, "--call-timeout", "inf"],
+        "argument --call-timeout: 'inf' must be 0 (no limit) or a positive number of seconds up to",
+    ),
+    (
+        ["check", OPENAI, "--report-json", "same.out", "--junit", "same.out"],
+        "--report-json and --junit both name 'same.out'; give each report a file of its own",
+    ),
+    (["merge", "a.json", "--report-json", "m.out", "--report-md", "m.out"], "--report-json and --report-md both name"),
+    (["drift", OPENAI, "--report-md", "."], "drift: --report-md '.' is a directory"),  # before recording, not after
     (["explain", "no-such-clause"], "no clause named 'no-such-clause'"),
     (["explain", "returns-respnse"], "did you mean returns-response"),
     (["lint", "--", "x"], "arguments after -- are passed to pytest"),

@@ -107,6 +107,40 @@ def test_ctrl_c_still_writes_the_verdict_of_what_was_judged(tmp_path: Path, good
     assert "laios: abandoned at an interrupt, still running: generate()" in out
 
 
+def test_sigterm_to_check_alone_ends_its_pytest_child_too(tmp_path: Path, good_cassettes: Path) -> None:
+    """``kill PID`` (a supervisor stopping check) reaches check only: its child ran on,
+    running the provider with no one to read its verdict, and check's scratch folder stayed."""
+    cassettes_for(good_cassettes, "BlocksAfterSayingSo")
+    started, scratch = tmp_path / "started", tmp_path / "tmp"
+    scratch.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
+    env.update(PYTHONPATH=str(REPO), LAIOS_TEST_STARTED=str(started), TMPDIR=str(scratch))
+    command = [sys.executable, "-m", "laios_conformance.cli", "check", H + "BlocksAfterSayingSo"]
+    command += ["--cassette-dir", str(good_cassettes)]
+    with subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as check:
+        deadline = time.monotonic() + 120
+        while not started.exists() and check.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        children = Path(f"/proc/{check.pid}/task/{check.pid}/children").read_text().split()
+        assert len(children) == 1, children  # the pytest child, blocked in the provider
+        check.terminate()
+        try:
+            out, err = check.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.kill(int(children[0]), signal.SIGKILL)
+            check.kill()
+            pytest.fail("check ran on 60 s after SIGTERM")
+    assert check.returncode == 128 + signal.SIGTERM, out + err
+    assert err.splitlines() == [
+        "laios-conformance: stopped by SIGTERM, and the run it started with it; nothing was judged"
+    ]
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(children[0]), 0)
+    assert list(scratch.iterdir()) == []
+
+
 def _ctrl_c_as_in_a_terminal() -> None:
     """In the child before it starts: SIGINT's default action, which Python turns into
     KeyboardInterrupt. A shell starts background jobs with SIGINT ignored, and a Python

@@ -119,6 +119,26 @@ def test_max_size_bounds_what_lint_reads(tmp_path: Path, capsys: pytest.CaptureF
     size = path.stat().st_size
     assert line == (
         f"{path}:file: refused: {size / 1024:.1f} kB, over the 1023 bytes limit for one cassette "
-        "(raise it with LAIOS_CONFORMANCE_MAX_CASSETTE_MB=MB if the file is genuine)"
+        "(raise it with --max-size MB if the file is genuine)"
     )
     assert main(["lint", str(path), "--max-size", "1"]) == 0
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "0", "-1", "abc"])
+@pytest.mark.parametrize("how", ["--max-size", "LAIOS_CONFORMANCE_MAX_CASSETTE_MB"])
+def test_a_size_limit_that_is_no_number_of_megabytes_is_one_usage_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, how: str, value: str
+) -> None:
+    """inf crashed lint; 0 and -1 refused every file; abc was ignored."""
+    root = copy_of_openai_cassettes(tmp_path)
+    if how.startswith("--"):
+        assert main(["lint", str(root), how, value]) == 2
+    else:
+        monkeypatch.setenv(how, value)
+        assert main(["lint", str(root)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"laios-conformance: error: lint: {how} {value!r} is not a number of megabytes between 0 and 1048576 "
+        "(the default is 50)\n"
+    )

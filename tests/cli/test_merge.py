@@ -224,6 +224,12 @@ def refused(data: dict[str, Any]) -> dict[str, Any]:
     def unknown_status(clauses: dict[str, Any]) -> None:
         clauses["returns-response"].update(status="waived")  # no gate counts it as failing
 
+    def adds_a_clause(clauses: dict[str, Any]) -> None:
+        clauses["waived-by-hand"] = dict(clauses["returns-response"])
+
+    def with_result(**fields: Any) -> Callable[[dict[str, Any]], None]:
+        return lambda clauses: clauses["returns-response"].update(fields)
+
     other_kit = dict(data, kit_version=data["kit_version"] + ".post1")
     schema = data.get("schema_version")
     other_schema = {key: value for key, value in data.items() if key != "schema_version"}
@@ -250,6 +256,26 @@ def refused(data: dict[str, Any]) -> dict[str, Any]:
             another_provider(data, lowers_a_failure),
             "gives clause returns-response of x:Other the level 'should', but the contract says 'must'",
         ),
+        "unknown-clause": (
+            another_provider(data, adds_a_clause),
+            "has clause 'waived-by-hand' for x:Other, which is not in this kit's contract; check lists every clause",
+        ),
+        # Each crashed merge with a traceback, after it had written some of its reports.
+        "lint-not-a-list": ({**data, "cassette_lint": None}, '("cassette_lint" is not a list of strings)'),
+        "lint-a-string": ({**data, "cassette_lint": "oops"}, '("cassette_lint" is not a list of strings)'),
+        "message-not-a-string": (
+            another_provider(data, with_result(status="failed", message={"a": 1})),
+            "(clause returns-response of x:Other has a message that is not a string)",
+        ),
+        "evidence-not-an-object": (
+            another_provider(data, with_result(evidence="abc")),
+            "(clause returns-response of x:Other has evidence that is not one of synthetic, replayed, recorded)",
+        ),
+        "exception-without-type": (
+            another_provider(data, with_result(exception={"message": "x"})),
+            "(clause returns-response of x:Other has an exception without its type, message and where)",
+        ),
+        "schema-version-a-string": ({**data, "schema_version": "1"}, "(\"schema_version\" '1' is not a whole number)"),
         "not-json": ("{not json", "is not JSON (Expecting property name"),
         "missing-file": (None, "no such file:"),
     }
@@ -264,6 +290,13 @@ REFUSALS = [
     "unknown-status",
     "lacks-clauses",
     "level-lowered",
+    "unknown-clause",
+    "lint-not-a-list",
+    "lint-a-string",
+    "message-not-a-string",
+    "evidence-not-an-object",
+    "exception-without-type",
+    "schema-version-a-string",
     "not-json",
     "missing-file",
 ]

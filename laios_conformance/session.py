@@ -293,8 +293,11 @@ class ConformanceSession:
         if found and request.node.get_closest_marker("vcr"):
             path = directory / f"{found[0]}.yaml"
             # rewrite never reads the old cassette, and is how a corrupt one is fixed
-            problem = record_mode != "rewrite" and bookkeeping.corrupt_cassette_problem(
-                path, laios_provider_spec.target, found[0], self.options_to_repeat()
+            problem = bookkeeping.folder_problem(directory, laios_provider_spec.target) or (
+                record_mode != "rewrite"
+                and bookkeeping.corrupt_cassette_problem(
+                    path, laios_provider_spec.target, found[0], self.options_to_repeat()
+                )
             )
             if problem:
                 pytest.fail(problem, pytrace=False)

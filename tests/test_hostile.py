@@ -470,6 +470,22 @@ def test_a_cassette_size_limit_that_is_no_number_is_one_usage_line(
     )
 
 
+@pytest.mark.parametrize("mode", ["none", "once"])
+def test_a_file_where_the_providers_cassette_folder_should_be_is_named(
+    run_kit, pytester: pytest.Pytester, mode: str
+) -> None:
+    """Replay said to record the missing cassette, and recording then raised FileExistsError."""
+    (pytester.path / "cassettes").mkdir()
+    (pytester.path / "cassettes" / "GoodOpenAIStyle").write_text("")
+    selection = ("-k", "returns_response", "--laios-allow-partial", f"--record-mode={mode}")
+    run = run_kit(GOOD, f"--laios-cassette-dir={pytester.path / 'cassettes'}", *selection, cassettes=False)
+    assert run.statuses() == {"returns-response": "error"}
+    assert run.message("returns-response") == (
+        f"{pytester.path / 'cassettes' / 'GoodOpenAIStyle'} is a file where the cassette folder of {GOOD} should be, "
+        "so its cassettes can be neither replayed nor recorded; move that file away"
+    )
+
+
 def test_recording_into_a_file_is_one_usage_line(pytester: pytest.Pytester) -> None:
     (pytester.path / "a-file").write_text("")
     result = pytester.runpytest_inprocess(

@@ -7,8 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .._redact import redact
-from ..cassettes.limits import max_cassette_bytes, megabytes_limit
-from ..cassettes.lint import CASSETTE_SUFFIXES, Finding, lint_paths
+from ..cassettes.lint import CASSETTE_SUFFIXES, Finding, lint_within
 from ..loading import declared_secrets
 from . import UsageError
 
@@ -36,12 +35,8 @@ def run_lint(
 
 
 def _linted(paths: Sequence[str], max_size_mb: str | None) -> list[Finding]:
-    """lint_paths, bounded by ``--max-size`` or else the variable; a wrong value of either is a usage error."""
     try:
-        if max_size_mb is None:
-            max_cassette_bytes()
-            return lint_paths(list(paths))
-        return lint_paths(list(paths), megabytes_limit(max_size_mb, "--max-size"), "--max-size MB")
+        return lint_within(paths, max_size_mb)
     except ValueError as problem:
         raise UsageError(f"lint: {problem}") from None
 

@@ -29,6 +29,7 @@ __all__ = [
     "corrupt_cassette_problem",
     "evidence",
     "file_signature",
+    "folder_problem",
     "missing_cassette_problem",
     "unplayed_problem",
 ]
@@ -78,6 +79,16 @@ def corrupt_cassette_problem(path: Path, target: str, clause_id: str, also: str 
         read_cassette(path, serializer)
     except CorruptCassetteError as exc:
         return f"{exc}: {cassette_hint(target, clause_id, rewrite=True, also=also)}"
+    return None
+
+
+def folder_problem(directory: Path, target: str) -> str | None:
+    """Why no cassette of ``target`` can be read or recorded in ``directory`` (None when one can)."""
+    if os.path.lexists(directory) and not directory.is_dir():
+        return (
+            f"{directory} is a file where the cassette folder of {target} should be, so its cassettes can be "
+            "neither replayed nor recorded; move that file away"
+        )
     return None
 
 

@@ -61,10 +61,19 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from .leftovers import is_leftover
-from .limits import RAISE_WITH_ENV, AliasBudgetExceeded, BoundedLoader, CassetteRefused, check_file
+from .limits import (
+    RAISE_WITH_ENV,
+    AliasBudgetExceeded,
+    BoundedLoader,
+    CassetteRefused,
+    check_file,
+    max_cassette_bytes,
+    megabytes_limit,
+)
 from .structure import cassette_problem
 
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
+BACKUP_SUFFIXES = (".bak", ".orig", ".old", "~")
 SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox"})
 MIN_TOKEN_LENGTH = 24
 MIN_ENTROPY_BITS = 3.0
@@ -144,6 +153,15 @@ def lint_paths(
     return [finding for file in iter_cassette_files(paths) for finding in lint_file(file, max_bytes, raise_with)]
 
 
+def lint_within(paths: Sequence[Path | str], max_size_mb: str | None) -> list[Finding]:
+    """:func:`lint_paths`, reading files up to ``--max-size`` megabytes, else up to the variable's
+    limit; ValueError when the limit given is no number of megabytes (said once, not per file)."""
+    if max_size_mb is None:
+        max_cassette_bytes()
+        return lint_paths(paths)
+    return lint_paths(paths, megabytes_limit(max_size_mb, "--max-size"), "--max-size MB")
+
+
 def iter_cassette_files(paths: Sequence[Path | str]) -> Iterator[Path]:
     """Cassette files under ``paths``, and whatever sits where one should (links, folders, leftovers)."""
     visited: set[Path] = set()
@@ -194,11 +212,12 @@ LEFTOVER_ADVICE = (
 
 
 def _looks_like_cassette(name: str) -> bool:
-    return name.endswith(CASSETTE_SUFFIXES) and not name.startswith(".")
-
-
-def megabytes(value: float | None) -> int | None:
-    return None if value is None else int(value * 1024 * 1024)
+    """A cassette's name, in any case, hidden or not, or its backup copy's (an editor's ``~``,
+    a merge's ``.orig``): a key in any of them is committed with the folder."""
+    lowered = name.lower()
+    for suffix in BACKUP_SUFFIXES:
+        lowered = lowered.removesuffix(suffix)
+    return lowered.endswith(CASSETTE_SUFFIXES)
 
 
 def redact(secret: str) -> str:
@@ -218,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         exit_on_error=False,
     )
     parser.add_argument("paths", nargs="*", default=["."], metavar="DIR", help="files or directories (default: .)")
-    parser.add_argument("--max-size", type=float, default=None, metavar="MB", help="largest cassette to read")
+    parser.add_argument("--max-size", default=None, metavar="MB", help="largest cassette to read")
     try:
         arguments = parser.parse_args(argv)
     except (argparse.ArgumentError, SystemExit) as error:
@@ -227,7 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         print(f"laios-conformance lint: no such file or directory: {missing[0]}", file=sys.stderr)
         return 2
-    findings = lint_paths(arguments.paths, megabytes(arguments.max_size))
+    try:
+        findings = lint_within(arguments.paths, arguments.max_size)
+    except ValueError as problem:
+        print(f"laios-conformance lint: {problem}", file=sys.stderr)
+        return 2
     for finding in findings:
         print(finding)
     return 1 if findings else 0

@@ -159,6 +159,16 @@ def test_directories_are_walked_for_cassette_files_only(tmp_path) -> None:
     assert [(f.file.name, f.kind) for f in found if f.kind == "leftover"] == [(".f.yaml.123.tmp", "leftover")]
 
 
+def test_hidden_upper_case_and_backup_copies_of_cassettes_are_read(tmp_path) -> None:
+    """They were skipped, though a key in any of them is committed with the folder."""
+    secret = SHAPES[0][1]
+    names = [".hidden.yaml", "UPPER.YAML", "a.yaml.bak", "b.yml~", "c.json.orig", "d.yaml.old"]
+    for name in [*names, "notes.txt", "e.yaml.swp"]:
+        (tmp_path / name).write_text(json.dumps({"k": secret}))
+    found = lint_paths([tmp_path])
+    assert sorted({f.file.name for f in found if f.kind == "openai-key"}) == sorted(names)
+
+
 def test_main_exit_codes_and_output_never_show_a_secret(tmp_path, capsys) -> None:
     secret = SHAPES[2][1]
     clean = cassette(tmp_path, interaction(), name="clean.yaml")

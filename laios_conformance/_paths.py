@@ -35,8 +35,10 @@ def check_output_files(files: list[tuple[str, str | None]]) -> None:
     as JUnit XML, say)."""
     named: dict[Path, str] = {}
     for option, path in files:
-        if not path:
+        if path is None:
             continue
+        if not path.strip():  # ``--report-json=$REPORT`` with the variable unset: the report was silently not written
+            raise PathError(f"{option} is given an empty path; give the path of a file to write")
         check_output_file(option, path)
         same = named.setdefault(Path(path).resolve(), option)
         if same != option:

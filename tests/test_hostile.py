@@ -438,8 +438,9 @@ def test_junit_properties_carry_the_verdict_status(run_kit, pytester: pytest.Pyt
         ("--laios-report", lambda p: p / "a-file" / "verdict.json", "is a file, so nothing can be written under it"),
         ("--junitxml", lambda p: p / "a-file" / "junit.xml", "is a file, so nothing can be written under it"),
         ("--laios-report", lambda p: Path("/proc/verdict.json"), "cannot write in '/proc' (permission denied)"),
+        ("--laios-report", lambda p: "", "is given an empty path"),  # $REPORT unset: no report, silently
     ],
-    ids=["report-is-a-dir", "report-parent-is-a-file", "junit-parent-is-a-file", "report-unwritable"],
+    ids=["report-is-a-dir", "report-parent-is-a-file", "junit-parent-is-a-file", "report-unwritable", "report-empty"],
 )
 def test_unwritable_output_is_one_usage_line(pytester: pytest.Pytester, option: str, make, expected: str) -> None:
     (pytester.path / "a-dir").mkdir()

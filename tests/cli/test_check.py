@@ -215,6 +215,7 @@ USAGE_ERRORS = [
         ["check", OPENAI, "--report-json", "same.out", "--junit", "same.out"],
         "--report-json and --junit both name 'same.out'; give each report a file of its own",
     ),
+    (["check", OPENAI, "--report-json", ""], "--report-json is given an empty path; give the path of a file"),
     (["merge", "a.json", "--report-json", "m.out", "--report-md", "m.out"], "--report-json and --report-md both name"),
     (["drift", OPENAI, "--report-md", "."], "drift: --report-md '.' is a directory"),  # before recording, not after
     (["explain", "no-such-clause"], "no clause named 'no-such-clause'"),

@@ -18,7 +18,7 @@ import pytest
 from .clauses import Clause, ClauseCannotJudge
 from .loading import ProviderSpec, redact
 
-__all__ = ["is_uncaught", "provider_exception", "raised_in_clause", "success_case_failure"]
+__all__ = ["is_uncaught", "provider_exception", "raised_in_clause", "skip_raised_by_provider", "success_case_failure"]
 
 _DETAIL_LINES = 8
 
@@ -48,6 +48,18 @@ def provider_exception(
         "call": f"{entry.f_code.co_name}()",
         "detail": "\n".join(text.strip().splitlines()[1 : 1 + _DETAIL_LINES]),
     }
+
+
+def skip_raised_by_provider(excinfo: pytest.ExceptionInfo[BaseException], spec: ProviderSpec) -> str | None:
+    """Where in the provider a skip was raised (``pytest.skip()`` in its code), or None when the
+    clause skipped itself: such a skip is the provider's answer to its caller, not a verdict."""
+    if not excinfo.errisinstance(pytest.skip.Exception) or spec.target.startswith("laios_conformance."):
+        return None
+    frames = _provider_frames(excinfo.value, spec)
+    if not frames:
+        return None
+    innermost, lineno = frames[-1]
+    return f"{_shown_path(innermost.f_code.co_filename)}:{lineno}"
 
 
 def _provider_frames(exc: BaseException, spec: ProviderSpec) -> list[tuple[FrameType, int]]:

@@ -527,7 +527,12 @@ class ConformanceSession:
                 report.user_properties.append((_VERDICT_KEY, worst))
             return
         status, message = _status_of(report, call, item)
-        cause = roots.provider_exception(call.excinfo, spec, self.secrets) if call.excinfo else None
+        textless = _textless_answer(getattr(item, "funcargs", {}).get("cassette")) if status == "failed" else None
+        if textless:
+            status, message = "error", textless
+            report.longrepr = f"[{clause_id}] cannot judge: {redact(message, self.secrets)}"
+        # An exception the provider raised on an answer without text is its right answer, no root cause.
+        cause = roots.provider_exception(call.excinfo, spec, self.secrets) if call.excinfo and not textless else None
         if call.excinfo is not None and call.excinfo.errisinstance(_CANNOT_JUDGE):
             report.longrepr = f"[{clause_id}] cannot judge: {redact(message, self.secrets)}"
         elif status == "failed" and cause is not None and roots.is_uncaught(call.excinfo):
@@ -852,6 +857,44 @@ def _verdict_key(item: pytest.Item) -> tuple[str, str] | None:
     return (spec.id, found[0]) if found and spec else None
 
 
+def _textless_answer(cassette: Any) -> str | None:
+    """Why a clause that failed on its cassette's successful answer could not judge the provider:
+    that answer carries no text (a reasoning model that spent ``max_tokens`` on reasoning, a
+    tool call, a refusal), so a provider that raised on it, as it must, is not at fault."""
+    from . import wire
+    from .contract._support import MAX_TOKENS
+
+    for request, response in getattr(cassette, "data", None) or ():
+        if not 200 <= response["status"]["code"] < 300:
+            continue
+        headers = {str(k).lower(): v[0] if isinstance(v, list) and v else v for k, v in response["headers"].items()}
+        body = response["body"]["string"]
+        body = body.encode("utf-8") if isinstance(body, str) else body or b""
+        fmt = wire.detect(request.uri, request.body, headers, body)
+        try:
+            stream = bool(fmt and fmt.is_stream(headers, body))
+            if fmt is None or fmt.extract_text(body, stream=stream):
+                continue
+            reason = fmt.finish_reason(body, stream=stream)
+        except Exception:  # a body the decoder cannot read is the clause's to report
+            continue
+        stated = f" (its finish reason is {reason!r})" if reason else ""
+        return (
+            f"the recorded answer to {request.uri} carries no text{stated}, so there is nothing to judge the "
+            "provider by. A reasoning model may spend the whole max_tokens the kit asks for "
+            f"({MAX_TOKENS}) on reasoning, and an answer may be a tool call or a refusal: record it again "
+            "with a model or settings that answer this prompt in text (for a reasoning model, a low reasoning effort)"
+        )
+    return None
+
+
+_PROVIDER_SKIPPED = (
+    "the provider raised pytest's Skipped ({reason!r}) at {where}: pytest.skip() belongs in tests, not in a "
+    "provider, and it is a BaseException, which LLMRouter and every caller catching Exception let through; "
+    "raise an Exception subclass"
+)
+
+
 def _status_of(report: pytest.TestReport, call: pytest.CallInfo[Any], item: pytest.Item) -> tuple[str, str]:
     if report.passed:
         return "passed", ""
@@ -860,6 +903,10 @@ def _status_of(report: pytest.TestReport, call: pytest.CallInfo[Any], item: pyte
         reason = reason.removeprefix("Skipped: ")
         if not roots.raised_in_clause(call.excinfo, item):
             return "not-run", f"skipped before the clause ran (a skip mark or a conftest hook): {reason}"
+        spec = _spec_of(item)
+        where = roots.skip_raised_by_provider(call.excinfo, spec) if call.excinfo and spec else None
+        if where:
+            return "failed", _PROVIDER_SKIPPED.format(reason=reason, where=where)
         return "skipped", reason
     message = _message_of(report, call)
     stopped = _stopped_by_pytest_timeout(call)

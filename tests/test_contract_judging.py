@@ -125,8 +125,8 @@ def test_a_key_in_the_errors_of_the_stream_path_is_found(judged_together) -> Non
     together = judged_with(KEYS)
     run = judged_together(together, "-k", KEYS, "--laios-strict")
     message = run.message("no-secret-leak", together.index(D + "LeaksKeyOnStreamError")).split("How to fix")[0]
-    assert "3 case(s) failed" not in message and "2 case(s) failed" in message, message
-    for status in ("HTTP 401", "HTTP 500"):
+    assert "10 case(s) failed" in message, message  # one per error status, none for the connect error
+    for status in ("HTTP 401", "HTTP 500", "HTTP 429"):
         assert (
             f"- generate_stream() exception on {status} (ProviderError or its chain): contains the API key" in message
         )
@@ -570,6 +570,22 @@ def test_a_conversation_kept_on_the_instance_is_named(run_kit, name: str) -> Non
     message = run_kit(D + name, "-k", "thread_safety").message("thread-safety")
     assert "requests carrying other calls' messages: " in message
     assert "as a conversation history or a system prompt kept on the instance does" in message
+
+
+def test_ollama_answer_without_a_prompt_count_still_reports_usage(run_kit, tmp_path) -> None:
+    """usage-fidelity let a provider report no usage for that answer, leaving it to
+    usage-reported, which judged only the recorded answer."""
+    from tests.support.recording import REPO
+
+    provider = "tests.providers.defective_ollama:DropsUsageOfCachedPrompts"
+    (tmp_path / "DropsUsageOfCachedPrompts").symlink_to(REPO / "cassettes" / "OllamaClient", target_is_directory=True)
+    selection = ("-k", "usage_fidelity or usage_reported", "--laios-allow-partial")
+    run = run_kit(provider, *selection, f"--laios-cassette-dir={tmp_path}", cassettes=False)
+    assert run.statuses() == {"usage-fidelity": "passed", "usage-reported": "failed"}, run.report
+    assert (
+        "- without prompt_eval_count (Ollama's answer to a prompt it has cached): usage is None although the body "
+        "states {'prompt_tokens': 0, 'completion_tokens': 66, 'total_tokens': 66}" in run.message("usage-reported")
+    )
 
 
 @pytest.mark.parametrize(

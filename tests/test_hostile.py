@@ -450,6 +450,29 @@ def test_unwritable_output_is_one_usage_line(pytester: pytest.Pytester, option: 
     assert line.startswith(f"ERROR: {option} ") and expected in line
 
 
+def test_a_provider_that_skips_instead_of_answering_fails_not_skips(run_kit) -> None:
+    """pytest.skip() raised in the provider's code was taken for the clause's own skip: a
+    provider that never answered got every clause it reached skipped, and a green gate."""
+    run = run_kit(H + "SkipsWhenAnswering", "-k", "returns_response or no_input_mutation", "--laios-allow-partial")
+    assert run.statuses() == {"returns-response": "failed", "no-input-mutation": "failed"}, run.report
+    assert run.message("returns-response").startswith("the provider raised pytest's Skipped ('model busy') at ")
+    assert "tests/providers/hostile.py:" in run.message("returns-response")
+    assert "it is a BaseException, which LLMRouter and every caller catching Exception let through" in run.message(
+        "returns-response"
+    )
+
+
+def test_a_str_subclass_whose_eq_lies_does_not_pass_content_fidelity(run_kit) -> None:
+    run = run_kit(H + "StripsBehindALyingStr", "-k", "content_fidelity", "--laios-allow-partial")
+    assert run.statuses() == {"content-fidelity": "failed"}, run.report
+
+
+def test_a_key_in_the_error_of_one_status_only_is_found(run_kit) -> None:
+    run = run_kit(H + "LeaksKeyOnRateLimit", "-k", "no_secret_leak", "--laios-allow-partial")
+    assert run.statuses() == {"no-secret-leak": "failed"}, run.report
+    assert "- exception on HTTP 429 (ProviderError or its chain): contains the API key" in run.message("no-secret-leak")
+
+
 def test_two_reports_in_one_file_is_one_usage_line(pytester: pytest.Pytester) -> None:
     """The one written last replaced the other: a run asked for a JSON verdict and got JUnit XML."""
     result = pytester.runpytest_inprocess(f"--laios-provider={GOOD}", "--laios-report=out", "--junitxml=./out")

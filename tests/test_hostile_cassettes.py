@@ -131,3 +131,19 @@ def test_an_emptied_cassette_is_named_not_blamed_on_the_provider(cassettes: Path
     assert status == "error", message
     assert message.startswith(f"the cassette {path} holds no recorded request (interactions is empty)"), message
     assert "the provider now sends" not in message
+
+
+def test_a_recorded_answer_without_text_is_not_judged_against_the_provider(cassettes: Path, replay) -> None:
+    """gpt-5-mini spent its whole max_completion_tokens on reasoning (a real recording): the
+    reference provider raises, as the contract asks, and 14 must clauses failed, blaming it."""
+    sample = json.loads(
+        (REPO / "tests/data/wire_samples/openai/gpt5mini-length-empty-content-nonstream.json").read_text()
+    )
+    path = cassettes / "OpenAIClient" / f"{CLAUSE}.yaml"
+    path.write_text(_with_response_body(path.read_text(), json.dumps(sample["response"]["body_text"])))
+    status, message, _ = replay()
+    assert status == "error", message
+    assert message.startswith(
+        "the recorded answer to https://api.openai.com/v1/chat/completions carries no text (its finish reason is "
+        "'length'), so there is nothing to judge the provider by. A reasoning model may spend the whole max_tokens"
+    ), message

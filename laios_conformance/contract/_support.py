@@ -459,6 +459,12 @@ def skip_not_judged(why: str) -> NoReturn:
     pytest.skip(NOT_JUDGED + why)
 
 
+def same_text(content: Any, text: str) -> bool:
+    """Whether ``content`` is ``text``, compared as plain strings: a str subclass's own
+    ``__eq__`` could say so of any text."""
+    return isinstance(content, str) and str.__eq__(content, text) is True
+
+
 def describe_outcome(value: Any) -> str:
     """How a call ended, for a failure message."""
     content = getattr(value, "content", value)

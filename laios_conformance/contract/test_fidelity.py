@@ -32,6 +32,7 @@ from ._support import (
     record_exchange,
     recorded_for,
     refuse_unsent,
+    same_text,
     stream_hello,
     string_values,
     wire_format_for_request,
@@ -248,7 +249,7 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
         reply = whole.with_body(whole.wire.rebuild(whole.reply.body, text, stream=whole.stream))
         with observed(answer_with(lambda seen: reply), during="generate()"):
             content = call_generate(provider).content
-        return None if content == text else first_difference(text, content)
+        return None if same_text(content, text) else first_difference(text, content)
 
     def stream_problem(text: str, pieces: list[str] | None = None, content_type: str | None = None) -> str | None:
         if pieces is None:
@@ -405,7 +406,7 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
                 content = provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS).content
         except Exception as exc:
             return f"{marker} raised {type(exc).__name__}: {str(exc)[:100]}"
-        return None if content == f"reply to {marker}" else f"{marker} ({how}) got {content!r:.60}"
+        return None if same_text(content, f"reply to {marker}") else f"{marker} ({how}) got {content!r:.60}"
 
     def worker(thread: int) -> list[str | None]:
         outcomes = []

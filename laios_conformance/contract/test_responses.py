@@ -68,7 +68,7 @@ def response_shape_problems(response: Any) -> list[str]:
     """What is wrong with an LLMResponse-shaped object (empty when nothing)."""
     problems = []
     content = getattr(response, "content", None)
-    if not isinstance(content, str) or not content:
+    if not isinstance(content, str) or str.__len__(content) == 0:  # a str subclass's __len__ could lie
         problems.append(f"content must be a non-empty str, got {content!r:.80}")
     model = getattr(response, "model", None)
     if not isinstance(model, str) or not model:

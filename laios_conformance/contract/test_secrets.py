@@ -144,9 +144,10 @@ def test_no_secret_leak(
     **Checks**: the key the kit passed (a fake ``sk-...`` canary, or the values of your secret
     arguments), as it is or base64-encoded (as in HTTP Basic credentials), in ``repr``/``str``
     of the provider and of its response; in the whole chain of every exception raised on
-    HTTP 401, 500, a connection error and a 200 whose body is cut in half
+    every error status the other clauses answer with (400, 401, 403, 404, 422, 429, 500,
+    502, 503, 529), a connection error and a 200 whose body is cut in half
     (``str``, ``repr``, ``args``, attributes, ``__cause__`` and ``__context__``,
-    tracebacks); in the same for ``generate_stream()`` answered with HTTP 401, 500, a
+    tracebacks); in the same for ``generate_stream()`` answered with those statuses, a
     connection error and its recorded stream cut in half; in every log record of every
     logger at every level, DEBUG included; in every warning; in anything written to stdout
     or stderr, also straight to file descriptors 1 and 2,
@@ -195,12 +196,8 @@ def test_no_secret_leak(
     def malformed(seen: Seen) -> Reply:
         return _cut_in_half(recorded.get(bool(stream_flag(seen))) or next(iter(recorded.values())))
 
-    failures = {
-        "HTTP 401": lambda seen: error_reply(seen, 401),
-        "HTTP 500": lambda seen: error_reply(seen, 500),
-        "connect error": lambda seen: Fault.CONNECT_ERROR,
-        "a malformed body": malformed,
-    }
+    failures: dict[str, Any] = {f"HTTP {status}": _answering(status) for status in LEAK_STATUSES}
+    failures |= {"connect error": lambda seen: Fault.CONNECT_ERROR, "a malformed body": malformed}
     with (
         captured_logs() as records,
         warnings.catch_warnings(record=True) as caught,
@@ -247,6 +244,14 @@ def _cut_in_half(reply: Reply) -> Reply:
     JSON broken off, a stream ended inside an event)."""
     kind = reply.headers.get("content-type", "application/json")  # Reply keeps header names in lower case
     return Reply(body=reply.body[: max(1, len(reply.body) // 2)], headers={"content-type": kind})
+
+
+# Every status the other clauses answer with: a provider may word each one's error its own way.
+LEAK_STATUSES = (400, 401, 403, 404, 422, 429, 500, 502, 503, 529)
+
+
+def _answering(status: int) -> Any:
+    return lambda seen: error_reply(seen, status)
 
 
 def _answer_of(call: Any, provider: Any, name: str, check: Any, cases: Cases) -> Any:

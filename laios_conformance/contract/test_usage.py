@@ -173,10 +173,16 @@ def test_usage_reported(provider: Any, cassette: Any) -> None:
     **Why**: ``LLMRouter.get_usage_stats()`` counts a response without usage as zero
     tokens, so a provider that drops the counts makes LAIOS's token accounting read zero.
 
+    **Checks**: the recorded answer, then the same answer in each other way real servers of
+    the protocol state its counts (Ollama leaves ``prompt_eval_count`` out for a prompt it
+    has cached): ``usage`` must not be ``None`` while the body states any count (one left
+    out is 0). A provider whose generate() raises on such a body is judged by
+    ``usage-fidelity``.
+
     **Not applicable when**: the recorded body states no token counts.
 
-    **How to fix**: read the counts from the body into ``LLMResponse.usage`` (see
-    ``usage-fidelity``).
+    **How to fix**: read the counts from the body into ``LLMResponse.usage``, each with
+    ``.get(..., 0)`` (see ``usage-fidelity``).
     """
     recorded = recorded_answer(provider)
     stated = readable(lambda: recorded.wire.usage(recorded.reply.body, stream=recorded.stream), "usage")
@@ -186,6 +192,11 @@ def test_usage_reported(provider: Any, cassette: Any) -> None:
     cases = Cases()
     if getattr(response, "usage", None) is None:
         cases.fail("the recorded answer", f"usage is None although the body states {stated}")
+    for label, body in recorded.wire.other_usage_shapes(recorded.reply.body, stream=recorded.stream):
+        usage, raised = reported(provider, recorded, body, "usage")
+        readings = recorded.wire.usage_readings(body, stream=recorded.stream)
+        if usage is None and not raised and readings:
+            cases.fail(label, f"usage is None although the body states {readings[-1]}")
     cases.conclude()
 
 

@@ -40,6 +40,17 @@ class IndexesCounts(OllamaClient):
         return super().generate(messages, temperature, max_tokens).model_copy(update={"usage": usage})
 
 
+class DropsUsageOfCachedPrompts(OllamaClient):
+    """Fails usage-reported: reports no usage when the answer leaves ``prompt_eval_count`` out
+    (as Ollama does for a prompt it has cached), though ``eval_count`` is there."""
+
+    def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+        response = super().generate(messages, temperature, max_tokens, **kwargs)
+        if response.usage is not None and response.usage["prompt_tokens"] == 0:
+            return response.model_copy(update={"usage": None})
+        return response
+
+
 class RetriesFailedStream(OllamaClient):
     """Fails stream-raises: sends the stream request again when a ``{"error": ...}`` line
     ends it, also once text has reached the caller, who then gets the start of the failed

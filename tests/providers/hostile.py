@@ -228,6 +228,43 @@ class SetsSignalHandlerWhenBuilt(GoodOpenAIStyle):
         signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGTERM))
 
 
+class _SameWhenStripped(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and self.strip() == other.strip()
+
+    __hash__ = str.__hash__
+
+
+class StripsBehindALyingStr(GoodOpenAIStyle):
+    """Strips every answer, and hides it behind a str subclass whose ``__eq__`` ignores
+    surrounding whitespace (built with ``model_construct``, which skips validation)."""
+
+    def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
+        response = super().generate(messages, temperature, max_tokens, **kw)
+        fields = dict(response.__dict__, content=_SameWhenStripped(response.content.strip()))
+        return type(response).model_construct(**fields)
+
+
+class LeaksKeyOnRateLimit(GoodOpenAIStyle):
+    """Its error for HTTP 429 (only) names the key it sent: no-secret-leak hunted only 401's and 500's."""
+
+    def check_status(self, response: httpx.Response) -> None:
+        if response.status_code == 429:
+            raise ProviderError(f"rate limited; request sent with {self.headers()}")
+        super().check_status(response)
+
+
+class SkipsWhenAnswering(GoodOpenAIStyle):
+    """Never answers: every successful generate() ends in ``pytest.skip()``, a BaseException
+    that LLMRouter and every caller catching Exception let through."""
+
+    def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
+        import pytest
+
+        super().generate(messages, temperature, max_tokens, **kw)
+        pytest.skip("model busy")
+
+
 class BlocksAfterSayingSo(GoodOpenAIStyle):
     """generate() touches the file named by ``$LAIOS_TEST_STARTED``, then never returns: a
     run to press Ctrl-C in, at a known moment."""

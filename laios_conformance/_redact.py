@@ -54,6 +54,7 @@ def _forms(secrets: tuple[str | None, ...]) -> tuple[str, ...]:
     for secret in secrets:
         if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH:
             found.update({secret, quote(secret, safe=""), quote(secret, safe="/")})  # as in a URL, too
+            found.update(base64_forms(secret))  # as in HTTP Basic credentials an error or a server echoes
     return tuple(sorted(found, key=len, reverse=True))
 
 

@@ -12,6 +12,7 @@ controller merges one verdict.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import threading
@@ -351,7 +352,7 @@ class ConformanceSession:
         exchanges, and ``--record-mode=once`` would never replace it: remove it. (The
         teardown hook that does this for a clause that errored is not called then.)"""
         watch = item.stash[bookkeeping.CASSETTE_KEY]
-        if bookkeeping.CALL_PASSED in item.stash or watch.before is not None or not watch.changed():
+        if bookkeeping.CALL_PASSED in item.stash or watch.before is not None or not watch.recorded_here():
             return
         watch.path.unlink(missing_ok=True)
         self._announce(
@@ -598,7 +599,7 @@ class ConformanceSession:
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
         result = yield
         watch = item.stash.get(bookkeeping.CASSETTE_KEY, None)
-        if not (self.recording and watch is not None and watch.changed()):
+        if not (self.recording and watch is not None and watch.recorded_here()):
             return result
         worst = item.stash.get(_WORST_SO_FAR, None)
         if watch.before is None and worst is not None and worst["status"] == "error":
@@ -860,7 +861,8 @@ def _verdict_key(item: pytest.Item) -> tuple[str, str] | None:
 def _textless_answer(cassette: Any) -> str | None:
     """Why a clause that failed on its cassette's successful answer could not judge the provider:
     that answer carries no text (a reasoning model that spent ``max_tokens`` on reasoning, a
-    tool call, a refusal), so a provider that raised on it, as it must, is not at fault."""
+    tool call, a refusal) or is an error sent with HTTP 200, so a provider that raised on it,
+    as it must, is not at fault."""
     from . import wire
     from .contract._support import MAX_TOKENS
 
@@ -871,6 +873,12 @@ def _textless_answer(cassette: Any) -> str | None:
         body = response["body"]["string"]
         body = body.encode("utf-8") if isinstance(body, str) else body or b""
         fmt = wire.detect(request.uri, request.body, headers, body)
+        error = _error_sent_with_200(fmt, headers, body)
+        if error is not None:
+            return (
+                f"the recorded answer to {request.uri} is an error the API sent with HTTP 200 ({error[:200]}), so "
+                "there is nothing to judge the provider by; record it again when the API answers"
+            )
         try:
             stream = bool(fmt and fmt.is_stream(headers, body))
             if fmt is None or fmt.extract_text(body, stream=stream):
@@ -886,6 +894,21 @@ def _textless_answer(cassette: Any) -> str | None:
             "with a model or settings that answer this prompt in text (for a reasoning model, a low reasoning effort)"
         )
     return None
+
+
+def _error_sent_with_200(fmt: Any, headers: dict[str, Any], body: bytes) -> str | None:
+    """The error an HTTP 200 answer carries instead of an answer (as OpenRouter sends a rate
+    limit: ``{"error": {...}}``, or in a stream's event), or None."""
+    try:
+        if fmt is not None and fmt.is_stream(headers, body):
+            return fmt.stream_error(body)  # type: ignore[no-any-return]
+        document = json.loads(body)
+    except Exception:
+        return None
+    error = document.get("error") if isinstance(document, dict) else None
+    if not error:
+        return None
+    return str(error.get("message", error) if isinstance(error, dict) else error)
 
 
 _PROVIDER_SKIPPED = (

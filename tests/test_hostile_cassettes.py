@@ -147,3 +147,18 @@ def test_a_recorded_answer_without_text_is_not_judged_against_the_provider(casse
         "the recorded answer to https://api.openai.com/v1/chat/completions carries no text (its finish reason is "
         "'length'), so there is nothing to judge the provider by. A reasoning model may spend the whole max_tokens"
     ), message
+
+
+def test_an_error_the_api_sent_with_http_200_is_not_judged_against_the_provider(cassettes: Path, replay) -> None:
+    """OpenRouter answers a rate limit with HTTP 200 and an error body: a provider that raised
+    on it, as it must, failed every clause that replays it, and the recording was kept."""
+    path = cassettes / "OpenAIClient" / f"{CLAUSE}.yaml"
+    error = {"error": {"message": "Rate limit exceeded: free-models-per-min", "code": 429}}
+    path.write_text(_with_response_body(path.read_text(), json.dumps(json.dumps(error))))
+    status, message, _ = replay()
+    assert status == "error", message
+    assert message == (
+        "the recorded answer to https://api.openai.com/v1/chat/completions is an error the API sent with HTTP 200 "
+        "(Rate limit exceeded: free-models-per-min), so there is nothing to judge the provider by; record it again "
+        "when the API answers"
+    )

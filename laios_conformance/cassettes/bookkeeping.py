@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .persister import CorruptCassetteError, read_cassette
+from .persister import CorruptCassetteError, read_cassette, written_here
 from .serializer import cassette_recorded_at
 
 __all__ = [
@@ -44,6 +44,11 @@ class CassetteWatch:
 
     def changed(self) -> bool:
         return file_signature(self.path) not in (None, self.before)
+
+    def recorded_here(self) -> bool:
+        """Whether this process recorded the cassette during the clause: another process
+        recording into the same folder at the same time may have written it instead."""
+        return self.changed() and written_here(self.path)
 
 
 def file_signature(path: Path) -> tuple[int, int] | None:
@@ -135,7 +140,7 @@ def evidence(watch: CassetteWatch | None, root: Path, recording: bool) -> dict[s
     if not watch.path.is_file():
         return None
     relative = _relative(watch.path, root)
-    kind = "recorded" if recording and watch.changed() else "replayed"
+    kind = "recorded" if recording and watch.recorded_here() else "replayed"
     data = watch.path.read_bytes()
     recorded_at = _leading_date(data) or cassette_recorded_at(watch.path)
     return {

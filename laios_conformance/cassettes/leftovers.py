@@ -29,12 +29,13 @@ def clean_leftovers(directory: Path) -> list[Path]:
         return []
     removed = []
     for child in children:
-        if is_leftover(child) and not _writer_alive(child) and _remove(child):
+        if is_leftover(child) and not writer_alive(child) and _remove(child):
             removed.append(child)
     return removed
 
 
-def _writer_alive(path: Path) -> bool:
+def writer_alive(path: Path) -> bool:
+    """Whether another process that is still running is writing the temporary file ``path``."""
     match = _PID.search(path.name)
     if match is None:
         return False

@@ -60,7 +60,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-from .leftovers import is_leftover
+from .leftovers import is_leftover, writer_alive
 from .limits import (
     RAISE_WITH_ENV,
     AliasBudgetExceeded,
@@ -173,8 +173,8 @@ def iter_cassette_files(paths: Sequence[Path | str]) -> Iterator[Path]:
 
 
 def lint_file(file: Path, max_bytes: int | None = None, raise_with: str = RAISE_WITH_ENV) -> list[Finding]:
-    if is_leftover(file):
-        return [Finding(file, "file", "leftover", LEFTOVER_ADVICE)]
+    if is_leftover(file):  # unless another run is writing it right now
+        return [] if writer_alive(file) else [Finding(file, "file", "leftover", LEFTOVER_ADVICE)]
     try:
         check_file(file, max_bytes, raise_with)
     except CassetteRefused as error:

@@ -114,6 +114,7 @@ class SafePersister:
         if not cassette_dict["requests"] or self._keep_existing(path, cassette_dict, serializer):
             return
         atomic_write_text(path, serialize(cassette_dict, serializer))
+        note_written(path)
 
     def _redacted(self, cassette_dict: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -133,6 +134,26 @@ class SafePersister:
         if self.record_mode == "all":
             return False
         return _same_interactions(path, cassette_dict, serializer)
+
+
+# The cassette files this process wrote, with their (mtime, size) right after: another process
+# recording into the same folder may write one too, and only ours may be removed again.
+_WRITTEN: dict[str, tuple[int, int]] = {}
+
+
+def note_written(path: Path) -> None:
+    """Remember that this process just wrote the cassette at ``path``."""
+    stat = path.stat()
+    _WRITTEN[os.path.abspath(path)] = (stat.st_mtime_ns, stat.st_size)
+
+
+def written_here(path: Path) -> bool:
+    """Whether the file at ``path`` is still the one this process last wrote there."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return _WRITTEN.get(os.path.abspath(path)) == (stat.st_mtime_ns, stat.st_size)
 
 
 def _answers_only(cassette_dict: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._files import sync_directory
-from .persister import CorruptCassetteError, read_cassette
+from .persister import CorruptCassetteError, note_written, read_cassette
 
 REWRITE_MODES = frozenset({"rewrite", "all"})
 KEPT_PROPERTY = "laios_kept"
@@ -69,6 +69,7 @@ class StagedRewrite:
         except OSError as error:
             return self._kept(f"could not replace it: {error.strerror or error}")
         sync_directory(self.target.parent)
+        note_written(self.target)
         return RewriteOutcome(self.target, replaced=True)
 
     def _kept(self, reason: str) -> RewriteOutcome:

@@ -57,9 +57,9 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .._redact import REDACTED, basic_credentials, is_key_form, key_form
+from .._redact import REDACTED, basic_credentials, is_key_form, key_form, redactable
 
 PLACEHOLDER = REDACTED  # the same mark as the kit's own redaction, which key forms are written with
 MIN_SECRET_LENGTH = 8
@@ -206,11 +206,7 @@ def pretty_json(body: str | bytes) -> str | bytes:
 
 
 def _secret_forms(secrets: Iterable[str]) -> list[str]:
-    forms = set()
-    for secret in secrets:
-        if secret and len(secret) >= MIN_SECRET_LENGTH:
-            forms.update({secret, quote(secret, safe=""), quote(secret, safe="/")})
-    return sorted(forms, key=len, reverse=True)
+    return list(redactable(secrets))
 
 
 def _scrubbed_headers(headers: dict[str, Any], redact: Redactor) -> dict[str, Any]:

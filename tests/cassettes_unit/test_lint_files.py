@@ -205,3 +205,11 @@ def test_long_lines_and_many_keys_are_read_in_one_pass(tmp_path: Path) -> None:
     found = lint_paths([path])
     assert [f.line for f in found] == list(range(5, 2005))
     assert {(f.kind, f.location) for f in found} == {("openai-key", f"keys[{i}]") for i in range(2000)}
+
+
+def test_a_temporary_file_another_running_process_writes_is_not_a_leftover(tmp_path: Path) -> None:
+    """Two recordings into one folder: the one that finished first failed its gate on the
+    other's staging folder, which it called "left by an interrupted cassette write"."""
+    live = tmp_path / f".c.yaml.rewrite.{os.getppid()}.0a1b2c3d.tmp"
+    live.mkdir()
+    assert lines(tmp_path) == []

@@ -213,3 +213,19 @@ def test_a_request_answered_alike_again_is_written_once(tmp_path) -> None:
         (b'{"n": 2}', b"hi"),
         (b'{"n": 1}', b"hello"),
     ]
+
+
+def test_a_cassette_another_process_wrote_is_not_taken_for_this_ones(tmp_path) -> None:
+    """A recording whose clause errored removed the new cassette of its clause, though another
+    run recording into the same folder had written it (this one kept its own unwritten)."""
+    from laios_conformance.cassettes.bookkeeping import CassetteWatch
+    from laios_conformance.cassettes.persister import written_here
+
+    path = tmp_path / "returns-response.yaml"
+    watch = CassetteWatch(path, None)  # missing when the clause began
+    path.write_text("written by another process\n")
+    assert watch.changed() and not watch.recorded_here()
+    saved(path, persister=SafePersister(record_mode="all"))
+    assert watch.recorded_here() and written_here(path)
+    os.utime(path, ns=(OLD_TIME * 10**9, OLD_TIME * 10**9))  # replaced since by the other one
+    assert not watch.recorded_here()

@@ -278,3 +278,17 @@ def test_a_json_document_body_is_scrubbed_as_the_bytes_sent(fake_key: str) -> No
     req = before_request(request(body=sent))  # type: ignore[arg-type]
     assert fake_key not in serialize(cassette_dict((req, response())), laios_yaml)
     assert json.loads(req.body) == {**sent, "auth": {"api_key": PLACEHOLDER}}
+
+
+def test_a_key_echoed_back_inside_http_basic_credentials_is_scrubbed(fake_key: str) -> None:
+    """A server that echoes the request's ``Authorization: Basic base64(user:key)`` put the
+    credential, which decodes to the key, in the response's header and body, and nothing
+    caught it (the kit's own no-secret-leak calls that form the key)."""
+    from laios_conformance._redact import base64_forms, redact
+
+    credential = base64.b64encode(f"user:{fake_key}".encode()).decode()
+    _, before_response = make_scrubbers([fake_key])
+    echoed = response(body=f'{{"seen": "Basic {credential}"}}'.encode(), headers={"x-request-id": [credential]})
+    text = serialize(cassette_dict((request(), before_response(echoed))), laios_yaml)
+    assert not any(form in text for form in base64_forms(fake_key)), text
+    assert not any(form in redact(f"refused: Basic {credential}", [fake_key]) for form in base64_forms(fake_key))

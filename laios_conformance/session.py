@@ -822,8 +822,10 @@ def _refuse_replaced_fixtures(items: list[pytest.Item]) -> None:
     # name while a test runs (pytest-recording's vcr asks for vcr_config), unseen at collection.
     names = [
         name
-        for name, defs in manager._arg2fixturedefs.items()
-        if any(_is_the_kits(_fixture_module(definition)) for definition in defs)
+        for name in _fixture_names(manager, contract)
+        if any(
+            _is_the_kits(_fixture_module(definition)) for definition in manager.getfixturedefs(name, contract[0]) or ()
+        )
     ]
     for item in contract:
         for name in names:
@@ -834,6 +836,15 @@ def _refuse_replaced_fixtures(items: list[pytest.Item]) -> None:
                     "(pytest lets a conftest.py fixture win), so the clauses would judge something other "
                     f"than --laios-provider; rename it, or keep that conftest.py out of the conformance run"
                 )
+
+
+def _fixture_names(manager: Any, items: list[pytest.Item]) -> set[str]:
+    """The name of every fixture defined anywhere. pytest keeps them in a private table whose
+    name and shape changed (``_arg2fixturedefs`` up to 9.1; by node and by node id from 9.2),
+    so each known one is read, with the names the items use besides."""
+    tables = ("_arg2fixturedefs", "_arg2node2fixturedefs", "_arg2nodeid2fixturedefs")
+    names = {name for table in tables for name in getattr(manager, table, None) or ()}
+    return names | {name for item in items for name in getattr(item, "fixturenames", ())}
 
 
 def _fixture_module(definition: Any) -> str:

@@ -202,7 +202,8 @@ def usage_message(stderr: str) -> str:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     errors = [line for line in lines if "error:" in line.lower() and "usage:" not in line.lower()]
     line = re.sub(r"^(?:ERROR:|E)\s+", "", (errors or lines or ["pytest reported a usage error"])[0])
-    own = re.match(r"^\S+: error:\s*", line)  # pytest's own argparse error, under our program name
+    # pytest's own argparse error, under our program name ("python -m pytest: error:" from pytest 9.2)
+    own = re.match(r"^[^:]*: error:\s*", line)
     return "pytest: " + line[own.end() :] if own else line
 
 

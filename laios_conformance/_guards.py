@@ -91,7 +91,8 @@ def read_flag(config: pytest.Config, name: str) -> bool:
         return True
     try:
         return bool(config.getini(name))
-    except ValueError as error:  # pytest's own words: invalid truth value 'maybe'
+    # pytest's own words, "invalid truth value 'maybe'": a ValueError, a UsageError from pytest 9.2
+    except (ValueError, pytest.UsageError) as error:
         raise pytest.UsageError(f"{name} (ini): {error}; write {name} = true or {name} = false") from None
 
 

@@ -106,6 +106,7 @@ class ConformanceSession:
         self.recording = _is_recording(config)
         self.recorded: list[str] = []
         self.kept: list[str] = []
+        self.gate_shown = False  # by the terminal summary
         self.leftovers_removed = [] if hasattr(config, "workerinput") else self._clean_leftovers()
         self.lint_findings: list[Any] = []
         self.wire_formats: list[Any] = []
@@ -230,7 +231,10 @@ class ConformanceSession:
     @pytest.fixture
     def provider(self, laios_provider_spec: ProviderSpec) -> Iterator[Any]:
         """A fresh instance of the provider under test, closed afterwards."""
-        instance = _fresh_instance(laios_provider_spec)
+        try:
+            instance = _fresh_instance(laios_provider_spec)
+        except CallTimedOut as exc:  # a BaseException, which pytest 9.2 leaves the fixture half set up after
+            raise ClauseCannotJudge(str(exc)) from None
         yield instance
         _close(instance)
 
@@ -647,8 +651,6 @@ class ConformanceSession:
             atomic_write_text(Path(self.report_path), text)
         elif self.report_path and not _runs_no_clause(self.config) and session.exitstatus in _GATE_CAN_FAIL:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a verdict was asked for, and there is none
-        if self.judges() and self.config.getoption("no_summary", False):  # no summary hooks: the gate says why
-            self._announce(self.ordered_verdict().gate_line())
         self.exitstatus = int(session.exitstatus)
 
     def _name_why_the_run_stopped(self, session: pytest.Session) -> None:
@@ -665,6 +667,8 @@ class ConformanceSession:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         from . import wire
 
+        if self.judges() and config.getoption("no_summary", False) and not self.gate_shown:
+            self._announce(self.ordered_verdict().gate_line())  # --no-summary ran no summary hook before pytest 9.2
         self.undo_redaction()
         self.terminal.close()
         _unset(self.env_set)
@@ -708,6 +712,10 @@ class ConformanceSession:
                 )
             return
         verdict = self.ordered_verdict()
+        self.gate_shown = True
+        if self.config.getoption("no_summary", False):  # from pytest 9.2 summary hooks run: the gate line only
+            terminalreporter.write_line(verdict.gate_line())
+            return
         terminalreporter.section("LAIOS conformance")
         for cause in verdict.root_causes():
             terminalreporter.write_line(cause.line)

@@ -44,7 +44,7 @@ def provider_exception(
     return {
         "type": type(exc).__name__,
         "message": (text.strip().splitlines() or [""])[0][:300],
-        "where": f"{_shown_path(innermost.f_code.co_filename)}:{lineno}",
+        "where": _where(innermost, lineno),
         "call": f"{entry.f_code.co_name}()",
         "detail": "\n".join(text.strip().splitlines()[1 : 1 + _DETAIL_LINES]),
     }
@@ -58,8 +58,7 @@ def skip_raised_by_provider(excinfo: pytest.ExceptionInfo[BaseException], spec: 
     frames = _provider_frames(excinfo.value, spec)
     if not frames:
         return None
-    innermost, lineno = frames[-1]
-    return f"{_shown_path(innermost.f_code.co_filename)}:{lineno}"
+    return _where(*frames[-1])
 
 
 def _provider_frames(exc: BaseException, spec: ProviderSpec) -> list[tuple[FrameType, int]]:
@@ -69,6 +68,10 @@ def _provider_frames(exc: BaseException, spec: ProviderSpec) -> list[tuple[Frame
         for frame, lineno in traceback.walk_tb(exc.__traceback__)
         if str(frame.f_globals.get("__name__", "")).split(".")[0] == package
     ]
+
+
+def _where(frame: FrameType, lineno: int) -> str:
+    return f"{_shown_path(frame.f_code.co_filename)}:{lineno}"
 
 
 def _shown_path(filename: str) -> str:

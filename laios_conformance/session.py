@@ -892,14 +892,17 @@ def _textless_answer(cassette: Any) -> str | None:
         body = response["body"]["string"]
         body = body.encode("utf-8") if isinstance(body, str) else body or b""
         fmt = wire.detect(request.uri, request.body, headers, body)
-        error = _error_sent_with_200(fmt, headers, body)
+        try:
+            stream = bool(fmt and fmt.is_stream(headers, body))
+        except Exception:  # a body the decoder cannot read is the clause's to report
+            continue
+        error = _error_sent_with_200(fmt, stream, body)
         if error is not None:
             return (
                 f"the recorded answer to {request.uri} is an error the API sent with HTTP 200 ({error[:200]}), so "
                 "there is nothing to judge the provider by; record it again when the API answers"
             )
         try:
-            stream = bool(fmt and fmt.is_stream(headers, body))
             if fmt is None or fmt.extract_text(body, stream=stream):
                 continue
             reason = fmt.finish_reason(body, stream=stream)
@@ -915,11 +918,11 @@ def _textless_answer(cassette: Any) -> str | None:
     return None
 
 
-def _error_sent_with_200(fmt: Any, headers: dict[str, Any], body: bytes) -> str | None:
+def _error_sent_with_200(fmt: Any, stream: bool, body: bytes) -> str | None:
     """The error an HTTP 200 answer carries instead of an answer (as OpenRouter sends a rate
     limit: ``{"error": {...}}``, or in a stream's event), or None."""
     try:
-        if fmt is not None and fmt.is_stream(headers, body):
+        if stream:
             return fmt.stream_error(body)  # type: ignore[no-any-return]
         document = json.loads(body)
     except Exception:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .persister import CorruptCassetteError, read_cassette, written_here
+from .persister import CorruptCassetteError, file_signature, read_cassette, written_here
 from .serializer import cassette_recorded_at
 
 __all__ = [
@@ -49,15 +49,6 @@ class CassetteWatch:
         """Whether this process recorded the cassette during the clause: another process
         recording into the same folder at the same time may have written it instead."""
         return self.changed() and written_here(self.path)
-
-
-def file_signature(path: Path) -> tuple[int, int] | None:
-    """(mtime, size) of a file, or None when it does not exist."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
 
 
 CASSETTE_KEY = pytest.StashKey[CassetteWatch]()

@@ -141,19 +141,26 @@ class SafePersister:
 _WRITTEN: dict[str, tuple[int, int]] = {}
 
 
+def file_signature(path: Path) -> tuple[int, int] | None:
+    """(mtime, size) of a file, or None when it does not exist."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
 def note_written(path: Path) -> None:
     """Remember that this process just wrote the cassette at ``path``."""
-    stat = path.stat()
-    _WRITTEN[os.path.abspath(path)] = (stat.st_mtime_ns, stat.st_size)
+    signature = file_signature(path)
+    if signature is not None:
+        _WRITTEN[os.path.abspath(path)] = signature
 
 
 def written_here(path: Path) -> bool:
     """Whether the file at ``path`` is still the one this process last wrote there."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return False
-    return _WRITTEN.get(os.path.abspath(path)) == (stat.st_mtime_ns, stat.st_size)
+    signature = file_signature(path)
+    return signature is not None and _WRITTEN.get(os.path.abspath(path)) == signature
 
 
 def _answers_only(cassette_dict: dict[str, Any]) -> dict[str, Any]:

@@ -132,7 +132,7 @@ class Redactor:
     """Replaces every secret in a str or bytes value by ``PLACEHOLDER``; tells where one is."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        self.forms = _secret_forms(secrets)
+        self.forms = redactable(secrets)
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -203,10 +203,6 @@ def pretty_json(body: str | bytes) -> str | bytes:
     if not isinstance(doc, (dict, list)):
         return body
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
-
-
-def _secret_forms(secrets: Iterable[str]) -> list[str]:
-    return list(redactable(secrets))
 
 
 def _scrubbed_headers(headers: dict[str, Any], redact: Redactor) -> dict[str, Any]:

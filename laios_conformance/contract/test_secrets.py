@@ -29,7 +29,7 @@ from ._support import (
     answer_with,
     call_generate,
     call_stream,
-    error_reply,
+    error_status,
     observed,
     requests_of_each_call,
     require_traffic,
@@ -196,7 +196,7 @@ def test_no_secret_leak(
     def malformed(seen: Seen) -> Reply:
         return _cut_in_half(recorded.get(bool(stream_flag(seen))) or next(iter(recorded.values())))
 
-    failures: dict[str, Any] = {f"HTTP {status}": _answering(status) for status in LEAK_STATUSES}
+    failures: dict[str, Any] = {f"HTTP {status}": error_status(status) for status in LEAK_STATUSES}
     failures |= {"connect error": lambda seen: Fault.CONNECT_ERROR, "a malformed body": malformed}
     with (
         captured_logs() as records,
@@ -248,10 +248,6 @@ def _cut_in_half(reply: Reply) -> Reply:
 
 # Every status the other clauses answer with: a provider may word each one's error its own way.
 LEAK_STATUSES = (400, 401, 403, 404, 422, 429, 500, 502, 503, 529)
-
-
-def _answering(status: int) -> Any:
-    return lambda seen: error_reply(seen, status)
 
 
 def _answer_of(call: Any, provider: Any, name: str, check: Any, cases: Cases) -> Any:

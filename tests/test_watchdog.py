@@ -140,6 +140,35 @@ def test_requests_from_a_call_thread_are_its_caller_s_traffic() -> None:
     assert traffic.seen == []
 
 
+def test_an_abandoned_call_thread_first_made_inside_a_seam_block_passes_by_later_blocks() -> None:
+    """A seam block adopts the threads started inside it as the provider's; the kit's own call
+    thread, made for a caller's first call inside one (as in a clause, or while the provider
+    is built), must not be adopted with them: once abandoned, its late request is no later
+    clause's traffic."""
+    reply = Reply(body=b"{}", headers={"content-type": "application/json"})
+    release, sent = threading.Event(), threading.Event()
+
+    def caller() -> None:  # a thread of its own, so that its call thread is made inside the block
+        with interpose(lambda seen, upstream: reply):
+            run_with_timeout("first", 5, lambda: None)
+        with contextlib.suppress(CallTimedOut):
+            run_with_timeout("late", 0.05, late_post)
+
+    def late_post() -> None:
+        release.wait(5)
+        with contextlib.suppress(Exception):  # passing by, it meets a closed loopback port
+            httpx.post("http://127.0.0.1:9/v1/x", json={"n": 2}, timeout=0.5)
+        sent.set()
+
+    worker = threading.Thread(target=caller)
+    worker.start()
+    worker.join(5)
+    with interpose(lambda seen, upstream: reply) as traffic:
+        release.set()
+        assert sent.wait(5)
+    assert traffic.seen == []
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
 def test_a_forked_child_makes_its_own_call_thread() -> None:
     """Threads do not survive fork(): a child that used its parent's would wait forever."""

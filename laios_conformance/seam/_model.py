@@ -140,12 +140,17 @@ _ADOPTED: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 @contextlib.contextmanager
 def adopting_new_threads() -> Iterator[None]:
-    """Count the threads started during the block, and still alive after it, as the provider's."""
+    """Count the threads started during the block, and still alive after it, as the provider's.
+
+    Not the kit's own call threads (made for a caller's first guarded call, often inside a
+    block): one speaks for its caller only while it serves it, and once abandoned, what it
+    still sends is no block's traffic."""
     before = set(threading.enumerate())
     try:
         yield
     finally:
-        _ADOPTED.update(set(threading.enumerate()) - before)
+        started = set(threading.enumerate()) - before
+        _ADOPTED.update(thread for thread in started if not hasattr(thread, ON_BEHALF_OF))
 
 
 class Traffic:

@@ -118,13 +118,14 @@ def make_canary_key() -> str:
 
 def names_a_secret(name: str, extra: Iterable[str] = ()) -> bool:
     """Whether a constructor parameter called ``name`` holds a secret: its name says so
-    (``api_key``, ``token``, ``*_key``, ``*_token``, ``*_secret``, ``password``...), or the user
+    (``api_key``, ``token``, ``*_key``, ``*_token``, ``*_secret``, ``*_key_id``, ``password``...), or the user
     named it with ``--laios-secret-kwargs`` (``extra``; a dotted path names a nested key)."""
     if name in extra or name.rpartition(".")[2] in extra:
         return True
     last = name.rpartition(".")[2]
     words = [w for w in re.split(r"[^a-z0-9]+", _CAMEL_HUMP.sub("_", last).lower()) if w]
-    return bool(words) and words[-1] in _SECRET_WORDS
+    # ``aws_access_key_id`` too: SigV4 sends the key id (in Authorization), never the secret key.
+    return bool(words) and (words[-1] in _SECRET_WORDS or words[-2:] == ["key", "id"])
 
 
 def parse_secret_names(text: str | None) -> tuple[str, ...]:

@@ -19,7 +19,8 @@ def test_an_async_backoff_is_skipped_on_the_virtual_clock(run_kit, name: str) ->
         ("retry-bounded", "raises-on-http-error", "raises-on-transport-error", "no-retry-on-client-error"), "passed"
     ), {c: run.message(c) for c in run.statuses()}
     assert run.message("retry-bounded") == (
-        "HTTP 503: 3 attempt(s); connect error: 3 attempt(s); HTTP 429: 3 attempt(s); HTTP 529: 3 attempt(s)"
+        "HTTP 503: 3 attempt(s); connect error: 3 attempt(s); HTTP 429: 3 attempt(s); HTTP 529: 3 attempt(s); "
+        "read timeout: 3 attempt(s)"
     )
 
 

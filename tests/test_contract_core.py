@@ -65,6 +65,7 @@ DEFECTS = {
     "MutatesMessages": {"no-input-mutation": "failed"},
     "NoTimeout": {"timeout-set": "failed"},
     "LeaksKeyInErrors": {"no-secret-leak": "failed"},
+    "QuotesEchoedKey": {"no-secret-leak": "failed"},
     "DeclaresButSendsTemperature": {"params-reach-request": "failed"},
 }
 
@@ -91,6 +92,24 @@ def test_defective_provider_fails_exactly_its_clauses(judged_together, name: str
 def test_system_prompt_failure_names_the_missing_prompt(run_kit) -> None:
     run = run_kit(D + "DropsSystemPrompt", "-k", "system_prompt")
     assert "is in no JSON string of the request body" in run.message("system-prompt")
+
+
+def test_a_system_prompt_sent_twice_fails_on_its_own_recording(run_kit, fake_api, tmp_path) -> None:
+    """Its requests differ from the reference's, so it is judged as its author would judge
+    it: on cassettes it recorded itself (against the loopback stand-in API)."""
+    kwargs = f'--laios-provider-kwargs={{"base_url": "{fake_api.url}/v1"}}'
+    run = run_kit(
+        D + "SendsSystemPromptTwice",
+        kwargs,
+        "--record-mode=once",
+        f"--laios-cassette-dir={tmp_path}",
+        "-k",
+        "system_prompt",
+        "--laios-allow-partial",
+        cassettes=False,
+    )
+    assert run.statuses() == {"system-prompt": "failed"}, run.report
+    assert "is sent 2 times: the model reads it as often" in run.message("system-prompt")
 
 
 def test_ignored_params_fail_and_break_cassette_matching(run_kit) -> None:
@@ -128,7 +147,8 @@ def test_retry_count_is_shown_when_passing(run_kit) -> None:
     run = run_kit(GOOD, "-k", "retry_bounded")
     assert (
         run.message("retry-bounded")
-        == "HTTP 503: 1 attempt(s); connect error: 1 attempt(s); HTTP 429: 1 attempt(s); HTTP 529: 1 attempt(s)"
+        == "HTTP 503: 1 attempt(s); connect error: 1 attempt(s); HTTP 429: 1 attempt(s); HTTP 529: 1 attempt(s); "
+        "read timeout: 1 attempt(s)"
     )
 
 

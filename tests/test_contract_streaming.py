@@ -33,7 +33,12 @@ DEFECTS = {
     "SwallowsDisconnect": {"stream-raises"},
     "EndsTextlessStreamQuietly": {"stream-raises"},
     "TrustsEndOfBody": {"stream-raises", "stream-end-marker"},
-    "ParsesEveryLine": {"stream-join"},
+    "ParsesEveryLine": {"stream-join", "stream-rechunk"},
+    "IndexesFirstChoice": {"stream-join"},
+    "SkipsRoleChunk": {"stream-join"},
+    "IgnoresFinishChunkText": {"stream-join"},
+    "YieldsNullContent": {"stream-join"},
+    "NeedsSpaceAfterDataColon": {"stream-rechunk"},
     # every clause that reads the stream piece by piece (thread-safety only joins it, and
     # a str's characters join into the text)
     "StreamReturnsStr": {

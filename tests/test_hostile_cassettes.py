@@ -116,6 +116,15 @@ def test_a_hostile_cassette_is_an_error_line_not_a_verdict(cassettes: Path, repl
     assert path.read_bytes() == before
 
 
+def test_a_binary_body_says_that_re_recording_a_binary_answer_writes_the_same(cassettes: Path, replay) -> None:
+    path = cassettes / "OpenAIClient" / f"{CLAUSE}.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("      string: |", "      string: !!binary |\n        aVBOR//+AAAA\n      x: |", 1))
+    status, message, _ = replay()
+    assert status == "error", message
+    assert "re-recording writes the same: the kit replays text bodies only (JSON, SSE, NDJSON)" in message
+
+
 def test_a_cassette_over_the_size_bound_is_refused(cassettes: Path, replay, monkeypatch: pytest.MonkeyPatch) -> None:
     path = cassettes / "OpenAIClient" / f"{CLAUSE}.yaml"
     monkeypatch.setenv("LAIOS_CONFORMANCE_MAX_CASSETTE_MB", str(path.stat().st_size / 2 / 1048576))

@@ -1,5 +1,6 @@
-"""Defective providers of Anthropic's Messages API and Ollama's native ``/api/chat``, judged on
-the reference providers' own cassettes (each class replays its family's folder).
+"""Defective providers of Anthropic's Messages API, Ollama's native ``/api/chat`` and OpenAI's
+Chat Completions, judged on the reference providers' own cassettes (each class replays its
+family's folder).
 
 One kit run judges every provider of the table on the union of their selections, with the
 two reference providers beside them: each defective one must fail exactly the clauses listed
@@ -18,7 +19,12 @@ from tests.conftest import KitRun, gate_of
 REPO = Path(__file__).resolve().parent.parent
 ANTHROPIC = "tests.providers.defective_anthropic:"
 OLLAMA = "tests.providers.defective_ollama:"
-REFERENCES = ("reference_providers.anthropic:AnthropicClient", "reference_providers.ollama:OllamaClient")
+OPENAI = "tests.providers.defective_openai:"
+REFERENCES = (
+    "reference_providers.anthropic:AnthropicClient",
+    "reference_providers.ollama:OllamaClient",
+    "reference_providers.openai:OpenAIClient",
+)
 # Correct providers unlike the references by design: each passes the selection as they do.
 CAREFUL = (
     "tests.providers.careful_anthropic:StreamFallsBackToGenerate",
@@ -48,16 +54,22 @@ DEFECTS = {
     ANTHROPIC + "TrustsEndOfStream": {"stream-raises", "stream-end-marker"},
     ANTHROPIC + "RejectsUnknownEvents": {"stream-join"},
     ANTHROPIC + "RejectsUnknownEventsAfterContent": {"stream-join"},
+    ANTHROPIC + "ReadsFirstContentBlock": {"content-fidelity"},
+    ANTHROPIC + "StreamsFirstTextBlockOnly": {"stream-join"},
+    ANTHROPIC + "StreamsThinkingAsText": {"stream-join"},
+    OPENAI + "CountsCachedTokensTwice": {"usage-fidelity"},
 }
 JUDGED = ("stream_raises", "retry_bounded", "no_retry_on_client_error", "content_fidelity", "message_fidelity")
-SELECTION = " or ".join((*JUDGED, "params_reach_request", "stream_closes", "stream_end_marker", "stream_join"))
+SELECTION = " or ".join(
+    (*JUDGED, "params_reach_request", "stream_closes", "stream_end_marker", "stream_join", "usage_fidelity")
+)
 TARGETS = (*REFERENCES, *CAREFUL, WHOLE_ANSWER, *sorted(DEFECTS))
 
 
 def family_cassettes(target: str) -> Path:
     module = target.split(":", 1)[0]
-    family = "AnthropicClient" if "anthropic" in module else "OllamaClient"
-    return REPO / "cassettes" / family
+    families = (("anthropic", "AnthropicClient"), ("openai", "OpenAIClient"), ("ollama", "OllamaClient"))
+    return REPO / "cassettes" / next(family for name, family in families if name in module)
 
 
 # Providers whose streamed requests differ from the reference's on purpose replay a copy of
@@ -198,7 +210,7 @@ def test_the_parameters_of_a_stream_are_judged(judged_natively: KitRun) -> None:
 def test_the_retries_of_a_stream_are_counted(judged_natively: KitRun) -> None:
     index = TARGETS.index(ANTHROPIC + "StreamRetriesEveryError")
     bounded = judged_natively.message("retry-bounded", index)
-    assert "4 case(s) failed" in bounded and "- generate_stream() HTTP 529: 6 upstream attempts" in bounded
+    assert "5 case(s) failed" in bounded and "- generate_stream() HTTP 529: 6 upstream attempts" in bounded
     client = judged_natively.message("no-retry-on-client-error", index)
     assert "5 case(s) failed" in client and "- generate_stream() HTTP 401: 6 attempts for one call" in client
 
@@ -217,7 +229,7 @@ def test_a_fallback_to_generate_is_named_among_the_attempts(judged_natively: Kit
     """Three streamed attempts (an SDK's ``max_retries=2``) then three whole ones: each part
     looks within the bound to its author, so the failure says how the six split."""
     message = judged_natively.message("retry-bounded", TARGETS.index(ANTHROPIC + "StreamFallsBackAfterRetries"))
-    assert "4 case(s) failed" in message, message
+    assert "5 case(s) failed" in message, message
     fallback = "(3 streamed, then 3 without streaming: a fallback to generate() counts too)"
     assert f"- generate_stream() HTTP 529: 6 upstream attempts {fallback} for one call (at most 3)" in message
     assert "- HTTP 529: 3 upstream attempts" not in message  # generate() alone is within the bound

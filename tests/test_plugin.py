@@ -107,7 +107,7 @@ def test_json_report_shape(pytester: pytest.Pytester, good_cassettes: Path) -> N
         "status": "passed",
         "level": "should",
         "message": "HTTP 503: 1 attempt(s); connect error: 1 attempt(s); HTTP 429: 1 attempt(s); "
-        "HTTP 529: 1 attempt(s)",
+        "HTTP 529: 1 attempt(s); read timeout: 1 attempt(s)",
         "evidence": {"kind": "synthetic"},
         "exception": None,
     }

@@ -56,7 +56,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import yaml
 
@@ -106,11 +106,17 @@ KEY_SHAPES = (
     ("huggingface-token", r"hf_[A-Za-z0-9]{30,}"),
     ("github-token", r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
     ("aws-access-key", r"(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])"),
+    # Google OAuth: an access token, a refresh token (also percent-encoded, as in a form
+    # body) and an OAuth client's secret, as gcloud's application default credentials hold them.
+    ("google-oauth-access-token", r"ya29\.[A-Za-z0-9_-]{20,}"),
+    ("google-oauth-refresh-token", r"1(?://|%2F%2F)0[A-Za-z0-9_-]{20,}"),
+    ("google-oauth-client-secret", r"GOCSPX-[A-Za-z0-9_-]{20,}"),
     ("jwt", r"eyJ[A-Za-z0-9_-]{8,2000}\.eyJ[A-Za-z0-9_-]{8,2000}\.[A-Za-z0-9_-]{16,2000}"),
 )
 _SHAPES = [(kind, re.compile(r"(?<![A-Za-z0-9_-])" + pattern)) for kind, pattern in KEY_SHAPES]
 _BEARER = re.compile(r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]+)")
 _RUN = re.compile(r"[A-Za-z0-9+/]+")
+_CREDENTIAL_RUN = re.compile(r"[A-Za-z0-9+/_.~-]+")
 _PLACEHOLDER = re.compile(r"<[^<>]*>|[A-Z][A-Z_-]*|[*xX.]+")
 _AUTH_SCHEME = re.compile(r"(?i)^(?:bearer|basic|token)\s+")
 _HEADER_LOCATION = re.compile(r"^interactions\[\d+\]\.(?:request|response)\.headers\.([^.\[]+)(?:\[\d+\])?$")
@@ -120,7 +126,7 @@ _ALLOW = re.compile(r"#\s*laios-conformance:\s*allow\b(.*)$")
 # A value right after an auth-like name (a YAML key, a JSON member, ``name=value``), quoted or not.
 _AUTH_NAME_VALUE = re.compile(
     r"(?i)(?:api[_-]?key|apikey|token|secret|passw(?:or)?d|credential|auth|access[_-]?key|private[_-]?key)"
-    r"[\w-]{0,40}[\"']?\s{0,4}[:=]\s{0,4}[\"']?([A-Za-z0-9+/=_.~-]{" + str(MIN_TOKEN_LENGTH) + ",})"
+    r"[\w-]{0,40}[\"']?\s{0,4}[:=]\s{0,4}[\"']?([A-Za-z0-9+/=_.~%-]{" + str(MIN_TOKEN_LENGTH) + ",})"
 )
 
 _TIERS = {
@@ -402,8 +408,14 @@ def _line_hits(line: str) -> Iterator[tuple[str, str]]:
 
 
 def _auth_name_hits(line: str) -> Iterator[tuple[str, str]]:
+    """High-entropy values after an auth-like name; there a run may hold ``-``, ``_`` and
+    ``.`` (OAuth tokens and client secrets do) and be percent-encoded (a form body)."""
     for match in _AUTH_NAME_VALUE.finditer(line):
-        yield from _entropy_hits(match.group(1))
+        value = match.group(1)
+        yield from _entropy_hits(value)
+        for run in _CREDENTIAL_RUN.findall(unquote(value).replace("<REDACTED>", " ")):
+            if _high_entropy(run.rstrip("=")):
+                yield "high-entropy", run.rstrip("=")
 
 
 def _scan_document(document: Any) -> Iterator[tuple[str, str, str]]:

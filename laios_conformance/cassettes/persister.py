@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from vcr.cassette import Cassette
 from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.request import Request
 from vcr.serialize import serialize
@@ -66,6 +67,8 @@ log = logging.getLogger(__name__)
 
 PROTECTED_MODES = frozenset({"once", "none"})
 MAX_REASON_CHARS = 160
+# vcrpy 9 (Python >= 3.11) unpacks a third item, the cassette's metadata; vcrpy 8 exactly two.
+_VCR_TAKES_METADATA = hasattr(Cassette, "get_metadata")
 
 
 class CorruptCassetteError(ValueError):
@@ -79,10 +82,17 @@ class CorruptCassetteError(ValueError):
     def __str__(self) -> str:
         if self.refused:
             return f"cassette {self.path} is refused: {self.reason}"
-        return (
+        advice = (
             f"cassette {self.path} is corrupt ({self.reason}); delete it and re-record with "
             "--record-mode=once, or restore it from version control"
         )
+        if "binary (!!binary)" in self.reason:
+            advice += (
+                ". If the API itself answers in binary (AWS's application/vnd.amazon.eventstream, say), "
+                "re-recording writes the same: the kit replays text bodies only (JSON, SSE, NDJSON), so the "
+                "clauses that need this answer cannot be judged for this provider"
+            )
+        return advice
 
 
 class SafePersister:
@@ -101,7 +111,7 @@ class SafePersister:
         loaded = [read_cassette(path, serializer) for path in _unique([main, *self.extra_paths]) if _exists(path)]
         requests = [request for content in loaded for request in content[0]]
         responses = [response for content in loaded for response in content[1]]
-        metadata = loaded[0][2:] if loaded and _exists(main) else ()
+        metadata = loaded[0][2:] if loaded and _exists(main) and _VCR_TAKES_METADATA else ()
         if not requests and not metadata:
             raise CassetteNotFoundError(main)
         return (requests, responses, *metadata)

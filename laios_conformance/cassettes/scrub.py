@@ -35,6 +35,11 @@ What is removed, and why:
   ``content-length`` is dropped because redaction can change the body length.
 * JSON body fields named as ``QUERY_PARAMETERS_DROPPED`` (``api_key``..., at any depth) that
   hold a key the kit does not know; one holding a known key reads ``<REDACTED>``, as below;
+* in a form-encoded request body (an OAuth token request: ``client_secret``,
+  ``refresh_token``, a signed JWT ``assertion``), the value of every field named as a
+  credential, as for query parameters, or in ``FORM_CREDENTIAL_FIELDS``: ``<REDACTED>``;
+* in a JSON response body, the credentials a token endpoint issues
+  (``ISSUED_CREDENTIAL_FIELDS``: ``access_token``, ``refresh_token``, ``id_token``...);
 * every occurrence of a known secret value, in header values, the URL (raw and
   percent-encoded), and request and response bodies, replaced by ``<REDACTED>``.
   Secrets shorter than ``MIN_SECRET_LENGTH`` are ignored: replacing short
@@ -105,6 +110,14 @@ RESPONSE_HEADERS_NEVER_KEPT = frozenset(
     {"set-cookie", "openai-organization", "openai-project", "anthropic-organization-id"},
 )
 QUERY_PARAMETERS_DROPPED = frozenset({"key", "api_key", "api-key", "apikey", "access_token"})
+# Fields of an OAuth 2.0 token request (RFC 6749, RFC 7523) that are credentials though no
+# credential's word names them; the others (client_secret, refresh_token...) are named so.
+FORM_CREDENTIAL_FIELDS = frozenset({"assertion", "code", "code_verifier", "subject_token", "actor_token"})
+# What a token endpoint issues, in the JSON of its response (RFC 6749 section 5.1, OpenID
+# Connect's id_token): a client of Vertex AI or Azure OpenAI on OAuth records such a response.
+ISSUED_CREDENTIAL_FIELDS = frozenset(
+    {"access_token", "refresh_token", "id_token", "client_secret", "session_token", "secret_access_key"}
+)
 
 RequestHook = Callable[[Any], Any]
 ResponseHook = Callable[[dict[str, Any]], dict[str, Any]]
@@ -165,11 +178,14 @@ def redact_deep(value: Any, redact: Callable[[Any], Any]) -> Any:
 
 def scrub_request(request: Any, redact: Redactor) -> Any:
     request = copy.deepcopy(request)
+    form = _is_form(request.headers)
     request.headers = _scrubbed_headers(request.headers, redact)
     request.uri = redact(_scrub_key_parameters(request.uri, redact))
     request.body = body_as_sent(request.body)
     if isinstance(request.body, (str, bytes, bytearray)):
         request.body = _without_key_fields(redact(pretty_json(redact(request.body))))
+        if form:
+            request.body = _without_form_credentials(request.body)
     return request
 
 
@@ -181,8 +197,64 @@ def scrub_response(response: dict[str, Any], redact: Callable[[Any], Any], kept:
     }
     body = response.get("body")
     if isinstance(body, dict) and "string" in body:
-        body["string"] = redact(body["string"])
+        body["string"] = _without_issued_credentials(redact(body["string"]))
     return response
+
+
+def _is_form(headers: Any) -> bool:
+    """Whether a request's headers say its body is form-encoded (as OAuth token requests are)."""
+    return any(
+        name.lower() == "content-type" and "x-www-form-urlencoded" in str(value).lower()
+        for name, values in dict(headers).items()
+        for value in _as_list(values)
+    )
+
+
+def _without_form_credentials(body: Any) -> Any:
+    """A form body (``grant_type=refresh_token&client_secret=...&refresh_token=...``, an OAuth
+    token request) with ``PLACEHOLDER`` for the value of every field named as a credential."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
+    except UnicodeDecodeError:
+        return body
+    pairs = parse_qsl(text, keep_blank_values=True)
+    kept = [(name, PLACEHOLDER if _form_credential(name) else value) for name, value in pairs]
+    if not pairs or kept == pairs:
+        return body
+    scrubbed = urlencode(kept, safe="<>")
+    return scrubbed.encode("utf-8") if isinstance(body, (bytes, bytearray)) else scrubbed
+
+
+def _form_credential(name: str) -> bool:
+    lowered = name.lower()
+    return _drop_query_parameter(lowered) or lowered in FORM_CREDENTIAL_FIELDS
+
+
+def _without_issued_credentials(body: Any) -> Any:
+    """A JSON response body with ``PLACEHOLDER`` for the credentials a token endpoint issues
+    (``ISSUED_CREDENTIAL_FIELDS``, at any depth); any other body as it is."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, TypeError):
+        return body
+    scrubbed = _issued_credentials_replaced(doc)
+    if scrubbed == doc:
+        return body
+    text = json.dumps(scrubbed, ensure_ascii=False)
+    return text.encode("utf-8") if isinstance(body, (bytes, bytearray)) else text
+
+
+def _issued_credentials_replaced(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_issued_credentials_replaced(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        name: PLACEHOLDER
+        if name.lower() in ISSUED_CREDENTIAL_FIELDS and isinstance(item, str)
+        else _issued_credentials_replaced(item)
+        for name, item in value.items()
+    }
 
 
 def body_as_sent(body: Any) -> Any:

@@ -252,8 +252,9 @@ _CONTRACT_DIR = os.path.dirname(os.path.abspath(__file__))
 
 def _refuse_on_upstream_trouble(traffic: Traffic) -> None:
     """Refuse to judge when the response the kit fetched for a request (replayed from the
-    cassette, or from the live API while recording) is not one to judge a provider by."""
-    for seen in traffic.seen:
+    cassette, or from the live API while recording) is not one to judge a provider by; a
+    credential request's (an OAuth token refresh) too, though it is no clause's traffic."""
+    for seen in (*traffic.credential_requests, *traffic.seen):
         error = seen.upstream_error
         if error is not None and type(error).__name__ == "CannotOverwriteExistingCassetteException":
             _refuse_on_empty_cassette(error, seen)
@@ -282,8 +283,9 @@ def _refuse_on_empty_cassette(error: Exception, seen: Seen) -> None:
     provider sends could match it, and the provider has not changed."""
     cassette = getattr(error, "cassette", None)
     if cassette is not None and getattr(cassette, "requests", None) == []:
+        path = getattr(cassette, "path", None) or getattr(cassette, "_path", "")  # vcrpy < 9: only _path
         raise ClauseCannotJudge(
-            f"the cassette {getattr(cassette, 'path', '')} holds no recorded request (interactions is "
+            f"the cassette {path} holds no recorded request (interactions is "
             f"empty), so the request to {seen.url} cannot be replayed; restore it from version control, or "
             "delete it and record it again with --record-mode=once"
         )

@@ -212,9 +212,11 @@ def test_retry_bounded(provider: Any, profile: dict[str, Any], request: pytest.F
     and the bill of every rate limit.
 
     **Checks**: ``generate()`` answered with HTTP 503, with a connection error, with HTTP
-    429 (rate limited) and with HTTP 529 (Anthropic's ``overloaded_error``, its most
+    429 (rate limited), with HTTP 529 (Anthropic's ``overloaded_error``, its most
     common transient failure), each with the error body of the provider's wire format,
-    on every attempt: each makes at most 3 upstream attempts. A retry loop kept for one
+    and with a read timeout (a retried timeout multiplies the wait: ``timeout=30`` with
+    ten retries hangs the caller for five minutes), on every attempt: each makes at most
+    3 upstream attempts. A retry loop kept for one
     status (``except RateLimitError``, ``except OverloadedError``) is bounded too. So is
     a consumed ``generate_stream()`` (unless ``conformance_profile["streams"]`` is False),
     whose retries before its first chunk may be a loop of their own.
@@ -231,6 +233,7 @@ def test_retry_bounded(provider: Any, profile: dict[str, Any], request: pytest.F
         ("connect error", lambda seen: Fault.CONNECT_ERROR),
         ("HTTP 429", error_status(429)),
         ("HTTP 529", error_status(529)),
+        ("read timeout", lambda seen: Fault.READ_TIMEOUT),
     ):
         with observed(answer_with(reply), virtual_time=True) as traffic:
             _outcome_problem(lambda: call_generate(provider))

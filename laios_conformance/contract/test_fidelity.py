@@ -21,6 +21,7 @@ from ._support import (
     TEMPERATURE,
     Cases,
     Recorded,
+    always,
     answer_with,
     call_generate,
     call_stream,
@@ -231,7 +232,11 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
     OpenRouter and Ollama's ``/v1`` send it (recorded in ``tests/data/wire_samples``; every
     recorded Anthropic stream says ``charset=utf-8``): the SSE specification says an event
     stream is always UTF-8, but ``requests`` decodes a ``text/*`` body without a charset as
-    ISO-8859-1 (``iter_lines(decode_unicode=True)``, ``response.text``).
+    ISO-8859-1 (``iter_lines(decode_unicode=True)``, ``response.text``). And ``generate()``
+    answered with the recorded answer in the other shapes real servers send it in
+    (recorded in ``tests/data/wire_samples``): for Anthropic, after a ``thinking`` block
+    (extended thinking) and split over two text blocks around one (claude-opus-4-6); a
+    ``generate()`` that reads a stream gets ``stream-join``'s other shapes.
 
     **Not judged when**: no decoder knows the provider's wire format (skipped).
 
@@ -239,7 +244,8 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
     normalisation; yield every stream delta, whitespace-only ones too (``if text.strip():``
     drops paragraph breaks), and join them without separators; decode a stream's bytes as
     UTF-8 yourself, whatever its ``content-type`` says (``iter_lines()`` of bytes, then
-    ``.decode("utf-8")``).
+    ``.decode("utf-8")``); join the text of every ``text`` block and skip the others
+    (``content[0]["text"]`` fails on a ``thinking`` block and misses later text blocks).
     """
     whole = record_exchange(provider, call_generate)
     streamed = record_exchange(provider, lambda p: list(stream_hello(p)))
@@ -277,7 +283,28 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
     if streamed.stream:
         _judge_paragraph_break(cases, streamed, stream_problem)
         _judge_stream_without_charset(cases, streamed, stream_problem)
+    _judge_other_answer_shapes(cases, provider, whole)
     cases.conclude()
+
+
+def _judge_other_answer_shapes(cases: Cases, provider: Any, whole: Recorded) -> None:
+    """``generate()`` answered with the recorded answer in each other shape real servers send it in."""
+    expected = whole.text()
+    for shape, body in whole.wire.other_answer_shapes(whole.reply.body, stream=whole.stream):
+        case, raised, content = f"generate(), {shape}", None, None
+        with observed(answer_with(always(whole.with_body(body, cuts=whole.event_cuts(body))))) as traffic:
+            try:
+                content = call_generate(provider).content
+            except Exception as exc:
+                raised = exc
+        if not traffic.seen:
+            cases.cannot_judge(case, "generate() sent no request for it")
+        elif raised is not None:
+            cases.fail(case, f"raised {type(raised).__name__}: {str(raised)[:120]}")
+        elif not same_text(content, expected):
+            cases.fail(case, first_difference(expected, content if isinstance(content, str) else repr(content)))
+        else:
+            cases.ok(case)
 
 
 CHARSETLESS_CASE = "joined generate_stream(), text/event-stream without a charset (as Groq and OpenRouter send it)"

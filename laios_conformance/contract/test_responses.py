@@ -182,8 +182,13 @@ def test_system_prompt(provider: Any, cassette: Any) -> None:
     the model with a system prompt; a provider that drops it answers a different question
     without any error.
 
+    **Checks**: the response has the shape of an answer, and every request it sends carries
+    the system prompt in a JSON string of its body exactly once.
+
     **How to fix**: 1. put the system prompt where the API expects it (a ``system`` message,
-    Anthropic's top-level ``system`` field, ...); 2. send it verbatim.
+    Anthropic's top-level ``system`` field, ...); 2. send it verbatim; 3. send it once: not
+    both as a ``system`` message and in a field of its own, nor again in every turn
+    (run-llama/llama_index#19509).
     """
     with observed() as traffic:
         response = provider.generate_with_system(SYSTEM_PROMPT, HELLO, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
@@ -191,8 +196,13 @@ def test_system_prompt(provider: Any, cassette: Any) -> None:
     cases = Cases()
     for problem in response_shape_problems(response):
         cases.fail("response", problem)
-    if not any(SYSTEM_PROMPT in text for seen in traffic.seen for text in string_values(seen.json)):
-        cases.fail("request", f"the system prompt {SYSTEM_PROMPT!r} is in no JSON string of the request body")
+    for number, seen in enumerate(traffic.seen, 1):
+        sent = sum(text.count(SYSTEM_PROMPT) for text in string_values(seen.json))
+        where = "request" if len(traffic.seen) == 1 else f"request {number}"
+        if sent == 0:
+            cases.fail(where, f"the system prompt {SYSTEM_PROMPT!r} is in no JSON string of the request body")
+        elif sent > 1:
+            cases.fail(where, f"the system prompt {SYSTEM_PROMPT!r} is sent {sent} times: the model reads it as often")
     cases.conclude()
 
 

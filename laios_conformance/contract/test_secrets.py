@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -23,12 +24,14 @@ import pytest
 
 from .._redact import REDACTED, base64_forms, basic_credentials, key_form, string_fields
 from ..clauses import clause, note
-from ..seam import Fault, Reply, Seen
+from ..seam import STAND_IN_TOKEN, Fault, Reply, Seen
 from ._support import (
     Cases,
     answer_with,
     call_generate,
     call_stream,
+    error_reply,
+    error_reply_saying,
     error_status,
     observed,
     requests_of_each_call,
@@ -45,7 +48,8 @@ def captured_logs() -> Iterator[list[logging.LogRecord]]:
     """Every log record from every logger at every level (DEBUG included) while the block runs.
 
     Loggers that do not propagate, have their own level, are disabled, or are created during
-    the block are all seen: the records are taken where every logger handles them. They are
+    the block are all seen: the records are taken where every logger handles them, after the
+    logger's own filters (one that redacts the record, or drops it, counts). They are
     kept from the usual handlers, so a leaked key is not repeated in pytest's captured logs.
     vcrpy's records are left out: vcrpy is the kit's replay machinery, not the provider's
     (it logs each request's URL, key parameter included, as it replays it).
@@ -53,8 +57,14 @@ def captured_logs() -> Iterator[list[logging.LogRecord]]:
     records: list[logging.LogRecord] = []
 
     def keep(logger: logging.Logger, record: logging.LogRecord) -> None:
-        if not _is_replay_machinery(record.name):
-            records.append(record)
+        if _is_replay_machinery(record.name):
+            return
+        try:  # the logger's own filters first, as Logger.handle runs them: a redacting one counts
+            passed: Any = logger.filter(record)
+        except Exception:
+            passed = True
+        if passed:
+            records.append(passed if isinstance(passed, logging.LogRecord) else record)
 
     with (
         mock.patch.object(logging.Logger, "isEnabledFor", lambda logger, level: True),
@@ -145,7 +155,9 @@ def test_no_secret_leak(
     arguments), as it is or base64-encoded (as in HTTP Basic credentials), in ``repr``/``str``
     of the provider and of its response; in the whole chain of every exception raised on
     every error status the other clauses answer with (400, 401, 403, 404, 422, 429, 500,
-    502, 503, 529), a connection error and a 200 whose body is cut in half
+    502, 503, 529), a 401 whose error message repeats the key the request carried (as
+    LiteLLM's proxy answers a key it does not know), a connection error and a 200 whose
+    body is cut in half
     (``str``, ``repr``, ``args``, attributes, ``__cause__`` and ``__context__``,
     tracebacks); in the same for ``generate_stream()`` answered with those statuses, a
     connection error and its recorded stream cut in half; in every log record of every
@@ -162,7 +174,8 @@ def test_no_secret_leak(
     reads a key from. Skipped, never judged, when a secret is shorter than 8
     characters: so short a value turns up in ordinary text, and could not be hunted reliably.
 
-    **How to fix**: keep the key out of ``__repr__`` and messages (show a prefix at most); do
+    **How to fix**: keep the key out of ``__repr__`` and messages (show a prefix at most),
+    also where a server's error message repeats it (replace it in the message); do
     not log or print request headers or URLs that carry it, at any level; on aiohttp, check
     ``response.status`` and raise your own exception rather than catch a ``ClientResponseError``
     (it keeps the request's headers, and any exception raised while handling it keeps it).
@@ -197,6 +210,7 @@ def test_no_secret_leak(
         return _cut_in_half(recorded.get(bool(stream_flag(seen))) or next(iter(recorded.values())))
 
     failures: dict[str, Any] = {f"HTTP {status}": error_status(status) for status in LEAK_STATUSES}
+    failures[ECHOED_KEY_CASE] = functools.partial(_echoing_the_key, secrets=secrets)
     failures |= {"connect error": lambda seen: Fault.CONNECT_ERROR, "a malformed body": malformed}
     with (
         captured_logs() as records,
@@ -248,6 +262,16 @@ def _cut_in_half(reply: Reply) -> Reply:
 
 # Every status the other clauses answer with: a provider may word each one's error its own way.
 LEAK_STATUSES = (400, 401, 403, 404, 422, 429, 500, 502, 503, 529)
+ECHOED_KEY_CASE = "HTTP 401 whose message repeats the key sent (as LiteLLM's proxy answers)"
+
+
+def _echoing_the_key(seen: Seen, secrets: list[str]) -> Reply:
+    """A 401 whose error message repeats the key the request carried, worded as LiteLLM's
+    proxy words it; the protocol's usual 401 where its decoder cannot write a message."""
+    sent = " ".join([seen.url, *seen.headers.values()])
+    key = next((secret for secret in secrets if secret in sent), secrets[0])
+    message = f"Authentication Error, Invalid proxy server token passed. Received API Key = {key}"
+    return error_reply_saying(seen, 401, message) or error_reply(seen, 401)
 
 
 def _answer_of(call: Any, provider: Any, name: str, check: Any, cases: Cases) -> Any:
@@ -403,38 +427,70 @@ def _key_forms(seen: Any, place: str, secrets: list[str]) -> set[str]:
 
 
 def skip_without_key(provider: Any, why: str) -> NoReturn:
-    """Skip a secret clause; when the provider's requests carry the value of an environment
-    variable where credentials go, say which (by name: never the value) and how to judge it."""
-    sent = _environment_keys_sent(provider)
-    if not sent:
-        pytest.skip(
-            f"not applicable: {why} (name an environment variable it reads its key from with --laios-secret-env)"
+    """Skip a secret clause; when the provider's requests carry a credential all the same (the
+    value of an environment variable, or one read from a file or a keyring), the clause is
+    not judged instead, saying where it went (never the value) and how to have it judged."""
+    traffic = _generate_traffic(provider)
+    sent = _environment_keys_sent(traffic)
+    if sent:
+        names = sorted({name for name, _ in sent})
+        places = ", ".join(f"${name} in {place}" for name, place in sorted(sent))
+        skip_not_judged(
+            f"{why}, yet its requests carry a key the kit was not told about ({places}); pass "
+            f"{SECRET_ENV} {','.join(names)} to have it judged, and scrubbed by value when recording"
         )
-    names = sorted({name for name, _ in sent})
-    places = ", ".join(f"${name} in {place}" for name, place in sorted(sent))
-    skip_not_judged(
-        f"{why}, yet its requests carry a key the kit was not told about ({places}); pass "
-        f"{SECRET_ENV} {','.join(names)} to have it judged, and scrubbed by value when recording"
-    )
+    unnamed = _credentials_sent(traffic)
+    if unnamed:
+        skip_not_judged(
+            f"{why}, yet its requests carry a credential the kit was not told about (in {', '.join(unnamed)}); "
+            f"to have it judged, put that key in an environment variable and name it with {SECRET_ENV}"
+        )
+    pytest.skip(f"not applicable: {why} (name an environment variable it reads its key from with {SECRET_ENV})")
 
 
-def _environment_keys_sent(provider: Any) -> set[tuple[str, str]]:
-    """(variable, place) for each environment variable whose value a request of generate()
-    carries where a key goes (a header, query parameter or body field named for credentials)."""
-    values = {value: name for name, value in os.environ.items() if len(value) >= MIN_SECRET_LENGTH}
-    if not values:
-        return set()
+def _generate_traffic(provider: Any) -> list[Seen]:
+    """The requests of one generate() answered with HTTP 400 (none if it could not be made)."""
     try:
         _, traffic = next(requests_of_each_call(provider, 400))
     except Exception:  # nothing seen, or the call went wrong: no hint, the skip stands
-        return set()
+        return []
+    return traffic.seen
+
+
+def _environment_keys_sent(traffic: list[Seen]) -> set[tuple[str, str]]:
+    """(variable, place) for each environment variable whose value a request carries where a
+    key goes (a header, query parameter or body field named for credentials)."""
+    values = {value: name for name, value in os.environ.items() if len(value) >= MIN_SECRET_LENGTH}
     return {
         (name, place)
-        for seen in traffic.seen
+        for seen in traffic
         for value, name in values.items()
         for place in key_places(seen, [value])
         if _CREDENTIAL_NAME.search(place.partition(":")[2])
     }
+
+
+def _credentials_sent(traffic: list[Seen]) -> list[str]:
+    """Where the requests carry a credential of realistic length in a header or query parameter
+    named for one (``header:authorization``...): not a recorded ``<REDACTED>`` nor the kit's
+    stand-in OAuth token."""
+    places = set()
+    for seen in traffic:
+        named = [(f"header:{name.lower()}", value) for name, value in seen.headers.items()]
+        named += [(f"query:{name}", value) for name, value in parse_qsl(urlsplit(seen.url).query)]
+        for place, value in named:
+            credential = _AUTH_SCHEME.sub("", str(value)).strip()
+            if (
+                _CREDENTIAL_NAME.search(place.partition(":")[2])
+                and len(credential) >= MIN_SECRET_LENGTH
+                and REDACTED not in credential
+                and credential != STAND_IN_TOKEN
+            ):
+                places.add(place)
+    return sorted(places)
+
+
+_AUTH_SCHEME = re.compile(r"(?i)^\s*(?:bearer|basic|token)\s+")
 
 
 SECRET_ENV = "--laios-secret-env"

@@ -106,14 +106,23 @@ def test_stream_join(provider: Any, cassette: Any) -> None:
     Anthropic stream, the same again with an event of a type the API does not send today
     right after ``message_start``, and again with one after the content, right before
     ``message_delta``: Anthropic's streaming documentation says new event types may be
-    added and that clients should handle unknown ones gracefully.
+    added and that clients should handle unknown ones gracefully. And the same answer in
+    the other shapes real servers stream it (recorded in ``tests/data/wire_samples``): for
+    OpenAI-style streams, its first and last text in the role and ``finish_reason`` chunks
+    (Gemini's compatible endpoint), ``"content": null`` in the chunks without text, and a
+    last chunk with empty ``choices`` that carries the usage (``stream_options.include_usage``);
+    for Anthropic streams, the text split over two text blocks around a ``thinking`` block
+    (claude-opus-4-6 with adaptive thinking).
 
     **Not judged when**: no decoder knows the provider's wire format (skipped: unknown wire
     format).
 
-    **How to fix**: 1. yield every content delta, including the last; 2. never strip or
-    re-space deltas; 3. skip non-content events (role chunks, usage chunks, pings, comments,
-    and event types you do not know, rather than raising on them).
+    **How to fix**: 1. yield every content delta, including the last, and the text of a
+    chunk that also carries the role or the ``finish_reason``; 2. never strip or re-space
+    deltas; 3. skip non-content events (usage chunks with empty ``choices``, pings,
+    comments, ``thinking`` blocks, and event types you do not know, rather than raising
+    on them), and read ``choices`` and ``content`` as possibly empty or ``null``; 4. join
+    the text of every text block, not only the first.
     """
     recorded = recorded_stream(provider)
     replies = {"the recorded stream": recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts())}
@@ -122,6 +131,8 @@ def test_stream_join(provider: Any, cassette: Any) -> None:
     # A provider whose generate_stream() does not stream (LAIOS's default) was answered with
     # a whole body, where no event can be added.
     for case, body in recorded.wire.with_unknown_events(recorded.reply.body) if recorded.stream else []:
+        replies[case] = recorded.with_body(body, cuts=recorded.event_cuts(body))
+    for case, body in recorded.wire.other_answer_shapes(recorded.reply.body, stream=True) if recorded.stream else []:
         replies[case] = recorded.with_body(body, cuts=recorded.event_cuts(body))
     cases = Cases()
     for case, reply in replies.items():
@@ -520,14 +531,17 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
     stream rewritten to carry a non-ASCII answer when its own is ASCII), inside ``\\r\\n``,
     inside ``data:`` lines and between events; a server-sent-event stream again with its
     line endings rewritten to CRLF and to a lone CR (both allowed by the SSE specification
-    and used by real services), cut after every CR; then cut points chosen by hypothesis.
+    and used by real services), cut after every CR, and with no space after the colon of
+    its fields (``data:{...}``, which the specification allows and some servers send);
+    then cut points chosen by hypothesis.
     A failure shows the minimal set of cut points that breaks the provider.
 
     **Not applicable when**: the provider does not stream.
 
     **How to fix**: decode with an incremental decoder (httpx's ``iter_lines``/``iter_text``
-    do), keep partial lines in a buffer until their line break arrives, and end lines at
-    CRLF, LF or a lone CR.
+    do), keep partial lines in a buffer until their line break arrives, end lines at
+    CRLF, LF or a lone CR, and read a field as ``name:value`` with one optional space
+    (``line.startswith("data: ")`` misses ``data:{...}``).
     """
     recorded = recorded_stream(provider)
     require_streaming(recorded, profile)
@@ -550,6 +564,10 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
             chunks, error = joined_stream(provider, recorded.with_body(rewritten, cuts=cuts))
             problem = stream_text_problem(chunks, error, expected)
             cases.fail(case, problem) if problem else cases.ok(case)
+        rewritten = _FIELD_SPACE.sub(rb"\1\2:", body)
+        chunks, error = joined_stream(provider, recorded.with_body(rewritten, cuts=recorded.event_cuts(rewritten)))
+        problem = stream_text_problem(chunks, error, expected)
+        cases.fail(NO_SPACE_CASE, problem) if problem else cases.ok(NO_SPACE_CASE)
     if not cases.failures:
         counterexample = run_property(body, problem_with)
         if counterexample:
@@ -557,6 +575,8 @@ def test_stream_rechunk(provider: Any, profile: dict[str, Any], cassette: Any) -
     cases.conclude()
 
 
+NO_SPACE_CASE = "no space after the colon of its fields (data:{...}, as the SSE specification allows)"
+_FIELD_SPACE = re.compile(rb"(\A|[\r\n])(data|event|id|retry): ")
 MULTIBYTE_CASE = f"{MULTIBYTE_CUTS} of a non-ASCII answer"
 MULTIBYTE_TEXT = "Grüße aus Köln: 日本語のテキスト, 👩\u200d👩\u200d👧 and é."
 

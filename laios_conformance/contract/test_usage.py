@@ -113,7 +113,10 @@ def test_usage_fidelity(provider: Any, cassette: Any) -> None:
     **Checks**: ``usage`` is ``None`` (judged by ``usage-reported``) or a dict with the three
     keys, int values, ``total_tokens == prompt_tokens + completion_tokens``, and the counts the
     body states; first for the recorded answer, then for counts that hypothesis substitutes
-    into it (up to 10 draws: a hard-coded or copied number fails). The minimal failing counts are shown.
+    into it (up to 10 draws: a hard-coded or copied number fails), with OpenAI's cached and
+    reasoning tokens (``prompt_tokens_details.cached_tokens``,
+    ``completion_tokens_details.reasoning_tokens``, parts of the two counts), where the body
+    states them, set to half of the new counts. The minimal failing counts are shown.
     When ``generate()`` reads a stream, the counts go into the events that state them, the
     output count into the last (OpenAI's usage chunk, Anthropic's ``message_delta``, Ollama's
     last line), so a provider that keeps an early running count fails. And the counts as
@@ -133,10 +136,12 @@ def test_usage_fidelity(provider: Any, cassette: Any) -> None:
     its two cache counts)/``output_tokens``,
     Ollama ``prompt_eval_count``/``eval_count``); 2. do not pass the raw usage object
     through: OpenAI's nests ``prompt_tokens_details`` and ``completion_tokens_details``, so
-    it is not a dict of ints; 3. compute ``total_tokens`` as the sum when the body has none;
-    4. from a stream, keep the last count of each kind (with the Anthropic SDK, the usage of
-    ``get_final_message()``, not of the ``message_start`` event); 5. read each count with
-    ``.get()``, a missing one being 0.
+    it is not a dict of ints, and its cached and reasoning tokens are already counted in
+    ``prompt_tokens`` and ``completion_tokens`` (do not add them again); 3. compute
+    ``total_tokens`` as the sum when the body has none; 4. from a stream, keep the last
+    count of each kind (with the Anthropic SDK, the usage of ``get_final_message()``, not
+    of the ``message_start`` event); 5. read each count with ``.get()``, a missing one
+    being 0.
     """
     recorded = recorded_answer(provider)
     wire, body, stream = recorded.wire, recorded.reply.body, recorded.stream

@@ -35,12 +35,13 @@ from collections.abc import Iterator
 from types import ModuleType
 
 from . import _aiohttp, _http_client, _httpx, _urllib3
-from ._model import Fault, Handler, Reply, Seen, Traffic, adopting_new_threads
+from ._model import STAND_IN_TOKEN, Fault, Handler, Reply, Seen, Traffic, adopting_new_threads
 from ._sleep import SleepLog, virtual_sleep
 from ._stacks import WATCHED, provider_modules, stack_hint
 from ._vcr_aware import resets_serialised
 
 __all__ = [
+    "STAND_IN_TOKEN",
     "WATCHED",
     "Fault",
     "Handler",

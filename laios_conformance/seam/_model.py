@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+from urllib.parse import urlsplit
 
 from .._watchdog import ON_BEHALF_OF
 
@@ -108,6 +109,9 @@ class Seen:
     closed: threading.Event = field(default_factory=threading.Event)
     upstream_error: Exception | None = None
     upstream_status: int | None = None  # of the real (or replayed) response, if the kit fetched it
+    # A request for a credential (an OAuth token, a cloud metadata token), not an API call:
+    # it goes upstream untouched and counts as no clause's traffic (see ``Traffic.record``).
+    credential: bool = False
 
     @property
     def json(self) -> Any:
@@ -115,6 +119,20 @@ class Seen:
             return json.loads(self.body)
         except ValueError:
             return None
+
+
+# Where a cloud client fetches its own credentials: GCE's and the AWS/Azure instance
+# metadata services.
+METADATA_HOSTS = frozenset({"metadata.google.internal", "169.254.169.254", "fd00:ec2::254"})
+
+
+def asks_for_credential(seen: Seen) -> bool:
+    """Whether a request fetches a credential rather than calling an API: an OAuth 2.0 token
+    request (a form body with ``grant_type``, RFC 6749), or a cloud metadata service's."""
+    if (urlsplit(seen.url).hostname or "") in METADATA_HOSTS:
+        return True
+    form = "x-www-form-urlencoded" in next((v for k, v in seen.headers.items() if k.lower() == "content-type"), "")
+    return form and b"grant_type=" in seen.body
 
 
 Upstream = Callable[[], Reply]
@@ -167,6 +185,7 @@ class Traffic:
     def __init__(self, handler: Handler | None) -> None:
         self.handler = handler
         self.seen: list[Seen] = []
+        self.credential_requests: list[Seen] = []
         # What the provider's call in the block raised, kept by the contract to say why no
         # request was sent. Held here, not in a table keyed by the traffic: the exception's
         # frames hold the traffic, a cycle the garbage collector frees only this way.
@@ -186,8 +205,12 @@ class Traffic:
         return self.seen[-1]
 
     def record(self, seen: Seen) -> None:
+        """Take ``seen`` as the provider's traffic, or, when it asks for a credential, pass it
+        upstream untouched: a Vertex AI client refreshes its OAuth token before its first
+        call, and that exchange is neither the call a clause judges nor one it may answer."""
+        seen.credential = asks_for_credential(seen)
         with self._lock:
-            self.seen.append(seen)
+            (self.credential_requests if seen.credential else self.seen).append(seen)
 
 
 class Exchange:
@@ -217,7 +240,11 @@ class Exchange:
     def decide(self, handler: Handler | None) -> Reply | Fault | None:
         """The handler's outcome; ``None`` means "deliver the real response untouched",
         or its recorded copy when the handler already read it."""
-        outcome = handler(self.seen, self.upstream) if handler else None
+        outcome: Reply | Fault | None = None
+        if self.seen.credential:
+            outcome = self._credential()
+        elif handler is not None:
+            outcome = handler(self.seen, self.upstream)
         if outcome is None and self.fetched:
             outcome = self._as_reply(self.response)
         if outcome is Fault.DROPPED:
@@ -225,6 +252,30 @@ class Exchange:
         if isinstance(outcome, Reply):
             self.seen.status = outcome.status
         return outcome
+
+    def _credential(self) -> Reply | None:
+        """A credential request goes upstream (the live service, or its recording); where
+        nothing answers it (a clause with no cassette, replay with the network blocked, a
+        signed assertion that never matches its recording), the kit stands in for the token
+        service with a token that means nothing: the clauses judge the API call after it."""
+        try:
+            self.upstream()
+        except NeedsUpstream:
+            raise
+        except Exception:
+            self.seen.upstream_error = None
+            return stand_in_token()
+        return None
+
+
+def stand_in_token() -> Reply:
+    """An OAuth 2.0 token response (RFC 6749 section 5.1; a cloud metadata service's has the
+    same shape) carrying a token that means nothing."""
+    body = {"access_token": STAND_IN_TOKEN, "token_type": "Bearer", "expires_in": 3600}
+    return Reply(body=json.dumps(body).encode("utf-8"), headers={"content-type": "application/json"})
+
+
+STAND_IN_TOKEN = "laios-conformance-stand-in-token"
 
 
 def finite_or_none(value: Any) -> float | None:

@@ -121,11 +121,12 @@ def _tracked(response: Any, seen: Seen) -> Any:
     """Let the seam know when the provider closes the response, or reads it to the end and
     hands its connection back (what ``requests`` does with a response it did not stream)."""
     for name in ("close", "release_conn"):
-        method = getattr(response, name)
+        method = getattr(response, name, None)  # vcrpy < 9's replayed response has no release_conn
 
         def tracked(method: Any = method) -> None:
             seen.closed.set()
-            method()
+            if method is not None:
+                method()
 
         setattr(response, name, tracked)
     return response

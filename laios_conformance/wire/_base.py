@@ -362,7 +362,8 @@ class WireFormat:
         return None
 
     def with_usage(self, response_body: bytes, prompt: int, completion: int, *, stream: bool = False) -> bytes:
-        """The body stating other token counts; total is their sum.
+        """The body stating other token counts; total is their sum. Counts it states as parts
+        of them (OpenAI's cached and reasoning tokens) become half of them.
 
         In a stream, every event that states the prompt count states ``prompt``, and the
         last one that states the completion count (the final figure) states ``completion``;
@@ -380,6 +381,7 @@ class WireFormat:
             edits = [(prompt_path, prompt)]
             if i == stating[-1]:
                 edits += [(completion_path, completion), (total_path, prompt + completion)]
+                edits += self._detail_counts(obj, prompt, completion)
             return _replaced(doc, [(path, value) for path, value in edits if self._stated(obj, path)])
 
         return self._edited_stream(response_body, parsed, edit)
@@ -439,6 +441,12 @@ class WireFormat:
     def _count_paths(self, obj: Any) -> tuple[Path | None, Path | None, Path | None]:
         """Paths of the (prompt, completion, total) counts in ``obj`` (None where it has no place)."""
         raise NotImplementedError(f"{type(self).__name__} does not write token counts into a stream")
+
+    def _detail_counts(self, obj: Any, prompt: int, completion: int) -> list[tuple[Path, int]]:
+        """Counts that ``obj`` states as parts of ``prompt`` or ``completion`` (cached prompt
+        tokens, reasoning tokens) and the values that keep them parts of the new counts; by
+        default none."""
+        return []
 
     def _finish_path(self, obj: Any) -> Path | None:
         raise NotImplementedError(f"{type(self).__name__} does not write a finish reason into a stream")
@@ -550,6 +558,12 @@ class WireFormat:
     def other_usage_shapes(self, response_body: bytes, *, stream: bool) -> list[tuple[str, bytes]]:
         """``(label, body)`` for each other way real servers of the protocol state the token
         counts of the same answer (some count left out); none by default."""
+        return []
+
+    def other_answer_shapes(self, response_body: bytes, *, stream: bool) -> list[tuple[str, bytes]]:
+        """``(label, body)`` for each other way real servers of the protocol carry the same
+        answer (its text in other events or blocks, beside parts that are not the answer);
+        :meth:`extract_text` reads the same text from each. None by default."""
         return []
 
     def other_endings(self, response_body: bytes) -> list[tuple[str, bytes]]:

@@ -18,7 +18,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _sse
-from ._base import Event, Path, WireError, WireFormat, count, decode_utf8, load_json, load_object, render, splice
+from ._base import (
+    Event,
+    Path,
+    WireError,
+    WireFormat,
+    count,
+    decode_utf8,
+    load_json,
+    load_object,
+    render,
+    splice,
+    split_text,
+)
 from ._json_edit import dumps, replace
 
 __all__ = ["AnthropicWire"]
@@ -66,6 +78,54 @@ _OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message":
 _UNKNOWN_EVENT = {"type": "laios_future_event", "note": "an event type added later"}
 UNKNOWN_EVENT_CASE = "after an event of a type added later (Anthropic's docs: skip unknown event types)"
 UNKNOWN_EVENT_AFTER_CONTENT_CASE = "an event of a type added later after the content, before message_delta"
+
+
+# Shaped as in tests/data/wire_samples/anthropic/sonnet45-thinking-nonstream.json.
+_THINKING_BLOCK = {
+    "type": "thinking",
+    "thinking": "This is a straightforward question. I should answer it clearly.",
+    "signature": "Eq8CCkYICxgCKkDdadQOXMzNBqjrNVAKWsgUfg49NpPg026zBGxIIGwEHVCq0JTW",
+}
+THINKING_FIRST_CASE = "after a thinking block (extended thinking)"
+TEXT_AROUND_THINKING_CASE = "split over two text blocks around a thinking block (as claude-opus-4-6 sends it)"
+
+
+def _with_blocks(obj: dict[str, Any], position: int, blocks: list[dict[str, Any]]) -> bytes:
+    """The message with its content block at ``position`` replaced by ``blocks``."""
+    content = [*obj["content"][:position], *blocks, *obj["content"][position + 1 :]]
+    return dumps(dict(obj, content=content)).encode("utf-8")
+
+
+def _thinking_between_text_blocks(index: int, rest: str) -> list[dict[str, Any]]:
+    """The events that end text block ``index``, stream a thinking block and start the next
+    text block (with a first delta carrying ``rest``, if any), as opus46-adaptive-thinking-stream.json."""
+    thinking, signature = _THINKING_BLOCK["thinking"], _THINKING_BLOCK["signature"]
+    events: list[dict[str, Any]] = [
+        {"type": "content_block_stop", "index": index},
+        {
+            "type": "content_block_start",
+            "index": index + 1,
+            "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+        },
+        {"type": "content_block_delta", "index": index + 1, "delta": {"type": "thinking_delta", "thinking": thinking}},
+        {
+            "type": "content_block_delta",
+            "index": index + 1,
+            "delta": {"type": "signature_delta", "signature": signature},
+        },
+        {"type": "content_block_stop", "index": index + 1},
+        {"type": "content_block_start", "index": index + 2, "content_block": {"type": "text", "text": ""}},
+    ]
+    if rest:
+        events.append(
+            {"type": "content_block_delta", "index": index + 2, "delta": {"type": "text_delta", "text": rest}}
+        )
+    return events
+
+
+def _starts_text_block(obj: Any) -> bool:
+    block = obj.get("content_block") if isinstance(obj, dict) and obj.get("type") == "content_block_start" else None
+    return isinstance(block, dict) and block.get("type") == "text"
 
 
 def _text_blocks(obj: dict[str, Any]) -> list[int]:
@@ -231,6 +291,59 @@ class AnthropicWire(WireFormat):
 
     def _clone_after(self, obj: Any) -> bool:
         return bool(obj["type"] == "content_block_start")  # deltas must follow their block's start
+
+    def other_answer_shapes(self, response_body: bytes, *, stream: bool) -> list[tuple[str, bytes]]:
+        """The answer after a ``thinking`` block (as with extended thinking,
+        tests/data/wire_samples/anthropic/sonnet45-thinking-nonstream.json), and split over two
+        ``text`` blocks around a ``thinking`` block (as claude-opus-4-6 streams with adaptive
+        thinking, ``opus46-adaptive-thinking-stream.json``); a stream has the second alone."""
+        if stream:
+            split = self._stream_split_around_thinking(response_body)
+            return [] if split is None else [(TEXT_AROUND_THINKING_CASE, split)]
+        obj = load_object(response_body)
+        blocks = _text_blocks(obj)
+        if len(blocks) != 1:
+            return []
+        first = blocks[0]
+        block = obj["content"][first]
+        shapes = [(THINKING_FIRST_CASE, _with_blocks(obj, first, [_THINKING_BLOCK, block]))]
+        text = _str(block.get("text"))
+        if len(text) >= 2:
+            head, tail = split_text(text, 2)
+            around = [dict(block, text=head), _THINKING_BLOCK, dict(block, text=tail)]
+            shapes.append((TEXT_AROUND_THINKING_CASE, _with_blocks(obj, first, around)))
+        return shapes
+
+    def _stream_split_around_thinking(self, body: bytes) -> bytes | None:
+        """The first text block ended after its first text delta (after half of its text when
+        it has one delta), then a thinking block, then a new text block carrying the rest;
+        later blocks' indexes move up by two."""
+        parsed = self._parsed(body)
+        start = next((i for i, (_, obj) in enumerate(parsed) if _starts_text_block(obj)), None)
+        if start is None:
+            return None
+        index = parsed[start][1].get("index", 0)
+        deltas = [i for i, (_, obj) in enumerate(parsed[start:], start) if self._text_of(obj) and obj["index"] == index]
+        if not deltas:
+            return None
+        first, first_obj = parsed[deltas[0]]
+        kept, rest = self._text_of(first_obj) or "", ""
+        if len(deltas) == 1:
+            kept, rest = split_text(kept, 2) if len(kept) >= 2 else (kept, "")
+            if not rest:
+                return None
+        new_events = b"".join(
+            _sse.make(dumps(event), name=event["type"], eol=_sse.line_end(body))
+            for event in _thinking_between_text_blocks(index, rest)
+        )
+        edits = [(first, self._set_text(body, first, first_obj, kept) + new_events)]
+        for event, obj in parsed[deltas[0] + 1 :]:
+            moved = (
+                obj.get("index") if isinstance(obj, dict) and str(obj.get("type")).startswith("content_block") else None
+            )
+            if isinstance(moved, int) and moved >= index:
+                edits.append((event, render(body, event, replace(event.payload, ["index"], moved + 2))))
+        return splice(body, edits)
 
     def without_end_marker(self, response_body: bytes) -> bytes:
         """Drops the ``message_stop`` event and the ``message_delta`` carrying the stop reason."""

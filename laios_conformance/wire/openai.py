@@ -27,6 +27,7 @@ from ._base import (
     Path,
     WireError,
     WireFormat,
+    count,
     decode_utf8,
     load_json,
     load_object,
@@ -114,6 +115,20 @@ def _carried_choice(obj: Any) -> tuple[int, dict[str, Any]]:
     if found is None:
         raise WireError("the event carries no choice with index 0")
     return found
+
+
+def _delta(obj: Any) -> dict[str, Any]:
+    """The ``delta`` of a chunk's choice with index 0 ({} if it has none)."""
+    found = _choice(obj)
+    delta = found[1].get("delta") if found else None
+    return delta if isinstance(delta, dict) else {}
+
+
+TEXT_IN_ROLE_AND_FINISH_CASE = "its first and last text in the role and finish_reason chunks (as Gemini sends them)"
+NULL_CONTENT_CASE = '"content": null in the chunks without text (as api.openai.com sends it beside a tool call)'
+USAGE_CHUNK_CASE = "a last chunk with empty choices carrying the usage (api.openai.com's stream_options.include_usage)"
+# The counts of gpt4omini-ocean-stream-usage.json's usage chunk.
+_RECORDED_USAGE = {"prompt_tokens": 22, "completion_tokens": 3, "total_tokens": 25}
 
 
 def _answer_field(part: Mapping[str, Any]) -> str:
@@ -233,7 +248,8 @@ class OpenAIWire(WireFormat):
     # -- writing
 
     def _whole_with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
-        """Sets ``usage.prompt_tokens``/``completion_tokens``/``total_tokens``; nested details stay."""
+        """Sets ``usage.prompt_tokens``/``completion_tokens``/``total_tokens``, and the cached
+        and reasoning tokens of the nested details, where stated, to half of them."""
         obj = load_object(response_body)
         counts = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
         if not isinstance(obj.get("usage"), dict):
@@ -247,7 +263,25 @@ class OpenAIWire(WireFormat):
                 fresh = json.loads(doc)
                 fresh["usage"][key] = value
                 doc = dumps(fresh)
+        for path, value in self._detail_counts(obj, prompt, completion):
+            doc = replace(doc, path, value)
         return doc.encode("utf-8")
+
+    def _detail_counts(self, obj: Any, prompt: int, completion: int) -> list[tuple[Path, int]]:
+        """``prompt_tokens_details.cached_tokens`` and ``completion_tokens_details.reasoning_tokens``
+        (parts of the counts, OpenAI's API reference), where stated: half of the new counts,
+        so that a provider adding them to the counts again is caught."""
+        holder = self._count_paths(obj)[0][:-1]
+        usage = _usage_of(obj) or {}
+        edits: list[tuple[Path, int]] = []
+        for details, key, value in (
+            ("prompt_tokens_details", "cached_tokens", prompt // 2),
+            ("completion_tokens_details", "reasoning_tokens", completion // 2),
+        ):
+            part = usage.get(details)
+            if isinstance(part, dict) and count(part.get(key)) is not None:
+                edits.append(([*holder, details, key], value))
+        return edits
 
     def _whole_with_finish_reason(self, response_body: bytes, reason: str) -> bytes:
         position, _ = self._message(load_object(response_body))
@@ -347,6 +381,62 @@ class OpenAIWire(WireFormat):
             elif self._is_end(obj):
                 edits.append((event, render(response_body, event, _unfinished(event.payload, obj))))
         return splice(response_body, edits)
+
+    def other_answer_shapes(self, response_body: bytes, *, stream: bool) -> list[tuple[str, bytes]]:
+        """A stream as other servers stream the same answer (tests/data/wire_samples): its
+        first and last text in the role and ``finish_reason`` chunks (Gemini's compatible
+        endpoint, ``gemini-openai-compat-hello-stream.json``); ``"content": null`` in the
+        chunks without text (api.openai.com beside a tool call,
+        ``gpt4omini-toolcall-stream-usage.json``); a last chunk with empty ``choices`` that
+        carries the usage (api.openai.com asked for usage, ``gpt4omini-ocean-stream-usage.json``)."""
+        if not stream:
+            return []
+        parsed = self._parsed(response_body)
+        shapes = (
+            (TEXT_IN_ROLE_AND_FINISH_CASE, self._text_in_role_and_finish_chunks(response_body, parsed)),
+            (NULL_CONTENT_CASE, self._null_content_beside_text(response_body, parsed)),
+            (USAGE_CHUNK_CASE, self._with_usage_chunk(response_body, parsed)),
+        )
+        return [(label, body) for label, body in shapes if body is not None]
+
+    def _text_in_role_and_finish_chunks(self, body: bytes, parsed: list[tuple[Event, Any]]) -> bytes | None:
+        role = next((i for i, (_, obj) in enumerate(parsed) if "role" in _delta(obj)), None)
+        finish = next((i for i, (_, obj) in enumerate(parsed) if obj != _DONE and self._finish(obj) is not None), None)
+        texts = [i for i, (_, obj) in enumerate(parsed) if _text(_delta(obj).get("content"))]
+        if role is None or finish is None or len(texts) < 2 or not role < texts[0] < texts[-1] < finish:
+            return None
+        first, last = parsed[texts[0]], parsed[texts[-1]]
+        return splice(
+            body,
+            [
+                (parsed[role][0], self._set_text(body, *parsed[role], _delta(first[1])["content"])),
+                (first[0], b""),
+                (last[0], b""),
+                (parsed[finish][0], self._set_text(body, *parsed[finish], _delta(last[1])["content"])),
+            ],
+        )
+
+    def _null_content_beside_text(self, body: bytes, parsed: list[tuple[Event, Any]]) -> bytes | None:
+        edits = []
+        for event, obj in parsed:
+            found = _choice(obj) if obj != _DONE else None
+            delta = _delta(obj)
+            if found and not _text(delta.get("content")) and not _text(delta.get("refusal")):
+                fresh = json.loads(event.payload)
+                fresh["choices"][found[0]].setdefault("delta", {})["content"] = None
+                edits.append((event, render(body, event, dumps(fresh))))
+        return splice(body, edits) if edits else None
+
+    def _with_usage_chunk(self, body: bytes, parsed: list[tuple[Event, Any]]) -> bytes | None:
+        chunks = [(event, obj) for event, obj in parsed if isinstance(obj, dict)]
+        if not chunks or any(_usage_of(obj) is not None or obj.get("choices") == [] for _, obj in chunks):
+            return None
+        last = chunks[-1][1]
+        chunk = {key: last[key] for key in ("id", "object", "created", "model", "system_fingerprint") if key in last}
+        chunk.update(choices=[], usage=dict(_RECORDED_USAGE))
+        done = next((event for event, obj in parsed if obj == _DONE), None)
+        at = done.start if done is not None else len(body)
+        return body[:at] + _sse.make(dumps(chunk), eol=_sse.line_end(body)) + body[at:]
 
     def other_endings(self, response_body: bytes) -> list[tuple[str, bytes]]:
         """Without ``data: [DONE]``, ended by the last chunk's ``finish_reason`` alone, as

@@ -29,6 +29,9 @@ SHAPES = [
     ("huggingface-token", "hf" + "_" + rand(34)),
     ("github-token", "gh" + "p_" + rand(36)),
     ("aws-access-key", "AK" + "IA" + rand(16, string.ascii_uppercase + string.digits)),
+    ("google-oauth-access-token", "ya" + "29." + rand(60, ALNUM + "-_")),
+    ("google-oauth-refresh-token", "1" + "//0" + rand(60, ALNUM + "-_")),
+    ("google-oauth-client-secret", "GOC" + "SPX-" + rand(28, ALNUM + "-_")),
 ]
 
 
@@ -207,3 +210,16 @@ def test_symlinked_directories_are_walked_once(tmp_path) -> None:
     (tmp_path / "a" / "loop").symlink_to(tmp_path / "a", target_is_directory=True)
     (tmp_path / "alias").symlink_to(tmp_path / "a", target_is_directory=True)
     assert len(lint_paths([tmp_path])) == 1
+
+
+def test_credentials_of_a_recorded_oauth_token_request_are_found(tmp_path) -> None:
+    """A form body as gcloud's application default credentials send it: a percent-encoded
+    refresh token and a client secret, whose runs hold ``-`` and ``_``."""
+    refresh = "1%2F%2F0" + rand(40, ALNUM + "-_")
+    secret = "d-FL95Q" + rand(20, ALNUM + "-_")
+    body = f"grant_type=refresh_token&client_secret={secret}&refresh_token={refresh}"
+    findings = lint_paths([cassette(tmp_path, interaction(request_body=body))])
+    found = {(finding.kind, finding.excerpt[:5]) for finding in findings}
+    assert ("google-oauth-refresh-token", refresh[:5]) in found
+    assert ("high-entropy", secret[:5]) in found  # the raw line's secret, named client_secret
+    assert not any(refresh in str(finding) or secret in str(finding) for finding in findings)

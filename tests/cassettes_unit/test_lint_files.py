@@ -38,10 +38,11 @@ def test_a_key_of_each_shape_is_found_anywhere_with_its_file_and_line(
     path = tmp_path / "c.yaml"
     path.write_text(text.format(secret=secret), encoding="utf-8")
     found = lines(path)
-    if where == "anchor" and kind == "jwt":  # dots are not allowed in an anchor: the file is broken, and still read
-        assert (
-            found.pop(0)
-            == f"{path}:1:yaml: corrupt: invalid YAML: expected alphabetic or numeric character, but found '.'"
+    not_in_an_anchor = next((c for c in secret if c in "./"), None)
+    if where == "anchor" and not_in_an_anchor:  # the file is broken, and still read
+        assert found.pop(0) == (
+            f"{path}:1:yaml: corrupt: invalid YAML: expected alphabetic or numeric character, "
+            f"but found '{not_in_an_anchor}'"
         )
     assert found == [f"{path}:{line}:{location}: {kind}: {redact(secret)}"]
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 import pytest
 from vcr.serialize import serialize
@@ -292,3 +292,36 @@ def test_a_key_echoed_back_inside_http_basic_credentials_is_scrubbed(fake_key: s
     text = serialize(cassette_dict((request(), before_response(echoed))), laios_yaml)
     assert not any(form in text for form in base64_forms(fake_key)), text
     assert not any(form in redact(f"refused: Basic {credential}", [fake_key]) for form in base64_forms(fake_key))
+
+
+def test_an_oauth_token_request_keeps_no_credential_of_its_form_body() -> None:
+    """gcloud's application default credentials refresh their token so (a Vertex AI client
+    records it before its first call); the kit knows none of these values."""
+    before_request, _ = make_scrubbers([])
+    form = (
+        "grant_type=refresh_token&client_id=764086051850-6qr4p6gpi6hn.apps.googleusercontent.com"
+        "&client_secret=GOCSPX-0123456789abcdefABCDEFghij&refresh_token=1%2F%2F0gABCDEFfakeRefresh-token_99"
+    )
+    jwt = "assertion=eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJl&grant_type=urn%3Aietf%3Aparams"
+    for body in (form, jwt):
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        req = before_request(request(uri="https://oauth2.googleapis.com/token", body=body.encode(), headers=headers))
+        assert not any(secret in req.body for secret in (b"GOCSPX-0123", b"fakeRefresh", b"eyJhbGciOiJSUzI1NiJ9"))
+        fields = dict(parse_qsl(req.body.decode()))
+        assert {name for name, value in fields.items() if value == PLACEHOLDER} in (
+            {"client_secret", "refresh_token"},
+            {"assertion"},
+        )
+        assert fields["grant_type"] in ("refresh_token", "urn:ietf:params")
+        assert before_request(req).body == req.body
+
+
+def test_a_token_endpoint_s_answer_keeps_no_issued_credential() -> None:
+    _, before_response = make_scrubbers([])
+    issued = {"access_token": "ya29.a0AfH6SMBfake", "expires_in": 3599, "id_token": "eyJfake", "token_type": "Bearer"}
+    resp = before_response(response(body=json.dumps(issued).encode(), headers={"content-type": ["application/json"]}))
+    assert json.loads(resp["body"]["string"]) == dict(issued, access_token=PLACEHOLDER, id_token=PLACEHOLDER)
+    assert before_response(resp) == resp
+    answer = json.dumps({"choices": [{"logprobs": {"content": [{"token": "Hi"}]}}]}).encode()
+    untouched = response(body=answer, headers={"content-type": ["application/json"]})
+    assert before_response(untouched)["body"]["string"] == answer  # a model's tokens are no credential

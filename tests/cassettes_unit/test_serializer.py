@@ -6,6 +6,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vcr.cassette import Cassette
 from vcr.serialize import deserialize, serialize
 
 from laios_conformance.cassettes import cassette_recorded_at
@@ -117,6 +118,7 @@ def test_interactions_keep_their_order_and_requests_read_top_down() -> None:
     assert list(first) == ["method", "uri", "headers", "body"]
 
 
+@pytest.mark.skipif(not hasattr(Cassette, "get_metadata"), reason="vcrpy < 9 (all Python 3.10 has) keeps no metadata")
 def test_metadata_survives() -> None:
     data = {**cassette_dict((request(), response())), "metadata": {"seed": 7}}
     assert deserialize(serialize(data, laios_yaml), laios_yaml)[2] == {"seed": 7}

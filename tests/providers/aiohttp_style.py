@@ -65,8 +65,8 @@ class AiohttpOpenAIStyle(OpenAIChatProvider):
     async def check_status(self, response: aiohttp.ClientResponse) -> None:
         if response.status >= 400:
             async with response:
-                text = (await response.read())[:200].decode("utf-8", errors="replace")
-            raise ProviderError(f"HTTP {response.status}: {text}")
+                text = (await response.read()).decode("utf-8", errors="replace")
+            raise self.http_error(response.status, text)
 
     # -- the answer ------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ class AsyncBridged(OpenAIChatProvider):
                     if response.status_code < 400:
                         return response.content
                     if last or response.status_code not in RETRIED:
-                        raise ProviderError(f"HTTP {response.status_code}: {response.text[:200]}")
+                        raise self.http_error(response.status_code, response.text)
                 await self.back_off(attempt)
         raise AssertionError("the loop returns or raises")
 
@@ -74,7 +74,7 @@ class AsyncBridged(OpenAIChatProvider):
         ):
             if response.status_code >= 400:
                 await response.aread()
-                raise ProviderError(f"HTTP {response.status_code}: {response.text[:200]}")
+                raise self.http_error(response.status_code, response.text)
             stream = StreamState()
             async for line in response.aiter_lines():
                 for text in self.line_text(line, stream):
@@ -121,5 +121,5 @@ class AsyncClientAcrossLoops(AsyncBridged):
     async def _post(self, body: dict[str, Any]) -> bytes:
         response = await self._client.post(f"{self.base_url}/chat/completions", json=body, headers=self.headers())
         if response.status_code >= 400:
-            raise ProviderError(f"HTTP {response.status_code}: {response.text[:200]}")
+            raise self.http_error(response.status_code, response.text)
         return response.content

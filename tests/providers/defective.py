@@ -21,6 +21,7 @@ import httpx
 
 from laios_conformance import LLMClient, LLMMessage, LLMResponse
 
+from .openai_chat import StreamState
 from .openai_style import (
     GenerateReadsStream,
     GoodOpenAIStyle,
@@ -59,6 +60,42 @@ class DropsSystemPrompt(GoodOpenAIStyle):
         self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> LLMResponse:
         return self.generate([LLMMessage(role="user", content=user_message)], temperature, max_tokens)
+
+
+class QuotesEchoedKey(GoodOpenAIStyle):
+    """Fails no-secret-leak, on an error body that repeats the key only: it quotes the body
+    as it came (as LiteLLM's proxy 401 repeats the key it was sent, BerriAI/litellm#39787)."""
+
+    def http_error(self, status: int, body_text: str) -> ProviderError:
+        return ProviderError(f"HTTP {status}: {body_text[:200]}")
+
+
+class RetriesReadTimeouts(GoodOpenAIStyle):
+    """Fails retry-bounded, on a read timeout only: it tries a timed-out request five more
+    times, so one call can wait six timeouts (openai/openai-python#3828)."""
+
+    def post(self, body: dict[str, Any]) -> httpx.Response:
+        for _ in range(5):
+            try:
+                return super().post(body)
+            except ProviderError as exc:
+                if not isinstance(exc.__cause__, httpx.ReadTimeout):
+                    raise
+        return super().post(body)
+
+
+class SendsSystemPromptTwice(GoodOpenAIStyle):
+    """Fails system-prompt: generate_with_system() sends the system prompt as a system message
+    and again at the head of the user message (run-llama/llama_index#19509)."""
+
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        messages = [
+            LLMMessage(role="system", content=system_prompt),
+            LLMMessage(role="user", content=f"{system_prompt}\n\n{user_message}"),
+        ]
+        return self.generate(messages, temperature, max_tokens)
 
 
 class IgnoresParams(GoodOpenAIStyle):
@@ -689,10 +726,77 @@ class IgnoresRefusal(GoodOpenAIStyle):
         return None
 
 
+class _ReadsChunks(GoodOpenAIStyle):
+    """Reads each ``data:`` chunk with :meth:`chunk_text`, the one habit its subclasses change."""
+
+    def line_text(self, raw: str | bytes, stream: StreamState) -> list[str]:
+        line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        data = line[5:].strip() if line.startswith("data:") else ""
+        chunk = json.loads(data) if data and data != "[DONE]" else None
+        if chunk is None or "error" in chunk:
+            return super().line_text(raw, stream)
+        stream.finished = stream.finished or any(self.ends_answer(c) for c in chunk.get("choices") or [])
+        texts = self.chunk_text(chunk)
+        stream.carried_text = stream.carried_text or any(texts)
+        return texts
+
+    def chunk_text(self, chunk: dict[str, Any]) -> list[Any]:
+        raise NotImplementedError
+
+
+class IndexesFirstChoice(_ReadsChunks):
+    """Fails stream-join, on a usage chunk only: ``chunk["choices"][0]`` raises IndexError on
+    the last chunk api.openai.com sends with ``stream_options.include_usage`` (empty
+    ``choices``), as llama_index's AzureOpenAI stream did (run-llama/llama_index#7640)."""
+
+    def chunk_text(self, chunk: dict[str, Any]) -> list[Any]:
+        text = chunk["choices"][0]["delta"].get("content")
+        return [text] if text else []
+
+
+class SkipsRoleChunk(_ReadsChunks):
+    """Fails stream-join, on Gemini's shape only: it takes a chunk that names the role for a
+    role-only chunk and drops its text (ivangabriele/mistralai-client-rs#22)."""
+
+    def chunk_text(self, chunk: dict[str, Any]) -> list[Any]:
+        delta = chunk["choices"][0]["delta"] if chunk.get("choices") else {}
+        return [delta["content"]] if delta.get("content") and "role" not in delta else []
+
+
+class IgnoresFinishChunkText(_ReadsChunks):
+    """Fails stream-join, on Gemini's shape only: it takes the ``finish_reason`` chunk for the
+    end and drops its text (vllm-project/vllm#36944)."""
+
+    def chunk_text(self, chunk: dict[str, Any]) -> list[Any]:
+        choice = chunk["choices"][0] if chunk.get("choices") else {}
+        text = (choice.get("delta") or {}).get("content")
+        return [text] if text and choice.get("finish_reason") is None else []
+
+
+class YieldsNullContent(_ReadsChunks):
+    """Fails stream-join, on ``"content": null`` only: ``delta.get("content", "")`` is None
+    there, and None reaches the caller as a chunk."""
+
+    def chunk_text(self, chunk: dict[str, Any]) -> list[Any]:
+        choice = chunk["choices"][0] if chunk.get("choices") else {}
+        delta = choice.get("delta") or {}
+        return [delta.get("content", "")] if "content" in delta and delta.get("content") != "" else []
+
+
+class NeedsSpaceAfterDataColon(GoodOpenAIStyle):
+    """Fails stream-rechunk, on ``data:{...}`` only: it reads ``data: `` lines alone, as
+    openai-python's SSE parser once did (openai/openai-python#498)."""
+
+    def line_text(self, raw: str | bytes, stream: StreamState) -> list[str]:
+        line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        return super().line_text(raw, stream) if line.startswith("data: ") else []
+
+
 class ParsesEveryLine(GoodOpenAIStyle):
     """Fails stream-join, only after SSE comment lines: it takes every non-blank line for a
     ``data:`` line and cuts off its first six characters, so OpenRouter's keep-alive
-    ``: OPENROUTER PROCESSING`` reaches ``json.loads`` as ``ENROUTER PROCESSING``."""
+    ``: OPENROUTER PROCESSING`` reaches ``json.loads`` as ``ENROUTER PROCESSING``; and
+    stream-rechunk, where ``data:{...}`` loses its opening brace."""
 
     def deltas(self, lines: Iterable[str | bytes]) -> Iterator[str]:
         return super().deltas(self._every_line_as_data(lines))
@@ -1109,7 +1213,7 @@ class CutsErrorBodyShort(GoodOpenAIStyle):
     def check_status(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
             response.read()
-            raise ProviderError(f"HTTP {response.status_code}: {response.text[:40]}")
+            raise self.http_error(response.status_code, response.text[:40])
 
 
 class _QuotesErrorBody(GoodOpenAIStyle):
@@ -1125,7 +1229,7 @@ class _QuotesErrorBody(GoodOpenAIStyle):
                 message = self.undescribed(response)
             else:
                 message = self.described(payload)
-            raise ProviderError(f"HTTP {response.status_code}: {message}")
+            raise self.http_error(response.status_code, message)
 
     def described(self, payload: Any) -> str:
         raise NotImplementedError

@@ -6,13 +6,15 @@ one bad habit; its docstring names the clause it must fail.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Iterator
 from functools import partial
 from typing import Any
 
+from laios_conformance import LLMResponse
 from reference_providers._errors import ProviderError, RateLimitError, ServerError, StreamError
-from reference_providers._wire import guard_sse, iter_lines, iter_sse, message_dicts
+from reference_providers._wire import SSEEvent, guard_sse, iter_lines, iter_sse, message_dicts
 from reference_providers.anthropic import AnthropicClient, parse_message, stream_text
 
 from ._retries import stream_with_retries, with_retries
@@ -375,4 +377,40 @@ class RejectsUnknownEventsAfterContent(FiltersStreamEvents):
             started = started or event.event == "content_block_start"
             if started and event.event not in _KNOWN_EVENTS:
                 raise StreamError(f"unexpected stream event {event.event!r}", provider=self.provider_name)
+            yield event
+
+
+class ReadsFirstContentBlock(AnthropicClient):
+    """Fails content-fidelity, on a thinking block or a second text block only: the answer is
+    ``content[0]["text"]`` (confident-ai/deepeval#2946), which a leading ``thinking`` block
+    does not have and which misses the text blocks after it."""
+
+    def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+        payload = self._post_json("/v1/messages", self._body(messages, temperature, max_tokens, False))
+        first = payload["content"][0]
+        return parse_message(dict(payload, content=[{"type": "text", "text": first["text"]}]), self.model)
+
+
+class StreamsFirstTextBlockOnly(FiltersStreamEvents):
+    """Fails stream-join, on an answer in two text blocks only: it stops reading text at the
+    first ``content_block_stop``."""
+
+    def events(self, events: Iterable[SSEEvent]) -> Iterator[SSEEvent]:
+        ended = False
+        for event in events:
+            ended = ended or event.event == "content_block_stop"
+            if not (ended and event.event in ("content_block_start", "content_block_delta")):
+                yield event
+
+
+class StreamsThinkingAsText(FiltersStreamEvents):
+    """Fails stream-join, on a stream with a thinking block only: it yields ``thinking_delta``
+    text as the answer (langchain-ai/langchainjs#9089 for Ollama's equivalent)."""
+
+    def events(self, events: Iterable[SSEEvent]) -> Iterator[SSEEvent]:
+        for event in events:
+            if event.event == "content_block_delta" and '"thinking_delta"' in event.data:
+                data = json.loads(event.data)
+                data["delta"] = {"type": "text_delta", "text": data["delta"]["thinking"]}
+                event = event._replace(data=json.dumps(data))
             yield event

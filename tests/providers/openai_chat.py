@@ -41,6 +41,14 @@ class OpenAIChatProvider(LLMClient):
 
     # -- the request ---------------------------------------------------------------
 
+    def http_error(self, status: int, body_text: str) -> ProviderError:
+        """The error for an HTTP error status, quoting the start of its body with the key
+        replaced: a proxy's 401 may repeat the key it was sent (LiteLLM's does)."""
+        quoted = body_text[:200]
+        if self._api_key:
+            quoted = quoted.replace(self._api_key, "<API key>")
+        return ProviderError(f"HTTP {status}: {quoted}")
+
     def headers(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self._api_key}"}
 

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import functools
 import json
+import logging
 import os
 import ssl
 import threading
@@ -78,7 +79,7 @@ class GoodOpenAIStyle(OpenAIChatProvider):
     def check_status(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
             response.read()
-            raise ProviderError(f"HTTP {response.status_code}: {response.text[:200]}")
+            raise self.http_error(response.status_code, response.text)
 
     # -- the answer ------------------------------------------------------------------
 
@@ -315,3 +316,32 @@ class KeyOnlyFromEnvironment(GoodOpenAIStyle):
 
     def __init__(self, model: str = "gpt-4o-mini", base_url: str = "https://api.openai.com/v1") -> None:
         super().__init__(model, base_url=base_url, api_key=os.environ["LAIOS_TEST_ENV_ONLY_KEY"])
+
+
+class _KeyRedacted(logging.Filter):
+    """Rewrites a record's text with the key replaced, as a logging setup that redacts does."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = record.getMessage().replace(self.key, "<API key>"), None
+        return True
+
+
+class LogsHeadersRedacted(GoodOpenAIStyle):
+    """Logs its request headers at DEBUG through a logger whose own filter redacts the key (as
+    botocore users add one to ``botocore.auth``), and more on a logger whose filter drops
+    every record: neither leaks, so no-secret-leak passes."""
+
+    def post(self, body: dict[str, Any]) -> httpx.Response:
+        redacting = logging.getLogger("careful.redacted")
+        if not redacting.filters:
+            redacting.addFilter(_KeyRedacted(self._api_key))
+        redacting.debug("sending with headers %s", self.headers())
+        silenced = logging.getLogger("careful.silenced")
+        if not silenced.filters:
+            silenced.addFilter(lambda record: False)
+        silenced.debug("and again %s", self.headers())
+        return super().post(body)

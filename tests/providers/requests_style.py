@@ -59,9 +59,9 @@ class RequestsOpenAIStyle(OpenAIChatProvider):
 
     def check_status(self, response: requests.Response) -> None:
         if response.status_code >= 400:
-            text = response.text[:200]
+            text = response.text
             response.close()
-            raise ProviderError(f"HTTP {response.status_code}: {text}")
+            raise self.http_error(response.status_code, text)
 
     # -- the answer ------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ written the way their SDKs' documentation suggests, they pass the suite too.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from laios_conformance import LLMClient, LLMMessage, LLMResponse
@@ -20,6 +22,19 @@ def _require_text(text: str | None, refusal: str | None = None) -> str:
     if not text:
         raise RuntimeError(f"the model refused: {refusal}" if refusal else "the response carries no text")
     return text
+
+
+def _key_kept_out(key: str | None, call: Callable[[], Any]) -> Any:
+    """``call()``; the SDKs' errors quote the server's error body, and a proxy may repeat in it
+    the key it was sent (LiteLLM's 401 does): such an error is raised again as a RuntimeError
+    with the key replaced, after the ``except`` block so that the original is not its context."""
+    try:
+        return call()
+    except Exception as exc:
+        if not key or key not in str(exc):
+            raise
+        message = f"{type(exc).__name__}: {str(exc).replace(key, '<API key>')}"
+    raise RuntimeError(message)
 
 
 class _SystemViaGenerate:
@@ -36,17 +51,21 @@ class OpenAISDKProvider(_SystemViaGenerate, LLMClient):
 
         super().__init__(model=model)
         self._client = openai.OpenAI(api_key=api_key, base_url=base_url, timeout=30.0, max_retries=2)
+        self._key = api_key
 
     def __repr__(self) -> str:
         return f"OpenAISDKProvider(model={self.model!r})"
 
     def _create(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> Any:
-        return self._client.chat.completions.create(
-            model=self.model,
-            messages=_as_dicts(messages),
-            temperature=temperature,
-            max_tokens=max_tokens,
-            stream=stream,
+        return _key_kept_out(
+            self._key,
+            lambda: self._client.chat.completions.create(
+                model=self.model,
+                messages=_as_dicts(messages),
+                temperature=temperature,
+                max_tokens=max_tokens,
+                stream=stream,
+            ),
         )
 
     def generate(
@@ -94,6 +113,7 @@ class AnthropicSDKProvider(LLMClient):
 
         super().__init__(model=model)
         self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, timeout=30.0, max_retries=2)
+        self._key = api_key
 
     def __repr__(self) -> str:
         return f"AnthropicSDKProvider(model={self.model!r})"
@@ -121,8 +141,19 @@ class AnthropicSDKProvider(LLMClient):
             usage=usage,
         )
 
+    @contextlib.contextmanager
+    def _stream(self, system: Any, turns: list[dict[str, str]], max_tokens: int) -> Iterator[Any]:
+        """The SDK's message stream, opened (the request sent) under :func:`_key_kept_out`."""
+        manager = self._client.messages.stream(model=self.model, max_tokens=max_tokens, system=system, messages=turns)
+        stream = _key_kept_out(self._key, manager.__enter__)
+        try:
+            yield stream
+        finally:
+            manager.__exit__(None, None, None)
+
     def _message(self, system: Any, turns: list[dict[str, str]], max_tokens: int) -> Any:
-        return self._client.messages.create(model=self.model, max_tokens=max_tokens, system=system, messages=turns)
+        create = functools.partial(self._client.messages.create, model=self.model, max_tokens=max_tokens)
+        return _key_kept_out(self._key, lambda: create(system=system, messages=turns))
 
     def generate_with_system(
         self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
@@ -135,9 +166,7 @@ class AnthropicSDKProvider(LLMClient):
     ) -> Iterator[str]:
         system, turns = self._split(messages)
         stopped = carried_text = False
-        with self._client.messages.stream(
-            model=self.model, max_tokens=max_tokens, system=system, messages=turns
-        ) as stream:
+        with self._stream(system, turns, max_tokens) as stream:
             for event in stream:
                 if event.type == "text" and event.text:
                     carried_text = True
@@ -163,9 +192,7 @@ class AnthropicSDKStreamedGenerate(AnthropicSDKProvider):
         return response
 
     def _message(self, system: Any, turns: list[dict[str, str]], max_tokens: int) -> Any:
-        with self._client.messages.stream(
-            model=self.model, max_tokens=max_tokens, system=system, messages=turns
-        ) as stream:
+        with self._stream(system, turns, max_tokens) as stream:
             return stream.get_final_message()
 
 

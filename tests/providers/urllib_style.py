@@ -73,8 +73,8 @@ class UrllibOpenAIStyle(OpenAIChatProvider):
 
     def status_error(self, error: urllib.error.HTTPError) -> Exception:
         with error:
-            text = error.read()[:200].decode("utf-8", errors="replace")
-        return ProviderError(f"HTTP {error.code}: {text}")
+            text = error.read().decode("utf-8", errors="replace")
+        return self.http_error(error.code, text)
 
     # -- the answer ------------------------------------------------------------------
 

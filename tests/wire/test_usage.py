@@ -82,12 +82,16 @@ def test_substituted_counts_reason_and_model_read_back(sample) -> None:
 
 
 def test_substitution_leaves_every_other_byte_alone() -> None:
+    """Only the counts change, and the cached and reasoning tokens they hold, set to half of
+    them (a provider that adds those to the counts again then fails)."""
     sample = next(s for s in WHOLE if s.name == "openai/gpt4omini-hello-nonstream")
     edited = by_name("openai").with_usage(sample.body, 1234, 5)
     assert (
         edited.replace(b"1234", b"9", 1)
         .replace(b'"completion_tokens": 5', b'"completion_tokens": 9', 1)
         .replace(b'"total_tokens": 1239', b'"total_tokens": 18', 1)
+        .replace(b'"cached_tokens": 617', b'"cached_tokens": 0', 1)
+        .replace(b'"reasoning_tokens": 2', b'"reasoning_tokens": 0', 1)
         == sample.body
     )
 

@@ -22,7 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 from tests.conftest import load_verdict
 

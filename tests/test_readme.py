@@ -88,9 +88,19 @@ def dev_only_modules() -> set[str]:
     dev_only = _requirements("laios-conformance", "dev") - runtime
     return {
         module
-        for module, dists in metadata.packages_distributions().items()
-        if any(canonicalize_name(d) in dev_only for d in dists)
+        for dist in metadata.distributions()
+        if canonicalize_name(dist.metadata["Name"]) in dev_only
+        for module in _top_level(dist)
     }
+
+
+def _top_level(dist: metadata.Distribution) -> set[str]:
+    """What ``packages_distributions()`` maps to ``dist`` on 3.11+: on 3.10 it reads only
+    ``top_level.txt``, which wheels built by hatchling or flit (openai, jsonschema) lack."""
+    listed = (dist.read_text("top_level.txt") or "").split()
+    if listed:
+        return set(listed)
+    return {f.parts[0] if len(f.parts) > 1 else f.with_suffix("").name for f in dist.files or () if f.suffix == ".py"}
 
 
 def test_main_command_runs_without_the_dev_extras(tmp_path: Path) -> None:

@@ -170,6 +170,7 @@ def test_an_abandoned_call_thread_first_made_inside_a_seam_block_passes_by_later
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
 def test_a_forked_child_makes_its_own_call_thread() -> None:
     """Threads do not survive fork(): a child that used its parent's would wait forever."""
     run_with_timeout("f()", 5, lambda: None)  # the parent now has a call thread

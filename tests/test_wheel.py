@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -72,6 +73,15 @@ def install(wheel: Path, work: Path) -> Path:
     env_dir = work / "venv"
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
+    if sys.prefix != sys.base_prefix:  # run from a venv: "system" site-packages is the base interpreter's
+        site_dir = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        outer = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+        (Path(site_dir) / "_outer_env.pth").write_text("".join(f"{p}\n" for p in sorted(outer)), encoding="utf-8")
     checked([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)], work, clean_env())
     return python
 

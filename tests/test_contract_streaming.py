@@ -38,6 +38,7 @@ DEFECTS = {
     "SkipsRoleChunk": {"stream-join"},
     "IgnoresFinishChunkText": {"stream-join"},
     "YieldsNullContent": {"stream-join"},
+    "YieldsReasoningAsText": {"stream-join"},
     "NeedsSpaceAfterDataColon": {"stream-rechunk"},
     # every clause that reads the stream piece by piece (thread-safety only joins it, and
     # a str's characters join into the text)

@@ -58,6 +58,7 @@ DEFECTS = {
     ANTHROPIC + "StreamsFirstTextBlockOnly": {"stream-join"},
     ANTHROPIC + "StreamsThinkingAsText": {"stream-join"},
     OPENAI + "CountsCachedTokensTwice": {"usage-fidelity"},
+    OLLAMA + "AnswersWithItsThinking": {"content-fidelity"},
 }
 JUDGED = ("stream_raises", "retry_bounded", "no_retry_on_client_error", "content_fidelity", "message_fidelity")
 SELECTION = " or ".join(

@@ -235,8 +235,10 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
     ISO-8859-1 (``iter_lines(decode_unicode=True)``, ``response.text``). And ``generate()``
     answered with the recorded answer in the other shapes real servers send it in
     (recorded in ``tests/data/wire_samples``): for Anthropic, after a ``thinking`` block
-    (extended thinking) and split over two text blocks around one (claude-opus-4-6); a
-    ``generate()`` that reads a stream gets ``stream-join``'s other shapes.
+    (extended thinking) and split over two text blocks around one (claude-opus-4-6); for
+    OpenAI-style bodies, beside ``message.reasoning_content`` (deepseek-reasoner); for
+    Ollama, beside ``message.thinking``; a ``generate()`` that reads a stream gets
+    ``stream-join``'s other shapes.
 
     **Not judged when**: no decoder knows the provider's wire format (skipped).
 
@@ -245,7 +247,8 @@ def test_content_fidelity(provider: Any, cassette: Any) -> None:
     drops paragraph breaks), and join them without separators; decode a stream's bytes as
     UTF-8 yourself, whatever its ``content-type`` says (``iter_lines()`` of bytes, then
     ``.decode("utf-8")``); join the text of every ``text`` block and skip the others
-    (``content[0]["text"]`` fails on a ``thinking`` block and misses later text blocks).
+    (``content[0]["text"]`` fails on a ``thinking`` block and misses later text blocks);
+    leave reasoning fields (``reasoning_content``, Ollama's ``thinking``) out of the answer.
     """
     whole = record_exchange(provider, call_generate)
     streamed = record_exchange(provider, lambda p: list(stream_hello(p)))

@@ -109,10 +109,12 @@ def test_stream_join(provider: Any, cassette: Any) -> None:
     added and that clients should handle unknown ones gracefully. And the same answer in
     the other shapes real servers stream it (recorded in ``tests/data/wire_samples``): for
     OpenAI-style streams, its first and last text in the role and ``finish_reason`` chunks
-    (Gemini's compatible endpoint), ``"content": null`` in the chunks without text, and a
-    last chunk with empty ``choices`` that carries the usage (``stream_options.include_usage``);
-    for Anthropic streams, the text split over two text blocks around a ``thinking`` block
-    (claude-opus-4-6 with adaptive thinking).
+    (Gemini's compatible endpoint), ``"content": null`` in the chunks without text, a
+    last chunk with empty ``choices`` that carries the usage (``stream_options.include_usage``),
+    and ``reasoning_content`` chunks before the answer (deepseek-reasoner); for Anthropic
+    streams, the text split over two text blocks around a ``thinking`` block
+    (claude-opus-4-6 with adaptive thinking); for Ollama, ``message.thinking`` lines before
+    the answer (a thinking model on Ollama's cloud).
 
     **Not judged when**: no decoder knows the provider's wire format (skipped: unknown wire
     format).
@@ -122,7 +124,8 @@ def test_stream_join(provider: Any, cassette: Any) -> None:
     deltas; 3. skip non-content events (usage chunks with empty ``choices``, pings,
     comments, ``thinking`` blocks, and event types you do not know, rather than raising
     on them), and read ``choices`` and ``content`` as possibly empty or ``null``; 4. join
-    the text of every text block, not only the first.
+    the text of every text block, not only the first; 5. reasoning (``reasoning_content``,
+    ``reasoning``, Ollama's ``thinking``) is not the answer.
     """
     recorded = recorded_stream(provider)
     replies = {"the recorded stream": recorded.with_body(recorded.reply.body, cuts=recorded.event_cuts())}

@@ -186,6 +186,11 @@ def _looks_like_events(body: bytes) -> bool:
     head = body.lstrip()
     if head.startswith((b"data:", b"event:", b":", b"id:", b"retry:")):
         return True
+    return _json_lines(body)
+
+
+def _json_lines(body: bytes) -> bool:
+    """Whether the body is several JSON objects, one per line (NDJSON)."""
     lines = [line for line in body.split(b"\n") if line.strip()]
     return len(lines) > 1 and all(line.lstrip().startswith(b"{") for line in lines)
 
@@ -265,8 +270,8 @@ class WireFormat:
         ctype = response_headers.get("content-type", "").lower()
         if "event-stream" in ctype or "ndjson" in ctype:
             return True
-        if "json" in ctype:
-            return False
+        if "json" in ctype:  # Ollama's cloud labels its NDJSON streams application/json
+            return _json_lines(response_body)
         return _looks_like_events(response_body)
 
     # -- reading ----------------------------------------------------------------------

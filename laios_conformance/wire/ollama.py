@@ -37,6 +37,8 @@ _ERRORS: dict[int, str] = {
     529: "server overloaded",
 }
 
+THINKING_CASE = "message.thinking beside the answer (a thinking model's, as Ollama's cloud sends it)"
+THINKING = ("User asks to say hello.", " Answer briefly.")
 _MIDSTREAM_ERROR = {"error": "an error was encountered while running the model: unexpected EOF"}
 
 
@@ -181,6 +183,35 @@ class OllamaWire(WireFormat):
 
     def _carrier(self, parsed: list[tuple[Event, Any]]) -> int | None:
         return next((i for i, (_, o) in enumerate(parsed) if o is not None and _text_path(o)), None)
+
+    def other_answer_shapes(self, response_body: bytes, *, stream: bool) -> list[tuple[str, bytes]]:
+        """A thinking model's answer to ``/api/chat``: ``message.thinking`` beside it, whole, or
+        in lines of their own before it, streamed (Ollama's cloud with gpt-oss,
+        tests/data/wire_samples/ollama/ollama-cloud-chat-gpt-oss-120b-thinking-*.json)."""
+        shaped = self._stream_with_thinking(response_body) if stream else self._whole_with_thinking(response_body)
+        return [] if shaped is None else [(THINKING_CASE, shaped)]
+
+    def _whole_with_thinking(self, body: bytes) -> bytes | None:
+        obj = load_object(body)
+        message = obj.get("message")
+        if not isinstance(message, dict) or "thinking" in message:
+            return None
+        return dumps(dict(obj, message=dict(message, thinking="".join(THINKING)))).encode("utf-8")
+
+    def _stream_with_thinking(self, body: bytes) -> bytes | None:
+        parsed = self._parsed(body)
+        if any(isinstance(obj, dict) and "thinking" in (obj.get("message") or {}) for _, obj in parsed):
+            return None
+        first = next((i for i, (_, obj) in enumerate(parsed) if obj is not None and self._event_text(obj)), None)
+        if first is None or not isinstance(parsed[first][1].get("message"), dict):
+            return None
+        event, obj = parsed[first]
+        lines = []
+        for piece in THINKING:
+            line: dict[str, Any] = {k: obj[k] for k in ("model", "created_at") if k in obj}
+            line.update(message={"role": "assistant", "content": "", "thinking": piece}, done=False)
+            lines.append(_ndjson.make(dumps(line)))
+        return splice(body, [(event, b"".join(lines) + body[event.start : event.end])])
 
     def without_end_marker(self, response_body: bytes) -> bytes:
         """Drops the ``"done": true`` line (or, if it carries text, sets ``done`` to false)."""

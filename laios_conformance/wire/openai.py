@@ -127,6 +127,8 @@ def _delta(obj: Any) -> dict[str, Any]:
 TEXT_IN_ROLE_AND_FINISH_CASE = "its first and last text in the role and finish_reason chunks (as Gemini sends them)"
 NULL_CONTENT_CASE = '"content": null in the chunks without text (as api.openai.com sends it beside a tool call)'
 USAGE_CHUNK_CASE = "a last chunk with empty choices carrying the usage (api.openai.com's stream_options.include_usage)"
+REASONING_CASE = "reasoning_content beside the answer (as DeepSeek's reasoner sends it)"
+REASONING = ("The user greets me.", " I should answer briefly.")
 # The counts of gpt4omini-ocean-stream-usage.json's usage chunk.
 _RECORDED_USAGE = {"prompt_tokens": 22, "completion_tokens": 3, "total_tokens": 25}
 
@@ -388,16 +390,50 @@ class OpenAIWire(WireFormat):
         endpoint, ``gemini-openai-compat-hello-stream.json``); ``"content": null`` in the
         chunks without text (api.openai.com beside a tool call,
         ``gpt4omini-toolcall-stream-usage.json``); a last chunk with empty ``choices`` that
-        carries the usage (api.openai.com asked for usage, ``gpt4omini-ocean-stream-usage.json``)."""
+        carries the usage (api.openai.com asked for usage, ``gpt4omini-ocean-stream-usage.json``);
+        ``reasoning_content`` beside the answer, whole and streamed (deepseek-reasoner,
+        ``deepseek-reasoner-hello-stream.json``)."""
         if not stream:
-            return []
+            with_reasoning = self._whole_with_reasoning(response_body)
+            return [] if with_reasoning is None else [(REASONING_CASE, with_reasoning)]
         parsed = self._parsed(response_body)
         shapes = (
             (TEXT_IN_ROLE_AND_FINISH_CASE, self._text_in_role_and_finish_chunks(response_body, parsed)),
             (NULL_CONTENT_CASE, self._null_content_beside_text(response_body, parsed)),
             (USAGE_CHUNK_CASE, self._with_usage_chunk(response_body, parsed)),
+            (REASONING_CASE, self._stream_with_reasoning(response_body, parsed)),
         )
         return [(label, body) for label, body in shapes if body is not None]
+
+    def _whole_with_reasoning(self, body: bytes) -> bytes | None:
+        """``message.reasoning_content`` beside the answer, as deepseek-reasoner answers."""
+        try:
+            position, message = self._message(load_object(body))
+        except WireError:
+            return None
+        if "reasoning_content" in message or "reasoning" in message:
+            return None
+        fresh = json.loads(body)
+        fresh["choices"][position]["message"]["reasoning_content"] = "".join(REASONING)
+        return dumps(fresh).encode("utf-8")
+
+    def _stream_with_reasoning(self, body: bytes, parsed: list[tuple[Event, Any]]) -> bytes | None:
+        """Chunks of ``reasoning_content`` (their ``content`` null) before the first text, as
+        deepseek-reasoner streams them (``deepseek-reasoner-hello-stream.json``)."""
+        if any("reasoning_content" in _delta(obj) or "reasoning" in _delta(obj) for _, obj in parsed):
+            return None
+        first = next((i for i, (_, obj) in enumerate(parsed) if _text(_delta(obj).get("content"))), None)
+        if first is None:
+            return None
+        event, obj = parsed[first]
+        position = _carried_choice(obj)[0]
+        chunks = []
+        for piece in REASONING:
+            chunk = json.loads(event.payload)
+            chunk["choices"][position]["delta"] = {"content": None, "reasoning_content": piece}
+            chunk["choices"][position]["finish_reason"] = None
+            chunks.append(_sse.make(dumps(chunk), eol=_sse.line_end(body[event.start : event.end])))
+        return splice(body, [(event, b"".join(chunks) + body[event.start : event.end])])
 
     def _text_in_role_and_finish_chunks(self, body: bytes, parsed: list[tuple[Event, Any]]) -> bytes | None:
         role = next((i for i, (_, obj) in enumerate(parsed) if "role" in _delta(obj)), None)

@@ -783,6 +783,15 @@ class YieldsNullContent(_ReadsChunks):
         return [delta.get("content", "")] if "content" in delta and delta.get("content") != "" else []
 
 
+class YieldsReasoningAsText(_ReadsChunks):
+    """Fails stream-join, on a reasoning model's stream only: it yields ``reasoning_content``
+    deltas as the answer (HKUDS/nanobot#2821)."""
+
+    def chunk_text(self, chunk: dict[str, Any]) -> list[Any]:
+        delta = (chunk["choices"][0].get("delta") or {}) if chunk.get("choices") else {}
+        return [text for text in (delta.get("reasoning_content"), delta.get("content")) if text]
+
+
 class NeedsSpaceAfterDataColon(GoodOpenAIStyle):
     """Fails stream-rechunk, on ``data:{...}`` only: it reads ``data: `` lines alone, as
     openai-python's SSE parser once did (openai/openai-python#498)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from laios_conformance import LLMResponse
 from reference_providers._errors import NotFoundError, ProviderError
-from reference_providers.ollama import OllamaClient
+from reference_providers.ollama import OllamaClient, parse_chat
 
 from ._retries import stream_with_retries
 
@@ -74,3 +74,15 @@ class AsksAgainAfterFailedPull(OllamaClient):
             with contextlib.suppress(ProviderError):
                 self._post_json("/api/pull", {"model": self.model, "stream": False})
         return super().generate(messages, temperature, max_tokens)
+
+
+class AnswersWithItsThinking(OllamaClient):
+    """Fails content-fidelity, on a thinking model's answer only: it puts ``message.thinking``
+    before the answer (langchain-ai/langchainjs#9089)."""
+
+    def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any) -> LLMResponse:
+        payload = self._post_json("/api/chat", self._body(messages, temperature, max_tokens, False))
+        message = payload.get("message") or {}
+        thinking = message.get("thinking") or ""
+        payload = dict(payload, message=dict(message, content=thinking + (message.get("content") or "")))
+        return parse_chat(payload, self.model)

@@ -7,7 +7,13 @@ import pytest
 
 from laios_conformance.wire import by_name, detect
 from laios_conformance.wire.anthropic import TEXT_AROUND_THINKING_CASE, THINKING_FIRST_CASE
-from laios_conformance.wire.openai import NULL_CONTENT_CASE, TEXT_IN_ROLE_AND_FINISH_CASE, USAGE_CHUNK_CASE
+from laios_conformance.wire.ollama import THINKING_CASE
+from laios_conformance.wire.openai import (
+    NULL_CONTENT_CASE,
+    REASONING_CASE,
+    TEXT_IN_ROLE_AND_FINISH_CASE,
+    USAGE_CHUNK_CASE,
+)
 
 from .clients import client_text
 from .samples import ok_samples
@@ -33,19 +39,22 @@ def labels(name: str) -> set[str]:
 
 
 def test_the_shapes_each_sample_gets():
-    assert labels("openai/gpt4omini-ocean-stream") == {
-        TEXT_IN_ROLE_AND_FINISH_CASE,
-        NULL_CONTENT_CASE,
-        USAGE_CHUNK_CASE,
-    }
+    every_openai_shape = {TEXT_IN_ROLE_AND_FINISH_CASE, NULL_CONTENT_CASE, USAGE_CHUNK_CASE, REASONING_CASE}
+    assert labels("openai/gpt4omini-ocean-stream") == every_openai_shape
+    # It already streams its reasoning, and ends with a usage chunk.
+    deepseek = labels("openai-compatible/deepseek-reasoner-hello-stream")
+    assert deepseek == {TEXT_IN_ROLE_AND_FINISH_CASE, NULL_CONTENT_CASE}
     # It already ends with a usage chunk with empty choices.
     assert USAGE_CHUNK_CASE not in labels("openai/gpt4omini-ocean-stream-usage")
     # Gemini's own shape: its text is in the role and finish_reason chunks already.
     assert TEXT_IN_ROLE_AND_FINISH_CASE not in labels("openai-compatible/gemini-openai-compat-hello-stream")
-    assert labels("openai/gpt4omini-ocean-nonstream") == set()
+    assert labels("openai/gpt4omini-ocean-nonstream") == {REASONING_CASE}
     assert labels("anthropic/opus3-hello-nonstream") == {THINKING_FIRST_CASE, TEXT_AROUND_THINKING_CASE}
     assert labels("anthropic/haiku3-hello-stream") == {TEXT_AROUND_THINKING_CASE}
-    assert labels("ollama/chat-llama3-joke-stream") == set()
+    assert labels("ollama/chat-llama3-joke-stream") == {THINKING_CASE}
+    assert labels("ollama/chat-llama3-joke-nonstream") == {THINKING_CASE}
+    assert labels("ollama/generate-llama3-joke-stream") == set()  # no recording of /api/generate thinking
+    assert labels("ollama/ollama-cloud-chat-gpt-oss-120b-thinking-stream") == set()
 
 
 def test_a_stream_split_around_thinking_moves_later_blocks_up_by_two():

@@ -34,12 +34,6 @@ DEFECTS = {
     "EndsTextlessStreamQuietly": {"stream-raises"},
     "TrustsEndOfBody": {"stream-raises", "stream-end-marker"},
     "ParsesEveryLine": {"stream-join", "stream-rechunk"},
-    "IndexesFirstChoice": {"stream-join"},
-    "SkipsRoleChunk": {"stream-join"},
-    "IgnoresFinishChunkText": {"stream-join"},
-    "YieldsNullContent": {"stream-join"},
-    "YieldsReasoningAsText": {"stream-join"},
-    "NeedsSpaceAfterDataColon": {"stream-rechunk"},
     # every clause that reads the stream piece by piece (thread-safety only joins it, and
     # a str's characters join into the text)
     "StreamReturnsStr": {
@@ -82,6 +76,30 @@ def test_correct_provider_passes_every_clause(judged_together) -> None:
 
 
 DEFECTIVE = tuple(D + name for name in sorted(DEFECTS))
+
+# Habits that only the stream's shapes reveal, judged on the clauses that read a stream's
+# text (one kit run of its own: the whole contract for each would cost seconds apiece).
+SHAPE_DEFECTS = {
+    "IndexesFirstChoice": {"stream-join"},
+    "SkipsRoleChunk": {"stream-join"},
+    "IgnoresFinishChunkText": {"stream-join"},
+    "YieldsNullContent": {"stream-join"},
+    "YieldsReasoningAsText": {"stream-join"},
+    "NeedsSpaceAfterDataColon": {"stream-rechunk"},
+}
+SHAPE_SELECTION = "stream_join or stream_rechunk or content_fidelity or thread_safety"
+SHAPE_DEFECTIVE = tuple(D + name for name in sorted(SHAPE_DEFECTS))
+
+
+@pytest.mark.xdist_group("stream-shape-defects")
+@pytest.mark.parametrize("name", sorted(SHAPE_DEFECTS))
+def test_a_stream_shape_defect_fails_exactly_its_clause(judged_together, name: str) -> None:
+    run = judged_together(SHAPE_DEFECTIVE, "-k", SHAPE_SELECTION, "--laios-allow-partial")
+    index = SHAPE_DEFECTIVE.index(D + name)
+    statuses = run.statuses(index)
+    assert set(statuses) == {"stream-join", "stream-rechunk", "content-fidelity", "thread-safety"}
+    assert {c for c, s in statuses.items() if s != "passed"} == SHAPE_DEFECTS[name], run.report["providers"][index]
+    assert {statuses[c] for c in SHAPE_DEFECTS[name]} == {"failed"}
 
 
 # One kit run judges every defective provider (its tests share it on one worker).

@@ -300,6 +300,19 @@ def test_leak_report_names_the_channel_never_the_key(run_kit, pytester) -> None:
     assert canary_seen == []
 
 
+def test_a_provider_that_refreshes_an_oauth_token_first_is_judged_on_its_api_calls(run_kit) -> None:
+    """Its token request is no clause's traffic: every clause judges the calls after it (the
+    kit answered them all with the first reply, the token's, and judged the token request)."""
+    run = run_kit("tests.providers.openai_style:RefreshesAnOAuthToken", "--laios-strict")
+    statuses = run.statuses()
+    assert {c for c, s in statuses.items() if s != "passed"} == {
+        "no-secret-leak",
+        "key-reaches-request",
+        "cassettes-fresh",
+    }, run.report
+    assert run.message("no-secret-leak").startswith("not applicable: the provider takes no api_key")
+
+
 def test_a_logger_whose_own_filter_redacts_or_drops_the_record_leaks_nothing(run_kit) -> None:
     run = run_kit("tests.providers.openai_style:LogsHeadersRedacted", "-k", "no_secret_leak")
     assert run.statuses() == {"no-secret-leak": "passed"}, run.report

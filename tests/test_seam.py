@@ -11,7 +11,7 @@ import httpx
 import pytest
 import urllib3
 
-from laios_conformance.seam import Fault, Reply, interpose, virtual_sleep
+from laios_conformance.seam import STAND_IN_TOKEN, Fault, Reply, interpose, virtual_sleep
 
 httpx2 = pytest.importorskip("httpx2")
 MODULES = [httpx, httpx2]
@@ -415,3 +415,28 @@ def test_virtual_sleep_reaches_time_functions_a_provider_module_binds_by_name_la
     provider_module.sleep = print  # rebound to something else: left alone
     with virtual_sleep([provider_module]):
         assert provider_module.sleep is print
+
+
+def test_a_credential_request_is_no_traffic_and_gets_a_stand_in_token_where_nothing_answers() -> None:
+    """An OAuth token request (a form with ``grant_type``) goes upstream, past the handler;
+    here upstream is a closed port, so the kit answers it with a token that means nothing.
+    The API request after it is the block's traffic, as every other."""
+    asked = []
+
+    def handler(seen, upstream):
+        asked.append(seen.url)
+        return Reply(body=b'{"ok": true}', headers={"content-type": "application/json"})
+
+    with interpose(handler) as traffic, httpx.Client() as client:
+        token = client.post("http://127.0.0.1:9/token", data={"grant_type": "client_credentials", "client_id": "x"})
+        client.post("https://api.example.invalid/v1/chat", json={"n": 1})
+    assert token.json()["access_token"] == STAND_IN_TOKEN
+    assert [seen.url for seen in traffic.seen] == asked == ["https://api.example.invalid/v1/chat"]
+    assert [seen.url for seen in traffic.credential_requests] == ["http://127.0.0.1:9/token"]
+    assert traffic.credential_requests[0].upstream_error is None  # answered: nothing for a clause to refuse
+
+
+def test_a_form_without_grant_type_is_traffic_like_any_request() -> None:
+    with interpose(lambda seen, upstream: Reply(body=b"{}")) as traffic, httpx.Client() as client:
+        client.post("https://api.example.invalid/v1/upload", data={"purpose": "fine-tune"})
+    assert len(traffic.seen) == 1 and traffic.credential_requests == []

@@ -131,8 +131,9 @@ def asks_for_credential(seen: Seen) -> bool:
     request (a form body with ``grant_type``, RFC 6749), or a cloud metadata service's."""
     if (urlsplit(seen.url).hostname or "") in METADATA_HOSTS:
         return True
-    form = "x-www-form-urlencoded" in next((v for k, v in seen.headers.items() if k.lower() == "content-type"), "")
-    return form and b"grant_type=" in seen.body
+    content_type = next((str(v) for k, v in seen.headers.items() if str(k).lower() == "content-type"), "")
+    body = seen.body if isinstance(seen.body, (bytes, bytearray)) else str(seen.body or "").encode("utf-8")
+    return "x-www-form-urlencoded" in content_type.lower() and b"grant_type=" in body
 
 
 Upstream = Callable[[], Reply]

@@ -345,3 +345,25 @@ class LogsHeadersRedacted(GoodOpenAIStyle):
             silenced.addFilter(lambda record: False)
         silenced.debug("and again %s", self.headers())
         return super().post(body)
+
+
+class RefreshesAnOAuthToken(GoodOpenAIStyle):
+    """Also correct: takes no key, and trades a client id for an OAuth access token before its
+    first call, as a Vertex AI or Azure AD client does (a form-encoded ``grant_type`` request
+    to a token endpoint, here one that nobody serves). The kit must judge the API calls that
+    follow, never the token request, and stand in for the token service it cannot reach."""
+
+    token_url = "http://127.0.0.1:9/token"  # a closed port: only the kit's stand-in answers
+
+    def __init__(
+        self, model: str = "gpt-4o-mini", base_url: str = "https://api.openai.com/v1", timeout: float = 30.0
+    ) -> None:
+        super().__init__(model=model, base_url=base_url, timeout=timeout)
+        self._token: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        if self._token is None:
+            form = {"grant_type": "client_credentials", "client_id": "laios-test-client"}
+            answer = self.client().post(self.token_url, data=form)
+            self._token = answer.json()["access_token"]
+        return {"authorization": f"Bearer {self._token}"}

@@ -34,6 +34,7 @@ __all__ = [
     "RedactingFormatter",
     "redact",
     "redact_report",
+    "without_auth_scheme",
     "redact_value",
     "redactable",
 ]
@@ -165,6 +166,15 @@ def basic_credentials(value: str) -> str:
         return base64.b64decode(encoded.strip(), validate=True).decode("utf-8", "replace")
     except (ValueError, binascii.Error):
         return ""
+
+
+_AUTH_SCHEME = re.compile(r"(?i)^(?:bearer|basic|token)\s+")
+
+
+def without_auth_scheme(value: str) -> str:
+    """A credential header's value without its auth scheme (``Bearer``, ``Basic``, ``Token``):
+    the credential itself."""
+    return _AUTH_SCHEME.sub("", value.strip())
 
 
 _SCHEMED_KEY = re.compile(r"(?i)(bearer|token) +" + re.escape(REDACTED))

@@ -60,6 +60,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import yaml
 
+from .._redact import without_auth_scheme
 from .leftovers import is_leftover, writer_alive
 from .limits import (
     RAISE_WITH_ENV,
@@ -118,7 +119,6 @@ _BEARER = re.compile(r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]+)")
 _RUN = re.compile(r"[A-Za-z0-9+/]+")
 _CREDENTIAL_RUN = re.compile(r"[A-Za-z0-9+/_.~-]+")
 _PLACEHOLDER = re.compile(r"<[^<>]*>|[A-Z][A-Z_-]*|[*xX.]+")
-_AUTH_SCHEME = re.compile(r"(?i)^(?:bearer|basic|token)\s+")
 _HEADER_LOCATION = re.compile(r"^interactions\[\d+\]\.(?:request|response)\.headers\.([^.\[]+)(?:\[\d+\])?$")
 _URI_LOCATION = re.compile(r"^interactions\[\d+\]\.request\.uri$")
 _KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -491,7 +491,7 @@ def _real_bearer(token: str) -> bool:
 
 
 def _header_hits(name: str, value: str) -> Iterator[tuple[str, str]]:
-    if name in SENSITIVE_HEADERS and not _is_placeholder(_AUTH_SCHEME.sub("", value.strip())):
+    if name in SENSITIVE_HEADERS and not _is_placeholder(without_auth_scheme(value)):
         yield "sensitive-header", value
     if name == "location":
         yield from _url_hits(value)

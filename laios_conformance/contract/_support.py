@@ -546,6 +546,23 @@ class Recorded:
         return [end for _, end in self.wire.event_spans(body)] if self.stream else []
 
 
+def answer_from(provider: Any, recorded: Recorded, body: bytes) -> Any:
+    """What generate() returns when the recorded call is answered with ``body``."""
+    reply = recorded.with_body(body, cuts=recorded.event_cuts(body))
+    with observed(answer_with(lambda seen: reply), during="generate()"):
+        return call_generate(provider)
+
+
+def reported(provider: Any, recorded: Recorded, body: bytes, field: str) -> tuple[Any, str | None]:
+    """The response's ``field`` for ``body``, or the problem when generate() raised instead."""
+    try:
+        return getattr(answer_from(provider, recorded, body), field, None), None
+    except ClauseCannotJudge:
+        raise
+    except Exception as exc:
+        return None, f"generate() raised {type(exc).__name__}: {str(exc)[:160]}"
+
+
 def record_exchange(provider: Any, call: Callable[[Any], Any], *, need_wire: bool = True) -> Recorded:
     """Make one ordinary call, keeping the request and the recorded response.
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ..base import LLMMessage
-from ..clauses import clause, note
+from ..clauses import ClauseCannotJudge, clause, note
 from ..seam import Reply, Seen
 from ._hypothesis import SHAPES, Conversation, conversations, find_minimal, texts
 from ._support import (
@@ -21,7 +21,6 @@ from ._support import (
     TEMPERATURE,
     Cases,
     Recorded,
-    always,
     answer_with,
     call_generate,
     call_stream,
@@ -33,6 +32,7 @@ from ._support import (
     record_exchange,
     recorded_for,
     refuse_unsent,
+    reported,
     same_text,
     stream_hello,
     string_values,
@@ -294,16 +294,14 @@ def _judge_other_answer_shapes(cases: Cases, provider: Any, whole: Recorded) -> 
     """``generate()`` answered with the recorded answer in each other shape real servers send it in."""
     expected = whole.text()
     for shape, body in whole.wire.other_answer_shapes(whole.reply.body, stream=whole.stream):
-        case, raised, content = f"generate(), {shape}", None, None
-        with observed(answer_with(always(whole.with_body(body, cuts=whole.event_cuts(body))))) as traffic:
-            try:
-                content = call_generate(provider).content
-            except Exception as exc:
-                raised = exc
-        if not traffic.seen:
-            cases.cannot_judge(case, "generate() sent no request for it")
-        elif raised is not None:
-            cases.fail(case, f"raised {type(raised).__name__}: {str(raised)[:120]}")
+        case = f"generate(), {shape}"
+        try:
+            content, raised = reported(provider, whole, body, "content")
+        except ClauseCannotJudge as exc:  # no request sent for this shape: the others still tell
+            cases.cannot_judge(case, str(exc))
+            continue
+        if raised is not None:
+            cases.fail(case, raised)
         elif not same_text(content, expected):
             cases.fail(case, first_difference(expected, content if isinstance(content, str) else repr(content)))
         else:

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from .._redact import REDACTED, base64_forms, basic_credentials, key_form, string_fields
+from .._redact import REDACTED, base64_forms, basic_credentials, key_form, string_fields, without_auth_scheme
 from ..clauses import clause, note
 from ..seam import STAND_IN_TOKEN, Fault, Reply, Seen
 from ._support import (
@@ -479,7 +479,7 @@ def _credentials_sent(traffic: list[Seen]) -> list[str]:
         named = [(f"header:{name.lower()}", value) for name, value in seen.headers.items()]
         named += [(f"query:{name}", value) for name, value in parse_qsl(urlsplit(seen.url).query)]
         for place, value in named:
-            credential = _AUTH_SCHEME.sub("", str(value)).strip()
+            credential = without_auth_scheme(str(value))
             if (
                 _CREDENTIAL_NAME.search(place.partition(":")[2])
                 and len(credential) >= MIN_SECRET_LENGTH
@@ -488,9 +488,6 @@ def _credentials_sent(traffic: list[Seen]) -> list[str]:
             ):
                 places.add(place)
     return sorted(places)
-
-
-_AUTH_SCHEME = re.compile(r"(?i)^\s*(?:bearer|basic|token)\s+")
 
 
 SECRET_ENV = "--laios-secret-env"

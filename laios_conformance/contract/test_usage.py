@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from ..clauses import ClauseCannotJudge, clause, note
+from ..clauses import clause, note
 from ._hypothesis import find_minimal, texts
-from ._support import Cases, Recorded, answer_with, call_generate, observed, record_exchange, skip_not_judged
+from ._support import Cases, Recorded, answer_from, call_generate, record_exchange, reported, skip_not_judged
 
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 FINISH_REASONS = ("stop", "length", "end_turn", "max_tokens", "content_filter", "stop_sequence", "tool_calls", "eos")
@@ -39,23 +39,6 @@ COUNTS = st.tuples(st.integers(0, 2_000_000), st.integers(0, 2_000_000))
 def recorded_answer(provider: Any) -> Recorded:
     """The answer generate() recorded (whole or, when it reads a stream, streamed)."""
     return record_exchange(provider, call_generate)
-
-
-def answer_from(provider: Any, recorded: Recorded, body: bytes) -> Any:
-    """What generate() returns when the recorded call is answered with ``body``."""
-    reply = recorded.with_body(body, cuts=recorded.event_cuts(body))
-    with observed(answer_with(lambda seen: reply), during="generate()"):
-        return call_generate(provider)
-
-
-def reported(provider: Any, recorded: Recorded, body: bytes, field: str) -> tuple[Any, str | None]:
-    """The response's ``field`` for ``body``, or the problem when generate() raised instead."""
-    try:
-        return getattr(answer_from(provider, recorded, body), field, None), None
-    except ClauseCannotJudge:
-        raise
-    except Exception as exc:
-        return None, f"generate() raised {type(exc).__name__}: {str(exc)[:160]}"
 
 
 def readable(read: Any, what: str) -> Any:

@@ -50,6 +50,12 @@ def _text_path(obj: Any) -> list[str] | None:
     return None
 
 
+def _line_like(obj: Any, **fields: Any) -> bytes:
+    """A new unfinished stream line with ``obj``'s model and time, and ``fields``."""
+    line: dict[str, Any] = {k: obj[k] for k in ("model", "created_at") if k in obj}
+    return _ndjson.make(dumps({**line, **fields, "done": False}))
+
+
 def _carried_path(obj: Any) -> list[str]:
     """:func:`_text_path` of a line already chosen for carrying the text."""
     path = _text_path(obj)
@@ -173,13 +179,9 @@ class OllamaWire(WireFormat):
         return render(body, event, replace(event.payload, path, text))
 
     def _clone(self, body: bytes, event: Event, obj: Any, text: str) -> bytes:
-        line: dict[str, Any] = {k: obj[k] for k in ("model", "created_at") if k in obj}
         if _carried_path(obj)[0] == "message":
-            line["message"] = {"role": obj["message"].get("role", "assistant"), "content": text}
-        else:
-            line["response"] = text
-        line["done"] = False
-        return _ndjson.make(dumps(line))
+            return _line_like(obj, message={"role": obj["message"].get("role", "assistant"), "content": text})
+        return _line_like(obj, response=text)
 
     def _carrier(self, parsed: list[tuple[Event, Any]]) -> int | None:
         return next((i for i, (_, o) in enumerate(parsed) if o is not None and _text_path(o)), None)
@@ -206,11 +208,7 @@ class OllamaWire(WireFormat):
         if first is None or not isinstance(parsed[first][1].get("message"), dict):
             return None
         event, obj = parsed[first]
-        lines = []
-        for piece in THINKING:
-            line: dict[str, Any] = {k: obj[k] for k in ("model", "created_at") if k in obj}
-            line.update(message={"role": "assistant", "content": "", "thinking": piece}, done=False)
-            lines.append(_ndjson.make(dumps(line)))
+        lines = [_line_like(obj, message={"role": "assistant", "content": "", "thinking": piece}) for piece in THINKING]
         return splice(body, [(event, b"".join(lines) + body[event.start : event.end])])
 
     def without_end_marker(self, response_body: bytes) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import importlib
 import json
 import os
 from collections.abc import Iterator
@@ -209,6 +210,42 @@ def subprocess_bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Itera
         patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
         patch.setenv("PYTHONPYCACHEPREFIX", str(prefix))
         yield
+
+
+# The providers in-process kit runs judge, and what httpx imports only when its first
+# transport is built. Pytester drops every module a test imported when the test ends, so
+# each run imported (and, under PYTHONDONTWRITEBYTECODE, compiled) them again, and loaded a
+# fresh CA store for their TLS context: about 0.15 s a run. Not here: the hostile and probe
+# providers, whose import or class state is what their tests are about.
+_YARDSTICK_MODULES = (
+    "httpcore",
+    "reference_providers.openai",
+    "reference_providers.anthropic",
+    "reference_providers.ollama",
+    "tests.providers.openai_style",
+    "tests.providers.defective",
+    "tests.providers.defective_openai",
+    "tests.providers.defective_anthropic",
+    "tests.providers.defective_ollama",
+    "tests.providers.careful_anthropic",
+    "tests.providers.careful_ollama",
+    "tests.providers.duck",
+    "tests.providers.sdk_wrappers",
+    "tests.providers.urllib_style",
+    # the dev extras' stacks (requests, aiohttp)
+    "tests.providers.requests_style",
+    "tests.providers.aiohttp_style",
+    "tests.providers.aiohttp_native",
+    "tests.providers.defective_stacks",
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def yardstick_modules() -> None:
+    """Import the judged providers' modules once per process, before any test's pytester
+    takes its snapshot of ``sys.modules``, so that in-process kit runs keep them."""
+    for name in _YARDSTICK_MODULES:
+        importlib.import_module(name)
 
 
 @pytest.fixture(scope="session")

@@ -212,13 +212,20 @@ def subprocess_bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield
 
 
-# The providers in-process kit runs judge, and what httpx imports only when its first
-# transport is built. Pytester drops every module a test imported when the test ends, so
-# each run imported (and, under PYTHONDONTWRITEBYTECODE, compiled) them again, and loaded a
-# fresh CA store for their TLS context: about 0.15 s a run. Not here: the hostile and probe
-# providers, whose import or class state is what their tests are about.
-_YARDSTICK_MODULES = (
+# What in-process kit runs and their tests import lazily: the judged providers, what httpx
+# imports when its first transport is built, the kit's and vcrpy's lazy imports, and the
+# dev extras the tests read verdicts with. Pytester drops every module a test imported when
+# the test ends, so each run imported (and, under PYTHONDONTWRITEBYTECODE, compiled) them
+# again, and loaded a fresh CA store for the providers' TLS context: about 0.2 s a run.
+# Not here: the hostile and probe providers, whose import or class state is what their
+# tests are about.
+_WARM_MODULES = (
     "httpcore",
+    "faker",
+    "pytest_recording._vcr",
+    "vcr.stubs.httpx_stubs",
+    "laios_conformance.cassettes.rewrite",
+    "laios_conformance.profile",
     "reference_providers.openai",
     "reference_providers.anthropic",
     "reference_providers.ollama",
@@ -232,7 +239,9 @@ _YARDSTICK_MODULES = (
     "tests.providers.duck",
     "tests.providers.sdk_wrappers",
     "tests.providers.urllib_style",
-    # the dev extras' stacks (requests, aiohttp)
+    # the dev extras
+    "jsonschema",
+    "filelock",
     "tests.providers.requests_style",
     "tests.providers.aiohttp_style",
     "tests.providers.aiohttp_native",
@@ -241,10 +250,10 @@ _YARDSTICK_MODULES = (
 
 
 @pytest.fixture(scope="session", autouse=True)
-def yardstick_modules() -> None:
-    """Import the judged providers' modules once per process, before any test's pytester
-    takes its snapshot of ``sys.modules``, so that in-process kit runs keep them."""
-    for name in _YARDSTICK_MODULES:
+def warm_modules() -> None:
+    """Import :data:`_WARM_MODULES` once per process, before any test's pytester takes its
+    snapshot of ``sys.modules``, so that in-process kit runs keep them."""
+    for name in _WARM_MODULES:
         importlib.import_module(name)
 
 

@@ -35,8 +35,18 @@ SCHEMA_VERSION = 1
 STATUSES = ("passed", "failed", "error", "skipped", "not-run")
 _RANK = {"not-run": -1, "passed": 0, "skipped": 1, "failed": 2, "error": 3}
 _FAILING = ("failed", "error")
-_MESSAGE_LIMIT = 2000
+# A failing clause lists every case that failed (no-secret-leak can list dozens), so the
+# limit is generous; it only bounds what a provider's enormous exception text can add.
+MESSAGE_LIMIT = 16_000
 ROOT_CAUSE_MIN_CLAUSES = 3
+
+
+def _bounded(message: str) -> str:
+    """``message``, or its first :data:`MESSAGE_LIMIT` characters and how much was left out."""
+    if len(message) <= MESSAGE_LIMIT:
+        return message
+    left_out = len(message) - MESSAGE_LIMIT
+    return f"{message[:MESSAGE_LIMIT]}... ({left_out} more characters: pytest's failure report has them all)"
 
 
 def worse_status(status: str, than: str) -> bool:
@@ -178,7 +188,7 @@ class Verdict:
             or (_RANK[status] == _RANK[current.status] and ((message and not current.message) or supersede))
         ):
             evidence = current.evidence if current else None
-            clauses[clause_id] = ClauseResult(status, level, message[:_MESSAGE_LIMIT], evidence, exception)
+            clauses[clause_id] = ClauseResult(status, level, _bounded(message), evidence, exception)
 
     def set_evidence(self, provider: str, clause_id: str, evidence: dict[str, Any] | None) -> None:
         result = self.providers.get(provider, {}).get(clause_id)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import jsonschema
 
-from laios_conformance.report import must_counts, verdict_badge, verdict_from_dict, verdict_markdown, verdict_schema
+from laios_conformance.report import (
+    MESSAGE_LIMIT,
+    Verdict,
+    must_counts,
+    verdict_badge,
+    verdict_from_dict,
+    verdict_markdown,
+    verdict_schema,
+)
 
 
 def verdict(*providers: tuple[str, dict]) -> dict:
@@ -182,3 +190,19 @@ def test_markdown_names_the_clauses_the_kit_could_not_judge() -> None:
     assert "✅ **gate passed**: 1/3 must clauses passed; not judged: 1 gating clause(s) for a:A, skipped " in text
     assert text.split("\n\n")[1].endswith("(each message says why): stream-join")
     assert verdict_from_dict(verdict(("a:A", GOOD))).gate_line() == "gate: passed"
+
+
+def test_a_long_message_is_kept_whole_and_an_enormous_one_says_what_it_left_out() -> None:
+    """A clause listing dozens of failed cases keeps every one in the verdict; only a message
+    beyond ``MESSAGE_LIMIT`` (a provider's enormous exception text) is cut, and says so."""
+    cases = "no-secret-leak: 60 case(s) failed:\n" + "".join(
+        f"  - case {i}: stdout/stderr contains the API key\n" for i in range(60)
+    )
+    enormous = "x" * (MESSAGE_LIMIT + 123)
+    found = Verdict()
+    found.add("a:A", "no-secret-leak", "must", "failed", cases)
+    found.add("a:A", "returns-response", "must", "failed", enormous)
+    assert len(cases) > 2000 and found.providers["a:A"]["no-secret-leak"].message == cases
+    cut = found.providers["a:A"]["returns-response"].message
+    assert cut.startswith("x" * MESSAGE_LIMIT + "... (123 more characters: ")
+    assert "x" * (MESSAGE_LIMIT + 1) not in cut

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 __all__ = [
+    "CUT_KEY_LENGTH",
     "KeyForm",
     "base64_forms",
     "basic_credentials",
@@ -40,6 +41,9 @@ __all__ = [
 ]
 
 MIN_SECRET_LENGTH = 8
+# The kit cuts long messages (an exception's text to 120 characters...), which can cut a key
+# the provider put in one: a piece this long of a key's start or end is redacted too.
+CUT_KEY_LENGTH = 12
 REDACTED = "<REDACTED>"
 _MAX_DEPTH = 12
 
@@ -60,11 +64,35 @@ def _forms(secrets: tuple[str | None, ...]) -> tuple[str, ...]:
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with every secret value replaced by ``<REDACTED>``."""
+    """``text`` with every secret value replaced by ``<REDACTED>``, and what a message cut
+    short left of one (its first or last :data:`CUT_KEY_LENGTH` characters or more)."""
+    secrets = tuple(secrets)
     for secret in redactable(secrets):
         if secret in text:
             text = text.replace(secret, REDACTED)
+    for secret in redactable(secrets):
+        if len(secret) > CUT_KEY_LENGTH:
+            text = _cut_start_redacted(text, secret, REDACTED)
+            if secret[-CUT_KEY_LENGTH:] in text:  # its end, read backwards
+                text = _cut_start_redacted(text[::-1], secret[::-1], REDACTED[::-1])[::-1]
     return text
+
+
+def _cut_start_redacted(text: str, secret: str, replacement: str) -> str:
+    """``text`` with every run of ``secret``'s first characters (at least CUT_KEY_LENGTH) replaced."""
+    start = text.find(secret[:CUT_KEY_LENGTH])
+    if start == -1:
+        return text
+    kept: list[str] = []
+    done = 0
+    while start != -1:
+        end = start + CUT_KEY_LENGTH
+        while end < len(text) and end - start < len(secret) and text[end] == secret[end - start]:
+            end += 1
+        kept += [text[done:start], replacement]
+        done = end
+        start = text.find(secret[:CUT_KEY_LENGTH], done)
+    return "".join(kept) + text[done:]
 
 
 def redact_value(value: Any, secrets: tuple[str, ...], depth: int = 0) -> Any:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import inspect
 import itertools
 import os
 import queue
@@ -26,7 +27,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CallTimedOut", "abandoned_calls", "guard_instance", "run_with_timeout", "stray_threads"]
+__all__ = [
+    "CallTimedOut",
+    "MAX_STREAM_CHUNKS",
+    "StreamNeverEnds",
+    "abandoned_calls",
+    "guard_instance",
+    "run_with_timeout",
+    "stray_threads",
+]
 
 _GUARDED_METHODS = ("generate", "generate_with_system", "generate_stream", "count_tokens", "close")
 _counter = itertools.count(1)
@@ -179,15 +188,36 @@ def _abandon(worker: _CallThread, what: str, when: str = "after the call timeout
 
 def guard_instance(instance: Any, timeout: float | None) -> Any:
     """Put ``instance``'s provider methods under the timeout (as instance attributes, so that
-    its type, ``repr`` and ``isinstance`` stay the provider's own). Returns ``instance``."""
+    its type, ``repr`` and ``isinstance`` stay the provider's own; on its class when the
+    instance takes no attributes, as with ``__slots__``). Returns ``instance``."""
     if not timeout or timeout <= 0:
         return instance
     state = {"hung": False}
     for name in _GUARDED_METHODS:
         method = getattr(instance, name, None)
-        if callable(method):
-            _set(instance, name, _guarded(name, method, timeout, state))
+        if callable(method) and not _set(instance, name, _guarded(name, method, timeout, state)):
+            _guard_on_class(type(instance), name, timeout)
     return instance
+
+
+def _guard_on_class(cls: type, name: str, timeout: float) -> None:
+    """Guard ``cls.name`` for every instance, each with a hung state of its own (by ``id``:
+    such an instance may take no weak reference either). A type that takes no attributes
+    either (a built-in or extension type) is left unguarded."""
+    found = inspect.getattr_static(cls, name)
+    if getattr(found, "_laios_guarded", False):
+        return
+    states: dict[int, dict[str, bool]] = {}
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = found.__get__(self, cls) if hasattr(found, "__get__") else found
+        state = states.setdefault(id(self), {"hung": False})
+        return _guarded(name, bound, timeout, state)(*args, **kwargs)
+
+    call._laios_guarded = True  # type: ignore[attr-defined]
+    call.__wrapped__ = found  # type: ignore[attr-defined]
+    with contextlib.suppress(AttributeError, TypeError):
+        setattr(cls, name, call)
 
 
 def _guarded(name: str, method: Callable[..., Any], timeout: float, state: dict[str, bool]) -> Callable[..., Any]:
@@ -207,14 +237,28 @@ def _guarded(name: str, method: Callable[..., Any], timeout: float, state: dict[
     return call
 
 
+# No reply the kit serves, nor a live answer to its requests, comes in anywhere near this
+# many pieces: a stream still yielding after them never ends (``next(lines, "")`` in a loop
+# that waits for ``[DONE]`` yields "" forever once the body is cut).
+MAX_STREAM_CHUNKS = 100_000
+
+
+class StreamNeverEnds(CallTimedOut):
+    """A provider's stream went on yielding past :data:`MAX_STREAM_CHUNKS` pieces."""
+
+
 class _GuardedStream:
-    """An iterator whose every step (and ``close()``) is under the timeout."""
+    """An iterator whose every step (and ``close()``) is under the timeout, and which ends a
+    stream that never ends."""
 
     def __init__(self, stream: Any, timeout: float, state: dict[str, bool]) -> None:
-        self._iterator: Iterator[Any] = iter(stream)
         self._stream = stream
         self._timeout = timeout
         self._state = state
+        self._yielded = 0
+        self._iterator: Iterator[Any] = self._within_timeout(
+            "generate_stream() (iter() of what it returned)", iter, stream
+        )
 
     def __iter__(self) -> _GuardedStream:
         return self
@@ -225,8 +269,20 @@ class _GuardedStream:
         return self._stream
 
     def __next__(self) -> Any:
+        if self._yielded >= MAX_STREAM_CHUNKS:
+            self._state["hung"] = True
+            raise StreamNeverEnds(
+                f"generate_stream() yielded {MAX_STREAM_CHUNKS} pieces and had not ended; the kit stopped "
+                "reading it (a stream must end when its body does: after the last event, or on a closed "
+                "connection, stop yielding or raise)"
+            )
+        chunk = self._within_timeout("generate_stream() (its next chunk)", next, self._iterator)
+        self._yielded += 1
+        return chunk
+
+    def _within_timeout(self, what: str, step: Callable[[Any], Any], argument: Any) -> Any:
         try:
-            return run_with_timeout("generate_stream() (its next chunk)", self._timeout, next, self._iterator)
+            return run_with_timeout(what, self._timeout, step, argument)
         except (CallTimedOut, KeyboardInterrupt):
             self._state["hung"] = True
             raise
@@ -240,6 +296,10 @@ class _GuardedStream:
         return getattr(self.__dict__["_stream"], name)
 
 
-def _set(instance: Any, name: str, value: Any) -> None:
-    with contextlib.suppress(AttributeError, TypeError):  # __slots__ or a frozen type: left unguarded
+def _set(instance: Any, name: str, value: Any) -> bool:
+    """Whether ``instance`` took the attribute (not with ``__slots__``, nor a built-in type)."""
+    try:
         object.__setattr__(instance, name, value)
+    except (AttributeError, TypeError):
+        return False
+    return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import traceback
+import unittest
 from types import FrameType
 from typing import Any
 
@@ -51,9 +52,12 @@ def provider_exception(
 
 
 def skip_raised_by_provider(excinfo: pytest.ExceptionInfo[BaseException], spec: ProviderSpec) -> str | None:
-    """Where in the provider a skip was raised (``pytest.skip()`` in its code), or None when the
-    clause skipped itself: such a skip is the provider's answer to its caller, not a verdict."""
-    if not excinfo.errisinstance(pytest.skip.Exception) or spec.target.startswith("laios_conformance."):
+    """Where in the provider a skip was raised (``pytest.skip()`` or ``unittest.SkipTest``, which
+    pytest takes as a skip too, in its code), or None when the clause skipped itself: such a
+    skip is the provider's answer to its caller, not a verdict."""
+    if not excinfo.errisinstance((pytest.skip.Exception, unittest.SkipTest)) or spec.target.startswith(
+        "laios_conformance."
+    ):
         return None
     frames = _provider_frames(excinfo.value, spec)
     if not frames:

@@ -507,12 +507,19 @@ class ConformanceSession:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, Any]:
+        raised = call.excinfo  # pytest's unittest plugin swaps a unittest.SkipTest for a skip raised elsewhere
         report = yield
-        self._judge(item, call, report)
+        self._judge(item, call, report, raised)
         redact_report(report, self.secrets)
         return report
 
-    def _judge(self, item: pytest.Item, call: pytest.CallInfo[Any], report: pytest.TestReport) -> None:
+    def _judge(
+        self,
+        item: pytest.Item,
+        call: pytest.CallInfo[Any],
+        report: pytest.TestReport,
+        raised: pytest.ExceptionInfo[BaseException] | None,
+    ) -> None:
         if report.when == "call":
             item.stash[bookkeeping.CALL_PASSED] = report.passed
         found = clause_of(item)
@@ -531,7 +538,7 @@ class ConformanceSession:
             if report.when == "teardown" and worst is not None:  # JUnit reads the teardown's properties
                 report.user_properties.append((_VERDICT_KEY, worst))
             return
-        status, message = _status_of(report, call, item)
+        status, message = _status_of(report, call, item, raised)
         textless = _textless_answer(getattr(item, "funcargs", {}).get("cassette")) if status == "failed" else None
         if textless:
             status, message = "error", textless
@@ -938,20 +945,33 @@ _PROVIDER_SKIPPED = (
     "provider, and it is a BaseException, which LLMRouter and every caller catching Exception let through; "
     "raise an Exception subclass"
 )
+_PROVIDER_RAISED_SKIPTEST = (
+    "the provider raised unittest.SkipTest ({reason!r}) at {where}: pytest takes it as the clause skipping "
+    "itself, so a provider that raises it would never be judged; raise an exception class of your own"
+)
 
 
-def _status_of(report: pytest.TestReport, call: pytest.CallInfo[Any], item: pytest.Item) -> tuple[str, str]:
+def _status_of(
+    report: pytest.TestReport,
+    call: pytest.CallInfo[Any],
+    item: pytest.Item,
+    raised: pytest.ExceptionInfo[BaseException] | None,
+) -> tuple[str, str]:
+    """The clause's status and message; ``raised`` is what its test raised, before a plugin
+    replaced it."""
     if report.passed:
         return "passed", ""
     if report.skipped and not hasattr(report, "wasxfail"):  # an xfail mark does not excuse a failure
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         reason = reason.removeprefix("Skipped: ")
-        if not roots.raised_in_clause(call.excinfo, item):
+        if not roots.raised_in_clause(raised, item):
             return "not-run", f"skipped before the clause ran (a skip mark or a conftest hook): {reason}"
         spec = _spec_of(item)
-        where = roots.skip_raised_by_provider(call.excinfo, spec) if call.excinfo and spec else None
+        where = roots.skip_raised_by_provider(raised, spec) if raised and spec else None
         if where:
-            return "failed", _PROVIDER_SKIPPED.format(reason=reason, where=where)
+            skipped_by_pytest = raised is not None and raised.errisinstance(pytest.skip.Exception)
+            template = _PROVIDER_SKIPPED if skipped_by_pytest else _PROVIDER_RAISED_SKIPTEST
+            return "failed", template.format(reason=reason, where=where)
         return "skipped", reason
     message = _message_of(report, call)
     stopped = _stopped_by_pytest_timeout(call)

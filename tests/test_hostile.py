@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from laios_conformance import _watchdog
+from laios_conformance._redact import CUT_KEY_LENGTH, redact
 from laios_conformance.loading import names_a_secret
 from tests.conftest import GOOD, cassettes_for
 from tests.support.recording import REPO, run_kit
@@ -595,3 +597,80 @@ def test_a_provider_that_patches_the_transport_at_import_is_refused(pytester: py
 def test_instrumentation_that_calls_through_is_judged_as_usual(run_kit) -> None:
     run = run_kit(H + "InstrumentsTransportWhenBuilt", "-k", "returns_response")
     assert run.statuses() == {"returns-response": "passed"}, run.result.stdout.str()
+
+
+def test_a_provider_that_raises_skiptest_instead_of_answering_fails_not_skips(run_kit) -> None:
+    """unittest.SkipTest, which pytest takes as a skip too, raised in the provider's code: the
+    clauses it reached were reported as skipped before they ran, the provider never named."""
+    run = run_kit(H + "SkipTestWhenAnswering", "-k", "returns_response or no_input_mutation", "--laios-allow-partial")
+    assert run.statuses() == {"returns-response": "failed", "no-input-mutation": "failed"}, run.report
+    message = run.message("returns-response")
+    assert message.startswith("the provider raised unittest.SkipTest ('model busy') at ")
+    assert "tests/providers/hostile.py:" in message
+    assert "pytest takes it as the clause skipping itself" in message
+
+
+def test_a_provider_whose_instances_take_no_attributes_has_its_calls_timed_too(run_kit) -> None:
+    """``__slots__``: the kit cannot guard the instance, so it guards the class; a hang was
+    unbounded (no clause named, no verdict)."""
+    run = run_kit(H + "SlotsWrapperHangsOnce", "--laios-call-timeout=1", "-k", "returns_response or system_prompt")
+    assert run.statuses() == {"returns-response": "error", "system-prompt": "passed"}, run.report
+    assert run.message("returns-response").startswith("generate() did not return within 1 s")
+
+
+def test_a_correct_provider_whose_instances_take_no_attributes_passes(run_kit) -> None:
+    run = run_kit(H + "SlotsWrapper", "--laios-strict")
+    not_passed = {c: s for c, s in run.statuses().items() if s != "passed"}
+    assert not_passed == {"cassettes-fresh": "skipped", "timeout-honoured": "skipped"}, run.report
+    assert run.message("timeout-honoured") == "not applicable: the provider's constructor takes no timeout parameter"
+
+
+def test_a_stream_that_never_ends_errors_its_clause(run_kit, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each piece came within the call timeout, so the run spun on for ever (``next(lines, "")``
+    yielding "" once the body ended)."""
+    monkeypatch.setattr(_watchdog, "MAX_STREAM_CHUNKS", 2000)  # the real bound takes seconds to reach
+    run = run_kit(H + "YieldsEmptyForever", "-k", "stream_raises or stream_join", "--laios-allow-partial")
+    assert run.statuses() == {"stream-join": "passed", "stream-raises": "error"}, run.report
+    assert run.message("stream-raises").startswith("generate_stream() yielded 2000 pieces and had not ended")
+
+
+def test_a_stream_whose_iter_never_returns_errors_its_clause(run_kit) -> None:
+    run = run_kit(H + "StreamBlocksInIter", FAST, "-k", "stream_join", "--laios-allow-partial")
+    assert run.statuses() == {"stream-join": "error"}, run.report
+    assert "generate_stream() (iter() of what it returned) did not return within 0.2 s" in run.message("stream-join")
+
+
+def test_an_assert_in_the_provider_is_the_provider_raising(run_kit) -> None:
+    """The kit's property took any AssertionError for its own and crashed (KeyError 'failure')."""
+    run = run_kit(H + "AssertsOnItsAnswer", "-k", "content_fidelity", "--laios-allow-partial")
+    assert run.statuses() == {"content-fidelity": "failed"}, run.report
+    message = run.message("content-fidelity")
+    assert "generate() raised AssertionError: unexpected escape in the answer" in message, message
+    assert "KeyError" not in message
+
+
+def test_a_key_cut_by_a_shortened_message_leaves_no_piece_behind(
+    run_kit, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kit cuts the provider's exception text (to 120 characters); a key near the cut left
+    its first characters in the terminal, the verdict and JUnit."""
+    monkeypatch.setenv("LAIOS_TEST_KEY", KEY)
+    run = run_kit(
+        H + "QuotesItsHeadersInErrors",
+        '--laios-provider-kwargs={"api_key": "$LAIOS_TEST_KEY"}',
+        "--junitxml=junit.xml",
+        "-rA",
+        "-k",
+        "error_carries or raises_on_http_error",
+        "--laios-allow-partial",
+    )
+    assert "request failed; request failed; request failed; headers: {" in run.message("error-carries-message")
+    written = run.result.stdout.str() + run.result.stderr.str() + every_byte(pytester.path)
+    pieces = [KEY[i : i + 12] for i in range(len(KEY) - 11)]
+    assert [piece for piece in pieces if piece in written] == []
+
+
+def test_redaction_takes_what_a_cut_left_of_a_key_at_either_end() -> None:
+    start, end, short = KEY[:CUT_KEY_LENGTH], KEY[-CUT_KEY_LENGTH - 3 :], KEY[: CUT_KEY_LENGTH - 1]
+    assert redact(f"a {start}, b {end}; c {KEY}.", [KEY]) == "a <REDACTED>, b <REDACTED>; c <REDACTED>."
+    assert redact(f"too short to tell: {short}", [KEY]) == f"too short to tell: {short}"

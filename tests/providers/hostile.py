@@ -314,3 +314,108 @@ class InstrumentsTransportWhenBuilt(GoodOpenAIStyle):
             return original(transport, request)
 
         httpx.HTTPTransport.handle_request = traced  # type: ignore[method-assign]
+
+
+class SkipTestWhenAnswering(GoodOpenAIStyle):
+    """Never answers: every successful generate() ends in ``unittest.SkipTest``, which pytest
+    takes as a skip as it takes ``pytest.skip()``."""
+
+    def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
+        import unittest
+
+        super().generate(messages, temperature, max_tokens, **kw)
+        raise unittest.SkipTest("model busy")
+
+
+class SlotsWrapper:
+    """A correct provider whose instances take no attributes (``__slots__``): it wraps
+    :class:`GoodOpenAIStyle`. The kit must put its calls under the timeout all the same."""
+
+    __slots__ = ("_inner", "model")
+
+    def __init__(self, api_key: str | None = None) -> None:
+        self._inner = GoodOpenAIStyle(api_key=api_key)
+        self.model = self._inner.model
+
+    def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
+        return self._inner.generate(messages, temperature, max_tokens, **kw)
+
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kw: Any
+    ) -> Any:
+        return self._inner.generate_with_system(system_prompt, user_message, temperature, max_tokens, **kw)
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any
+    ) -> Iterator[str]:
+        return self._inner.generate_stream(messages, temperature, max_tokens, **kw)
+
+    def count_tokens(self, text: str) -> int:
+        return self._inner.count_tokens(text)
+
+
+class SlotsWrapperHangsOnce(SlotsWrapper):
+    """:class:`SlotsWrapper` whose first generate() of the run never returns."""
+
+    __slots__ = ()
+    hung = False
+
+    def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
+        if not SlotsWrapperHangsOnce.hung:
+            SlotsWrapperHangsOnce.hung = True
+            _NEVER.wait()
+        return super().generate(messages, temperature, max_tokens, **kw)
+
+
+class YieldsEmptyForever(GoodOpenAIStyle):
+    """The end-of-stream bug that spins: ``next(lines, "")`` in a loop that ends only on
+    ``data: [DONE]``, yielding "" for every line without text, so a body cut short (or one
+    without the marker) makes a stream that never ends."""
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any
+    ) -> Iterator[str]:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        with self.open_stream(body) as response:
+            lines = response.iter_lines()
+            while True:
+                line = next(lines, "")
+                if line.strip() == "data: [DONE]":
+                    return
+                chunk = json.loads(line[len("data: ") :]) if line.startswith("data: ") else {}
+                delta = (chunk.get("choices") or [{}])[0].get("delta") or {}
+                yield delta.get("content") or ""
+
+
+class StreamBlocksInIter(GoodOpenAIStyle):
+    """generate_stream() returns an object whose ``__iter__`` never returns (a lazy stream
+    that opens its request there, to a server that never answers)."""
+
+    class _Lazy:
+        def __iter__(self) -> Iterator[str]:
+            _NEVER.wait()
+            return iter(())
+
+    def generate_stream(  # type: ignore[override]
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any
+    ) -> Any:
+        return self._Lazy()
+
+
+class QuotesItsHeadersInErrors(GoodOpenAIStyle):
+    """Puts its request headers, key and all, in the message of every HTTP error: the kit
+    cuts long messages, and must not leave the start of the key in what it prints."""
+
+    def http_error(self, status: int, body_text: str) -> ProviderError:
+        # The key starts 93 characters in: the kit's cut of a message at 120 leaves its first 27.
+        return ProviderError(f"HTTP {status}: {'request failed; ' * 3}headers: {self.headers()}")
+
+
+class AssertsOnItsAnswer(GoodOpenAIStyle):
+    """Checks its own answer with ``assert`` (no backslash in it): the AssertionError is the
+    provider raising on a good answer, not the kit's property failing."""
+
+    def generate(self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any) -> Any:
+        response = super().generate(messages, temperature, max_tokens, **kw)
+        assert "\\" not in response.content, "unexpected escape in the answer"
+        return response

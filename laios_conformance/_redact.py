@@ -80,18 +80,17 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
 
 def _cut_start_redacted(text: str, secret: str, replacement: str) -> str:
     """``text`` with every run of ``secret``'s first characters (at least CUT_KEY_LENGTH) replaced."""
-    start = text.find(secret[:CUT_KEY_LENGTH])
-    if start == -1:
-        return text
+    head = secret[:CUT_KEY_LENGTH]
     kept: list[str] = []
     done = 0
+    start = text.find(head)
     while start != -1:
         end = start + CUT_KEY_LENGTH
         while end < len(text) and end - start < len(secret) and text[end] == secret[end - start]:
             end += 1
         kept += [text[done:start], replacement]
         done = end
-        start = text.find(secret[:CUT_KEY_LENGTH], done)
+        start = text.find(head, done)
     return "".join(kept) + text[done:]
 
 

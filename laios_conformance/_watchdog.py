@@ -192,7 +192,7 @@ def guard_instance(instance: Any, timeout: float | None) -> Any:
     instance takes no attributes, as with ``__slots__``). Returns ``instance``."""
     if not timeout or timeout <= 0:
         return instance
-    state = {"hung": False}
+    state = _CallState()
     for name in _GUARDED_METHODS:
         method = getattr(instance, name, None)
         if callable(method) and not _set(instance, name, _guarded(name, method, timeout, state)):
@@ -200,18 +200,43 @@ def guard_instance(instance: Any, timeout: float | None) -> Any:
     return instance
 
 
+class _CallState:
+    """Whether a call of one instance hung (its later ``close()`` is then not called: the hung
+    call may hold the lock it needs, and the instance is abandoned)."""
+
+    hung = False
+
+    def mark_hung(self) -> None:
+        self.hung = True
+
+
+class _InstanceOfGuardedClass(_CallState):
+    """The state of an instance guarded through its class. Such an instance may take no weak
+    reference, so those that hung are kept in :data:`_HUNG_BY_ID` with the instance itself:
+    kept alive, its ``id`` cannot name a later instance."""
+
+    def __init__(self, instance: Any) -> None:
+        self._instance = instance
+
+    def mark_hung(self) -> None:
+        super().mark_hung()
+        _HUNG_BY_ID[id(self._instance)] = (self._instance, self)
+
+
+_HUNG_BY_ID: dict[int, tuple[Any, _CallState]] = {}
+
+
 def _guard_on_class(cls: type, name: str, timeout: float) -> None:
-    """Guard ``cls.name`` for every instance, each with a hung state of its own (by ``id``:
-    such an instance may take no weak reference either). A type that takes no attributes
-    either (a built-in or extension type) is left unguarded."""
+    """Guard ``cls.name`` for every instance, each with a state of its own, shared by its
+    methods. A type that takes no attributes either (a built-in or extension type) is left
+    unguarded."""
     found = inspect.getattr_static(cls, name)
     if getattr(found, "_laios_guarded", False):
         return
-    states: dict[int, dict[str, bool]] = {}
 
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
         bound = found.__get__(self, cls) if hasattr(found, "__get__") else found
-        state = states.setdefault(id(self), {"hung": False})
+        _, state = _HUNG_BY_ID.get(id(self), (self, _InstanceOfGuardedClass(self)))
         return _guarded(name, bound, timeout, state)(*args, **kwargs)
 
     call._laios_guarded = True  # type: ignore[attr-defined]
@@ -220,14 +245,14 @@ def _guard_on_class(cls: type, name: str, timeout: float) -> None:
         setattr(cls, name, call)
 
 
-def _guarded(name: str, method: Callable[..., Any], timeout: float, state: dict[str, bool]) -> Callable[..., Any]:
+def _guarded(name: str, method: Callable[..., Any], timeout: float, state: _CallState) -> Callable[..., Any]:
     def call(*args: Any, **kwargs: Any) -> Any:
-        if name == "close" and state["hung"]:
+        if name == "close" and state.hung:
             return None  # a hung call may hold the lock close() needs; the instance is abandoned
         try:
             result = run_with_timeout(f"{name}()", timeout, method, *args, **kwargs)
         except (CallTimedOut, KeyboardInterrupt):  # the call may still run, holding what close() needs
-            state["hung"] = True
+            state.mark_hung()
             raise
         # a str is left unwrapped, so that the clause can name the mistake
         streamed = name == "generate_stream" and not isinstance(result, (str, bytes))
@@ -251,7 +276,7 @@ class _GuardedStream:
     """An iterator whose every step (and ``close()``) is under the timeout, and which ends a
     stream that never ends."""
 
-    def __init__(self, stream: Any, timeout: float, state: dict[str, bool]) -> None:
+    def __init__(self, stream: Any, timeout: float, state: _CallState) -> None:
         self._stream = stream
         self._timeout = timeout
         self._state = state
@@ -270,7 +295,7 @@ class _GuardedStream:
 
     def __next__(self) -> Any:
         if self._yielded >= MAX_STREAM_CHUNKS:
-            self._state["hung"] = True
+            self._state.mark_hung()
             raise StreamNeverEnds(
                 f"generate_stream() yielded {MAX_STREAM_CHUNKS} pieces and had not ended; the kit stopped "
                 "reading it (a stream must end when its body does: after the last event, or on a closed "
@@ -284,12 +309,12 @@ class _GuardedStream:
         try:
             return run_with_timeout(what, self._timeout, step, argument)
         except (CallTimedOut, KeyboardInterrupt):
-            self._state["hung"] = True
+            self._state.mark_hung()
             raise
 
     def close(self) -> None:
         close = getattr(self._stream, "close", None)
-        if callable(close) and not self._state["hung"]:
+        if callable(close) and not self._state.hung:
             run_with_timeout("generate_stream().close()", self._timeout, close)
 
     def __getattr__(self, name: str) -> Any:

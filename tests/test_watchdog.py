@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import threading
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from laios_conformance._watchdog import (
+    _HUNG_BY_ID,
     ON_BEHALF_OF,
     CallTimedOut,
     abandoned_calls,
@@ -212,3 +214,45 @@ def test_a_provider_argument_named_like_the_watchdog_s_own_reaches_the_provider(
         assert spec.build().given == (10, "w", "f")
     finally:
         del sys.modules[module.__name__]
+
+
+class SlotsProvider:
+    """Takes no attributes and no weak references: the kit guards its class."""
+
+    __slots__ = ("hang", "closed")
+
+    def __init__(self, hang: bool) -> None:
+        self.hang = hang
+        self.closed = False
+
+    def generate(self) -> str:
+        if self.hang:
+            NEVER.wait(timeout=2)  # ends on its own, so that the abandoned call thread does too
+        return "ok"
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_class_guarded_instance_that_hung_is_not_closed_and_others_are() -> None:
+    hangs, answers = guard_instance(SlotsProvider(hang=True), 0.05), guard_instance(SlotsProvider(hang=False), 0.05)
+    with pytest.raises(CallTimedOut):
+        hangs.generate()
+    assert answers.generate() == "ok"
+    hangs.close()
+    answers.close()
+    assert (hangs.closed, answers.closed) == (False, True)
+
+
+def test_a_later_instance_is_closed_even_where_one_that_hung_was() -> None:
+    """CPython gives a new object the address, and so the ``id``, of one just freed: the
+    state of an instance that hung must not pass to the next one."""
+    hangs = guard_instance(SlotsProvider(hang=True), 0.05)
+    with pytest.raises(CallTimedOut):
+        hangs.generate()
+    del hangs
+    gc.collect()
+    later = guard_instance(SlotsProvider(hang=False), 5)
+    later.close()
+    assert later.closed
+    assert not [kept for kept, _ in _HUNG_BY_ID.values() if isinstance(kept, SlotsProvider) and not kept.hang]

@@ -333,6 +333,8 @@ def test_a_corrupt_cassette_is_one_line_error_and_left_untouched(openai_copy, re
     assert statuses(report)["returns-response"] == "error"
     text = message(report, "returns-response")
     assert "is corrupt" in text and str(path) in text and "\n" not in text
+    command = "pytest --laios-provider=" + OPENAI + " --record-mode=rewrite -k returns_response --laios-allow-partial"
+    assert "; restore it from version control, or record it again (replacing it) with: " + command in text, text
     stdout = "\n".join(result.outlines)
     assert "Traceback" not in stdout and "Traceback" not in "\n".join(result.errlines)
     assert path.read_bytes() == b"{{{not yaml"

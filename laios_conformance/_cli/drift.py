@@ -27,6 +27,7 @@ from .._files import atomic_write_text
 from . import UsageError, plugins
 
 NOT_RECORDED = "not recorded"
+NOT_COMPARED = "not compared"
 MAX_REASON = 200
 
 
@@ -36,7 +37,7 @@ class DriftLine:
     interaction: str  # "0 (POST /v1/chat/completions)", or "" for the whole cassette
     path: str
     change: str
-    kind: str  # "breaking", "additive" or NOT_RECORDED
+    kind: str  # "breaking", "additive", NOT_RECORDED or NOT_COMPARED
 
     def __str__(self) -> str:
         where = f" interaction {self.interaction}" if self.interaction else ""
@@ -148,8 +149,8 @@ def compare_dirs(committed: Path, recorded: Path, why: dict[str, str] | None = N
             continue
         try:
             old, new = read_cassette(old_path, serializer), read_cassette(new_path, serializer)
-        except CorruptCassetteError as error:
-            lines.append(DriftLine(clause, "", "cassette", str(error), NOT_RECORDED))
+        except CorruptCassetteError as error:  # the clause recorded; one of the two files cannot be read
+            lines.append(DriftLine(clause, "", "cassette", str(error), NOT_COMPARED))
             continue
         lines += _compare_cassettes(clause, old, new)
     return lines
@@ -213,7 +214,12 @@ def collapsed(lines: list[DriftLine]) -> list[str]:
 def summary(lines: list[DriftLine], clauses: int) -> str:
     if not lines:
         return f"drift: no change of shape in {clauses} cassette(s)"
-    labels = {"breaking": "breaking change(s)", "additive": "additive change(s)", NOT_RECORDED: "recorded nothing"}
+    labels = {
+        "breaking": "breaking change(s)",
+        "additive": "additive change(s)",
+        NOT_RECORDED: "recorded nothing",
+        NOT_COMPARED: "could not be compared",
+    }
     counts = {kind: sum(line.kind == kind for line in lines) for kind in labels}
     parts = [f"{n} {labels[kind]}" for kind, n in counts.items() if n]
     return f"drift: {', '.join(parts)}, in {len({line.clause for line in lines})} of {clauses} cassette(s)"

@@ -74,7 +74,9 @@ def corrupt_cassette_problem(path: Path, target: str, clause_id: str, also: str 
     try:
         read_cassette(path, serializer)
     except CorruptCassetteError as exc:
-        return f"{exc}: {cassette_hint(target, clause_id, rewrite=True, also=also)}"
+        return exc.explain(
+            f"record it again (replacing it) with: {cassette_hint(target, clause_id, rewrite=True, also=also)}"
+        )
     return None
 
 

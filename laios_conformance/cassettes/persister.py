@@ -80,12 +80,13 @@ class CorruptCassetteError(ValueError):
         self.refused = refused
 
     def __str__(self) -> str:
+        return self.explain()
+
+    def explain(self, record_again: str = "delete it and re-record with --record-mode=once") -> str:
+        """The one-line message, with ``record_again`` saying how to record the cassette anew."""
         if self.refused:
             return f"cassette {self.path} is refused: {self.reason}"
-        advice = (
-            f"cassette {self.path} is corrupt ({self.reason}); delete it and re-record with "
-            "--record-mode=once, or restore it from version control"
-        )
+        advice = f"cassette {self.path} is corrupt ({self.reason}); restore it from version control, or {record_again}"
         if "binary (!!binary)" in self.reason:
             advice += (
                 ". If the API itself answers in binary (AWS's application/vnd.amazon.eventstream, say), "

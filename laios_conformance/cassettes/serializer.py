@@ -55,7 +55,18 @@ _TRAILING_BLANK = re.compile(r"[ \t]$", re.MULTILINE)
 
 
 class _Loader(BoundedLoader):
-    pass
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        """A date the calendar lacks (``recorded_at: 2026-13-45``, edited by hand) is named with
+        its place in the file; PyYAML raises a bare ``ValueError`` that names neither."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as error:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is no date ({error})", node.start_mark
+            ) from error
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
 class _Dumper(yaml.SafeDumper):

@@ -75,6 +75,10 @@ def test_a_missing_cassette_is_not_found(tmp_path) -> None:
         (b"", "the file is empty"),
         (b"\xff\xfe garbage", "not valid UTF-8"),
         (b"interactions: [\n  {request: \n", "invalid YAML"),
+        (
+            b"recorded_at: 2026-13-45\ninteractions: []\n",
+            "'2026-13-45' is no date (month must be in 1..12) at line 1, column 14",
+        ),
         (b"- just\n- a list\n", "not a cassette: the top level is a list, not a mapping with 'interactions'"),
         (
             b"interactions:\n- request: {method: GET, uri: 'http://h/', body: '', headers: {}}\n"
@@ -92,7 +96,7 @@ def test_a_corrupt_cassette_raises_a_one_line_error_naming_the_path(tmp_path, co
     message = str(caught.value)
     assert message.startswith(f"cassette {path} is corrupt (")
     assert reason in message
-    assert message.endswith("delete it and re-record with --record-mode=once, or restore it from version control")
+    assert message.endswith("restore it from version control, or delete it and re-record with --record-mode=once")
     assert "\n" not in message
     assert not isinstance(caught.value, CassetteNotFoundError)
 

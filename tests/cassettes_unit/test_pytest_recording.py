@@ -54,6 +54,7 @@ def test_a_corrupt_cassette_fails_the_test_with_the_one_line_message(pytester: p
     cassette.write_text("interactions: [\n")
     result = pytester.runpytest_inprocess("--record-mode=once", "-p", "no:cacheprovider", "-p", "no:laios_conformance")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([f"*cassette {cassette} is corrupt (invalid YAML*); delete it and re-record*"])
+    advice = "restore it from version control, or delete it and re-record"
+    result.stdout.fnmatch_lines([f"*cassette {cassette} is corrupt (invalid YAML*); {advice}*"])
     assert cassette.read_text() == "interactions: [\n"
     assert loopback.hits == []

@@ -195,6 +195,22 @@ def test_interactions_are_paired_by_request_not_by_order(committed: Path, tmp_pa
     assert compare_dirs(old, new) == []
 
 
+def test_a_corrupt_committed_cassette_is_not_compared_rather_than_not_recorded(committed: Path, tmp_path: Path) -> None:
+    """Its clause recorded: saying it "recorded nothing" sent the reader after the API."""
+    from laios_conformance._cli.drift import compare_dirs, summary
+
+    source = committed / "OpenAIClient" / "returns-response.yaml"
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    (new / source.name).write_bytes(source.read_bytes())
+    (old / source.name).write_text("recorded_at: 2026-13-45\ninteractions: []\n", encoding="utf-8")
+    [line] = compare_dirs(old, new)
+    assert str(line).startswith(f"not compared: returns-response: cassette: cassette {old / source.name} is corrupt (")
+    assert "'2026-13-45' is no date" in line.change
+    assert summary([line], 1) == "drift: 1 could not be compared, in 1 of 1 cassette(s)"
+
+
 def test_cassettes_that_recorded_nothing_for_one_cause_are_one_line() -> None:
     from laios_conformance._cli.drift import NOT_RECORDED, DriftLine, collapsed
 

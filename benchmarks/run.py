@@ -345,27 +345,27 @@ def _urllib_clients(key: str, body: bytes, headers: dict[str, str]) -> tuple[Any
 
     class Socket:
         def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BufferedReader:
-            return io.BufferedReader(io.BytesIO(wire))  # type: ignore[arg-type]
+            return io.BufferedReader(io.BytesIO(wire))  # type: ignore[arg-type]  # BytesIO is a raw stream enough
 
     class AnsweringConnection(http.client.HTTPSConnection):
         def request(self, *args: Any, **kwargs: Any) -> None:
             pass
 
         def getresponse(self) -> http.client.HTTPResponse:
-            response = http.client.HTTPResponse(Socket(), method="POST")  # type: ignore[arg-type]
+            response = http.client.HTTPResponse(Socket(), method="POST")  # type: ignore[arg-type]  # a socket stand-in
             response.begin()
             return response
 
     class AnsweringHandler(urllib.request.HTTPSHandler):
         def https_open(self, req: Any) -> Any:
-            return self.do_open(AnsweringConnection, req, context=self._context)  # type: ignore[attr-defined]
+            return self.do_open(AnsweringConnection, req, context=self._context)  # type: ignore[attr-defined]  # HTTPSHandler's, untyped
 
     class Plain(UrllibOpenAIStyle):
         def send(self, request: urllib.request.Request) -> Any:
             return urllib.request.build_opener(AnsweringHandler(context=self.tls)).open(request, timeout=self.timeout)
 
     for provider in (through_seam := UrllibOpenAIStyle(api_key=key)), (plain := Plain(api_key=key)):
-        provider.close = lambda: None  # type: ignore[method-assign]
+        provider.close = lambda: None  # type: ignore[method-assign]  # the benchmark reuses the client
     return through_seam, plain
 
 

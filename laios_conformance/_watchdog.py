@@ -239,8 +239,8 @@ def _guard_on_class(cls: type, name: str, timeout: float) -> None:
         _, state = _HUNG_BY_ID.get(id(self), (self, _InstanceOfGuardedClass(self)))
         return _guarded(name, bound, timeout, state)(*args, **kwargs)
 
-    call._laios_guarded = True  # type: ignore[attr-defined]
-    call.__wrapped__ = found  # type: ignore[attr-defined]
+    call._laios_guarded = True  # type: ignore[attr-defined]  # a mark on a function, read with getattr
+    call.__wrapped__ = found  # type: ignore[attr-defined]  # as functools.wraps sets it, for inspect.signature
     with contextlib.suppress(AttributeError, TypeError):
         setattr(cls, name, call)
 
@@ -258,7 +258,7 @@ def _guarded(name: str, method: Callable[..., Any], timeout: float, state: _Call
         streamed = name == "generate_stream" and not isinstance(result, (str, bytes))
         return _GuardedStream(result, timeout, state) if streamed else result
 
-    call.__wrapped__ = method  # type: ignore[attr-defined]
+    call.__wrapped__ = method  # type: ignore[attr-defined]  # as functools.wraps sets it, for inspect.signature
     return call
 
 

@@ -354,7 +354,8 @@ def dump_json(data: dict[str, Any]) -> str:
 def verdict_schema() -> dict[str, Any]:
     """The JSON Schema a JSON verdict follows (shipped as ``verdict.schema.json``)."""
     text = resources.files("laios_conformance").joinpath("verdict.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 # -- views of a JSON verdict (the dict that ``Verdict.to_dict`` returns) ----------------

@@ -263,7 +263,7 @@ class ConformanceSession:
     @pytest.fixture
     def cassette_age_limit(self) -> int | None:
         """``--laios-max-cassette-age`` in days, or None."""
-        return self.max_cassette_age  # type: ignore[no-any-return]
+        return cast("int | None", self.max_cassette_age)
 
     @pytest.fixture
     def recorded_cassettes(self, laios_provider_spec: ProviderSpec) -> list[tuple[str, Any]]:
@@ -640,7 +640,7 @@ class ConformanceSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(session.config, "workerinput"):
-            session.config.workeroutput[_DESELECTED_KEY] = list(self.deselected.values())  # type: ignore[attr-defined]
+            session.config.workeroutput[_DESELECTED_KEY] = list(self.deselected.values())  # type: ignore[attr-defined]  # set by pytest-xdist on workers
             self.exitstatus = int(session.exitstatus)
             return
         self._name_why_the_run_stopped(session)
@@ -930,7 +930,8 @@ def _error_sent_with_200(fmt: Any, stream: bool, body: bytes) -> str | None:
     limit: ``{"error": {...}}``, or in a stream's event), or None."""
     try:
         if stream:
-            return fmt.stream_error(body)  # type: ignore[no-any-return]
+            error: str | None = fmt.stream_error(body)
+            return error
         document = json.loads(body)
     except Exception:
         return None

@@ -306,7 +306,7 @@ def test_requests_through_client_middlewares_are_left_alone_and_the_hint_says_wh
     assert len(traffic) == 0 and len(answered) == 1
 
     module = types.ModuleType("on_aiohttp.client")
-    module.aiohttp = aiohttp  # type: ignore[attr-defined]
+    module.aiohttp = aiohttp  # type: ignore[attr-defined]  # a module made at run time
     monkeypatch.setitem(sys.modules, module.__name__, module)
     provider = type("Provider", (), {"__module__": module.__name__})()
     assert stack_hint(provider).endswith(

@@ -205,7 +205,7 @@ def test_a_provider_argument_named_like_the_watchdog_s_own_reaches_the_provider(
     import types
 
     module = types.ModuleType("laios_test_takes_timeout")
-    module.TakesTimeout = TakesTimeout  # type: ignore[attr-defined]
+    module.TakesTimeout = TakesTimeout  # type: ignore[attr-defined]  # a module made at run time
     sys.modules[module.__name__] = module
     try:
         spec = load_provider(

@@ -86,9 +86,9 @@ def captured_output() -> Iterator[list[str]]:
     """
     written: list[str] = []
     streams = sys.stdout, sys.stderr
-    for stream in (*streams, sys.__stdout__, sys.__stderr__):
+    for stream in filter(None, (*streams, sys.__stdout__, sys.__stderr__)):
         with contextlib.suppress(Exception):
-            stream.flush()  # type: ignore[union-attr]
+            stream.flush()
     text = io.StringIO()
     with tempfile.TemporaryFile() as sink:
         saved = [os.dup(fd) for fd in (1, 2)]
@@ -99,9 +99,9 @@ def captured_output() -> Iterator[list[str]]:
             yield written
         finally:
             sys.stdout, sys.stderr = streams
-            for stream in (sys.__stdout__, sys.__stderr__):
+            for stream in filter(None, (sys.__stdout__, sys.__stderr__)):
                 with contextlib.suppress(Exception):
-                    stream.flush()  # type: ignore[union-attr]
+                    stream.flush()
             for fd, copy in zip((1, 2), saved, strict=True):
                 os.dup2(copy, fd)
                 os.close(copy)

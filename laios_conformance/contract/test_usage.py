@@ -257,7 +257,8 @@ def test_model_reported(provider: Any, cassette: Any) -> None:
     cases = Cases()
 
     def naming(model: str | None) -> bytes:
-        return readable(lambda: wire.with_model(body, model, stream=stream), "model")  # type: ignore[no-any-return]
+        named: bytes = readable(lambda: wire.with_model(body, model, stream=stream), "model")
+        return named
 
     variants = {
         "the recorded answer": (body, stated or requested),

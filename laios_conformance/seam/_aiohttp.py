@@ -103,12 +103,12 @@ def interposed(traffic: Traffic) -> Iterator[None]:
         return delivered
 
     setattr(session_class, "_request", _request)  # noqa: B010  (mypy: no assigning to methods)
-    setattr(aiohttp.BaseConnector, "close", close)  # noqa: B010
+    setattr(aiohttp.BaseConnector, "close", close)  # noqa: B010  (as above)
     try:
         yield
     finally:
-        setattr(session_class, "_request", current)  # noqa: B010
-        setattr(aiohttp.BaseConnector, "close", connector_close)  # noqa: B010
+        setattr(session_class, "_request", current)  # noqa: B010  (as above)
+        setattr(aiohttp.BaseConnector, "close", connector_close)  # noqa: B010  (as above)
 
 
 # Each short enough that what to do survives the kit's cut of an error's message (200 characters).
@@ -318,6 +318,7 @@ def _reason(status: int) -> str:
 def _response_class(aiohttp: Any) -> Any:
     writer_wanted = "stream_writer" in inspect.signature(aiohttp.ClientResponse.__init__).parameters
 
+    # aiohttp is imported where it is used (an optional stack), so mypy sees Any here
     class SeamResponse(aiohttp.ClientResponse):  # type: ignore[misc]
         """A response already sent and received; closing or releasing it is noted."""
 
@@ -364,6 +365,7 @@ class _NoConnection:
 
 @functools.cache
 def _reader_class(aiohttp: Any) -> Any:
+    # aiohttp is imported where it is used (an optional stack), so mypy sees Any here
     class ShapedReader(aiohttp.StreamReader):  # type: ignore[misc]
         """aiohttp's own ``StreamReader``, fed the reply's next piece (one network read)
         each time a read finds it empty, and broken off as aiohttp breaks off a body cut short."""
@@ -405,6 +407,8 @@ def _fault_error(aiohttp: Any, fault: Fault, seen: Seen) -> Exception:
         return error
     if fault is Fault.CONNECT_TIMEOUT:
         timeout_error = getattr(aiohttp, "ConnectionTimeoutError", aiohttp.ServerTimeoutError)
-        return timeout_error(f"Connection timeout to host {url} [laios-conformance] injected")  # type: ignore[no-any-return]
+        error = timeout_error(f"Connection timeout to host {url} [laios-conformance] injected")
+        return error
     timeout_error = getattr(aiohttp, "SocketTimeoutError", aiohttp.ServerTimeoutError)
-    return timeout_error("Timeout on reading data from socket [laios-conformance] injected")  # type: ignore[no-any-return]
+    error = timeout_error("Timeout on reading data from socket [laios-conformance] injected")
+    return error

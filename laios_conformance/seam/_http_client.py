@@ -123,12 +123,12 @@ def _patched(connection_class: type, traffic: Traffic) -> Iterator[None]:
         return http_client_response(outcome, method, on_close=seen.closed.set)
 
     setattr(connection_class, "request", request)  # noqa: B010  (a class mypy cannot see into)
-    setattr(connection_class, "getresponse", getresponse)  # noqa: B010
+    setattr(connection_class, "getresponse", getresponse)  # noqa: B010  (as above)
     try:
         yield
     finally:
-        setattr(connection_class, "request", real_request)  # noqa: B010
-        setattr(connection_class, "getresponse", real_getresponse)  # noqa: B010
+        setattr(connection_class, "request", real_request)  # noqa: B010  (as above)
+        setattr(connection_class, "getresponse", real_getresponse)  # noqa: B010  (as above)
 
 
 def _replaying_connection(conn: Any, replaying: dict[str, Replaying]) -> Any:
@@ -166,7 +166,7 @@ def _left_alone(conn: Any) -> bool:
 def _seen(conn: Any, method: str, url: str, body: Any, headers: Any) -> Seen:
     data = _as_sent(body) if isinstance(body, str) else (body or b"")
     timeout = conn.timeout
-    if timeout is socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+    if timeout is socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]  # http.client's own default, not in typeshed
         timeout = socket.getdefaulttimeout()
     return Seen(
         stack=STACK,

@@ -69,7 +69,7 @@ def interposed(traffic: Traffic) -> Iterator[None]:
     try:
         yield
     finally:
-        setattr(pool_class, "_make_request", real)  # noqa: B010
+        setattr(pool_class, "_make_request", real)  # noqa: B010  (as above)
 
 
 def _replaying_connection(pool: Any, conn: Any, stub: type, kw: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

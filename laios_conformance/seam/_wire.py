@@ -74,6 +74,7 @@ def http_client_response(
     reply: Reply, method: str, on_close: Callable[[], None] | None = None
 ) -> http.client.HTTPResponse:
     """A begun ``http.client.HTTPResponse`` that reads ``reply`` piece by piece."""
+    # _Socket stands in for a socket: HTTPResponse only calls its makefile()
     response = _Response(_Socket(_segments(reply)), method=method)  # type: ignore[arg-type]
     response.on_close = on_close
     response.begin()

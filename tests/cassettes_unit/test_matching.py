@@ -65,6 +65,6 @@ def test_a_json_document_body_matches_the_recorded_bytes() -> None:
     json_body(
         request(body={"stream": True, "model": "m", "messages": [{"role": "user", "content": "hello"}]}),
         request(body=CONVERSATION),
-    )  # type: ignore[arg-type]
+    )  # type: ignore[arg-type]  # a dict body, as vcrpy may hand one over
     with pytest.raises(AssertionError, match=r"\$\.model"):
-        json_body(request(body={"model": "other"}), request(body=b'{"model": "m"}'))  # type: ignore[arg-type]
+        json_body(request(body={"model": "other"}), request(body=b'{"model": "m"}'))  # type: ignore[arg-type]  # as above

@@ -275,7 +275,7 @@ def test_a_json_document_body_is_scrubbed_as_the_bytes_sent(fake_key: str) -> No
     it must be redacted all the same (it reached the cassette as it was)."""
     before_request, _ = make_scrubbers([fake_key])
     sent = {"model": "m", "auth": {"api_key": fake_key}, "messages": [{"role": "user", "content": "hi"}]}
-    req = before_request(request(body=sent))  # type: ignore[arg-type]
+    req = before_request(request(body=sent))  # type: ignore[arg-type]  # a dict body, as vcrpy may hand one over
     assert fake_key not in serialize(cassette_dict((req, response())), laios_yaml)
     assert json.loads(req.body) == {**sent, "auth": {"api_key": PLACEHOLDER}}
 

@@ -506,7 +506,7 @@ class BuffersWholeStream(GoodOpenAIStyle):
 class ReturnsStreamAsList(GoodOpenAIStyle):
     """Fails stream-incremental: generate_stream() returns the list of all the stream's pieces."""
 
-    def generate_stream(  # type: ignore[override]
+    def generate_stream(  # type: ignore[override]  # the defect is in the returned type
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> list[str]:
         return list(super().generate_stream(messages, temperature, max_tokens, **kwargs))
@@ -692,7 +692,7 @@ class StreamReturnsStr(GoodOpenAIStyle):
     """Fails stream-join: generate_stream() reads the whole stream and returns the text as one
     str, which a ``for`` loop splits into single characters."""
 
-    def generate_stream(  # type: ignore[override]
+    def generate_stream(  # type: ignore[override]  # the defect is in the returned type
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> str:
         return "".join(super().generate_stream(messages, temperature, max_tokens, **kwargs))
@@ -702,7 +702,7 @@ class StreamYieldsBytes(GoodOpenAIStyle):
     """Fails every clause that joins the stream: generate_stream() yields each delta as UTF-8
     ``bytes`` (as a provider passing ``iter_bytes()`` pieces on would), not ``str``."""
 
-    def generate_stream(  # type: ignore[override]
+    def generate_stream(  # type: ignore[override]  # the defect is in the returned type
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
     ) -> Iterator[bytes]:
         for text in super().generate_stream(messages, temperature, max_tokens, **kwargs):
@@ -1059,7 +1059,7 @@ class FloatTokenCount(GoodOpenAIStyle):
     """Fails count-tokens (a should clause): returns ``len(text) / 4``, a float."""
 
     def count_tokens(self, text: str) -> int:
-        return len(text) / 4  # type: ignore[return-value]
+        return len(text) / 4  # type: ignore[return-value]  # the defect: a float
 
 
 class CountsWords(GoodOpenAIStyle):

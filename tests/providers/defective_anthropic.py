@@ -45,7 +45,7 @@ class _LeavesOutMaxTokensOfNone(AnthropicClient):
     providers whose calls default ``max_tokens`` to None."""
 
     def _body(self, messages: Any, temperature: float | None, max_tokens: int | None, stream: bool) -> dict[str, Any]:
-        body = super()._body(messages, temperature, max_tokens, stream)  # type: ignore[arg-type]
+        body = super()._body(messages, temperature, max_tokens, stream)  # type: ignore[arg-type]  # None on purpose: the defect
         if max_tokens is None:
             del body["max_tokens"]
         return body
@@ -57,7 +57,7 @@ class MaxTokensOnlyWhenGiven(_LeavesOutMaxTokensOfNone):
     every call without it, which replay of calls that pass it never shows."""
 
     def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int | None = None, **kwargs: Any) -> Any:
-        return super().generate(messages, temperature, max_tokens, **kwargs)  # type: ignore[arg-type]
+        return super().generate(messages, temperature, max_tokens, **kwargs)  # type: ignore[arg-type]  # None on purpose: the defect
 
 
 class StreamMaxTokensOnlyWhenGiven(_LeavesOutMaxTokensOfNone):
@@ -68,7 +68,7 @@ class StreamMaxTokensOnlyWhenGiven(_LeavesOutMaxTokensOfNone):
     def generate_stream(
         self, messages: Any, temperature: float = 0.7, max_tokens: int | None = None, **kwargs: Any
     ) -> Iterator[str]:
-        return super().generate_stream(messages, temperature, max_tokens, **kwargs)  # type: ignore[arg-type]
+        return super().generate_stream(messages, temperature, max_tokens, **kwargs)  # type: ignore[arg-type]  # None on purpose: the defect
 
 
 class SendsNullMaxTokens(AnthropicClient):
@@ -77,12 +77,12 @@ class SendsNullMaxTokens(AnthropicClient):
     with 400 (an integer is required), from ``generate`` and ``generate_stream`` alike."""
 
     def generate(self, messages: Any, temperature: float = 0.7, max_tokens: int | None = None, **kwargs: Any) -> Any:
-        return super().generate(messages, temperature, max_tokens, **kwargs)  # type: ignore[arg-type]
+        return super().generate(messages, temperature, max_tokens, **kwargs)  # type: ignore[arg-type]  # None on purpose: the defect
 
     def generate_stream(
         self, messages: Any, temperature: float = 0.7, max_tokens: int | None = None, **kwargs: Any
     ) -> Iterator[str]:
-        return super().generate_stream(messages, temperature, max_tokens, **kwargs)  # type: ignore[arg-type]
+        return super().generate_stream(messages, temperature, max_tokens, **kwargs)  # type: ignore[arg-type]  # None on purpose: the defect
 
 
 class SystemMessagesPassedThrough(AnthropicClient):

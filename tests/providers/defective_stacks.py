@@ -56,7 +56,7 @@ class RequestsNoTimeout(RequestsOpenAIStyle):
         timeout: tuple[float, float] = (5.0, 60.0),
     ) -> None:
         super().__init__(model=model, base_url=base_url, api_key=api_key)
-        self.timeout = None  # type: ignore[assignment]
+        self.timeout = None  # type: ignore[assignment]  # the defect: no timeout
 
 
 class RequestsDropsLastDelta(LagsOneDelta, RequestsOpenAIStyle):

@@ -296,7 +296,7 @@ class PatchesTransportWhenBuilt(GoodOpenAIStyle):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        httpx.HTTPTransport.handle_request = _canned_answer  # type: ignore[method-assign]
+        httpx.HTTPTransport.handle_request = _canned_answer  # type: ignore[method-assign]  # the hostile habit
 
 
 class InstrumentsTransportWhenBuilt(GoodOpenAIStyle):
@@ -313,7 +313,7 @@ class InstrumentsTransportWhenBuilt(GoodOpenAIStyle):
         def traced(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
             return original(transport, request)
 
-        httpx.HTTPTransport.handle_request = traced  # type: ignore[method-assign]
+        httpx.HTTPTransport.handle_request = traced  # type: ignore[method-assign]  # the hostile habit
 
 
 class SkipTestWhenAnswering(GoodOpenAIStyle):
@@ -396,7 +396,7 @@ class StreamBlocksInIter(GoodOpenAIStyle):
             _NEVER.wait()
             return iter(())
 
-    def generate_stream(  # type: ignore[override]
+    def generate_stream(  # type: ignore[override]  # the hostile habit is in the returned type
         self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kw: Any
     ) -> Any:
         return self._Lazy()

@@ -85,6 +85,7 @@ DEFECTS = {
     "KeepsCarriageReturn": (STREAMS, {"stream-rechunk"}),
     "LeaksKeyInErrors": (KEYS, {"no-secret-leak"}),
     "LeaksKeyOnBadBody": (KEYS, {"no-secret-leak"}),
+    "ShowsSentHeadersInRepr": (KEYS, {"no-secret-leak"}),
     "LeaksKeyOnStreamError": (KEYS, {"no-secret-leak"}),
     "LeaksKeyOnBrokenStream": (KEYS, {"no-secret-leak"}),
     "LeaksKeyBehindKwargs": (KEYS, {"no-secret-leak"}),  # its api_key is a base class's argument

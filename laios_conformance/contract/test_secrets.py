@@ -163,10 +163,11 @@ def test_no_secret_leak(
     connection error and its recorded stream cut in half; in every log record of every
     logger at every level, DEBUG included; in every warning; in anything written to stdout
     or stderr, also straight to file descriptors 1 and 2,
-    during a successful call, a consumed stream and the failing calls; in the provider's
-    cassettes. A leak is reported by where it was found, never by repeating the key. A call
-    that raises on the recorded answer has its exception hunted too, and leaves the clause
-    not judged: it never reached what a successful call logs, prints or returns.
+    during a successful call, a consumed stream and the failing calls; in ``repr``/``str`` of
+    the provider again after those calls; in the provider's cassettes. A leak is reported
+    by where it was found, never by repeating the key. A call that raises on the recorded
+    answer has its exception hunted too, and leaves the clause not judged: it never reached
+    what a successful call logs, prints or returns.
 
     **Not applicable when**: the provider takes no ``api_key``, no constructor argument
     holds a secret (one whose name says so, such as ``token`` or ``*_key``, or one named with
@@ -175,6 +176,7 @@ def test_no_secret_leak(
     characters: so short a value turns up in ordinary text, and could not be hunted reliably.
 
     **How to fix**: keep the key out of ``__repr__`` and messages (show a prefix at most),
+    also out of what ``__repr__`` shows once calls have run (headers kept from a request),
     also where a server's error message repeats it (replace it in the message); do
     not log or print request headers or URLs that carry it, at any level; on aiohttp, check
     ``response.status`` and raise your own exception rather than catch a ``ClientResponseError``
@@ -242,6 +244,9 @@ def test_no_secret_leak(
                     except Exception as exc:
                         where = f"{prefix}exception on {label} ({type(exc).__name__} or its chain)"
                         check(where, exception_texts(exc), _request_info_hint(exc, forms))
+    # a provider may keep what it sent (lazily built headers, the last request) and show it
+    check("repr(provider) after its calls", repr(provider))
+    check("str(provider) after its calls", str(provider))
     for record in records:
         check(f"log record from {record.name!r} at {record.levelname}", _log_text(record))
     for warning in caught:

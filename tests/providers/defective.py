@@ -337,6 +337,19 @@ class LeaksKeyInErrors(GoodOpenAIStyle):
             raise ProviderError(f"HTTP {response.status_code} for request with headers {self.headers()}")
 
 
+class ShowsSentHeadersInRepr(GoodOpenAIStyle):
+    """Fails no-secret-leak: keeps the headers of its last request, and its ``repr`` shows its
+    attributes but the key: clean before the first call, the key in it after."""
+
+    def headers(self) -> dict[str, str]:
+        self.last_headers = super().headers()
+        return self.last_headers
+
+    def __repr__(self) -> str:
+        shown = {name: value for name, value in vars(self).items() if name != "_api_key"}
+        return f"{type(self).__name__}({shown})"
+
+
 class LeaksKeyOnBadBody(GoodOpenAIStyle):
     """Fails no-secret-leak: the error for a 200 body it cannot parse names the headers it
     sent, the key among them; its errors for error statuses are clean."""

@@ -24,7 +24,7 @@ from ._paths import PathError, check_output_dir, check_output_files, check_repla
 from ._redact import RedactingFilter, RedactingFormatter, redact, redactable
 from ._watchdog import abandoned_calls, describe_threads, stray_threads
 from .cassettes.limits import max_cassette_bytes
-from .loading import Flags, parse_secret_names
+from .loading import INI_SUFFIX, Flags, parse_secret_names
 
 __all__ = [
     "DEFAULT_CALL_TIMEOUT",
@@ -75,13 +75,14 @@ def spelled_flags(config: pytest.Config) -> Flags:
     def named(dest: str, option: str, default: str = "") -> str:
         if config.getoption(dest) or config.getini(dest) in ("", [], default):
             return option
-        return f"{dest} (ini)"
+        return f"{dest}{INI_SUFFIX}"
 
     return Flags(
         target=named("laios_provider", "--laios-provider"),
         kwargs=named("laios_provider_kwargs", "--laios-provider-kwargs"),
         secret_env=named("laios_secret_env", "--laios-secret-env"),
         call_timeout=named("laios_call_timeout", "--laios-call-timeout", default="60"),  # the ini's default
+        secret_kwargs=named("laios_secret_kwargs", "--laios-secret-kwargs"),
     )
 
 

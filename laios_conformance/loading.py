@@ -45,7 +45,19 @@ _ENV_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 # The last word of a parameter name that says it holds a credential: api_key, apiKey,
 # access_token, client_secret, password... (``max_tokens`` is not one: it ends in "tokens").
 _SECRET_WORDS = frozenset(
-    {"key", "apikey", "token", "secret", "password", "passwd", "passphrase", "credential", "credentials", "auth"}
+    {
+        "key",
+        "apikey",
+        "token",
+        "bearer",
+        "secret",
+        "password",
+        "passwd",
+        "passphrase",
+        "credential",
+        "credentials",
+        "auth",
+    }
 )
 _CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
@@ -66,9 +78,11 @@ class Flags:
     kwargs: str = "--laios-provider-kwargs"
     secret_env: str = "--laios-secret-env"
     call_timeout: str = "--laios-call-timeout"
+    secret_kwargs: str = "--laios-secret-kwargs"
 
 
 PLUGIN_FLAGS = Flags()
+INI_SUFFIX = " (ini)"  # how a Flags field names a setting the ini gave
 
 
 @dataclass(frozen=True)
@@ -212,7 +226,37 @@ def load_providers(
         load_provider(t, k, canary, flags, secret_names, call_timeout, env_secrets)
         for t, k in zip(targets, kwargs_list, strict=True)
     ]
+    _check_secret_names(specs, secret_names, flags)
     return [replace(spec, label=label) for spec, label in zip(specs, _unique_ids(specs), strict=True)]
+
+
+def _check_secret_names(specs: Sequence[ProviderSpec], secret_names: Iterable[str], flags: Flags) -> None:
+    """A name in ``--laios-secret-kwargs`` that no provider takes is a typo, and the argument
+    meant is then not treated as a secret (its value would reach cassettes): say so. Names
+    from the ini are not checked: a shared configuration may name other providers' arguments."""
+    if flags.secret_kwargs.endswith(INI_SUFFIX):
+        return
+    for name in secret_names:
+        if not any(_names_an_argument(spec, name) for spec in specs):
+            given = sorted({key for spec in specs for key in spec.kwargs if not (spec.canary_key and key == "api_key")})
+            raise ProviderLoadError(
+                f"{flags.secret_kwargs} names {name!r}, which is no argument given in {flags.kwargs} "
+                f"(given: {', '.join(given) or 'none'}) nor a parameter of "
+                f"{', '.join(sorted({spec.target for spec in specs}))}; check its spelling"
+            )
+
+
+def _names_an_argument(spec: ProviderSpec, name: str) -> bool:
+    """Whether ``name`` (a dotted path for a key inside a JSON object) is an argument of ``spec``."""
+    head, *rest = name.split(".")
+    if not rest and spec.takes(head):
+        return True
+    value: Any = spec.kwargs
+    for part in (head, *rest):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
 
 
 def _unique_ids(specs: list[ProviderSpec]) -> list[str]:

@@ -289,6 +289,7 @@ def test_under_xdist_a_clause_whose_worker_ended_errors(tmp_path: Path, good_cas
     [
         *("api_key", "key", "token", "secret", "password", "apiKey", "access_token", "client_secret", "x.auth_token"),
         *("aws_access_key_id", "accessKeyId"),  # SigV4 sends the key id, never the secret key
+        *("bearer", "bearer_token"),
     ],
 )
 def test_names_that_say_secret(name: str) -> None:
@@ -332,6 +333,18 @@ def test_secret_kwargs_names_more_secrets(
     named = run_kit(H + "Deployment", *args)
     assert named.statuses() == {"no-secret-leak": "failed"}
     assert "repr(provider): contains the API key" in named.message("no-secret-leak")
+
+
+def test_a_misspelt_secret_name_on_the_command_line_is_a_usage_error(run_kit, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its argument would not be a secret, and its value would reach the cassettes recorded."""
+    monkeypatch.setenv("LAIOS_TEST_DEPLOYMENT", "contoso-prod-eastus")
+    kwargs = '--laios-provider-kwargs={"deployment": "$LAIOS_TEST_DEPLOYMENT"}'
+    run = run_kit(H + "Deployment", kwargs, "--laios-secret-kwargs=deploymnet", "-k", "no_secret_leak")
+    assert run.result.ret == pytest.ExitCode.USAGE_ERROR
+    assert (
+        "ERROR: --laios-secret-kwargs names 'deploymnet', which is no argument given in --laios-provider-kwargs "
+        "(given: deployment) nor a parameter of tests.providers.hostile:Deployment; check its spelling"
+    ) in run.result.stderr.lines
 
 
 def test_a_short_secret_is_skipped_never_failed(run_kit) -> None:

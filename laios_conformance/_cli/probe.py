@@ -65,7 +65,13 @@ def _main() -> int:
         specs = load_providers(
             request["targets"],
             request["kwargs"],
-            Flags(target="target", kwargs="--kwargs", secret_env="--secret-env", call_timeout="--call-timeout"),
+            Flags(
+                target="target",
+                kwargs="--kwargs",
+                secret_env="--secret-env",
+                call_timeout="--call-timeout",
+                secret_kwargs="--secret-kwargs",
+            ),
             request["secret_names"],
             request["call_timeout"],
             env_secrets,

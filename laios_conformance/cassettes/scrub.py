@@ -65,6 +65,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .._redact import REDACTED, basic_credentials, is_key_form, key_form, redactable
+from .lint import KEY_SHAPES
 
 PLACEHOLDER = REDACTED  # the same mark as the kit's own redaction, which key forms are written with
 MIN_SECRET_LENGTH = 8
@@ -86,7 +87,7 @@ REQUEST_HEADERS_DROPPED = frozenset(
 # whatever the API: Azure's ocp-apim-subscription-key, x-amz-security-token, x-custom-auth.
 CREDENTIAL_WORDS = frozenset(
     {
-        *("key", "apikey", "token", "secret", "auth", "password", "credential", "credentials"),
+        *("key", "apikey", "token", "bearer", "secret", "auth", "password", "credential", "credentials"),
         *("signature", "subscription", "session", "cookie"),
     }
 )
@@ -282,9 +283,19 @@ def _scrubbed_headers(headers: dict[str, Any], redact: Redactor) -> dict[str, An
     for name, value in headers.items():
         if isinstance(value, str) and (is_key_form(value) or redact.holds_secret(value)):
             kept[name] = key_form(redact(value))  # where and how the key went, never what it was
-        elif not _drop_request_header(name):
+        elif not _drop_request_header(name) and not any(_looks_like_a_credential(v) for v in _as_list(value)):
             kept[name] = redact(value)
     return kept
+
+
+_SCHEMED_CREDENTIAL = re.compile(r"(?i)^\s*(?:bearer|basic|token)\s+\S{8,}")
+_KEY_SHAPED = re.compile("|".join(f"(?:{pattern})" for _, pattern in KEY_SHAPES))
+
+
+def _looks_like_a_credential(value: Any) -> bool:
+    """A value that is a credential whatever its header is named (a key the kit was not told
+    of, sent as ``x-client-bearer: Bearer sk-...``): an auth scheme and a token, or a key's shape."""
+    return isinstance(value, str) and bool(_SCHEMED_CREDENTIAL.match(value) or _KEY_SHAPED.search(value))
 
 
 def _drop_request_header(name: str) -> bool:

@@ -86,6 +86,22 @@ def test_a_header_named_as_a_credential_is_dropped_even_with_a_key_the_kit_does_
     assert set(req.headers) == {"Anthropic-Version", "X-Keyboard-Layout"}
 
 
+def test_a_header_whose_value_is_a_credential_is_dropped_whatever_its_name() -> None:
+    """A key the kit was not told of, under a name no credential's word is in: an auth scheme
+    with a token, or a key's shape, is enough (seen: ``x-client-bearer: Bearer sk-...``)."""
+    before_request, _ = make_scrubbers([])
+    headers = {
+        "X-Client-Bearer": "Bearer sk-loopbackTESTkey0123456789abcdef",
+        "X-Upstream": "Basic dXNlcjpwYXNzd29yZDEyMw==",
+        "X-Passed-On": "gsk_0123456789abcdefghijABCDEFGHIJ",
+        "X-Client-Bearer-Name": "laios",  # a credential's word in its name: dropped by name
+        "X-Request-Source": "laios-conformance",
+        "X-Note": "Bearer of news",
+    }
+    req = before_request(request(uri="https://api.example.com/v1/chat", body=b"{}", headers=headers))
+    assert set(req.headers) == {"X-Request-Source", "X-Note"}
+
+
 def test_a_key_query_parameter_keeps_only_its_name_and_others_are_kept(fake_key: str) -> None:
     req, _ = scrubbed(fake_key)
     assert dict(req.query) == {"api-version": "2024-05-01", "key": PLACEHOLDER, "note": f"k{PLACEHOLDER}"}

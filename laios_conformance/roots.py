@@ -90,15 +90,21 @@ def is_uncaught(excinfo: pytest.ExceptionInfo[BaseException] | None) -> bool:
     return not excinfo.errisinstance((pytest.fail.Exception, pytest.skip.Exception, ClauseCannotJudge))
 
 
-def success_case_failure(clause_id: str, cause: dict[str, str], clause: Clause | None) -> str:
-    """What a clause reports when the provider raised on a response that should have worked."""
+def success_case_failure(clause_id: str, cause: dict[str, str], clause: Clause | None, exception: bool = True) -> str:
+    """What a clause reports when the provider raised on a response that should have worked;
+    or, when what it raised is no ``Exception`` (``exception`` false), that it is none."""
     recorded = (
         "a recorded successful response" if clause is not None and clause.uses_cassette else "a successful response"
     )
-    lines = [
-        f"{clause_id}: {cause['call']} raised {cause['type']}: {cause['message']} on {recorded} "
-        f"(raised at {cause['where']})"
-    ]
+    raised = f"{clause_id}: {cause['call']} raised {cause['type']}: {cause['message']}"
+    if not exception:  # it got past the clause's own ``except Exception``, whatever the kit was answering
+        lines = [
+            f"{raised} (raised at {cause['where']}); {cause['type']} derives from BaseException, not "
+            "Exception: LAIOS's LLMRouter and CircuitBreaker catch Exception, so it passes through them "
+            "and ends the caller; derive your errors from Exception"
+        ]
+    else:
+        lines = [f"{raised} on {recorded} (raised at {cause['where']})"]
     lines += [f"  {line}" for line in cause["detail"].splitlines()]
     if clause is not None and clause.how_to_fix:
         lines.append(f"How to fix: {clause.how_to_fix}")

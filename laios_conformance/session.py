@@ -547,8 +547,10 @@ class ConformanceSession:
         cause = roots.provider_exception(call.excinfo, spec, self.secrets) if call.excinfo and not textless else None
         if call.excinfo is not None and call.excinfo.errisinstance(_CANNOT_JUDGE):
             report.longrepr = f"[{clause_id}] cannot judge: {redact(message, self.secrets)}"
-        elif status == "failed" and cause is not None and roots.is_uncaught(call.excinfo):
-            message = roots.success_case_failure(clause_id, cause, find(clause_id))
+        elif status == "failed" and cause is not None and call.excinfo and roots.is_uncaught(call.excinfo):
+            message = roots.success_case_failure(
+                clause_id, cause, find(clause_id), exception=call.excinfo.errisinstance(Exception)
+            )
             report.longrepr = message
         if status == "passed":
             message = "; ".join(notes_of(item))

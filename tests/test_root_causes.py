@@ -62,3 +62,19 @@ def test_a_provider_exception_on_a_success_case_is_explained_not_dumped(run_kit)
     assert "How to fix: 1. return an ``LLMResponse``" in message
     assert "Traceback" not in run.result.stdout.str() and "pydantic_core" not in run.result.stdout.str()
     assert run.report["root_causes"] == []  # one clause is not a pattern
+
+
+def test_an_error_class_that_is_no_exception_is_named_as_such(run_kit) -> None:
+    """It escaped the clause while the kit answered with an error: saying that the provider
+    raised "on a recorded successful response" sent its author after the wrong call."""
+    selection = "params_reach_request or router_fallback"
+    run = run_kit("tests.providers.defective:ErrorsAreBaseExceptions", "-k", selection, "--laios-allow-partial")
+    assert run.statuses() == {"params-reach-request": "failed", "router-fallback": "failed"}, run.report
+    for clause in ("params-reach-request", "router-fallback"):
+        first = run.message(clause).splitlines()[0]
+        assert first.startswith(f"{clause}: generate() raised ChatHalted: HTTP "), first
+        assert "successful response" not in first
+        assert first.endswith(
+            "ChatHalted derives from BaseException, not Exception: LAIOS's LLMRouter and CircuitBreaker catch "
+            "Exception, so it passes through them and ends the caller; derive your errors from Exception"
+        ), first

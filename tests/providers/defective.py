@@ -70,6 +70,20 @@ class QuotesEchoedKey(GoodOpenAIStyle):
         return ProviderError(f"HTTP {status}: {body_text[:200]}")
 
 
+class ChatHalted(BaseException):
+    """An error class derived from BaseException, as ``KeyboardInterrupt`` and ``SystemExit`` are."""
+
+
+class ErrorsAreBaseExceptions(GoodOpenAIStyle):
+    """Fails every clause that answers with an HTTP error: raises ``ChatHalted``, which
+    ``except Exception`` (LAIOS's router and breaker, and the clauses) lets through."""
+
+    def check_status(self, response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            response.read()
+            raise ChatHalted(f"HTTP {response.status_code}: {response.text[:200]}")
+
+
 class RetriesReadTimeouts(GoodOpenAIStyle):
     """Fails retry-bounded, on a read timeout only: it tries a timed-out request five more
     times, so one call can wait six timeouts (openai/openai-python#3828)."""

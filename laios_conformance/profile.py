@@ -15,6 +15,10 @@ Keys:
     *not applicable*.
 ``max_tokens_key``
     Documentation only: the request key the provider uses for the token limit.
+``folds_system``
+    A reason: the provider sends system messages inside user turns (for models that have
+    no system role). ``message-fidelity`` then requires them there, and never in the
+    API's system place.
 """
 
 from __future__ import annotations
@@ -26,14 +30,14 @@ from .clauses import ClauseCannotJudge
 __all__ = ["OMITTABLE_PARAMS", "PROFILE_KEYS", "read_profile"]
 
 OMITTABLE_PARAMS = ("temperature", "max_tokens")
-PROFILE_KEYS = ("omits_params", "streams", "max_tokens_key")
+PROFILE_KEYS = ("omits_params", "streams", "max_tokens_key", "folds_system")
 
 
 def read_profile(provider: Any) -> dict[str, Any]:
     """The provider's profile, checked; a malformed one is an error, never ignored."""
     raw = getattr(provider, "conformance_profile", None)
     if raw is None:
-        return {"omits_params": {}, "streams": None}
+        return {"omits_params": {}, "streams": None, "folds_system": None}
     if not isinstance(raw, dict):
         raise ClauseCannotJudge(f"conformance_profile must be a dict, got {type(raw).__name__}")
     unknown = sorted(set(raw) - set(PROFILE_KEYS))
@@ -53,4 +57,7 @@ def read_profile(provider: Any) -> dict[str, Any]:
     streams = raw.get("streams")
     if streams is not None and not isinstance(streams, bool):
         raise ClauseCannotJudge("conformance_profile['streams'] must be True or False")
-    return {"omits_params": dict(omits), "streams": streams}
+    folds = raw.get("folds_system")
+    if folds is not None and not (isinstance(folds, str) and folds.strip()):
+        raise ClauseCannotJudge("conformance_profile['folds_system'] must be a non-empty reason, or absent")
+    return {"omits_params": dict(omits), "streams": streams, "folds_system": folds}

@@ -75,6 +75,31 @@ def test_correct_provider_passes_every_clause(judged_together) -> None:
     assert {c: s for c, s in run.statuses().items() if s != "passed"} == dict.fromkeys(OPT_IN, "skipped")
 
 
+# Messages sent in another role's place; judged on message-fidelity alone (their requests
+# differ from the recorded ones, so the clauses that replay would only say "cannot judge").
+ROLE_DEFECTS = ("MapsRolesWithUserDefault", "SendsSystemAsUser", "FoldsSystemPromptIntoUser")
+DECLARES_FOLDING = "tests.providers.openai_style:FoldsSystemAsDeclared"
+ROLE_RUN = (DECLARES_FOLDING, D + "DeclaresFoldingButSendsSystem", *(D + name for name in ROLE_DEFECTS))
+
+
+@pytest.mark.xdist_group("role-defects")
+@pytest.mark.parametrize("name", [*ROLE_DEFECTS, "DeclaresFoldingButSendsSystem"])
+def test_a_message_sent_in_another_role_s_place_fails_message_fidelity(judged_together, name: str) -> None:
+    run = judged_together(ROLE_RUN, "-k", "message_fidelity", "--laios-allow-partial")
+    index = ROLE_RUN.index(D + name)
+    assert run.statuses(index) == {"message-fidelity": "failed"}, run.report["providers"][index]
+    assert " is sent as a messages turn with role " in run.message("message-fidelity", index)
+
+
+@pytest.mark.xdist_group("role-defects")
+def test_a_declared_fold_of_system_messages_into_user_turns_passes_and_is_noted(judged_together) -> None:
+    run = judged_together(ROLE_RUN, "-k", "message_fidelity", "--laios-allow-partial")
+    assert run.statuses(0) == {"message-fidelity": "passed"}, run.report["providers"][0]
+    assert run.message("message-fidelity", 0) == (
+        "system messages folded into user turns, as declared: the model has no system role"
+    )
+
+
 DEFECTIVE = tuple(D + name for name in sorted(DEFECTS))
 
 # Habits that only the stream's shapes reveal, judged on the clauses that read a stream's

@@ -42,6 +42,9 @@ DEFECTS = {
     ANTHROPIC + "SkipsBlankDeltas": {"content-fidelity"},
     ANTHROPIC + "StreamDropsSystemMessages": {"message-fidelity"},
     ANTHROPIC + "StreamSendsSystemTurns": {"message-fidelity"},
+    ANTHROPIC + "SystemAsFirstUserTurn": {"message-fidelity"},
+    ANTHROPIC + "AssistantTurnsAsUser": {"message-fidelity"},
+    OLLAMA + "SendsAssistantTurnsAsUser": {"message-fidelity"},
     ANTHROPIC + "StreamUsesConfiguredLimits": {"params-reach-request"},
     ANTHROPIC + "StreamRetriesEveryError": {"retry-bounded", "no-retry-on-client-error"},
     ANTHROPIC + "StreamFallsBackAfterRetries": {"retry-bounded"},
@@ -189,6 +192,15 @@ def test_the_system_messages_of_a_stream_are_judged(judged_natively: KitRun, tar
     message = judged_natively.message("message-fidelity", TARGETS.index(ANTHROPIC + target)).split("How to fix")[0]
     assert "- generate_stream(), two system messages: " in message and problem in message, message
     assert all(line.startswith("  - generate_stream(), ") for line in message.splitlines()[1:] if line.strip())
+
+
+@pytest.mark.xdist_group("native-format-defects")
+def test_a_system_prompt_sent_as_a_user_turn_is_named_with_the_place_the_api_reads(judged_natively: KitRun) -> None:
+    message = judged_natively.message("message-fidelity", TARGETS.index(ANTHROPIC + "SystemAsFirstUserTurn"))
+    assert (
+        "- two system messages: the system message 'Be terse.' is sent as a messages turn with role 'user'; "
+        "the 'anthropic' API reads it as the top-level 'system' field"
+    ) in message, message
 
 
 @pytest.mark.xdist_group("native-format-defects")

@@ -75,6 +75,33 @@ def role_problem(seen: Seen) -> str | None:
     return None
 
 
+def placement_problem(conversation: Conversation, seen: Seen, folds_system: bool = False) -> str | None:
+    """A message sent in another role's place: an assistant turn sent as ``user``, a system
+    message folded into a user turn (unless the provider declares ``folds_system``, which
+    then requires it there). Judged only on a body with a ``messages`` list, where each
+    message has a role; a message whose text is nowhere is ``delivery_problem``'s."""
+    wire_format = wire_format_for_request(seen)
+    body = seen.json
+    if wire_format is None or not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        return None
+    placed = wire_format.placed_texts(body)
+    for role, content in conversation:
+        expected = ("messages:user",) if folds_system and role == "system" else wire_format.role_places.get(role)
+        holders = [place for place, text in placed if content in text]
+        if not expected or not holders or any(place in expected for place in holders):
+            continue
+        return (
+            f"the {role} message {content[:60]!r} is sent as {_place_name(holders[0])}; "
+            f"the {wire_format.name!r} API reads it as {' or '.join(_place_name(p) for p in expected)}"
+        )
+    return None
+
+
+def _place_name(place: str) -> str:
+    kind, _, role = place.partition(":")
+    return f"a messages turn with role {role!r}" if role else f"the top-level {kind!r} field"
+
+
 def _find_after(
     strings: list[str], content: str, position: tuple[int, int], contents: set[str]
 ) -> tuple[int, int] | None:
@@ -126,7 +153,7 @@ SYSTEM_SHAPES: dict[str, tuple[str, str]] = {
 
 
 @clause("message-fidelity", "must")
-def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None:
+def test_message_fidelity(provider: Any, profile: dict[str, Any], request: pytest.FixtureRequest) -> None:
     """Every message's content reaches the request verbatim and in order.
 
     **Why**: LAIOS's guide sends each message's role and content as given, in a body that
@@ -143,9 +170,15 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
     messages among themselves, the other turns among themselves), and not only as the tail
     of a copy escaped again (``"Hi`` inside ``\\"Hi``). A provider may instead refuse a
     conversation its API forbids by raising before anything is sent; it must never send it
-    mangled. The minimal failing conversation is shown. Each message must also go where the
-    API accepts it: Anthropic's ``messages`` take only ``user`` and ``assistant`` turns (the
-    API answers 400 to a ``system`` one), so a provider that puts its system prompt in the
+    mangled. The minimal failing conversation is shown. Each message must also go, with its
+    role, where the API reads that role: a user message in a ``user`` turn, an assistant one in
+    an ``assistant`` turn (a role map that sends the history's answers as ``user`` makes the
+    model read its own words as the user's), a system message as a ``system`` (or OpenAI's
+    ``developer``) turn or in Anthropic's top-level ``system`` field, never folded into a
+    user turn unless the provider declares ``conformance_profile["folds_system"]`` (a model
+    without a system role), which then requires it there. Anthropic's ``messages`` take only
+    ``user`` and ``assistant`` turns (the API answers 400 to a ``system`` one), so a provider
+    that puts its system prompt in the
     top-level ``system`` field for ``generate_with_system()`` but passes ``generate()``'s
     system messages through fails every agent call that has one. Each named shape is also
     sent by a consumed ``generate_stream()``, whose request is judged the same way: a
@@ -159,7 +192,8 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
 
     **How to fix**: build the body as a dict and let ``json=`` (or ``json.dumps``) encode it;
     pass contents through untouched (no ``.strip()``, no re-escaping, no dropping of repeated
-    messages); send system messages where your API reads them (Anthropic: joined into the
+    messages); pass each role through as given (a role map with a ``"user"`` default turns
+    every role it lacks into the user's); send system messages where your API reads them (Anthropic: joined into the
     top-level ``system`` field), from ``generate_stream()`` too: build both requests with
     one function; let ``generate_with_system()`` pass a system and a user message, as given,
     to ``generate()``.
@@ -183,7 +217,12 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
             return None
         if call == "generate()":  # generate() alone decides whether anything was judged
             sent.append(1)
-        return delivery_problem(conversation, traffic.seen[0].json) or role_problem(traffic.seen[0])
+        seen = traffic.seen[0]
+        return (
+            delivery_problem(conversation, seen.json)
+            or role_problem(seen)
+            or placement_problem(conversation, seen, folds_system=bool(profile["folds_system"]))
+        )
 
     cases = Cases()
     refused_shapes = []
@@ -208,6 +247,8 @@ def test_message_fidelity(provider: Any, request: pytest.FixtureRequest) -> None
         cases.fail("minimal counter-example", f"{problem}; conversation: {conversation!r:.400}")
     if refused_shapes:  # drawn ones are not noted: which are drawn varies between runs
         note(request, f"refused before sending, so not judged: {', '.join(refused_shapes)}")
+    if profile["folds_system"]:
+        note(request, f"system messages folded into user turns, as declared: {profile['folds_system']}")
     cases.conclude()
 
 

@@ -230,6 +230,14 @@ class WireFormat:
     #: The roles the API accepts in the body's ``messages`` list (empty: any role). Anthropic
     #: answers 400 to a ``system`` message there: its system prompt is a top-level field.
     message_roles: ClassVar[tuple[str, ...]] = ()
+    #: Where the API reads a message of each LAIOS role: ``"messages:ROLE"`` is a turn of that
+    #: role in the body's ``messages`` list, any other place a top-level field of the body
+    #: (Anthropic's ``system``). OpenAI reads a system message as ``system`` or ``developer``.
+    role_places: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "system": ("messages:system", "messages:developer"),
+        "user": ("messages:user",),
+        "assistant": ("messages:assistant",),
+    }
     #: Whether servers of this protocol were recorded labelling a server-sent-event stream
     #: ``text/event-stream`` without a ``charset``: ``content-fidelity`` then serves one, which
     #: a reader decoding as labelled (``requests``: ISO-8859-1) garbles.
@@ -242,6 +250,18 @@ class WireFormat:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+    def placed_texts(self, request_body: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """``(place, text)`` for each message the request carries, its place named as in
+        :attr:`role_places` (a turn's content given as a list of parts is their text joined)."""
+        placed = []
+        messages = request_body.get("messages")
+        for message in messages if isinstance(messages, list) else []:
+            if isinstance(message, Mapping) and isinstance(message.get("role"), str):
+                placed.append((f"messages:{message['role']}", _content_text(message.get("content"))))
+        fields = {place for places in self.role_places.values() for place in places if ":" not in place}
+        placed += [(field, _content_text(request_body[field])) for field in sorted(fields) if field in request_body]
+        return placed
 
     # -- recognition ------------------------------------------------------------------
 
@@ -726,3 +746,13 @@ class WireFormat:
 
     def _is_end(self, obj: Any) -> bool:
         raise NotImplementedError
+
+
+def _content_text(content: Any) -> str:
+    """The text of a message's content: a string, or a list of parts (``{"type": "text",
+    "text": ...}``, or bare strings) joined."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(_content_text(part.get("text") if isinstance(part, Mapping) else part) for part in content)
+    return ""

@@ -153,6 +153,7 @@ class AnthropicWire(WireFormat):
     # The API reference marks it required: a body without it is answered 400.
     required_params = ("max_tokens",)
     message_roles = ("user", "assistant")
+    role_places = {"system": ("system",), "user": ("messages:user",), "assistant": ("messages:assistant",)}
 
     # -- recognition
 

@@ -84,6 +84,44 @@ class ErrorsAreBaseExceptions(GoodOpenAIStyle):
             raise ChatHalted(f"HTTP {response.status_code}: {response.text[:200]}")
 
 
+class MapsRolesWithUserDefault(GoodOpenAIStyle):
+    """Fails message-fidelity: a role map copied from another API, with ``"user"`` for any
+    role it lacks, so the history's assistant turns reach the model as the user's words."""
+
+    ROLES = {"system": "system", "user": "user", "human": "user", "ai": "assistant"}
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        body["messages"] = [{**m, "role": self.ROLES.get(m["role"], "user")} for m in body["messages"]]
+        return body
+
+
+class SendsSystemAsUser(GoodOpenAIStyle):
+    """Fails message-fidelity: sends every system message as a ``user`` turn."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        body["messages"] = [{**m, "role": "user"} if m["role"] == "system" else m for m in body["messages"]]
+        return body
+
+
+class FoldsSystemPromptIntoUser(GoodOpenAIStyle):
+    """Fails message-fidelity: ``generate_with_system()`` sends one user message, the system
+    prompt and a blank line before the user's text, and declares nothing."""
+
+    def generate_with_system(
+        self, system_prompt: str, user_message: str, temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        folded = [LLMMessage(role="user", content=f"{system_prompt}\n\n{user_message}")]
+        return self.generate(folded, temperature, max_tokens, **kwargs)
+
+
+class DeclaresFoldingButSendsSystem(GoodOpenAIStyle):
+    """Fails message-fidelity: declares ``folds_system`` and still sends system messages."""
+
+    conformance_profile = {"folds_system": "the model has no system role"}
+
+
 class RetriesReadTimeouts(GoodOpenAIStyle):
     """Fails retry-bounded, on a read timeout only: it tries a timed-out request five more
     times, so one call can wait six timeouts (openai/openai-python#3828)."""

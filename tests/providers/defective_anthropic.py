@@ -414,3 +414,24 @@ class StreamsThinkingAsText(FiltersStreamEvents):
                 data["delta"] = {"type": "text_delta", "text": data["delta"]["thinking"]}
                 event = event._replace(data=json.dumps(data))
             yield event
+
+
+class SystemAsFirstUserTurn(AnthropicClient):
+    """Fails message-fidelity: sends the system prompt as a leading ``user`` turn instead of
+    the top-level ``system`` field, so the model reads it with a user's authority."""
+
+    def _body(self, messages: Any, temperature: float | None, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super()._body(messages, temperature, max_tokens, stream)
+        system = body.pop("system", None)
+        if system is not None:
+            body["messages"] = [{"role": "user", "content": system}, *body["messages"]]
+        return body
+
+
+class AssistantTurnsAsUser(AnthropicClient):
+    """Fails message-fidelity: sends the history's ``assistant`` turns as ``user`` ones."""
+
+    def _body(self, messages: Any, temperature: float | None, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super()._body(messages, temperature, max_tokens, stream)
+        body["messages"] = [{**turn, "role": "user"} for turn in body["messages"]]
+        return body

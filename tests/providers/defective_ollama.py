@@ -86,3 +86,14 @@ class AnswersWithItsThinking(OllamaClient):
         thinking = message.get("thinking") or ""
         payload = dict(payload, message=dict(message, content=thinking + (message.get("content") or "")))
         return parse_chat(payload, self.model)
+
+
+class SendsAssistantTurnsAsUser(OllamaClient):
+    """Fails message-fidelity: sends the history's ``assistant`` turns as ``user`` ones."""
+
+    def _body(self, messages: Any, temperature: float | None, max_tokens: int | None, stream: bool) -> dict[str, Any]:
+        body = super()._body(messages, temperature, max_tokens, stream)
+        body["messages"] = [
+            {**turn, "role": "user"} if turn["role"] == "assistant" else turn for turn in body["messages"]
+        ]
+        return body

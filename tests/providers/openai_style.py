@@ -367,3 +367,15 @@ class RefreshesAnOAuthToken(GoodOpenAIStyle):
             answer = self.client().post(self.token_url, data=form)
             self._token = answer.json()["access_token"]
         return {"authorization": f"Bearer {self._token}"}
+
+
+class FoldsSystemAsDeclared(GoodOpenAIStyle):
+    """Also correct: for a model without a system role, sends each system message as a user
+    turn of its own, and declares it (``conformance_profile["folds_system"]``)."""
+
+    conformance_profile = {"folds_system": "the model has no system role"}
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        body = super().payload(messages, temperature, max_tokens, stream)
+        body["messages"] = [{**m, "role": "user"} if m["role"] == "system" else m for m in body["messages"]]
+        return body

@@ -21,8 +21,13 @@ D = "tests.providers.defective:"
 CORRECT = "tests.providers.openai_style:GenerateReadsStream"
 ANTHROPIC_SDK = "tests.providers.sdk_wrappers:AnthropicSDKStreamedGenerate"
 OPENAI_STYLE = (CORRECT, D + "StreamedGenerateTrustsNoText", D + "StreamedGenerateReportsOnlyText")
-OPENAI_STYLE += (D + "StreamedGenerateEstimatesUsage",)
+OPENAI_STYLE += (
+    D + "StreamedGenerateEstimatesUsage",
+    D + "StreamedGenerateAddsUpUsage",
+    D + "StreamedGenerateKeepsFirstUsage",
+)
 ANTHROPIC = (ANTHROPIC_SDK, D + "StreamedGenerateReadsStartUsage", D + "StreamedGenerateTrustsTheSDK")
+ANTHROPIC += (D + "StreamedGenerateAddsUpInputTokens",)
 BAD_BODY = "raises_on_bad_body"
 
 pytestmark = pytest.mark.xdist_group("streamed-generate")  # one recording for the module
@@ -79,6 +84,9 @@ def test_one_that_returns_the_empty_text_of_a_null_stream_fails(pytester: pytest
         (D + "StreamedGenerateReportsOnlyText", {"usage-reported", "finish-reason", "model-reported"}),
         (D + "StreamedGenerateEstimatesUsage", {"usage-fidelity"}),
         (D + "StreamedGenerateReadsStartUsage", {"usage-fidelity"}),
+        (D + "StreamedGenerateAddsUpUsage", {"usage-fidelity"}),
+        (D + "StreamedGenerateKeepsFirstUsage", {"usage-fidelity"}),
+        (D + "StreamedGenerateAddsUpInputTokens", {"usage-fidelity"}),
     ],
     ids=lambda value: value.rsplit(":", 1)[-1] if isinstance(value, str) else None,
 )

@@ -106,6 +106,10 @@ def test_usage_fidelity(provider: Any, cassette: Any) -> None:
     other servers of the protocol state them for the same answer: Ollama leaves
     ``prompt_eval_count`` out when it answers a prompt it has cached (recorded in
     ``tests/data/wire_samples``); ``generate()`` must still answer, a missing count being 0.
+    A ``generate()`` that reads a stream also gets the counts on every chunk as a running
+    total, as Perplexity streams them, and Anthropic's ``message_delta`` repeating the input
+    counts of ``message_start``, as the API streams claude-haiku-4-5 (both recorded): a
+    provider that adds the counts up, or keeps the first, fails.
     Anthropic's ``input_tokens`` leaves out the prompt tokens written to or read from its
     cache (``cache_creation_input_tokens``, ``cache_read_input_tokens``): ``prompt_tokens``
     may count them in or leave them out, as long as ``total_tokens`` agrees.

@@ -87,6 +87,7 @@ _THINKING_BLOCK = {
     "signature": "Eq8CCkYICxgCKkDdadQOXMzNBqjrNVAKWsgUfg49NpPg026zBGxIIGwEHVCq0JTW",
 }
 THINKING_FIRST_CASE = "after a thinking block (extended thinking)"
+REPEATED_INPUT_CASE = "message_delta repeating the input counts (as the API streams claude-haiku-4-5)"
 TEXT_AROUND_THINKING_CASE = "split over two text blocks around a thinking block (as claude-opus-4-6 sends it)"
 
 
@@ -249,6 +250,28 @@ class AnthropicWire(WireFormat):
         return ["message", "model"] if obj.get("type") == "message_start" else ["model"]
 
     # -- writing
+
+    def other_usage_shapes(self, response_body: bytes, *, stream: bool) -> list[tuple[str, bytes]]:
+        """For a stream whose ``message_delta`` states only ``output_tokens``: the
+        ``message_delta`` repeating the input counts of ``message_start``, as the API streams
+        claude-haiku-4-5 (tests/data/wire_samples/anthropic/haiku45-count-stream.json). A
+        reader that adds the input counts up reports twice the prompt."""
+        if not stream:
+            return []
+        parsed = self._dicts(response_body)
+        start = next((_usage_of(obj) for _, obj in parsed if obj.get("type") == "message_start"), {})
+        repeated = {key: start[key] for key in ("input_tokens", *_CACHE_COUNTS) if count(start.get(key)) is not None}
+        if "input_tokens" not in repeated:
+            return []
+
+        def edit(i: int, doc: str, obj: Any) -> str:
+            usage = obj.get("usage") if obj.get("type") == "message_delta" else None
+            if not isinstance(usage, dict) or "input_tokens" in usage:
+                return doc
+            return dumps({**obj, "usage": {**repeated, **usage}})
+
+        body = self._edited_stream(response_body, parsed, edit)
+        return [] if body == response_body else [(REPEATED_INPUT_CASE, body)]
 
     def _whole_with_usage(self, response_body: bytes, prompt: int, completion: int) -> bytes:
         """Sets ``usage.input_tokens`` and ``usage.output_tokens``."""

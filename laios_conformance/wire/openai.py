@@ -128,6 +128,7 @@ TEXT_IN_ROLE_AND_FINISH_CASE = "its first and last text in the role and finish_r
 NULL_CONTENT_CASE = '"content": null in the chunks without text (as api.openai.com sends it beside a tool call)'
 USAGE_CHUNK_CASE = "a last chunk with empty choices carrying the usage (api.openai.com's stream_options.include_usage)"
 REASONING_CASE = "reasoning_content beside the answer (as DeepSeek's reasoner sends it)"
+RUNNING_USAGE_CASE = "the counts on every chunk, a running total (as Perplexity streams them)"
 REASONING = ("The user greets me.", " I should answer briefly.")
 # The counts of gpt4omini-ocean-stream-usage.json's usage chunk.
 _RECORDED_USAGE = {"prompt_tokens": 22, "completion_tokens": 3, "total_tokens": 25}
@@ -473,6 +474,27 @@ class OpenAIWire(WireFormat):
         done = next((event for event, obj in parsed if obj == _DONE), None)
         at = done.start if done is not None else len(body)
         return body[:at] + _sse.make(dumps(chunk), eol=_sse.line_end(body)) + body[at:]
+
+    def other_usage_shapes(self, response_body: bytes, *, stream: bool) -> list[tuple[str, bytes]]:
+        """For a stream that states its counts: every chunk stating them too, a running total
+        (the prompt count, and a completion count that grows to the final one), as Perplexity
+        streams them (tests/data/wire_samples/openai-compatible/perplexity-sonar-count-stream.json).
+        A reader that adds them up, or keeps the first, reports other counts."""
+        stated = self.usage(response_body, stream=True) if stream else None
+        if stated is None:
+            return []
+        prompt, completion = stated["prompt_tokens"], stated["completion_tokens"]
+        parsed = self._dicts(response_body)
+        chunks = [i for i, (_, obj) in enumerate(parsed) if _is_chunk(obj) and obj["choices"] and not _usage_of(obj)]
+
+        def edit(i: int, doc: str, obj: Any) -> str:
+            if i not in chunks:
+                return doc
+            so_far = min(completion, chunks.index(i) + 1)
+            running = {"prompt_tokens": prompt, "completion_tokens": so_far, "total_tokens": prompt + so_far}
+            return dumps({**obj, "usage": running})
+
+        return [(RUNNING_USAGE_CASE, self._edited_stream(response_body, parsed, edit))] if chunks else []
 
     def other_endings(self, response_body: bytes) -> list[tuple[str, bytes]]:
         """Without ``data: [DONE]``, ended by the last chunk's ``finish_reason`` alone, as

@@ -333,6 +333,59 @@ class StreamedGenerateEstimatesUsage(GenerateReadsStream):
         return answer
 
 
+class StreamedGenerateAddsUpUsage(GenerateReadsStream):
+    """Fails usage-fidelity: its generate() reads a stream and adds up the usage of every
+    chunk that states one, taking them for increments; Perplexity states a running total on
+    every chunk, so the sum is several times the answer's counts."""
+
+    @staticmethod
+    def noting(lines: Iterator[str], stated: dict[str, Any]) -> Iterator[str]:
+        for line in GenerateReadsStream.noting(lines, {}):
+            chunk = json.loads(line[5:]) if line.startswith("data:") and "[DONE]" not in line else {}
+            usage = chunk.get("usage")
+            if isinstance(usage, dict):
+                counts = {key: value for key, value in usage.items() if isinstance(value, int)}
+                total = stated.get("usage", {})
+                stated["usage"] = {key: total.get(key, 0) + value for key, value in counts.items()}
+            for choice in chunk.get("choices") or []:
+                stated["finish_reason"] = choice.get("finish_reason") or stated.get("finish_reason")
+            if chunk.get("model"):
+                stated.setdefault("model", chunk["model"])
+            yield line
+
+
+class StreamedGenerateKeepsFirstUsage(GenerateReadsStream):
+    """Fails usage-fidelity: its generate() reads a stream and keeps the first usage a chunk
+    states; where every chunk states a running total, that is the count after one token."""
+
+    @staticmethod
+    def noting(lines: Iterator[str], stated: dict[str, Any]) -> Iterator[str]:
+        first: dict[str, Any] = {}
+        for line in GenerateReadsStream.noting(lines, stated):
+            if "usage" in stated:
+                first.setdefault("usage", stated["usage"])
+                stated["usage"] = first["usage"]
+            yield line
+
+
+class StreamedGenerateAddsUpInputTokens(AnthropicSDKStreamedGenerate):
+    """Fails usage-fidelity: its generate() reads an Anthropic stream (on the SDK) and adds
+    the ``input_tokens`` of ``message_delta`` to those of ``message_start``; the API repeats
+    them there (claude-haiku-4-5), so the prompt is counted twice."""
+
+    def _message(self, system: Any, turns: list[dict[str, str]], max_tokens: int) -> Any:
+        prompt = 0
+        with self._stream(system, turns, max_tokens) as stream:
+            for event in stream:
+                if event.type == "message_start":
+                    prompt += event.message.usage.input_tokens
+                elif event.type == "message_delta":
+                    prompt += getattr(event.usage, "input_tokens", None) or 0
+            message = stream.get_final_message()
+        message.usage.input_tokens = prompt
+        return message
+
+
 class StreamedGenerateReadsStartUsage(AnthropicSDKStreamedGenerate):
     """Fails usage-fidelity: its generate() reads an Anthropic stream (on the SDK) and keeps
     the usage of ``message_start``, whose output count is only the first running figure

@@ -183,9 +183,82 @@ def test_an_ollama_answer_leaves_its_prompt_count_out_as_for_a_cached_prompt(sam
 
 
 @pytest.mark.parametrize("family", ["openai", "anthropic"])
-def test_protocols_that_always_state_their_counts_have_no_other_usage_shape(family) -> None:
-    for sample in (s for s in OK if s.family == family):
-        assert by_name(family).other_usage_shapes(sample.body, stream=sample.stream) == []
+def test_a_whole_answer_has_no_other_usage_shape(family) -> None:
+    for sample in (s for s in OK if s.family == family and not s.stream):
+        assert by_name(family).other_usage_shapes(sample.body, stream=False) == []
+
+
+def _chunk_usages(fmt, body: bytes) -> list[dict]:
+    return [obj["usage"] for _, obj in fmt._dicts(body) if obj.get("choices") and isinstance(obj.get("usage"), dict)]
+
+
+@pytest.mark.parametrize(
+    "sample", [s for s in STREAMS if s.family == "openai" and by_name("openai").usage(s.body, stream=True)], ids=str
+)
+def test_an_openai_stream_states_running_counts_on_every_chunk_as_perplexity_does(sample) -> None:
+    """The same text and final counts; every chunk with choices states the prompt count and a
+    completion count that grows to the final one, as the recorded Perplexity stream does."""
+    fmt = by_name("openai")
+    shapes = fmt.other_usage_shapes(sample.body, stream=True)
+    with_choices = [obj for _, obj in fmt._dicts(sample.body) if obj.get("choices")]
+    if all(isinstance(obj.get("usage"), dict) for obj in with_choices):
+        assert shapes == []  # recorded that way already (Perplexity, Gemini's compatible endpoint)
+        return
+    ((label, body),) = shapes
+    assert "running total" in label
+    assert fmt.extract_text(body, stream=True) == fmt.extract_text(sample.body, stream=True)
+    stated = fmt.usage(sample.body, stream=True)
+    assert fmt.usage(body, stream=True) == stated
+    running = _chunk_usages(fmt, body)
+    assert running and {u["prompt_tokens"] for u in running} == {stated["prompt_tokens"]}
+    completions = [u["completion_tokens"] for u in running]
+    assert completions == sorted(completions) and completions[-1] <= stated["completion_tokens"]
+    assert all(u["total_tokens"] == u["prompt_tokens"] + u["completion_tokens"] for u in running)
+
+
+def test_perplexity_s_recorded_stream_is_what_the_running_counts_imitate() -> None:
+    perplexity = next(s for s in STREAMS if s.name == "openai-compatible/perplexity-sonar-count-stream")
+    running = _chunk_usages(by_name("openai"), perplexity.body)
+    assert len({u["prompt_tokens"] for u in running}) == 1
+    assert [u["completion_tokens"] for u in running] == sorted(u["completion_tokens"] for u in running)
+
+
+def _delta_usage(fmt, body: bytes) -> dict:
+    return next(obj["usage"] for _, obj in fmt._dicts(body) if obj.get("type") == "message_delta")
+
+
+@pytest.mark.parametrize("sample", [s for s in STREAMS if s.family == "anthropic"], ids=str)
+def test_an_anthropic_stream_repeats_its_input_counts_in_message_delta_as_haiku_4_5_s_does(sample) -> None:
+    fmt = by_name("anthropic")
+    shapes = fmt.other_usage_shapes(sample.body, stream=True)
+    if "input_tokens" in _delta_usage(fmt, sample.body):
+        assert shapes == []  # recorded that way already
+        return
+    ((label, body),) = shapes
+    assert "message_delta repeating the input counts" in label
+    assert fmt.extract_text(body, stream=True) == fmt.extract_text(sample.body, stream=True)
+    assert fmt.usage(body, stream=True) == fmt.usage(sample.body, stream=True)
+    start = next(obj["message"]["usage"] for _, obj in fmt._dicts(body) if obj.get("type") == "message_start")
+    assert _delta_usage(fmt, body)["input_tokens"] == start["input_tokens"]
+
+
+def test_the_shape_repeats_in_message_delta_the_input_counts_of_message_start_as_haiku_4_5_does() -> None:
+    fmt = by_name("anthropic")
+    inputs = {"input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"}
+
+    def repeated(body: bytes) -> tuple[dict, dict]:
+        start = next(obj["message"]["usage"] for _, obj in fmt._dicts(body) if obj.get("type") == "message_start")
+        delta = _delta_usage(fmt, body)
+        return {k: start[k] for k in inputs & set(start)}, {k: delta[k] for k in inputs & set(delta)}
+
+    haiku = next(s for s in STREAMS if s.name == "anthropic/haiku45-count-stream")
+    in_start, in_delta = repeated(haiku.body)
+    assert in_start == in_delta and "input_tokens" in in_delta  # what the API does now
+    old = next(s for s in STREAMS if s.name == "anthropic/haiku3-hello-stream")
+    assert "input_tokens" not in _delta_usage(fmt, old.body)  # what it did before
+    ((_, body),) = fmt.other_usage_shapes(old.body, stream=True)
+    in_start, in_delta = repeated(body)
+    assert in_start == in_delta
 
 
 def _with_cache_counts(body: bytes, created: int, read: int) -> bytes:

@@ -8,6 +8,8 @@ into the events of the recorded stream that state them.
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -25,10 +27,12 @@ OPENAI_STYLE += (
     D + "StreamedGenerateEstimatesUsage",
     D + "StreamedGenerateAddsUpUsage",
     D + "StreamedGenerateKeepsFirstUsage",
+    D + "KeepsStreamedAnswerFactsOnSelf",
 )
 ANTHROPIC = (ANTHROPIC_SDK, D + "StreamedGenerateReadsStartUsage", D + "StreamedGenerateTrustsTheSDK")
 ANTHROPIC += (D + "StreamedGenerateAddsUpInputTokens",)
 BAD_BODY = "raises_on_bad_body"
+THREADS = "thread_safety"
 
 pytestmark = pytest.mark.xdist_group("streamed-generate")  # one recording for the module
 
@@ -38,7 +42,15 @@ def cassettes(tmp_path_factory: pytest.TempPathFactory, fake_api: FakeAPI) -> Pa
     root = tmp_path_factory.mktemp("streamed-generate")
     url = fake_api.url
     results = [
-        record(OPENAI_STYLE, {"base_url": f"{url}/v1"}, url, OPENAI_BASE, root, root, ["-k", f"{BAD_BODY} or {USAGE}"]),
+        record(
+            OPENAI_STYLE,
+            {"base_url": f"{url}/v1"},
+            url,
+            OPENAI_BASE,
+            root,
+            root,
+            ["-k", f"{BAD_BODY} or {USAGE} or {THREADS}"],
+        ),
         record(
             ANTHROPIC, {"base_url": url}, url, "https://api.anthropic.com", root, root, ["-k", f"{BAD_BODY} or {USAGE}"]
         ),
@@ -101,3 +113,20 @@ def test_what_a_streamed_answer_states_is_judged(
         c: v["message"][:300] for c, v in judged.items() if v["status"] != "passed"
     }
     assert all(statuses[c] == "failed" for c in failing)
+
+
+def test_a_correct_generate_over_a_stream_is_thread_safe(pytester: pytest.Pytester, cassettes: Path) -> None:
+    verdict = judged_clauses(pytester, cassettes, CORRECT, THREADS)["thread-safety"]
+    assert verdict["status"] == "passed", verdict["message"]
+
+
+def test_the_counts_and_model_of_another_call_fail_thread_safety(pytester: pytest.Pytester, cassettes: Path) -> None:
+    """Every reply carried the same recorded counts and model, so one handed to another
+    caller could not show; each call's reply now states its own."""
+    # recording kept no cassette of a clause that failed: it replays the correct provider's
+    shutil.copy(cassettes / "GenerateReadsStream" / "thread-safety.yaml", cassettes / "KeepsStreamedAnswerFactsOnSelf")
+    verdict = judged_clauses(pytester, cassettes, D + "KeepsStreamedAnswerFactsOnSelf", THREADS)["thread-safety"]
+    assert verdict["status"] == "failed", verdict["message"]
+    assert re.search(
+        r"laios-thread-\d+-call-\d+ \((generate|system)\) got the (usage|model) of laios-thread-", verdict["message"]
+    ), verdict["message"]

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 TEMPERATURE = 0.3
 MAX_TOKENS = 64
+# The keys of LAIOS's ``LLMResponse.usage``.
+USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 HELLO = "Say hello in one short sentence."
 SYSTEM_PROMPT = "You are a terse assistant. Answer in one short sentence."
 MAX_TOKENS_KEYS = ("max_tokens", "max_completion_tokens", "num_predict", "max_output_tokens", "maxOutputTokens")

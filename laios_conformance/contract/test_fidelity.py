@@ -15,10 +15,12 @@ import pytest
 from ..base import LLMMessage
 from ..clauses import ClauseCannotJudge, clause, note
 from ..seam import Reply, Seen
+from ..wire import WireError
 from ._hypothesis import SHAPES, Conversation, conversations, find_minimal, texts
 from ._support import (
     MAX_TOKENS,
     TEMPERATURE,
+    USAGE_KEYS,
     Cases,
     Recorded,
     answer_with,
@@ -422,15 +424,21 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
     kit answers each request with text naming that request, after a random
     delay of up to 2 ms, and spreads the events of a streamed reply over 4 ms so that the
     reads of different threads interleave; every caller must get exactly the reply to its
-    own request. This clause runs on real time (no virtual sleep) and costs well under a
+    own request. Each reply also states token counts and a served model of its own (where
+    the recorded answer states them): an answer whose ``usage`` or ``model`` is another
+    call's fails. A streamed reply arrives in reads that end inside its events too, so that
+    a line buffer or decoder kept on the instance mixes two streams (unless the provider
+    cannot join such reads alone, which ``stream-rechunk`` reports: then they end between
+    events). This clause runs on real time (no virtual sleep) and costs well under a
     second per provider.
 
     A request that carries the messages of several calls (a conversation history, or the
     last system prompt, kept on the instance, which hands every caller the previous callers'
     prompts) fails too.
 
-    **How to fix**: keep per-call state (request, response, line iterator, accumulated text)
-    in local variables; share only thread-safe objects (an ``httpx.Client`` is thread-safe);
+    **How to fix**: keep per-call state (request, response, line iterator or buffer,
+    accumulated text, the usage and model the answer states) in local variables, not on
+    ``self``; share only thread-safe objects (an ``httpx.Client`` is thread-safe);
     send exactly the messages the caller passes (a caller that wants a conversation passes
     its history).
     """
@@ -438,6 +446,9 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
     jitter = random.Random(20261125)
     lock = threading.Lock()
     merged: list[list[str]] = []  # the markers of each request that carried several calls' messages
+
+    split_events = _reads_events_split(provider, exchanges[1])
+    stated: dict[str, tuple[list[dict[str, int]], str | None]] = {}  # each call's counts and served model
 
     def reply_for(seen: Seen) -> Reply:
         markers = sorted({m for text in string_values(seen.json) for m in _MARKER.findall(text)})
@@ -449,7 +460,10 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
             return error_reply(seen, 400)
         template = recorded_for(exchanges, seen)
         body = template.wire.rebuild(template.reply.body, f"reply to {markers[0]}", stream=template.stream)
-        cuts = template.event_cuts(body)
+        body = _stating_its_own(template, body, markers[0])
+        with lock:
+            stated[markers[0]] = (_usage_readings(template, body), _served_model(template, body))
+        cuts = _split_reads(body, template) if split_events and template.stream else template.event_cuts(body)
         pace = STREAM_PACING / max(len(cuts), 1) if template.stream else 0.0
         return template.with_body(body, cuts=cuts, pace=pace)
 
@@ -467,12 +481,18 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
                 if type_problem := chunk_type_problem(chunks):
                     return f"{marker} (stream) {type_problem}"
                 content = "".join(chunks)
-            elif how == "system":
-                content = provider.generate_with_system(
-                    f"Answer {marker} only.", f"Echo {marker}", temperature=TEMPERATURE, max_tokens=MAX_TOKENS
-                ).content
             else:
-                content = provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS).content
+                response = (
+                    provider.generate_with_system(
+                        f"Answer {marker} only.", f"Echo {marker}", temperature=TEMPERATURE, max_tokens=MAX_TOKENS
+                    )
+                    if how == "system"
+                    else provider.generate(messages, temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
+                )
+                content = response.content
+                if not same_text(content, f"reply to {marker}"):
+                    return f"{marker} ({how}) got {content!r:.60}"
+                return _crossed_metadata(marker, how, response, stated)
         except Exception as exc:
             return f"{marker} raised {type(exc).__name__}: {str(exc)[:100]}"
         return None if same_text(content, f"reply to {marker}") else f"{marker} ({how}) got {content!r:.60}"
@@ -497,6 +517,76 @@ def test_thread_safety(provider: Any, cassette: Any) -> None:
     if problems:
         cases.fail(f"{len(problems)} of {THREADS * ROUNDS} calls", "; ".join(problems[:3]))
     cases.conclude()
+
+
+def _split_reads(body: bytes, template: Recorded) -> list[int]:
+    """Network reads that end inside events as well as between them (never inside a UTF-8
+    character): a line splitter or decoder shared by the instance then mixes two streams."""
+    cuts = []
+    for start, end in template.wire.event_spans(body):
+        middle = start + (end - start) // 2
+        while middle > start and 0x80 <= body[middle] < 0xC0:
+            middle -= 1
+        cuts += [middle, end] if middle > start else [end]
+    return cuts
+
+
+def _reads_events_split(provider: Any, streamed: Recorded) -> bool:
+    """Whether the provider joins a stream read in pieces that end inside its events, alone:
+    if it does not, that is ``stream-rechunk``'s to report, and the threads read whole events."""
+    body = streamed.wire.rebuild(streamed.reply.body, "reply to one caller", stream=streamed.stream)
+    reply = streamed.with_body(body, cuts=_split_reads(body, streamed) if streamed.stream else [])
+    with observed(answer_with(lambda seen: reply), during="generate_stream()"):
+        chunks, error = consume(provider.generate_stream([LLMMessage(role="user", content="Echo one caller")]))
+    return error is None and not chunk_type_problem(chunks) and same_text("".join(chunks), "reply to one caller")
+
+
+def _stating_its_own(template: Recorded, body: bytes, marker: str) -> bytes:
+    """``body`` stating token counts and a served model of this call's own (where the recorded
+    answer states them), so that an answer handed to another caller shows."""
+    thread, call = (int(n) for n in re.findall(r"\d+", marker))
+    number = thread * ROUNDS + call
+    edits: tuple[Callable[[bytes], bytes], ...] = (
+        lambda b: template.wire.with_usage(b, 1000 + number, 2000 + number, stream=template.stream),
+        lambda b: template.wire.with_model(b, f"laios-served-{marker}", stream=template.stream),
+    )
+    for edit in edits:
+        with contextlib.suppress(NotImplementedError, WireError):
+            body = edit(body)
+    return body
+
+
+def _usage_readings(template: Recorded, body: bytes) -> list[dict[str, int]]:
+    with contextlib.suppress(NotImplementedError, WireError):
+        readings: list[dict[str, int]] = template.wire.usage_readings(body, stream=template.stream)
+        return readings
+    return []
+
+
+def _served_model(template: Recorded, body: bytes) -> str | None:
+    with contextlib.suppress(NotImplementedError, WireError):
+        served: str | None = template.wire.served_model(body, stream=template.stream)
+        return served
+    return None
+
+
+def _crossed_metadata(
+    marker: str, how: str, response: Any, stated: dict[str, tuple[list[dict[str, int]], str | None]]
+) -> str | None:
+    """Whether the answer carries another call's token counts or served model: what the kit
+    stated for that other call, not for this one (other wrong values are other clauses')."""
+    usage = getattr(response, "usage", None)
+    reported = {key: usage.get(key) for key in USAGE_KEYS} if isinstance(usage, dict) else None
+    model = getattr(response, "model", None)
+    own_usage, own_model = stated.get(marker, ([], None))
+    for other, (readings, served) in stated.items():
+        if other == marker:
+            continue
+        if reported is not None and reported not in own_usage and reported in readings:
+            return f"{marker} ({how}) got the usage of {other}: {reported}"
+        if model is not None and model != own_model and model == served:
+            return f"{marker} ({how}) got the model of {other}: {model!r}"
+    return None
 
 
 MERGED_CASE = "requests carrying other calls' messages"

@@ -15,9 +15,17 @@ from hypothesis import strategies as st
 
 from ..clauses import clause, note
 from ._hypothesis import find_minimal, texts
-from ._support import Cases, Recorded, answer_from, call_generate, record_exchange, reported, skip_not_judged
+from ._support import (
+    USAGE_KEYS,
+    Cases,
+    Recorded,
+    answer_from,
+    call_generate,
+    record_exchange,
+    reported,
+    skip_not_judged,
+)
 
-USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 FINISH_REASONS = ("stop", "length", "end_turn", "max_tokens", "content_filter", "stop_sequence", "tool_calls", "eos")
 TRUNCATED = ("length", "max_tokens")
 SERVED_MODEL = "laios-served-model-2026-01-01"

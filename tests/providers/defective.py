@@ -11,6 +11,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import socket
 import time
 import warnings
@@ -120,6 +121,32 @@ class DeclaresFoldingButSendsSystem(GoodOpenAIStyle):
     """Fails message-fidelity: declares ``folds_system`` and still sends system messages."""
 
     conformance_profile = {"folds_system": "the model has no system role"}
+
+
+class SharesOneLineSplitter(GoodOpenAIStyle):
+    """Fails thread-safety: one buffer on the instance holds the bytes of a stream's unfinished
+    line between reads ("no need to build a splitter per call"), so two streams read at once
+    mix their lines; alone, it splits every stream right."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pending = b""
+
+    def _lines(self, pieces: Iterable[bytes]) -> Iterator[str]:
+        for piece in pieces:
+            self._pending += piece
+            while (end := re.search(rb"\r\n|\r(?=.)|\n", self._pending, re.DOTALL)) is not None:
+                line, self._pending = self._pending[: end.start()], self._pending[end.end() :]
+                yield line.decode("utf-8")
+        rest, self._pending = self._pending.rstrip(b"\r"), b""
+        if rest:
+            yield rest.decode("utf-8")
+
+    def generate_stream(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> Iterator[str]:
+        with self.open_stream(self.payload(messages, temperature, max_tokens, stream=True)) as response:
+            yield from self.deltas(self._lines(response.iter_raw()))
 
 
 class RetriesReadTimeouts(GoodOpenAIStyle):
@@ -384,6 +411,22 @@ class StreamedGenerateAddsUpInputTokens(AnthropicSDKStreamedGenerate):
             message = stream.get_final_message()
         message.usage.input_tokens = prompt
         return message
+
+
+class KeepsStreamedAnswerFactsOnSelf(GenerateReadsStream):
+    """Fails thread-safety: its generate() reads a stream and collects what the chunks state
+    (served model, finish reason, usage) on ``self.last_stated``, "handy for callers"; the
+    text stays local, so only the counts and model of another call come back."""
+
+    def generate(
+        self, messages: list[Any], temperature: float = 0.7, max_tokens: int = 2048, **kwargs: Any
+    ) -> LLMResponse:
+        body = self.payload(messages, temperature, max_tokens, stream=True)
+        body["stream_options"] = {"include_usage": True}
+        self.last_stated: dict[str, Any] = {}
+        with self.open_stream(body) as response:
+            text = "".join(self.deltas(self.noting(response.iter_lines(), self.last_stated)))
+        return self.answer_of(text, self.last_stated)
 
 
 class StreamedGenerateReadsStartUsage(AnthropicSDKStreamedGenerate):

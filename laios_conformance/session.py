@@ -755,14 +755,19 @@ _GATE_CAN_FAIL = (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED, pytest
 
 
 def _stage_rewrite(request: pytest.FixtureRequest, path: Path, record_mode: str) -> Path:
-    """Record into a staging folder; the cassette is replaced only if the clause passes (after vcr saved)."""
+    """Record into a staging folder; the cassette is replaced only if the clause judged the
+    provider, passing or failing (after vcr saved)."""
     from .cassettes import serializer
     from .cassettes.rewrite import KEPT_PROPERTY, StagedRewrite
 
     staged = StagedRewrite(path, record_mode)
 
     def finish() -> None:
-        outcome = staged.finish(request.node.stash.get(bookkeeping.CALL_PASSED, False), serializer)
+        # A clause that failed judged the provider: keeping its recording lets replay show the
+        # failure (the old cassette would only say that the provider now sends something else).
+        worst = request.node.stash.get(_WORST_SO_FAR, None)
+        judged = request.node.stash.get(bookkeeping.CALL_PASSED, False) or (worst or {}).get("status") == "failed"
+        outcome = staged.finish(judged, serializer)
         if not outcome.replaced:
             request.node.user_properties.append((KEPT_PROPERTY, outcome.line()))
 

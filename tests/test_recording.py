@@ -760,6 +760,34 @@ def test_a_recording_killed_mid_write_leaves_no_partial_cassette(
 KEPT = re.compile(r"^laios: kept (\S+) -> (.+) unchanged \((.+)\)$")
 
 
+def test_a_clause_that_fails_while_re_recording_keeps_its_new_cassette_so_replay_shows_the_failure(
+    good_cassettes: Path, fake_api: FakeAPI, tmp_path: Path
+) -> None:
+    """A provider bug that also changes the requests: replay said "re-record"; re-recording
+    kept the failing clause's old cassette, so replay (and CI) said "re-record" again, never
+    the failure."""
+    target = "tests.providers.defective:InsertsDefaultSystemPrompt"
+    root = tmp_path / "cassettes"
+    shutil.copytree(good_cassettes / "GoodOpenAIStyle", root / "InsertsDefaultSystemPrompt")
+    report = tmp_path / "verdict.json"
+
+    def run(kwargs: dict, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
+        args = kit_args(target, kwargs, root, "-k", "no_input_mutation", "--laios-allow-partial", *extra)
+        result = kit_subprocess([*args, f"--laios-report={report}"], cwd=tmp_path)
+        return result, load_verdict(report)
+
+    _, first = run({})
+    assert statuses(first) == {"no-input-mutation": "error"}
+    assert "does not match the recorded cassette" in message(first, "no-input-mutation")
+    live = {"base_url": f"{fake_api.url}/v1"}
+    rewritten, during = run(live, "--record-mode=rewrite")
+    assert statuses(during) == {"no-input-mutation": "failed"}, output(rewritten)
+    assert "laios: kept" not in rewritten.stdout, output(rewritten)
+    _, after = run(live)
+    assert statuses(after) == {"no-input-mutation": "failed"}
+    assert message(after, "no-input-mutation").startswith("no-input-mutation: ")
+
+
 @on_recording("OpenAIClient")
 def test_a_failed_rewrite_keeps_every_cassette_and_a_successful_one_replaces_them(
     recordings, fake_api: FakeAPI, tmp_path: Path
@@ -788,7 +816,7 @@ def test_a_failed_rewrite_keeps_every_cassette_and_a_successful_one_replaces_the
     assert files_under(cassette_root) == before, "a failed re-recording changed a cassette"
     kept = {m.group(1): m for m in map(KEPT.match, down.stdout.splitlines()) if m}
     assert sorted(kept) == sorted(yaml_files(directory)), output(down)
-    assert all("did not pass while recording" in m.group(3) for m in kept.values())
+    assert all("could not judge while recording" in m.group(3) for m in kept.values())
     assert not PROGRESS.search(down.stdout)
 
     # The API is back (at another address): every cassette is replaced by the new recording.

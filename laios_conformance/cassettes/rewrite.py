@@ -5,10 +5,12 @@ pytest-recording's ``--record-mode=rewrite`` deletes a cassette before its test 
 re-recording (no network, a wrong key, a 500) would destroy the cassette CI depends on.
 So in those modes a clause records into a staging folder beside its cassette
 (``.NAME.rewrite.<pid>.<hex>.tmp/NAME``) and :meth:`StagedRewrite.finish` moves the new
-file over the old one with one ``os.replace`` only when the clause passed and the new
-file reads back as a cassette. Otherwise the old cassette stays, byte for byte, and the
-outcome says why. In ``all`` mode the staging folder starts with a copy of the old
-cassette, because vcrpy keeps the interactions that were not re-recorded.
+file over the old one with one ``os.replace`` only when the clause judged the provider
+(passed, or failed: replay then shows the same failure) and the new file reads back as a
+cassette. Otherwise (the clause could not judge: the API failed a request, say) the old
+cassette stays, byte for byte, and the outcome says why. In ``all`` mode the staging
+folder starts with a copy of the old cassette, because vcrpy keeps the interactions that
+were not re-recorded.
 """
 
 from __future__ import annotations
@@ -48,16 +50,17 @@ class StagedRewrite:
             shutil.copyfile(target, self.staged)
         self._copied = self.staged.read_bytes() if self.staged.exists() else None
 
-    def finish(self, clause_passed: bool, serializer: object) -> RewriteOutcome:
-        """Replace the cassette with the staged recording if it completed; always remove the staging folder."""
+    def finish(self, clause_judged: bool, serializer: object) -> RewriteOutcome:
+        """Replace the cassette with the staged recording if its clause judged the provider
+        (passed or failed); always remove the staging folder."""
         try:
-            return self._promote(clause_passed, serializer)
+            return self._promote(clause_judged, serializer)
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
 
-    def _promote(self, clause_passed: bool, serializer: object) -> RewriteOutcome:
-        if not clause_passed:
-            return self._kept("its clause did not pass while recording, so the new recording may be incomplete")
+    def _promote(self, clause_judged: bool, serializer: object) -> RewriteOutcome:
+        if not clause_judged:
+            return self._kept("its clause could not judge while recording, so the new recording may be incomplete")
         if not self.staged.exists() or self.staged.read_bytes() == self._copied:
             return self._kept("nothing new was recorded")
         try:

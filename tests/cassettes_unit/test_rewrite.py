@@ -32,10 +32,10 @@ def old(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("mode", ["rewrite", "all"])
-def test_a_staged_recording_replaces_the_cassette_only_when_its_clause_passed(old: Path, mode: str) -> None:
+def test_a_staged_recording_replaces_the_cassette_only_when_its_clause_judged(old: Path, mode: str) -> None:
     before = old.read_bytes()
     for passed, new_text, reason in [
-        (False, "interactions: []\nversion: 1\n", "did not pass while recording"),
+        (False, "interactions: []\nversion: 1\n", "could not judge while recording"),
         (True, "- not a cassette\n", "the new recording does not read back: not a cassette"),
         (True, None, "nothing new was recorded"),
     ]:

@@ -1013,6 +1013,16 @@ class PassesRawUsage(GoodOpenAIStyle):
 # -- inputs of every shape (no-input-mutation, message-fidelity) ----------------------------
 
 
+class InsertsDefaultSystemPrompt(GoodOpenAIStyle):
+    """Fails no-input-mutation: puts a system prompt of its own into the caller's list when it
+    has none, so its requests also differ from those of the provider it was recorded from."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        if not any(m.role == "system" for m in messages):
+            messages.insert(0, LLMMessage(role="system", content="You are a helpful assistant."))
+        return super().payload(messages, temperature, max_tokens, stream)
+
+
 class MovesSystemFirst(GoodOpenAIStyle):
     """Fails no-input-mutation, only when a system message is not first: sorts the caller's list."""
 

@@ -174,3 +174,18 @@ def test_a_request_to_a_host_the_cassette_never_saw_is_named_as_such(run_kit) ->
         "the provider sent a request to https://telemetry.laios-probe.invalid/v1/events, a host the cassette "
         "holds no request for (it holds "
     )
+
+
+def test_the_api_call_sent_to_another_base_url_is_named_as_such(run_kit) -> None:
+    """The cassettes were recorded with another ``base_url``: it was called another request."""
+    kwargs = '--laios-provider-kwargs={"base_url": "https://llm-proxy.invalid/openai/v1"}'
+    run = run_kit(
+        "tests.providers.openai_style:GoodOpenAIStyle", kwargs, "-k", "returns_response", "--laios-allow-partial"
+    )
+    assert run.statuses() == {"returns-response": "error"}
+    assert run.message("returns-response") == (
+        "the provider sent its API call to https://llm-proxy.invalid/openai/v1/chat/completions, and the cassette "
+        "holds it sent to https://api.openai.com/v1/chat/completions: the cassette was recorded with another base "
+        "URL; pass the one it was recorded with (in --laios-provider-kwargs), or record again with "
+        "--record-mode=rewrite"
+    )

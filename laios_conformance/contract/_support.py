@@ -294,19 +294,35 @@ def _refuse_on_empty_cassette(error: Exception, seen: Seen) -> None:
 
 
 def _refuse_on_unrecorded_host(error: Exception, seen: Seen) -> None:
-    """A request to a host the cassette holds nothing for is not the API call changing: it
-    is another request altogether (a tokenizer download, telemetry), and replay cannot serve it."""
+    """A request to a host the cassette holds nothing for is not the API call changing: it is
+    the API call sent to another base URL than the recording's (the same path), or another
+    request altogether (a tokenizer download, telemetry), which replay cannot serve."""
     failed = getattr(error, "failed_request", None)
     recorded = getattr(getattr(error, "cassette", None), "requests", None) or []
     hosts = sorted({host for request in recorded if isinstance(host := getattr(request, "host", None), str)})
     host = getattr(failed, "host", None)
-    if host and hosts and host not in hosts:
+    if not (host and hosts and host not in hosts):
+        return
+    path = str(getattr(failed, "path", ""))
+    same_call = next((r for r in recorded if _same_endpoint(str(getattr(r, "path", "")), path)), None)
+    if same_call is not None:
         raise ClauseCannotJudge(
-            f"the provider sent a request to {seen.url}, a host the cassette holds no request for (it holds "
-            f"{', '.join(hosts)}): a request besides the API call (a tokenizer or model-list download, "
-            "telemetry) cannot be replayed; make the call work without it, or record it with "
-            "--record-mode=rewrite"
+            f"the provider sent its API call to {seen.url}, and the cassette holds it sent to "
+            f"{getattr(same_call, 'uri', '')}: the cassette was recorded with another base URL; pass the one it "
+            "was recorded with (in --laios-provider-kwargs), or record again with --record-mode=rewrite"
         )
+    raise ClauseCannotJudge(
+        f"the provider sent a request to {seen.url}, a host the cassette holds no request for (it holds "
+        f"{', '.join(hosts)}): a request besides the API call (a tokenizer or model-list download, "
+        "telemetry) cannot be replayed; make the call work without it, or record it with "
+        "--record-mode=rewrite"
+    )
+
+
+def _same_endpoint(recorded: str, sent: str) -> bool:
+    """Whether two URL paths name the same endpoint, under base URLs of different prefixes
+    (``/v1/chat/completions`` and ``/openai/v1/chat/completions``)."""
+    return bool(recorded and sent) and (recorded.endswith(sent) or sent.endswith(recorded))
 
 
 def _upstream_hint(status: int) -> str:

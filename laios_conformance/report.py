@@ -227,6 +227,16 @@ class Verdict:
             if result.status in _FAILING and (result.level == "must" or strict)
         ]
 
+    def not_gating_failures(self) -> list[tuple[str, str, ClauseResult]]:
+        """(provider, clause, result) of the clauses that failed or errored at a level that
+        does not gate the run (*should*, without ``--laios-strict``): reported, not gating."""
+        return [
+            (provider, cid, result)
+            for provider, clauses in self.providers.items()
+            for cid, result in clauses.items()
+            if result.status in _FAILING and not self._gating(result)
+        ]
+
     def not_judged(self) -> list[tuple[str, str]]:
         """(provider, clause) pairs at a gating level that the kit could not judge: skipped with
         a message that starts ``not judged`` (``clauses.NOT_JUDGED``), not as not applicable."""

@@ -730,11 +730,30 @@ class ConformanceSession:
             terminalreporter.write_line(cause.line)
         for line in verdict.table_lines():
             terminalreporter.write_line(line)
+        for line in _not_gating_lines(verdict, len(self.specs) > 1):
+            terminalreporter.write_line(line)
         for finding in self.lint_findings:
             terminalreporter.write_line(f"cassette lint: {finding}")
         for kept in self.kept:
             terminalreporter.write_line(kept)
         terminalreporter.write_line(verdict.gate_line())
+
+
+_SHOWN_MESSAGE_LINES = 30
+
+
+def _not_gating_lines(verdict: Verdict, several: bool) -> list[str]:
+    """Why each *should* clause failed: pytest counts it as xfailed and shows no reason unless
+    asked (``-rx``), and a failed clause must say what failed and how to fix it."""
+    lines = []
+    for provider, clause_id, result in verdict.not_gating_failures():
+        whose = f" for {provider}" if several else ""
+        lines.append(f"{clause_id} (should) {result.status}{whose}, reported, not gating:")
+        message = result.message.splitlines()
+        lines += [f"  {line}" for line in message[:_SHOWN_MESSAGE_LINES]]
+        if len(message) > _SHOWN_MESSAGE_LINES:
+            lines.append(f"  ... ({len(message) - _SHOWN_MESSAGE_LINES} more lines: --laios-report has them all)")
+    return lines
 
 
 def _failed_before(item: pytest.Item) -> None:

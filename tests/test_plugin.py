@@ -111,3 +111,17 @@ def test_json_report_shape(pytester: pytest.Pytester, good_cassettes: Path) -> N
         "evidence": {"kind": "synthetic"},
         "exception": None,
     }
+
+
+def test_a_should_clause_that_failed_says_why_in_the_summary(run_kit) -> None:
+    """pytest counts it as xfailed and shows its reason only with ``-rx``; the docs promise that
+    a failed clause lists its failing cases and how to fix them."""
+    selection = "error_carries_message and not stream"
+    run = run_kit("tests.providers.defective:StatusWithoutMessage", "-k", selection, "--laios-allow-partial")
+    assert run.statuses() == {"error-carries-message": "failed"}
+    lines = run.result.stdout.lines
+    start = lines.index("error-carries-message (should) failed, reported, not gating:")
+    shown = lines[start + 1 : start + 1 + len(run.message("error-carries-message").splitlines())]
+    assert shown == [f"  {line}" for line in run.message("error-carries-message").splitlines()]
+    assert any(line.startswith("  How to fix: ") for line in shown)
+    assert start < next(i for i, line in enumerate(lines) if line.startswith("gate: "))

@@ -185,6 +185,7 @@ class ConformanceSession:
             _refuse_settings_that_hide_the_contract(config)
         session = cls(config, specs, catalogue())
         session.refuse_shared_cassette_folders()
+        session.refuse_unusable_cassette_folders()
         session.wire_formats = _register_wire_formats(config)
         return session
 
@@ -196,6 +197,14 @@ class ConformanceSession:
             return root
         base = Path(os.getcwd()) if config.getoption("laios_cassette_dir") else config.rootpath
         return base / root
+
+    def refuse_unusable_cassette_folders(self) -> None:
+        """A file where a provider's cassette folder should be keeps every clause from replaying
+        or recording: one line now, not the same error from each clause."""
+        for spec in self.specs:
+            problem = bookkeeping.folder_problem(self.cassette_dir(spec), spec.target)
+            if problem:
+                raise pytest.UsageError(problem)
 
     def refuse_shared_cassette_folders(self) -> None:
         """Two providers given different arguments cannot share a cassette folder (one per class

@@ -520,18 +520,20 @@ def test_a_cassette_size_limit_that_is_no_number_is_one_usage_line(
 
 
 @pytest.mark.parametrize("mode", ["none", "once"])
-def test_a_file_where_the_providers_cassette_folder_should_be_is_named(
-    run_kit, pytester: pytest.Pytester, mode: str
+def test_a_file_where_the_providers_cassette_folder_should_be_is_one_usage_line(
+    pytester: pytest.Pytester, mode: str
 ) -> None:
-    """Replay said to record the missing cassette, and recording then raised FileExistsError."""
+    """Replay said to record the missing cassette, and recording then raised FileExistsError;
+    then every clause that reads a cassette said the same, once each."""
     (pytester.path / "cassettes").mkdir()
     (pytester.path / "cassettes" / "GoodOpenAIStyle").write_text("")
-    selection = ("-k", "returns_response", "--laios-allow-partial", f"--record-mode={mode}")
-    run = run_kit(GOOD, f"--laios-cassette-dir={pytester.path / 'cassettes'}", *selection, cassettes=False)
-    assert run.statuses() == {"returns-response": "error"}
-    assert run.message("returns-response") == (
-        f"{pytester.path / 'cassettes' / 'GoodOpenAIStyle'} is a file where the cassette folder of {GOOD} should be, "
-        "so its cassettes can be neither replayed nor recorded; move that file away"
+    result = pytester.runpytest_inprocess(
+        f"--laios-provider={GOOD}", f"--laios-cassette-dir={pytester.path / 'cassettes'}", f"--record-mode={mode}"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert usage_line(result) == (
+        f"ERROR: {pytester.path / 'cassettes' / 'GoodOpenAIStyle'} is a file where the cassette folder of {GOOD} "
+        "should be, so its cassettes can be neither replayed nor recorded; move that file away"
     )
 
 

@@ -221,14 +221,20 @@ class ConformanceSession:
                     "class GroqClient(OpenAIClient): pass), whose cassettes get a folder of their own"
                 )
 
-    def options_to_repeat(self) -> str:
+    def options_to_repeat(self, spec: ProviderSpec) -> str:
         """Options of this run that a command to record a cassette must repeat. Constructor
-        arguments are not repeated (they may hold a key), only named."""
+        arguments are not repeated (they may hold a key), only named; a provider that got the
+        kit's fake key is told where to pass a real one (recording with the fake one gets a 401)."""
         also = ""
         if self.config.getoption("laios_cassette_dir"):
             also += f" --laios-cassette-dir={self.config.getoption('laios_cassette_dir')}"
         if self.config.getoption("laios_provider_kwargs"):
             also += " --laios-provider-kwargs=<the same JSON as this run>"
+        elif spec.canary_key:
+            also += (
+                f""" --laios-provider-kwargs='{{"api_key": "${KEY_VARIABLE}"}}'; the kit reads the key from the """
+                f"environment variable {KEY_VARIABLE}: export it first"
+            )
         return also
 
     def cassette_dir(self, spec: ProviderSpec) -> Path:
@@ -310,7 +316,7 @@ class ConformanceSession:
             problem = bookkeeping.folder_problem(directory, laios_provider_spec.target) or (
                 record_mode != "rewrite"
                 and bookkeeping.corrupt_cassette_problem(
-                    path, laios_provider_spec.target, found[0], self.options_to_repeat()
+                    path, laios_provider_spec.target, found[0], self.options_to_repeat(laios_provider_spec)
                 )
             )
             if problem:
@@ -343,7 +349,7 @@ class ConformanceSession:
         mean the clause cannot be judged (error); the message says how to record."""
         watch = request.node.stash[bookkeeping.CASSETTE_KEY]
         missing = bookkeeping.missing_cassette_problem(
-            watch, laios_provider_spec.target, record_mode, self.options_to_repeat()
+            watch, laios_provider_spec.target, record_mode, self.options_to_repeat(laios_provider_spec)
         )
         if missing:
             raise ClauseCannotJudge(missing)
@@ -779,6 +785,8 @@ def _unset(names: list[str]) -> None:
         os.environ.pop(name, None)
 
 
+# The environment variable the kit's commands to record tell a user to put their key in.
+KEY_VARIABLE = "MY_API_KEY"
 _GATE_CAN_FAIL = (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.TESTS_FAILED)
 
 

@@ -174,6 +174,11 @@ def test_missing_cassette_is_one_line_naming_file_and_command(run_kit, tmp_path)
     message = run.message("returns-response")
     assert str(tmp_path / "GoodOpenAIStyle" / "returns-response") in message
     assert "--record-mode=once" in message and "\n" not in message
+    # given no key, the provider got the kit's fake one, which the live API refuses
+    assert message.endswith(
+        """ --laios-provider-kwargs='{"api_key": "$MY_API_KEY"}'; the kit reads the key from the environment """
+        "variable MY_API_KEY: export it first"
+    )
 
 
 def test_should_clause_error_is_reported_but_gates_only_under_strict(run_kit, tmp_path) -> None:

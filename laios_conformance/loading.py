@@ -387,6 +387,11 @@ def _import_target(target: str, flags: Flags, timeout: float | None = None) -> C
             f"{flags.target} {target!r} is a {type(obj).__name__}, not a class or callable; "
             "name a provider class or a factory function that returns a provider"
         )
+    if isinstance(obj, type) and issubclass(obj, BaseException):
+        raise ProviderLoadError(
+            f"{flags.target} {target!r} is an exception class, not a provider; name the class that has "
+            "generate() (or a factory function that returns one)"
+        )
     factory: Callable[..., Any] = obj
     return factory
 

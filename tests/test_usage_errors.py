@@ -78,6 +78,10 @@ class ListsModelsWhenBuilt(Plain):
 
 NOT_CALLABLE = 42
 
+class ChatError(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+
 def factory():
     return NoGenerate()
 """
@@ -88,6 +92,7 @@ CASES = [
     (["--laios-provider=broken_import:X"], "module 'not_installed_dep' is not installed"),
     (["--laios-provider=user_providers:Missing"], "has no attribute 'Missing'"),
     (["--laios-provider=user_providers:NOT_CALLABLE"], "is a int, not a class or callable"),
+    (["--laios-provider=user_providers:ChatError"], "is an exception class, not a provider; name the class that has"),
     (["--laios-provider=user_providers:Explodes"], "constructing it raised ValueError: region 'mars-1' is not served"),
     (["--laios-provider=user_providers:NeedsArgs"], "needs argument(s) model, region, tier"),
     (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,10 @@ def _shown(data: dict[str, Any], key: str) -> str:
 
 
 def _each_provider_once(files: list[VerdictFile]) -> None:
+    given = [os.path.realpath(file.path) for file in files]
+    repeated = next((file.path for file, path in zip(files, given, strict=True) if given.count(path) > 1), None)
+    if repeated is not None:
+        raise UsageError(f"merge: {repeated} is given twice; name each verdict file once")
     seen: dict[str, str] = {}
     for file in files:
         for entry in file.data["providers"]:

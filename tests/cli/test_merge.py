@@ -387,3 +387,15 @@ def test_junit_has_a_suite_per_provider_and_an_element_per_outcome() -> None:
     assert second.get("skipped") == "2" and cases["stream-closes"].get("classname") == "b:B"
     level = cases["retry-bounded"].find("properties/property[@name='level']")
     assert level is not None and level.get("value") == "should"
+
+
+def test_one_file_given_twice_is_named_as_such(
+    real_verdicts: RealVerdicts, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said that the provider was judged in that file twice."""
+    code, out, err = merge(capsys, real_verdicts.openai.path, real_verdicts.openai.path)
+    assert code == 2, out + err
+    assert (
+        err.strip()
+        == f"laios-conformance: error: merge: {real_verdicts.openai.path} is given twice; name each verdict file once"
+    )

@@ -44,11 +44,20 @@ def provider_exception(
     text = redact(str(exc), tuple(secrets))
     return {
         "type": type(exc).__name__,
-        "message": (text.strip().splitlines() or [""])[0][:300],
+        "message": _headline(text),
         "where": _where(innermost, lineno),
         "call": f"{entry.f_code.co_name}()",
         "detail": "\n".join(text.strip().splitlines()[1 : 1 + _DETAIL_LINES]),
     }
+
+
+def _headline(text: str, limit: int = 300) -> str:
+    """The first line of a message; when it only opens what the next lines hold (``HTTP 400: {``,
+    a JSON body quoted as it came), the whole message on one line instead."""
+    lines = text.strip().splitlines() or [""]
+    if len(lines) > 1 and lines[0].rstrip().endswith(("{", "[", "(", ":")):
+        return " ".join(text.split())[:limit]
+    return lines[0][:limit]
 
 
 def skip_raised_by_provider(excinfo: pytest.ExceptionInfo[BaseException], spec: ProviderSpec) -> str | None:

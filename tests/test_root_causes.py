@@ -73,6 +73,8 @@ def test_an_error_class_that_is_no_exception_is_named_as_such(run_kit) -> None:
     for clause in ("params-reach-request", "router-fallback"):
         first = run.message(clause).splitlines()[0]
         assert first.startswith(f"{clause}: generate() raised ChatHalted: HTTP "), first
+        # the message opens a JSON body on its first line ("HTTP 400: {"): the line shows the body
+        assert '{ "error": { "message": ' in first, first
         assert "successful response" not in first
         assert first.endswith(
             "ChatHalted derives from BaseException, not Exception: LAIOS's LLMRouter and CircuitBreaker catch "

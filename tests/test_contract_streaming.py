@@ -79,7 +79,8 @@ def test_correct_provider_passes_every_clause(judged_together) -> None:
 # differ from the recorded ones, so the clauses that replay would only say "cannot judge").
 ROLE_DEFECTS = ("MapsRolesWithUserDefault", "SendsSystemAsUser", "FoldsSystemPromptIntoUser")
 DECLARES_FOLDING = "tests.providers.openai_style:FoldsSystemAsDeclared"
-ROLE_RUN = (DECLARES_FOLDING, D + "DeclaresFoldingButSendsSystem", *(D + name for name in ROLE_DEFECTS))
+TRIMMERS = ("KeepsLastFiftyTurns", "TrimsHistoryToCharacterBudget")
+ROLE_RUN = (DECLARES_FOLDING, D + "DeclaresFoldingButSendsSystem", *(D + name for name in (*ROLE_DEFECTS, *TRIMMERS)))
 
 
 @pytest.mark.xdist_group("role-defects")
@@ -89,6 +90,17 @@ def test_a_message_sent_in_another_role_s_place_fails_message_fidelity(judged_to
     index = ROLE_RUN.index(D + name)
     assert run.statuses(index) == {"message-fidelity": "failed"}, run.report["providers"][index]
     assert " is sent as a messages turn with role " in run.message("message-fidelity", index)
+
+
+@pytest.mark.xdist_group("role-defects")
+@pytest.mark.parametrize("name", TRIMMERS)
+def test_a_history_trimmed_silently_fails_message_fidelity(judged_together, name: str) -> None:
+    """Drawn histories stay under 61 turns and 60 000 characters: a trimmer beyond them passed."""
+    run = judged_together(ROLE_RUN, "-k", "message_fidelity", "--laios-allow-partial")
+    index = ROLE_RUN.index(D + name)
+    assert run.statuses(index) == {"message-fidelity": "failed"}, run.report["providers"][index]
+    message = run.message("message-fidelity", index)
+    assert "- a very long history: the user message 'turn 0: notes on the plan, " in message, message
 
 
 @pytest.mark.xdist_group("role-defects")

@@ -161,6 +161,7 @@ def run_property(body: bytes, problem_with: Callable[[list[int]], str | None]) -
 Conversation = list[tuple[str, str]]
 _PADDING = [" ", "  ", "\n", "\t", "\r\n", "\u00a0", "\u3000"]
 _LONG = 30
+_VERY_LONG = 160  # turns of about 800 characters: 128 KB in all
 
 # Shapes a provider may treat specially, each tried by name before hypothesis draws more.
 SHAPES: dict[str, Conversation] = {
@@ -176,6 +177,11 @@ SHAPES: dict[str, Conversation] = {
     "a repeated message": [("user", "Continue."), ("user", "Continue."), ("assistant", "Done."), ("user", "Continue.")],
     "long history": [("system", "Be terse.")]
     + [(("user", "assistant")[i % 2], f"turn {i}") for i in range(_LONG)]
+    + [("user", "Last.")],
+    # Beyond any "keep the last N turns" or character budget a provider may trim to silently:
+    # LAIOS budgets the context itself (count_tokens), and must get what it sent.
+    "a very long history": [("system", "Be terse.")]
+    + [(("user", "assistant")[i % 2], f"turn {i}: " + "notes on the plan, " * 40) for i in range(_VERY_LONG)]
     + [("user", "Last.")],
 }
 

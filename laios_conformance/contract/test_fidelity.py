@@ -165,7 +165,8 @@ def test_message_fidelity(provider: Any, profile: dict[str, Any], request: pytes
 
     **Checks**: conversations of every shape (no system message, one message, a system
     message not first, two system messages, content padded with whitespace, unusual Unicode,
-    long histories, a message repeated, at once and later, a 25 000-character message), then
+    long histories (one of 160 turns, about 123 000 characters), a message repeated, at once and
+    later, a 25 000-character message), then
     conversations hypothesis draws from the same shapes (text with quotes, backslashes,
     newlines, tabs, emoji, combining marks, right-to-left text, messages up to ~20 KB): each
     message appears as, or inside, a JSON string of the request body, in order (system

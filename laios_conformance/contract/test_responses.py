@@ -577,7 +577,7 @@ def test_no_input_mutation(provider: Any, cassette: Any) -> None:
 
     **Checks**: for conversations of every shape (no system message, one message, a system
     message not first, two system messages, content padded with whitespace, unusual
-    Unicode, a long message, a repeated message, long histories), then 20 conversations
+    Unicode, a long message, a repeated message, long histories, one of 160 turns), then 20 conversations
     hypothesis draws from the same shapes,
     ``generate()`` and a consumed ``generate_stream()`` answered with the recorded
     responses: afterwards the list holds the same message objects in the same order, and a

@@ -85,6 +85,26 @@ class ErrorsAreBaseExceptions(GoodOpenAIStyle):
             raise ChatHalted(f"HTTP {response.status_code}: {response.text[:200]}")
 
 
+class KeepsLastFiftyTurns(GoodOpenAIStyle):
+    """Fails message-fidelity: sends the system messages and the last 50 other turns only, a
+    "context window guard" that drops the start of a long history without a word."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        system = [m for m in messages if m.role == "system"]
+        turns = [m for m in messages if m.role != "system"]
+        return super().payload([*system, *turns[-50:]], temperature, max_tokens, stream)
+
+
+class TrimsHistoryToCharacterBudget(GoodOpenAIStyle):
+    """Fails message-fidelity: drops the oldest turns while the history is over 60 000 characters."""
+
+    def payload(self, messages: list[Any], temperature: float, max_tokens: int, stream: bool) -> dict[str, Any]:
+        kept = list(messages)
+        while sum(len(m.content) for m in kept) > 60_000 and len(kept) > 1:
+            kept.pop(next(i for i, m in enumerate(kept) if m.role != "system"))
+        return super().payload(kept, temperature, max_tokens, stream)
+
+
 class MapsRolesWithUserDefault(GoodOpenAIStyle):
     """Fails message-fidelity: a role map copied from another API, with ``"user"`` for any
     role it lacks, so the history's assistant turns reach the model as the user's words."""
